@@ -1,0 +1,51 @@
+/* config.h -- load and validate /etc/hostpulse/hostpulse.conf (libconfig).
+ *
+ * The file has three sections: agent { }, reporters { name { } ... } and
+ * sinks ( { type = "..."; ... }, ... ). Every key of every section is
+ * checked against the option tables of the agent, the reporter registry and
+ * the sink registry; each problem is reported as FILE:LINE: message. */
+#ifndef HP_CONFIG_H
+#define HP_CONFIG_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/log.h"
+#include "agent/opts.h"
+
+struct hp_config {
+    config_t lc;                 /* owns every setting and string below */
+    char *path;
+    char *include_dir;           /* directory of path: @include is relative to it */
+    const config_setting_t *agent;     /* may be NULL: all defaults */
+    const config_setting_t *reporters; /* may be NULL */
+    const config_setting_t *sinks;     /* may be NULL: stdout */
+    /* agent section, resolved */
+    char hostname[256];
+    const char *description;
+    size_t ring_capacity;
+    size_t batch_size;
+    enum hp_log_dest log_dest;
+    enum hp_log_level log_level;
+    const char *proc_root;
+    const char *sys_root;
+    double shutdown_timeout;     /* seconds */
+    double tick;                 /* transport wake-up period, seconds */
+    const config_setting_t *spool; /* agent.spool group, may be NULL */
+};
+
+extern const struct hp_opt hp_agent_opts[];
+extern const struct hp_opt hp_reporter_common_opts[];
+extern const struct hp_opt hp_sink_common_opts[];
+
+/* Parse and validate path. Syntax and validation errors go to errs; on any
+ * error returns NULL. Reporter and sink specific options are type-checked
+ * here; their init() checks the rest (see hp_agent_build). */
+struct hp_config *hp_config_load(const char *path, struct hp_errs *errs);
+void hp_config_free(struct hp_config *c);
+
+/* The config group of reporter `name`, or NULL when absent. */
+const config_setting_t *hp_config_reporter(const struct hp_config *c, const char *name);
+
+#endif

@@ -1,0 +1,181 @@
+/* main.c -- hostpulse: command line, signals, and the run/check/once modes.
+ *
+ * Signals are blocked in every thread; the main thread waits for them with
+ * sigwait and acts: SIGTERM/SIGINT stop (reporters, drain, flush, close),
+ * SIGHUP reloads the configuration. */
+#include "agent/agent.h"
+#include "agent/scheduler.h"
+#include "transport/transport.h"
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CONFIG "/etc/hostpulse/hostpulse.conf"
+#define ONCE_WINDOW_MS 250
+
+struct cli {
+    const char *config;
+    bool check, connect, once, to_stdout;
+    int verbose;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: hostpulse [-c FILE] [--check [--connect]] [--once] [--stdout] [-v]\n"
+            "\n"
+            "Samples this host (cpu, memory, network, processes, ...) and publishes\n"
+            "JSON messages to the sinks configured in FILE.\n"
+            "\n"
+            "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+            "      --check        validate the configuration and exit (0: valid)\n"
+            "      --connect      with --check: also open every sink and report failures\n"
+            "      --once         sample every enabled reporter once, deliver, exit\n"
+            "      --stdout       replace the configured sinks by stdout (JSON lines)\n"
+            "  -v, --verbose      more logging (repeat for debug)\n"
+            "  -V, --version      print the version and exit\n"
+            "  -h, --help         this help\n");
+}
+
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
+        {"connect", no_argument, NULL, 'n'},      {"once", no_argument, NULL, 'o'},
+        {"stdout", no_argument, NULL, 's'},       {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch;
+    c->config = DEFAULT_CONFIG;
+    while ((ch = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': c->config = optarg; break;
+        case 'k': c->check = true; break;
+        case 'n': c->connect = true; break;
+        case 'o': c->once = true; break;
+        case 's': c->to_stdout = true; break;
+        case 'v': c->verbose++; break;
+        case 'V': printf("hostpulse %s\n", HP_VERSION); exit(0);
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "hostpulse: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return -1;
+    }
+    if (c->connect && !c->check) {
+        fprintf(stderr, "hostpulse: --connect goes with --check\n");
+        return -1;
+    }
+    return 0;
+}
+
+static enum hp_log_level cli_level(const struct cli *c, enum hp_log_level cfg)
+{
+    int l = (int)cfg + c->verbose;
+    return l > HP_LOG_DEBUG ? HP_LOG_DEBUG : (enum hp_log_level)l;
+}
+
+static int run_check(struct hp_agent *a, const struct cli *c)
+{
+    int problems = c->connect ? hp_transport_check(a) : 0;
+    if (problems) {
+        fprintf(stderr, "hostpulse: %d sink problem(s) with %s\n", problems, c->config);
+        return 1;
+    }
+    fprintf(stderr, "%s: configuration OK (%zu reporters, %zu sinks)\n", c->config,
+            a->n_reporters, a->n_sinks);
+    return 0;
+}
+
+static int run_once(struct hp_agent *a)
+{
+    if (hp_transport_start(a) != 0)
+        return 1;
+    hp_scheduler_once(a, ONCE_WINDOW_MS);
+    size_t left = hp_transport_stop(a, HP_STOP_SHUTDOWN);
+    return left ? 1 : 0;
+}
+
+static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *set)
+{
+    if (hp_transport_start(a) != 0)
+        return 1;
+    hp_agent_publish_session(a);
+    hp_scheduler_start(a);
+    hp_info("started: %zu reporters, %zu sinks, session %s", a->n_reporters, a->n_sinks,
+            a->session);
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            hp_info("SIGHUP: reloading %s", c->config);
+            if (hp_agent_reload(a, c->config) == 0)
+                hp_log_setup(a->cfg->log_dest, cli_level(c, a->cfg->log_level));
+            continue;
+        }
+        hp_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+    hp_scheduler_stop(a);
+    hp_transport_stop(a, HP_STOP_SHUTDOWN);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c = {0};
+    if (parse_cli(argc, argv, &c) != 0)
+        return 2;
+    hp_log_setup(HP_LOG_STDERR, cli_level(&c, HP_LOG_INFO));
+    /* json-c: doubles we do not format ourselves print in short form. */
+    json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
+
+    struct hp_errs errs = {.fallback_file = c.config};
+    struct hp_config *cfg = hp_config_load(c.config, &errs);
+    if (!cfg) {
+        fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
+        return 1;
+    }
+    /* Interactive modes keep logging on stderr whatever the file says. */
+    bool interactive = c.check || c.once || c.to_stdout;
+    hp_log_setup(interactive ? HP_LOG_STDERR : cfg->log_dest, cli_level(&c, cfg->log_level));
+
+    struct hp_agent a;
+    if (hp_agent_init(&a, cfg) != 0)
+        return 1;
+    a.stdout_only = c.to_stdout;
+    if (hp_agent_build(&a, cfg, &errs, &a.reporters, &a.n_reporters, &a.sinks, &a.n_sinks)) {
+        fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
+        hp_agent_destroy(&a);
+        return 1;
+    }
+
+    /* Block the signals main waits for, before any thread exists, so every
+     * thread inherits the mask and only sigwait sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc;
+    if (c.check)
+        rc = run_check(&a, &c);
+    else if (c.once)
+        rc = run_once(&a);
+    else
+        rc = run_daemon(&a, &c, &set);
+    hp_agent_destroy(&a);
+    return rc;
+}

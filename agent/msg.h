@@ -1,0 +1,61 @@
+/* msg.h -- one serialized message: envelope v1 as JSON text plus the few
+ * envelope fields sinks need without re-parsing (reporter, seq, ts).
+ *
+ * A reporter thread builds the JSON with json-c, serializes it and creates
+ * the hp_msg; after hp_ring_push the transport thread owns it. The
+ * reference count lets every sink's backlog hold the same message; it is
+ * only touched by the transport thread, so it needs no atomics. */
+#ifndef HP_MSG_H
+#define HP_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#define HP_ENVELOPE_VERSION 1
+#define HP_NAME_MAX         32
+
+struct hp_msg {
+    uint32_t refs;
+    uint32_t len;                 /* bytes of json, without the NUL */
+    uint64_t seq;                 /* per reporter, within the session */
+    int64_t ts_ms;                /* sample time, epoch ms */
+    char reporter[HP_NAME_MAX];   /* "cpu", "session", ... */
+    char json[];                  /* NUL-terminated envelope */
+};
+
+/* Copy json into a new message with one reference. NULL on ENOMEM. */
+struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, const char *json,
+                          size_t len);
+/* Parse a serialized envelope (spool replay, tests). NULL if it is not one. */
+struct hp_msg *hp_msg_parse(const char *json, size_t len);
+static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
+{
+    m->refs++;
+    return m;
+}
+void hp_msg_unref(struct hp_msg *m);
+
+/* Envelope identity shared by every message of a run. */
+struct hp_envelope {
+    const char *host;
+    const char *session;
+};
+
+/* Build {"v":1,"host":..,"reporter":..,"ts":..,"session":..,"seq":..,
+ * "interval":..,"data":data}. Takes ownership of data. */
+json_object *hp_envelope_new(const struct hp_envelope *env, const char *reporter, int64_t ts_ms,
+                             uint64_t seq, double interval, json_object *data);
+/* Serialize an envelope object into a new message. NULL on error. */
+struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uint64_t seq,
+                                int64_t ts_ms);
+
+/* Helpers for reporters: add a number rounded to `decimals` places, so
+ * messages stay short and stable ("12.5", not "12.500000000000002"). */
+void hp_json_add_double(json_object *obj, const char *key, double v, int decimals);
+void hp_json_add_int(json_object *obj, const char *key, int64_t v);
+void hp_json_add_uint(json_object *obj, const char *key, uint64_t v);
+void hp_json_add_string(json_object *obj, const char *key, const char *v);
+
+#endif

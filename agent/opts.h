@@ -1,0 +1,76 @@
+/* opts.h -- declarative option tables for config sections.
+ *
+ * Each module (the agent section, every reporter, every sink) describes its
+ * options once, as a NULL-terminated array of struct hp_opt. The same table
+ * validates a libconfig group (unknown keys, types, ranges, choices, all
+ * reported as FILE:LINE: messages) and supplies defaults to the getters.
+ * Getters never fail: they are called only on validated groups. */
+#ifndef HP_OPTS_H
+#define HP_OPTS_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hp_opt_type {
+    HP_OPT_BOOL,
+    HP_OPT_INT,     /* int or int64 */
+    HP_OPT_FLOAT,   /* float, or int */
+    HP_OPT_STRING,
+    HP_OPT_STRINGS, /* a string, or an array/list of strings */
+    HP_OPT_GROUP,   /* validated against .sub */
+    HP_OPT_LIST,    /* a list of groups, each validated against .sub */
+    HP_OPT_INTS,    /* an int, or an array/list of ints */
+};
+
+#define HP_OPT_REQUIRED 0x1
+
+struct hp_opt {
+    const char *name;
+    enum hp_opt_type type;
+    const char *def;             /* default, as text ("1.0", "true", "stderr") */
+    double min, max;             /* range for numbers; both 0 means unchecked */
+    const char *const *choices;  /* NULL-terminated, for strings */
+    const struct hp_opt *sub;    /* for groups and lists */
+    unsigned flags;
+    const char *help;            /* one line, for --help-config and docs */
+};
+
+/* Error sink: each problem is printed as "FILE:LINE: message" and counted. */
+struct hp_errs {
+    unsigned count;
+    const char *fallback_file; /* when libconfig knows no file for a setting */
+    const char *include_dir;   /* relative @include names are shown under it */
+    void (*emit)(void *ud, const char *line);
+    void *ud;                  /* emit(ud, line); NULL emit means stderr */
+};
+
+void hp_errs_add(struct hp_errs *e, const config_setting_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The same for a problem with no setting behind it (syntax, I/O). */
+void hp_errs_raw(struct hp_errs *e, const char *file, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Validate group against table; extra lists names accepted besides the
+ * table (common keys handled by the caller). Returns the number of errors. */
+unsigned hp_opts_check(const config_setting_t *group, const struct hp_opt *table,
+                       const struct hp_opt *extra, struct hp_errs *e);
+
+/* Dotted path of a setting for messages: "sinks[1].url". */
+void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
+
+/* Getters: value of `name` in group, or the table's default. group may be
+ * NULL (all defaults). The table is searched for the default. */
+bool hp_opt_bool(const config_setting_t *group, const struct hp_opt *table, const char *name);
+int64_t hp_opt_int(const config_setting_t *group, const struct hp_opt *table, const char *name);
+double hp_opt_float(const config_setting_t *group, const struct hp_opt *table, const char *name);
+/* Borrowed from the config (or the table): valid while the config lives. */
+const char *hp_opt_string(const config_setting_t *group, const struct hp_opt *table,
+                          const char *name);
+/* Strings of a HP_OPT_STRINGS option: count, and the i-th element. */
+int hp_opt_strings_count(const config_setting_t *group, const char *name);
+const char *hp_opt_strings_at(const config_setting_t *group, const char *name, int i);
+
+#endif

@@ -1,0 +1,35 @@
+/* registry.c -- every reporter type. Adding one: a new file in reporters/
+ * and one line here. The order is the order of threads and of --once. */
+#include "reporters/reporter.h"
+
+#include <stdio.h>
+#include <string.h>
+
+extern const struct hp_reporter_ops hp_reporter_uptime;
+extern const struct hp_reporter_ops hp_reporter_agent;
+
+const struct hp_reporter_ops *const hp_reporter_types[] = {
+    &hp_reporter_uptime,
+    &hp_reporter_agent,
+    NULL,
+};
+
+const struct hp_reporter_ops *hp_reporter_find(const char *name)
+{
+    for (const struct hp_reporter_ops *const *t = hp_reporter_types; name && *t; t++)
+        if (strcmp((*t)->name, name) == 0)
+            return *t;
+    return NULL;
+}
+
+const char *hp_proc_path(const struct hp_reporter *r, char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/%s", r->proc_root, rel);
+    return buf;
+}
+
+const char *hp_sys_path(const struct hp_reporter *r, char *buf, size_t len, const char *rel)
+{
+    snprintf(buf, len, "%s/%s", r->sys_root, rel);
+    return buf;
+}

@@ -1,0 +1,78 @@
+/* reporter.h -- the reporter interface.
+ *
+ * A reporter samples one part of the host into a json-c object. The
+ * scheduler (agent/scheduler.c) owns the thread, the timer, the envelope,
+ * the sequence number and the ring push; a reporter only fills `data`.
+ * Adding a reporter is one new file in reporters/ plus one line in
+ * reporters/registry.c.
+ *
+ * Threading: init and fini run on the main thread while no reporter runs;
+ * sample runs on the reporter's own thread only, so priv needs no locks. */
+#ifndef HP_REPORTER_H
+#define HP_REPORTER_H
+
+#include <libconfig.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include <json-c/json.h>
+
+#include "agent/opts.h"
+
+struct hp_agent;
+struct hp_reporter;
+
+struct hp_reporter_ops {
+    const char *name;           /* "cpu": config key, envelope "reporter", thread hp-cpu */
+    double default_interval;    /* seconds */
+    bool default_enabled;
+    /* Rates and percentages need a previous sample: the scheduler takes one
+     * unpublished priming sample when the reporter starts (and, for --once,
+     * a short fixed window before the published one). */
+    bool needs_prime;
+    const struct hp_opt *opts;  /* reporter-specific options, NULL-terminated; may be NULL */
+    /* Parse options (already type-checked against opts) and allocate priv.
+     * Semantic problems go to errs as FILE:LINE: messages; return -1. */
+    int (*init)(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs);
+    /* Fill data. Missing sources leave fields out (warn once); return -1
+     * only when nothing useful could be sampled (no message is sent). */
+    int (*sample)(struct hp_reporter *r, json_object *data);
+    void (*fini)(struct hp_reporter *r);
+};
+
+/* Per-reporter statistics, written by the reporter's thread and read by
+ * the agent self-report: relaxed atomics, each value stands alone. */
+struct hp_reporter_stats {
+    _Atomic uint64_t samples;
+    _Atomic uint64_t errors;     /* sample() returned -1 */
+    _Atomic uint64_t skipped;    /* ticks missed after a stall */
+    _Atomic uint64_t dropped;    /* ring full */
+    _Atomic int64_t cpu_ns_last; /* thread CPU time of the last sample */
+    _Atomic int64_t cpu_ns_total;
+};
+
+struct hp_reporter {
+    const struct hp_reporter_ops *ops;
+    struct hp_agent *agent;      /* read-only for reporters */
+    const char *proc_root;       /* "/proc" unless redirected (tests, containers) */
+    const char *sys_root;        /* "/sys" unless redirected */
+    double interval;             /* seconds */
+    void *priv;                  /* the reporter's own state */
+    uint64_t *seq;               /* last seq used, in agent->seqs (survives reloads);
+                                    owned by the reporter's thread while it runs */
+    pthread_t thread;
+    bool running;
+    struct hp_reporter_stats stats;
+};
+
+/* The registry: every reporter type, in configuration order. */
+extern const struct hp_reporter_ops *const hp_reporter_types[];
+const struct hp_reporter_ops *hp_reporter_find(const char *name);
+
+/* Join proc_root/sys_root with a relative path into buf; returns buf. */
+const char *hp_proc_path(const struct hp_reporter *r, char *buf, size_t len, const char *rel);
+const char *hp_sys_path(const struct hp_reporter *r, char *buf, size_t len, const char *rel);
+
+#endif

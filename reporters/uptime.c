@@ -1,0 +1,75 @@
+/* uptime.c -- seconds since boot and the boot time, from /proc/uptime and
+ * the btime line of /proc/stat (as psutil.boot_time()). */
+#include "agent/log.h"
+#include "agent/msg.h"
+#include "reporters/procfile.h"
+#include "reporters/reporter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct uptime {
+    struct hp_procfile uptime;
+    struct hp_procfile stat;
+    bool warned_uptime, warned_stat;
+};
+
+static int uptime_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    (void)cfg;
+    (void)errs;
+    struct uptime *u = calloc(1, sizeof(*u));
+    if (!u)
+        return -1;
+    char path[512];
+    hp_procfile_init(&u->uptime, hp_proc_path(r, path, sizeof(path), "uptime"));
+    hp_procfile_init(&u->stat, hp_proc_path(r, path, sizeof(path), "stat"));
+    r->priv = u;
+    return 0;
+}
+
+static int uptime_sample(struct hp_reporter *r, json_object *data)
+{
+    struct uptime *u = r->priv;
+    const char *p = hp_procfile_read(&u->uptime, true);
+    double up, idle;
+    int fields = 0;
+    if (p && hp_parse_double(&p, &up)) {
+        hp_json_add_double(data, "uptime", up, 2);
+        if (hp_parse_double(&p, &idle))
+            hp_json_add_double(data, "idle", idle, 2);
+        fields++;
+    } else {
+        hp_warn_once(&u->warned_uptime, "uptime: cannot read %s", u->uptime.path);
+    }
+    const char *s = hp_procfile_read(&u->stat, false);
+    const char *bt = s ? strstr(s, "\nbtime ") : NULL;
+    uint64_t btime;
+    if (bt && (bt += 7, hp_parse_u64(&bt, &btime))) {
+        hp_json_add_int(data, "boot_time", (int64_t)btime * 1000);
+        fields++;
+    } else {
+        hp_warn_once(&u->warned_stat, "uptime: no btime in %s", u->stat.path);
+    }
+    return fields ? 0 : -1;
+}
+
+static void uptime_fini(struct hp_reporter *r)
+{
+    struct uptime *u = r->priv;
+    if (!u)
+        return;
+    hp_procfile_fini(&u->uptime);
+    hp_procfile_fini(&u->stat);
+    free(u);
+    r->priv = NULL;
+}
+
+const struct hp_reporter_ops hp_reporter_uptime = {
+    .name = "uptime",
+    .default_interval = 60.0,
+    .default_enabled = true,
+    .init = uptime_init,
+    .sample = uptime_sample,
+    .fini = uptime_fini,
+};

@@ -1,0 +1,177 @@
+# test_cli.py -- the command line end to end: --once, --check, --stdout,
+# a short real run stopped by SIGTERM, SIGHUP reload, bad input.
+import os
+import signal
+import tempfile
+import time
+import unittest
+
+import tests.integration.hp as hp
+
+BASIC = """
+agent: { hostname = "testhost"; description = "cli test"; };
+reporters: { uptime: { interval = 0.2; }; agent: { interval = 0.2; }; };
+sinks = ( { type = "stdout"; } );
+"""
+
+
+class OnceTest(unittest.TestCase):
+    def test_once_stdout_one_valid_message_per_reporter(self):
+        msgs, p = hp.run_once(BASIC)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        names = [m["reporter"] for m in msgs]
+        for m in msgs:
+            hp.validate(m)
+            self.assertEqual(m["host"], "testhost")
+            self.assertEqual(m["seq"], 1)
+        self.assertEqual(sorted(names), sorted(set(names)), "one message per reporter")
+        self.assertIn("uptime", names)
+        self.assertIn("agent", names)
+
+    def test_version_and_help(self):
+        p = hp.run(["--version"])
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, r"^hostpulse \d+\.\d+")
+        p = hp.run(["--help"])
+        self.assertEqual(p.returncode, 0)
+        for opt in ("--check", "--once", "--stdout", "--connect", "-c"):
+            self.assertIn(opt, p.stdout)
+
+    def test_unknown_flag_is_an_error(self):
+        p = hp.run(["--frobnicate"])
+        self.assertNotEqual(p.returncode, 0)
+
+
+class CheckTest(unittest.TestCase):
+    def check(self, text):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, text)
+            p = hp.run(["-c", path, "--check"])
+            return p, path
+
+    def test_good_config(self):
+        p, _ = self.check(BASIC)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_shipped_configs_are_valid(self):
+        for name in sorted(os.listdir(os.path.join(hp.ROOT, "etc"))):
+            if not name.endswith(".conf"):
+                continue
+            path = os.path.join(hp.ROOT, "etc", name)
+            p = hp.run(["-c", path, "--check"])
+            self.assertEqual(p.returncode, 0, "%s: %s" % (name, p.stderr))
+
+    def assertProblem(self, text, line, fragment):
+        p, path = self.check(text)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        want = "%s:%d: " % (path, line)
+        hits = [l for l in p.stderr.splitlines() if l.startswith(want) and fragment in l]
+        self.assertTrue(hits, "expected %r with %r in:\n%s" % (want, fragment, p.stderr))
+
+    def test_syntax_error(self):
+        self.assertProblem('agent: {\n  hostname = ;\n};\n', 2, "syntax error")
+
+    def test_unknown_key(self):
+        self.assertProblem('agent: {\n  hostnme = "x";\n};\n', 2, "agent.hostnme: unknown option")
+
+    def test_wrong_type(self):
+        self.assertProblem('agent: {\n\n  batch_size = "many";\n};\n', 3, "must be an integer")
+
+    def test_out_of_range(self):
+        self.assertProblem('reporters: {\n  uptime: {\n    interval = 0.0;\n  };\n};\n', 3,
+                           "out of range")
+
+    def test_unknown_reporter(self):
+        self.assertProblem('reporters: {\n  cpux: { };\n};\n', 2, "unknown reporter")
+
+    def test_unknown_sink_type(self):
+        self.assertProblem('sinks = (\n  { type = "carrier-pigeon"; }\n);\n', 2,
+                           "unknown sink type")
+
+    def test_missing_sink_type(self):
+        self.assertProblem('sinks = (\n  { name = "x"; }\n);\n', 2, "required")
+
+    def test_bad_choice(self):
+        self.assertProblem('agent: { log: {\n level = "loud"; }; };\n', 2, "unknown value")
+
+    def test_duplicate_sink_names(self):
+        self.assertProblem('sinks = (\n { type = "stdout"; },\n { type = "stdout"; }\n);\n', 3,
+                           "already exists")
+
+    def test_every_problem_is_reported(self):
+        p, path = self.check('agent: {\n a = 1;\n b = 2;\n};\nreporters: {\n c: {};\n};\n')
+        lines = [l for l in p.stderr.splitlines() if l.startswith(path + ":")]
+        self.assertEqual(len(lines), 3, p.stderr)
+
+    def test_missing_file(self):
+        p = hp.run(["-c", "/nonexistent/hostpulse.conf", "--check"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("/nonexistent/hostpulse.conf:0: cannot open configuration", p.stderr)
+
+    def test_include(self):
+        with tempfile.TemporaryDirectory() as d:
+            hp.write_config(d, 'uptime: { interval = 7.0;\n  bogus = 1; };\n', "frag.conf")
+            path = hp.write_config(d, 'reporters: {\n@include "frag.conf"\n};\n')
+            p = hp.run(["-c", path, "--check"])
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(os.path.join(d, "frag.conf") + ":2: reporters.uptime.bogus", p.stderr)
+
+    def test_binary_garbage(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bad.conf")
+            with open(path, "wb") as f:
+                f.write(bytes(range(256)) * 64)
+            p = hp.run(["-c", path, "--check"])
+            self.assertEqual(p.returncode, 1)
+            self.assertTrue(p.stderr.startswith(path + ":"), p.stderr)
+
+
+class RunTest(unittest.TestCase):
+    def test_sigterm_flushes_and_exits_zero(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, BASIC)
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: a.read_stdout().count('"reporter":"uptime"') >= 5,
+                            what="5 uptime messages")
+            self.assertEqual(a.returncode, 0, a.stderr)
+            msgs = hp.parse_lines(a.stdout)
+            for m in msgs:
+                hp.validate(m)
+            self.assertEqual(msgs[0]["reporter"], "session")
+            self.assertEqual(len({m["session"] for m in msgs}), 1)
+            # seq is per reporter and has no gaps
+            by = {}
+            for m in msgs:
+                by.setdefault(m["reporter"], []).append(m["seq"])
+            for rep, seqs in by.items():
+                self.assertEqual(seqs, list(range(1, len(seqs) + 1)), rep)
+
+    def test_sighup_reload_applies_new_interval_and_keeps_session(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, BASIC)
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: '"reporter":"uptime"' in a.read_stdout(), what="uptime")
+                hp.write_config(d, BASIC.replace("uptime: { interval = 0.2; }",
+                                                 "uptime: { enabled = false; }"))
+                a.send(signal.SIGHUP)
+                hp.wait_for(lambda: "reload: configuration" in a.read_stderr(), what="reload")
+                n = a.read_stdout().count('"reporter":"uptime"')
+                time.sleep(1.0 * hp.SLOW)
+                self.assertEqual(a.read_stdout().count('"reporter":"uptime"'), n)
+                # a bad config is refused and the old one kept
+                hp.write_config(d, "agent: { nonsense = 1; };\n")
+                a.send(signal.SIGHUP)
+                hp.wait_for(lambda: "keeping the running configuration" in a.read_stderr(),
+                            what="refused reload")
+                k = a.read_stdout().count('"reporter":"agent"')
+                hp.wait_for(lambda: a.read_stdout().count('"reporter":"agent"') > k + 2,
+                            what="agent messages after a refused reload")
+            self.assertEqual(a.returncode, 0)
+            msgs = hp.parse_lines(a.stdout)
+            self.assertEqual(len({m["session"] for m in msgs}), 1)
+            seqs = [m["seq"] for m in msgs if m["reporter"] == "agent"]
+            self.assertEqual(seqs, list(range(1, len(seqs) + 1)), "seq continues across reload")
+
+
+if __name__ == "__main__":
+    unittest.main()

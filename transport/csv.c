@@ -1,0 +1,549 @@
+/* csv.c -- the CSV sink: one file per reporter, <directory>/<reporter>.csv.
+ *
+ * Columns are timestamp (seconds, as pypro's CSV logger wrote), host,
+ * session, seq, then the message's data flattened with dots and prefixed by
+ * the reporter ("cpu.user", "cpu.percpu.0.user"). The header is written
+ * when a file is created; an existing file is appended to with the header it
+ * already has. When a message brings a column the header lacks, the file is
+ * moved aside as <reporter>-<UTC time>.csv and a new one is started with the
+ * wider header, so every row always matches its file's header. A torn last
+ * line (crash mid-write) is cut off when the file is reopened.
+ *
+ * A batch is confirmed once its rows are written (and fsync'd with
+ * fsync = true); on a write error every file touched is truncated back to
+ * its size before the batch, so a retry never duplicates rows. */
+#include "transport/sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LEAD_COLS 4 /* timestamp, host, session, seq */
+static const char *const lead_cols[LEAD_COLS] = {"timestamp", "host", "session", "seq"};
+
+struct strbuf {
+    char *p;
+    size_t len, cap;
+};
+
+struct csv_file {
+    char reporter[HP_NAME_MAX];
+    int fd;
+    char **cols;        /* data columns (after the lead ones) */
+    size_t ncols;
+    json_object *index; /* column name -> position in cols */
+    struct strbuf pending; /* rows of the batch being written */
+    off_t size_before;
+    size_t *acks;       /* backlog positions of the pending rows */
+    size_t nacks, capacks;
+};
+
+struct csv {
+    const char *directory;
+    bool fsync;
+    struct csv_file *files;
+    size_t nfiles;
+    struct json_tokener *tok;
+    /* flattening scratch: keys and values as offsets into buf */
+    struct strbuf buf;
+    size_t *koff, *voff, nflat, capflat;
+    char path[1024];
+};
+
+static int sb_put(struct strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static int sb_str(struct strbuf *b, const char *s)
+{
+    return sb_put(b, s, strlen(s));
+}
+
+/* Append s as one CSV field (RFC 4180 quoting when needed). */
+static int sb_field(struct strbuf *b, const char *s)
+{
+    if (!s)
+        return 0;
+    if (!strpbrk(s, ",\"\r\n"))
+        return sb_str(b, s);
+    int rc = sb_put(b, "\"", 1);
+    for (const char *q = s; *q && rc == 0; q++)
+        rc = *q == '"' ? sb_put(b, "\"\"", 2) : sb_put(b, q, 1);
+    return rc ? rc : sb_put(b, "\"", 1);
+}
+
+/* ---- flattening ------------------------------------------------------ */
+
+static int flat_add(struct csv *c, const char *key, size_t klen, const char *val)
+{
+    if (c->nflat == c->capflat) {
+        size_t cap = c->capflat ? c->capflat * 2 : 64;
+        size_t *k = realloc(c->koff, cap * sizeof(*k));
+        if (!k)
+            return -1;
+        c->koff = k;
+        size_t *v = realloc(c->voff, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        c->voff = v;
+        c->capflat = cap;
+    }
+    c->koff[c->nflat] = c->buf.len;
+    if (sb_put(&c->buf, key, klen) || sb_put(&c->buf, "", 1))
+        return -1;
+    c->buf.len++; /* keep the NUL */
+    c->voff[c->nflat] = c->buf.len;
+    if (sb_str(&c->buf, val ? val : "") || sb_put(&c->buf, "", 1))
+        return -1;
+    c->buf.len++;
+    c->nflat++;
+    return 0;
+}
+
+static int flatten(struct csv *c, json_object *o, char *key, size_t klen, size_t kcap)
+{
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, k, v) {
+            int n = snprintf(key + klen, kcap - klen, ".%s", k);
+            if (n < 0 || (size_t)n >= kcap - klen)
+                continue;
+            if (flatten(c, v, key, klen + (size_t)n, kcap))
+                return -1;
+        }
+        return 0;
+    }
+    if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            int n = snprintf(key + klen, kcap - klen, ".%zu", i);
+            if (n < 0 || (size_t)n >= kcap - klen)
+                continue;
+            if (flatten(c, json_object_array_get_idx(o, i), key, klen + (size_t)n, kcap))
+                return -1;
+        }
+        return 0;
+    }
+    const char *val = o == NULL                             ? ""
+                      : json_object_is_type(o, json_type_string) ? json_object_get_string(o)
+                                                                  : json_object_to_json_string(o);
+    return flat_add(c, key, klen, val);
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static void file_clear_header(struct csv_file *f)
+{
+    for (size_t i = 0; i < f->ncols; i++)
+        free(f->cols[i]);
+    free(f->cols);
+    f->cols = NULL;
+    f->ncols = 0;
+    json_object_put(f->index);
+    f->index = json_object_new_object();
+}
+
+static int file_add_col(struct csv_file *f, const char *name)
+{
+    char **cols = realloc(f->cols, (f->ncols + 1) * sizeof(*cols));
+    if (!cols)
+        return -1;
+    f->cols = cols;
+    f->cols[f->ncols] = strdup(name);
+    if (!f->cols[f->ncols])
+        return -1;
+    json_object_object_add(f->index, name, json_object_new_int64((int64_t)f->ncols));
+    f->ncols++;
+    return 0;
+}
+
+/* Split one CSV header line into columns (quotes honoured). */
+static int parse_header(struct csv_file *f, const char *line, size_t len)
+{
+    file_clear_header(f);
+    struct strbuf cell = {0};
+    size_t col = 0;
+    bool quoted = false;
+    int rc = 0;
+    for (size_t i = 0; i <= len && rc == 0; i++) {
+        char ch = i < len ? line[i] : ',';
+        if (quoted) {
+            if (ch == '"' && i + 1 < len && line[i + 1] == '"')
+                rc = sb_put(&cell, "\"", 1), i++;
+            else if (ch == '"')
+                quoted = false;
+            else
+                rc = sb_put(&cell, &ch, 1);
+        } else if (ch == '"') {
+            quoted = true;
+        } else if (ch == ',') {
+            const char *name = cell.p ? cell.p : "";
+            if (col < LEAD_COLS ? strcmp(name, lead_cols[col]) != 0 : file_add_col(f, name) != 0)
+                rc = -1;
+            col++;
+            cell.len = 0;
+            if (cell.p)
+                cell.p[0] = '\0';
+        } else if (ch != '\r') {
+            rc = sb_put(&cell, &ch, 1);
+        }
+    }
+    free(cell.p);
+    return rc == 0 && col >= LEAD_COLS ? 0 : -1;
+}
+
+/* Read the header of an existing file and cut a torn last line. Returns -1
+ * when the file has no usable header (it is then moved aside). */
+static int adopt_existing(struct csv_file *f, off_t size)
+{
+    char buf[65536];
+    ssize_t n = pread(f->fd, buf, sizeof(buf) - 1, 0);
+    if (n <= 0)
+        return -1;
+    char *nl = memchr(buf, '\n', (size_t)n);
+    if (!nl || parse_header(f, buf, (size_t)(nl - buf)) != 0)
+        return -1;
+    off_t hdr_end = nl - buf + 1;
+    /* Find the last newline; everything after it is a torn row. */
+    off_t end = size;
+    while (end > hdr_end) {
+        off_t from = end - (off_t)sizeof(buf) > hdr_end ? end - (off_t)sizeof(buf) : hdr_end;
+        ssize_t m = pread(f->fd, buf, (size_t)(end - from), from);
+        if (m <= 0)
+            return -1;
+        char *last = memrchr(buf, '\n', (size_t)m);
+        if (last) {
+            end = from + (last - buf) + 1;
+            break;
+        }
+        end = from;
+    }
+    if (end < size && ftruncate(f->fd, end) != 0)
+        return -1;
+    return 0;
+}
+
+static int write_header(struct csv_file *f)
+{
+    struct strbuf h = {0};
+    int rc = 0;
+    for (size_t i = 0; i < LEAD_COLS && rc == 0; i++)
+        rc = sb_str(&h, i ? "," : "") || sb_str(&h, lead_cols[i]);
+    for (size_t i = 0; i < f->ncols && rc == 0; i++)
+        rc = sb_str(&h, ",") || sb_field(&h, f->cols[i]);
+    rc = rc ? rc : sb_str(&h, "\n");
+    if (rc == 0 && write(f->fd, h.p, h.len) != (ssize_t)h.len)
+        rc = -1;
+    free(h.p);
+    return rc;
+}
+
+static int open_file(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    snprintf(c->path, sizeof(c->path), "%s/%s.csv", c->directory, f->reporter);
+    f->fd = open(c->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (f->fd < 0)
+        return hp_sink_fail(s, "open %s: %s", c->path, strerror(errno));
+    struct stat st;
+    if (fstat(f->fd, &st) != 0)
+        return hp_sink_fail(s, "stat %s: %s", c->path, strerror(errno));
+    file_clear_header(f);
+    if (st.st_size > 0 && adopt_existing(f, st.st_size) != 0) {
+        close(f->fd);
+        f->fd = -1;
+        return 1; /* unusable: caller moves it aside */
+    }
+    return 0;
+}
+
+/* Move <reporter>.csv aside as <reporter>-<UTC time>.csv. */
+static int rotate(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    char from[1024], to[1100], stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    snprintf(from, sizeof(from), "%s/%s.csv", c->directory, f->reporter);
+    snprintf(to, sizeof(to), "%s/%s-%s.csv", c->directory, f->reporter, stamp);
+    for (int i = 1; access(to, F_OK) == 0 && i < 1000; i++)
+        snprintf(to, sizeof(to), "%s/%s-%s-%d.csv", c->directory, f->reporter, stamp, i);
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    if (rename(from, to) != 0 && errno != ENOENT)
+        return hp_sink_fail(s, "rename %s: %s", from, strerror(errno));
+    hp_info("sink %s: %s.csv rotated to %s", s->name, f->reporter, to);
+    return 0;
+}
+
+static struct csv_file *get_file(struct hp_sink *s, const char *reporter)
+{
+    struct csv *c = s->priv;
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (strcmp(c->files[i].reporter, reporter) == 0)
+            return &c->files[i];
+    struct csv_file *files = realloc(c->files, (c->nfiles + 1) * sizeof(*files));
+    if (!files)
+        return NULL;
+    c->files = files;
+    struct csv_file *f = &files[c->nfiles++];
+    memset(f, 0, sizeof(*f));
+    snprintf(f->reporter, sizeof(f->reporter), "%s", reporter);
+    f->fd = -1;
+    f->index = json_object_new_object();
+    return f;
+}
+
+/* Write f's queued rows, fsync if asked, and confirm them. On error the
+ * file is cut back to its size before the batch and nothing is confirmed. */
+static int flush_pending(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    if (f->pending.len == 0)
+        return 0;
+    ssize_t w = write(f->fd, f->pending.p, f->pending.len);
+    int err = errno;
+    if (w != (ssize_t)f->pending.len || (c->fsync && fsync(f->fd) != 0)) {
+        if (w >= 0 && w != (ssize_t)f->pending.len)
+            err = ENOSPC; /* a short write to a regular file: the disk is full */
+        if (ftruncate(f->fd, f->size_before) != 0)
+            hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
+        f->pending.len = 0;
+        f->nacks = 0;
+        return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(err));
+    }
+    f->size_before += (off_t)f->pending.len;
+    f->pending.len = 0;
+    for (size_t i = 0; i < f->nacks; i++)
+        hp_sink_ack(s, f->acks[i], HP_ACK_OK);
+    f->nacks = 0;
+    return 0;
+}
+
+/* Make sure f is open with a header holding every flattened key. */
+static int ensure_columns(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    if (f->fd < 0) {
+        int rc = open_file(s, f);
+        if (rc < 0)
+            return -1;
+        if (rc > 0 && (rotate(s, f) != 0 || open_file(s, f) != 0))
+            return -1;
+        f->size_before = lseek(f->fd, 0, SEEK_END);
+    }
+    bool missing = false;
+    for (size_t i = 0; i < c->nflat && !missing; i++)
+        missing = !json_object_object_get_ex(f->index, c->buf.p + c->koff[i], NULL);
+    if (!missing)
+        return 0;
+    if (f->ncols > 0 || f->size_before > 0) {
+        /* Rows queued under the old header go to the old file (and are
+         * confirmed) before it is moved aside; the new header keeps the old
+         * columns, in order, and adds the new ones. */
+        if (flush_pending(s, f) != 0)
+            return -1;
+        char **old = f->cols;
+        size_t nold = f->ncols;
+        f->cols = NULL;
+        f->ncols = 0;
+        int rc = rotate(s, f) != 0 || open_file(s, f) != 0 ? -1 : 0;
+        for (size_t i = 0; i < nold; i++) {
+            if (rc == 0 && file_add_col(f, old[i]) != 0)
+                rc = hp_sink_fail(s, "out of memory");
+            free(old[i]);
+        }
+        free(old);
+        if (rc)
+            return -1;
+    }
+    for (size_t i = 0; i < c->nflat; i++) {
+        const char *k = c->buf.p + c->koff[i];
+        if (!json_object_object_get_ex(f->index, k, NULL) && file_add_col(f, k) != 0)
+            return hp_sink_fail(s, "out of memory");
+    }
+    if (write_header(f) != 0)
+        return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(errno));
+    f->size_before = lseek(f->fd, 0, SEEK_END);
+    return 0;
+}
+
+/* Queue msg's row on its file (after making the header fit). */
+static int add_row(struct hp_sink *s, const struct hp_out *o)
+{
+    struct csv *c = s->priv;
+    const struct hp_msg *m = o->msg;
+    json_tokener_reset(c->tok);
+    json_object *env = json_tokener_parse_ex(c->tok, m->json, (int)m->len);
+    json_object *data = NULL, *host = NULL, *session = NULL;
+    if (!env || !json_object_object_get_ex(env, "data", &data)) {
+        json_object_put(env);
+        hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
+                m->reporter, (unsigned long long)m->seq);
+        hp_sink_ack(s, o->pos, HP_ACK_DROP);
+        return 0;
+    }
+    json_object_object_get_ex(env, "host", &host);
+    json_object_object_get_ex(env, "session", &session);
+    char key[512];
+    size_t klen = (size_t)snprintf(key, sizeof(key), "%s", m->reporter);
+    c->buf.len = 0;
+    c->nflat = 0;
+    int rc = flatten(c, data, key, klen, sizeof(key));
+    struct csv_file *f = rc == 0 ? get_file(s, m->reporter) : NULL;
+    if (!f || ensure_columns(s, f) != 0) {
+        json_object_put(env);
+        return s->error[0] ? -1 : hp_sink_fail(s, "out of memory");
+    }
+    /* The row: lead columns, then every header column in order. */
+    const char **vals = calloc(f->ncols ? f->ncols : 1, sizeof(*vals));
+    char lead[64];
+    snprintf(lead, sizeof(lead), "%lld.%03lld", (long long)(m->ts_ms / 1000),
+             (long long)(m->ts_ms % 1000));
+    struct strbuf *b = &f->pending;
+    rc = !vals || sb_str(b, lead) || sb_str(b, ",") ||
+         sb_field(b, host ? json_object_get_string(host) : "") || sb_str(b, ",") ||
+         sb_field(b, session ? json_object_get_string(session) : "");
+    snprintf(lead, sizeof(lead), ",%llu", (unsigned long long)m->seq);
+    rc = rc || sb_str(b, lead);
+    for (size_t i = 0; vals && i < c->nflat; i++) {
+        json_object *idx;
+        if (json_object_object_get_ex(f->index, c->buf.p + c->koff[i], &idx))
+            vals[json_object_get_int64(idx)] = c->buf.p + c->voff[i];
+    }
+    for (size_t i = 0; rc == 0 && i < f->ncols; i++)
+        rc = sb_str(b, ",") || sb_field(b, vals[i]);
+    rc = rc || sb_str(b, "\n");
+    free(vals);
+    json_object_put(env);
+    if (rc == 0 && f->nacks == f->capacks) {
+        size_t cap = f->capacks ? f->capacks * 2 : 64;
+        size_t *a = realloc(f->acks, cap * sizeof(*a));
+        rc = a ? 0 : -1;
+        if (a) {
+            f->acks = a;
+            f->capacks = cap;
+        }
+    }
+    if (rc)
+        return hp_sink_fail(s, "out of memory");
+    f->acks[f->nacks++] = o->pos;
+    return 0;
+}
+
+static int csv_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct csv *c = s->priv;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = add_row(s, &out[i]);
+    for (size_t i = 0; i < c->nfiles; i++) {
+        struct csv_file *f = &c->files[i];
+        if (rc != 0) { /* discard what the failed batch queued */
+            f->pending.len = 0;
+            f->nacks = 0;
+        } else if (flush_pending(s, f) != 0) {
+            rc = -1;
+        }
+    }
+    return rc ? -1 : (int)n;
+}
+
+static int csv_open(struct hp_sink *s)
+{
+    struct csv *c = s->priv;
+    if (mkdir(c->directory, 0750) != 0 && errno != EEXIST)
+        return hp_sink_fail(s, "create directory %s: %s", c->directory, strerror(errno));
+    if (access(c->directory, W_OK | X_OK) != 0)
+        return hp_sink_fail(s, "directory %s is not writable: %s", c->directory,
+                            strerror(errno));
+    return 0;
+}
+
+static void csv_close(struct hp_sink *s)
+{
+    struct csv *c = s->priv;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (c->files[i].fd >= 0)
+            close(c->files[i].fd);
+        c->files[i].fd = -1;
+        c->files[i].pending.len = 0;
+        c->files[i].nacks = 0;
+    }
+}
+
+static const struct hp_opt csv_opts[] = {
+    {.name = "directory", .type = HP_OPT_STRING, .def = "/var/lib/hostpulse/csv",
+     .help = "one <reporter>.csv file per reporter is written here"},
+    {.name = "fsync", .type = HP_OPT_BOOL, .def = "false",
+     .help = "fsync each batch before confirming it (slower, survives power loss)"},
+    {0},
+};
+
+static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct csv *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -1;
+    c->directory = hp_opt_string(cfg, csv_opts, "directory");
+    c->fsync = hp_opt_bool(cfg, csv_opts, "fsync");
+    c->tok = json_tokener_new();
+    s->priv = c;
+    if (!c->directory || !*c->directory) {
+        hp_errs_add(errs, cfg, "sink %s: directory must not be empty", s->name);
+        return -1;
+    }
+    return c->tok ? 0 : -1;
+}
+
+static void csv_fini(struct hp_sink *s)
+{
+    struct csv *c = s->priv;
+    if (!c)
+        return;
+    csv_close(s);
+    for (size_t i = 0; i < c->nfiles; i++) {
+        struct csv_file *f = &c->files[i];
+        file_clear_header(f);
+        json_object_put(f->index);
+        free(f->pending.p);
+        free(f->acks);
+    }
+    free(c->files);
+    free(c->buf.p);
+    free(c->koff);
+    free(c->voff);
+    if (c->tok)
+        json_tokener_free(c->tok);
+    free(c);
+    s->priv = NULL;
+}
+
+const struct hp_sink_ops hp_sink_csv = {
+    .type = "csv",
+    .opts = csv_opts,
+    .init = csv_init,
+    .open = csv_open,
+    .write = csv_write,
+    .close = csv_close,
+    .fini = csv_fini,
+};

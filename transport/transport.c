@@ -1,0 +1,291 @@
+/* transport.c -- the transport thread.
+ *
+ * One thread owns every sink. Each turn it drains the ring in batches into
+ * every sink's backlog, then services each sink: reconnect when its backoff
+ * has expired, poll it (acks, heartbeats), and offer it pending messages up
+ * to its in-flight window. A failing sink is closed, its in-flight messages
+ * re-queued, and retried with capped exponential backoff; the others keep
+ * flowing. When there is nothing to do it sleeps on the ring (a push wakes
+ * it), on the sinks' sockets, or for at most agent.tick. */
+#include "transport/transport.h"
+#include "agent/clock.h"
+#include "transport/backlog.h"
+
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OFFER_MAX 256
+
+int hp_sink_attach(struct hp_sink *s, size_t backlog_limit)
+{
+    s->backlog = hp_backlog_new(backlog_limit);
+    s->backoff_ms = s->retry_initial_ms;
+    return s->backlog ? 0 : -1;
+}
+
+void hp_sink_detach(struct hp_sink *s)
+{
+    hp_backlog_free(s->backlog);
+    s->backlog = NULL;
+}
+
+void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from)
+{
+    hp_backlog_move(to->backlog, from->backlog);
+    atomic_store_explicit(&to->stats.backlog, hp_backlog_count(to->backlog),
+                          memory_order_relaxed);
+}
+
+int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof(s->error), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)
+{
+    if (!hp_backlog_ack(s->backlog, pos, ack))
+        return;
+    _Atomic uint64_t *counter = ack == HP_ACK_OK      ? &s->stats.sent
+                                : ack == HP_ACK_DROP ? &s->stats.rejected
+                                                     : &s->stats.retried;
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+static void sink_down(struct hp_sink *s, int64_t now)
+{
+    if (s->open) {
+        s->ops->close(s);
+        s->open = false;
+    }
+    size_t n = hp_backlog_requeue(s->backlog);
+    atomic_fetch_add_explicit(&s->stats.retried, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->stats.failed, 1, memory_order_relaxed);
+    atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
+    s->retry_at_ms = now + s->backoff_ms;
+    hp_complain(&s->complain, HP_LOG_ERR, "sink %s: %s; retrying in %.1f s", s->name,
+                s->error[0] ? s->error : "failed", (double)s->backoff_ms / 1000.0);
+    s->backoff_ms = s->backoff_ms * 2 > s->retry_max_ms ? s->retry_max_ms : s->backoff_ms * 2;
+}
+
+static bool sink_up(struct hp_sink *s, int64_t now)
+{
+    if (s->open)
+        return true;
+    if (now < s->retry_at_ms)
+        return false;
+    s->error[0] = '\0';
+    if (s->ops->open(s) != 0) {
+        sink_down(s, now);
+        return false;
+    }
+    s->open = true;
+    s->backoff_ms = s->retry_initial_ms;
+    atomic_store_explicit(&s->stats.up, 1, memory_order_relaxed);
+    hp_complain_clear(&s->complain, "sink %s: connected again", s->name);
+    return true;
+}
+
+/* Offer pending messages up to the window. Returns false if the sink broke. */
+static bool offer(struct hp_sink *s, int64_t now)
+{
+    struct hp_out out[OFFER_MAX];
+    while (s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog)) {
+        size_t room = s->window - s->backlog->inflight;
+        size_t n = hp_backlog_take(s->backlog, out, room < OFFER_MAX ? room : OFFER_MAX);
+        int taken = s->ops->write(s, out, n);
+        if (taken < 0) {
+            sink_down(s, now);
+            return false;
+        }
+        /* Give back what was not taken (and was not acked meanwhile). */
+        for (size_t i = (size_t)taken; i < n; i++)
+            hp_backlog_ack(s->backlog, out[i].pos, HP_ACK_RETRY);
+        if ((size_t)taken < n)
+            break;
+    }
+    return true;
+}
+
+static void service(struct hp_sink *s, int64_t now)
+{
+    if (sink_up(s, now)) {
+        if (s->ops->poll && s->ops->poll(s) < 0)
+            sink_down(s, now);
+        else
+            offer(s, now);
+    }
+    atomic_store_explicit(&s->stats.backlog, hp_backlog_count(s->backlog), memory_order_relaxed);
+}
+
+/* Pop everything in the ring into every sink's backlog. Returns how many. */
+static size_t drain(struct hp_agent *a)
+{
+    void *batch[OFFER_MAX];
+    size_t max = a->cfg->batch_size < OFFER_MAX ? a->cfg->batch_size : OFFER_MAX;
+    size_t total = 0, n;
+    while ((n = hp_ring_pop(a->ring, batch, max)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            struct hp_msg *m = batch[i];
+            for (size_t j = 0; j < a->n_sinks; j++) {
+                struct hp_sink *s = &a->sinks[j];
+                size_t lost = hp_backlog_push(s->backlog, m);
+                if (lost)
+                    atomic_fetch_add_explicit(&s->stats.dropped, lost, memory_order_relaxed);
+            }
+            hp_msg_unref(m);
+        }
+        total += n;
+    }
+    return total;
+}
+
+/* True if some open sink could take a message right now. */
+static bool can_offer(const struct hp_agent *a)
+{
+    for (size_t j = 0; j < a->n_sinks; j++) {
+        const struct hp_sink *s = &a->sinks[j];
+        if (s->open && s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog))
+            return true;
+    }
+    return false;
+}
+
+static size_t backlog_total(const struct hp_agent *a)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < a->n_sinks; j++)
+        n += hp_backlog_count(a->sinks[j].backlog);
+    return n;
+}
+
+static void wait_for_work(struct hp_agent *a, int timeout_ms)
+{
+    struct pollfd fds[32];
+    size_t n = 0;
+    for (size_t j = 0; j < a->n_sinks && n < 32; j++) {
+        struct hp_sink *s = &a->sinks[j];
+        int fd = s->open && s->ops->pollfd ? s->ops->pollfd(s) : -1;
+        if (fd >= 0)
+            fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    hp_ring_wait_fds(a->ring, fds, n, timeout_ms);
+}
+
+/* Shutdown: keep delivering until every backlog is empty or the deadline. */
+static void finish(struct hp_agent *a, int64_t deadline_ms)
+{
+    while (backlog_total(a) > 0) {
+        int64_t now = hp_mono_ms();
+        if (now >= deadline_ms)
+            break;
+        drain(a);
+        for (size_t j = 0; j < a->n_sinks; j++)
+            service(&a->sinks[j], now);
+        if (!can_offer(a))
+            wait_for_work(a, 10);
+    }
+}
+
+static void close_all(struct hp_agent *a, int64_t deadline_ms)
+{
+    for (size_t j = 0; j < a->n_sinks; j++) {
+        struct hp_sink *s = &a->sinks[j];
+        if (!s->open)
+            continue;
+        int64_t left = deadline_ms - hp_mono_ms();
+        if (s->ops->flush)
+            s->ops->flush(s, left > 0 ? (int)left : 0);
+        s->ops->close(s);
+        s->open = false;
+        hp_backlog_requeue(s->backlog);
+        atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->stats.backlog, hp_backlog_count(s->backlog),
+                              memory_order_relaxed);
+    }
+}
+
+static void *transport_main(void *arg)
+{
+    struct hp_agent *a = arg;
+    pthread_setname_np(pthread_self(), "hp-transport");
+    int tick_ms = (int)(a->cfg->tick * 1000);
+    int stop;
+    /* T1: acquire pairs with the release store in hp_transport_stop, so
+     * everything main did before asking us to stop is visible here. */
+    while ((stop = atomic_load_explicit(&a->transport_stop, memory_order_acquire)) == 0) {
+        drain(a);
+        int64_t now = hp_mono_ms();
+        for (size_t j = 0; j < a->n_sinks; j++)
+            service(&a->sinks[j], now);
+        if (!can_offer(a))
+            wait_for_work(a, tick_ms);
+    }
+    drain(a);
+    int64_t deadline = hp_mono_ms();
+    deadline += stop == HP_STOP_SHUTDOWN ? (int64_t)(a->cfg->shutdown_timeout * 1000) : 1000;
+    if (stop == HP_STOP_SHUTDOWN)
+        finish(a, deadline);
+    close_all(a, deadline);
+    return NULL;
+}
+
+int hp_transport_start(struct hp_agent *a)
+{
+    atomic_store_explicit(&a->transport_stop, 0, memory_order_relaxed);
+    int err = pthread_create(&a->transport, NULL, transport_main, a);
+    if (err) {
+        hp_err("transport: cannot start thread: %s", strerror(err));
+        return -1;
+    }
+    a->transport_running = true;
+    return 0;
+}
+
+size_t hp_transport_stop(struct hp_agent *a, enum hp_transport_stop how)
+{
+    if (!a->transport_running)
+        return backlog_total(a);
+    /* Release: pairs with T1. */
+    atomic_store_explicit(&a->transport_stop, (int)how, memory_order_release);
+    hp_ring_wake(a->ring);
+    pthread_join(a->transport, NULL);
+    a->transport_running = false;
+    size_t left = backlog_total(a);
+    if (how == HP_STOP_SHUTDOWN)
+        for (size_t j = 0; j < a->n_sinks; j++) {
+            size_t n = hp_backlog_count(a->sinks[j].backlog);
+            if (n)
+                hp_warn("sink %s: %zu message(s) not delivered at exit%s%s", a->sinks[j].name, n,
+                        a->sinks[j].error[0] ? ": " : "", a->sinks[j].error);
+        }
+    return left;
+}
+
+int hp_transport_check(struct hp_agent *a)
+{
+    int problems = 0;
+    for (size_t j = 0; j < a->n_sinks; j++) {
+        struct hp_sink *s = &a->sinks[j];
+        if (s->ops->check) {
+            problems += s->ops->check(s);
+            continue;
+        }
+        s->error[0] = '\0';
+        if (s->ops->open(s) != 0) {
+            fprintf(stderr, "sink %s (%s): %s\n", s->name, s->ops->type,
+                    s->error[0] ? s->error : "cannot open");
+            problems++;
+            continue;
+        }
+        s->ops->close(s);
+        fprintf(stderr, "sink %s (%s): ok\n", s->name, s->ops->type);
+    }
+    return problems;
+}
