@@ -7,10 +7,14 @@
 
 extern const struct hp_reporter_ops hp_reporter_uptime;
 extern const struct hp_reporter_ops hp_reporter_agent;
+extern const struct hp_reporter_ops hp_reporter_process;
+extern const struct hp_reporter_ops hp_reporter_temperature;
 
 const struct hp_reporter_ops *const hp_reporter_types[] = {
     &hp_reporter_uptime,
     &hp_reporter_agent,
+    &hp_reporter_process,
+    &hp_reporter_temperature,
     NULL,
 };
 
