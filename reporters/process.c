@@ -293,8 +293,11 @@ static int process_init(struct hp_reporter *r, const config_setting_t *cfg, stru
 
 /* ---- slots: open files of selected processes --------------------------- */
 
+/* Close a slot's files; a free slot (pid 0) holds none. */
 static void slot_close(struct slot *s)
 {
+    if (!s->pid)
+        return;
     hp_procfile_fini(&s->status);
     hp_procfile_fini(&s->io);
     hp_procfile_fini(&s->cmdline);
