@@ -99,6 +99,15 @@ static int add_input(struct temp *t, const sensors_chip_name *chip, const sensor
     return 0;
 }
 
+/* hwmon0, hwmon1, ..., hwmon10 (as the kernel numbered them), then
+ * libsensors' order of inputs within a chip. */
+static int by_path(const void *a, const void *b)
+{
+    const struct input *x = a, *y = b;
+    int c = strverscmp(x->chip->path ? x->chip->path : "", y->chip->path ? y->chip->path : "");
+    return c ? c : (x->input > y->input) - (x->input < y->input);
+}
+
 /* Initialise libsensors and cache every temperature input. */
 static int open_sensors(struct temp *t)
 {
@@ -124,6 +133,8 @@ static int open_sensors(struct temp *t)
             if (feat->type == SENSORS_FEATURE_TEMP && add_input(t, chip, feat) != 0)
                 return -1;
     }
+    if (t->n_in)
+        qsort(t->in, t->n_in, sizeof(*t->in), by_path);
     t->readings = calloc(t->n_in ? t->n_in : 1, sizeof(*t->readings));
     if (!t->readings)
         return -1;
