@@ -338,6 +338,31 @@ static void two_sample_rates(void **state)
     stop(&f);
 }
 
+/* top by cpu ranks by ticks used in the interval, not since start: 1 and
+ * 100 have more in total, but 102 and 101 were the busy ones. */
+static void top_by_cpu(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    assert_int_equal(start(&f, root, "process: { watch = ( { top = 2; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_stat(root, 101,
+             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 "
+             "200010 61000000 1500" TAIL);
+    set_stat(root, 102,
+             "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 "
+             "200020 62000000 1500" TAIL);
+    json_object *d = sample(&f, 11 * SEC);
+    char buf[64];
+    assert_string_equal(pids(d, buf, sizeof(buf)), "101,102");
+    assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
+    assert_string_equal(labels(proc_of(d, 102), buf, sizeof(buf)), "top:cpu");
+    json_object_put(d);
+    stop(&f);
+}
+
 /* pid 101 is replaced by a new process (same pid, later start time) and
  * 102 exits: the new 101's cpu covers only its own life (40 ticks over 2 s
  * = 20 %), never a negative or huge value; 102 is gone from the list. A
@@ -490,11 +515,18 @@ static void pid_table(void **state)
 
 int main(void)
 {
+    // clang-format off
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fixture_values),   cmocka_unit_test(selectors),
-        cmocka_unit_test(two_sample_rates), cmocka_unit_test(counter_reset_and_exit),
-        cmocka_unit_test(missing_sources),  cmocka_unit_test(config_errors),
-        cmocka_unit_test(parsers),          cmocka_unit_test(pid_table),
+        cmocka_unit_test(fixture_values),
+        cmocka_unit_test(selectors),
+        cmocka_unit_test(two_sample_rates),
+        cmocka_unit_test(top_by_cpu),
+        cmocka_unit_test(counter_reset_and_exit),
+        cmocka_unit_test(missing_sources),
+        cmocka_unit_test(config_errors),
+        cmocka_unit_test(parsers),
+        cmocka_unit_test(pid_table),
     };
+    // clang-format on
     return cmocka_run_group_tests_name("process", tests, NULL, NULL);
 }
