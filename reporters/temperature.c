@@ -147,7 +147,7 @@ static void add_limit(json_object *o, const char *key, const struct input *e, in
 {
     double v;
     if (nr >= 0 && sensors_get_value(e->chip, nr, &v) == 0)
-        hp_json_add_double(o, key, v, 1);
+        hp_json_add_double(o, key, v, 2);
 }
 
 static json_object *reading_json(struct temp *t, size_t i)
@@ -163,7 +163,7 @@ static json_object *reading_json(struct temp *t, size_t i)
     rd->label = e->label;
     rd->ok = sensors_get_value(e->chip, e->input, &rd->value) == 0;
     if (rd->ok)
-        hp_json_add_double(o, "value", rd->value, 1);
+        hp_json_add_double(o, "value", rd->value, 2);
     else
         hp_warn_once(&t->warned_read, "temperature: cannot read %s %s", e->chip_name, e->label);
     add_limit(o, "high", e, e->max);
@@ -183,7 +183,7 @@ static int temperature_sample(struct hp_reporter *r, json_object *data)
     int cpu = t->n_in ? hp_temp_cpu_index(t->readings, t->n_in) : -1;
     if (cpu >= 0) {
         char src[160];
-        hp_json_add_double(data, "cpu", t->readings[cpu].value, 1);
+        hp_json_add_double(data, "cpu", t->readings[cpu].value, 2);
         snprintf(src, sizeof(src), "%s/%s", t->in[cpu].chip_name, t->in[cpu].label);
         hp_json_add_string(data, "cpu_sensor", src);
     }
