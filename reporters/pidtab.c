@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static size_t slot_of(const struct hp_pidmap *m, int32_t pid)
 {
@@ -43,9 +44,9 @@ void hp_pidtab_begin(struct hp_pidtab *t)
     t->next.n = 0;
 }
 
-const struct hp_pident *hp_pidtab_prev(const struct hp_pidtab *t, int32_t pid)
+struct hp_pident *hp_pidtab_prev(const struct hp_pidtab *t, int32_t pid)
 {
-    const struct hp_pident *e = find(&t->cur, pid);
+    struct hp_pident *e = find(&t->cur, pid);
     return e && e->pid == pid ? e : NULL;
 }
 
@@ -57,9 +58,19 @@ struct hp_pident *hp_pidtab_put(struct hp_pidtab *t, int32_t pid)
     if (e->pid != pid) {
         memset(e, 0, sizeof(*e));
         e->pid = pid;
+        e->fd = -1;
         t->next.n++;
     }
     return e;
+}
+
+static void close_fds(struct hp_pidmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].pid && m->e[i].fd >= 0) {
+            close(m->e[i].fd);
+            m->e[i].fd = -1;
+        }
 }
 
 void hp_pidtab_commit(struct hp_pidtab *t)
@@ -67,10 +78,13 @@ void hp_pidtab_commit(struct hp_pidtab *t)
     struct hp_pidmap m = t->cur;
     t->cur = t->next;
     t->next = m;
+    close_fds(&t->next);
 }
 
 void hp_pidtab_free(struct hp_pidtab *t)
 {
+    close_fds(&t->cur);
+    close_fds(&t->next);
     free(t->cur.e);
     free(t->next.e);
     memset(t, 0, sizeof(*t));

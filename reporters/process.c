@@ -20,11 +20,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define MAX_WATCH 64 /* a selection is a 64-bit mask of groups */
@@ -69,6 +71,12 @@ static const struct hp_opt process_opts[] = {
      .min = 0,
      .max = 65536,
      .help = "longest command line reported, bytes"},
+    {.name = "keep_open",
+     .type = HP_OPT_INT,
+     .def = "16384",
+     .min = 0,
+     .max = 1048576,
+     .help = "most /proc/PID/stat descriptors kept open between samples (0: none)"},
     {NULL},
 };
 
@@ -133,6 +141,7 @@ struct proc {
     size_t n_w;
     struct agg *aggs;
     size_t cmdline_max;
+    size_t fd_budget; /* stat descriptors kept open at most */
     long hz, page;
     DIR *dir;
     struct hp_procfile scratch, meminfo, uptime;
@@ -269,6 +278,26 @@ static int parse_watches(struct proc *p, const config_setting_t *cfg, struct hp_
 
 static void process_fini(struct hp_reporter *r);
 
+/* How many stat descriptors to keep open: `want`, within half of the
+ * descriptor limit (less 256 for everything else). The soft limit is
+ * raised towards the hard one when it is too low for that, as daemons
+ * that keep many files open do. */
+static size_t fd_budget(size_t want)
+{
+    struct rlimit rl;
+    if (!want || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    rlim_t need = (rlim_t)want * 2 + 256;
+    if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit more = {.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max,
+                              .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+            rl.rlim_cur = more.rlim_cur;
+    }
+    size_t room = rl.rlim_cur > 512 ? (size_t)(rl.rlim_cur - 256) / 2 : 0;
+    return room < want ? room : want;
+}
+
 static int process_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct proc *p = calloc(1, sizeof(*p));
@@ -280,11 +309,14 @@ static int process_init(struct hp_reporter *r, const config_setting_t *cfg, stru
     p->cmdline_max = (size_t)hp_opt_int(cfg, process_opts, "cmdline_max");
     p->hz = sysconf(_SC_CLK_TCK);
     p->page = sysconf(_SC_PAGESIZE);
+    p->fd_budget = fd_budget((size_t)hp_opt_int(cfg, process_opts, "keep_open"));
     char path[512];
     hp_procfile_init(&p->scratch, "");
+    p->scratch.cap = 4096; /* read_stat uses it directly */
+    p->scratch.buf = malloc(p->scratch.cap);
     hp_procfile_init(&p->meminfo, hp_proc_path(r, path, sizeof(path), "meminfo"));
     hp_procfile_init(&p->uptime, hp_proc_path(r, path, sizeof(path), "uptime"));
-    if (parse_watches(p, cfg, errs) != 0 || errs->count != before) {
+    if (!p->scratch.buf || parse_watches(p, cfg, errs) != 0 || errs->count != before) {
         process_fini(r);
         return -1;
     }
@@ -379,7 +411,7 @@ static bool is_pid(const char *s)
  * used since the last one. A pid whose start time changed is a new process
  * (the counter restarted); one started after the last sample used all its
  * ticks within the interval. Anything else is unknown, never negative. */
-static void track(struct proc *p, struct rec *rc)
+static struct hp_pident *track(struct proc *p, struct rec *rc)
 {
     uint64_t ticks = rc->st.utime + rc->st.stime;
     const struct hp_pident *prev = hp_pidtab_prev(&p->tab, rc->st.pid);
@@ -394,11 +426,13 @@ static void track(struct proc *p, struct rec *rc)
     }
     struct hp_pident *cur = hp_pidtab_put(&p->tab, rc->st.pid);
     if (!cur)
-        return;
+        return NULL;
     if (same)
         *cur = *prev; /* keeps the I/O counters of the last read */
     cur->starttime = rc->st.starttime;
     cur->ticks = ticks;
+    cur->fd = -1;
+    return cur;
 }
 
 static struct rec *next_rec(struct proc *p)
@@ -414,6 +448,44 @@ static struct rec *next_rec(struct proc *p)
     return &p->recs[p->n_recs];
 }
 
+/* /proc/PID/stat of pid into the scratch buffer, through the descriptor
+ * kept from the last sample when there is one (*fd), else a new one. A
+ * kept descriptor of a process that has exited reads ESRCH: the pid may
+ * belong to a new process, so the file is opened again. Returns the text,
+ * or NULL (and *fd == -1) when the process is gone. */
+static const char *read_stat(struct proc *p, const char *pid, int *fd)
+{
+    char *buf = p->scratch.buf;
+    ssize_t n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
+    if (n < 0) {
+        if (*fd >= 0)
+            close(*fd);
+        char rel[32];
+        snprintf(rel, sizeof(rel), "%s/stat", pid);
+        *fd = openat(dirfd(p->dir), rel, O_RDONLY | O_CLOEXEC);
+        n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
+    }
+    if (n <= 0) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Keep fd in the pid's entry while the budget allows, else close it. */
+static void keep_fd(struct proc *p, struct hp_pident *e, int fd, size_t *kept)
+{
+    if (e && *kept < p->fd_budget) {
+        e->fd = fd;
+        (*kept)++;
+    } else {
+        close(fd);
+    }
+}
+
 /* One pass over the pid directories: stat only. counts[] by state index. */
 static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *threads)
 {
@@ -423,22 +495,27 @@ static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *thread
     }
     rewinddir(p->dir);
     p->n_recs = 0;
+    size_t kept = 0;
     struct dirent *d;
     while ((d = readdir(p->dir))) {
-        if (!is_pid(d->d_name))
-            continue;
-        struct rec *rc = next_rec(p);
+        struct rec *rc = is_pid(d->d_name) ? next_rec(p) : NULL;
         if (!rc)
-            return -1;
-        snprintf(p->scratch.path, sizeof(p->scratch.path), "%s/%d/stat", p->root, atoi(d->d_name));
-        const char *t = hp_procfile_read(&p->scratch, false);
-        if (!t || !hp_pidstat_parse(t, &rc->st))
+            continue;
+        struct hp_pident *prev = hp_pidtab_prev(&p->tab, atoi(d->d_name));
+        int fd = prev ? prev->fd : -1;
+        if (prev)
+            prev->fd = -1; /* taken: this sample's entry owns it */
+        const char *t = read_stat(p, d->d_name, &fd);
+        if (!t || !hp_pidstat_parse(t, &rc->st)) {
+            if (fd >= 0)
+                close(fd);
             continue; /* exited since readdir */
+        }
         counts[hp_pid_state_index(rc->st.state)]++;
         *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
         rc->euid = -1;
         rc->groups = 0;
-        track(p, rc);
+        keep_fd(p, track(p, rc), fd, &kept);
         p->n_recs++;
     }
     return 0;
