@@ -658,7 +658,8 @@ static int select_all(struct proc *p)
         }
         p->sel[p->n_sel++] = &p->recs[i];
     }
-    qsort(p->sel, p->n_sel, sizeof(*p->sel), by_pid);
+    if (p->n_sel > 1)
+        qsort(p->sel, p->n_sel, sizeof(*p->sel), by_pid);
     return 0;
 }
 
