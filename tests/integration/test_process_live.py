@@ -178,6 +178,36 @@ sinks = ( { type = "stdout"; } );
             hp.validate(m)
 
 
+class FixtureRunTest(unittest.TestCase):
+    def test_agent_on_the_fixture_tree_validates(self):
+        # the real binary with HOSTPULSE_PROC_ROOT at tests/fixtures/process:
+        # the message validates and carries the hand-computed values
+        text = """
+reporters: { uptime: { enabled = false; }; agent: { enabled = false; };
+  temperature: { enabled = false; };
+  process: { watch = ( { name = "nginx"; aggregate = true; }, { self = true; } ); }; };
+sinks = ( { type = "stdout"; } );
+"""
+        root = os.path.join(hp.FIXTURES, "process")
+        msgs, p = hp.run_once(text, env={"HOSTPULSE_PROC_ROOT": root})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        procs = [m for m in msgs if m["reporter"] == "process"]
+        self.assertEqual(len(procs), 1, p.stdout)
+        hp.validate(procs[0])
+        d = procs[0]["data"]
+        self.assertEqual(d["processes"], 8)
+        self.assertEqual(d["threads"], 14)
+        self.assertEqual([e["pid"] for e in d["watched"]], [100, 101, 102, 300])
+        master = d["watched"][0]
+        self.assertEqual(master["start_time"], 1700000000000 + 200000 * 1000 // HZ)
+        self.assertEqual(master["rss"], 2000 * PAGE)
+        self.assertEqual(master["unit"], "nginx.service")
+        self.assertEqual(master["cpu_percent"], 0)  # the fixture does not change
+        self.assertNotIn("read_bytes", d["watched"][2])  # 102 has no io file
+        self.assertIn("cannot read %s/102/io" % root, p.stderr)
+        self.assertEqual(d["aggregates"][0]["count"], 3)
+
+
 class CheckTest(unittest.TestCase):
     def assertProblem(self, text, line, fragment):
         with tempfile.TemporaryDirectory() as d:

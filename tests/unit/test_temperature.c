@@ -111,8 +111,19 @@ static void child(int out)
     if (hp_reporter_temperature.init(&r, NULL, &e) != 0 || hp_reporter_temperature.sample(&r, data))
         _exit(4);
     const char *s = json_object_to_json_string(data);
+    if (write(out, s, strlen(s)) < 0 || write(out, "\n", 1) < 0)
+        _exit(5);
+    json_object_put(data);
+    /* the package input disappears (driver unloaded): its value goes */
+    if (unlink("/sys/class/hwmon/hwmon0/temp1_input") != 0)
+        _exit(3);
+    data = json_object_new_object();
+    if (hp_reporter_temperature.sample(&r, data))
+        _exit(4);
+    s = json_object_to_json_string(data);
     if (write(out, s, strlen(s)) < 0)
         _exit(5);
+    json_object_put(data);
     hp_reporter_temperature.fini(&r);
     _exit(0);
 }
@@ -142,6 +153,9 @@ static void fake_hwmon(void **state)
     if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
         skip(); /* no private mount namespace here */
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char *second = strchr(buf, '\n');
+    assert_non_null(second);
+    *second++ = '\0';
     json_object *d = json_tokener_parse(buf);
     assert_non_null(d);
     assert_string_equal(
@@ -155,6 +169,19 @@ static void fake_hwmon(void **state)
         "{\"chip\":\"acpitz-virtual-0\",\"adapter\":\"Virtual device\",\"label\":\"temp1\","
         "\"value\":27.8}],"
         "\"cpu\":52,\"cpu_sensor\":\"coretemp-virtual-0/Package id 0\"}");
+    json_object_put(d);
+    d = json_tokener_parse(second);
+    assert_non_null(d);
+    assert_string_equal(
+        json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+        "{\"sensors\":["
+        "{\"chip\":\"coretemp-virtual-0\",\"adapter\":\"Virtual device\",\"label\":\"Package id "
+        "0\",\"high\":84,\"crit\":100},"
+        "{\"chip\":\"coretemp-virtual-0\",\"adapter\":\"Virtual device\",\"label\":\"Core 0\","
+        "\"value\":49.5},"
+        "{\"chip\":\"acpitz-virtual-0\",\"adapter\":\"Virtual device\",\"label\":\"temp1\","
+        "\"value\":27.8}],"
+        "\"cpu\":49.5,\"cpu_sensor\":\"coretemp-virtual-0/Core 0\"}");
     json_object_put(d);
 }
 
