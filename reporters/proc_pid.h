@@ -46,6 +46,10 @@ bool hp_cgroup_unit(const char *path, char *out, size_t outlen);
  * separators go; returns the new length. */
 size_t hp_cmdline_fix(char *buf, size_t len);
 
+/* Replace every byte that is not part of valid UTF-8 with '?', in place:
+ * process names and command lines are arbitrary bytes, JSON text is not. */
+void hp_utf8_sanitize(char *s);
+
 /* Number of entries of an open /proc/PID/fd directory (rewound first, so a
  * DIR kept open gives a fresh count). -1 when reading fails. */
 long hp_count_fds(DIR *d);

@@ -693,7 +693,10 @@ static void add_stat(struct proc *p, const struct rec *rc, json_object *o, struc
     const struct hp_pidstat *st = &rc->st;
     hp_json_add_int(o, "pid", st->pid);
     hp_json_add_int(o, "ppid", st->ppid);
-    hp_json_add_string(o, "name", st->comm);
+    char name[sizeof(st->comm)];
+    snprintf(name, sizeof(name), "%s", st->comm);
+    hp_utf8_sanitize(name);
+    hp_json_add_string(o, "name", name);
     hp_json_add_string(o, "state", hp_pid_state_names[hp_pid_state_index(st->state)]);
     v->utime = (double)st->utime / (double)p->hz;
     v->stime = (double)st->stime / (double)p->hz;
@@ -797,6 +800,7 @@ static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
         size_t n = hp_cmdline_fix(s->cmdline.buf, s->cmdline.len);
         if (n > p->cmdline_max)
             s->cmdline.buf[p->cmdline_max] = '\0';
+        hp_utf8_sanitize(s->cmdline.buf);
         hp_json_add_string(o, "cmdline", s->cmdline.buf);
     } else {
         warn_file(&p->warned_cmdline, &s->cmdline);
@@ -806,6 +810,7 @@ static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
     if (!t) {
         warn_file(&p->warned_cgroup, &s->cgroup);
     } else if (hp_cgroup_v2(t, cg, sizeof(cg))) {
+        hp_utf8_sanitize(cg);
         hp_json_add_string(o, "cgroup", cg);
         if (hp_cgroup_unit(cg, unit, sizeof(unit)))
             hp_json_add_string(o, "unit", unit);

@@ -484,6 +484,9 @@ static void parsers(void **state)
     char cmd[] = "a\0b c\0\0";
     assert_int_equal(hp_cmdline_fix(cmd, sizeof(cmd) - 1), 5);
     assert_string_equal(cmd, "a b c");
+    char bytes[] = "ok \xc3\xa9 \xff\xfe \xe2\x82 \xed\xa0\x80 \xf0\x9f\x98\x80 \xc0\xaf";
+    hp_utf8_sanitize(bytes);
+    assert_string_equal(bytes, "ok \xc3\xa9 ?? ?? ??? \xf0\x9f\x98\x80 ??");
     assert_int_equal(hp_pid_state_index('x'), hp_pid_state_index('X'));
     assert_int_equal(hp_pid_state_index('?'), HP_PID_STATE_OTHER);
 }
