@@ -17,6 +17,8 @@
 #include "transport/es_bulk.h"
 #include "transport/sink.h"
 
+#include "agent/clock.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@
 #include <zlib.h>
 
 #define RESPONSE_MAX (64u << 20) /* a bigger answer is an error */
+#define DROP_LOG_MAX 10          /* dropped items logged per minute */
 
 struct buf {
     char *p;
@@ -45,8 +48,9 @@ struct es {
     uint64_t *pos; /* backlog position of each document in the request */
     const struct hp_msg **msgs;
     size_t cap;
-    struct hp_complain item_complain; /* dropped items, rate-limited */
-    bool global;                      /* curl_global_init done */
+    int64_t drop_window_ms;             /* start of the minute counted below */
+    unsigned drops_logged, drops_quiet; /* dropped items logged / not, this minute */
+    bool global;                        /* curl_global_init done */
 };
 
 static int buf_reserve(struct buf *b, size_t need)
@@ -108,6 +112,30 @@ static void error_text(json_object *err, char *out, size_t len)
              reason ? json_object_get_string(reason) : "");
 }
 
+/* Log a refused document: the first DROP_LOG_MAX of each minute in full,
+ * then a count of the others when the minute is over. */
+static void log_drop(struct hp_sink *s, const struct hp_msg *m, int code, json_object *err)
+{
+    struct es *e = s->priv;
+    int64_t now = hp_mono_ms();
+    if (now - e->drop_window_ms >= 60000) {
+        if (e->drops_quiet)
+            hp_warn("sink %s: %u more document(s) dropped in the last minute", s->name,
+                    e->drops_quiet);
+        e->drop_window_ms = now;
+        e->drops_logged = e->drops_quiet = 0;
+    }
+    if (e->drops_logged >= DROP_LOG_MAX) {
+        e->drops_quiet++;
+        return;
+    }
+    e->drops_logged++;
+    char why[512];
+    error_text(err, why, sizeof(why));
+    hp_warn("sink %s: dropping %s #%llu: status %d %s", s->name, m->reporter,
+            (unsigned long long)m->seq, code, why);
+}
+
 /* Settle item i from its result. Returns 1 if it is to be retried. */
 static int settle_item(struct hp_sink *s, size_t i, json_object *item)
 {
@@ -131,11 +159,8 @@ static int settle_item(struct hp_sink *s, size_t i, json_object *item)
         hp_sink_ack(s, e->pos[i], HP_ACK_RETRY);
         return 1;
     }
-    char why[512];
     json_object_object_get_ex(res, "error", &err);
-    error_text(err, why, sizeof(why));
-    hp_complain(&e->item_complain, HP_LOG_WARN, "sink %s: dropping %s #%llu: status %d %s", s->name,
-                e->msgs[i]->reporter, (unsigned long long)e->msgs[i]->seq, code, why);
+    log_drop(s, e->msgs[i], code, err);
     hp_sink_ack(s, e->pos[i], HP_ACK_DROP);
     return 0;
 }
@@ -337,6 +362,11 @@ static int es_check(struct hp_sink *s)
     set_options(e);
     curl_easy_setopt(c, CURLOPT_URL, e->url);
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    struct curl_slist *auth = NULL; /* the API key without the bulk headers */
+    for (struct curl_slist *h = e->headers; h; h = h->next)
+        if (strncmp(h->data, "Authorization:", 14) == 0)
+            auth = curl_slist_append(auth, h->data);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, auth);
     e->resp.len = 0;
     CURLcode rc = curl_easy_perform(c);
     long code = 0;
@@ -349,6 +379,7 @@ static int es_check(struct hp_sink *s)
         fprintf(stderr, "sink %s (%s): ok\n", s->name, s->ops->type);
     }
     es_close(s);
+    curl_slist_free_all(auth);
     return problems;
 }
 

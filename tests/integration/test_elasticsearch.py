@@ -79,6 +79,12 @@ class ElasticsearchTest(unittest.TestCase):
         self.assertEqual(self.es.auth, {"Basic ZWxhc3RpYzpzM2NyZXQ="})
         self.assertNotIn("s3cret", a.stderr)
 
+    def test_api_key(self):
+        msgs, a = self.run_agent('api_key = "aWQ6a2V5";')
+        self.assertDelivered(msgs)
+        self.assertEqual(self.es.auth, {"ApiKey aWQ6a2V5"})
+        self.assertNotIn("aWQ6a2V5", a.stderr)
+
     def test_429_and_503_back_off_without_loss(self):
         self.es.fail_requests([429, 503, 503, 429])
         msgs, a = self.run_agent()
