@@ -83,7 +83,7 @@ static void parse_times(const char *p, uint64_t v[NFIELDS])
 static bool add_percents(json_object *o, const uint64_t now[NFIELDS], const struct times *prev,
                          uint64_t gen)
 {
-    if (prev->gen + 1 != gen)
+    if (!prev->gen || prev->gen + 1 != gen)
         return false;
     uint64_t d[NSUMMED], total = 0;
     for (int i = 0; i < NSUMMED; i++) {

@@ -353,7 +353,7 @@ static json_object *dev_object(struct blockdev *b, const uint64_t v[NDISK], uint
     hp_json_add_uint(o, "write_time", v[D_WMS]);
     hp_json_add_uint(o, "busy_time", v[D_BUSY]);
     hp_json_add_uint(o, "in_progress", v[D_INPROG]);
-    if (b->gen + 1 == gen && secs > 0)
+    if (b->gen && b->gen + 1 == gen && secs > 0)
         dev_rates(o, b, v, secs);
     memcpy(b->v, v, sizeof(b->v));
     b->gen = gen;

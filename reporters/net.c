@@ -142,7 +142,7 @@ static json_object *iface_object(struct iface *f, const uint64_t v[NCOUNT], uint
     json_object *o = json_object_new_object();
     for (int i = 0; i < NCOUNT; i++)
         hp_json_add_uint(o, names[i], v[i]);
-    bool ok = f->gen + 1 == gen && secs > 0;
+    bool ok = f->gen && f->gen + 1 == gen && secs > 0;
     for (int i = 0; ok && i < NCOUNT; i++)
         ok = v[i] >= f->v[i];
     for (int i = 0; ok && i < NCOUNT; i++) {
