@@ -180,7 +180,7 @@ static bool device_seen(json_object *fss, const char *device)
 static void warn_statvfs(struct disk *d, const char *mnt, int err)
 {
     for (size_t i = 0; i < sizeof(d->warned_statvfs) / sizeof(d->warned_statvfs[0]); i++) {
-        if (strcmp(d->warned_statvfs[i], mnt) == 0)
+        if (strncmp(d->warned_statvfs[i], mnt, sizeof(d->warned_statvfs[i]) - 1) == 0)
             return;
         if (!d->warned_statvfs[i][0]) {
             snprintf(d->warned_statvfs[i], sizeof(d->warned_statvfs[i]), "%s", mnt);
