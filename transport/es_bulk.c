@@ -84,7 +84,13 @@ const char *hp_es_index_check(const char *tmpl)
     if (tmpl[0] == '_' || tmpl[0] == '-' || tmpl[0] == '+')
         return "must not start with _, - or +";
     for (const char *p = tmpl; *p; p++) {
-        if (*p >= 'A' && *p <= 'Z' && !(p > tmpl && p[-1] == '%'))
+        if (*p == '%') { /* only conversions that give digits */
+            if (!*++p || !strchr("YymdHMSjUWVGgCuws%", *p))
+                return "may only use the strftime conversions %Y %y %m %d %H %M %S %j %U %W %V "
+                       "%G %g %C %u %w %s %%";
+            continue;
+        }
+        if (*p >= 'A' && *p <= 'Z')
             return "must be lowercase (Elasticsearch index names are)";
         if (strchr("\\/*?\"<>| ,#", *p))
             return "must not contain \\ / * ? \" < > | space , or #";

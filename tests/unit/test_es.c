@@ -120,6 +120,10 @@ static void index_names_and_ids(void **state)
     assert_null(hp_es_index_check("hostpulse-{reporter}-%Y.%m.%d"));
     assert_non_null(hp_es_index_check("HostPulse"));
     assert_non_null(hp_es_index_check("a b"));
+    assert_non_null(hp_es_index_check("hp-%B")); /* "November": not lowercase */
+    assert_non_null(hp_es_index_check("hp-%e")); /* space padded */
+    assert_non_null(hp_es_index_check("hp-%"));
+    assert_null(hp_es_index_check("hp-%G.%V-100%%"));
     assert_non_null(hp_es_index_check(""));
 
     struct hp_es_bulk b;
