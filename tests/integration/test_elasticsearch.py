@@ -206,6 +206,37 @@ class EsFileTest(unittest.TestCase):
                 self.assertEqual(es.protocol_errors, [])
                 self.assertEqual(es.ids(), set(got))
 
+    def test_full_disk_is_retried_without_loss(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, d)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            self.skipTest("cannot mount a tmpfs to fill up (%s)" % p.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", d], capture_output=True)
+        grown = []
+
+        def full_then_grow(a):
+            err = a.read_stderr()
+            if not grown and "No space left on device" in err:
+                subprocess.run(["mount", "-o", "remount,size=16m", d], check=True)
+                grown.append(True)
+            return grown and "connected again" in err and a.read_stdout().count("\n") > 200
+
+        with tempfile.TemporaryDirectory() as cdir:
+            text = ES_FILE.replace("interval = 0.1", "interval = 0.01") % d
+            text = text.replace('.ndjson"; }', '.ndjson"; retry_initial = 0.05; retry_max = 0.2; }')
+            path = hp.write_config(cdir, text)
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: full_then_grow(a), timeout=30, what="full disk, then space")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        got = {}
+        for fn in glob.glob(os.path.join(d, "bulk", "*.ndjson")):
+            for meta, doc in read_bulk(fn):
+                self.assertNotIn(meta["_id"], got, "written twice")
+                got[meta["_id"]] = doc
+        self.assertEqual(set(got), {doc_id(m) for m in hp.parse_lines(a.stdout)})
+
 
 class TemplateTest(unittest.TestCase):
     def test_index_template_is_valid_json(self):
