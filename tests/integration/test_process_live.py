@@ -85,6 +85,7 @@ reporters: {
   agent: { enabled = false; };
   temperature: { enabled = false; };
   process: {
+    enabled = true;
     interval = 0.2;
     watch = (
       { name = "%s"; label = "byname"; aggregate = true; },
@@ -161,7 +162,7 @@ sinks = ( { type = "stdout"; } );
         text = """
 reporters: { uptime: { enabled = false; }; agent: { enabled = false; };
   temperature: { enabled = false; };
-  process: { interval = 0.3; watch = ( { name = "hpspin"; } ); }; };
+  process: { enabled = true; interval = 0.3; watch = ( { name = "hpspin"; } ); }; };
 sinks = ( { type = "stdout"; } );
 """
         with hp.Agent(hp.write_config(self.tmp.name, text)) as a:
@@ -185,7 +186,8 @@ class FixtureRunTest(unittest.TestCase):
         text = """
 reporters: { uptime: { enabled = false; }; agent: { enabled = false; };
   temperature: { enabled = false; };
-  process: { watch = ( { name = "nginx"; aggregate = true; }, { self = true; } ); }; };
+  process: { enabled = true;
+    watch = ( { name = "nginx"; aggregate = true; }, { self = true; } ); }; };
 sinks = ( { type = "stdout"; } );
 """
         root = os.path.join(hp.FIXTURES, "process")
@@ -219,19 +221,19 @@ class CheckTest(unittest.TestCase):
         self.assertTrue(hits, "expected %r with %r in:\n%s" % (want, fragment, p.stderr))
 
     def test_unknown_key_in_a_watch_group(self):
-        self.assertProblem('reporters: { process: { watch = (\n { name = "a"; },\n'
+        self.assertProblem('reporters: { process: { enabled = true; watch = (\n { name = "a"; },\n'
                            ' { nmae = "b"; }\n ); }; };\n', 3, "nmae: unknown option")
 
     def test_invalid_regex(self):
-        self.assertProblem('reporters: { process: { watch = (\n\n { cmdline = "[a-"; }\n'
+        self.assertProblem('reporters: { process: { enabled = true; watch = (\n\n { cmdline = "[a-"; }\n'
                            ' ); }; };\n', 3, "invalid regular expression")
 
     def test_bad_by(self):
-        self.assertProblem('reporters: { process: { watch = (\n { top = 3;\n by = "disk"; }\n'
+        self.assertProblem('reporters: { process: { enabled = true; watch = (\n { top = 3;\n by = "disk"; }\n'
                            ' ); }; };\n', 3, "unknown value")
 
     def test_empty_group(self):
-        self.assertProblem('reporters: { process: { watch = (\n { aggregate = true; }\n'
+        self.assertProblem('reporters: { process: { enabled = true; watch = (\n { aggregate = true; }\n'
                            ' ); }; };\n', 2, "needs a selector")
 
 

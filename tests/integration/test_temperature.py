@@ -16,7 +16,7 @@ reporters: {
   uptime: { enabled = false; };
   agent: { enabled = false; };
   process: { enabled = false; };
-  temperature: { interval = 1.0; };
+  temperature: { enabled = true; interval = 1.0; };
 };
 sinks = ( { type = "stdout"; } );
 """
@@ -101,7 +101,7 @@ class LiveTest(unittest.TestCase):
 
     def test_missing_sensors_config_is_a_check_error(self):
         with tempfile.TemporaryDirectory() as d:
-            path = hp.write_config(d, 'reporters: { temperature: {\n'
+            path = hp.write_config(d, 'reporters: { temperature: { enabled = true;\n'
                                       '  config = "/nonexistent/sensors3.conf"; }; };\n')
             p = hp.run(["-c", path, "--check"])
         self.assertEqual(p.returncode, 1)
