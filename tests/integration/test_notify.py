@@ -3,6 +3,8 @@
 # start, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 at
 # shutdown, and WATCHDOG=1 keep-alives at half of $WATCHDOG_USEC. A
 # datagram socket in a temporary directory stands in for the manager.
+# Also --syslog, which the SysV script passes: no log line on stderr, even
+# after a reload whose file says destination = "stderr".
 import os
 import signal
 import socket
@@ -29,8 +31,9 @@ class NotifyTest(unittest.TestCase):
         self.sock.settimeout(10 * hp.SLOW)
         self.config = hp.write_config(self.tmp.name, CONFIG)
 
-    def agent(self, env):
-        a = hp.Agent(self.config, ["--stdout"], env=dict(env, NOTIFY_SOCKET=self.path))
+    def agent(self, env, extra=()):
+        a = hp.Agent(self.config, ["--stdout"] + list(extra),
+                     env=dict(env, NOTIFY_SOCKET=self.path))
         a.start()
         self.addCleanup(a.__exit__, None, None, None)
         return a
@@ -93,6 +96,17 @@ class NotifyTest(unittest.TestCase):
             pass
         self.assertFalse([m for m in msgs if m.get("WATCHDOG")], msgs)
         self.assertEqual(a.stop(), 0, a.stderr)
+
+    def test_syslog_flag_survives_reload(self):
+        a = self.agent({}, ["--syslog"])
+        self.assertEqual(self.next_message().get("READY"), "1")
+        a.send(signal.SIGHUP)
+        m = {}
+        while m.get("READY") != "1":
+            m = self.next_message()
+        self.assertEqual(a.stop(), 0, a.stderr)
+        self.assertNotIn("hostpulse: info:", a.stderr)
+        self.assertTrue(hp.parse_lines(a.stdout), "--stdout still prints messages")
 
 
 if __name__ == "__main__":
