@@ -50,7 +50,7 @@ class NotifyTest(unittest.TestCase):
         a = self.agent({})
         m = self.next_message()
         self.assertEqual(m.get("READY"), "1", m)
-        self.assertIn("2 reporters", m.get("STATUS", ""))
+        self.assertRegex(m.get("STATUS", ""), r"^running: \d+ reporters, 1 sinks$")
         a.send(signal.SIGHUP)
         m = self.next_message()
         self.assertEqual(m.get("RELOADING"), "1", m)
