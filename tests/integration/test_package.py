@@ -203,6 +203,7 @@ class PackageTest(unittest.TestCase):
             p = sh(["systemd-analyze", "verify", "/lib/systemd/system/hostpulse.service"])
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
+        self.start_failures()
         pid = self.start_and_produce()
         self.reload(pid)
         self.upgrade_keeps_conffile()
@@ -240,6 +241,35 @@ class PackageTest(unittest.TestCase):
         self.assertEqual((u.pw_dir, u.pw_shell), (STATE, "/usr/sbin/nologin"))
         self.assertLess(u.pw_uid, 1000, "a system user")
         self.assertEqual(grp.getgrgid(u.pw_gid).gr_name, "hostpulse")
+
+    def start_failures(self):
+        # A fragment the service user cannot read is caught by the script's
+        # check (it runs as hostpulse), before anything starts.
+        frag = "/etc/hostpulse/conf.d/sinks.conf"
+        with open(frag, "w") as f:
+            f.write('sinks = ( { type = "stdout"; } );\n')
+        os.chmod(frag, 0o600)
+        self.write_conf('@include "conf.d/sinks.conf"\n')
+        sh([INIT, "stop"], check=True)
+        p = sh([INIT, "start"])
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("cannot open include file", p.stdout + p.stderr)
+        self.assertFalse(os.path.exists(PIDFILE))
+        os.unlink(frag)
+        # An agent that exits before READY=1 (a bad option here): start
+        # fails after START_TIMEOUT and leaves no pid file behind.
+        with open("/etc/default/hostpulse") as f:
+            default = f.read()
+        with open("/etc/default/hostpulse", "a") as f:
+            f.write('DAEMON_ARGS="--no-such-option"\nSTART_TIMEOUT=2\n')
+        self.write_conf(RUN_CONF % "false")
+        try:
+            p = sh([INIT, "start"])
+        finally:
+            with open("/etc/default/hostpulse", "w") as f:
+                f.write(default)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertFalse(os.path.exists(PIDFILE))
 
     def start_and_produce(self):
         self.write_conf(RUN_CONF % "false")
