@@ -525,8 +525,11 @@ static MYSQL *db_connect(struct hp_sink *s)
     if (!mysql_real_connect(db, sock ? "localhost" : m->host, m->user, m->password, m->database,
                             m->port, sock ? m->socket : NULL, 0)) {
         unsigned code = mysql_errno(db);
-        hp_sink_fail(s, "cannot connect to %s: %s (%u)%s", m->target, mysql_error(db), code,
-                     code == ER_BAD_DB_ERROR ? "; create the database first (docs/mysql.md)" : "");
+        const char *hint = code == ER_BAD_DB_ERROR ? "; create the database first (docs/mysql.md)"
+                           : code == ER_DBACCESS_DENIED_ERROR
+                               ? "; check that the database exists and the user is granted on it"
+                               : "";
+        hp_sink_fail(s, "cannot connect to %s: %s (%u)%s", m->target, mysql_error(db), code, hint);
         mysql_close(db);
         return NULL;
     }
