@@ -60,7 +60,9 @@ struct my {
     const char *ssl_ca, *ssl_cert, *ssl_key;
     unsigned port, timeout;
     bool ssl, ssl_verify;
-    char target[512]; /* user@host:port/db, for messages; no password */
+    char target[512];           /* user@host:port/db, for messages; no password */
+    bool connected_once;        /* later connects are logged by the transport */
+    struct hp_complain refused; /* rate-limits the warning about refused rows */
     /* connection */
     MYSQL *db;
     MYSQL_STMT *session_ins;
@@ -425,8 +427,11 @@ static int insert_one_by_one(struct hp_sink *s, size_t nrows)
         struct my_row *r = &m->rows[i];
         int rc = insert_rows(s, i, 1);
         if (rc > 0) {
-            hp_warn("sink %s: dropping %s #%llu: %s", s->name, r->out->msg->reporter,
-                    (unsigned long long)r->seq, s->error);
+            hp_debug("sink %s: dropping %s #%llu: %s", s->name, r->out->msg->reporter,
+                     (unsigned long long)r->seq, s->error);
+            hp_complain(&m->refused, HP_LOG_WARN,
+                        "sink %s: dropping rows the server refuses (counted as rejected): %s",
+                        s->name, s->error);
             s->error[0] = '\0';
             mysql_rollback(m->db);
             hp_sink_ack(s, r->out->pos, HP_ACK_DROP);
@@ -556,8 +561,10 @@ static int my_open(struct hp_sink *s)
         my_close(s);
         return -1;
     }
-    hp_info("sink %s: connected to %s (server %s)", s->name, m->target,
-            mysql_get_server_info(m->db));
+    if (!m->connected_once)
+        hp_info("sink %s: connected to %s (server %s)", s->name, m->target,
+                mysql_get_server_info(m->db));
+    m->connected_once = true;
     return 0;
 }
 
