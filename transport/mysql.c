@@ -69,8 +69,8 @@ struct my {
     struct my_table *tables;
     size_t ntables;
     /* per-batch scratch */
-    struct my_row *rows;
-    size_t caprows;
+    struct my_row *rows; /* rows[0, nrows) hold a parsed envelope */
+    size_t nrows, caprows;
     size_t *idx;       /* rows of one table */
     MYSQL_BIND *binds; /* CHUNK_ROWS * HP_MYSQL_ROW_COLS */
     json_tokener *tok;
@@ -309,6 +309,8 @@ static int parse_row(struct hp_sink *s, const struct hp_out *o, struct my_row *r
         r->table = NO_TABLE;
         parse_session(r, data);
     } else if ((r->table = table_index(m, msg->reporter)) == NO_TABLE) {
+        json_object_put(r->env);
+        r->env = NULL;
         return -1;
     }
     return 0;
@@ -460,48 +462,50 @@ static int reserve(struct my *m, size_t n)
     return 0;
 }
 
-/* Parse the batch into rows and create missing tables (before the
- * transaction: DDL commits implicitly). Returns the number of rows, or -1. */
-static long prepare_batch(struct hp_sink *s, const struct hp_out *out, size_t n)
+/* Parse the batch into rows (m->nrows of them) and create missing tables
+ * (before the transaction: DDL commits implicitly). 0 or -1. */
+static int prepare_batch(struct hp_sink *s, const struct hp_out *out, size_t n)
 {
     struct my *m = s->priv;
     if (reserve(m, n) != 0)
         return hp_sink_fail(s, "out of memory");
-    size_t nrows = 0;
     for (size_t i = 0; i < n; i++) {
-        int rc = parse_row(s, &out[i], &m->rows[nrows]);
+        int rc = parse_row(s, &out[i], &m->rows[m->nrows]);
         if (rc < 0)
             return hp_sink_fail(s, "out of memory");
         if (rc > 0)
             hp_sink_ack(s, out[i].pos, HP_ACK_DROP);
         else
-            nrows++;
+            m->nrows++;
     }
-    for (size_t i = 0; i < nrows; i++)
+    for (size_t i = 0; i < m->nrows; i++)
         if (m->rows[i].table != NO_TABLE && ensure_table(s, &m->tables[m->rows[i].table]) != 0)
             return -1;
-    return (long)nrows;
+    return 0;
 }
 
 static int my_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 {
     struct my *m = s->priv;
-    long nrows = prepare_batch(s, out, n);
-    int rc = nrows < 0 ? -1 : insert_rows(s, 0, (size_t)nrows);
+    m->nrows = 0;
+    int rc = prepare_batch(s, out, n);
+    if (rc == 0)
+        rc = insert_rows(s, 0, m->nrows);
     if (rc == 0)
         rc = commit(s);
     if (rc > 0) { /* some row was refused: find it */
         mysql_rollback(m->db);
         s->error[0] = '\0';
-        rc = insert_one_by_one(s, (size_t)nrows);
+        rc = insert_one_by_one(s, m->nrows);
     } else if (rc == 0) {
-        for (long i = 0; i < nrows; i++)
+        for (size_t i = 0; i < m->nrows; i++)
             hp_sink_ack(s, m->rows[i].out->pos, HP_ACK_OK);
     }
-    for (size_t i = 0; i < n && i < m->caprows; i++) { /* rows past nrows hold no env */
+    for (size_t i = 0; i < m->nrows; i++) {
         json_object_put(m->rows[i].env);
         m->rows[i].env = NULL;
     }
+    m->nrows = 0;
     return rc < 0 ? -1 : (int)n;
 }
 

@@ -89,6 +89,7 @@ class MariaDB:
 
     def _client(self, args, check=True, database=None):
         cmd = [CLIENT, "--no-defaults", "--socket=" + self.socket, "--user=root",
+               "--default-character-set=utf8mb4",
                "--batch", "--raw", "--skip-column-names"]
         if database:
             cmd.append("--database=" + database)
@@ -108,6 +109,7 @@ class MariaDB:
         with open(path) as f:
             text = f.read()
         p = subprocess.run([CLIENT, "--no-defaults", "--socket=" + self.socket, "--user=root",
+                            "--default-character-set=utf8mb4",
                             "--database=" + database],
                            input=text, capture_output=True, text=True, timeout=60 * hp.SLOW)
         if p.returncode != 0:

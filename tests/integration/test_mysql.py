@@ -8,6 +8,7 @@ import datetime
 import json
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
@@ -221,3 +222,38 @@ class MySQLTest(unittest.TestCase):
         self.assertEqual([int(r[2]) for r in rows], [m["seq"] for m in agent])
         last = agent[-1]["data"]["sinks"]["mysql"]
         self.assertGreater(last["rejected"], 0)
+
+    def test_write_batches_resend_and_bad_messages(self):
+        # The sink's write() driven directly (tests/helpers/mysql_write.c):
+        # batches split into multi-row statements, a resend of everything
+        # adds no row, and each kind of bad message is dropped alone.
+        helper = os.path.join(hp.HELPERS, "mysql_write")
+        if not os.path.exists(helper):
+            self.skipTest("helper not built: make test-bins")
+        env = lambda i, **kw: dict({"v": 1, "host": "h1", "reporter": "cpu",
+                                    "ts": 1795290000000 + i, "session": "s-direct", "seq": i,
+                                    "interval": 1, "data": {"i": i, "s": "q\"'\\\t\u00e9\U0001f600"}},
+                                   **kw)
+        good = [env(i) for i in range(1, 301)]
+        bad = ["not json", json.dumps({"v": 1, "reporter": "cpu"}),
+               json.dumps(env(1, reporter="bad-name")),
+               json.dumps(env(999, host="x" * 300))]  # too long for host: refused
+        lines = [json.dumps(m) for m in good[:150]] + bad + [json.dumps(m) for m in good[150:]]
+        conf = ('sink: { host = "127.0.0.1"; port = %d; user = "%s"; password = "%s"; '
+                'database = "hp"; table_prefix = "dw_"; };' % (self.db.port, USER, PASSWORD))
+        for batch in (256, 7):
+            p = subprocess.run([helper, conf, str(batch)], input="\n".join(lines) + "\n",
+                               capture_output=True, text=True, timeout=120 * hp.SLOW)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertNoPassword(p.stdout, p.stderr)
+            self.assertEqual(json.loads(p.stdout), {"ok": 300, "drop": 4, "retry": 0,
+                                                    "written": 304})
+            rows = self.rows("hp", "dw_cpu", "s-direct")
+            self.assertEqual([int(r[2]) for r in rows], list(range(1, 301)))
+            self.assertEqual([json.loads(r[5]) for r in rows], [m["data"] for m in good])
+            self.assertEqual({r[4] for r in rows[:1]}, {utc_text(good[0]["ts"])})
+        self.assertIn("dropping garbage #1: not an envelope", p.stderr)
+        self.assertIn("dropping bad-name #1: the reporter name is not a valid table name",
+                      p.stderr)
+        self.assertIn("dropping rows the server refuses (counted as rejected): insert into "
+                      "dw_cpu: Data too long for column 'host'", p.stderr)
