@@ -8,6 +8,8 @@ over the socket without a password; tests create their own users.
     db.start()
     db.sql("SELECT 1")       # -> [["1"]]
     db.stop(); db.start()    # a restart keeps the data
+    db.ca, db.other_ca       # with db.tls: the CA that signed the server's
+                             # certificate (127.0.0.1), and one that did not
     db.cleanup()
 """
 import os
@@ -23,6 +25,7 @@ import tests.integration.hp as hp
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db")
 CLIENT = shutil.which("mariadb")
+OPENSSL = shutil.which("openssl")
 
 # Small buffers: several helpers share two cores and little memory.
 SERVER_OPTS = ["--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
@@ -39,6 +42,7 @@ class MariaDB:
         self.errlog = os.path.join(self.dir, "error.log")
         self.port = hp.free_port()
         self.proc = None
+        self.tls = self._make_certs()
         p = subprocess.run([INSTALL_DB, "--no-defaults", "--datadir=" + self.datadir,
                             "--auth-root-authentication-method=normal", "--user=root",
                             "--skip-test-db"] + SERVER_OPTS,
@@ -52,7 +56,7 @@ class MariaDB:
             [MARIADBD, "--no-defaults", "--datadir=" + self.datadir, "--socket=" + self.socket,
              "--port=%d" % self.port, "--bind-address=127.0.0.1", "--user=root",
              "--pid-file=" + os.path.join(self.dir, "mysqld.pid"),
-             "--log-error=" + self.errlog] + SERVER_OPTS,
+             "--log-error=" + self.errlog] + SERVER_OPTS + self.tls_opts(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout * hp.SLOW
         while time.monotonic() < deadline:
@@ -62,6 +66,41 @@ class MariaDB:
                 return self
             time.sleep(0.1)
         raise AssertionError("mariadbd did not accept connections:\n" + self.log_tail())
+
+    def _make_certs(self):
+        """A CA, a server certificate for 127.0.0.1 signed by it, and a second
+        CA that did not sign it. False when openssl is missing."""
+        if not OPENSSL:
+            return False
+        d = self.dir
+        ext = os.path.join(d, "san.ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        steps = [
+            ["req", "-x509"] + key + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                                      "-subj", "/CN=hostpulse test CA"],
+            ["req", "-x509"] + key + ["-keyout", "other-ca.key", "-out", "other-ca.pem",
+                                      "-days", "2", "-subj", "/CN=another CA"],
+            ["req"] + key + ["-keyout", "server.key", "-out", "server.csr",
+                             "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", ext],
+        ]
+        for args in steps:
+            p = subprocess.run([OPENSSL] + args, cwd=d, capture_output=True, text=True,
+                               timeout=60)
+            if p.returncode != 0:
+                raise AssertionError("openssl %s: %s" % (args[0], p.stderr))
+        self.ca = os.path.join(d, "ca.pem")
+        self.other_ca = os.path.join(d, "other-ca.pem")
+        return True
+
+    def tls_opts(self):
+        if not self.tls:
+            return []
+        return ["--ssl-ca=" + self.ca, "--ssl-cert=" + os.path.join(self.dir, "server.pem"),
+                "--ssl-key=" + os.path.join(self.dir, "server.key")]
 
     def stop(self, sig=signal.SIGTERM, timeout=60):
         """Stop the server (SIGTERM: clean shutdown; SIGKILL: a crash)."""
@@ -115,12 +154,13 @@ class MariaDB:
         if p.returncode != 0:
             raise AssertionError("mariadb < %s: %s" % (path, p.stderr))
 
-    def create_user(self, user, password, databases):
+    def create_user(self, user, password, databases, require=""):
         """A user allowed from 127.0.0.1 and localhost on the given databases
-        (which need not exist)."""
+        (which need not exist); require: "" or e.g. "REQUIRE SSL"."""
         stmts = []
         for h in ("127.0.0.1", "localhost"):
-            stmts.append("CREATE USER '%s'@'%s' IDENTIFIED BY '%s'" % (user, h, password))
+            stmts.append("CREATE USER '%s'@'%s' IDENTIFIED BY '%s' %s"
+                         % (user, h, password, require))
             for d in databases:
                 stmts.append("GRANT ALL ON `%s`.* TO '%s'@'%s'" % (d, user, h))
         self.sql(";".join(stmts))

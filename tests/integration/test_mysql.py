@@ -20,12 +20,13 @@ PASSWORD = "Pw-7fq2-secret"
 USER = "hpagent"
 
 
-def sink_conf(db, database, prefix, name="mysql", via="tcp", password=PASSWORD, user=USER):
+def sink_conf(db, database, prefix, name="mysql", via="tcp", password=PASSWORD, user=USER,
+              extra=""):
     where = ('socket = "%s";' % db.socket if via == "socket"
              else 'host = "127.0.0.1"; port = %d;' % db.port)
     return ('{ type = "mysql"; name = "%s"; %s user = "%s"; password = "%s"; '
-            'database = "%s"; table_prefix = "%s"; retry_initial = 0.2; retry_max = 1.0; }'
-            % (name, where, user, password, database, prefix))
+            'database = "%s"; table_prefix = "%s"; retry_initial = 0.2; retry_max = 1.0; %s }'
+            % (name, where, user, password, database, prefix, extra))
 
 
 def agent_conf(*sinks, interval=0.1):
@@ -47,6 +48,7 @@ class MySQLTest(unittest.TestCase):
         cls.db.start()
         cls.db.sql("CREATE DATABASE hp; CREATE DATABASE schemafile; CREATE DATABASE scratch")
         cls.db.create_user(USER, PASSWORD, ["hp", "schemafile", "late_db"])
+        cls.db.create_user("tlsonly", PASSWORD, ["hp"], require="REQUIRE SSL")
 
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -257,3 +259,22 @@ class MySQLTest(unittest.TestCase):
                       p.stderr)
         self.assertIn("dropping rows the server refuses (counted as rejected): insert into "
                       "dw_cpu: Data too long for column 'host'", p.stderr)
+
+    def test_tls_with_verified_server_certificate(self):
+        if not self.db.tls:
+            self.skipTest("openssl not installed: no certificates for the server")
+        # tlsonly is REQUIRE SSL: rows prove the connection used TLS.
+        good = sink_conf(self.db, "hp", "tls_", user="tlsonly",
+                         extra='ssl_ca = "%s"; ssl_verify = true;' % self.db.ca)
+        msgs, _ = self.run_agent(agent_conf(good),
+                                 lambda a: self.count("hp", "tls_uptime") >= 5, "rows over TLS")
+        self.assertStored(msgs, "hp", "tls_")
+        for extra, fragment in (("", "Access denied for user 'tlsonly'"),
+                                ('ssl_ca = "%s";' % self.db.other_ca, "TLS/SSL error")):
+            conf = agent_conf(sink_conf(self.db, "hp", "tls_", user="tlsonly", extra=extra))
+            path = hp.write_config(self.tmp.name, conf, "check.conf")
+            p = hp.run(["-c", path, "--check", "--connect"])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("sink mysql (mysql): cannot connect to tlsonly@127.0.0.1:%d/hp: %s"
+                          % (self.db.port, fragment), p.stderr)
+            self.assertNoPassword(p.stdout, p.stderr)
