@@ -94,7 +94,7 @@ tsan:
 	tests/run --build build/tsan --label tsan
 
 bench: all $(BENCH_BINS)
-	bench/run --build $(BUILD)
+	bench/run --build $(BUILD) $(BENCH_ARGS)
 
 deps:
 	@scripts/deps.sh $(DEPS)
