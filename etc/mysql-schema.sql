@@ -169,13 +169,17 @@ CREATE TABLE IF NOT EXISTS `hp_uptime` (
 --   ADD COLUMN `percent` DOUBLE AS (JSON_VALUE(`data`, '$.percent')) STORED,
 --   ADD INDEX `percent` (`host`, `percent`);
 --
--- Nested lists (per cpu, per interface, per process) stay in `data`; turn
--- them into rows when querying with JSON_TABLE (MariaDB >= 10.6, MySQL 8);
--- field names as in docs/schema/message.schema.json:
+-- Nested data (per cpu, per interface, per process) stays in `data`. Read
+-- one member with a JSON path, or turn a list into rows with JSON_TABLE
+-- (MariaDB >= 10.6, MySQL 8); field names as in
+-- docs/schema/message.schema.json:
 --
--- SELECT n.ts_dt, i.name, i.rx_bytes_rate
---   FROM `hp_net` n,
---        JSON_TABLE(n.`data`, '$.interfaces[*]' COLUMNS (
---          name VARCHAR(64) PATH '$.name',
---          rx_bytes_rate DOUBLE PATH '$.rx_bytes_rate')) i
---  WHERE n.host = 'web01' AND n.ts_dt > NOW() - INTERVAL 1 HOUR;
+-- SELECT ts_dt, JSON_VALUE(`data`, '$.interfaces.eth0.bytes_recv_per_sec')
+--   FROM `hp_net` WHERE host = 'web01' ORDER BY ts_dt DESC LIMIT 10;
+--
+-- SELECT c.ts_dt, p.cpu, p.percent
+--   FROM `hp_cpu` c,
+--        JSON_TABLE(c.`data`, '$.cpus[*]' COLUMNS (
+--          cpu INT PATH '$.cpu',
+--          percent DOUBLE PATH '$.percent')) p
+--  WHERE c.host = 'web01' AND c.ts_dt > UTC_TIMESTAMP() - INTERVAL 1 HOUR;

@@ -88,7 +88,7 @@ class MySQLTest(unittest.TestCase):
 
     def assertStored(self, msgs, database, prefix):
         """Every reporter message of msgs is a row exactly once, with equal
-        values; the session message is in <prefix>sessions."""
+        values; the session message (if any) is in <prefix>sessions."""
         session = msgs[0]["session"]
         by_rep = {}
         for m in msgs:
@@ -108,6 +108,8 @@ class MySQLTest(unittest.TestCase):
                 self.assertAlmostEqual(float(r[3]), m["ts"] / 1000.0, places=3)
                 self.assertEqual(r[4], utc_text(m["ts"]))
                 self.assertEqual(json.loads(r[5]), m["data"])
+        if "session" not in by_rep:  # --once publishes none
+            return
         s = self.db.sql("SELECT host, description, start, version, boot_id, data FROM "
                         "`%ssessions` WHERE session = '%s'" % (prefix, session), database)
         self.assertEqual(len(s), 1)
@@ -278,3 +280,19 @@ class MySQLTest(unittest.TestCase):
             self.assertIn("sink mysql (mysql): cannot connect to tlsonly@127.0.0.1:%d/hp: %s"
                           % (self.db.port, fragment), p.stderr)
             self.assertNoPassword(p.stdout, p.stderr)
+
+    def test_every_reporter_once(self):
+        # No reporters section: every registered reporter, each message of
+        # --once stored in its own table before the agent exits.
+        conf = ('agent: { hostname = "mysqltest"; description = "mysql test"; };\n'
+                'sinks = ( { type = "stdout"; }, %s );\n' % sink_conf(self.db, "hp", "once_"))
+        path = hp.write_config(self.tmp.name, conf)
+        p = hp.run(["-c", path, "--once"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNoPassword(p.stdout, p.stderr)
+        msgs = hp.parse_lines(p.stdout)
+        for m in msgs:
+            hp.validate(m)
+        self.assertStored(msgs, "hp", "once_")
+        tables = {r[0] for r in self.db.sql("SHOW TABLES LIKE 'once\\_%'", "hp")}
+        self.assertEqual(tables, {"once_sessions"} | {"once_" + m["reporter"] for m in msgs})
