@@ -589,50 +589,56 @@ static int my_check(struct hp_sink *s)
 
 /* ---- options --------------------------------------------------------- */
 
+/* clang-format off */
 static const struct hp_opt my_opts[] = {
-    {.name = "host",
-     .type = HP_OPT_STRING,
-     .def = "localhost",
+    {.name = "host", .type = HP_OPT_STRING, .def = "localhost",
      .help = "server name or address (TCP); \"localhost\" means the default socket"},
-    {.name = "port",
-     .type = HP_OPT_INT,
-     .def = "3306",
-     .min = 1,
-     .max = 65535,
+    {.name = "port", .type = HP_OPT_INT, .def = "3306", .min = 1, .max = 65535,
      .help = "server TCP port"},
-    {.name = "socket",
-     .type = HP_OPT_STRING,
-     .def = "",
+    {.name = "socket", .type = HP_OPT_STRING, .def = "",
      .help = "Unix socket path; when set, host and port are not used"},
     {.name = "user", .type = HP_OPT_STRING, .def = "hostpulse", .help = "user name"},
     {.name = "password", .type = HP_OPT_STRING, .def = "", .help = "password (never logged)"},
-    {.name = "database",
-     .type = HP_OPT_STRING,
-     .def = "hostpulse",
+    {.name = "database", .type = HP_OPT_STRING, .def = "hostpulse",
      .help = "database (must exist; tables are created in it)"},
-    {.name = "table_prefix",
-     .type = HP_OPT_STRING,
-     .def = "hp_",
+    {.name = "table_prefix", .type = HP_OPT_STRING, .def = "hp_",
      .help = "prefix of every table name: letters, digits, _"},
-    {.name = "timeout",
-     .type = HP_OPT_FLOAT,
-     .def = "10.0",
-     .min = 1,
-     .max = 3600,
+    {.name = "timeout", .type = HP_OPT_FLOAT, .def = "10.0", .min = 1, .max = 3600,
      .help = "connect, read and write timeout, seconds"},
-    {.name = "ssl",
-     .type = HP_OPT_BOOL,
-     .def = "false",
+    {.name = "ssl", .type = HP_OPT_BOOL, .def = "false",
      .help = "require TLS (implied by ssl_ca, ssl_cert, ssl_key)"},
     {.name = "ssl_ca", .type = HP_OPT_STRING, .def = "", .help = "CA certificate file (PEM)"},
-    {.name = "ssl_cert", .type = HP_OPT_STRING, .def = "", .help = "client certificate file (PEM)"},
+    {.name = "ssl_cert", .type = HP_OPT_STRING, .def = "",
+     .help = "client certificate file (PEM)"},
     {.name = "ssl_key", .type = HP_OPT_STRING, .def = "", .help = "client key file (PEM)"},
-    {.name = "ssl_verify",
-     .type = HP_OPT_BOOL,
-     .def = "true",
+    {.name = "ssl_verify", .type = HP_OPT_BOOL, .def = "true",
      .help = "with TLS: check the server certificate and name"},
     {0},
 };
+/* clang-format on */
+
+/* Checks the table cannot express. Returns the number of problems. */
+static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct my *m = s->priv;
+    int bad = 0;
+    if (!hp_mysql_ident_ok(m->prefix, PREFIX_MAX, true)) {
+        hp_errs_add(errs, config_setting_get_member(cfg, "table_prefix"),
+                    "sink %s: table_prefix must be at most %d letters, digits or _", s->name,
+                    PREFIX_MAX);
+        bad++;
+    }
+    if (*m->socket && cfg && config_setting_get_member(cfg, "host")) {
+        hp_errs_add(errs, config_setting_get_member(cfg, "socket"),
+                    "sink %s: set either host (TCP) or socket, not both", s->name);
+        bad++;
+    }
+    if (!*m->user || !*m->database) {
+        hp_errs_add(errs, cfg, "sink %s: user and database must not be empty", s->name);
+        bad++;
+    }
+    return bad;
+}
 
 static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
@@ -640,25 +646,19 @@ static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_err
     if (!m)
         return -1;
     s->priv = m;
-#define OPT(f, name) m->f = hp_opt_string(cfg, my_opts, name)
-    OPT(host, "host"), OPT(socket, "socket"), OPT(user, "user"), OPT(password, "password");
-    OPT(database, "database"), OPT(prefix, "table_prefix");
-    OPT(ssl_ca, "ssl_ca"), OPT(ssl_cert, "ssl_cert"), OPT(ssl_key, "ssl_key");
-#undef OPT
+    m->host = hp_opt_string(cfg, my_opts, "host");
+    m->socket = hp_opt_string(cfg, my_opts, "socket");
+    m->user = hp_opt_string(cfg, my_opts, "user");
+    m->password = hp_opt_string(cfg, my_opts, "password");
+    m->database = hp_opt_string(cfg, my_opts, "database");
+    m->prefix = hp_opt_string(cfg, my_opts, "table_prefix");
+    m->ssl_ca = hp_opt_string(cfg, my_opts, "ssl_ca");
+    m->ssl_cert = hp_opt_string(cfg, my_opts, "ssl_cert");
+    m->ssl_key = hp_opt_string(cfg, my_opts, "ssl_key");
     m->port = (unsigned)hp_opt_int(cfg, my_opts, "port");
     m->timeout = (unsigned)(hp_opt_float(cfg, my_opts, "timeout") + 0.5);
     m->ssl = hp_opt_bool(cfg, my_opts, "ssl") || *m->ssl_ca || *m->ssl_cert || *m->ssl_key;
     m->ssl_verify = hp_opt_bool(cfg, my_opts, "ssl_verify");
-    int bad = 0;
-    if (!hp_mysql_ident_ok(m->prefix, PREFIX_MAX, true))
-        bad = 1, hp_errs_add(errs, config_setting_get_member(cfg, "table_prefix"),
-                             "sink %s: table_prefix must be at most %d letters, digits or _",
-                             s->name, PREFIX_MAX);
-    if (*m->socket && cfg && config_setting_get_member(cfg, "host"))
-        bad = 1, hp_errs_add(errs, config_setting_get_member(cfg, "socket"),
-                             "sink %s: set either host (TCP) or socket, not both", s->name);
-    if (!*m->user || !*m->database)
-        bad = 1, hp_errs_add(errs, cfg, "sink %s: user and database must not be empty", s->name);
     if (*m->socket)
         snprintf(m->target, sizeof(m->target), "%s@%s/%s", m->user, m->socket, m->database);
     else
@@ -666,7 +666,7 @@ static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_err
                  m->database);
     m->tok = json_tokener_new();
     m->binds = calloc(CHUNK_ROWS * HP_MYSQL_ROW_COLS, sizeof(*m->binds));
-    return bad || !m->tok || !m->binds ? -1 : 0;
+    return check_opts(s, cfg, errs) || !m->tok || !m->binds ? -1 : 0;
 }
 
 static void my_fini(struct hp_sink *s)
