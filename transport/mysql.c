@@ -191,15 +191,27 @@ static size_t table_index(struct my *m, const char *reporter)
     return m->ntables++;
 }
 
-static int run_ddl(struct hp_sink *s, size_t len, const char *what)
+/* Run the CREATE TABLE IF NOT EXISTS in m->sql for table (full name). A
+ * user without CREATE may still use a table a DBA created: on "command
+ * denied" the table is probed and used if it exists. */
+static int create_table(struct hp_sink *s, size_t len, const char *table)
 {
     struct my *m = s->priv;
     if (len == 0)
-        return hp_sink_fail(s, "%s: statement too long", what);
-    if (mysql_real_query(m->db, m->sql, len) != 0) {
-        db_failed(s, what, mysql_errno(m->db), mysql_error(m->db));
-        return -1; /* DDL failures are never about one message */
-    }
+        return hp_sink_fail(s, "create table %s: statement too long", table);
+    if (mysql_real_query(m->db, m->sql, len) == 0)
+        return 0;
+    unsigned code = mysql_errno(m->db);
+    hp_sink_fail(s, "create table %s: %s (%u)", table, mysql_error(m->db), code);
+    if (code != ER_TABLEACCESS_DENIED_ERROR)
+        return -1;
+    char probe[128];
+    int n = snprintf(probe, sizeof(probe), "SELECT 1 FROM `%s` LIMIT 0", table);
+    if (mysql_real_query(m->db, probe, (unsigned long)n) != 0)
+        return -1; /* keep the CREATE error: it says what is missing */
+    MYSQL_RES *res = mysql_store_result(m->db);
+    mysql_free_result(res);
+    s->error[0] = '\0';
     return 0;
 }
 
@@ -208,9 +220,10 @@ static int ensure_table(struct hp_sink *s, struct my_table *t)
     struct my *m = s->priv;
     if (t->ready)
         return 0;
-    char what[96];
-    snprintf(what, sizeof(what), "create table %s%s", m->prefix, t->reporter);
-    if (run_ddl(s, hp_mysql_reporter_ddl(m->sql, sizeof(m->sql), m->prefix, t->reporter), what))
+    char table[80];
+    snprintf(table, sizeof(table), "%s%s", m->prefix, t->reporter);
+    if (create_table(s, hp_mysql_reporter_ddl(m->sql, sizeof(m->sql), m->prefix, t->reporter),
+                     table))
         return -1;
     t->ready = true;
     return 0;
@@ -560,8 +573,9 @@ static int my_open(struct hp_sink *s)
     struct my *m = s->priv;
     if (!(m->db = db_connect(s)))
         return -1;
-    if (run_ddl(s, hp_mysql_sessions_ddl(m->sql, sizeof(m->sql), m->prefix),
-                "create table sessions") != 0) {
+    char table[64];
+    snprintf(table, sizeof(table), "%ssessions", m->prefix);
+    if (create_table(s, hp_mysql_sessions_ddl(m->sql, sizeof(m->sql), m->prefix), table) != 0) {
         my_close(s);
         return -1;
     }

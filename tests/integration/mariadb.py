@@ -154,7 +154,7 @@ class MariaDB:
         if p.returncode != 0:
             raise AssertionError("mariadb < %s: %s" % (path, p.stderr))
 
-    def create_user(self, user, password, databases, require=""):
+    def create_user(self, user, password, databases, require="", privileges="ALL"):
         """A user allowed from 127.0.0.1 and localhost on the given databases
         (which need not exist); require: "" or e.g. "REQUIRE SSL"."""
         stmts = []
@@ -162,7 +162,7 @@ class MariaDB:
             stmts.append("CREATE USER '%s'@'%s' IDENTIFIED BY '%s' %s"
                          % (user, h, password, require))
             for d in databases:
-                stmts.append("GRANT ALL ON `%s`.* TO '%s'@'%s'" % (d, user, h))
+                stmts.append("GRANT %s ON `%s`.* TO '%s'@'%s'" % (privileges, d, user, h))
         self.sql(";".join(stmts))
 
     def set_password(self, user, password):

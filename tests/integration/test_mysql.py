@@ -46,7 +46,8 @@ class MySQLTest(unittest.TestCase):
         cls.db = MariaDB()
         cls.addClassCleanup(cls.db.cleanup)
         cls.db.start()
-        cls.db.sql("CREATE DATABASE hp; CREATE DATABASE schemafile; CREATE DATABASE scratch")
+        cls.db.sql("CREATE DATABASE hp; CREATE DATABASE schemafile; CREATE DATABASE scratch; "
+                   "CREATE DATABASE dba")
         cls.db.create_user(USER, PASSWORD, ["hp", "schemafile", "late_db"])
         cls.db.create_user("tlsonly", PASSWORD, ["hp"], require="REQUIRE SSL")
 
@@ -296,3 +297,18 @@ class MySQLTest(unittest.TestCase):
         self.assertStored(msgs, "hp", "once_")
         tables = {r[0] for r in self.db.sql("SHOW TABLES LIKE 'once\\_%'", "hp")}
         self.assertEqual(tables, {"once_sessions"} | {"once_" + m["reporter"] for m in msgs})
+
+    def test_user_without_create_uses_tables_a_dba_made(self):
+        # Least privilege: the DBA loads the schema file, the agent's user
+        # may only INSERT/SELECT/UPDATE.
+        self.db.source(os.path.join(hp.ROOT, "etc", "mysql-schema.sql"), "dba")
+        self.db.create_user("inserter", PASSWORD, ["dba"], privileges="INSERT, SELECT, UPDATE")
+        conf = agent_conf(sink_conf(self.db, "dba", "hp_", user="inserter"))
+        msgs, _ = self.run_agent(conf, lambda a: self.count("dba", "hp_uptime") >= 5, "rows")
+        self.assertStored(msgs, "dba", "hp_")
+        # Tables it may not create: a clear error, retried.
+        conf = agent_conf(sink_conf(self.db, "dba", "nope_", user="inserter"))
+        _, err = self.run_agent(conf, lambda a: "CREATE command denied" in a.read_stderr(),
+                                "the error")
+        self.assertIn("error: sink mysql: create table nope_sessions: CREATE command denied "
+                      "to user 'inserter'", err)
