@@ -1004,7 +1004,7 @@ static void process_fini(struct hp_reporter *r)
 const struct hp_reporter_ops hp_reporter_process = {
     .name = "process",
     .default_interval = 5.0,
-    .default_enabled = false,
+    .default_enabled = true,
     .needs_prime = true,
     .opts = process_opts,
     .init = process_init,

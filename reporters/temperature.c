@@ -270,7 +270,7 @@ int hp_temp_cpu_index(const struct hp_temp_reading *t, size_t n)
 const struct hp_reporter_ops hp_reporter_temperature = {
     .name = "temperature",
     .default_interval = 10.0,
-    .default_enabled = false,
+    .default_enabled = true,
     .opts = temperature_opts,
     .init = temperature_init,
     .sample = temperature_sample,
