@@ -22,9 +22,9 @@ const struct hp_reporter_ops *const hp_reporter_types[] = {
     &hp_reporter_uptime,
     &hp_reporter_ipaddr,
     &hp_reporter_disk,
-    &hp_reporter_agent,
     &hp_reporter_process,
     &hp_reporter_temperature,
+    &hp_reporter_agent, /* last: in --once it reports on the others */
     NULL,
 };
 
