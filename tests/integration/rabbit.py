@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import time
 
-import hp
+import tests.integration.hp as hp
 
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
