@@ -69,10 +69,8 @@ static void sink_down(struct hp_sink *s, int64_t now)
     atomic_fetch_add_explicit(&s->stats.failed, 1, memory_order_relaxed);
     atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
     s->retry_at_ms = now + s->backoff_ms;
-    /* The text stays the same while the reason does, so it is logged once. */
-    hp_complain(&s->complain, HP_LOG_ERR, "sink %s: %s; retrying (backoff up to %.1f s)", s->name,
-                s->error[0] ? s->error : "failed", (double)s->retry_max_ms / 1000.0);
-    hp_debug("sink %s: next attempt in %.1f s", s->name, (double)s->backoff_ms / 1000.0);
+    hp_complain(&s->complain, HP_LOG_ERR, "sink %s: %s; retrying in %.1f s", s->name,
+                s->error[0] ? s->error : "failed", (double)s->backoff_ms / 1000.0);
     s->backoff_ms = s->backoff_ms * 2 > s->retry_max_ms ? s->retry_max_ms : s->backoff_ms * 2;
 }
 
