@@ -12,6 +12,8 @@ extern const struct hp_reporter_ops hp_reporter_uptime;
 extern const struct hp_reporter_ops hp_reporter_ipaddr;
 extern const struct hp_reporter_ops hp_reporter_disk;
 extern const struct hp_reporter_ops hp_reporter_agent;
+extern const struct hp_reporter_ops hp_reporter_process;
+extern const struct hp_reporter_ops hp_reporter_temperature;
 
 const struct hp_reporter_ops *const hp_reporter_types[] = {
     &hp_reporter_cpu,
@@ -21,6 +23,8 @@ const struct hp_reporter_ops *const hp_reporter_types[] = {
     &hp_reporter_ipaddr,
     &hp_reporter_disk,
     &hp_reporter_agent,
+    &hp_reporter_process,
+    &hp_reporter_temperature,
     NULL,
 };
 

@@ -18,10 +18,15 @@ agent: { hostname = "livetest"; };
 reporters: {
   cpu: { interval = 1.0; }; mem: { interval = 1.0; }; net: { interval = 1.0; };
   uptime: { interval = 1.0; }; ipaddr: { interval = 1.0; }; disk: { interval = 1.0; };
-  agent: { enabled = false; };
+  agent: { enabled = false; }; process: { enabled = false; };
+  temperature: { enabled = false; };
 };
 sinks = ( { type = "stdout"; } );
 """
+
+EVERY = ("cpu", "mem", "net", "process", "uptime", "ipaddr", "temperature", "disk", "agent")
+EVERY_CONFIG = "reporters: {\n%s};\nsinks = ( { type = \"stdout\"; } );\n" % "".join(
+    "  %s: { enabled = true; interval = 1.0; };\n" % n for n in EVERY)
 
 
 def read(path):
@@ -52,6 +57,15 @@ def is_loopback(name, sys_root="/sys"):
         return int(read("%s/class/net/%s/flags" % (sys_root, name)), 16) & 0x8 != 0
     except OSError:
         return name == "lo"
+
+
+class EveryReporterTest(unittest.TestCase):
+    def test_every_reporter_once_gives_one_valid_message_each(self):
+        msgs, p = hp.run_once(EVERY_CONFIG)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for m in msgs:
+            hp.validate(m)
+        self.assertEqual(sorted(m["reporter"] for m in msgs), sorted(EVERY))
 
 
 def run(env=None):
