@@ -96,6 +96,7 @@ static bool sink_up(struct hp_sink *s, int64_t now)
 static bool offer(struct hp_sink *s, int64_t now)
 {
     struct hp_out out[OFFER_MAX];
+    s->stalled = false;
     while (s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog)) {
         size_t room = s->window - s->backlog->inflight;
         size_t n = hp_backlog_take(s->backlog, out, room < OFFER_MAX ? room : OFFER_MAX);
@@ -107,8 +108,10 @@ static bool offer(struct hp_sink *s, int64_t now)
         /* Give back what was not taken (and was not acked meanwhile). */
         for (size_t i = (size_t)taken; i < n; i++)
             hp_backlog_ack(s->backlog, out[i].pos, HP_ACK_RETRY);
-        if ((size_t)taken < n)
+        if ((size_t)taken < n) {
+            s->stalled = taken == 0; /* flow control: sleep until its fd or a tick */
             break;
+        }
     }
     return true;
 }
@@ -151,7 +154,8 @@ static bool can_offer(const struct hp_agent *a)
 {
     for (size_t j = 0; j < a->n_sinks; j++) {
         const struct hp_sink *s = &a->sinks[j];
-        if (s->open && s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog))
+        if (s->open && !s->stalled && s->backlog->inflight < s->window &&
+            hp_backlog_has_pending(s->backlog))
             return true;
     }
     return false;
