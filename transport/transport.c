@@ -69,8 +69,11 @@ static void sink_down(struct hp_sink *s, int64_t now)
     atomic_fetch_add_explicit(&s->stats.failed, 1, memory_order_relaxed);
     atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
     s->retry_at_ms = now + s->backoff_ms;
-    hp_complain(&s->complain, HP_LOG_ERR, "sink %s: %s; retrying in %.1f s", s->name,
-                s->error[0] ? s->error : "failed", (double)s->backoff_ms / 1000.0);
+    char reason[sizeof(s->complain.last)], detail[64];
+    snprintf(reason, sizeof(reason), "sink %.32s: %.255s", s->name,
+             s->error[0] ? s->error : "failed");
+    snprintf(detail, sizeof(detail), "; retrying in %.1f s", (double)s->backoff_ms / 1000.0);
+    hp_complain_detail(&s->complain, HP_LOG_ERR, reason, detail);
     s->backoff_ms = s->backoff_ms * 2 > s->retry_max_ms ? s->retry_max_ms : s->backoff_ms * 2;
 }
 
