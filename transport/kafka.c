@@ -158,9 +158,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     bool drop = permanent(m->err);
-    hp_complain(&k->deliver, HP_LOG_WARN, "sink %s: delivery to %s failed: %s; %s", s->name,
-                m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err),
-                drop ? "message dropped" : "will resend");
+    /* One line per reason, whatever the topic, so an outage logs once. */
+    hp_complain(&k->deliver, HP_LOG_WARN, "sink %s: delivery failed: %s; %s", s->name,
+                rd_kafka_err2str(m->err), drop ? "message dropped" : "will resend");
     hp_sink_ack(s, pos, drop ? HP_ACK_DROP : HP_ACK_RETRY);
 }
 
@@ -193,11 +193,15 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         hp_debug("sink %s: %s", s->name, k->last_transport);
         return;
     }
-    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-        snprintf(k->last_error, sizeof(k->last_error), "no broker reachable (%.60s%s%.160s)", reason,
-                 k->last_transport[0] ? "; last: " : "", k->last_transport);
-    else
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        /* The cause of the last connection failure ("Connection refused"),
+         * without the broker's name, so repeats read the same. */
+        const char *cause = strrchr(k->last_transport, ':');
+        snprintf(k->last_error, sizeof(k->last_error), "no broker reachable (%.60s%s%.120s)",
+                 reason, cause ? ":" : "", cause ? cause + 1 : "");
+    } else {
         snprintf(k->last_error, sizeof(k->last_error), "%s: %s", rd_kafka_err2name(err), reason);
+    }
     if (!k->checking)
         hp_complain(&k->conn, HP_LOG_WARN, "sink %s: %s; retrying", s->name, k->last_error);
 }
@@ -578,6 +582,11 @@ static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
             char why[200];
             rd_kafka_fatal_error(k->rk, why, sizeof(why));
             return hp_sink_fail(s, "fatal producer error: %s", why);
+        } else if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                   err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            /* Reopening gets fresh metadata: the topic may be created. */
+            return hp_sink_fail(s, "topic %s does not exist (and the cluster does not create it)",
+                                rd_kafka_topic_name(rkt));
         } else {
             return hp_sink_fail(s, "produce to %s: %s", rd_kafka_topic_name(rkt),
                                 rd_kafka_err2str(err));
