@@ -200,7 +200,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         snprintf(k->last_error, sizeof(k->last_error), "no broker reachable (%.60s%s%.120s)",
                  reason, cause ? ":" : "", cause ? cause + 1 : "");
     } else {
-        snprintf(k->last_error, sizeof(k->last_error), "%s: %s", rd_kafka_err2name(err), reason);
+        char why[200];
+        copy_reason(why, sizeof(why), reason);
+        snprintf(k->last_error, sizeof(k->last_error), "%s: %s", rd_kafka_err2name(err), why);
     }
     if (!k->checking)
         hp_complain(&k->conn, HP_LOG_WARN, "sink %s: %s; retrying", s->name, k->last_error);
