@@ -26,7 +26,8 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define TOPIC_MAX 250 /* Kafka's limit is 249 characters */
+#define TOPIC_MAX      250  /* Kafka's limit is 249 characters */
+#define CLOSE_FLUSH_MS 1000 /* close() waits this long for reports in flight */
 
 struct kafka_topic {
     char reporter[HP_NAME_MAX]; /* "" for a template without {reporter} */
@@ -48,6 +49,7 @@ struct kafka {
     size_t ntopics;
     uint64_t last_pos; /* newest position produced (for 32-bit opaques) */
     bool fatal;
+    bool flushed;  /* flush() ran since open: close need not wait again */
     bool checking; /* --check: errors are collected, not logged */
     char fatal_reason[256];
     char last_error[256];     /* newest error_cb reason */
@@ -473,8 +475,11 @@ static void kafka_close(struct hp_sink *s)
 {
     struct kafka *k = s->priv;
     if (k->rk) {
-        /* Whatever librdkafka still holds is reported (RETRY) now, so the
+        /* Let requests in flight report (fewer duplicates), then report
+         * whatever librdkafka still holds as failed (RETRY) now, so the
          * transport sends it again through the next producer. */
+        if (!k->fatal && !k->flushed && !k->checking)
+            rd_kafka_flush(k->rk, CLOSE_FLUSH_MS);
         rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(k->rk, 0);
     }
@@ -502,7 +507,7 @@ static int kafka_open(struct hp_sink *s)
 {
     struct kafka *k = s->priv;
     char err[512];
-    k->fatal = false;
+    k->fatal = k->flushed = false;
     k->last_transport[0] = '\0';
     rd_kafka_conf_t *conf = rd_kafka_conf_dup(k->conf);
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
@@ -589,6 +594,8 @@ static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
             /* Reopening gets fresh metadata: the topic may be created. */
             return hp_sink_fail(s, "topic %s does not exist (and the cluster does not create it)",
                                 rd_kafka_topic_name(rkt));
+        } else if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+            return hp_sink_fail(s, "not authorized to write to topic %s", rd_kafka_topic_name(rkt));
         } else {
             return hp_sink_fail(s, "produce to %s: %s", rd_kafka_topic_name(rkt),
                                 rd_kafka_err2str(err));
@@ -621,6 +628,7 @@ static int kafka_flush(struct hp_sink *s, int timeout_ms)
     if (!k->rk)
         return 0;
     rd_kafka_flush(k->rk, timeout_ms);
+    k->flushed = true;
     return rd_kafka_outq_len(k->rk) > 0 ? -1 : 0;
 }
 
