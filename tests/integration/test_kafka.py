@@ -6,7 +6,6 @@
 # zero loss across a cluster outage and injected produce errors; --check
 # reports bad librdkafka properties at FILE:LINE and --check --connect
 # reports unreachable brokers, missing topics and refused authorization.
-# hp: slow
 import json
 import os
 import shutil
