@@ -7,10 +7,10 @@
 
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
-PKGS    := json-c libconfig librabbitmq rdkafka libcurl libmariadb libsystemd
+PKGS    := json-c libconfig librabbitmq rdkafka libcurl libmariadb libsystemd zlib
 # Debian packages for building, testing, fuzzing, benchmarking, packaging.
 DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-dev \
-           librdkafka-dev libsensors-dev libcurl4-openssl-dev libmariadb-dev libsystemd-dev \
+           librdkafka-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev libsystemd-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
@@ -94,7 +94,7 @@ tsan:
 	tests/run --build build/tsan --label tsan
 
 bench: all $(BENCH_BINS)
-	bench/run --build $(BUILD)
+	bench/run --build $(BUILD) $(BENCH_ARGS)
 
 deps:
 	@scripts/deps.sh $(DEPS)

@@ -36,9 +36,32 @@ static void usage(FILE *out)
             "      --connect      with --check: also open every sink and report failures\n"
             "      --once         sample every enabled reporter once, deliver, exit\n"
             "      --stdout       replace the configured sinks by stdout (JSON lines)\n"
+            "      --help-config  list every configuration option with its default\n"
             "  -v, --verbose      more logging (repeat for debug)\n"
             "  -V, --version      print the version and exit\n"
             "  -h, --help         this help\n");
+}
+
+static void print_config_help(FILE *out)
+{
+    fprintf(out, "agent: {\n");
+    hp_opts_print(out, hp_agent_opts, 4);
+    fprintf(out, "};\n\nreporters: {   # every reporter also takes:\n");
+    hp_opts_print(out, hp_reporter_common_opts, 4);
+    for (const struct hp_reporter_ops *const *r = hp_reporter_types; *r; r++) {
+        fprintf(out, "  %s: {   # enabled = %s, interval = %g\n", (*r)->name,
+                (*r)->default_enabled ? "true" : "false", (*r)->default_interval);
+        hp_opts_print(out, (*r)->opts, 4);
+        fprintf(out, "  };\n");
+    }
+    fprintf(out, "};\n\nsinks = (   # every sink also takes:\n");
+    hp_opts_print(out, hp_sink_common_opts, 4);
+    for (const struct hp_sink_ops *const *s = hp_sink_types; *s; s++) {
+        fprintf(out, "  { type = \"%s\";\n", (*s)->type);
+        hp_opts_print(out, (*s)->opts, 4);
+        fprintf(out, "  },\n");
+    }
+    fprintf(out, ");\n");
 }
 
 static int parse_cli(int argc, char **argv, struct cli *c)
@@ -48,6 +71,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         {"connect", no_argument, NULL, 'n'},      {"once", no_argument, NULL, 'o'},
         {"stdout", no_argument, NULL, 's'},       {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -62,6 +86,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         case 'v': c->verbose++; break;
         case 'V': printf("hostpulse %s\n", HP_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
+        case 'H': print_config_help(stdout); exit(0);
         default: usage(stderr); return -1;
         }
     }

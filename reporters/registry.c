@@ -5,11 +5,21 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const struct hp_reporter_ops hp_reporter_cpu;
+extern const struct hp_reporter_ops hp_reporter_mem;
+extern const struct hp_reporter_ops hp_reporter_net;
 extern const struct hp_reporter_ops hp_reporter_uptime;
+extern const struct hp_reporter_ops hp_reporter_ipaddr;
+extern const struct hp_reporter_ops hp_reporter_disk;
 extern const struct hp_reporter_ops hp_reporter_agent;
 
 const struct hp_reporter_ops *const hp_reporter_types[] = {
+    &hp_reporter_cpu,
+    &hp_reporter_mem,
+    &hp_reporter_net,
     &hp_reporter_uptime,
+    &hp_reporter_ipaddr,
+    &hp_reporter_disk,
     &hp_reporter_agent,
     NULL,
 };
