@@ -353,11 +353,27 @@ static void set_properties(struct hp_sink *s, const config_setting_t *cfg, struc
     }
 }
 
+/* GCC's ThreadSanitizer does not intercept C11 thrd_create, which Debian's
+ * librdkafka starts its threads with: they crash at their first malloc. In
+ * a TSan build --check skips the trial producer below (the sink itself
+ * cannot run there; its tests skip under TSan). */
+#if defined(__SANITIZE_THREAD__)
+#define NO_LIBRDKAFKA_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_LIBRDKAFKA_THREADS 1
+#endif
+#endif
+
 /* librdkafka checks combinations of properties (acks and idempotence, SSL
  * files, ...) only when a client is created. Create one with no brokers
  * (so no connection is made) and destroy it at once. */
 static void check_combination(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
+#ifdef NO_LIBRDKAFKA_THREADS
+    (void)s, (void)cfg, (void)errs;
+    return;
+#endif
     struct kafka *k = s->priv;
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_dup(k->conf);
