@@ -180,12 +180,13 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 }
 
 /* librdkafka's own log lines come from its threads; they are details the
- * error callback already summarises, so they go to debug. */
+ * error callback already summarises (fatal errors included), so they go to
+ * debug. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
+    (void)level;
     const struct hp_sink *s = rd_kafka_opaque(rk);
-    hp_log(level <= 2 ? HP_LOG_ERR : HP_LOG_DEBUG, "sink %s: librdkafka %s: %s",
-           s ? s->name : "kafka", fac, buf);
+    hp_debug("sink %s: librdkafka %s: %s", s ? s->name : "kafka", fac, buf);
 }
 
 /* ---- building the configuration ---------------------------------------- */

@@ -71,6 +71,16 @@ class Mock:
         self.proc.stdout.close()
 
 
+def topics(bootstrap, prefix):
+    """Names of the cluster's topics that start with prefix (kcat -L)."""
+    p = subprocess.run([KCAT, "-L", "-b", bootstrap, "-J"], capture_output=True, text=True,
+                       timeout=60 * hp.SLOW)
+    if p.returncode != 0:
+        raise AssertionError("kcat -L: %s" % p.stderr)
+    return sorted(t["topic"] for t in json.loads(p.stdout)["topics"]
+                  if t["topic"].startswith(prefix))
+
+
 def consume(bootstrap, topic):
     """Every record of topic, oldest first per partition (kcat -J)."""
     p = subprocess.run([KCAT, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-J",
@@ -117,13 +127,15 @@ class KafkaTest(unittest.TestCase):
                                        "seq": str(msg["seq"])})
         return [json.loads(r["payload"]) for r in recs]
 
-    def assertNoLoss(self, msgs, reporters):
+    def assertNoLoss(self, msgs, required=("session", "uptime", "agent")):
         # Every reporter's seqs are 1..max with none missing; returns the
         # number of duplicates (at-least-once allows them).
+        reporters = sorted({m["reporter"] for m in msgs})
+        for rep in required:
+            self.assertIn(rep, reporters, "no %s messages" % rep)
         dups = 0
         for rep in reporters:
             seqs = [m["seq"] for m in msgs if m["reporter"] == rep]
-            self.assertTrue(seqs, "no %s messages" % rep)
             self.assertEqual(sorted(set(seqs)), list(range(1, max(seqs) + 1)),
                              "%s: messages lost" % rep)
             dups += len(seqs) - len(set(seqs))
@@ -149,12 +161,12 @@ class KafkaTest(unittest.TestCase):
 
     def test_end_to_end_valid_keyed_ordered(self):
         a = self.run_agent(self.config())
-        recs = self.records(["hp-session", "hp-uptime", "hp-agent"])
+        recs = self.records(topics(self.mock.bootstrap, "hp-"))
         msgs = self.check_records(recs, lambda rep: "hp-" + rep)
-        self.assertEqual(self.assertNoLoss(msgs, ["session", "uptime", "agent"]), 0)
+        self.assertEqual(self.assertNoLoss(msgs), 0)
         self.assertGreaterEqual(len([m for m in msgs if m["reporter"] == "uptime"]), 5)
         # one host's messages share a partition, in seq order per reporter
-        for topic in ("hp-uptime", "hp-agent"):
+        for topic in {r["topic"] for r in recs}:
             rs = [r for r in recs if r["topic"] == topic]
             self.assertEqual(len({r["partition"] for r in rs}), 1, topic)
             seqs = [json.loads(r["payload"])["seq"] for r in sorted(rs, key=lambda r: r["offset"])]
@@ -165,10 +177,16 @@ class KafkaTest(unittest.TestCase):
         self.assertNotIn("warning", a.stderr)
 
     def test_one_topic_with_host_placeholder(self):
+        # Every reporter into one topic: still one partition for the host,
+        # each reporter's seq increasing in offset order.
         self.run_agent(self.config(topic="metrics.{host}"), settle=0.5)
-        msgs = self.check_records(self.records(["metrics." + HOST]),
-                                  lambda rep: "metrics." + HOST)
-        self.assertEqual(self.assertNoLoss(msgs, ["session", "uptime", "agent"]), 0)
+        recs = sorted(consume(self.mock.bootstrap, "metrics." + HOST), key=lambda r: r["offset"])
+        msgs = self.check_records(recs, lambda rep: "metrics." + HOST)
+        self.assertEqual(self.assertNoLoss(msgs), 0)
+        self.assertEqual(len({r["partition"] for r in recs}), 1)
+        for rep in {m["reporter"] for m in msgs}:
+            seqs = [m["seq"] for m in msgs if m["reporter"] == rep]
+            self.assertEqual(seqs, sorted(seqs), rep)
 
     def test_cluster_down_then_up_loses_nothing(self):
         # Every broker down for longer than message.timeout.ms: the timed
@@ -184,11 +202,14 @@ class KafkaTest(unittest.TestCase):
             hp.wait_for(lambda: len(consume(self.mock.bootstrap, "hp-uptime")) > n + 5,
                         what="deliveries after the outage", interval=0.5)
 
-        path = self.config(extra="properties: { message_timeout_ms = 1500; };")
+        # (librdkafka's reconnect backoff shortened from 10 s, to keep the
+        # test short)
+        path = self.config(extra="properties: { message_timeout_ms = 1500; "
+                           "reconnect_backoff_max_ms = 1000; };")
         a = self.run_agent(path, during=outage, settle=1.0)
-        msgs = self.check_records(self.records(["hp-session", "hp-uptime", "hp-agent"]),
+        msgs = self.check_records(self.records(topics(self.mock.bootstrap, "hp-")),
                                   lambda rep: "hp-" + rep)
-        self.note(msgs, self.assertNoLoss(msgs, ["session", "uptime", "agent"]))
+        self.note(msgs, self.assertNoLoss(msgs))
         self.assertIn("Message timed out; will resend", a.stderr)
         # the failure is logged with its reason, not once per message
         warnings = [l for l in a.stderr.splitlines() if "warning: sink kafka" in l]
@@ -208,9 +229,9 @@ class KafkaTest(unittest.TestCase):
             time.sleep(1.0 * hp.SLOW)
 
         a = self.run_agent(self.config(extra=extra), during=errors, settle=0.5)
-        msgs = self.check_records(self.records(["hp-session", "hp-uptime", "hp-agent"]),
+        msgs = self.check_records(self.records(topics(self.mock.bootstrap, "hp-")),
                                   lambda rep: "hp-" + rep)
-        self.note(msgs, self.assertNoLoss(msgs, ["session", "uptime", "agent"]))
+        self.note(msgs, self.assertNoLoss(msgs))
         self.assertIn("will resend", a.stderr)
 
     def test_injected_produce_errors_lose_nothing_idempotent(self):
@@ -223,6 +244,32 @@ class KafkaTest(unittest.TestCase):
 
     def test_injected_produce_errors_lose_nothing_without_idempotence(self):
         self.produce_errors("idempotence = false;")
+
+    def test_one_broker_down_loses_nothing(self):
+        def outage(a):
+            self.mock.cmd("down 2")
+            time.sleep(2.0 * hp.SLOW)
+            self.mock.cmd("up 2")
+            time.sleep(1.0 * hp.SLOW)
+
+        self.run_agent(self.config(), during=outage, settle=0.5)
+        msgs = self.check_records(self.records(topics(self.mock.bootstrap, "hp-")),
+                                  lambda rep: "hp-" + rep)
+        self.note(msgs, self.assertNoLoss(msgs))
+
+    def test_fatal_producer_error_recovers(self):
+        # A sequence the broker refuses is fatal for an idempotent producer:
+        # the sink drops it, a new one resends what was unconfirmed.
+        def fatal(a):
+            self.mock.cmd("errors 1 OUT_OF_ORDER_SEQUENCE_NUMBER")
+            hp.wait_for(lambda: "fatal producer error" in a.read_stderr(), what="fatal error")
+            time.sleep(1.0 * hp.SLOW)
+
+        a = self.run_agent(self.config(), during=fatal, settle=0.5)
+        msgs = self.check_records(self.records(topics(self.mock.bootstrap, "hp-")),
+                                  lambda rep: "hp-" + rep)
+        self.note(msgs, self.assertNoLoss(msgs))
+        self.assertIn("sink kafka: connected again", a.stderr)
 
     def test_missing_topic_is_retried_until_created(self):
         # As at --check: the topic is missing until its metadata error is
@@ -240,7 +287,7 @@ class KafkaTest(unittest.TestCase):
                            "false; topic_metadata_propagation_max_ms = 300; };")
         a = self.run_agent(path, during=create, settle=0)
         msgs = self.check_records(self.records(["hp-late"]), lambda rep: "hp-late")
-        self.note(msgs, self.assertNoLoss(msgs, ["session", "uptime", "agent"]))
+        self.note(msgs, self.assertNoLoss(msgs))
         lines = [l for l in a.stderr.splitlines() if "hp-late" in l]
         self.assertLess(len(lines), 10, a.stderr)
 
