@@ -35,6 +35,14 @@ sinks = (
 """
 
 
+DUPLICATES = os.path.join(hp.BUILD, "test-logs", "test_kafka.duplicates")
+
+
+def setUpModule():
+    if os.path.exists(DUPLICATES):
+        os.unlink(DUPLICATES)
+
+
 def skip_under_tsan(test):
     # Debian's librdkafka starts its threads with C11 thrd_create, which
     # GCC's TSan runtime does not intercept: they crash before our code runs.
@@ -144,9 +152,8 @@ class KafkaTest(unittest.TestCase):
     def note(self, msgs, dups):
         # Duplicates are allowed (at-least-once) and reported here, not on
         # stdout, which the test runner parses.
-        path = os.path.join(hp.BUILD, "test-logs", "test_kafka.duplicates")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "a") as f:
+        os.makedirs(os.path.dirname(DUPLICATES), exist_ok=True)
+        with open(DUPLICATES, "a") as f:
             f.write("%s: %d messages, %d duplicates\n" % (self.id(), len(msgs), dups))
 
     def run_agent(self, path, during=None, settle=1.5):
