@@ -10,6 +10,7 @@ extern const struct hp_sink_ops hp_sink_es;
 extern const struct hp_sink_ops hp_sink_es_file;
 extern const struct hp_sink_ops hp_sink_mysql;
 extern const struct hp_sink_ops hp_sink_amqp;
+extern const struct hp_sink_ops hp_sink_kafka;
 
 const struct hp_sink_ops *const hp_sink_types[] = {
     &hp_sink_stdout,
@@ -18,6 +19,7 @@ const struct hp_sink_ops *const hp_sink_types[] = {
     &hp_sink_es_file,
     &hp_sink_mysql,
     &hp_sink_amqp,
+    &hp_sink_kafka,
     NULL,
 };
 

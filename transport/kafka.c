@@ -1,0 +1,714 @@
+/* kafka.c -- the Kafka sink: every message is produced with librdkafka to a
+ * topic named from a template ("hostpulse", "hp-{reporter}", "{host}.metrics").
+ *
+ * The message key is the host name, so one host's messages stay ordered
+ * within one partition; headers carry reporter, session and seq. A message
+ * leaves the backlog only when its delivery report says it was written
+ * (acks = all and idempotence by default); a failed report, a message
+ * timeout included, puts it back to be produced again.
+ *
+ * librdkafka does its network I/O on its own threads; its callbacks
+ * (delivery reports, errors) are served by poll() on the transport thread.
+ * The main queue signals a pipe when events arrive, so the transport sleeps
+ * on it instead of waiting a tick. The rd_kafka_conf is built in init, so
+ * bad `properties` are reported by --check with librdkafka's own message;
+ * open() only creates the producer from a copy of it. */
+#include "transport/sink.h"
+#include "agent/agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#define TOPIC_MAX      250  /* Kafka's limit is 249 characters */
+#define CLOSE_FLUSH_MS 1000 /* close() waits this long for reports in flight */
+
+struct kafka_topic {
+    char reporter[HP_NAME_MAX]; /* "" for a template without {reporter} */
+    rd_kafka_topic_t *rkt;
+};
+
+struct kafka {
+    struct hp_sink *s;
+    rd_kafka_conf_t *conf; /* built by init; each producer gets a copy */
+    const char *topic;     /* template, borrowed from the config */
+    const char *brokers;   /* bootstrap list, as given to librdkafka */
+    char *brokers_buf;     /* owned when joined from a list */
+    int timeout_ms;        /* --check metadata timeout */
+    /* While open: */
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *mainq;
+    int wake[2]; /* main queue events -> wake[1]; the transport polls wake[0] */
+    struct kafka_topic *topics;
+    size_t ntopics;
+    uint64_t last_pos; /* newest position produced (for 32-bit opaques) */
+    bool fatal;
+    bool flushed;  /* flush() ran since open: close need not wait again */
+    bool checking; /* --check: errors are collected, not logged */
+    char fatal_reason[256];
+    char last_error[256];     /* newest error_cb reason */
+    char last_transport[256]; /* newest broker connection failure */
+    struct hp_complain conn, deliver;
+};
+
+/* ---- options ----------------------------------------------------------- */
+
+static const char *const acks_choices[] = {"all", "1", "0", NULL};
+static const char *const codec_choices[] = {"none", "gzip", "snappy", "lz4", "zstd", NULL};
+
+/* clang-format off */
+static const struct hp_opt kafka_opts[] = {
+    {.name = "brokers", .type = HP_OPT_STRINGS, .def = "localhost:9092",
+     .help = "bootstrap brokers: \"host:port,...\" or a list of \"host:port\""},
+    {.name = "topic", .type = HP_OPT_STRING, .def = "hostpulse",
+     .help = "topic name; {reporter} and {host} are replaced"},
+    {.name = "acks", .type = HP_OPT_STRING, .def = "all", .choices = acks_choices,
+     .help = "replicas that must have a message before it counts as delivered"},
+    {.name = "idempotence", .type = HP_OPT_BOOL, .def = "true",
+     .help = "idempotent producer: no duplicates or reordering from internal retries"},
+    {.name = "compression", .type = HP_OPT_STRING, .def = "lz4", .choices = codec_choices,
+     .help = "compression codec of message batches"},
+    {.name = "linger_ms", .type = HP_OPT_INT, .def = "5", .min = 0, .max = 900000,
+     .help = "milliseconds to wait for more messages before sending a batch"},
+    {.name = "batch_messages", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 1000000,
+     .help = "most messages in one batch"},
+    {.name = "batch_bytes", .type = HP_OPT_INT, .def = "1000000", .min = 1, .max = 2147483647,
+     .help = "most bytes in one batch"},
+    {.name = "window", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
+     .help = "most messages handed to librdkafka and not yet confirmed"},
+    {.name = "timeout", .type = HP_OPT_FLOAT, .def = "10.0", .min = 0.1, .max = 3600,
+     .help = "seconds --check --connect waits for the cluster"},
+    {.name = "properties", .type = HP_OPT_GROUP,
+     .help = "librdkafka properties, verbatim (write '.' as '_': sasl_mechanism)"},
+    {0},
+};
+/* clang-format on */
+
+/* ---- librdkafka callbacks ---------------------------------------------- */
+
+/* Backlog positions travel as msg_opaque. Where a pointer is narrower than
+ * 64 bits, the full position is rebuilt from the newest one produced: every
+ * position in flight lies within the backlog limit below it. */
+static void *pos_opaque(uint64_t pos)
+{
+    return (void *)(uintptr_t)pos;
+}
+
+static uint64_t opaque_pos(const struct kafka *k, void *opaque)
+{
+    uint64_t low = (uint64_t)(uintptr_t)opaque;
+    if (sizeof(uintptr_t) >= sizeof(uint64_t))
+        return low;
+    uint32_t behind = (uint32_t)k->last_pos - (uint32_t)low;
+    return k->last_pos - behind;
+}
+
+/* Errors that no resend can fix: the message is dropped (and counted). */
+static bool permanent(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+           err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE || err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct hp_sink *s = opaque;
+    struct kafka *k = s->priv;
+    uint64_t pos = opaque_pos(k, m->_private);
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        hp_complain_clear(&k->deliver, "sink %s: messages are delivered again", s->name);
+        hp_complain_clear(&k->conn, "sink %s: the cluster is reachable again", s->name);
+        hp_sink_ack(s, pos, HP_ACK_OK);
+        return;
+    }
+    bool drop = permanent(m->err);
+    /* One line per reason, whatever the topic, so an outage logs once. */
+    hp_complain(&k->deliver, HP_LOG_WARN, "sink %s: delivery failed: %s; %s", s->name,
+                rd_kafka_err2str(m->err), drop ? "message dropped" : "will resend");
+    hp_sink_ack(s, pos, drop ? HP_ACK_DROP : HP_ACK_RETRY);
+}
+
+/* Copy reason without librdkafka's "(after 12ms in state UP, 3 identical
+ * error(s) suppressed)" tail, which changes on every repeat. */
+static void copy_reason(char *out, size_t len, const char *reason)
+{
+    const char *tail = strstr(reason, " (after ");
+    int n = tail ? (int)(tail - reason) : (int)strlen(reason);
+    snprintf(out, len, "%.*s", n, reason);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct hp_sink *s = opaque;
+    struct kafka *k = s->priv;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[200];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
+        k->fatal = true;
+        snprintf(k->fatal_reason, sizeof(k->fatal_reason), "fatal producer error %s: %s",
+                 rd_kafka_err2name(orig), why);
+        snprintf(k->last_error, sizeof(k->last_error), "%s", k->fatal_reason);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+        /* One broker's connection failed; librdkafka reconnects by itself
+         * and reports __ALL_BROKERS_DOWN when none is left. */
+        copy_reason(k->last_transport, sizeof(k->last_transport), reason);
+        hp_debug("sink %s: %s", s->name, k->last_transport);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        /* The cause of the last connection failure ("Connection refused"),
+         * without the broker's name, so repeats read the same. */
+        const char *cause = strrchr(k->last_transport, ':');
+        snprintf(k->last_error, sizeof(k->last_error), "no broker reachable (%.60s%s%.120s)",
+                 reason, cause ? ":" : "", cause ? cause + 1 : "");
+    } else {
+        char why[200];
+        copy_reason(why, sizeof(why), reason);
+        snprintf(k->last_error, sizeof(k->last_error), "%s: %s", rd_kafka_err2name(err), why);
+    }
+    if (!k->checking)
+        hp_complain(&k->conn, HP_LOG_WARN, "sink %s: %s; retrying", s->name, k->last_error);
+}
+
+/* librdkafka's own log lines come from its threads; they are details the
+ * error callback already summarises (fatal errors included), so they go to
+ * debug. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)level;
+    const struct hp_sink *s = rd_kafka_opaque(rk);
+    hp_debug("sink %s: librdkafka %s: %s", s ? s->name : "kafka", fac, buf);
+}
+
+/* ---- building the configuration ---------------------------------------- */
+
+static int conf_set(struct kafka *k, const char *name, const char *value, char *err, size_t len)
+{
+    return rd_kafka_conf_set(k->conf, name, value, err, len) == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+/* A `properties` entry: the name with '_' read as '.' (libconfig names
+ * cannot hold dots), or else as written (log_level). */
+static int set_property(struct kafka *k, const config_setting_t *p, char *err, size_t len)
+{
+    char name[128], value[64];
+    const char *v = value;
+    switch (config_setting_type(p)) {
+    case CONFIG_TYPE_STRING:
+        v = config_setting_get_string(p);
+        break;
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        snprintf(value, sizeof(value), "%lld", (long long)config_setting_get_int64(p));
+        break;
+    case CONFIG_TYPE_FLOAT:
+        snprintf(value, sizeof(value), "%g", config_setting_get_float(p));
+        break;
+    case CONFIG_TYPE_BOOL:
+        v = config_setting_get_bool(p) ? "true" : "false";
+        break;
+    default:
+        snprintf(err, len, "must be a string, a number or a boolean");
+        return -1;
+    }
+    const char *raw = config_setting_name(p);
+    snprintf(name, sizeof(name), "%s", raw);
+    for (char *c = name; *c; c++)
+        if (*c == '_')
+            *c = '.';
+    rd_kafka_conf_res_t res = rd_kafka_conf_set(k->conf, name, v, err, len);
+    if (res == RD_KAFKA_CONF_UNKNOWN && strcmp(name, raw) != 0) {
+        char err2[256];
+        res = rd_kafka_conf_set(k->conf, raw, v, err2, sizeof(err2));
+        if (res == RD_KAFKA_CONF_INVALID)
+            snprintf(err, len, "%s", err2);
+    }
+    return res == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+/* Join the brokers option into librdkafka's comma-separated list. */
+static int set_brokers(struct hp_sink *s, struct kafka *k, const config_setting_t *cfg)
+{
+    int n = hp_opt_strings_count(cfg, "brokers");
+    if (n <= 0) {
+        k->brokers = hp_opt_string(cfg, kafka_opts, "brokers");
+        return 0;
+    }
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(hp_opt_strings_at(cfg, "brokers", i)) + 1;
+    k->brokers_buf = calloc(1, len);
+    if (!k->brokers_buf)
+        return hp_sink_fail(s, "out of memory");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            strcat(k->brokers_buf, ",");
+        strcat(k->brokers_buf, hp_opt_strings_at(cfg, "brokers", i));
+    }
+    k->brokers = k->brokers_buf;
+    return 0;
+}
+
+/* Expand the topic template for reporter. Returns -1 if it is too long. */
+static int expand_topic(const struct kafka *k, const char *host, const char *reporter, char *out,
+                        size_t len)
+{
+    size_t o = 0;
+    for (const char *t = k->topic; *t; t++) {
+        const char *put = NULL;
+        if (strncmp(t, "{reporter}", 10) == 0)
+            put = reporter, t += 9;
+        else if (strncmp(t, "{host}", 6) == 0)
+            put = host, t += 5;
+        size_t n = put ? strlen(put) : 1;
+        if (o + n >= len)
+            return -1;
+        memcpy(out + o, put ? put : t, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static const char *host_of(const struct hp_sink *s)
+{
+    return s->agent && s->agent->host[0] ? s->agent->host : "localhost";
+}
+
+/* The topic template must give legal Kafka topic names. */
+static void check_topic(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct kafka *k = s->priv;
+    const config_setting_t *at = config_setting_get_member(cfg, "topic");
+    char name[TOPIC_MAX];
+    if (expand_topic(k, host_of(s), "reporter", name, sizeof(name)) != 0) {
+        hp_errs_add(errs, at ? at : cfg, "sink %s: topic is longer than 249 characters", s->name);
+        return;
+    }
+    size_t bad = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+    if (name[0] == '\0' || name[bad] != '\0')
+        hp_errs_add(errs, at ? at : cfg,
+                    "sink %s: topic \"%s\" is not a valid Kafka topic name (letters, digits, "
+                    "'.', '_', '-'; placeholders {reporter} and {host})",
+                    s->name, name);
+}
+
+/* Our options, as librdkafka properties. Problems go to errs at the
+ * setting they come from. */
+static void set_options(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct kafka *k = s->priv;
+    char num[32], err[512];
+    const char *acks = hp_opt_string(cfg, kafka_opts, "acks");
+    bool idem = hp_opt_bool(cfg, kafka_opts, "idempotence");
+    const struct {
+        const char *opt, *prop, *value;
+    } map[] = {
+        {"brokers", "bootstrap.servers", k->brokers},
+        {"acks", "acks", acks},
+        {"idempotence", "enable.idempotence", idem ? "true" : "false"},
+        {"compression", "compression.codec", hp_opt_string(cfg, kafka_opts, "compression")},
+        {"linger_ms", "linger.ms", NULL},
+        {"batch_messages", "batch.num.messages", NULL},
+        {"batch_bytes", "batch.size", NULL},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        const char *v = map[i].value;
+        if (!v) {
+            snprintf(num, sizeof(num), "%" PRId64, hp_opt_int(cfg, kafka_opts, map[i].opt));
+            v = num;
+        }
+        const config_setting_t *at = config_setting_get_member(cfg, map[i].opt);
+        if (conf_set(k, map[i].prop, v, err, sizeof(err)) != 0)
+            hp_errs_add(errs, at ? at : cfg, "sink %s: %s: %s", s->name, map[i].opt, err);
+    }
+    if (idem && strcmp(acks, "all") != 0) {
+        const config_setting_t *at = config_setting_get_member(cfg, "acks");
+        hp_errs_add(errs, at ? at : cfg, "sink %s: acks must be \"all\" with idempotence = true",
+                    s->name);
+    }
+    char id[300];
+    snprintf(id, sizeof(id), "hostpulse@%s", host_of(s));
+    conf_set(k, "client.id", id, err, sizeof(err));
+}
+
+static void set_properties(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct kafka *k = s->priv;
+    const config_setting_t *props = config_setting_get_member(cfg, "properties");
+    char err[512];
+    for (int i = 0; props && i < config_setting_length(props); i++) {
+        const config_setting_t *p = config_setting_get_elem(props, (unsigned)i);
+        if (set_property(k, p, err, sizeof(err)) != 0)
+            hp_errs_add(errs, p, "sink %s: properties.%s: %s", s->name, config_setting_name(p),
+                        err);
+    }
+}
+
+/* GCC's ThreadSanitizer does not intercept C11 thrd_create, which Debian's
+ * librdkafka starts its threads with: they crash at their first malloc. In
+ * a TSan build --check skips the trial producer below (the sink itself
+ * cannot run there; its tests skip under TSan). */
+#if defined(__SANITIZE_THREAD__)
+#define NO_LIBRDKAFKA_THREADS 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_LIBRDKAFKA_THREADS 1
+#endif
+#endif
+
+/* librdkafka checks combinations of properties (acks and idempotence, SSL
+ * files, ...) only when a client is created. Create one with no brokers
+ * (so no connection is made) and destroy it at once. */
+static void check_combination(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+#ifdef NO_LIBRDKAFKA_THREADS
+    (void)s, (void)cfg, (void)errs;
+    return;
+#endif
+    struct kafka *k = s->priv;
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(k->conf);
+    rd_kafka_conf_set(conf, "bootstrap.servers", "", err, sizeof(err));
+    rd_kafka_conf_set_log_cb(conf, NULL);
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        hp_errs_add(errs, cfg, "sink %s: %s", s->name, err);
+        return;
+    }
+    rd_kafka_destroy(rk);
+}
+
+static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct kafka *k = calloc(1, sizeof(*k));
+    if (!k)
+        return -1;
+    s->priv = k;
+    k->s = s;
+    k->wake[0] = k->wake[1] = -1;
+    k->topic = hp_opt_string(cfg, kafka_opts, "topic");
+    k->timeout_ms = (int)(hp_opt_float(cfg, kafka_opts, "timeout") * 1000);
+    k->conf = rd_kafka_conf_new();
+    if (!k->conf || set_brokers(s, k, cfg) != 0)
+        return -1;
+    unsigned before = errs->count;
+    check_topic(s, cfg, errs);
+    set_options(s, cfg, errs);
+    set_properties(s, cfg, errs);
+    rd_kafka_conf_set_opaque(k->conf, s);
+    rd_kafka_conf_set_dr_msg_cb(k->conf, on_delivery);
+    rd_kafka_conf_set_error_cb(k->conf, on_error);
+    rd_kafka_conf_set_log_cb(k->conf, on_log);
+    if (errs->count == before)
+        check_combination(s, cfg, errs);
+    /* Never offer more than librdkafka's queue holds: QUEUE_FULL would
+     * leave the transport offering again and again. */
+    char v[32];
+    size_t len = sizeof(v);
+    s->window = (size_t)hp_opt_int(cfg, kafka_opts, "window");
+    if (rd_kafka_conf_get(k->conf, "queue.buffering.max.messages", v, &len) == RD_KAFKA_CONF_OK &&
+        strtoul(v, NULL, 10) > 0 && strtoul(v, NULL, 10) < s->window)
+        s->window = strtoul(v, NULL, 10);
+    return errs->count == before ? 0 : -1;
+}
+
+/* ---- the producer ------------------------------------------------------- */
+
+/* The topic handle for a reporter's messages, created on first use. */
+static rd_kafka_topic_t *topic_for(struct hp_sink *s, const char *reporter)
+{
+    struct kafka *k = s->priv;
+    if (!strstr(k->topic, "{reporter}"))
+        reporter = "";
+    for (size_t i = 0; i < k->ntopics; i++)
+        if (strcmp(k->topics[i].reporter, reporter) == 0)
+            return k->topics[i].rkt;
+    char name[TOPIC_MAX];
+    if (expand_topic(k, host_of(s), reporter, name, sizeof(name)) != 0) {
+        hp_sink_fail(s, "topic name for %s is too long", reporter);
+        return NULL;
+    }
+    struct kafka_topic *t = realloc(k->topics, (k->ntopics + 1) * sizeof(*t));
+    if (!t) {
+        hp_sink_fail(s, "out of memory");
+        return NULL;
+    }
+    k->topics = t;
+    t = &k->topics[k->ntopics];
+    t->rkt = rd_kafka_topic_new(k->rk, name, NULL);
+    if (!t->rkt) {
+        hp_sink_fail(s, "topic %s: %s", name, rd_kafka_err2str(rd_kafka_last_error()));
+        return NULL;
+    }
+    snprintf(t->reporter, sizeof(t->reporter), "%s", reporter);
+    k->ntopics++;
+    return t->rkt;
+}
+
+static void kafka_close(struct hp_sink *s)
+{
+    struct kafka *k = s->priv;
+    if (k->rk) {
+        /* Let requests in flight report (fewer duplicates), then report
+         * whatever librdkafka still holds as failed (RETRY) now, so the
+         * transport sends it again through the next producer. */
+        if (!k->fatal && !k->flushed && !k->checking)
+            rd_kafka_flush(k->rk, CLOSE_FLUSH_MS);
+        rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(k->rk, 0);
+    }
+    for (size_t i = 0; i < k->ntopics; i++)
+        rd_kafka_topic_destroy(k->topics[i].rkt);
+    free(k->topics);
+    k->topics = NULL;
+    k->ntopics = 0;
+    if (k->mainq) {
+        rd_kafka_queue_io_event_enable(k->mainq, -1, NULL, 0);
+        rd_kafka_queue_destroy(k->mainq);
+        k->mainq = NULL;
+    }
+    if (k->rk)
+        rd_kafka_destroy(k->rk);
+    k->rk = NULL;
+    for (int i = 0; i < 2; i++) {
+        if (k->wake[i] >= 0)
+            close(k->wake[i]);
+        k->wake[i] = -1;
+    }
+}
+
+static int kafka_open(struct hp_sink *s)
+{
+    struct kafka *k = s->priv;
+    char err[512];
+    k->fatal = k->flushed = false;
+    k->last_transport[0] = '\0';
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(k->conf);
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (!k->rk) {
+        rd_kafka_conf_destroy(conf);
+        return hp_sink_fail(s, "cannot create the producer: %s", err);
+    }
+    if (pipe2(k->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        k->wake[0] = k->wake[1] = -1;
+        hp_sink_fail(s, "pipe: %s", strerror(errno));
+        kafka_close(s);
+        return -1;
+    }
+    k->mainq = rd_kafka_queue_get_main(k->rk);
+    rd_kafka_queue_io_event_enable(k->mainq, k->wake[1], "1", 1);
+    return 0;
+}
+
+/* The value of "key":"..." among the envelope's leading fields (those
+ * before "data"), or NULL. Spooled messages keep their own session. */
+static const char *envelope_field(const struct hp_msg *m, const char *key, size_t *len)
+{
+    char pat[32];
+    int n = snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+    const char *data = strstr(m->json, "\"data\":");
+    const char *p = strstr(m->json, pat);
+    if (!p || (data && p > data))
+        return NULL;
+    p += n;
+    const char *q = strchr(p, '"');
+    if (!q)
+        return NULL;
+    *len = (size_t)(q - p);
+    return p;
+}
+
+static int produce(struct hp_sink *s, const struct hp_out *o, rd_kafka_topic_t *rkt)
+{
+    struct kafka *k = s->priv;
+    const struct hp_msg *m = o->msg;
+    const char *host = host_of(s), *session = s->agent ? s->agent->session : "";
+    size_t host_len = strlen(host), session_len = strlen(session), n;
+    const char *v = envelope_field(m, "host", &n);
+    if (v)
+        host = v, host_len = n;
+    v = envelope_field(m, "session", &n);
+    if (v)
+        session = v, session_len = n;
+    char seq[24];
+    snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
+    return rd_kafka_producev(
+        k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)m->json, m->len), RD_KAFKA_V_KEY(host, host_len),
+        RD_KAFKA_V_HEADER("reporter", m->reporter, -1),
+        RD_KAFKA_V_HEADER("session", session, (ssize_t)session_len),
+        RD_KAFKA_V_HEADER("seq", seq, -1), RD_KAFKA_V_OPAQUE(pos_opaque(o->pos)), RD_KAFKA_V_END);
+}
+
+static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct kafka *k = s->priv;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_topic_t *rkt = topic_for(s, out[i].msg->reporter);
+        if (!rkt)
+            return -1;
+        rd_kafka_resp_err_t err = produce(s, &out[i], rkt);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            k->last_pos = out[i].pos;
+        } else if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            /* Serve delivery reports briefly so the queue drains instead
+             * of the transport offering again at once. */
+            rd_kafka_poll(k->rk, 1);
+            return (int)i;
+        } else if (permanent(err)) {
+            hp_warn("sink %s: dropping %s message #%" PRIu64 ": %s", s->name, out[i].msg->reporter,
+                    out[i].msg->seq, rd_kafka_err2str(err));
+            hp_sink_ack(s, out[i].pos, HP_ACK_DROP);
+        } else if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            char why[200];
+            rd_kafka_fatal_error(k->rk, why, sizeof(why));
+            return hp_sink_fail(s, "fatal producer error: %s", why);
+        } else if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                   err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+            /* Reopening gets fresh metadata: the topic may be created. */
+            return hp_sink_fail(s, "topic %s does not exist (and the cluster does not create it)",
+                                rd_kafka_topic_name(rkt));
+        } else if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+            return hp_sink_fail(s, "not authorized to write to topic %s", rd_kafka_topic_name(rkt));
+        } else {
+            return hp_sink_fail(s, "produce to %s: %s", rd_kafka_topic_name(rkt),
+                                rd_kafka_err2str(err));
+        }
+    }
+    return (int)n;
+}
+
+static int kafka_poll(struct hp_sink *s)
+{
+    struct kafka *k = s->priv;
+    char buf[64];
+    while (read(k->wake[0], buf, sizeof(buf)) > 0)
+        ;
+    rd_kafka_poll(k->rk, 0);
+    if (k->fatal)
+        return hp_sink_fail(s, "%s", k->fatal_reason);
+    return 0;
+}
+
+static int kafka_pollfd(struct hp_sink *s)
+{
+    struct kafka *k = s->priv;
+    return k->wake[0];
+}
+
+static int kafka_flush(struct hp_sink *s, int timeout_ms)
+{
+    struct kafka *k = s->priv;
+    if (!k->rk)
+        return 0;
+    rd_kafka_flush(k->rk, timeout_ms);
+    k->flushed = true;
+    return rd_kafka_outq_len(k->rk) > 0 ? -1 : 0;
+}
+
+static void kafka_fini(struct hp_sink *s)
+{
+    struct kafka *k = s->priv;
+    if (!k)
+        return;
+    kafka_close(s);
+    if (k->conf)
+        rd_kafka_conf_destroy(k->conf);
+    free(k->brokers_buf);
+    free(k);
+    s->priv = NULL;
+}
+
+/* ---- --check --connect -------------------------------------------------- */
+
+/* Ask the cluster about topic. Returns the number of problems printed. */
+static int check_topic_metadata(struct hp_sink *s, const char *topic)
+{
+    struct kafka *k = s->priv;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
+    rd_kafka_resp_err_t err =
+        rkt ? rd_kafka_metadata(k->rk, 0, rkt, &md, k->timeout_ms) : rd_kafka_last_error();
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    rd_kafka_poll(k->rk, 0); /* collect error_cb reasons */
+    int problems = 1;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "sink %s (kafka): cannot reach the cluster at %s within %.1f s: %s\n",
+                s->name, k->brokers, k->timeout_ms / 1000.0,
+                k->last_error[0] ? k->last_error : rd_kafka_err2str(err));
+    } else if (md->topic_cnt < 1) {
+        fprintf(stderr, "sink %s (kafka): no metadata for topic %s\n", s->name, topic);
+    } else if ((err = md->topics[0].err) == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        fprintf(stderr, "sink %s (kafka): not authorized to use topic %s: %s\n", s->name, topic,
+                rd_kafka_err2str(err));
+    } else if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        fprintf(stderr,
+                "sink %s (kafka): topic %s does not exist (and the cluster does not create it)\n",
+                s->name, topic);
+    } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+        fprintf(stderr, "sink %s (kafka): topic %s: %s\n", s->name, topic, rd_kafka_err2str(err));
+    } else {
+        problems = 0;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return problems;
+}
+
+/* Every topic this agent would write to: one per reporter (and the session
+ * message) with {reporter}, else the one topic. */
+static int kafka_check(struct hp_sink *s)
+{
+    struct kafka *k = s->priv;
+    k->checking = true;
+    if (kafka_open(s) != 0) {
+        fprintf(stderr, "sink %s (kafka): %s\n", s->name, s->error);
+        return 1;
+    }
+    int problems = 0;
+    char topic[TOPIC_MAX];
+    const struct hp_agent *a = s->agent;
+    bool each = strstr(k->topic, "{reporter}") != NULL;
+    size_t n = each && a ? a->n_reporters + 1 : 1;
+    for (size_t i = 0; i < n && problems == 0; i++) {
+        const char *rep = i < n - 1 ? a->reporters[i].ops->name : "session";
+        expand_topic(k, host_of(s), rep, topic, sizeof(topic));
+        problems += check_topic_metadata(s, topic);
+    }
+    if (problems == 0 && k->fatal) {
+        fprintf(stderr, "sink %s (kafka): %s\n", s->name, k->fatal_reason);
+        problems++;
+    }
+    kafka_close(s);
+    k->checking = false;
+    if (problems == 0)
+        fprintf(stderr, "sink %s (kafka): ok (%s)\n", s->name, k->brokers);
+    return problems;
+}
+
+const struct hp_sink_ops hp_sink_kafka = {
+    .type = "kafka",
+    .opts = kafka_opts,
+    .init = kafka_init,
+    .open = kafka_open,
+    .write = kafka_write,
+    .poll = kafka_poll,
+    .pollfd = kafka_pollfd,
+    .flush = kafka_flush,
+    .close = kafka_close,
+    .fini = kafka_fini,
+    .check = kafka_check,
+};
