@@ -216,7 +216,7 @@ static int load_segs(struct hp_spool *sp)
 {
     DIR *d = opendir(sp->dir);
     if (!d)
-        return errno == ENOENT ? 0 : -1;
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1; /* made at the first write */
     sp->made_dir = true;
     struct dirent *e;
     while ((e = readdir(d))) {
@@ -420,9 +420,9 @@ static int make_room(struct hp_spool *sp, uint64_t rec)
         drop_oldest(sp, true);
     if (sp->stats.dropped != before)
         hp_complain(&sp->drop_complain, HP_LOG_WARN,
-                    "spool %s: full (max_bytes %" PRIu64 "), dropped the oldest messages, %" PRIu64
-                    " so far",
-                    sp->name, sp->cfg.max_bytes, sp->stats.dropped);
+                    "spool %s: full (max_bytes %" PRIu64 "), dropping the oldest messages "
+                    "(counted in the agent report, spool.dropped)",
+                    sp->name, sp->cfg.max_bytes);
     struct seg *last = sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
     if (sp->wfd < 0 || !last || (last->count && last->bytes + rec > sp->cfg.segment_bytes))
         return new_segment(sp);
