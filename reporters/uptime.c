@@ -5,6 +5,7 @@
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,9 +35,10 @@ static int uptime_sample(struct hp_reporter *r, json_object *data)
     const char *p = hp_procfile_read(&u->uptime, true);
     double up, idle;
     int fields = 0;
-    if (p && hp_parse_double(&p, &up)) {
+    /* Garbage in the file must not become a negative or infinite value. */
+    if (p && hp_parse_double(&p, &up) && up >= 0 && up < 1e15) {
         hp_json_add_double(data, "uptime", up, 2);
-        if (hp_parse_double(&p, &idle))
+        if (hp_parse_double(&p, &idle) && idle >= 0 && idle < 1e15)
             hp_json_add_double(data, "idle", idle, 2);
         fields++;
     } else {
@@ -45,7 +47,7 @@ static int uptime_sample(struct hp_reporter *r, json_object *data)
     const char *s = hp_procfile_read(&u->stat, false);
     const char *bt = s ? strstr(s, "\nbtime ") : NULL;
     uint64_t btime;
-    if (bt && (bt += 7, hp_parse_u64(&bt, &btime))) {
+    if (bt && (bt += 7, hp_parse_u64(&bt, &btime)) && btime <= (uint64_t)INT64_MAX / 1000) {
         hp_json_add_int(data, "boot_time", (int64_t)btime * 1000);
         fields++;
     } else {

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 struct seg {
-    uint64_t first;    /* number of its first record */
-    uint64_t count;    /* valid records */
-    uint64_t bytes;    /* file size, magic included */
-    int64_t mtime_ms;  /* last append (epoch ms), for max_age */
+    uint64_t first;   /* number of its first record */
+    uint64_t count;   /* valid records */
+    uint64_t bytes;   /* file size, magic included */
+    int64_t mtime_ms; /* last append (epoch ms), for max_age */
 };
 
 struct hp_spool {
@@ -31,14 +31,14 @@ struct hp_spool {
     struct seg *segs; /* oldest first */
     size_t nsegs, capsegs;
     uint64_t next, read, acked, acked_saved;
-    int wfd;          /* the last segment, open for append; -1 */
-    int rfd;          /* the segment being read; -1 */
-    uint64_t rfirst;  /* first record of the segment rfd reads */
-    uint64_t rnum;    /* record number at roff */
+    int wfd;         /* the last segment, open for append; -1 */
+    int rfd;         /* the segment being read; -1 */
+    uint64_t rfirst; /* first record of the segment rfd reads */
+    uint64_t rnum;   /* record number at roff */
     uint64_t roff;
-    char *buf;        /* the last record read */
+    char *buf; /* the last record read */
     size_t bufcap;
-    bool dirty;       /* appended since the last fsync */
+    bool dirty; /* appended since the last fsync */
     bool made_dir;
     int64_t last_sync_ms;
     struct hp_spool_stats stats;
@@ -316,16 +316,16 @@ struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name,
         return NULL;
     }
     struct seg *last = sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
-    sp->next = last && last->first + last->count > sp->acked ? last->first + last->count
-                                                             : sp->acked;
+    sp->next =
+        last && last->first + last->count > sp->acked ? last->first + last->count : sp->acked;
     sp->read = sp->acked;
     while (sp->nsegs && sp->segs[0].first + sp->segs[0].count <= sp->acked)
         drop_oldest(sp, false);
     if (sp->nsegs && sp->read < sp->segs[0].first)
         sp->read = sp->segs[0].first;
     if (hp_spool_unread(sp))
-        hp_info("spool %s: %" PRIu64 " message(s) to replay from %s", sp->name,
-                hp_spool_unread(sp), sp->dir);
+        hp_info("spool %s: %" PRIu64 " message(s) to replay from %s", sp->name, hp_spool_unread(sp),
+                sp->dir);
     return sp;
 }
 
@@ -449,8 +449,7 @@ static int write_record(struct hp_spool *sp, const char *data, size_t len)
     return -1;
 }
 
-int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool consume,
-                    uint64_t *pos)
+int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool consume, uint64_t *pos)
 {
     if (len > HP_SPOOL_MAX_RECORD) {
         errno = EMSGSIZE;
@@ -584,8 +583,8 @@ void hp_spool_sync(struct hp_spool *sp, int64_t now_ms)
         while (sp->nsegs && sp->segs[0].mtime_ms < oldest)
             drop_oldest(sp, true);
         if (sp->stats.dropped != before)
-            hp_warn("spool %s: dropped %" PRIu64 " message(s) older than max_age %.0f s",
-                    sp->name, sp->stats.dropped - before, sp->cfg.max_age);
+            hp_warn("spool %s: dropped %" PRIu64 " message(s) older than max_age %.0f s", sp->name,
+                    sp->stats.dropped - before, sp->cfg.max_age);
     }
 }
 

@@ -34,29 +34,29 @@
 
 #define HP_SPOOL_MAGIC      "HPSPOOL1"
 #define HP_SPOOL_MAGIC_LEN  8
-#define HP_SPOOL_HDR        8                /* len + crc */
-#define HP_SPOOL_MAX_RECORD (16u << 20)     /* larger lengths mean corruption */
+#define HP_SPOOL_HDR        8           /* len + crc */
+#define HP_SPOOL_MAX_RECORD (16u << 20) /* larger lengths mean corruption */
 
 enum hp_spool_fsync { HP_FSYNC_BATCH, HP_FSYNC_INTERVAL, HP_FSYNC_NEVER };
 
 struct hp_spool_cfg {
-    const char *directory;   /* parent of the per-sink directories */
-    uint64_t max_bytes;      /* all segments of one sink */
-    double max_age;          /* seconds, 0 = no limit */
-    uint64_t segment_bytes;  /* a segment is closed past this size */
+    const char *directory;  /* parent of the per-sink directories */
+    uint64_t max_bytes;     /* all segments of one sink */
+    double max_age;         /* seconds, 0 = no limit */
+    uint64_t segment_bytes; /* a segment is closed past this size */
     enum hp_spool_fsync fsync;
-    double fsync_interval;   /* seconds, for HP_FSYNC_INTERVAL */
-    bool always;             /* spool every message, not only on outage */
+    double fsync_interval; /* seconds, for HP_FSYNC_INTERVAL */
+    bool always;           /* spool every message, not only on outage */
 };
 
 /* Counters, transport thread only (the transport copies them into the
  * sink's atomic stats for the self-report). */
 struct hp_spool_stats {
-    uint64_t bytes;     /* on disk now, all segments */
+    uint64_t bytes; /* on disk now, all segments */
     uint64_t segments;
-    uint64_t dropped;   /* unread records lost to max_bytes / max_age */
-    uint64_t corrupt;   /* damaged records skipped or truncated */
-    uint64_t failed;    /* appends refused by the disk (ENOSPC, EIO) */
+    uint64_t dropped; /* unread records lost to max_bytes / max_age */
+    uint64_t corrupt; /* damaged records skipped or truncated */
+    uint64_t failed;  /* appends refused by the disk (ENOSPC, EIO) */
 };
 
 struct hp_spool;
@@ -77,8 +77,7 @@ void hp_spool_close(struct hp_spool *sp);
  * left unread, the caller keeps the message in memory: `read` moves past
  * it. Returns 0, or -1 with errno (ENOSPC, EIO, EMSGSIZE): nothing was
  * written. May drop the oldest segments to stay within max_bytes. */
-int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool consume,
-                    uint64_t *pos);
+int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool consume, uint64_t *pos);
 /* Records appended but not yet read. */
 uint64_t hp_spool_unread(const struct hp_spool *sp);
 /* The next unread record: *data (valid until the next call, not

@@ -162,7 +162,7 @@ static void replay_after_restart(void **state)
     deliver(b, &next, 5); /* 1..5 confirmed */
     struct hp_out out[4];
     assert_int_equal(hp_backlog_take(b, out, 4), 4); /* 6..9 in flight at the "crash" */
-    hp_backlog_free(b); /* saves acked = 5 */
+    hp_backlog_free(b);                              /* saves acked = 5 */
 
     b = hp_backlog_new(100);
     hp_backlog_set_spool(b, spool(), 10);
