@@ -53,7 +53,11 @@ void hp_spool_cfg_read(struct hp_spool_cfg *c, const config_setting_t *g)
     for (const struct hp_opt *o = hp_agent_opts; o->name && !t; o++)
         if (strcmp(o->name, "spool") == 0)
             t = o->sub;
-    c->directory = hp_opt_string(g, t, "directory");
+    /* HOSTPULSE_SPOOL_DIR is the default directory (the test suite gives
+     * every agent its own); a directory set in the file wins. */
+    const char *env = getenv("HOSTPULSE_SPOOL_DIR");
+    bool set = g && config_setting_get_member(g, "directory");
+    c->directory = !set && env && *env ? env : hp_opt_string(g, t, "directory");
     c->max_bytes = (uint64_t)hp_opt_int(g, t, "max_bytes");
     c->max_age = hp_opt_float(g, t, "max_age");
     c->segment_bytes = (uint64_t)hp_opt_int(g, t, "segment_bytes");

@@ -62,7 +62,9 @@ struct hp_spool_stats {
 struct hp_spool;
 
 /* Fill cfg from the agent.spool group (NULL: defaults). This can't fail:
- * the group was validated with the config. */
+ * the group was validated with the config. The environment variable
+ * HOSTPULSE_SPOOL_DIR replaces the default directory (not one set in the
+ * file). */
 void hp_spool_cfg_read(struct hp_spool_cfg *cfg, const config_setting_t *group);
 
 /* Open the spool of sink `name`: scan and repair its segments (nothing is

@@ -109,6 +109,17 @@ class SpoolTest(unittest.TestCase):
         first_new = min(i for i, s in enumerate(sessions) if s != session1)
         self.assertLess(last_old, first_new, "the spool is replayed before live data")
 
+    def test_env_spool_dir_is_the_default(self):
+        spool = os.path.join(self.d, "envspool")
+        path = hp.write_config(self.d, CONFIG.format(spool="unused", fsync="never",
+                                                     csv=self.csvdir, agent_interval=1.0,
+                                                     backlog=100).replace(
+            'directory = "unused"; ', ""))
+        with hp.Agent(path, env={"HOSTPULSE_SPOOL_DIR": spool}) as a:
+            hp.wait_for(lambda: os.path.isdir(os.path.join(spool, "csv")) and
+                        os.listdir(os.path.join(spool, "csv")), what="a spool under the env dir")
+        self.assertEqual(a.returncode, 0, a.stderr)
+
     def mount_tmpfs(self, size):
         mnt = os.path.join(self.d, "fs")
         os.mkdir(mnt)
