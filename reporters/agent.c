@@ -93,10 +93,9 @@ static json_object *spool_stats(struct hp_sink *k)
     if (!atomic_load_explicit(&k->stats.spool.enabled, memory_order_relaxed))
         return NULL;
     json_object *o = json_object_new_object();
-    json_object_object_add(
-        o, "spilling",
-        json_object_new_boolean(atomic_load_explicit(&k->stats.spool.spilling,
-                                                     memory_order_relaxed)));
+    json_object_object_add(o, "spilling",
+                           json_object_new_boolean(atomic_load_explicit(&k->stats.spool.spilling,
+                                                                        memory_order_relaxed)));
     hp_json_add_uint(o, "bytes", load(&k->stats.spool.bytes));
     hp_json_add_uint(o, "segments", load(&k->stats.spool.segments));
     hp_json_add_uint(o, "queued", load(&k->stats.spool.queued));
