@@ -38,8 +38,10 @@ def csv_rows(path):
 
 
 def stdout_msgs(agent, reporter):
+    # agent: a running hp.Agent, or the text of a stopped one's stdout
+    text = agent if isinstance(agent, str) else agent.read_stdout()
     out = []
-    for line in agent.read_stdout().splitlines():
+    for line in text.splitlines():
         try:
             m = json.loads(line)
         except ValueError:
@@ -108,6 +110,49 @@ class SpoolTest(unittest.TestCase):
         last_old = max(i for i, s in enumerate(sessions) if s == session1)
         first_new = min(i for i, s in enumerate(sessions) if s != session1)
         self.assertLess(last_old, first_new, "the spool is replayed before live data")
+
+    def session_seqs(self, agent):
+        msgs = stdout_msgs(agent, "uptime")
+        return msgs[0]["session"], [m["seq"] for m in msgs]
+
+    def assertDeliveredInOrder(self, session, seqs):
+        rows = csv_rows(os.path.join(self.csvdir, "uptime.csv"))
+        got = [int(r["seq"]) for r in rows if r["session"] == session]
+        self.assertEqual(got, sorted(got), "in order")
+        self.assertEqual(len(got), len(set(got)), "no duplicates")
+        self.assertTrue(set(seqs) <= set(got), "missing: %s" % sorted(set(seqs) - set(got)))
+
+    def test_reload_during_outage_keeps_the_spool(self):
+        path = self.config(os.path.join(self.d, "spool"))
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 10, what="10 uptime messages")
+            a.send(signal.SIGHUP)
+            hp.wait_for(lambda: "reload: configuration" in a.read_stderr(), what="reload")
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 20, what="20 uptime messages")
+            self.end_outage()
+            session, seqs = self.session_seqs(a)
+            upcsv = os.path.join(self.csvdir, "uptime.csv")
+            hp.wait_for(lambda: set(seqs) <= {int(r["seq"]) for r in csv_rows(upcsv)},
+                        what="everything spooled before and after the reload")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        session, seqs = self.session_seqs(a.stdout)
+        self.assertDeliveredInOrder(session, seqs)
+
+    def test_always_spools_and_delivers_everything(self):
+        spool = os.path.join(self.d, "spool")
+        self.end_outage()
+        with open(self.config(spool)) as f:
+            text = f.read().replace('fsync = "batch";', 'fsync = "batch"; always = true;')
+        path = hp.write_config(self.d, text)
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 20, what="20 uptime messages")
+            hp.wait_for(lambda: [f for f in os.listdir(os.path.join(spool, "csv"))
+                                 if f.endswith(".seg")], what="a segment file")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        session, seqs = self.session_seqs(a.stdout)
+        self.assertDeliveredInOrder(session, seqs)
+        with open(os.path.join(spool, "csv", "acked")) as f:
+            self.assertGreater(int(f.read()), 0)
 
     def test_env_spool_dir_is_the_default(self):
         spool = os.path.join(self.d, "envspool")
