@@ -176,6 +176,35 @@ class SpoolTest(unittest.TestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
         return mnt
 
+    def test_sink_failing_mid_run_spools_then_catches_up(self):
+        # the CSV sink's own disk fills up while it runs: its writes fail
+        mnt = self.mount_tmpfs("2m")
+        self.csvdir = os.path.join(mnt, "csv")
+        path = self.config(os.path.join(self.d, "spool"))
+        filler = os.path.join(mnt, "filler")
+        with hp.Agent(path) as a:
+            upcsv = os.path.join(self.csvdir, "uptime.csv")
+            hp.wait_for(lambda: len(csv_rows(upcsv)) >= 5, what="CSV rows before the outage")
+            with open(filler, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                except OSError:
+                    pass
+            hp.wait_for(lambda: "No space left on device" in a.read_stderr(), what="sink failure")
+            spooldir = os.path.join(self.d, "spool", "csv")
+            hp.wait_for(lambda: os.path.isdir(spooldir) and os.listdir(spooldir),
+                        what="spooling during the outage")
+            n = len(stdout_msgs(a, "uptime"))
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= n + 10, what="more messages")
+            os.unlink(filler)
+            _, seqs = self.session_seqs(a)
+            hp.wait_for(lambda: set(seqs) <= {int(r["seq"]) for r in csv_rows(upcsv)},
+                        what="the CSV sink catching up")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        session, seqs = self.session_seqs(a.stdout)
+        self.assertDeliveredInOrder(session, seqs)
+
     def test_disk_full_counts_drops_and_recovers(self):
         mnt = self.mount_tmpfs("512k")
         filler = os.path.join(mnt, "filler")
