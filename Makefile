@@ -7,14 +7,14 @@
 
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
-PKGS    := json-c libconfig librabbitmq rdkafka libcurl libmariadb libsystemd
+PKGS    := json-c libconfig librabbitmq rdkafka libcurl libmariadb libsystemd zlib
 # Debian packages for building, testing, fuzzing, benchmarking, packaging.
 DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-dev \
-           librdkafka-dev libsensors-dev libcurl4-openssl-dev libmariadb-dev libsystemd-dev \
+           librdkafka-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev libsystemd-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
-           debhelper dpkg-dev fakeroot lintian systemd collectd-core
+           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core
 
 CC      ?= cc
 OPT     ?= -O2
@@ -41,6 +41,11 @@ BENCH_BINS  := $(BENCH_SRCS:%.c=$(BUILD)/%)
 
 PREFIX  ?= /usr
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/hostpulse
+DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
 .PHONY: all run check test unit asan tsan deps bench deb install clean format lint fuzz test-bins
 
@@ -94,13 +99,31 @@ tsan:
 	tests/run --build build/tsan --label tsan
 
 bench: all $(BENCH_BINS)
-	bench/run --build $(BUILD)
+	bench/run --build $(BUILD) $(BENCH_ARGS)
 
 deps:
 	@scripts/deps.sh $(DEPS)
 
+# Everything a host needs: the agent, its configuration (/etc/hostpulse,
+# with conf.d/ for fragments), both init systems' files, man pages, the
+# message schema and templates (/usr/share/hostpulse), and documentation
+# with the example configs (/usr/share/doc/hostpulse). The Debian package
+# uses this target (debian/rules); ownership and modes that need the
+# hostpulse user are set by its postinst.
 install: all
-	install -D -m 0755 hostpulse $(DESTDIR)$(PREFIX)/sbin/hostpulse
+	install -D -m 0755 $(BUILD)/hostpulse $(DESTDIR)$(PREFIX)/sbin/hostpulse
+	install -D -m 0644 etc/hostpulse.conf $(DESTDIR)$(SYSCONFDIR)/hostpulse/hostpulse.conf
+	install -D -m 0644 init/conf.d.README $(DESTDIR)$(SYSCONFDIR)/hostpulse/conf.d/README
+	install -D -m 0644 init/hostpulse.default $(DESTDIR)$(SYSCONFDIR)/default/hostpulse
+	install -D -m 0755 init/hostpulse.init $(DESTDIR)$(SYSCONFDIR)/init.d/hostpulse
+	install -D -m 0644 init/hostpulse.service $(DESTDIR)$(UNITDIR)/hostpulse.service
+	install -D -m 0644 docs/hostpulse.8 $(DESTDIR)$(MANDIR)/man8/hostpulse.8
+	install -D -m 0644 docs/hostpulse.conf.5 $(DESTDIR)$(MANDIR)/man5/hostpulse.conf.5
+	install -d $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 docs/schema/*.json $(DESTDIR)$(DATADIR)/schema/
+	$(if $(wildcard etc/*.json etc/*.sql),install -m 0644 $(wildcard etc/*.json etc/*.sql) $(DESTDIR)$(DATADIR)/)
+	install -m 0644 $(filter-out etc/hostpulse.conf,$(wildcard etc/*.conf)) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 
 deb:
 	scripts/build-deb.sh

@@ -322,8 +322,9 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     }
     hp_config_free(a->cfg);
     a->cfg = cfg;
-    hp_log_setup(cfg->log_dest, cfg->log_level > hp_log_get_level() ? cfg->log_level
-                                                                     : hp_log_get_level());
+    enum hp_log_level level = cfg->log_level > hp_log_get_level() ? cfg->log_level
+                                                                   : hp_log_get_level();
+    hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : cfg->log_dest, level);
     hp_transport_start(a);
     hp_scheduler_start(a);
     hp_info("reload: configuration %s applied (%zu reporters, %zu sinks)", path, n_reps, n_sinks);

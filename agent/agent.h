@@ -43,6 +43,7 @@ struct hp_agent {
     struct hp_sink *sinks;
     size_t n_sinks;
     bool stdout_only;          /* --stdout: ignore the configured sinks */
+    bool log_syslog;           /* --syslog: log to syslog whatever agent.log says */
     uint64_t session_seq;      /* main thread only */
     uint64_t *seqs;            /* per reporter type, survives reloads */
 

@@ -47,7 +47,7 @@ const struct hp_opt hp_agent_opts[] = {
      .help = "host name in every message (default: the system's)"},
     {.name = "description", .type = HP_OPT_STRING, .def = "",
      .help = "free text recorded in the session message"},
-    {.name = "ring_capacity", .type = HP_OPT_INT, .def = "4096", .min = 16, .max = 1048576,
+    {.name = "ring_capacity", .type = HP_OPT_INT, .def = "1024", .min = 16, .max = 1048576,
      .help = "messages the reporter->transport ring holds (power of two)"},
     {.name = "batch_size", .type = HP_OPT_INT, .def = "256", .min = 1, .max = 65536,
      .help = "messages the transport moves per batch"},
@@ -164,7 +164,7 @@ static void check_agent(struct hp_config *c, struct hp_errs *e)
 {
     hp_opts_check(c->agent, hp_agent_opts, NULL, e);
     const config_setting_t *cap = c->agent ? config_setting_get_member(c->agent, "ring_capacity") : NULL;
-    long long v = cap ? config_setting_get_int64(cap) : 4096;
+    long long v = cap ? config_setting_get_int64(cap) : 1024;
     if (cap && (v & (v - 1)) != 0)
         hp_errs_add(e, cap, "agent.ring_capacity: %lld is not a power of two", v);
 }

@@ -79,6 +79,21 @@ bool hp_warn_once(bool *flag, const char *fmt, ...)
     return true;
 }
 
+void hp_complain_detail(struct hp_complain *c, enum hp_log_level level, const char *reason,
+                        const char *detail)
+{
+    int64_t now = hp_mono_ms();
+    bool same = strncmp(reason, c->last, sizeof(c->last) - 1) == 0;
+    if (same && now < c->next_ms)
+        return;
+    c->interval_ms = same ? c->interval_ms * 2 : 60000;
+    if (c->interval_ms > 3600000)
+        c->interval_ms = 3600000;
+    c->next_ms = now + c->interval_ms;
+    snprintf(c->last, sizeof(c->last), "%s", reason);
+    hp_log(level, "%s%s", reason, detail ? detail : "");
+}
+
 void hp_complain(struct hp_complain *c, enum hp_log_level level, const char *fmt, ...)
 {
     char reason[sizeof(c->last)];
@@ -86,17 +101,7 @@ void hp_complain(struct hp_complain *c, enum hp_log_level level, const char *fmt
     va_start(ap, fmt);
     vsnprintf(reason, sizeof(reason), fmt, ap);
     va_end(ap);
-
-    int64_t now = hp_mono_ms();
-    bool same = strcmp(reason, c->last) == 0;
-    if (same && now < c->next_ms)
-        return;
-    c->interval_ms = same ? c->interval_ms * 2 : 60000;
-    if (c->interval_ms > 3600000)
-        c->interval_ms = 3600000;
-    c->next_ms = now + c->interval_ms;
-    memcpy(c->last, reason, sizeof(reason));
-    hp_log(level, "%s", reason);
+    hp_complain_detail(c, level, reason, NULL);
 }
 
 void hp_complain_clear(struct hp_complain *c, const char *fmt, ...)

@@ -36,10 +36,14 @@ bool hp_warn_once(bool *flag, const char *fmt, ...) __attribute__((format(printf
 struct hp_complain {
     int64_t next_ms;     /* monotonic ms before which a repeat is suppressed */
     int64_t interval_ms; /* current repeat interval */
-    char last[256];      /* reason last logged, "" when not failing */
+    char last[320];      /* reason last logged, "" when not failing */
 };
 void hp_complain(struct hp_complain *c, enum hp_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, where only `reason` decides whether this is news; `detail`
+ * (a retry delay, say) is printed after it but never makes a repeat. */
+void hp_complain_detail(struct hp_complain *c, enum hp_log_level level, const char *reason,
+                        const char *detail);
 void hp_complain_clear(struct hp_complain *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

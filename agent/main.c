@@ -2,8 +2,10 @@
  *
  * Signals are blocked in every thread; the main thread waits for them with
  * sigwait and acts: SIGTERM/SIGINT stop (reporters, drain, flush, close),
- * SIGHUP reloads the configuration. */
+ * SIGHUP reloads the configuration. Each step is announced to the service
+ * manager (agent/notify.h), and the same wait keeps its watchdog fed. */
 #include "agent/agent.h"
+#include "agent/notify.h"
 #include "agent/scheduler.h"
 #include "transport/transport.h"
 
@@ -19,14 +21,14 @@
 
 struct cli {
     const char *config;
-    bool check, connect, once, to_stdout;
+    bool check, connect, once, to_stdout, syslog;
     int verbose;
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: hostpulse [-c FILE] [--check [--connect]] [--once] [--stdout] [-v]\n"
+            "usage: hostpulse [-c FILE] [--check [--connect]] [--once] [--stdout] [--syslog] [-v]\n"
             "\n"
             "Samples this host (cpu, memory, network, processes, ...) and publishes\n"
             "JSON messages to the sinks configured in FILE.\n"
@@ -36,9 +38,33 @@ static void usage(FILE *out)
             "      --connect      with --check: also open every sink and report failures\n"
             "      --once         sample every enabled reporter once, deliver, exit\n"
             "      --stdout       replace the configured sinks by stdout (JSON lines)\n"
+            "      --syslog       log to syslog whatever agent.log.destination says\n"
+            "      --help-config  list every configuration option with its default\n"
             "  -v, --verbose      more logging (repeat for debug)\n"
             "  -V, --version      print the version and exit\n"
             "  -h, --help         this help\n");
+}
+
+static void print_config_help(FILE *out)
+{
+    fprintf(out, "agent: {\n");
+    hp_opts_print(out, hp_agent_opts, 4);
+    fprintf(out, "};\n\nreporters: {   # every reporter also takes:\n");
+    hp_opts_print(out, hp_reporter_common_opts, 4);
+    for (const struct hp_reporter_ops *const *r = hp_reporter_types; *r; r++) {
+        fprintf(out, "  %s: {   # enabled = %s, interval = %g\n", (*r)->name,
+                (*r)->default_enabled ? "true" : "false", (*r)->default_interval);
+        hp_opts_print(out, (*r)->opts, 4);
+        fprintf(out, "  };\n");
+    }
+    fprintf(out, "};\n\nsinks = (   # every sink also takes:\n");
+    hp_opts_print(out, hp_sink_common_opts, 4);
+    for (const struct hp_sink_ops *const *s = hp_sink_types; *s; s++) {
+        fprintf(out, "  { type = \"%s\";\n", (*s)->type);
+        hp_opts_print(out, (*s)->opts, 4);
+        fprintf(out, "  },\n");
+    }
+    fprintf(out, ");\n");
 }
 
 static int parse_cli(int argc, char **argv, struct cli *c)
@@ -48,6 +74,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         {"connect", no_argument, NULL, 'n'},      {"once", no_argument, NULL, 'o'},
         {"stdout", no_argument, NULL, 's'},       {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'H'},  {"syslog", no_argument, NULL, 'y'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -59,9 +86,11 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         case 'n': c->connect = true; break;
         case 'o': c->once = true; break;
         case 's': c->to_stdout = true; break;
+        case 'y': c->syslog = true; break;
         case 'v': c->verbose++; break;
         case 'V': printf("hostpulse %s\n", HP_VERSION); exit(0);
         case 'h': usage(stdout); exit(0);
+        case 'H': print_config_help(stdout); exit(0);
         default: usage(stderr); return -1;
         }
     }
@@ -112,17 +141,24 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
     hp_scheduler_start(a);
     hp_info("started: %zu reporters, %zu sinks, session %s", a->n_reporters, a->n_sinks,
             a->session);
+    struct hp_notify n;
+    hp_notify_init(&n);
+    hp_notify_ready("running: %zu reporters, %zu sinks", a->n_reporters, a->n_sinks);
     for (;;) {
-        int sig;
-        if (sigwait(set, &sig) != 0)
-            continue;
+        int sig = hp_notify_sigwait(&n, set);
         if (sig == SIGHUP) {
             hp_info("SIGHUP: reloading %s", c->config);
-            if (hp_agent_reload(a, c->config) == 0)
-                hp_log_setup(a->cfg->log_dest, cli_level(c, a->cfg->log_level));
+            hp_notify_reloading();
+            int rc = hp_agent_reload(a, c->config);
+            if (rc == 0)
+                hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : a->cfg->log_dest,
+                             cli_level(c, a->cfg->log_level));
+            hp_notify_ready("running: %zu reporters, %zu sinks%s", a->n_reporters, a->n_sinks,
+                            rc == 0 ? "" : " (last reload failed: see the log)");
             continue;
         }
         hp_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        hp_notify_stopping();
         break;
     }
     hp_scheduler_stop(a);
@@ -147,12 +183,14 @@ int main(int argc, char **argv)
     }
     /* Interactive modes keep logging on stderr whatever the file says. */
     bool interactive = c.check || c.once || c.to_stdout;
-    hp_log_setup(interactive ? HP_LOG_STDERR : cfg->log_dest, cli_level(&c, cfg->log_level));
+    enum hp_log_dest dest = c.syslog ? HP_LOG_SYSLOG : interactive ? HP_LOG_STDERR : cfg->log_dest;
+    hp_log_setup(dest, cli_level(&c, cfg->log_level));
 
     struct hp_agent a;
     if (hp_agent_init(&a, cfg) != 0)
         return 1;
     a.stdout_only = c.to_stdout;
+    a.log_syslog = c.syslog;
     if (hp_agent_build(&a, cfg, &errs, &a.reporters, &a.n_reporters, &a.sinks, &a.n_sinks)) {
         fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
         hp_agent_destroy(&a);

@@ -253,3 +253,29 @@ const char *hp_opt_strings_at(const config_setting_t *group, const char *name, i
     const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
     return el ? config_setting_get_string(el) : NULL;
 }
+
+void hp_opts_print(FILE *out, const struct hp_opt *table, int indent)
+{
+    static const char *const short_type[] = {
+        [HP_OPT_BOOL] = "bool",     [HP_OPT_INT] = "int",     [HP_OPT_FLOAT] = "number",
+        [HP_OPT_STRING] = "string", [HP_OPT_STRINGS] = "strings", [HP_OPT_GROUP] = "group",
+        [HP_OPT_LIST] = "list",     [HP_OPT_INTS] = "ints",
+    };
+    for (const struct hp_opt *o = table; o && o->name; o++) {
+        char extra[256] = "";
+        size_t l = 0;
+        if (o->def && *o->def)
+            l += (size_t)snprintf(extra + l, sizeof(extra) - l, " = %s", o->def);
+        if ((o->min != 0 || o->max != 0) && l < sizeof(extra))
+            l += (size_t)snprintf(extra + l, sizeof(extra) - l, " [%.15g..%.15g]", o->min, o->max);
+        for (const char *const *ch = o->choices; ch && *ch && l < sizeof(extra); ch++)
+            l += (size_t)snprintf(extra + l, sizeof(extra) - l, "%s%s", ch == o->choices ? " {" : "|",
+                                  *ch);
+        if (o->choices && l < sizeof(extra))
+            snprintf(extra + l, sizeof(extra) - l, "}");
+        fprintf(out, "%*s%s (%s%s)%s: %s\n", indent, "", o->name, short_type[o->type],
+                (o->flags & HP_OPT_REQUIRED) ? ", required" : "", extra, o->help ? o->help : "");
+        if (o->sub)
+            hp_opts_print(out, o->sub, indent + 4);
+    }
+}

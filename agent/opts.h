@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum hp_opt_type {
     HP_OPT_BOOL,
@@ -57,6 +58,10 @@ void hp_errs_raw(struct hp_errs *e, const char *file, unsigned line, const char 
  * table (common keys handled by the caller). Returns the number of errors. */
 unsigned hp_opts_check(const config_setting_t *group, const struct hp_opt *table,
                        const struct hp_opt *extra, struct hp_errs *e);
+
+/* Print table as documentation: one line per option with its type,
+ * default, range or choices and help, nested groups indented. */
+void hp_opts_print(FILE *out, const struct hp_opt *table, int indent);
 
 /* Dotted path of a setting for messages: "sinks[1].url". */
 void hp_setting_path(const config_setting_t *s, char *buf, size_t len);

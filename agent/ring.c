@@ -11,13 +11,17 @@
  *   Sleep/wake is a Dekker handshake: the producer publishes (P1), fences
  *      seq_cst (F1), then reads `sleeping`; the consumer sets `sleeping`,
  *      fences seq_cst (F2), then re-checks the ring. F1/F2 guarantee that at
- *      least one side sees the other, so a wake-up is never lost. */
+ *      least one side sees the other, so a wake-up is never lost. The
+ *      producer that wakes the consumer clears `sleeping` with an exchange
+ *      (relaxed: the eventfd write/read orders the rest), so a burst of
+ *      pushes costs one syscall, not one each. */
 #include "agent/ring.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -28,7 +32,11 @@ struct hp_ring *hp_ring_new(size_t capacity)
     struct hp_ring *r = aligned_alloc(HP_CACHELINE, sizeof(*r));
     if (!r)
         return NULL;
-    r->cells = calloc(capacity, sizeof(*r->cells));
+    /* One cell per cache line: producers writing neighbouring cells and
+     * the consumer freeing them never share a line. */
+    r->cells = aligned_alloc(HP_CACHELINE, capacity * sizeof(*r->cells));
+    if (r->cells)
+        memset(r->cells, 0, capacity * sizeof(*r->cells));
     r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!r->cells || r->efd < 0) {
         if (r->efd >= 0)
@@ -79,9 +87,11 @@ bool hp_ring_push(struct hp_ring *r, void *data)
     cell->data = data;
     /* P1: pairs with C1. */
     atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
-    /* F1: pairs with F2 (Dekker). */
+    /* F1: pairs with F2 (Dekker). Only the first producer to see the
+     * consumer asleep pays for the wake-up syscall: it takes the flag. */
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&r->sleeping, memory_order_relaxed))
+    if (atomic_load_explicit(&r->sleeping, memory_order_relaxed) &&
+        atomic_exchange_explicit(&r->sleeping, 0, memory_order_relaxed))
         hp_ring_wake(r);
     return true;
 }

@@ -19,7 +19,8 @@
 #define HP_CACHELINE 64
 
 struct hp_ring_cell {
-    _Atomic size_t seq; /* == pos: free for pos; == pos+1: holds pos's data */
+    /* == pos: free for pos; == pos+1: holds pos's data. Padded to a line. */
+    alignas(HP_CACHELINE) _Atomic size_t seq;
     void *data;
 };
 

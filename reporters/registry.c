@@ -5,12 +5,26 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const struct hp_reporter_ops hp_reporter_cpu;
+extern const struct hp_reporter_ops hp_reporter_mem;
+extern const struct hp_reporter_ops hp_reporter_net;
 extern const struct hp_reporter_ops hp_reporter_uptime;
+extern const struct hp_reporter_ops hp_reporter_ipaddr;
+extern const struct hp_reporter_ops hp_reporter_disk;
 extern const struct hp_reporter_ops hp_reporter_agent;
+extern const struct hp_reporter_ops hp_reporter_process;
+extern const struct hp_reporter_ops hp_reporter_temperature;
 
 const struct hp_reporter_ops *const hp_reporter_types[] = {
+    &hp_reporter_cpu,
+    &hp_reporter_mem,
+    &hp_reporter_net,
     &hp_reporter_uptime,
-    &hp_reporter_agent,
+    &hp_reporter_ipaddr,
+    &hp_reporter_disk,
+    &hp_reporter_process,
+    &hp_reporter_temperature,
+    &hp_reporter_agent, /* last: in --once it reports on the others */
     NULL,
 };
 

@@ -1,5 +1,9 @@
 /* uptime.c -- seconds since boot and the boot time, from /proc/uptime and
- * the btime line of /proc/stat (as psutil.boot_time()). */
+ * the btime line of /proc/stat (as psutil.boot_time()).
+ *
+ * /proc/uptime is one pread of a kept-open descriptor per sample. The boot
+ * time cannot change while the system runs, so /proc/stat (a large file on
+ * big machines) is read only until btime has been found once. */
 #include "agent/log.h"
 #include "agent/msg.h"
 #include "reporters/procfile.h"
@@ -12,6 +16,7 @@
 struct uptime {
     struct hp_procfile uptime;
     struct hp_procfile stat;
+    int64_t boot_ms; /* 0 until btime was read */
     bool warned_uptime, warned_stat;
 };
 
@@ -29,31 +34,42 @@ static int uptime_init(struct hp_reporter *r, const config_setting_t *cfg, struc
     return 0;
 }
 
+/* btime of /proc/stat in epoch ms, or 0. The buffer is released after. */
+static int64_t read_btime(struct uptime *u)
+{
+    const char *s = hp_procfile_read(&u->stat, false);
+    const char *bt = s ? strstr(s, "\nbtime ") : NULL;
+    uint64_t btime = 0;
+    if (bt) {
+        bt += 7;
+        hp_parse_u64(&bt, &btime);
+    }
+    if (btime > (uint64_t)INT64_MAX / 1000)
+        btime = 0; /* garbage: an overflowing value is no boot time */
+    hp_procfile_fini(&u->stat);
+    return (int64_t)btime * 1000;
+}
+
 static int uptime_sample(struct hp_reporter *r, json_object *data)
 {
     struct uptime *u = r->priv;
     const char *p = hp_procfile_read(&u->uptime, true);
     double up, idle;
-    int fields = 0;
     /* Garbage in the file must not become a negative or infinite value. */
     if (p && hp_parse_double(&p, &up) && up >= 0 && up < 1e15) {
         hp_json_add_double(data, "uptime", up, 2);
         if (hp_parse_double(&p, &idle) && idle >= 0 && idle < 1e15)
             hp_json_add_double(data, "idle", idle, 2);
-        fields++;
     } else {
         hp_warn_once(&u->warned_uptime, "uptime: cannot read %s", u->uptime.path);
     }
-    const char *s = hp_procfile_read(&u->stat, false);
-    const char *bt = s ? strstr(s, "\nbtime ") : NULL;
-    uint64_t btime;
-    if (bt && (bt += 7, hp_parse_u64(&bt, &btime)) && btime <= (uint64_t)INT64_MAX / 1000) {
-        hp_json_add_int(data, "boot_time", (int64_t)btime * 1000);
-        fields++;
-    } else {
+    if (!u->boot_ms)
+        u->boot_ms = read_btime(u);
+    if (u->boot_ms)
+        hp_json_add_int(data, "boot_time", u->boot_ms);
+    else
         hp_warn_once(&u->warned_stat, "uptime: no btime in %s", u->stat.path);
-    }
-    return fields ? 0 : -1;
+    return json_object_object_length(data) ? 0 : -1;
 }
 
 static void uptime_fini(struct hp_reporter *r)

@@ -4,10 +4,20 @@
  * session, seq, then the message's data flattened with dots and prefixed by
  * the reporter ("cpu.user", "cpu.percpu.0.user"). The header is written
  * when a file is created; an existing file is appended to with the header it
- * already has. When a message brings a column the header lacks, the file is
- * moved aside as <reporter>-<UTC time>.csv and a new one is started with the
- * wider header, so every row always matches its file's header. A torn last
- * line (crash mid-write) is cut off when the file is reopened.
+ * already has. A torn last line (crash mid-write) is cut off when the file
+ * is reopened.
+ *
+ * The current file is moved aside as <reporter>-<UTC time of its first
+ * row>.csv (20261121T000000Z; -1, -2 ... on a clash) and a new one started:
+ * - when a message brings a column the header lacks (the new header keeps
+ *   the old columns, in order, and adds the new ones), so every row always
+ *   matches its file's header;
+ * - with rotate = "daily", when a message's UTC day is later than the day of
+ *   the file's first row (message time, not the clock: a late backlog stays
+ *   with its day's neighbours; an older message is appended, never moved
+ *   back);
+ * - with rotate = "size", when the file has reached max_bytes (so a file
+ *   holds at most max_bytes plus one row).
  *
  * A batch is confirmed once its rows are written (and fsync'd with
  * fsync = true); on a write error every file touched is truncated back to
@@ -34,18 +44,24 @@ struct strbuf {
 struct csv_file {
     char reporter[HP_NAME_MAX];
     int fd;
-    char **cols;        /* data columns (after the lead ones) */
+    char **cols; /* data columns (after the lead ones) */
     size_t ncols;
-    json_object *index; /* column name -> position in cols */
+    json_object *index;    /* column name -> position in cols */
     struct strbuf pending; /* rows of the batch being written */
     off_t size_before;
-    size_t *acks;       /* backlog positions of the pending rows */
+    off_t hdr_end;    /* bytes of the header line */
+    int64_t first_ms; /* time of the file's first row; -1 when it has none */
+    size_t *acks;     /* backlog positions of the pending rows */
     size_t nacks, capacks;
 };
+
+enum csv_rotate { ROTATE_NONE, ROTATE_DAILY, ROTATE_SIZE };
 
 struct csv {
     const char *directory;
     bool fsync;
+    enum csv_rotate rotate;
+    off_t max_bytes;
     struct csv_file *files;
     size_t nfiles;
     struct json_tokener *tok;
@@ -122,7 +138,8 @@ static int flat_add(struct csv *c, const char *key, size_t klen, const char *val
 static int flatten(struct csv *c, json_object *o, char *key, size_t klen, size_t kcap)
 {
     if (json_object_is_type(o, json_type_object)) {
-        json_object_object_foreach(o, k, v) {
+        json_object_object_foreach(o, k, v)
+        {
             int n = snprintf(key + klen, kcap - klen, ".%s", k);
             if (n < 0 || (size_t)n >= kcap - klen)
                 continue;
@@ -141,9 +158,9 @@ static int flatten(struct csv *c, json_object *o, char *key, size_t klen, size_t
         }
         return 0;
     }
-    const char *val = o == NULL                             ? ""
+    const char *val = o == NULL                                  ? ""
                       : json_object_is_type(o, json_type_string) ? json_object_get_string(o)
-                                                                  : json_object_to_json_string(o);
+                                                                 : json_object_to_json_string(o);
     return flat_add(c, key, klen, val);
 }
 
@@ -221,6 +238,19 @@ static int adopt_existing(struct csv_file *f, off_t size)
     if (!nl || parse_header(f, buf, (size_t)(nl - buf)) != 0)
         return -1;
     off_t hdr_end = nl - buf + 1;
+    f->hdr_end = hdr_end;
+    f->first_ms = -1;
+    char *row = nl + 1, *comma = memchr(row, ',', (size_t)(buf + n - row));
+    if (comma &&
+        memchr(
+            comma, '\n',
+            (size_t)(buf + n - comma))) { /* the first row's timestamp: seconds with milliseconds */
+        *comma = '\0';
+        char *end_num;
+        double sec = strtod(row, &end_num);
+        if (end_num != row && sec >= 0)
+            f->first_ms = (int64_t)(sec * 1000.0 + 0.5);
+    }
     /* Find the last newline; everything after it is a torn row. */
     off_t end = size;
     while (end > hdr_end) {
@@ -249,8 +279,12 @@ static int write_header(struct csv_file *f)
     for (size_t i = 0; i < f->ncols && rc == 0; i++)
         rc = sb_str(&h, ",") || sb_field(&h, f->cols[i]);
     rc = rc ? rc : sb_str(&h, "\n");
-    if (rc == 0 && write(f->fd, h.p, h.len) != (ssize_t)h.len)
+    ssize_t w = rc == 0 ? write(f->fd, h.p, h.len) : 0;
+    if (rc == 0 && w != (ssize_t)h.len) {
+        if (w >= 0)
+            errno = ENOSPC; /* a short write to a regular file: the disk is full */
         rc = -1;
+    }
     free(h.p);
     return rc;
 }
@@ -266,6 +300,8 @@ static int open_file(struct hp_sink *s, struct csv_file *f)
     if (fstat(f->fd, &st) != 0)
         return hp_sink_fail(s, "stat %s: %s", c->path, strerror(errno));
     file_clear_header(f);
+    f->hdr_end = 0;
+    f->first_ms = -1;
     if (st.st_size > 0 && adopt_existing(f, st.st_size) != 0) {
         close(f->fd);
         f->fd = -1;
@@ -274,14 +310,15 @@ static int open_file(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
-/* Move <reporter>.csv aside as <reporter>-<UTC time>.csv. */
+/* Move <reporter>.csv aside as <reporter>-<UTC time of its first row>.csv
+ * (the clock's time when it has no row). */
 static int rotate(struct hp_sink *s, struct csv_file *f)
 {
     struct csv *c = s->priv;
     char from[1024], to[1100], stamp[32];
-    time_t now = time(NULL);
+    time_t t = f->first_ms >= 0 ? (time_t)(f->first_ms / 1000) : time(NULL);
     struct tm tm;
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&now, &tm));
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
     snprintf(from, sizeof(from), "%s/%s.csv", c->directory, f->reporter);
     snprintf(to, sizeof(to), "%s/%s-%s.csv", c->directory, f->reporter, stamp);
     for (int i = 1; access(to, F_OK) == 0 && i < 1000; i++)
@@ -329,6 +366,8 @@ static int flush_pending(struct hp_sink *s, struct csv_file *f)
             hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
         f->pending.len = 0;
         f->nacks = 0;
+        if (f->size_before <= f->hdr_end)
+            f->first_ms = -1;
         return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(err));
     }
     f->size_before += (off_t)f->pending.len;
@@ -339,8 +378,63 @@ static int flush_pending(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
-/* Make sure f is open with a header holding every flattened key. */
-static int ensure_columns(struct hp_sink *s, struct csv_file *f)
+/* Add the flattened keys f lacks to its columns and write the header to
+ * its (empty) file. */
+static int start_header(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    for (size_t i = 0; i < c->nflat; i++) {
+        const char *k = c->buf.p + c->koff[i];
+        if (!json_object_object_get_ex(f->index, k, NULL) && file_add_col(f, k) != 0)
+            return hp_sink_fail(s, "out of memory");
+    }
+    if (write_header(f) != 0) {
+        int err = errno;
+        if (ftruncate(f->fd, 0) != 0) /* no torn header left behind */
+            hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
+        return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(err));
+    }
+    f->hdr_end = f->size_before = lseek(f->fd, 0, SEEK_END);
+    f->first_ms = -1;
+    return 0;
+}
+
+/* Confirm f's queued rows, move it aside and start a new file whose header
+ * has the old columns, in order, and the new ones. */
+static int roll(struct hp_sink *s, struct csv_file *f)
+{
+    if (flush_pending(s, f) != 0)
+        return -1;
+    char **old = f->cols;
+    size_t nold = f->ncols;
+    f->cols = NULL;
+    f->ncols = 0;
+    int rc = rotate(s, f) != 0 || open_file(s, f) != 0 ? -1 : 0;
+    for (size_t i = 0; i < nold; i++) {
+        if (rc == 0 && file_add_col(f, old[i]) != 0)
+            rc = hp_sink_fail(s, "out of memory");
+        free(old[i]);
+    }
+    free(old);
+    if (rc)
+        return -1;
+    f->size_before = lseek(f->fd, 0, SEEK_END);
+    return start_header(s, f);
+}
+
+static bool time_to_rotate(const struct csv *c, const struct csv_file *f, int64_t ts_ms)
+{
+    off_t size = f->size_before + (off_t)f->pending.len;
+    if (size <= f->hdr_end)
+        return false; /* no row yet */
+    if (c->rotate == ROTATE_DAILY)
+        return f->first_ms >= 0 && ts_ms / 86400000 > f->first_ms / 86400000;
+    return c->rotate == ROTATE_SIZE && size >= c->max_bytes;
+}
+
+/* Make sure f is open, due for no rotation, with a header holding every
+ * flattened key of the message at ts_ms. */
+static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
 {
     struct csv *c = s->priv;
     if (f->fd < 0) {
@@ -351,40 +445,20 @@ static int ensure_columns(struct hp_sink *s, struct csv_file *f)
             return -1;
         f->size_before = lseek(f->fd, 0, SEEK_END);
     }
-    bool missing = false;
+    if (time_to_rotate(c, f, ts_ms))
+        return roll(s, f);
+    bool missing = f->size_before == 0 && f->pending.len == 0; /* no header yet */
     for (size_t i = 0; i < c->nflat && !missing; i++)
         missing = !json_object_object_get_ex(f->index, c->buf.p + c->koff[i], NULL);
     if (!missing)
         return 0;
-    if (f->ncols > 0 || f->size_before > 0) {
-        /* Rows queued under the old header go to the old file (and are
-         * confirmed) before it is moved aside; the new header keeps the old
-         * columns, in order, and adds the new ones. */
-        if (flush_pending(s, f) != 0)
-            return -1;
-        char **old = f->cols;
-        size_t nold = f->ncols;
-        f->cols = NULL;
-        f->ncols = 0;
-        int rc = rotate(s, f) != 0 || open_file(s, f) != 0 ? -1 : 0;
-        for (size_t i = 0; i < nold; i++) {
-            if (rc == 0 && file_add_col(f, old[i]) != 0)
-                rc = hp_sink_fail(s, "out of memory");
-            free(old[i]);
-        }
-        free(old);
-        if (rc)
-            return -1;
-    }
-    for (size_t i = 0; i < c->nflat; i++) {
-        const char *k = c->buf.p + c->koff[i];
-        if (!json_object_object_get_ex(f->index, k, NULL) && file_add_col(f, k) != 0)
-            return hp_sink_fail(s, "out of memory");
-    }
-    if (write_header(f) != 0)
-        return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(errno));
-    f->size_before = lseek(f->fd, 0, SEEK_END);
-    return 0;
+    if (f->size_before + (off_t)f->pending.len > f->hdr_end)
+        return roll(s, f);        /* rows under the old header stay with it */
+    if (ftruncate(f->fd, 0) != 0) /* a header without rows: rewrite it */
+        return hp_sink_fail(s, "truncate %s/%s.csv: %s", c->directory, f->reporter,
+                            strerror(errno));
+    f->size_before = 0;
+    return start_header(s, f);
 }
 
 /* Queue msg's row on its file (after making the header fit). */
@@ -410,7 +484,7 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     c->nflat = 0;
     int rc = flatten(c, data, key, klen, sizeof(key));
     struct csv_file *f = rc == 0 ? get_file(s, m->reporter) : NULL;
-    if (!f || ensure_columns(s, f) != 0) {
+    if (!f || ensure_columns(s, f, m->ts_ms) != 0) {
         json_object_put(env);
         return s->error[0] ? -1 : hp_sink_fail(s, "out of memory");
     }
@@ -447,6 +521,8 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     if (rc)
         return hp_sink_fail(s, "out of memory");
     f->acks[f->nacks++] = o->pos;
+    if (f->first_ms < 0)
+        f->first_ms = m->ts_ms;
     return 0;
 }
 
@@ -474,8 +550,7 @@ static int csv_open(struct hp_sink *s)
     if (mkdir(c->directory, 0750) != 0 && errno != EEXIST)
         return hp_sink_fail(s, "create directory %s: %s", c->directory, strerror(errno));
     if (access(c->directory, W_OK | X_OK) != 0)
-        return hp_sink_fail(s, "directory %s is not writable: %s", c->directory,
-                            strerror(errno));
+        return hp_sink_fail(s, "directory %s is not writable: %s", c->directory, strerror(errno));
     return 0;
 }
 
@@ -491,11 +566,28 @@ static void csv_close(struct hp_sink *s)
     }
 }
 
+static const char *const rotate_modes[] = {"none", "daily", "size", NULL};
+
 static const struct hp_opt csv_opts[] = {
-    {.name = "directory", .type = HP_OPT_STRING, .def = "/var/lib/hostpulse/csv",
+    {.name = "directory",
+     .type = HP_OPT_STRING,
+     .def = "/var/lib/hostpulse/csv",
      .help = "one <reporter>.csv file per reporter is written here"},
-    {.name = "fsync", .type = HP_OPT_BOOL, .def = "false",
+    {.name = "fsync",
+     .type = HP_OPT_BOOL,
+     .def = "false",
      .help = "fsync each batch before confirming it (slower, survives power loss)"},
+    {.name = "rotate",
+     .type = HP_OPT_STRING,
+     .def = "daily",
+     .choices = rotate_modes,
+     .help = "start new files: none, daily (UTC day of the message time), size (max_bytes)"},
+    {.name = "max_bytes",
+     .type = HP_OPT_INT,
+     .def = "67108864",
+     .min = 4096,
+     .max = 1e15,
+     .help = "with rotate = \"size\": bytes at which a file is moved aside"},
     {0},
 };
 
@@ -506,6 +598,11 @@ static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_er
         return -1;
     c->directory = hp_opt_string(cfg, csv_opts, "directory");
     c->fsync = hp_opt_bool(cfg, csv_opts, "fsync");
+    const char *rot = hp_opt_string(cfg, csv_opts, "rotate");
+    c->rotate = strcmp(rot, "daily") == 0  ? ROTATE_DAILY
+                : strcmp(rot, "size") == 0 ? ROTATE_SIZE
+                                           : ROTATE_NONE;
+    c->max_bytes = (off_t)hp_opt_int(cfg, csv_opts, "max_bytes");
     c->tok = json_tokener_new();
     s->priv = c;
     if (!c->directory || !*c->directory) {

@@ -6,10 +6,18 @@
 
 extern const struct hp_sink_ops hp_sink_stdout;
 extern const struct hp_sink_ops hp_sink_csv;
+extern const struct hp_sink_ops hp_sink_es;
+extern const struct hp_sink_ops hp_sink_es_file;
+extern const struct hp_sink_ops hp_sink_mysql;
+extern const struct hp_sink_ops hp_sink_amqp;
 
 const struct hp_sink_ops *const hp_sink_types[] = {
     &hp_sink_stdout,
     &hp_sink_csv,
+    &hp_sink_es,
+    &hp_sink_es_file,
+    &hp_sink_mysql,
+    &hp_sink_amqp,
     NULL,
 };
 

@@ -111,6 +111,7 @@ struct hp_sink {
     int64_t backoff_ms;
     int64_t retry_initial_ms, retry_max_ms;
     bool open;
+    bool stalled;                /* last write() took nothing: wait before re-offering */
     struct hp_sink_stats stats;
 };
 

@@ -119,8 +119,11 @@ static void sink_down(struct hp_sink *s, int64_t now)
     atomic_fetch_add_explicit(&s->stats.failed, 1, memory_order_relaxed);
     atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
     s->retry_at_ms = now + s->backoff_ms;
-    hp_complain(&s->complain, HP_LOG_ERR, "sink %s: %s; retrying in %.1f s", s->name,
-                s->error[0] ? s->error : "failed", (double)s->backoff_ms / 1000.0);
+    char reason[sizeof(s->complain.last)], detail[64];
+    snprintf(reason, sizeof(reason), "sink %.32s: %.255s", s->name,
+             s->error[0] ? s->error : "failed");
+    snprintf(detail, sizeof(detail), "; retrying in %.1f s", (double)s->backoff_ms / 1000.0);
+    hp_complain_detail(&s->complain, HP_LOG_ERR, reason, detail);
     s->backoff_ms = s->backoff_ms * 2 > s->retry_max_ms ? s->retry_max_ms : s->backoff_ms * 2;
 }
 
@@ -147,6 +150,7 @@ static bool sink_up(struct hp_sink *s, int64_t now)
 static bool offer(struct hp_sink *s, int64_t now)
 {
     struct hp_out out[OFFER_MAX];
+    s->stalled = false;
     while (s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog)) {
         size_t room = s->window - s->backlog->inflight;
         size_t n = hp_backlog_take(s->backlog, out, room < OFFER_MAX ? room : OFFER_MAX);
@@ -160,8 +164,10 @@ static bool offer(struct hp_sink *s, int64_t now)
         /* Give back what was not taken (and was not acked meanwhile). */
         for (size_t i = (size_t)taken; i < n; i++)
             hp_backlog_ack(s->backlog, out[i].pos, HP_ACK_RETRY);
-        if ((size_t)taken < n)
+        if ((size_t)taken < n) {
+            s->stalled = taken == 0; /* flow control: sleep until its fd or a tick */
             break;
+        }
     }
     return true;
 }
@@ -205,7 +211,8 @@ static bool can_offer(const struct hp_agent *a)
 {
     for (size_t j = 0; j < a->n_sinks; j++) {
         const struct hp_sink *s = &a->sinks[j];
-        if (s->open && s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog))
+        if (s->open && !s->stalled && s->backlog->inflight < s->window &&
+            hp_backlog_has_pending(s->backlog))
             return true;
     }
     return false;

@@ -28,6 +28,18 @@ VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 SLOW = 3.0 if LABEL in ("asan", "tsan") else 1.0
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer")
+
+
+def check_sanitizers(stderr):
+    """Fail on any sanitizer report in the agent's stderr (asan/tsan passes)."""
+    for mark in SANITIZER_MARKS:
+        if mark in (stderr or ""):
+            i = stderr.index(mark)
+            raise AssertionError("sanitizer report:\n" + stderr[max(0, i - 200):i + 3000])
+
+
 def validate(msg):
     """Raise AssertionError naming the first schema violation."""
     errors = sorted(VALIDATOR.iter_errors(msg), key=lambda e: list(e.path))
@@ -62,8 +74,10 @@ def run(args, timeout=60, env=None, input=None):
     e.update(env or {})
     with tempfile.TemporaryDirectory() as spool:  # never the system's spool
         e.setdefault("HOSTPULSE_SPOOL_DIR", spool)
-        return subprocess.run([BIN] + list(args), capture_output=True, text=True,
-                              timeout=timeout * SLOW, env=e, input=input)
+        p = subprocess.run([BIN] + list(args), capture_output=True, text=True,
+                           timeout=timeout * SLOW, env=e, input=input)
+    check_sanitizers(p.stderr)
+    return p
 
 
 def run_once(config_text, extra=(), env=None, timeout=60):
@@ -123,6 +137,7 @@ class Agent:
         self.returncode = self.proc.returncode if self.proc else None
         self.stdout = self.read_stdout() if self.proc else ""
         self.stderr = self.read_stderr() if self.proc else ""
+        check_sanitizers(self.stderr)
         return self.returncode
 
     def __enter__(self):

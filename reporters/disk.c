@@ -1,0 +1,509 @@
+/* disk.c -- filesystems, block devices and watched directories.
+ *
+ *  filesystems  statvfs of every real mount in /proc/self/mounts (fs types
+ *               /proc/filesystems lists without "nodev": ext4, xfs, btrfs,
+ *               vfat, ...; so no proc, sysfs, tmpfs, cgroup, overlay, nfs),
+ *               one entry per device (the first mount; bind mounts repeat
+ *               it), or the configured `mounts`; sizes as psutil.disk_usage
+ *               plus inodes.
+ *  devices      /proc/diskstats counters (sectors are 512 bytes) as totals
+ *               and per-second rates, busy percent from the io_ticks delta.
+ *               A device whose counters went backwards gets no rates.
+ *  directories  apparent size and file count of each `directories` tree,
+ *               walked with fts(3) at most every `directory_interval`
+ *               seconds and reported from the cache in between.
+ *
+ * Mount points are host paths: statvfs is not redirected by proc_root. */
+#include "agent/clock.h"
+#include "agent/log.h"
+#include "agent/msg.h"
+#include "reporters/procfile.h"
+#include "reporters/reporter.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <fts.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+enum {
+    D_READS,
+    D_RMERGED,
+    D_RSECT,
+    D_RMS,
+    D_WRITES,
+    D_WMERGED,
+    D_WSECT,
+    D_WMS,
+    D_INPROG,
+    D_BUSY,
+    NDISK
+};
+
+struct blockdev {
+    char name[64];
+    uint64_t v[NDISK];
+    uint64_t gen;
+    bool wanted;
+};
+
+struct watched {
+    const char *path;  /* borrowed from the config */
+    int64_t walked_ns; /* CLOCK_MONOTONIC of the last walk; 0 = never */
+    int64_t walked_ms; /* epoch ms of the last walk */
+    uint64_t size, files, dirs, errors;
+    bool ok, warned;
+};
+
+struct disk {
+    struct hp_procfile mounts, filesystems, diskstats;
+    const config_setting_t *cfg;
+    struct blockdev *devs;
+    size_t ndevs, capdevs;
+    uint64_t gen;
+    int64_t prev_ns;
+    struct watched *dirs;
+    int ndirs;
+    int64_t dir_interval_ns;
+    bool warned_mounts, warned_diskstats;
+    char warned_statvfs[8][128]; /* mount points already warned about (first few) */
+};
+
+static const char *const default_exclude[] = {"loop*", "ram*", NULL};
+
+static const struct hp_opt disk_opts[] = {
+    {.name = "mounts",
+     .type = HP_OPT_STRINGS,
+     .help = "mount points to report instead of every real filesystem"},
+    {.name = "devices",
+     .type = HP_OPT_STRINGS,
+     .help = "only these block devices (names or globs); default all"},
+    {.name = "exclude_devices",
+     .type = HP_OPT_STRINGS,
+     .help = "never these block devices (globs); default [\"loop*\", \"ram*\"]"},
+    {.name = "directories",
+     .type = HP_OPT_STRINGS,
+     .help = "directory trees whose total size and file count to report"},
+    {.name = "directory_interval",
+     .type = HP_OPT_FLOAT,
+     .def = "300",
+     .min = 1,
+     .max = 604800,
+     .help = "seconds between walks of each directory tree (cached in between)"},
+    {0},
+};
+
+static int disk_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    (void)errs;
+    struct disk *d = calloc(1, sizeof(*d));
+    if (!d)
+        return -1;
+    char path[512];
+    hp_procfile_init(&d->mounts, hp_proc_path(r, path, sizeof(path), "self/mounts"));
+    hp_procfile_init(&d->filesystems, hp_proc_path(r, path, sizeof(path), "filesystems"));
+    hp_procfile_init(&d->diskstats, hp_proc_path(r, path, sizeof(path), "diskstats"));
+    d->cfg = cfg;
+    d->dir_interval_ns = (int64_t)(hp_opt_float(cfg, disk_opts, "directory_interval") * 1e9);
+    d->ndirs = hp_opt_strings_count(cfg, "directories");
+    if (d->ndirs && !(d->dirs = calloc((size_t)d->ndirs, sizeof(*d->dirs)))) {
+        free(d);
+        return -1;
+    }
+    for (int i = 0; i < d->ndirs; i++)
+        d->dirs[i].path = hp_opt_strings_at(cfg, "directories", i);
+    r->priv = d;
+    return 0;
+}
+
+/* ---- filesystems ---- */
+
+/* Copy one whitespace-separated mounts field, decoding \ooo escapes. */
+static const char *mount_field(const char *p, char *out, size_t len)
+{
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    for (; *p && *p != ' ' && *p != '\n'; p++) {
+        char c = *p;
+        if (c == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
+            p[3] <= '7') {
+            c = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
+            p += 3;
+        }
+        if (n + 1 < len)
+            out[n++] = c;
+    }
+    out[n] = '\0';
+    return p;
+}
+
+/* Is fstype a device-backed filesystem? From /proc/filesystems when we
+ * have it (a line without "nodev"), else: the device is a path. */
+static bool real_fs(const char *fslist, const char *fstype, const char *device)
+{
+    if (!fslist)
+        return device[0] == '/';
+    if (strcmp(fstype, "zfs") == 0)
+        return true;
+    size_t len = strlen(fstype);
+    for (const char *p = fslist; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        if (strncmp(p, "nodev", 5) != 0) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (strncmp(p, fstype, len) == 0 && (p[len] == '\n' || p[len] == '\0'))
+                return true;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return false;
+}
+
+static bool device_seen(json_object *fss, const char *device)
+{
+    json_object_object_foreach(fss, key, val)
+    {
+        (void)key;
+        json_object *dev;
+        if (json_object_object_get_ex(val, "device", &dev) &&
+            strcmp(json_object_get_string(dev), device) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Warn once per mount point (for the first few distinct ones). */
+static void warn_statvfs(struct disk *d, const char *mnt, int err)
+{
+    for (size_t i = 0; i < sizeof(d->warned_statvfs) / sizeof(d->warned_statvfs[0]); i++) {
+        if (strncmp(d->warned_statvfs[i], mnt, sizeof(d->warned_statvfs[i]) - 1) == 0)
+            return;
+        if (!d->warned_statvfs[i][0]) {
+            snprintf(d->warned_statvfs[i], sizeof(d->warned_statvfs[i]), "%s", mnt);
+            hp_warn("disk: statvfs %s: %s", mnt, strerror(err));
+            return;
+        }
+    }
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* One filesystem as psutil.disk_usage (used / (used + avail)) plus inodes.
+ * NULL when statvfs fails. */
+static json_object *fs_object(struct disk *d, const char *mnt, const char *device,
+                              const char *fstype)
+{
+    struct statvfs st;
+    if (statvfs(mnt, &st) != 0) {
+        warn_statvfs(d, mnt, errno);
+        return NULL;
+    }
+    uint64_t bs = st.f_frsize ? st.f_frsize : st.f_bsize;
+    uint64_t total = st.f_blocks * bs, avail = st.f_bavail * bs;
+    uint64_t used = (st.f_blocks - st.f_bfree) * bs;
+    json_object *o = json_object_new_object();
+    if (device)
+        hp_json_add_string(o, "device", device);
+    if (fstype)
+        hp_json_add_string(o, "fstype", fstype);
+    hp_json_add_uint(o, "total", total);
+    hp_json_add_uint(o, "used", used);
+    hp_json_add_uint(o, "free", avail);
+    hp_json_add_double(o, "percent", pct(used, used + avail), 1);
+    if (st.f_files) {
+        uint64_t iused = st.f_files - st.f_ffree;
+        hp_json_add_uint(o, "inodes_total", st.f_files);
+        hp_json_add_uint(o, "inodes_used", iused);
+        hp_json_add_uint(o, "inodes_free", st.f_favail);
+        hp_json_add_double(o, "inodes_percent", pct(iused, iused + st.f_favail), 1);
+    }
+    return o;
+}
+
+/* The mounts line for mount point want (device, fstype), when listed. */
+static bool find_mount(const char *mounts, const char *want, char *dev, char *type, size_t len)
+{
+    char mnt[PATH_MAX];
+    for (const char *p = mounts; p && *p;) {
+        const char *q = mount_field(p, dev, len);
+        q = mount_field(q, mnt, sizeof(mnt));
+        mount_field(q, type, len);
+        if (strcmp(mnt, want) == 0)
+            return true;
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return false;
+}
+
+static void add_filesystems(struct disk *d, json_object *data)
+{
+    const char *mounts = hp_procfile_read(&d->mounts, true);
+    if (!mounts)
+        hp_warn_once(&d->warned_mounts, "disk: cannot read %s", d->mounts.path);
+    json_object *fss = json_object_new_object();
+    char dev[256], type[64], mnt[PATH_MAX];
+    int nconf = hp_opt_strings_count(d->cfg, "mounts");
+    for (int i = 0; i < nconf; i++) { /* configured mount points */
+        const char *m = hp_opt_strings_at(d->cfg, "mounts", i);
+        bool known = m && mounts && find_mount(mounts, m, dev, type, sizeof(type));
+        json_object *o = m ? fs_object(d, m, known ? dev : NULL, known ? type : NULL) : NULL;
+        if (o)
+            json_object_object_add(fss, m, o);
+    }
+    const char *fslist = nconf ? NULL : hp_procfile_read(&d->filesystems, true);
+    for (const char *p = nconf ? NULL : mounts; p && *p;) { /* every real filesystem */
+        const char *q = mount_field(p, dev, sizeof(dev));
+        q = mount_field(q, mnt, sizeof(mnt));
+        mount_field(q, type, sizeof(type));
+        if (mnt[0] && real_fs(fslist, type, dev) && !device_seen(fss, dev) &&
+            !json_object_object_get_ex(fss, mnt, NULL)) {
+            json_object *o = fs_object(d, mnt, dev, type);
+            if (o)
+                json_object_object_add(fss, mnt, o);
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (mounts || nconf)
+        json_object_object_add(data, "filesystems", fss);
+    else
+        json_object_put(fss);
+}
+
+/* ---- block devices ---- */
+
+static bool glob_any(const config_setting_t *cfg, const char *key, const char *name)
+{
+    int n = hp_opt_strings_count(cfg, key);
+    for (int i = 0; i < n; i++) {
+        const char *pat = hp_opt_strings_at(cfg, key, i);
+        if (pat && fnmatch(pat, name, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool dev_wanted(const config_setting_t *cfg, const char *name)
+{
+    if (hp_opt_strings_count(cfg, "devices") && !glob_any(cfg, "devices", name))
+        return false;
+    if (cfg && config_setting_get_member(cfg, "exclude_devices"))
+        return !glob_any(cfg, "exclude_devices", name);
+    for (const char *const *p = default_exclude; *p; p++)
+        if (fnmatch(*p, name, 0) == 0)
+            return false;
+    return true;
+}
+
+static struct blockdev *dev_lookup(struct disk *d, const char *name)
+{
+    for (size_t i = 0; i < d->ndevs; i++)
+        if (strcmp(d->devs[i].name, name) == 0)
+            return &d->devs[i];
+    if (d->ndevs == d->capdevs) {
+        size_t cap = d->capdevs ? d->capdevs * 2 : 16;
+        struct blockdev *t = realloc(d->devs, cap * sizeof(*t));
+        if (!t)
+            return NULL;
+        d->devs = t;
+        d->capdevs = cap;
+    }
+    struct blockdev *b = &d->devs[d->ndevs++];
+    memset(b, 0, sizeof(*b));
+    snprintf(b->name, sizeof(b->name), "%s", name);
+    b->wanted = dev_wanted(d->cfg, name);
+    return b;
+}
+
+static void dev_rates(json_object *o, const struct blockdev *b, const uint64_t v[NDISK],
+                      double secs)
+{
+    for (int i = 0; i < NDISK; i++)
+        if (i != D_INPROG && v[i] < b->v[i])
+            return;
+    hp_json_add_double(o, "read_count_per_sec", (double)(v[D_READS] - b->v[D_READS]) / secs, 1);
+    hp_json_add_double(o, "write_count_per_sec", (double)(v[D_WRITES] - b->v[D_WRITES]) / secs, 1);
+    hp_json_add_double(o, "read_bytes_per_sec", (double)(v[D_RSECT] - b->v[D_RSECT]) * 512.0 / secs,
+                       1);
+    hp_json_add_double(o, "write_bytes_per_sec",
+                       (double)(v[D_WSECT] - b->v[D_WSECT]) * 512.0 / secs, 1);
+    double busy = (double)(v[D_BUSY] - b->v[D_BUSY]) / 10.0 / secs; /* ms -> percent */
+    hp_json_add_double(o, "busy_percent", busy > 100.0 ? 100.0 : busy, 1);
+}
+
+static json_object *dev_object(struct blockdev *b, const uint64_t v[NDISK], uint64_t gen,
+                               double secs)
+{
+    json_object *o = json_object_new_object();
+    hp_json_add_uint(o, "read_count", v[D_READS]);
+    hp_json_add_uint(o, "write_count", v[D_WRITES]);
+    hp_json_add_uint(o, "read_merged_count", v[D_RMERGED]);
+    hp_json_add_uint(o, "write_merged_count", v[D_WMERGED]);
+    hp_json_add_uint(o, "read_bytes", v[D_RSECT] * 512);
+    hp_json_add_uint(o, "write_bytes", v[D_WSECT] * 512);
+    hp_json_add_uint(o, "read_time", v[D_RMS]);
+    hp_json_add_uint(o, "write_time", v[D_WMS]);
+    hp_json_add_uint(o, "busy_time", v[D_BUSY]);
+    hp_json_add_uint(o, "in_progress", v[D_INPROG]);
+    if (b->gen && b->gen + 1 == gen && secs > 0)
+        dev_rates(o, b, v, secs);
+    memcpy(b->v, v, sizeof(b->v));
+    b->gen = gen;
+    return o;
+}
+
+/* "major minor name c0 c1 ..." -> name and the first NDISK counters. */
+static bool parse_diskstats_line(const char *p, char *name, size_t len, uint64_t v[NDISK])
+{
+    uint64_t major, minor;
+    if (!hp_parse_u64(&p, &major) || !hp_parse_u64(&p, &minor))
+        return false;
+    while (*p == ' ')
+        p++;
+    size_t n = 0;
+    for (; *p && *p != ' ' && *p != '\n'; p++)
+        if (n + 1 < len)
+            name[n++] = *p;
+    name[n] = '\0';
+    for (int i = 0; i < NDISK; i++)
+        if (!hp_parse_u64(&p, &v[i]))
+            return false;
+    return n > 0;
+}
+
+static void add_devices(struct disk *d, json_object *data)
+{
+    const char *p = hp_procfile_read(&d->diskstats, true);
+    int64_t now = hp_mono_ns();
+    if (!p) {
+        hp_warn_once(&d->warned_diskstats, "disk: cannot read %s", d->diskstats.path);
+        d->prev_ns = 0;
+        return;
+    }
+    double secs = d->prev_ns ? (double)(now - d->prev_ns) / 1e9 : 0;
+    d->prev_ns = now;
+    d->gen++;
+    json_object *devs = json_object_new_object();
+    char name[64];
+    uint64_t v[NDISK];
+    do {
+        struct blockdev *b =
+            parse_diskstats_line(p, name, sizeof(name), v) ? dev_lookup(d, name) : NULL;
+        if (b && b->wanted)
+            json_object_object_add(devs, name, dev_object(b, v, d->gen, secs));
+        else if (b)
+            b->gen = d->gen;
+    } while (hp_next_line(&p));
+    size_t k = 0; /* forget devices that disappeared */
+    for (size_t i = 0; i < d->ndevs; i++)
+        if (d->devs[i].gen == d->gen)
+            d->devs[k++] = d->devs[i];
+    d->ndevs = k;
+    json_object_object_add(data, "devices", devs);
+}
+
+/* ---- watched directories ---- */
+
+static void walk(struct watched *w)
+{
+    char *paths[] = {(char *)w->path, NULL};
+    FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+    w->size = w->files = w->dirs = w->errors = 0;
+    w->ok = false;
+    if (!fts)
+        return;
+    FTSENT *e;
+    while ((e = fts_read(fts))) {
+        switch (e->fts_info) {
+        case FTS_F:
+            w->files++;
+            w->size += (uint64_t)e->fts_statp->st_size;
+            break;
+        case FTS_D:
+            w->dirs++;
+            w->ok = true;
+            break;
+        case FTS_DNR:
+        case FTS_ERR:
+        case FTS_NS:
+            if (e->fts_level == 0) {
+                hp_warn_once(&w->warned, "disk: cannot walk %s: %s", w->path,
+                             strerror(e->fts_errno));
+                w->ok = e->fts_info == FTS_DNR;
+            }
+            w->errors++;
+            break;
+        default:
+            break;
+        }
+    }
+    fts_close(fts);
+}
+
+static void add_directories(struct disk *d, json_object *data)
+{
+    if (!d->ndirs)
+        return;
+    json_object *dirs = json_object_new_object();
+    int64_t now = hp_mono_ns();
+    for (int i = 0; i < d->ndirs; i++) {
+        struct watched *w = &d->dirs[i];
+        if (!w->walked_ns || now - w->walked_ns >= d->dir_interval_ns) {
+            walk(w);
+            w->walked_ns = hp_mono_ns();
+            w->walked_ms = hp_real_ms();
+        }
+        if (!w->ok)
+            continue;
+        json_object *o = json_object_new_object();
+        hp_json_add_uint(o, "size", w->size);
+        hp_json_add_uint(o, "files", w->files);
+        hp_json_add_uint(o, "dirs", w->dirs);
+        hp_json_add_uint(o, "errors", w->errors);
+        hp_json_add_int(o, "walked", w->walked_ms);
+        json_object_object_add(dirs, w->path, o);
+    }
+    json_object_object_add(data, "directories", dirs);
+}
+
+static int disk_sample(struct hp_reporter *r, json_object *data)
+{
+    struct disk *d = r->priv;
+    add_filesystems(d, data);
+    add_devices(d, data);
+    add_directories(d, data);
+    return json_object_object_length(data) ? 0 : -1;
+}
+
+static void disk_fini(struct hp_reporter *r)
+{
+    struct disk *d = r->priv;
+    if (!d)
+        return;
+    hp_procfile_fini(&d->mounts);
+    hp_procfile_fini(&d->filesystems);
+    hp_procfile_fini(&d->diskstats);
+    free(d->devs);
+    free(d->dirs);
+    free(d);
+    r->priv = NULL;
+}
+
+const struct hp_reporter_ops hp_reporter_disk = {
+    .name = "disk",
+    .default_interval = 30.0,
+    .default_enabled = true,
+    .needs_prime = true,
+    .opts = disk_opts,
+    .init = disk_init,
+    .sample = disk_sample,
+    .fini = disk_fini,
+};

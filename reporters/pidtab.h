@@ -1,0 +1,56 @@
+/* pidtab.h -- per-pid memory between samples: an open-addressing hash
+ * table keyed by pid, double-buffered so pids that vanished are dropped
+ * without a delete pass.
+ *
+ * Each sample looks up the previous values in `cur` and writes this
+ * sample's values into `next`; hp_pidtab_commit() swaps them and the old
+ * table is cleared by the next hp_pidtab_begin(). Nothing is allocated
+ * per sample: the arrays only grow (doubling) when the process count does.
+ *
+ * An entry may own a descriptor (fd >= 0: the process's /proc/PID/stat,
+ * kept open between samples). The caller moves it to the next sample's
+ * entry by taking it from the previous one (setting that one's fd to -1);
+ * whatever is left in the previous table at commit is closed then, so the
+ * descriptors of vanished processes go with their entries. */
+#ifndef HP_PIDTAB_H
+#define HP_PIDTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hp_pident {
+    int32_t pid;         /* 0: empty slot */
+    uint64_t starttime;  /* clock ticks after boot: tells a reused pid apart */
+    uint64_t ticks;      /* utime + stime, clock ticks */
+    uint64_t read_bytes; /* /proc/PID/io, valid when io_ns != 0 */
+    uint64_t write_bytes;
+    int64_t io_ns; /* monotonic time read_bytes/write_bytes were read */
+    int fd;        /* owned descriptor, -1: none */
+};
+
+struct hp_pidmap {
+    struct hp_pident *e;
+    size_t cap; /* power of two, or 0 */
+    size_t n;
+};
+
+struct hp_pidtab {
+    struct hp_pidmap cur;  /* the previous sample's values */
+    struct hp_pidmap next; /* being filled by this sample */
+};
+
+/* Start a sample: empty `next`. */
+void hp_pidtab_begin(struct hp_pidtab *t);
+/* The previous sample's entry for pid, or NULL. Writable only to take its
+ * fd (set it to -1). */
+struct hp_pident *hp_pidtab_prev(const struct hp_pidtab *t, int32_t pid);
+/* This sample's entry for pid (zeroed but for pid, and fd = -1, when new);
+ * NULL only on ENOMEM. */
+struct hp_pident *hp_pidtab_put(struct hp_pidtab *t, int32_t pid);
+/* End a sample: `next` becomes `cur`; descriptors left in the old `cur`
+ * are closed. */
+void hp_pidtab_commit(struct hp_pidtab *t);
+/* Close every descriptor and free the tables. */
+void hp_pidtab_free(struct hp_pidtab *t);
+
+#endif

@@ -1,0 +1,1013 @@
+/* process.c -- the process reporter: counts of processes by state and of
+ * threads, and details of the processes the `watch` groups select (by pid,
+ * pid file, name, command-line regex, user, the agent itself, or the top N
+ * by cpu or memory), with optional per-group sums.
+ *
+ * Cost model: one readdir pass over /proc per sample reads only
+ * /proc/PID/stat (into one reused buffer) for the counts and the top-N
+ * ranking; the other files are read only for selected processes, through
+ * descriptors kept open while the process stays selected. Previous cpu
+ * ticks and I/O bytes live in a pid hash table (reporters/pidtab.h);
+ * parsers are in reporters/proc_pid.c. */
+#include "reporters/process.h"
+
+#include "agent/clock.h"
+#include "agent/log.h"
+#include "agent/msg.h"
+#include "reporters/pidtab.h"
+#include "reporters/proc_pid.h"
+#include "reporters/procfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define MAX_WATCH 64 /* a selection is a 64-bit mask of groups */
+#define MAX_TOP   100
+#define N_USERS   16
+
+static const char *const by_choices[] = {"cpu", "memory", NULL};
+
+static const struct hp_opt watch_opts[] = {
+    {.name = "label", .type = HP_OPT_STRING, .help = "the group's name in messages"},
+    {.name = "pid", .type = HP_OPT_INT, .min = 1, .max = 4194304, .help = "a process id"},
+    {.name = "pidfile", .type = HP_OPT_STRING, .help = "file holding a pid, re-read each sample"},
+    {.name = "name", .type = HP_OPT_STRING, .help = "process name (comm, at most 15 bytes)"},
+    {.name = "cmdline", .type = HP_OPT_STRING, .help = "POSIX extended regex on the command line"},
+    {.name = "user", .type = HP_OPT_STRING, .help = "effective user: name or numeric uid"},
+    {.name = "self", .type = HP_OPT_BOOL, .def = "false", .help = "the agent itself"},
+    {.name = "top",
+     .type = HP_OPT_INT,
+     .min = 1,
+     .max = MAX_TOP,
+     .help = "the N processes ranked highest by `by` among those the other selectors match"},
+    {.name = "by",
+     .type = HP_OPT_STRING,
+     .def = "cpu",
+     .choices = by_choices,
+     .help = "top ranking: cpu (ticks over the interval) or memory (rss)"},
+    {.name = "aggregate",
+     .type = HP_OPT_BOOL,
+     .def = "false",
+     .help = "also report the group's sums"},
+    {NULL},
+};
+
+static const struct hp_opt process_opts[] = {
+    {.name = "watch",
+     .type = HP_OPT_LIST,
+     .sub = watch_opts,
+     .help = "watch groups: ( { name = \"nginx\"; }, { self = true; }, ... )"},
+    {.name = "cmdline_max",
+     .type = HP_OPT_INT,
+     .def = "4096",
+     .min = 0,
+     .max = 65536,
+     .help = "longest command line reported, bytes"},
+    {.name = "keep_open",
+     .type = HP_OPT_INT,
+     .def = "16384",
+     .min = 0,
+     .max = 1048576,
+     .help = "most /proc/PID/stat descriptors kept open between samples (0: none)"},
+    {NULL},
+};
+
+/* One watch group. Its selectors all have to match (logical and). */
+struct watch {
+    char label[128];
+    int32_t pid;         /* 0: no pid selector */
+    const char *pidfile; /* borrowed from the configuration */
+    const char *name;
+    bool has_re, has_user, self, by_mem, aggregate;
+    regex_t re;
+    uint32_t uid;
+    int top;             /* 0: not a top group */
+    int32_t pidfile_pid; /* resolved this sample, -1: none */
+    int32_t self_pid;
+    bool warned; /* pid file problem logged */
+};
+
+/* One process of the current scan. */
+struct rec {
+    struct hp_pidstat st;
+    uint64_t delta; /* cpu ticks over the interval, when delta_known */
+    bool delta_known;
+    int64_t euid;    /* -1: not read yet, -2: unreadable */
+    uint64_t groups; /* bit i: selected by watch i */
+    size_t slot;
+};
+
+/* Files of a selected process, kept open while it stays selected. */
+struct slot {
+    int32_t pid; /* 0: free */
+    uint64_t starttime;
+    unsigned gen; /* the last sample that used it */
+    bool io_failed, fd_failed;
+    struct hp_procfile status, io, cmdline, cgroup;
+    DIR *fd;
+};
+
+/* What one process adds to its groups' sums. */
+struct vals {
+    double cpu, utime, stime, rrate, wrate;
+    uint64_t rss, vms, threads, rb, wb;
+    long fds;
+    bool cpu_ok, io_ok, rate_ok, fds_ok;
+};
+
+struct agg {
+    size_t count;
+    struct vals sum; /* *_ok: every member had the value */
+    json_object *pids;
+};
+
+struct user {
+    bool valid;
+    uint32_t uid;
+    char name[64];
+};
+
+struct proc {
+    char root[256];
+    struct watch *w;
+    size_t n_w;
+    struct agg *aggs;
+    size_t cmdline_max;
+    size_t fd_budget; /* stat descriptors kept open at most */
+    long hz, page;
+    DIR *dir;
+    struct hp_procfile scratch, meminfo, uptime;
+    struct rec *recs;
+    size_t n_recs, cap_recs;
+    struct rec **sel;
+    size_t n_sel, cap_sel;
+    struct slot *slots;
+    size_t n_slots;
+    unsigned gen;
+    struct hp_pidtab tab;
+    uint64_t btime, mem_total, up_ticks, prev_up_ticks;
+    bool have_up, have_prev_up, have_prev;
+    int64_t prev_ns;
+    struct user users[N_USERS];
+    unsigned next_user;
+    bool warned_dir, warned_meminfo, warned_uptime, warned_btime;
+    bool warned_status, warned_io, warned_fd, warned_cmdline, warned_cgroup;
+};
+
+/* ---- configuration ---------------------------------------------------- */
+
+static const char *member_string(const config_setting_t *g, const char *name,
+                                 const config_setting_t **at)
+{
+    *at = config_setting_get_member(g, name);
+    return *at ? config_setting_get_string(*at) : NULL;
+}
+
+static void parse_user(struct watch *w, const char *user, const config_setting_t *at,
+                       const char *path, struct hp_errs *e)
+{
+    char *end;
+    unsigned long uid = strtoul(user, &end, 10);
+    if (*user && !*end) {
+        w->uid = (uint32_t)uid;
+    } else {
+        char buf[1024];
+        struct passwd pw, *res = NULL;
+        if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || !res) {
+            hp_errs_add(e, at, "%s.user: unknown user \"%s\"", path, user);
+            return;
+        }
+        w->uid = (uint32_t)pw.pw_uid;
+    }
+    w->has_user = true;
+}
+
+static void parse_regex(struct watch *w, const char *re, const config_setting_t *at,
+                        const char *path, struct hp_errs *e)
+{
+    int rc = regcomp(&w->re, re, REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+        char why[256];
+        regerror(rc, &w->re, why, sizeof(why));
+        hp_errs_add(e, at, "%s.cmdline: invalid regular expression \"%s\": %s", path, re, why);
+        return;
+    }
+    w->has_re = true;
+}
+
+/* The label a group gets when the configuration gives none. */
+static void default_label(struct watch *w, const config_setting_t *g)
+{
+    const config_setting_t *at;
+    const char *s;
+    if (w->pid)
+        snprintf(w->label, sizeof(w->label), "pid:%d", (int)w->pid);
+    else if (w->pidfile)
+        snprintf(w->label, sizeof(w->label), "%s", w->pidfile);
+    else if (w->name)
+        snprintf(w->label, sizeof(w->label), "%s", w->name);
+    else if ((s = member_string(g, "cmdline", &at)))
+        snprintf(w->label, sizeof(w->label), "%s", s);
+    else if ((s = member_string(g, "user", &at)))
+        snprintf(w->label, sizeof(w->label), "user:%s", s);
+    else if (w->self)
+        snprintf(w->label, sizeof(w->label), "self");
+    else
+        snprintf(w->label, sizeof(w->label), "top:%s", w->by_mem ? "memory" : "cpu");
+}
+
+/* Fill w from group g; semantic problems go to e. */
+static void parse_watch(struct watch *w, const config_setting_t *g, struct hp_errs *e)
+{
+    char path[256];
+    const config_setting_t *at;
+    const char *s;
+    hp_setting_path(g, path, sizeof(path));
+    if ((at = config_setting_get_member(g, "pid")))
+        w->pid = (int32_t)config_setting_get_int64(at);
+    w->pidfile = member_string(g, "pidfile", &at);
+    w->name = member_string(g, "name", &at);
+    if ((s = member_string(g, "cmdline", &at)))
+        parse_regex(w, s, at, path, e);
+    if ((s = member_string(g, "user", &at)))
+        parse_user(w, s, at, path, e);
+    w->self = hp_opt_bool(g, watch_opts, "self");
+    if ((at = config_setting_get_member(g, "top")))
+        w->top = (int)config_setting_get_int64(at);
+    w->by_mem = strcmp(hp_opt_string(g, watch_opts, "by"), "memory") == 0;
+    if ((at = config_setting_get_member(g, "by")) && !w->top)
+        hp_errs_add(e, at, "%s.by: only goes with top", path);
+    w->aggregate = hp_opt_bool(g, watch_opts, "aggregate");
+    if (!w->pid && !w->pidfile && !w->name && !config_setting_get_member(g, "cmdline") &&
+        !config_setting_get_member(g, "user") && !w->self && !w->top)
+        hp_errs_add(e, g,
+                    "%s: a watch group needs a selector (pid, pidfile, name, cmdline, "
+                    "user, self or top)",
+                    path);
+    if ((s = member_string(g, "label", &at)))
+        snprintf(w->label, sizeof(w->label), "%s", s);
+    else
+        default_label(w, g);
+}
+
+static int parse_watches(struct proc *p, const config_setting_t *cfg, struct hp_errs *e)
+{
+    const config_setting_t *list = cfg ? config_setting_get_member(cfg, "watch") : NULL;
+    int n = list ? config_setting_length(list) : 0;
+    if (n > MAX_WATCH) {
+        hp_errs_add(e, list, "reporters.process.watch: at most %d groups", MAX_WATCH);
+        return -1;
+    }
+    p->w = calloc(n ? (size_t)n : 1, sizeof(*p->w));
+    p->aggs = calloc(n ? (size_t)n : 1, sizeof(*p->aggs));
+    if (!p->w || !p->aggs)
+        return -1;
+    p->n_w = (size_t)n;
+    for (int i = 0; i < n; i++)
+        parse_watch(&p->w[i], config_setting_get_elem(list, (unsigned)i), e);
+    return 0;
+}
+
+static void process_fini(struct hp_reporter *r);
+
+/* How many stat descriptors to keep open: `want`, within half of the
+ * descriptor limit (less 256 for everything else). The soft limit is
+ * raised towards the hard one when it is too low for that, as daemons
+ * that keep many files open do. */
+static size_t fd_budget(size_t want)
+{
+    struct rlimit rl;
+    if (!want || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    rlim_t need = (rlim_t)want * 2 + 256;
+    if (rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+        struct rlimit more = {.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max,
+                              .rlim_max = rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+            rl.rlim_cur = more.rlim_cur;
+    }
+    size_t room = rl.rlim_cur > 512 ? (size_t)(rl.rlim_cur - 256) / 2 : 0;
+    return room < want ? room : want;
+}
+
+static int process_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct proc *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -1;
+    r->priv = p;
+    unsigned before = errs->count;
+    snprintf(p->root, sizeof(p->root), "%s", r->proc_root);
+    p->cmdline_max = (size_t)hp_opt_int(cfg, process_opts, "cmdline_max");
+    p->hz = sysconf(_SC_CLK_TCK);
+    p->page = sysconf(_SC_PAGESIZE);
+    p->fd_budget = fd_budget((size_t)hp_opt_int(cfg, process_opts, "keep_open"));
+    char path[512];
+    hp_procfile_init(&p->scratch, "");
+    p->scratch.cap = 4096; /* read_stat uses it directly */
+    p->scratch.buf = malloc(p->scratch.cap);
+    hp_procfile_init(&p->meminfo, hp_proc_path(r, path, sizeof(path), "meminfo"));
+    hp_procfile_init(&p->uptime, hp_proc_path(r, path, sizeof(path), "uptime"));
+    if (!p->scratch.buf || parse_watches(p, cfg, errs) != 0 || errs->count != before) {
+        process_fini(r);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- slots: open files of selected processes --------------------------- */
+
+/* Close a slot's files; a free slot (pid 0) holds none. */
+static void slot_close(struct slot *s)
+{
+    if (!s->pid)
+        return;
+    hp_procfile_fini(&s->status);
+    hp_procfile_fini(&s->io);
+    hp_procfile_fini(&s->cmdline);
+    hp_procfile_fini(&s->cgroup);
+    if (s->fd)
+        closedir(s->fd);
+    memset(s, 0, sizeof(*s));
+}
+
+static void slot_open(struct proc *p, struct slot *s, const struct hp_pidstat *st, unsigned gen)
+{
+    char path[512];
+    slot_close(s);
+    s->pid = st->pid;
+    s->starttime = st->starttime;
+    s->gen = gen;
+#define PIDFILE(f, name)                                                                           \
+    snprintf(path, sizeof(path), "%s/%d/" name, p->root, (int)st->pid);                            \
+    hp_procfile_init(&s->f, path)
+    PIDFILE(status, "status");
+    PIDFILE(io, "io");
+    PIDFILE(cmdline, "cmdline");
+    PIDFILE(cgroup, "cgroup");
+#undef PIDFILE
+}
+
+/* Give every selected process a slot: the one it had, else a free one. */
+static int assign_slots(struct proc *p)
+{
+    for (size_t i = 0; i < p->n_sel; i++) {
+        struct rec *rc = p->sel[i];
+        rc->slot = SIZE_MAX;
+        for (size_t k = 0; k < p->n_slots; k++)
+            if (p->slots[k].pid == rc->st.pid && p->slots[k].starttime == rc->st.starttime) {
+                p->slots[k].gen = p->gen;
+                rc->slot = k;
+            }
+    }
+    for (size_t i = 0, k = 0; i < p->n_sel; i++) {
+        struct rec *rc = p->sel[i];
+        if (rc->slot != SIZE_MAX)
+            continue;
+        while (k < p->n_slots && p->slots[k].gen == p->gen)
+            k++;
+        if (k == p->n_slots) {
+            struct slot *ns = realloc(p->slots, (p->n_slots + 1) * sizeof(*ns));
+            if (!ns)
+                return -1;
+            p->slots = ns;
+            memset(&p->slots[p->n_slots++], 0, sizeof(*ns));
+        }
+        slot_open(p, &p->slots[k], &rc->st, p->gen);
+        rc->slot = k;
+    }
+    return 0;
+}
+
+/* Close the files of processes no longer selected (or gone). */
+static void release_slots(struct proc *p)
+{
+    for (size_t k = 0; k < p->n_slots; k++)
+        if (p->slots[k].pid && p->slots[k].gen != p->gen)
+            slot_close(&p->slots[k]);
+}
+
+/* ---- the scan ------------------------------------------------------------ */
+
+static bool is_pid(const char *s)
+{
+    if (!*s || strlen(s) > 9)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Record the process's ticks for the next sample and work out how many it
+ * used since the last one. A pid whose start time changed is a new process
+ * (the counter restarted); one started after the last sample used all its
+ * ticks within the interval. Anything else is unknown, never negative. */
+static struct hp_pident *track(struct proc *p, struct rec *rc)
+{
+    uint64_t ticks = rc->st.utime + rc->st.stime;
+    const struct hp_pident *prev = hp_pidtab_prev(&p->tab, rc->st.pid);
+    bool same = prev && prev->starttime == rc->st.starttime;
+    rc->delta_known = false;
+    if (same && ticks >= prev->ticks) {
+        rc->delta = ticks - prev->ticks;
+        rc->delta_known = true;
+    } else if (!same && p->have_prev_up && rc->st.starttime >= p->prev_up_ticks) {
+        rc->delta = ticks;
+        rc->delta_known = true;
+    }
+    struct hp_pident *cur = hp_pidtab_put(&p->tab, rc->st.pid);
+    if (!cur)
+        return NULL;
+    if (same)
+        *cur = *prev; /* keeps the I/O counters of the last read */
+    cur->starttime = rc->st.starttime;
+    cur->ticks = ticks;
+    cur->fd = -1;
+    return cur;
+}
+
+static struct rec *next_rec(struct proc *p)
+{
+    if (p->n_recs == p->cap_recs) {
+        size_t cap = p->cap_recs ? p->cap_recs * 2 : 512;
+        struct rec *n = realloc(p->recs, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        p->recs = n;
+        p->cap_recs = cap;
+    }
+    return &p->recs[p->n_recs];
+}
+
+/* /proc/PID/stat of pid into the scratch buffer, through the descriptor
+ * kept from the last sample when there is one (*fd), else a new one. A
+ * kept descriptor of a process that has exited reads ESRCH: the pid may
+ * belong to a new process, so the file is opened again. Returns the text,
+ * or NULL (and *fd == -1) when the process is gone. */
+static const char *read_stat(struct proc *p, const char *pid, int *fd)
+{
+    char *buf = p->scratch.buf;
+    ssize_t n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
+    if (n < 0) {
+        if (*fd >= 0)
+            close(*fd);
+        char rel[32];
+        snprintf(rel, sizeof(rel), "%s/stat", pid);
+        *fd = openat(dirfd(p->dir), rel, O_RDONLY | O_CLOEXEC);
+        n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
+    }
+    if (n <= 0) {
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Keep fd in the pid's entry while the budget allows, else close it. */
+static void keep_fd(struct proc *p, struct hp_pident *e, int fd, size_t *kept)
+{
+    if (e && *kept < p->fd_budget) {
+        e->fd = fd;
+        (*kept)++;
+    } else {
+        close(fd);
+    }
+}
+
+/* One pass over the pid directories: stat only. counts[] by state index. */
+static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *threads)
+{
+    if (!p->dir && !(p->dir = opendir(p->root))) {
+        hp_warn_once(&p->warned_dir, "process: cannot open %s: %s", p->root, strerror(errno));
+        return -1;
+    }
+    rewinddir(p->dir);
+    p->n_recs = 0;
+    size_t kept = 0;
+    struct dirent *d;
+    while ((d = readdir(p->dir))) {
+        struct rec *rc = is_pid(d->d_name) ? next_rec(p) : NULL;
+        if (!rc)
+            continue;
+        struct hp_pident *prev = hp_pidtab_prev(&p->tab, atoi(d->d_name));
+        int fd = prev ? prev->fd : -1;
+        if (prev)
+            prev->fd = -1; /* taken: this sample's entry owns it */
+        const char *t = read_stat(p, d->d_name, &fd);
+        if (!t || !hp_pidstat_parse(t, &rc->st)) {
+            if (fd >= 0)
+                close(fd);
+            continue; /* exited since readdir */
+        }
+        counts[hp_pid_state_index(rc->st.state)]++;
+        *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
+        rc->euid = -1;
+        rc->groups = 0;
+        keep_fd(p, track(p, rc), fd, &kept);
+        p->n_recs++;
+    }
+    return 0;
+}
+
+/* ---- selection ------------------------------------------------------------ */
+
+static int32_t read_pidfile(struct watch *w)
+{
+    char buf[64];
+    if (hp_read_small(w->pidfile, buf, sizeof(buf)) < 0) {
+        hp_warn_once(&w->warned, "process: watch %s: cannot read pid file %s: %s", w->label,
+                     w->pidfile, strerror(errno));
+        return -1;
+    }
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    if (end == buf || pid <= 0 || pid > INT32_MAX || (*end && *end != '\n')) {
+        hp_warn_once(&w->warned, "process: watch %s: no pid in %s", w->label, w->pidfile);
+        return -1;
+    }
+    w->warned = false; /* warn again if it breaks again */
+    return (int32_t)pid;
+}
+
+/* The agent's pid as the redirected /proc sees it (its "self" link). */
+static int32_t self_pid(const struct proc *p)
+{
+    char path[512], link[32];
+    snprintf(path, sizeof(path), "%s/self", p->root);
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    if (n <= 0)
+        return (int32_t)getpid();
+    link[n] = '\0';
+    return (int32_t)atoi(link);
+}
+
+static int64_t euid_of(struct proc *p, struct rec *rc)
+{
+    if (rc->euid == -1) {
+        snprintf(p->scratch.path, sizeof(p->scratch.path), "%s/%d/status", p->root,
+                 (int)rc->st.pid);
+        const char *t = hp_procfile_read(&p->scratch, false);
+        uint32_t ruid, euid;
+        rc->euid = t && hp_status_uids(t, &ruid, &euid) ? (int64_t)euid : -2;
+    }
+    return rc->euid;
+}
+
+static bool cmdline_matches(struct proc *p, const struct watch *w, const struct rec *rc)
+{
+    snprintf(p->scratch.path, sizeof(p->scratch.path), "%s/%d/cmdline", p->root, (int)rc->st.pid);
+    if (!hp_procfile_read(&p->scratch, false))
+        return false;
+    hp_cmdline_fix(p->scratch.buf, p->scratch.len);
+    return regexec(&w->re, p->scratch.buf, 0, NULL, 0) == 0;
+}
+
+/* Every selector but top, cheapest first. */
+static bool matches(struct proc *p, const struct watch *w, struct rec *rc)
+{
+    if (w->pid && rc->st.pid != w->pid)
+        return false;
+    if (w->pidfile && rc->st.pid != w->pidfile_pid)
+        return false;
+    if (w->self && rc->st.pid != w->self_pid)
+        return false;
+    if (w->name && strcmp(rc->st.comm, w->name) != 0)
+        return false;
+    if (w->has_user && euid_of(p, rc) != (int64_t)w->uid)
+        return false;
+    return !w->has_re || cmdline_matches(p, w, rc);
+}
+
+static bool ranks_before(const struct watch *w, const struct rec *a, const struct rec *b)
+{
+    uint64_t ka = w->by_mem ? a->st.rss_pages : (a->delta_known ? a->delta : 0);
+    uint64_t kb = w->by_mem ? b->st.rss_pages : (b->delta_known ? b->delta : 0);
+    return ka > kb || (ka == kb && a->st.pid < b->st.pid);
+}
+
+/* Mark the w->top highest ranked matching processes (insertion into a
+ * sorted array of at most MAX_TOP). */
+static void select_top(struct proc *p, size_t wi)
+{
+    const struct watch *w = &p->w[wi];
+    size_t best[MAX_TOP], nb = 0, top = (size_t)w->top;
+    for (size_t i = 0; i < p->n_recs; i++) {
+        struct rec *rc = &p->recs[i];
+        if (!matches(p, w, rc))
+            continue;
+        size_t pos = nb;
+        while (pos > 0 && ranks_before(w, rc, &p->recs[best[pos - 1]]))
+            pos--;
+        if (pos >= top)
+            continue;
+        if (nb < top)
+            nb++;
+        memmove(&best[pos + 1], &best[pos], (nb - 1 - pos) * sizeof(*best));
+        best[pos] = i;
+    }
+    for (size_t k = 0; k < nb; k++)
+        p->recs[best[k]].groups |= 1ull << wi;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+    int32_t x = (*(struct rec *const *)a)->st.pid, y = (*(struct rec *const *)b)->st.pid;
+    return (x > y) - (x < y);
+}
+
+/* Mark every process with the groups that select it; p->sel lists the
+ * selected ones by pid. */
+static int select_all(struct proc *p)
+{
+    int32_t me = self_pid(p);
+    for (size_t wi = 0; wi < p->n_w; wi++) {
+        struct watch *w = &p->w[wi];
+        w->pidfile_pid = w->pidfile ? read_pidfile(w) : -1;
+        w->self_pid = me;
+        if (w->top) {
+            select_top(p, wi);
+            continue;
+        }
+        for (size_t i = 0; i < p->n_recs; i++)
+            if (matches(p, w, &p->recs[i]))
+                p->recs[i].groups |= 1ull << wi;
+    }
+    p->n_sel = 0;
+    for (size_t i = 0; i < p->n_recs; i++) {
+        if (!p->recs[i].groups)
+            continue;
+        if (p->n_sel == p->cap_sel) {
+            size_t cap = p->cap_sel ? p->cap_sel * 2 : 16;
+            struct rec **n = realloc(p->sel, cap * sizeof(*n));
+            if (!n)
+                return -1;
+            p->sel = n;
+            p->cap_sel = cap;
+        }
+        p->sel[p->n_sel++] = &p->recs[i];
+    }
+    if (p->n_sel > 1)
+        qsort(p->sel, p->n_sel, sizeof(*p->sel), by_pid);
+    return 0;
+}
+
+/* ---- one selected process's message ---------------------------------------- */
+
+static const char *user_name(struct proc *p, uint32_t uid)
+{
+    for (int i = 0; i < N_USERS; i++)
+        if (p->users[i].valid && p->users[i].uid == uid)
+            return p->users[i].name;
+    char buf[1024];
+    struct passwd pw, *res = NULL;
+    if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+        return NULL;
+    struct user *u = &p->users[p->next_user++ % N_USERS];
+    u->valid = true;
+    u->uid = uid;
+    snprintf(u->name, sizeof(u->name), "%s", pw.pw_name);
+    return u->name;
+}
+
+static void warn_file(bool *flag, const struct hp_procfile *f)
+{
+    hp_warn_once(flag, "process: cannot read %s: %s (further failures not logged)", f->path,
+                 strerror(f->last_errno));
+}
+
+static void add_stat(struct proc *p, const struct rec *rc, json_object *o, struct vals *v,
+                     double elapsed)
+{
+    const struct hp_pidstat *st = &rc->st;
+    hp_json_add_int(o, "pid", st->pid);
+    hp_json_add_int(o, "ppid", st->ppid);
+    char name[sizeof(st->comm)];
+    snprintf(name, sizeof(name), "%s", st->comm);
+    hp_utf8_sanitize(name);
+    hp_json_add_string(o, "name", name);
+    hp_json_add_string(o, "state", hp_pid_state_names[hp_pid_state_index(st->state)]);
+    v->utime = (double)st->utime / (double)p->hz;
+    v->stime = (double)st->stime / (double)p->hz;
+    hp_json_add_double(o, "utime", v->utime, 2);
+    hp_json_add_double(o, "stime", v->stime, 2);
+    v->cpu_ok = rc->delta_known && elapsed > 0;
+    if (v->cpu_ok) {
+        v->cpu = 100.0 * ((double)rc->delta / (double)p->hz) / elapsed;
+        hp_json_add_double(o, "cpu_percent", v->cpu, 2);
+    }
+    v->rss = st->rss_pages * (uint64_t)p->page;
+    v->vms = st->vsize;
+    hp_json_add_uint(o, "rss", v->rss);
+    hp_json_add_uint(o, "vms", v->vms);
+    if (p->mem_total)
+        hp_json_add_double(o, "memory_percent", 100.0 * (double)v->rss / (double)p->mem_total, 2);
+    v->threads = st->threads > 0 ? (uint64_t)st->threads : 0;
+    hp_json_add_uint(o, "threads", v->threads);
+    hp_json_add_int(o, "nice", st->nice);
+    hp_json_add_int(o, "priority", st->priority);
+    if (p->btime)
+        hp_json_add_int(o, "start_time",
+                        (int64_t)(p->btime * 1000 + st->starttime * 1000 / (uint64_t)p->hz));
+}
+
+static void add_status(struct proc *p, struct slot *s, json_object *o)
+{
+    const char *t = hp_procfile_read(&s->status, true);
+    if (!t) {
+        warn_file(&p->warned_status, &s->status);
+        return;
+    }
+    uint32_t ruid, euid;
+    if (hp_status_uids(t, &ruid, &euid)) {
+        hp_json_add_uint(o, "uid", euid);
+        const char *name = user_name(p, euid);
+        if (name)
+            hp_json_add_string(o, "user", name);
+    }
+    uint64_t n;
+    if (hp_find_key_u64(t, "voluntary_ctxt_switches", &n))
+        hp_json_add_uint(o, "ctx_voluntary", n);
+    if (hp_find_key_u64(t, "nonvoluntary_ctxt_switches", &n))
+        hp_json_add_uint(o, "ctx_involuntary", n);
+}
+
+/* Bytes read and written (storage layer) and their rates since the last
+ * read of this process's io file. */
+static void add_io(struct proc *p, struct slot *s, const struct rec *rc, json_object *o,
+                   struct vals *v, int64_t now_ns)
+{
+    const char *t = s->io_failed ? NULL : hp_procfile_read(&s->io, true);
+    if (!t || !hp_find_key_u64(t, "read_bytes", &v->rb) ||
+        !hp_find_key_u64(t, "write_bytes", &v->wb)) {
+        if (!s->io_failed)
+            warn_file(&p->warned_io, &s->io);
+        s->io_failed = true; /* permission does not come back for this process */
+        return;
+    }
+    v->io_ok = true;
+    hp_json_add_uint(o, "read_bytes", v->rb);
+    hp_json_add_uint(o, "write_bytes", v->wb);
+    struct hp_pident *e = hp_pidtab_put(&p->tab, rc->st.pid);
+    if (!e)
+        return;
+    if (e->io_ns && now_ns > e->io_ns && v->rb >= e->read_bytes && v->wb >= e->write_bytes) {
+        double dt = (double)(now_ns - e->io_ns) / 1e9;
+        v->rrate = (double)(v->rb - e->read_bytes) / dt;
+        v->wrate = (double)(v->wb - e->write_bytes) / dt;
+        v->rate_ok = true;
+        hp_json_add_double(o, "read_bytes_rate", v->rrate, 1);
+        hp_json_add_double(o, "write_bytes_rate", v->wrate, 1);
+    }
+    e->read_bytes = v->rb;
+    e->write_bytes = v->wb;
+    e->io_ns = now_ns;
+}
+
+static void add_fds(struct proc *p, struct slot *s, json_object *o, struct vals *v)
+{
+    if (s->fd_failed)
+        return;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%d/fd", p->root, (int)s->pid);
+    if (!s->fd && !(s->fd = opendir(path))) {
+        hp_warn_once(&p->warned_fd, "process: cannot open %s: %s (further failures not logged)",
+                     path, strerror(errno));
+        s->fd_failed = true;
+        return;
+    }
+    v->fds = hp_count_fds(s->fd);
+    v->fds_ok = v->fds >= 0;
+    if (v->fds_ok)
+        hp_json_add_int(o, "fds", v->fds);
+}
+
+static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
+{
+    const char *t = hp_procfile_read(&s->cmdline, true);
+    if (t) {
+        size_t n = hp_cmdline_fix(s->cmdline.buf, s->cmdline.len);
+        if (n > p->cmdline_max)
+            s->cmdline.buf[p->cmdline_max] = '\0';
+        hp_utf8_sanitize(s->cmdline.buf);
+        hp_json_add_string(o, "cmdline", s->cmdline.buf);
+    } else {
+        warn_file(&p->warned_cmdline, &s->cmdline);
+    }
+    char cg[512], unit[256];
+    t = hp_procfile_read(&s->cgroup, true);
+    if (!t) {
+        warn_file(&p->warned_cgroup, &s->cgroup);
+    } else if (hp_cgroup_v2(t, cg, sizeof(cg))) {
+        hp_utf8_sanitize(cg);
+        hp_json_add_string(o, "cgroup", cg);
+        if (hp_cgroup_unit(cg, unit, sizeof(unit)))
+            hp_json_add_string(o, "unit", unit);
+    }
+}
+
+/* ---- sums of groups with aggregate = true ---------------------------------- */
+
+static void agg_add(struct agg *a, const struct vals *v, int32_t pid)
+{
+    struct vals *s = &a->sum;
+    if (a->count++ == 0) {
+        s->cpu_ok = s->io_ok = s->rate_ok = s->fds_ok = true;
+        a->pids = json_object_new_array();
+    }
+    json_object_array_add(a->pids, json_object_new_int(pid));
+    s->cpu += v->cpu;
+    s->utime += v->utime;
+    s->stime += v->stime;
+    s->rss += v->rss;
+    s->vms += v->vms;
+    s->threads += v->threads;
+    s->rb += v->rb;
+    s->wb += v->wb;
+    s->rrate += v->rrate;
+    s->wrate += v->wrate;
+    s->fds += v->fds;
+    s->cpu_ok &= v->cpu_ok;
+    s->io_ok &= v->io_ok;
+    s->rate_ok &= v->rate_ok;
+    s->fds_ok &= v->fds_ok;
+}
+
+static json_object *agg_json(const struct proc *p, const struct watch *w, struct agg *a)
+{
+    json_object *o = json_object_new_object();
+    const struct vals *s = &a->sum;
+    hp_json_add_string(o, "watch", w->label);
+    hp_json_add_uint(o, "count", a->count);
+    json_object_object_add(o, "pids", a->pids ? a->pids : json_object_new_array());
+    a->pids = NULL;
+    if (!a->count)
+        return o;
+    hp_json_add_double(o, "utime", s->utime, 2);
+    hp_json_add_double(o, "stime", s->stime, 2);
+    if (s->cpu_ok)
+        hp_json_add_double(o, "cpu_percent", s->cpu, 2);
+    hp_json_add_uint(o, "rss", s->rss);
+    hp_json_add_uint(o, "vms", s->vms);
+    if (p->mem_total)
+        hp_json_add_double(o, "memory_percent", 100.0 * (double)s->rss / (double)p->mem_total, 2);
+    hp_json_add_uint(o, "threads", s->threads);
+    if (s->io_ok) {
+        hp_json_add_uint(o, "read_bytes", s->rb);
+        hp_json_add_uint(o, "write_bytes", s->wb);
+    }
+    if (s->io_ok && s->rate_ok) {
+        hp_json_add_double(o, "read_bytes_rate", s->rrate, 1);
+        hp_json_add_double(o, "write_bytes_rate", s->wrate, 1);
+    }
+    if (s->fds_ok)
+        hp_json_add_int(o, "fds", s->fds);
+    return o;
+}
+
+/* ---- the sample ------------------------------------------------------------ */
+
+static json_object *proc_json(struct proc *p, struct rec *rc, int64_t now_ns, double elapsed)
+{
+    json_object *o = json_object_new_object();
+    struct slot *s = &p->slots[rc->slot];
+    struct vals v = {0};
+    add_stat(p, rc, o, &v, elapsed);
+    add_status(p, s, o);
+    add_io(p, s, rc, o, &v, now_ns);
+    add_fds(p, s, o, &v);
+    add_cmdline_cgroup(p, s, o);
+    json_object *labels = json_object_new_array();
+    for (size_t wi = 0; wi < p->n_w; wi++) {
+        if (!(rc->groups & (1ull << wi)))
+            continue;
+        json_object_array_add(labels, json_object_new_string(p->w[wi].label));
+        if (p->w[wi].aggregate)
+            agg_add(&p->aggs[wi], &v, rc->st.pid);
+    }
+    json_object_object_add(o, "watch", labels);
+    return o;
+}
+
+/* Host-wide inputs: boot time (once), total memory, uptime in ticks. */
+static void read_host(struct proc *p)
+{
+    if (!p->btime) {
+        snprintf(p->scratch.path, sizeof(p->scratch.path), "%s/stat", p->root);
+        const char *s = hp_procfile_read(&p->scratch, false);
+        const char *bt = s ? strstr(s, "\nbtime ") : NULL;
+        if (!bt || (bt += 7, !hp_parse_u64(&bt, &p->btime)))
+            hp_warn_once(&p->warned_btime, "process: no btime in %s/stat", p->root);
+    }
+    const char *m = hp_procfile_read(&p->meminfo, true);
+    uint64_t kb = 0;
+    if (!m || !hp_find_key_u64(m, "MemTotal", &kb))
+        hp_warn_once(&p->warned_meminfo, "process: no MemTotal in %s", p->meminfo.path);
+    p->mem_total = kb * 1024;
+    const char *u = hp_procfile_read(&p->uptime, true);
+    double up;
+    p->have_up = u && hp_parse_double(&u, &up);
+    if (p->have_up)
+        p->up_ticks = (uint64_t)(up * (double)p->hz);
+    else
+        hp_warn_once(&p->warned_uptime, "process: cannot read %s", p->uptime.path);
+}
+
+static void add_counts(json_object *data, const uint64_t counts[HP_PID_STATES], uint64_t threads,
+                       size_t total)
+{
+    hp_json_add_uint(data, "processes", total);
+    hp_json_add_uint(data, "threads", threads);
+    json_object *states = json_object_new_object();
+    for (int i = 0; i < HP_PID_STATES; i++)
+        hp_json_add_uint(states, hp_pid_state_names[i], counts[i]);
+    json_object_object_add(data, "states", states);
+}
+
+int hp_process_sample_at(struct hp_reporter *r, json_object *data, int64_t now_ns)
+{
+    struct proc *p = r->priv;
+    uint64_t counts[HP_PID_STATES] = {0}, threads = 0;
+    p->gen++;
+    read_host(p);
+    hp_pidtab_begin(&p->tab);
+    if (scan(p, counts, &threads) != 0 || select_all(p) != 0 || assign_slots(p) != 0) {
+        hp_pidtab_commit(&p->tab);
+        return -1;
+    }
+    double elapsed = p->have_prev ? (double)(now_ns - p->prev_ns) / 1e9 : 0;
+    add_counts(data, counts, threads, p->n_recs);
+    json_object *watched = json_object_new_array();
+    for (size_t i = 0; i < p->n_sel; i++)
+        json_object_array_add(watched, proc_json(p, p->sel[i], now_ns, elapsed));
+    json_object_object_add(data, "watched", watched);
+    json_object *aggs = json_object_new_array();
+    for (size_t wi = 0; wi < p->n_w; wi++) {
+        if (p->w[wi].aggregate)
+            json_object_array_add(aggs, agg_json(p, &p->w[wi], &p->aggs[wi]));
+        memset(&p->aggs[wi], 0, sizeof(p->aggs[wi]));
+    }
+    if (json_object_array_length(aggs))
+        json_object_object_add(data, "aggregates", aggs);
+    else
+        json_object_put(aggs);
+    release_slots(p);
+    hp_pidtab_commit(&p->tab);
+    p->prev_ns = now_ns;
+    p->have_prev = true;
+    p->prev_up_ticks = p->up_ticks;
+    p->have_prev_up = p->have_up;
+    return 0;
+}
+
+static int process_sample(struct hp_reporter *r, json_object *data)
+{
+    return hp_process_sample_at(r, data, hp_mono_ns());
+}
+
+static void process_fini(struct hp_reporter *r)
+{
+    struct proc *p = r->priv;
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_w; i++)
+        if (p->w[i].has_re)
+            regfree(&p->w[i].re);
+    for (size_t k = 0; k < p->n_slots; k++)
+        slot_close(&p->slots[k]);
+    if (p->dir)
+        closedir(p->dir);
+    hp_procfile_fini(&p->scratch);
+    hp_procfile_fini(&p->meminfo);
+    hp_procfile_fini(&p->uptime);
+    hp_pidtab_free(&p->tab);
+    free(p->slots);
+    free(p->sel);
+    free(p->recs);
+    free(p->aggs);
+    free(p->w);
+    free(p);
+    r->priv = NULL;
+}
+
+const struct hp_reporter_ops hp_reporter_process = {
+    .name = "process",
+    .default_interval = 5.0,
+    .default_enabled = true,
+    .needs_prime = true,
+    .opts = process_opts,
+    .init = process_init,
+    .sample = process_sample,
+    .fini = process_fini,
+};

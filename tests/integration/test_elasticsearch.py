@@ -1,0 +1,266 @@
+# test_elasticsearch.py -- the `elasticsearch` sink end to end against
+# es_double.py (a test double of the _bulk API: no Elasticsearch server is
+# packaged in Debian), and the `es-file` sink's output.
+#
+# The agent runs with a stdout sink next to the one under test: its stdout is
+# the reference set of messages that must each arrive exactly once per _id.
+import glob
+import json
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+import tests.integration.hp as hp
+from tests.integration.es_double import EsDouble
+
+CONFIG = """
+agent: { hostname = "eshost"; tick = 0.05; };
+reporters: { uptime: { interval = 0.1; }; agent: { interval = 0.1; }; };
+sinks = (
+  { type = "stdout"; },
+  { type = "elasticsearch"; url = "%(url)s"; retry_initial = 0.05; retry_max = 0.2;
+    timeout = 2.0; %(extra)s }
+);
+"""
+
+
+def doc_id(m):
+    return "%s:%s:%s:%d" % (m["host"], m["session"], m["reporter"], m["seq"])
+
+
+def day_index(m, prefix="hostpulse-"):
+    return prefix + time.strftime("%Y.%m.%d", time.gmtime(m["ts"] / 1000))
+
+
+class ElasticsearchTest(unittest.TestCase):
+    def setUp(self):
+        self.es = EsDouble().start()
+        self.addCleanup(self.es.stop)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def run_agent(self, extra="", until=None, min_docs=10):
+        path = hp.write_config(self.tmp.name, CONFIG % {"url": self.es.url, "extra": extra})
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: len(self.es.ids()) >= min_docs, timeout=20, what="documents")
+            if until:
+                hp.wait_for(lambda: until(a), timeout=20, what="agent state")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(self.es.protocol_errors, [])
+        return hp.parse_lines(a.stdout), a
+
+    def assertDelivered(self, msgs, skip=(), index=day_index):
+        docs = {i: (idx, d) for (idx, i), d in self.es.docs.items()}
+        self.assertEqual(len(docs), len(self.es.docs), "one index per _id")
+        want = {doc_id(m): m for m in msgs if doc_id(m) not in skip}
+        self.assertEqual(set(docs), set(want), "every message once, nothing else")
+        for i, m in want.items():
+            idx, d = docs[i]
+            self.assertEqual(idx, index(m))
+            self.assertEqual(d.pop("@timestamp"), m["ts"])
+            hp.validate(d)
+            self.assertEqual(d, m)
+
+    def test_end_to_end(self):
+        msgs, _ = self.run_agent()
+        self.assertDelivered(msgs)
+        for i, n in self.es.attempts.items():
+            self.assertEqual(n, 1, i)
+        self.assertEqual(self.es.gzipped, self.es.requests, "gzip is the default")
+
+    def test_plain_body_auth_and_index_template(self):
+        extra = 'gzip = false; user = "elastic"; password = "s3cret"; index = "hp-{reporter}-%Y.%m";'
+        msgs, a = self.run_agent(extra)
+        self.assertDelivered(msgs, index=lambda m: "hp-%s-%s" % (
+            m["reporter"], time.strftime("%Y.%m", time.gmtime(m["ts"] / 1000))))
+        self.assertEqual(self.es.gzipped, 0)
+        self.assertEqual(self.es.auth, {"Basic ZWxhc3RpYzpzM2NyZXQ="})
+        self.assertNotIn("s3cret", a.stderr)
+
+    def test_api_key(self):
+        msgs, a = self.run_agent('api_key = "aWQ6a2V5";')
+        self.assertDelivered(msgs)
+        self.assertEqual(self.es.auth, {"ApiKey aWQ6a2V5"})
+        self.assertNotIn("aWQ6a2V5", a.stderr)
+
+    def test_429_and_503_back_off_without_loss(self):
+        self.es.fail_requests([429, 503, 503, 429])
+        msgs, a = self.run_agent()
+        self.assertDelivered(msgs)
+        self.assertIn("HTTP 429", a.stderr)
+        self.assertIn("retrying", a.stderr)
+        last = [m for m in msgs if m["reporter"] == "agent"][-1]
+        self.assertGreaterEqual(last["data"]["sinks"]["elasticsearch"]["failed"], 1)
+
+    def test_item_400_is_dropped_and_counted(self):
+        bad = lambda meta, d: d["reporter"] == "uptime" and d["seq"] in (2, 3)
+        self.es.fail_items(bad, 400, times=99)
+
+        def counted(a):
+            for m in reversed(hp.parse_lines(a.read_stdout())):
+                if m["reporter"] == "agent":
+                    return m["data"]["sinks"]["elasticsearch"]["rejected"] == 2
+            return False
+
+        msgs, a = self.run_agent(until=counted)
+        rejected = {doc_id(m) for m in msgs if m["reporter"] == "uptime" and m["seq"] in (2, 3)}
+        self.assertEqual(len(rejected), 2)
+        self.assertDelivered(msgs, skip=rejected)
+        for i in rejected:
+            self.assertEqual(self.es.statuses[i], [400], "a 400 item is not retried")
+        self.assertIn("mapper_parsing_exception", a.stderr)
+
+    def test_item_429_retries_only_those(self):
+        bad = lambda meta, d: d["seq"] in (2, 4)
+        self.es.fail_items(bad, 429, times=1)
+        msgs, _ = self.run_agent()
+        self.assertDelivered(msgs)
+        for i, statuses in self.es.statuses.items():
+            want = [429, 201] if int(i.rsplit(":", 1)[1]) in (2, 4) else [201]
+            self.assertEqual(statuses, want, i)
+
+    def test_server_down_then_up(self):
+        # Nothing listens at first: the sink keeps its backlog and delivers later.
+        port = hp.free_port()
+        path = hp.write_config(self.tmp.name, CONFIG % {
+            "url": "http://127.0.0.1:%d" % port, "extra": ""})
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: "retrying" in a.read_stderr(), timeout=20, what="a failure")
+        self.assertEqual(a.returncode, 0)
+        self.assertIn("127.0.0.1:%d/_bulk" % port, a.stderr)
+
+    def test_check_connect(self):
+        path = hp.write_config(self.tmp.name, CONFIG % {"url": self.es.url, "extra": ""})
+        p = hp.run(["-c", path, "--check", "--connect"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("sink elasticsearch (elasticsearch): ok", p.stderr)
+        path = hp.write_config(self.tmp.name, CONFIG % {
+            "url": "http://127.0.0.1:%d" % hp.free_port(), "extra": ""})
+        p = hp.run(["-c", path, "--check", "--connect"])
+        self.assertNotEqual(p.returncode, 0)
+
+    def test_bad_options(self):
+        for extra, fragment in (('index = "HostPulse";', "lowercase"),
+                                ('url = "ftp://x";', "http://")):
+            text = CONFIG % {"url": self.es.url, "extra": ""}
+            text = text.replace('url = "%s";' % self.es.url, extra if "url" in extra else
+                                'url = "%s"; %s' % (self.es.url, extra))
+            path = hp.write_config(self.tmp.name, text)
+            p = hp.run(["-c", path, "--check"])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(fragment, p.stderr)
+
+
+ES_FILE = """
+agent: { hostname = "eshost"; tick = 0.05; };
+reporters: { uptime: { interval = 0.1; }; agent: { interval = 0.1; }; };
+sinks = (
+  { type = "stdout"; },
+  { type = "es-file"; path = "%s/bulk/hostpulse-%%Y-%%m-%%d.ndjson"; }
+);
+"""
+
+
+def read_bulk(path):
+    with open(path) as f:
+        text = f.read()
+    assert text.endswith("\n")
+    lines = text[:-1].split("\n")
+    assert len(lines) % 2 == 0
+    return [(json.loads(lines[i])["index"], json.loads(lines[i + 1]))
+            for i in range(0, len(lines), 2)]
+
+
+class EsFileTest(unittest.TestCase):
+    def test_file_holds_every_message_and_imports(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, ES_FILE % d)
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: len(hp.parse_lines(a.read_stdout())) >= 10, what="messages")
+            self.assertEqual(a.returncode, 0, a.stderr)
+            msgs = hp.parse_lines(a.stdout)
+            files = sorted(glob.glob(os.path.join(d, "bulk", "hostpulse-*.ndjson")))
+            self.assertTrue(files)
+            got = {}
+            for fn in files:
+                for meta, doc in read_bulk(fn):
+                    self.assertEqual(meta["_index"], day_index(doc))
+                    self.assertEqual(os.path.basename(fn), time.strftime(
+                        "hostpulse-%Y-%m-%d.ndjson", time.gmtime(doc["ts"] / 1000)))
+                    self.assertNotIn(meta["_id"], got)
+                    self.assertEqual(doc.pop("@timestamp"), doc["ts"])
+                    hp.validate(doc)
+                    got[meta["_id"]] = doc
+            self.assertEqual(got, {doc_id(m): m for m in msgs})
+            # The documented import command works against the _bulk double.
+            with EsDouble() as es:
+                for fn in files:
+                    p = subprocess.run(
+                        ["curl", "-sS", "-f", "-H", "Content-Type: application/x-ndjson",
+                         "-X", "POST", es.url + "/_bulk", "--data-binary", "@" + fn],
+                        capture_output=True, text=True, timeout=30)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertFalse(json.loads(p.stdout)["errors"])
+                self.assertEqual(es.protocol_errors, [])
+                self.assertEqual(es.ids(), set(got))
+
+    def test_full_disk_is_retried_without_loss(self):
+        d = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, d)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            self.skipTest("cannot mount a tmpfs to fill up (%s)" % p.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", d], capture_output=True)
+        grown = []
+
+        def full_then_grow(a):
+            err = a.read_stderr()
+            if not grown and "No space left on device" in err:
+                subprocess.run(["mount", "-o", "remount,size=16m", d], check=True)
+                grown.append(True)
+            return grown and "connected again" in err and a.read_stdout().count("\n") > 200
+
+        with tempfile.TemporaryDirectory() as cdir:
+            text = ES_FILE.replace("interval = 0.1", "interval = 0.01") % d
+            text = text.replace('.ndjson"; }', '.ndjson"; retry_initial = 0.05; retry_max = 0.2; }')
+            path = hp.write_config(cdir, text)
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: full_then_grow(a), timeout=30, what="full disk, then space")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        got = {}
+        for fn in glob.glob(os.path.join(d, "bulk", "*.ndjson")):
+            for meta, doc in read_bulk(fn):
+                self.assertNotIn(meta["_id"], got, "written twice")
+                got[meta["_id"]] = doc
+        self.assertEqual(set(got), {doc_id(m) for m in hp.parse_lines(a.stdout)})
+
+
+class TemplateTest(unittest.TestCase):
+    def test_index_template_is_valid_json(self):
+        with open(os.path.join(hp.ROOT, "etc", "elasticsearch-template.json")) as f:
+            t = json.load(f)
+        self.assertEqual(t["index_patterns"], ["hostpulse-*"])
+        m = t["template"]["mappings"]
+        self.assertEqual(m["properties"]["@timestamp"]["type"], "date")
+        self.assertEqual(m["properties"]["@timestamp"]["format"], "epoch_millis")
+        rules = {k: v for d in m["dynamic_templates"] for k, v in d.items()}
+        self.assertEqual(rules["longs"]["match_mapping_type"], "long")
+        self.assertEqual(rules["longs"]["mapping"]["type"], "long")
+        self.assertEqual(rules["doubles"]["mapping"]["type"], "double")
+        self.assertEqual(rules["strings"]["mapping"]["type"], "keyword")
+        # Gauges come before the catch-all for integers: a percent that is
+        # whole on its first sample still maps to double.
+        names = [list(d)[0] for d in m["dynamic_templates"]]
+        self.assertLess(names.index("gauges_as_double"), names.index("longs"))
+        import re
+        gauge = re.compile(rules["gauges_as_double"]["match"])
+        for name in ("percent", "cpu_percent", "rx_bytes_rate", "uptime", "load1"):
+            self.assertTrue(gauge.match(name), name)
+        for name in ("rx_bytes", "sent", "pid", "seq"):
+            self.assertFalse(gauge.match(name), name)
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,113 @@
+/* test_amqp.c -- the amqp sink's pure parts: publisher-confirm bookkeeping
+ * (delivery tags -> backlog positions, single and `multiple` acks, nacks,
+ * stale tags, the window) and routing-key templates. The network side is
+ * covered by tests/integration/test_amqp.py against a real broker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "transport/amqp.h"
+#include "transport/backlog.h"
+#include "transport/transport.h"
+
+static uint64_t stat(_Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* A sink with n messages taken (in flight) and published as tags 1..n. */
+static void setup(struct hp_sink *s, struct amqp_confirms *c, size_t n, size_t cap)
+{
+    memset(s, 0, sizeof(*s));
+    assert_int_equal(hp_sink_attach(s, 100), 0);
+    for (size_t i = 0; i < n; i++) {
+        struct hp_msg *m = hp_msg_new("uptime", i + 1, 0, "{}", 2);
+        assert_non_null(m);
+        hp_backlog_push(s->backlog, m);
+        hp_msg_unref(m);
+    }
+    struct hp_out out[16];
+    assert_int_equal(hp_backlog_take(s->backlog, out, n), n);
+    assert_int_equal(amqp_confirms_init(c, cap), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(amqp_confirms_add(c, out[i].pos), i + 1);
+}
+
+static void acks_single_and_multiple(void **state)
+{
+    (void)state;
+    struct hp_sink s;
+    struct amqp_confirms c;
+    setup(&s, &c, 8, 8);
+    assert_int_equal(amqp_confirms_room(&c), 0);
+    assert_int_equal(amqp_confirms_settle(&c, &s, 3, true, HP_ACK_OK), 3);
+    assert_int_equal(hp_backlog_count(s.backlog), 5);
+    assert_int_equal(amqp_confirms_room(&c), 3);
+    /* a single ack out of order does not move the base */
+    assert_int_equal(amqp_confirms_settle(&c, &s, 5, false, HP_ACK_OK), 1);
+    assert_int_equal(amqp_confirms_room(&c), 3);
+    assert_int_equal(c.unsettled, 4);
+    /* a nack: the message is sent again */
+    assert_int_equal(amqp_confirms_settle(&c, &s, 4, false, HP_ACK_RETRY), 1);
+    assert_true(hp_backlog_has_pending(s.backlog));
+    assert_int_equal(amqp_confirms_room(&c), 5);
+    /* multiple skips what is already settled */
+    assert_int_equal(amqp_confirms_settle(&c, &s, 8, true, HP_ACK_OK), 3);
+    assert_int_equal(c.unsettled, 0);
+    assert_int_equal(amqp_confirms_room(&c), 8);
+    /* stale and unknown tags are ignored */
+    assert_int_equal(amqp_confirms_settle(&c, &s, 2, false, HP_ACK_OK), 0);
+    assert_int_equal(amqp_confirms_settle(&c, &s, 100, true, HP_ACK_OK), 0);
+    assert_int_equal(stat(&s.stats.sent), 7);
+    assert_int_equal(stat(&s.stats.retried), 1);
+    /* the nacked one, and the acked ones behind it (released in order) */
+    assert_int_equal(hp_backlog_count(s.backlog), 5);
+    amqp_confirms_free(&c);
+    hp_sink_detach(&s);
+}
+
+static void reset_restarts_tags(void **state)
+{
+    (void)state;
+    struct hp_sink s;
+    struct amqp_confirms c;
+    setup(&s, &c, 4, 8);
+    amqp_confirms_reset(&c); /* connection lost: the transport re-queues */
+    assert_int_equal(hp_backlog_requeue(s.backlog), 4);
+    assert_int_equal(amqp_confirms_room(&c), 8);
+    assert_int_equal(amqp_confirms_add(&c, 0), 1);
+    amqp_confirms_free(&c);
+    hp_sink_detach(&s);
+}
+
+static void routing_key_templates(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_int_equal(
+        amqp_expand("hostpulse.{host}.{reporter}", "web01", "cpu", "s", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "hostpulse.web01.cpu");
+    assert_int_equal(amqp_expand("{session}/{host}", "h", "r", "abc", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "abc/h");
+    assert_int_equal(amqp_expand("plain", "h", "r", "s", buf, sizeof(buf)), 0);
+    assert_string_equal(buf, "plain");
+    assert_int_equal(amqp_expand("x.{bogus}", "h", "r", "s", buf, sizeof(buf)), -2);
+    assert_int_equal(amqp_expand("x.{host", "h", "r", "s", buf, sizeof(buf)), -2);
+    assert_int_equal(
+        amqp_expand("{host}{host}", "0123456789abcdef0123456789abcdef", "r", "s", buf, sizeof(buf)),
+        -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(acks_single_and_multiple),
+        cmocka_unit_test(reset_restarts_tags),
+        cmocka_unit_test(routing_key_templates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

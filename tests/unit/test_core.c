@@ -1,0 +1,167 @@
+/* test_core.c -- unit tests of the small core pieces: option-table
+ * validation (every error class with its line), getters and defaults,
+ * envelope and number formatting, message parsing, URL redaction. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/log.h"
+#include "agent/msg.h"
+#include "agent/opts.h"
+
+static const char *const colours[] = {"red", "green", NULL};
+static const struct hp_opt inner[] = {
+    {.name = "depth", .type = HP_OPT_INT, .def = "3", .min = 1, .max = 10},
+    {0},
+};
+static const struct hp_opt table[] = {
+    {.name = "name", .type = HP_OPT_STRING, .flags = HP_OPT_REQUIRED},
+    {.name = "ratio", .type = HP_OPT_FLOAT, .def = "0.5", .min = 0, .max = 1},
+    {.name = "count", .type = HP_OPT_INT, .def = "7"},
+    {.name = "on", .type = HP_OPT_BOOL, .def = "true"},
+    {.name = "colour", .type = HP_OPT_STRING, .def = "red", .choices = colours},
+    {.name = "tags", .type = HP_OPT_STRINGS},
+    {.name = "nested", .type = HP_OPT_GROUP, .sub = inner},
+    {0},
+};
+
+struct collected {
+    char lines[8][256];
+    int n;
+};
+
+static void collect(void *ud, const char *line)
+{
+    struct collected *c = ud;
+    if (c->n < 8)
+        snprintf(c->lines[c->n++], sizeof(c->lines[0]), "%s", line);
+}
+
+/* Validate text's root group; returns the collected error lines. */
+static struct collected check(const char *text)
+{
+    static struct collected c;
+    memset(&c, 0, sizeof(c));
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, text), CONFIG_TRUE);
+    struct hp_errs e = {.fallback_file = "t.conf", .emit = collect, .ud = &c};
+    hp_opts_check(config_root_setting(&cfg), table, NULL, &e);
+    assert_int_equal((int)e.count, c.n);
+    config_destroy(&cfg);
+    return c;
+}
+
+static void valid_group_has_no_errors(void **state)
+{
+    (void)state;
+    struct collected c = check("name = \"x\";\nratio = 1;\ntags = [\"a\", \"b\"];\n"
+                               "nested = { depth = 4; };\n");
+    assert_int_equal(c.n, 0);
+}
+
+static void each_error_class_names_its_line(void **state)
+{
+    (void)state;
+    struct collected c = check("name = \"x\";\nbogus = 1;\nratio = 2.0;\ncount = \"7\";\n"
+                               "colour = \"blue\";\nnested = { depth = 0; };\n");
+    assert_int_equal(c.n, 5);
+    assert_string_equal(c.lines[0], "t.conf:2: bogus: unknown option");
+    assert_string_equal(c.lines[1], "t.conf:3: ratio: 2 is out of range (0 to 1)");
+    assert_string_equal(c.lines[2], "t.conf:4: count: must be an integer");
+    assert_non_null(strstr(c.lines[3], "t.conf:5: colour: unknown value \"blue\""));
+    assert_string_equal(c.lines[4], "t.conf:6: nested.depth: 0 is out of range (1 to 10)");
+}
+
+static void missing_required(void **state)
+{
+    (void)state;
+    struct collected c = check("count = 1;\n");
+    assert_int_equal(c.n, 1);
+    assert_non_null(strstr(c.lines[0], "name: required option is missing"));
+}
+
+static void getters_and_defaults(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "count = 9;\nratio = 1;\ntags = \"solo\";\n"),
+                     CONFIG_TRUE);
+    const config_setting_t *g = config_root_setting(&cfg);
+    assert_int_equal(hp_opt_int(g, table, "count"), 9);
+    assert_true(hp_opt_float(g, table, "ratio") == 1.0); /* an int where a float goes */
+    assert_true(hp_opt_bool(g, table, "on"));             /* default */
+    assert_string_equal(hp_opt_string(g, table, "colour"), "red");
+    assert_int_equal(hp_opt_strings_count(g, "tags"), 1);
+    assert_string_equal(hp_opt_strings_at(g, "tags", 0), "solo");
+    assert_int_equal(hp_opt_int(NULL, table, "count"), 7); /* no group: defaults */
+    config_destroy(&cfg);
+}
+
+static void numbers_are_short_and_finite(void **state)
+{
+    (void)state;
+    json_object *o = json_object_new_object();
+    hp_json_add_double(o, "a", 12.5000001, 2);
+    hp_json_add_double(o, "b", 0.1 + 0.2, 3);
+    hp_json_add_double(o, "c", -0.0001, 2);
+    hp_json_add_double(o, "nan", 0.0 / 0.0, 2); /* left out: JSON has no NaN */
+    hp_json_add_double(o, "whole", 3.0, 2);
+    assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                        "{\"a\":12.5,\"b\":0.3,\"c\":0,\"whole\":3}");
+    json_object_put(o);
+}
+
+static void envelope_round_trip(void **state)
+{
+    (void)state;
+    struct hp_envelope env = {.host = "h1", .session = "s1"};
+    json_object *data = json_object_new_object();
+    hp_json_add_int(data, "x", 1);
+    json_object *e = hp_envelope_new(&env, "cpu", 1700000000123, 42, 1.5, data);
+    struct hp_msg *m = hp_msg_from_json(e, "cpu", 42, 1700000000123);
+    json_object_put(e);
+    assert_string_equal(m->json, "{\"v\":1,\"host\":\"h1\",\"reporter\":\"cpu\",\"ts\":"
+                                 "1700000000123,\"session\":\"s1\",\"seq\":42,"
+                                 "\"interval\":1.5,\"data\":{\"x\":1}}");
+    struct hp_msg *p = hp_msg_parse(m->json, m->len);
+    assert_non_null(p);
+    assert_string_equal(p->reporter, "cpu");
+    assert_int_equal(p->seq, 42);
+    assert_int_equal(p->ts_ms, 1700000000123);
+    assert_null(hp_msg_parse("{\"v\":1}", 7));
+    assert_null(hp_msg_parse("not json", 8));
+    hp_msg_unref(p);
+    hp_msg_unref(m);
+}
+
+static void urls_are_redacted(void **state)
+{
+    (void)state;
+    char out[128];
+    hp_redact_url("amqp://user:s3cret@host:5672/vh", out, sizeof(out));
+    assert_string_equal(out, "amqp://user:***@host:5672/vh");
+    hp_redact_url("amqp://host:5672/", out, sizeof(out));
+    assert_string_equal(out, "amqp://host:5672/");
+    hp_redact_url("amqps://user@host/", out, sizeof(out));
+    assert_string_equal(out, "amqps://user@host/");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_group_has_no_errors),
+        cmocka_unit_test(each_error_class_names_its_line),
+        cmocka_unit_test(missing_required),
+        cmocka_unit_test(getters_and_defaults),
+        cmocka_unit_test(numbers_are_short_and_finite),
+        cmocka_unit_test(envelope_round_trip),
+        cmocka_unit_test(urls_are_redacted),
+    };
+    return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

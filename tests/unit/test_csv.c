@@ -1,0 +1,268 @@
+/* test_csv.c -- the CSV sink through its ops with crafted messages: header,
+ * flattening, quoting, appending to an existing file, a torn last line cut
+ * on reopen, header growth, daily and size rotation, and a clear error when
+ * the directory cannot be created. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "transport/backlog.h"
+#include "transport/transport.h"
+
+#define SESSION "5f0c1c2e-0000-4000-8000-000000000001"
+#define DAY1    1763769599900LL /* 2025-11-21T23:59:59.900Z */
+#define DAY2    1763769600100LL /* 2025-11-22T00:00:00.100Z */
+
+struct fx {
+    config_t cfg;
+    struct hp_sink s;
+    char dir[64];
+};
+
+static struct hp_msg *mk(uint64_t seq, int64_t ts, const char *data)
+{
+    char json[4096];
+    int n = snprintf(json, sizeof(json),
+                     "{\"v\":1,\"host\":\"h1\",\"reporter\":\"cpu\",\"ts\":%lld,\"session\":\"%s\","
+                     "\"seq\":%llu,\"interval\":1,\"data\":%s}",
+                     (long long)ts, SESSION, (unsigned long long)seq, data);
+    return hp_msg_new("cpu", seq, ts, json, (size_t)n);
+}
+
+static void make_sink(struct fx *f, const char *extra)
+{
+    char text[512];
+    snprintf(text, sizeof(text), "s = { directory = \"%s\"; %s };", f->dir, extra);
+    config_init(&f->cfg);
+    assert_int_equal(config_read_string(&f->cfg, text), CONFIG_TRUE);
+    memset(&f->s, 0, sizeof(f->s));
+    f->s.ops = hp_sink_find("csv");
+    snprintf(f->s.name, sizeof(f->s.name), "csv");
+    f->s.cfg = config_lookup(&f->cfg, "s");
+    struct hp_errs errs = {0};
+    assert_int_equal(f->s.ops->init(&f->s, f->s.cfg, &errs), 0);
+    assert_int_equal(hp_sink_attach(&f->s, 10000), 0);
+}
+
+static void free_sink(struct fx *f)
+{
+    f->s.ops->close(&f->s);
+    f->s.ops->fini(&f->s);
+    hp_sink_detach(&f->s);
+    config_destroy(&f->cfg);
+}
+
+/* Open the sink and offer one message (consumed); returns write's result. */
+static int offer(struct fx *f, struct hp_msg *m)
+{
+    if (f->s.ops->open(&f->s) != 0) {
+        hp_msg_unref(m);
+        return -1;
+    }
+    struct hp_out out[1];
+    hp_backlog_push(f->s.backlog, m);
+    hp_msg_unref(m);
+    assert_int_equal(hp_backlog_take(f->s.backlog, out, 1), 1);
+    return f->s.ops->write(&f->s, out, 1);
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    return buf;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* Files in f->dir, sorted; returns how many (names into out). */
+static int list(struct fx *f, char out[][64], int max)
+{
+    struct dirent **ents;
+    int n = scandir(f->dir, &ents, NULL, alphasort), k = 0;
+    for (int i = 0; i < n; i++) {
+        if (ents[i]->d_name[0] != '.' && k < max)
+            snprintf(out[k++], 64, "%.63s", ents[i]->d_name);
+        free(ents[i]);
+    }
+    free(ents);
+    return k;
+}
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/hp-test-csv-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc;
+}
+
+static void header_flattening_quoting(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "");
+    assert_int_equal(
+        offer(f, mk(1, DAY1,
+                    "{\"a\":1,\"b\":{\"c\":\"x,y\"},\"l\":[1,2.5],\"q\":\"say \\\"hi\\\"\"}")),
+        1);
+    assert_int_equal(hp_backlog_count(f->s.backlog), 0);
+    char *t = slurp(f->dir, "cpu.csv");
+    assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b.c,cpu.l.0,cpu.l.1,cpu.q\n"
+                           "1763769599.900,h1," SESSION ",1,1,\"x,y\",1,2.5,\"say \"\"hi\"\"\"\n");
+    free(t);
+    free_sink(f);
+}
+
+static void append_keeps_header_and_cuts_torn_line(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"a\":1,\"b\":2}")), 1);
+    free_sink(f);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/cpu.csv", f->dir);
+    int fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "1763769599.950,h1,tor", 21), 21); /* a crash mid-row */
+    close(fd);
+    make_sink(f, "");
+    assert_int_equal(offer(f, mk(2, DAY1 + 10, "{\"b\":4}")), 1); /* a subset of columns */
+    char *t = slurp(f->dir, "cpu.csv");
+    assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b\n"
+                           "1763769599.900,h1," SESSION ",1,1,2\n"
+                           "1763769599.910,h1," SESSION ",2,,4\n");
+    free(t);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 1);
+    free_sink(f);
+}
+
+static void header_growth_rotates(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\";");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"a\":1}")), 1);
+    assert_int_equal(offer(f, mk(2, DAY1 + 20, "{\"a\":2,\"z\":3}")), 1);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 2);
+    assert_string_equal(names[0], "cpu-20251121T235959Z.csv");
+    assert_string_equal(names[1], "cpu.csv");
+    char *old = slurp(f->dir, names[0]), *cur = slurp(f->dir, "cpu.csv");
+    assert_string_equal(old, "timestamp,host,session,seq,cpu.a\n"
+                             "1763769599.900,h1," SESSION ",1,1\n");
+    assert_string_equal(cur, "timestamp,host,session,seq,cpu.a,cpu.z\n"
+                             "1763769599.920,h1," SESSION ",2,2,3\n");
+    free(old);
+    free(cur);
+    free_sink(f);
+}
+
+static void daily_rotation(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"daily\";");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"a\":1}")), 1);
+    assert_int_equal(offer(f, mk(2, DAY1 + 50, "{\"a\":2}")), 1);
+    free_sink(f); /* a restart in between: the file's day is read back */
+    make_sink(f, "rotate = \"daily\";");
+    assert_int_equal(offer(f, mk(3, DAY2, "{\"a\":3}")), 1);
+    assert_int_equal(offer(f, mk(4, DAY1 + 70, "{\"a\":4}")), 1); /* late: appended */
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 2);
+    assert_string_equal(names[0], "cpu-20251121T235959Z.csv");
+    char *old = slurp(f->dir, names[0]), *cur = slurp(f->dir, "cpu.csv");
+    assert_int_equal(count_lines(old), 3);
+    assert_non_null(strstr(old, ",1,1\n"));
+    assert_non_null(strstr(old, ",2,2\n"));
+    assert_string_equal(cur, "timestamp,host,session,seq,cpu.a\n"
+                             "1763769600.100,h1," SESSION ",3,3\n"
+                             "1763769599.970,h1," SESSION ",4,4\n");
+    free(old);
+    free(cur);
+    free_sink(f);
+}
+
+static void size_rotation(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"size\"; max_bytes = 4096;");
+    char data[300];
+    snprintf(data, sizeof(data), "{\"pad\":\"%0200d\"}", 7);
+    for (int i = 1; i <= 100; i++)
+        assert_int_equal(offer(f, mk((uint64_t)i, DAY1 + i * 1000LL, data)), 1);
+    char names[32][64];
+    int n = list(f, names, 32), rows = 0;
+    assert_true(n > 4);
+    for (int i = 0; i < n; i++) {
+        char *t = slurp(f->dir, names[i]);
+        assert_int_equal(strncmp(t, "timestamp,host,session,seq,cpu.pad\n", 35), 0);
+        assert_true(strlen(t) < 4096 + 300);
+        rows += count_lines(t) - 1;
+        free(t);
+    }
+    assert_int_equal(rows, 100);
+    free_sink(f);
+}
+
+static void unwritable_directory_is_an_error(void **state)
+{
+    struct fx *f = *state;
+    char file[128];
+    snprintf(file, sizeof(file), "%s/plain", f->dir);
+    FILE *fp = fopen(file, "w");
+    fclose(fp);
+    /* The parent is a regular file: even root cannot create the directory. */
+    snprintf(f->dir + strlen(f->dir), sizeof(f->dir) - strlen(f->dir), "/plain/csv");
+    make_sink(f, "");
+    assert_int_equal(f->s.ops->open(&f->s), -1);
+    assert_non_null(strstr(f->s.error, "create directory"));
+    assert_non_null(strstr(f->s.error, "Not a directory"));
+    free_sink(f);
+    *strstr(f->dir, "/plain") = '\0';
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(header_flattening_quoting, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_keeps_header_and_cuts_torn_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(header_growth_rotates, setup, teardown),
+        cmocka_unit_test_setup_teardown(daily_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(size_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,535 @@
+/* test_process.c -- the process reporter against the fixture tree
+ * tests/fixtures/process (a hand-extended capture of /proc): exact values
+ * computed by hand from the fixture files, two-sample rates with given
+ * times, counter resets, vanished processes and missing files, watch group
+ * selectors and their configuration errors, and the parsers and pid table
+ * underneath. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/config.h"
+#include "reporters/pidtab.h"
+#include "reporters/proc_pid.h"
+#include "reporters/process.h"
+
+#define FIXTURE "tests/fixtures/process"
+#define SEC     1000000000LL
+
+struct fx {
+    config_t cfg;
+    struct hp_reporter r;
+    char tmp[64];      /* a writable copy of the fixture, when made */
+    char errors[4096]; /* init's messages, one per line */
+};
+
+static void collect(void *ud, const char *line)
+{
+    struct fx *f = ud;
+    size_t l = strlen(f->errors);
+    snprintf(f->errors + l, sizeof(f->errors) - l, "%s\n", line);
+}
+
+/* Parse conf (a libconfig text with a `process` group) and init the
+ * reporter on root. Returns init's result. */
+static int start(struct fx *f, const char *root, const char *conf)
+{
+    memset(f->errors, 0, sizeof(f->errors));
+    config_init(&f->cfg);
+    assert_int_equal(config_read_string(&f->cfg, conf), CONFIG_TRUE);
+    const config_setting_t *g = config_lookup(&f->cfg, "process");
+    struct hp_errs e = {.fallback_file = "test.conf", .emit = collect, .ud = f};
+    assert_int_equal(hp_opts_check(g, hp_reporter_process.opts, hp_reporter_common_opts, &e), 0);
+    memset(&f->r, 0, sizeof(f->r));
+    f->r.ops = &hp_reporter_process;
+    f->r.proc_root = root;
+    f->r.sys_root = "/sys";
+    f->r.interval = 1.0;
+    return hp_reporter_process.init(&f->r, g, &e);
+}
+
+static void stop(struct fx *f)
+{
+    hp_reporter_process.fini(&f->r);
+    config_destroy(&f->cfg);
+    if (f->tmp[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->tmp);
+        assert_int_equal(system(cmd), 0);
+        f->tmp[0] = '\0';
+    }
+}
+
+/* A writable copy of the fixture tree in f->tmp. */
+static const char *copy_fixture(struct fx *f)
+{
+    snprintf(f->tmp, sizeof(f->tmp), "/tmp/hp-test-process-XXXXXX");
+    assert_non_null(mkdtemp(f->tmp));
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "cp -a " FIXTURE "/. %s", f->tmp);
+    assert_int_equal(system(cmd), 0);
+    return f->tmp;
+}
+
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+static void remove_path(const char *dir, const char *rel)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/%s", dir, rel);
+    assert_int_equal(system(cmd), 0);
+}
+
+static json_object *sample(struct fx *f, int64_t now_ns)
+{
+    json_object *data = json_object_new_object();
+    int rc = hp_process_sample_at(&f->r, data, now_ns);
+    if (rc != 0) {
+        json_object_put(data);
+        return NULL;
+    }
+    return data;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static int64_t num(json_object *o, const char *key)
+{
+    json_object *v = get(o, key);
+    if (!v)
+        fail_msg("missing %s in %s", key, json_object_to_json_string(o));
+    return json_object_get_int64(v);
+}
+
+static double dbl(json_object *o, const char *key)
+{
+    json_object *v = get(o, key);
+    if (!v)
+        fail_msg("missing %s in %s", key, json_object_to_json_string(o));
+    return json_object_get_double(v);
+}
+
+static const char *str(json_object *o, const char *key)
+{
+    json_object *v = get(o, key);
+    if (!v)
+        fail_msg("missing %s in %s", key, json_object_to_json_string(o));
+    return json_object_get_string(v);
+}
+
+/* The watched entry of pid, or NULL. */
+static json_object *proc_of(json_object *data, int pid)
+{
+    json_object *list = get(data, "watched");
+    for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i);
+        if (num(e, "pid") == pid)
+            return e;
+    }
+    return NULL;
+}
+
+/* The watched pids, "100,101" */
+static const char *pids(json_object *data, char *buf, size_t len)
+{
+    json_object *list = get(data, "watched");
+    buf[0] = '\0';
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, len - l, "%s%lld", i ? "," : "",
+                 (long long)num(json_object_array_get_idx(list, i), "pid"));
+    }
+    return buf;
+}
+
+static const char *labels(json_object *e, char *buf, size_t len)
+{
+    json_object *list = get(e, "watch");
+    buf[0] = '\0';
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, len - l, "%s%s", i ? "," : "",
+                 json_object_get_string(json_object_array_get_idx(list, i)));
+    }
+    return buf;
+}
+
+/* Counts, and every field of nginx master (pid 100) from its files:
+ * stat utime 1000 stime 500 ticks (100 Hz), rss 2000 pages, vsize 60000000,
+ * starttime 200000 ticks after btime 1700000000; MemTotal 1000000 kB. */
+static void fixture_values(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    assert_int_equal(start(&f, FIXTURE,
+                           "process: { watch = ( { name = \"nginx\"; aggregate = true; },"
+                           " { self = true; } ); };"),
+                     0);
+    json_object *d = sample(&f, 10 * SEC);
+    assert_non_null(d);
+    assert_int_equal(num(d, "processes"), 8);
+    assert_int_equal(num(d, "threads"), 14); /* 1+1+1+2+3+1+1+4 */
+    json_object *st = get(d, "states");
+    assert_int_equal(num(st, "running"), 1);
+    assert_int_equal(num(st, "sleeping"), 4);
+    assert_int_equal(num(st, "disk_sleep"), 1);
+    assert_int_equal(num(st, "zombie"), 1);
+    assert_int_equal(num(st, "idle"), 1);
+    assert_int_equal(num(st, "stopped"), 0);
+    assert_int_equal(num(st, "other"), 0);
+    char buf[256];
+    assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102,300");
+
+    json_object *m = proc_of(d, 100);
+    assert_int_equal(num(m, "ppid"), 1);
+    assert_string_equal(str(m, "name"), "nginx");
+    assert_string_equal(str(m, "state"), "sleeping");
+    assert_true(dbl(m, "utime") == 10.0);
+    assert_true(dbl(m, "stime") == 5.0);
+    assert_null(get(m, "cpu_percent")); /* first sample */
+    assert_int_equal(num(m, "rss"), 2000 * sysconf(_SC_PAGESIZE));
+    assert_int_equal(num(m, "vms"), 60000000);
+    assert_true(dbl(m, "memory_percent") == 0.8); /* 8192000 / 1024000000 */
+    assert_int_equal(num(m, "threads"), 1);
+    assert_int_equal(num(m, "nice"), 0);
+    assert_int_equal(num(m, "priority"), 20);
+    assert_int_equal(num(m, "start_time"), 1700000000000LL + 200000 * 10);
+    assert_int_equal(num(m, "uid"), 0);
+    assert_string_equal(str(m, "user"), "root");
+    assert_int_equal(num(m, "ctx_voluntary"), 100);
+    assert_int_equal(num(m, "ctx_involuntary"), 5);
+    assert_int_equal(num(m, "read_bytes"), 4096);
+    assert_int_equal(num(m, "write_bytes"), 8192);
+    assert_null(get(m, "read_bytes_rate"));
+    assert_int_equal(num(m, "fds"), 6);
+    assert_string_equal(str(m, "cmdline"), "nginx: master process /usr/sbin/nginx -g daemon on;");
+    assert_string_equal(str(m, "cgroup"), "/system.slice/nginx.service");
+    assert_string_equal(str(m, "unit"), "nginx.service");
+    assert_string_equal(labels(m, buf, sizeof(buf)), "nginx");
+
+    json_object *w = proc_of(d, 101);
+    assert_int_equal(num(w, "uid"), 33);
+    assert_int_equal(num(w, "start_time"), 1700000000000LL + 200010 * 10);
+    json_object *w2 = proc_of(d, 102); /* no io file in the fixture */
+    assert_null(get(w2, "read_bytes"));
+    assert_int_equal(num(w2, "nice"), 5);
+    assert_int_equal(num(w2, "threads"), 2);
+    json_object *self = proc_of(d, 300);
+    assert_string_equal(str(self, "name"), "hostpulse");
+    assert_string_equal(str(self, "state"), "running");
+    assert_string_equal(str(self, "unit"), "hostpulse.service");
+    assert_string_equal(labels(self, buf, sizeof(buf)), "self");
+
+    json_object *aggs = get(d, "aggregates");
+    assert_int_equal(json_object_array_length(aggs), 1);
+    json_object *a = json_object_array_get_idx(aggs, 0);
+    assert_string_equal(str(a, "watch"), "nginx");
+    assert_int_equal(num(a, "count"), 3);
+    assert_int_equal(num(a, "rss"), 5000 * sysconf(_SC_PAGESIZE));
+    assert_int_equal(num(a, "vms"), 183000000);
+    assert_int_equal(num(a, "threads"), 4);
+    assert_int_equal(num(a, "fds"), 14);
+    assert_true(dbl(a, "utime") == 15.0); /* (1000 + 300 + 200) / 100 */
+    assert_null(get(a, "read_bytes"));    /* 102's io is missing */
+    json_object_put(d);
+    stop(&f);
+}
+
+/* The same scan with the odd ones: comm with spaces and parentheses, a
+ * zombie with an empty command line, a kernel thread; labels from every
+ * selector; one process selected by several groups is listed once. */
+static void selectors(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    char conf[1024];
+    put_file(root, "nginx.pid", "101\n");
+    snprintf(conf, sizeof(conf),
+             "process: { watch = ("
+             " { pidfile = \"%s/nginx.pid\"; },"
+             " { cmdline = \"master process\"; label = \"master\"; },"
+             " { user = \"www-data\"; },"
+             " { pid = 200; },"
+             " { top = 2; by = \"memory\"; },"
+             " { name = \"kworker\"; }"
+             " ); };",
+             root);
+    assert_int_equal(start(&f, root, conf), 0);
+    json_object *d = sample(&f, SEC);
+    char buf[256], lb[256];
+    /* www-data (uid 33): 101, 102, 201; top memory: 300 (5000 pages), 1 (3000) */
+    assert_string_equal(pids(d, buf, sizeof(buf)), "1,100,101,102,200,201,300");
+    char want101[600];
+    snprintf(want101, sizeof(want101), "%s/nginx.pid,user:www-data", root);
+    assert_string_equal(labels(proc_of(d, 101), lb, sizeof(lb)), want101);
+    assert_string_equal(labels(proc_of(d, 100), lb, sizeof(lb)), "master");
+    assert_string_equal(labels(proc_of(d, 1), lb, sizeof(lb)), "top:memory");
+    json_object *odd = proc_of(d, 200);
+    assert_string_equal(str(odd, "name"), "my (weird) prog");
+    assert_string_equal(str(odd, "state"), "disk_sleep");
+    assert_string_equal(str(odd, "cmdline"), "./my (weird) prog --flag");
+    assert_string_equal(str(odd, "unit"), "session-3.scope");
+    assert_string_equal(str(proc_of(d, 201), "cmdline"), "");
+    assert_string_equal(str(proc_of(d, 201), "state"), "zombie");
+    assert_null(get(d, "aggregates"));
+    json_object_put(d);
+
+    /* the pid file now names another process: re-read each sample */
+    put_file(root, "nginx.pid", "100\n");
+    d = sample(&f, 2 * SEC);
+    snprintf(want101, sizeof(want101), "%s/nginx.pid,master", root);
+    assert_string_equal(labels(proc_of(d, 100), lb, sizeof(lb)), want101);
+    json_object_put(d);
+    stop(&f);
+}
+
+static void set_stat(const char *root, int pid, const char *text)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%d/stat", pid);
+    put_file(root, rel, text);
+}
+
+#define TAIL " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+
+/* Two samples 2 s apart: nginx master used 100 more ticks (1 s of cpu:
+ * 50 %) and read 2000 more bytes (1000 B/s). */
+static void two_sample_rates(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    assert_int_equal(
+        start(&f, root, "process: { watch = ( { name = \"nginx\"; aggregate = true; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_stat(root, 100,
+             "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 1050 550 0 0 20 0 1 0 "
+             "200000 60000000 2000" TAIL);
+    put_file(root, "100/io", "read_bytes: 6096\nwrite_bytes: 8192\n");
+    json_object *d = sample(&f, 12 * SEC);
+    json_object *m = proc_of(d, 100);
+    assert_true(dbl(m, "cpu_percent") == 50.0);
+    assert_true(dbl(m, "read_bytes_rate") == 1000.0);
+    assert_true(dbl(m, "write_bytes_rate") == 0.0);
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 0.0);
+    json_object *a = json_object_array_get_idx(get(d, "aggregates"), 0);
+    assert_true(dbl(a, "cpu_percent") == 50.0);
+    json_object_put(d);
+    stop(&f);
+}
+
+/* top by cpu ranks by ticks used in the interval, not since start: 1 and
+ * 100 have more in total, but 102 and 101 were the busy ones. */
+static void top_by_cpu(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    assert_int_equal(start(&f, root, "process: { watch = ( { top = 2; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_stat(root, 101,
+             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 "
+             "200010 61000000 1500" TAIL);
+    set_stat(root, 102,
+             "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 "
+             "200020 62000000 1500" TAIL);
+    json_object *d = sample(&f, 11 * SEC);
+    char buf[64];
+    assert_string_equal(pids(d, buf, sizeof(buf)), "101,102");
+    assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
+    assert_string_equal(labels(proc_of(d, 102), buf, sizeof(buf)), "top:cpu");
+    json_object_put(d);
+    stop(&f);
+}
+
+/* pid 101 is replaced by a new process (same pid, later start time) and
+ * 102 exits: the new 101's cpu covers only its own life (40 ticks over 2 s
+ * = 20 %), never a negative or huge value; 102 is gone from the list. A
+ * restart whose start time is before the last sample (cannot be timed)
+ * gets no cpu_percent at all. */
+static void counter_reset_and_exit(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    assert_int_equal(start(&f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    put_file(root, "uptime", "5002.00 9000.00\n");
+    set_stat(root, 101,
+             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 30 10 0 0 20 0 1 0 "
+             "500100 61000000 1500" TAIL);
+    set_stat(root, 100,
+             "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 5 5 0 0 20 0 1 0 "
+             "199000 60000000 2000" TAIL);
+    remove_path(root, "102");
+    json_object *d = sample(&f, 12 * SEC);
+    char buf[64];
+    assert_string_equal(pids(d, buf, sizeof(buf)), "100,101");
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 20.0);
+    assert_null(get(proc_of(d, 100), "cpu_percent"));
+    json_object_put(d);
+    /* 101 stays the same process: a normal delta again */
+    set_stat(root, 101,
+             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 50 10 0 0 20 0 1 0 "
+             "500100 61000000 1500" TAIL);
+    d = sample(&f, 14 * SEC);
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
+    json_object_put(d);
+    stop(&f);
+}
+
+/* Missing sources leave their fields out; the scan goes on. */
+static void missing_sources(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    remove_path(root, "meminfo");
+    remove_path(root, "stat");
+    remove_path(root, "100/io");
+    remove_path(root, "100/fd");
+    remove_path(root, "100/status");
+    remove_path(root, "100/cgroup");
+    remove_path(root, "100/cmdline");
+    assert_int_equal(start(&f, root, "process: { watch = ( { pid = 100; } ); };"), 0);
+    json_object *d = sample(&f, SEC);
+    assert_non_null(d);
+    json_object *m = proc_of(d, 100);
+    assert_int_equal(num(m, "rss"), 2000 * sysconf(_SC_PAGESIZE));
+    const char *absent[] = {"memory_percent", "start_time", "read_bytes", "fds",    "uid",
+                            "ctx_voluntary",  "cgroup",     "unit",       "cmdline"};
+    for (size_t i = 0; i < sizeof(absent) / sizeof(*absent); i++)
+        if (get(m, absent[i]))
+            fail_msg("%s should be absent", absent[i]);
+    json_object_put(d);
+    /* the process exits between samples */
+    remove_path(root, "100");
+    d = sample(&f, 2 * SEC);
+    assert_int_equal(json_object_array_length(get(d, "watched")), 0);
+    assert_int_equal(num(d, "processes"), 7);
+    json_object_put(d);
+    stop(&f);
+
+    /* no /proc at all: no message, no crash */
+    assert_int_equal(start(&f, "/nonexistent/proc", "process: { };"), 0);
+    assert_null(sample(&f, SEC));
+    stop(&f);
+}
+
+static void assert_init_error(const char *conf, const char *fragment)
+{
+    struct fx f = {0};
+    assert_int_equal(start(&f, FIXTURE, conf), -1);
+    if (!strstr(f.errors, fragment) || strncmp(f.errors, "test.conf:", 10) != 0)
+        fail_msg("expected \"%s\" in: %s", fragment, f.errors);
+    config_destroy(&f.cfg);
+}
+
+static void config_errors(void **state)
+{
+    (void)state;
+    assert_init_error("process: { watch = (\n { cmdline = \"(\"; } ); };",
+                      "test.conf:2: process.watch[0].cmdline: invalid regular expression");
+    assert_init_error("process: { watch = ( { aggregate = true; } ); };", "needs a selector");
+    assert_init_error("process: { watch = ( { name = \"x\"; by = \"memory\"; } ); };",
+                      "only goes with top");
+    assert_init_error("process: { watch = ( { user = \"no-such-user-hp\"; } ); };",
+                      "unknown user \"no-such-user-hp\"");
+}
+
+static void parsers(void **state)
+{
+    (void)state;
+    struct hp_pidstat s;
+    assert_true(hp_pidstat_parse("7 (a) b) c) T 1 7 7 0 -1 0 0 0 0 0 11 22 0 0 20 -5 2 0 99 "
+                                 "4096 3 0",
+                                 &s));
+    assert_string_equal(s.comm, "a) b) c");
+    assert_int_equal(s.state, 'T');
+    assert_int_equal(s.utime, 11);
+    assert_int_equal(s.nice, -5);
+    assert_int_equal(s.starttime, 99);
+    assert_int_equal(s.rss_pages, 3);
+    assert_false(hp_pidstat_parse("7 (trunc) S 1 2", &s));
+    assert_false(hp_pidstat_parse("", &s));
+    char out[64];
+    assert_true(hp_cgroup_unit("/system.slice/docker-1.scope/init", out, sizeof(out)));
+    assert_string_equal(out, "docker-1.scope");
+    assert_false(hp_cgroup_unit("/user.slice/user-0.slice", out, sizeof(out)));
+    assert_false(hp_cgroup_unit("/", out, sizeof(out)));
+    assert_false(hp_cgroup_v2("1:cpu:/x\n", out, sizeof(out)));
+    assert_true(hp_cgroup_v2("1:cpu:/x\n0::/a.service\n", out, sizeof(out)));
+    assert_string_equal(out, "/a.service");
+    char cmd[] = "a\0b c\0\0";
+    assert_int_equal(hp_cmdline_fix(cmd, sizeof(cmd) - 1), 5);
+    assert_string_equal(cmd, "a b c");
+    char bytes[] = "ok \xc3\xa9 \xff\xfe \xe2\x82 \xed\xa0\x80 \xf0\x9f\x98\x80 \xc0\xaf";
+    hp_utf8_sanitize(bytes);
+    assert_string_equal(bytes, "ok \xc3\xa9 ?? ?? ??? \xf0\x9f\x98\x80 ??");
+    assert_int_equal(hp_pid_state_index('x'), hp_pid_state_index('X'));
+    assert_int_equal(hp_pid_state_index('?'), HP_PID_STATE_OTHER);
+}
+
+/* Grow past the initial size, and drop what the next sample did not see. */
+static void pid_table(void **state)
+{
+    (void)state;
+    struct hp_pidtab t = {0};
+    hp_pidtab_begin(&t);
+    for (int32_t pid = 1; pid <= 5000; pid++)
+        hp_pidtab_put(&t, pid)->ticks = (uint64_t)pid * 3;
+    hp_pidtab_commit(&t);
+    hp_pidtab_begin(&t);
+    for (int32_t pid = 1; pid <= 5000; pid++) {
+        const struct hp_pident *e = hp_pidtab_prev(&t, pid);
+        assert_non_null(e);
+        assert_int_equal(e->ticks, (uint64_t)pid * 3);
+        if (pid % 2)
+            *hp_pidtab_put(&t, pid) = *e;
+    }
+    assert_null(hp_pidtab_prev(&t, 5001));
+    hp_pidtab_commit(&t);
+    assert_int_equal(t.cur.n, 2500);
+    assert_null(hp_pidtab_prev(&t, 2));
+    assert_non_null(hp_pidtab_prev(&t, 4999));
+    hp_pidtab_free(&t);
+}
+
+int main(void)
+{
+    // clang-format off
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fixture_values),
+        cmocka_unit_test(selectors),
+        cmocka_unit_test(two_sample_rates),
+        cmocka_unit_test(top_by_cpu),
+        cmocka_unit_test(counter_reset_and_exit),
+        cmocka_unit_test(missing_sources),
+        cmocka_unit_test(config_errors),
+        cmocka_unit_test(parsers),
+        cmocka_unit_test(pid_table),
+    };
+    // clang-format on
+    return cmocka_run_group_tests_name("process", tests, NULL, NULL);
+}

@@ -1,0 +1,495 @@
+/* es.c -- the `elasticsearch` sink: documents sent with the HTTP `_bulk`
+ * API over libcurl, one request per offered batch.
+ *
+ * The body is the NDJSON of es_bulk.c (gzip-compressed unless gzip = false).
+ * The per-item results of the response decide each message's fate: 2xx is
+ * confirmed, 429 and 5xx are retried (and the sink backs off, so a busy
+ * cluster is not hammered), any other status (400 mapper_parsing_exception,
+ * say) is logged with the item and dropped. A failed connection, a timeout,
+ * or an HTTP 429/5xx for the whole request is a connection-level failure:
+ * the transport re-queues the batch and retries with capped exponential
+ * backoff. Each document has a fixed _id, so a re-sent one overwrites
+ * itself instead of duplicating.
+ *
+ * The curl easy handle lives from open() to close(), so its connection is
+ * kept across batches. Requests are bounded by `timeout`, which is how long
+ * the transport thread can be held up by a stalled server. */
+#include "transport/es_bulk.h"
+#include "transport/sink.h"
+
+#include "agent/clock.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define RESPONSE_MAX (64u << 20) /* a bigger answer is an error */
+#define DROP_LOG_MAX 10          /* dropped items logged per minute */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+struct es {
+    const char *url, *index, *user, *password, *api_key, *ca_file;
+    bool verify, gzip;
+    long timeout_ms, connect_timeout_ms;
+    char bulk_url[1100];
+    char safe_url[1100]; /* redacted, for messages */
+    CURL *curl;
+    struct curl_slist *headers;
+    char curl_err[CURL_ERROR_SIZE];
+    struct hp_es_bulk bulk;
+    struct buf gz, resp;
+    struct json_tokener *tok;
+    uint64_t *pos; /* backlog position of each document in the request */
+    const struct hp_msg **msgs;
+    size_t cap;
+    int64_t drop_window_ms;             /* start of the minute counted below */
+    unsigned drops_logged, drops_quiet; /* dropped items logged / not, this minute */
+    bool global;                        /* curl_global_init done */
+};
+
+static int buf_reserve(struct buf *b, size_t need)
+{
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct buf *b = ud;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > RESPONSE_MAX || buf_reserve(b, b->len + n + 1) != 0)
+        return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return n;
+}
+
+/* Gzip in[0..n) into e->gz. 0 or -1. */
+static int gzip_body(struct es *e, const char *in, size_t n)
+{
+    z_stream z = {0};
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    size_t bound = deflateBound(&z, (uLong)n) + 32;
+    int rc = buf_reserve(&e->gz, bound);
+    if (rc == 0) {
+        z.next_in = (Bytef *)(uintptr_t)in;
+        z.avail_in = (uInt)n;
+        z.next_out = (Bytef *)e->gz.p;
+        z.avail_out = (uInt)e->gz.cap;
+        rc = deflate(&z, Z_FINISH) == Z_STREAM_END ? 0 : -1;
+        e->gz.len = z.total_out;
+    }
+    deflateEnd(&z);
+    return rc;
+}
+
+/* The error type and reason of an item or of a whole-request error. */
+static void error_text(json_object *err, char *out, size_t len)
+{
+    json_object *type = NULL, *reason = NULL;
+    if (json_object_is_type(err, json_type_object)) {
+        json_object_object_get_ex(err, "type", &type);
+        json_object_object_get_ex(err, "reason", &reason);
+    }
+    snprintf(out, len, "%s%s%s", type ? json_object_get_string(type) : "error", reason ? ": " : "",
+             reason ? json_object_get_string(reason) : "");
+}
+
+/* Log a refused document: the first DROP_LOG_MAX of each minute in full,
+ * then a count of the others when the minute is over. */
+static void log_drop(struct hp_sink *s, const struct hp_msg *m, int code, json_object *err)
+{
+    struct es *e = s->priv;
+    int64_t now = hp_mono_ms();
+    if (now - e->drop_window_ms >= 60000) {
+        if (e->drops_quiet)
+            hp_warn("sink %s: %u more document(s) dropped in the last minute", s->name,
+                    e->drops_quiet);
+        e->drop_window_ms = now;
+        e->drops_logged = e->drops_quiet = 0;
+    }
+    if (e->drops_logged >= DROP_LOG_MAX) {
+        e->drops_quiet++;
+        return;
+    }
+    e->drops_logged++;
+    char why[512];
+    error_text(err, why, sizeof(why));
+    hp_warn("sink %s: dropping %s #%llu: status %d %s", s->name, m->reporter,
+            (unsigned long long)m->seq, code, why);
+}
+
+/* Settle item i from its result. Returns 1 if it is to be retried. */
+static int settle_item(struct hp_sink *s, size_t i, json_object *item)
+{
+    struct es *e = s->priv;
+    json_object *res = NULL, *status = NULL, *err = NULL;
+    if (json_object_is_type(item, json_type_object)) {
+        json_object_object_foreach(item, op, val)
+        {
+            (void)op;
+            res = val;
+            break;
+        }
+    }
+    int code =
+        res && json_object_object_get_ex(res, "status", &status) ? json_object_get_int(status) : 0;
+    if (code >= 200 && code < 300) {
+        hp_sink_ack(s, e->pos[i], HP_ACK_OK);
+        return 0;
+    }
+    if (code == 429 || code >= 500 || code == 0) {
+        hp_sink_ack(s, e->pos[i], HP_ACK_RETRY);
+        return 1;
+    }
+    json_object_object_get_ex(res, "error", &err);
+    log_drop(s, e->msgs[i], code, err);
+    hp_sink_ack(s, e->pos[i], HP_ACK_DROP);
+    return 0;
+}
+
+/* Read the per-item results of a 200 answer. Returns how many items are to
+ * be retried, or -1 if the answer does not match the request. */
+static int settle(struct hp_sink *s, size_t ndocs)
+{
+    struct es *e = s->priv;
+    json_tokener_reset(e->tok);
+    json_object *r = json_tokener_parse_ex(e->tok, e->resp.p ? e->resp.p : "", (int)e->resp.len);
+    json_object *items = NULL;
+    if (!r || !json_object_object_get_ex(r, "items", &items) ||
+        !json_object_is_type(items, json_type_array) || json_object_array_length(items) != ndocs) {
+        json_object_put(r);
+        return hp_sink_fail(s, "POST %s: the answer does not list one result per document",
+                            e->safe_url);
+    }
+    int retry = 0;
+    for (size_t i = 0; i < ndocs; i++)
+        retry += settle_item(s, i, json_object_array_get_idx(items, i));
+    json_object_put(r);
+    return retry;
+}
+
+/* Turn a non-200 answer into s->error. */
+static int http_fail(struct hp_sink *s, long code)
+{
+    struct es *e = s->priv;
+    char why[300] = "";
+    json_tokener_reset(e->tok);
+    json_object *r =
+        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
+    json_object *err = NULL;
+    if (r && json_object_object_get_ex(r, "error", &err))
+        error_text(err, why, sizeof(why));
+    json_object_put(r);
+    return hp_sink_fail(s, "POST %s: HTTP %ld%s%s%s", e->safe_url, code, why[0] ? " (" : "", why,
+                        why[0] ? ")" : "");
+}
+
+/* Send the bulk body; 0 with the answer in e->resp, or -1. */
+static int post(struct hp_sink *s, long *code)
+{
+    struct es *e = s->priv;
+    const char *body = e->bulk.p;
+    size_t len = e->bulk.len;
+    if (e->gzip) {
+        if (gzip_body(e, body, len) != 0)
+            return hp_sink_fail(s, "gzip: out of memory");
+        body = e->gz.p;
+        len = e->gz.len;
+    }
+    e->resp.len = 0;
+    e->curl_err[0] = '\0';
+    curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    CURLcode rc = curl_easy_perform(e->curl);
+    if (rc != CURLE_OK)
+        return hp_sink_fail(s, "POST %s: %s", e->safe_url,
+                            e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc));
+    curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, code);
+    return 0;
+}
+
+static int reserve_docs(struct es *e, size_t n)
+{
+    if (n <= e->cap)
+        return 0;
+    uint64_t *pos = realloc(e->pos, n * sizeof(*pos));
+    if (!pos)
+        return -1;
+    e->pos = pos;
+    const struct hp_msg **msgs = realloc(e->msgs, n * sizeof(*msgs));
+    if (!msgs)
+        return -1;
+    e->msgs = msgs;
+    e->cap = n;
+    return 0;
+}
+
+static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct es *e = s->priv;
+    if (reserve_docs(e, n) != 0)
+        return hp_sink_fail(s, "out of memory");
+    hp_es_bulk_reset(&e->bulk);
+    for (size_t i = 0; i < n; i++) {
+        int rc = hp_es_bulk_add(&e->bulk, e->index, out[i].msg);
+        if (rc < 0)
+            return hp_sink_fail(s, "out of memory");
+        if (rc > 0) {
+            hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
+                    out[i].msg->reporter, (unsigned long long)out[i].msg->seq);
+            hp_sink_ack(s, out[i].pos, HP_ACK_DROP);
+            continue;
+        }
+        e->pos[e->bulk.ndocs - 1] = out[i].pos;
+        e->msgs[e->bulk.ndocs - 1] = out[i].msg;
+    }
+    if (e->bulk.ndocs == 0)
+        return (int)n;
+    long code = 0;
+    if (post(s, &code) != 0)
+        return -1;
+    if (code != 200)
+        return http_fail(s, code);
+    int retry = settle(s, e->bulk.ndocs);
+    if (retry < 0)
+        return -1;
+    if (retry > 0) /* only those come back, after a backoff */
+        return hp_sink_fail(s, "%d of %zu documents refused for now (429/5xx); backing off", retry,
+                            e->bulk.ndocs);
+    return (int)n;
+}
+
+static int set_headers(struct es *e)
+{
+    char auth[1024];
+    struct curl_slist *h = NULL, *t;
+    const char *lines[] = {"Content-Type: application/x-ndjson",
+                           "Expect:", e->gzip ? "Content-Encoding: gzip" : NULL};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!lines[i])
+            continue;
+        if (!(t = curl_slist_append(h, lines[i])))
+            goto err;
+        h = t;
+    }
+    if (e->api_key && *e->api_key) {
+        snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", e->api_key);
+        t = curl_slist_append(h, auth);
+        memset(auth, 0, sizeof(auth));
+        if (!t)
+            goto err;
+        h = t;
+    }
+    e->headers = h;
+    return 0;
+err:
+    curl_slist_free_all(h);
+    return -1;
+}
+
+/* Apply the options to a fresh easy handle. */
+static void set_options(struct es *e)
+{
+    CURL *c = e->curl;
+    curl_easy_setopt(c, CURLOPT_URL, e->bulk_url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, e->headers);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &e->resp);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->curl_err);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, e->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, e->connect_timeout_ms);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* any the server offers */
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "hostpulse");
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, e->verify ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, e->verify ? 2L : 0L);
+    if (e->ca_file && *e->ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
+    if (e->user && *e->user) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERNAME, e->user);
+        curl_easy_setopt(c, CURLOPT_PASSWORD, e->password ? e->password : "");
+    }
+}
+
+static int es_open(struct hp_sink *s)
+{
+    struct es *e = s->priv;
+    if (!e->curl && !(e->curl = curl_easy_init()))
+        return hp_sink_fail(s, "cannot create a curl handle");
+    set_options(e);
+    return 0; /* the connection is made by the first request */
+}
+
+static void es_close(struct hp_sink *s)
+{
+    struct es *e = s->priv;
+    if (e->curl)
+        curl_easy_cleanup(e->curl);
+    e->curl = NULL;
+}
+
+/* --check --connect: GET the base URL (the cluster banner). */
+static int es_check(struct hp_sink *s)
+{
+    struct es *e = s->priv;
+    int problems = 0;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        fprintf(stderr, "sink %s (%s): cannot create a curl handle\n", s->name, s->ops->type);
+        return 1;
+    }
+    e->curl = c;
+    set_options(e);
+    curl_easy_setopt(c, CURLOPT_URL, e->url);
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    struct curl_slist *auth = NULL; /* the API key without the bulk headers */
+    for (struct curl_slist *h = e->headers; h; h = h->next)
+        if (strncmp(h->data, "Authorization:", 14) == 0)
+            auth = curl_slist_append(auth, h->data);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, auth);
+    e->resp.len = 0;
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK || code != 200) {
+        fprintf(stderr, "sink %s (%s): GET %s: %s%ld\n", s->name, s->ops->type, e->safe_url,
+                rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP ", rc != CURLE_OK ? 0L : code);
+        problems = 1;
+    } else {
+        fprintf(stderr, "sink %s (%s): ok\n", s->name, s->ops->type);
+    }
+    es_close(s);
+    curl_slist_free_all(auth);
+    return problems;
+}
+
+static const struct hp_opt es_opts[] = {
+    {.name = "url",
+     .type = HP_OPT_STRING,
+     .def = "http://127.0.0.1:9200",
+     .help = "base URL of the cluster; requests go to URL/_bulk"},
+    {.name = "index",
+     .type = HP_OPT_STRING,
+     .def = "hostpulse-%Y.%m.%d",
+     .help = "index name: {reporter}, then strftime on the message's UTC time"},
+    {.name = "user", .type = HP_OPT_STRING, .def = "", .help = "basic auth user"},
+    {.name = "password", .type = HP_OPT_STRING, .def = "", .help = "basic auth password"},
+    {.name = "api_key",
+     .type = HP_OPT_STRING,
+     .def = "",
+     .help = "API key (base64 id:key), sent as Authorization: ApiKey"},
+    {.name = "ca_file",
+     .type = HP_OPT_STRING,
+     .def = "",
+     .help = "PEM file of the CA that signed the server's certificate"},
+    {.name = "verify",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "verify the server's TLS certificate and host name"},
+    {.name = "gzip",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "gzip request bodies (Content-Encoding: gzip)"},
+    {.name = "timeout",
+     .type = HP_OPT_FLOAT,
+     .def = "5.0",
+     .min = 0.1,
+     .max = 300,
+     .help = "seconds a whole request may take"},
+    {.name = "connect_timeout",
+     .type = HP_OPT_FLOAT,
+     .def = "2.0",
+     .min = 0.1,
+     .max = 300,
+     .help = "seconds to establish the connection"},
+    {0},
+};
+
+static int es_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct es *e = calloc(1, sizeof(*e));
+    if (!e)
+        return -1;
+    s->priv = e;
+    e->url = hp_opt_string(cfg, es_opts, "url");
+    e->index = hp_opt_string(cfg, es_opts, "index");
+    e->user = hp_opt_string(cfg, es_opts, "user");
+    e->password = hp_opt_string(cfg, es_opts, "password");
+    e->api_key = hp_opt_string(cfg, es_opts, "api_key");
+    e->ca_file = hp_opt_string(cfg, es_opts, "ca_file");
+    e->verify = hp_opt_bool(cfg, es_opts, "verify");
+    e->gzip = hp_opt_bool(cfg, es_opts, "gzip");
+    e->timeout_ms = (long)(hp_opt_float(cfg, es_opts, "timeout") * 1000);
+    e->connect_timeout_ms = (long)(hp_opt_float(cfg, es_opts, "connect_timeout") * 1000);
+    const char *why = hp_es_index_check(e->index);
+    size_t ulen = e->url ? strlen(e->url) : 0;
+    bool bad_url = ulen == 0 || ulen > 1000 ||
+                   (strncmp(e->url, "http://", 7) != 0 && strncmp(e->url, "https://", 8) != 0);
+    if (why)
+        hp_errs_add(errs, cfg, "sink %s: index \"%s\" %s", s->name, e->index, why);
+    if (bad_url)
+        hp_errs_add(errs, cfg, "sink %s: url must start with http:// or https://", s->name);
+    if (why || bad_url)
+        return -1;
+    while (ulen > 0 && e->url[ulen - 1] == '/')
+        ulen--;
+    snprintf(e->bulk_url, sizeof(e->bulk_url), "%.*s/_bulk", (int)ulen, e->url);
+    hp_redact_url(e->bulk_url, e->safe_url, sizeof(e->safe_url));
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+        return -1;
+    e->global = true;
+    if (set_headers(e) != 0 || hp_es_bulk_init(&e->bulk) != 0 || !(e->tok = json_tokener_new()))
+        return -1;
+    return 0;
+}
+
+static void es_fini(struct hp_sink *s)
+{
+    struct es *e = s->priv;
+    if (!e)
+        return;
+    es_close(s);
+    curl_slist_free_all(e->headers);
+    if (e->global)
+        curl_global_cleanup();
+    hp_es_bulk_free(&e->bulk);
+    if (e->tok)
+        json_tokener_free(e->tok);
+    free(e->gz.p);
+    free(e->resp.p);
+    free(e->pos);
+    free(e->msgs);
+    free(e);
+    s->priv = NULL;
+}
+
+const struct hp_sink_ops hp_sink_es = {
+    .type = "elasticsearch",
+    .opts = es_opts,
+    .init = es_init,
+    .open = es_open,
+    .write = es_write,
+    .close = es_close,
+    .fini = es_fini,
+    .check = es_check,
+};

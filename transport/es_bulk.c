@@ -1,0 +1,152 @@
+/* es_bulk.c -- builds Elasticsearch `_bulk` NDJSON bodies from messages
+ * (see es_bulk.h for the document shape). JSON goes through json-c. */
+#include "transport/es_bulk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int hp_es_bulk_init(struct hp_es_bulk *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->tok = json_tokener_new();
+    return b->tok ? 0 : -1;
+}
+
+void hp_es_bulk_free(struct hp_es_bulk *b)
+{
+    free(b->p);
+    if (b->tok)
+        json_tokener_free(b->tok);
+    memset(b, 0, sizeof(*b));
+}
+
+static int put(struct hp_es_bulk *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            return -1;
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static int put_json_line(struct hp_es_bulk *b, json_object *o)
+{
+    size_t n;
+    const char *s = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    return s && put(b, s, n) == 0 && put(b, "\n", 1) == 0 ? 0 : -1;
+}
+
+int hp_es_index_name(const char *tmpl, const struct hp_msg *m, char *buf, size_t len)
+{
+    char expanded[HP_ES_INDEX_MAX * 2];
+    size_t o = 0;
+    static const char key[] = "{reporter}";
+    for (const char *p = tmpl; *p; p++) {
+        const char *add = p;
+        size_t n = 1;
+        if (strncmp(p, key, sizeof(key) - 1) == 0) {
+            add = m->reporter;
+            n = strlen(m->reporter);
+            p += sizeof(key) - 2;
+        }
+        if (o + n >= sizeof(expanded))
+            return -1;
+        memcpy(expanded + o, add, n);
+        o += n;
+    }
+    expanded[o] = '\0';
+    time_t t = (time_t)(m->ts_ms >= 0 ? m->ts_ms / 1000 : 0);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm))
+        return -1;
+    size_t n = strftime(buf, len, expanded, &tm);
+    return n > 0 && n < len ? 0 : -1;
+}
+
+const char *hp_es_index_check(const char *tmpl)
+{
+    if (!tmpl || !*tmpl)
+        return "must not be empty";
+    if (strlen(tmpl) >= HP_ES_INDEX_MAX)
+        return "is too long";
+    if (tmpl[0] == '_' || tmpl[0] == '-' || tmpl[0] == '+')
+        return "must not start with _, - or +";
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '%') { /* only conversions that give digits */
+            if (!*++p || !strchr("YymdHMSjUWVGgCuws%", *p))
+                return "may only use the strftime conversions %Y %y %m %d %H %M %S %j %U %W %V "
+                       "%G %g %C %u %w %s %%";
+            continue;
+        }
+        if (*p >= 'A' && *p <= 'Z')
+            return "must be lowercase (Elasticsearch index names are)";
+        if (strchr("\\/*?\"<>| ,#", *p))
+            return "must not contain \\ / * ? \" < > | space , or #";
+    }
+    return NULL;
+}
+
+/* The action line for m; NULL on ENOMEM or when the envelope lacks ids. */
+static json_object *action_for(const char *tmpl, const struct hp_msg *m, json_object *env)
+{
+    json_object *host, *session;
+    if (!json_object_object_get_ex(env, "host", &host) ||
+        !json_object_object_get_ex(env, "session", &session))
+        return NULL;
+    char index[HP_ES_INDEX_MAX], id[512];
+    if (hp_es_index_name(tmpl, m, index, sizeof(index)) != 0)
+        return NULL;
+    snprintf(id, sizeof(id), "%s:%s:%s:%llu", json_object_get_string(host),
+             json_object_get_string(session), m->reporter, (unsigned long long)m->seq);
+    json_object *meta = json_object_new_object();
+    json_object *act = json_object_new_object();
+    if (!meta || !act) {
+        json_object_put(meta);
+        json_object_put(act);
+        return NULL;
+    }
+    json_object_object_add(meta, "_index", json_object_new_string(index));
+    json_object_object_add(meta, "_id", json_object_new_string(id));
+    json_object_object_add(act, "index", meta);
+    return act;
+}
+
+int hp_es_bulk_add(struct hp_es_bulk *b, const char *tmpl, const struct hp_msg *m)
+{
+    json_tokener_reset(b->tok);
+    json_object *env = json_tokener_parse_ex(b->tok, m->json, (int)m->len);
+    if (!env || !json_object_is_type(env, json_type_object)) {
+        json_object_put(env);
+        return 1;
+    }
+    json_object *act = action_for(tmpl, m, env);
+    if (!act) {
+        json_object_put(env);
+        return 1;
+    }
+    json_object_object_add(env, "@timestamp", json_object_new_int64(m->ts_ms));
+    size_t before = b->len;
+    int rc = put_json_line(b, act) == 0 && put_json_line(b, env) == 0 ? 0 : -1;
+    json_object_put(act);
+    json_object_put(env);
+    if (rc) {
+        b->len = before;
+        if (b->p)
+            b->p[before] = '\0';
+        return -1;
+    }
+    b->ndocs++;
+    return 0;
+}

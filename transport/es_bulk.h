@@ -1,0 +1,51 @@
+/* es_bulk.h -- Elasticsearch `_bulk` NDJSON bodies, shared by the
+ * `elasticsearch` (HTTP) and `es-file` sinks.
+ *
+ * Every message becomes two lines: an action line
+ *   {"index":{"_index":"hostpulse-2026.11.21","_id":"web01:<session>:cpu:42"}}
+ * and the document: the message's envelope as published (v, host,
+ * reporter, ts, session, seq, interval, data) plus "@timestamp", the sample
+ * time in epoch milliseconds. The _id makes a re-sent document overwrite
+ * itself, so a retry never duplicates it. */
+#ifndef HP_ES_BULK_H
+#define HP_ES_BULK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/msg.h"
+#include "agent/opts.h"
+
+#define HP_ES_INDEX_MAX 256
+
+struct hp_es_bulk {
+    char *p; /* the NDJSON body, NUL-terminated; every line ends in \n */
+    size_t len, cap;
+    size_t ndocs;
+    struct json_tokener *tok;
+};
+
+/* 0, or -1 on ENOMEM. */
+int hp_es_bulk_init(struct hp_es_bulk *b);
+void hp_es_bulk_free(struct hp_es_bulk *b);
+static inline void hp_es_bulk_reset(struct hp_es_bulk *b)
+{
+    b->len = 0;
+    b->ndocs = 0;
+}
+
+/* Append m's action and document lines, in index tmpl. Returns 0, 1 when m
+ * is not an envelope (the caller drops it; nothing appended), -1 on ENOMEM
+ * (nothing appended). */
+int hp_es_bulk_add(struct hp_es_bulk *b, const char *tmpl, const struct hp_msg *m);
+
+/* The index name of a message: tmpl with "{reporter}" replaced by the
+ * reporter, then strftime(3) on the message time in UTC. Returns 0, or -1
+ * when the name does not fit in len. */
+int hp_es_index_name(const char *tmpl, const struct hp_msg *m, char *buf, size_t len);
+
+/* Check an index template at init: non-empty, lowercase, none of the
+ * characters Elasticsearch forbids. Returns NULL or a reason. */
+const char *hp_es_index_check(const char *tmpl);
+
+#endif
