@@ -245,8 +245,11 @@ void hp_backlog_set_spill(struct hp_backlog *b, bool on)
         spill_memory(b);
 }
 
-void hp_backlog_sync(struct hp_backlog *b, int64_t now_ms)
+size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms)
 {
-    if (b->spool)
-        hp_spool_sync(b->spool, now_ms);
+    if (!b->spool)
+        return 0;
+    uint64_t before = hp_spool_stats(b->spool)->dropped;
+    hp_spool_sync(b->spool, now_ms);
+    return (size_t)(hp_spool_stats(b->spool)->dropped - before);
 }

@@ -83,8 +83,9 @@ void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t wind
 /* The sink went down (on) or came back (off). Going down writes every
  * memory entry not yet on disk to the spool. No-op without a spool. */
 void hp_backlog_set_spill(struct hp_backlog *b, bool on);
-/* Periodic spool work (fsync policy, acked offset, max_age). */
-void hp_backlog_sync(struct hp_backlog *b, int64_t now_ms);
+/* Periodic spool work (fsync policy, acked offset, max_age). Returns the
+ * number of unread messages max_age dropped. */
+size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms);
 /* True if some entry waits to be sent. */
 bool hp_backlog_has_pending(const struct hp_backlog *b);
 

@@ -180,7 +180,9 @@ static void service(struct hp_sink *s, int64_t now)
         else
             offer(s, now);
     }
-    hp_backlog_sync(s->backlog, now);
+    size_t lost = hp_backlog_sync(s->backlog, now);
+    if (lost)
+        atomic_fetch_add_explicit(&s->stats.dropped, lost, memory_order_relaxed);
     publish_stats(s);
 }
 

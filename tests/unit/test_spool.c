@@ -230,6 +230,25 @@ static void budget_drops_oldest(void **state)
     hp_spool_close(sp);
 }
 
+static void max_age_drops_old_segments(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c = cfg();
+    c.max_age = 0.05;
+    struct hp_spool *sp = open_ok(&c);
+    append_n(sp, 0, 500);
+    hp_spool_sync(sp, 0);
+    assert_int_equal(hp_spool_stats(sp)->dropped, 0); /* young enough */
+    usleep(100 * 1000);
+    hp_spool_sync(sp, 1);
+    assert_int_equal(hp_spool_stats(sp)->dropped, 500);
+    assert_int_equal(hp_spool_unread(sp), 0);
+    assert_int_equal(count_segments(), 0);
+    append_n(sp, 500, 501); /* and it goes on */
+    assert_int_equal(hp_spool_unread(sp), 1);
+    hp_spool_close(sp);
+}
+
 static void consume_keeps_read_in_step(void **state)
 {
     (void)state;
@@ -279,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(torn_tail_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_record_truncates_rest, setup, teardown),
         cmocka_unit_test_setup_teardown(budget_drops_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(max_age_drops_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(consume_keeps_read_in_step, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_directory_fails_cleanly, setup, teardown),
     };
