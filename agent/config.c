@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const log_dests[] = {"stderr", "syslog", NULL};
@@ -186,6 +187,23 @@ struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
     FILE *f = fopen(path, "r");
     if (!f) {
         hp_errs_raw(e, path, 0, "cannot open configuration: %s", strerror(errno));
+        hp_config_free(c);
+        return NULL;
+    }
+    /* libconfig's scanner exits the process on a directory, and its parser
+     * is quadratic in long tokens and in keys per group: a real config is
+     * a few KB, so anything past HP_CONFIG_MAX_BYTES is refused unparsed. */
+    struct stat st = {0};
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        hp_errs_raw(e, path, 0, "cannot read configuration: %s", strerror(EISDIR));
+        fclose(f);
+        hp_config_free(c);
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size > HP_CONFIG_MAX_BYTES) {
+        hp_errs_raw(e, path, 0, "configuration is too large (%lld bytes; the limit is %d)",
+                    (long long)st.st_size, HP_CONFIG_MAX_BYTES);
+        fclose(f);
         hp_config_free(c);
         return NULL;
     }

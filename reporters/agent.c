@@ -1,6 +1,7 @@
 /* agent.c -- the agent's own health: messages produced and dropped, ring
  * occupancy, each sink's delivery counters and backlog, each reporter's CPU
- * time per sample, and the process's RSS and CPU use. Everything read here
+ * time per sample, each sink's disk spool (size, queued, dropped, corrupt),
+ * and the process's RSS and CPU use. Everything read here
  * is a relaxed atomic written by another thread, or /proc/self. */
 #include "agent/agent.h"
 #include "agent/clock.h"
@@ -86,6 +87,24 @@ static json_object *sink_stats(struct hp_sink *k)
     return o;
 }
 
+/* The disk spool of sink k, or NULL when it has none. */
+static json_object *spool_stats(struct hp_sink *k)
+{
+    if (!atomic_load_explicit(&k->stats.spool.enabled, memory_order_relaxed))
+        return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "spilling",
+                           json_object_new_boolean(atomic_load_explicit(&k->stats.spool.spilling,
+                                                                        memory_order_relaxed)));
+    hp_json_add_uint(o, "bytes", load(&k->stats.spool.bytes));
+    hp_json_add_uint(o, "segments", load(&k->stats.spool.segments));
+    hp_json_add_uint(o, "queued", load(&k->stats.spool.queued));
+    hp_json_add_uint(o, "dropped", load(&k->stats.spool.dropped));
+    hp_json_add_uint(o, "corrupt", load(&k->stats.spool.corrupt));
+    hp_json_add_uint(o, "failed", load(&k->stats.spool.failed));
+    return o;
+}
+
 static json_object *reporter_stats(struct hp_reporter *q)
 {
     json_object *o = json_object_new_object();
@@ -120,6 +139,13 @@ static int agent_sample(struct hp_reporter *r, json_object *data)
     for (size_t i = 0; i < a->n_sinks; i++)
         json_object_object_add(sinks, a->sinks[i].name, sink_stats(&a->sinks[i]));
     json_object_object_add(data, "sinks", sinks);
+    json_object *spool = json_object_new_object();
+    for (size_t i = 0; i < a->n_sinks; i++) {
+        json_object *o = spool_stats(&a->sinks[i]);
+        if (o)
+            json_object_object_add(spool, a->sinks[i].name, o);
+    }
+    json_object_object_add(data, "spool", spool);
     json_object *reps = json_object_new_object();
     for (size_t i = 0; i < a->n_reporters; i++)
         json_object_object_add(reps, a->reporters[i].ops->name, reporter_stats(&a->reporters[i]));

@@ -9,6 +9,7 @@
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ static int64_t read_btime(struct uptime *u)
         bt += 7;
         hp_parse_u64(&bt, &btime);
     }
+    if (btime > (uint64_t)INT64_MAX / 1000)
+        btime = 0; /* garbage: an overflowing value is no boot time */
     hp_procfile_fini(&u->stat);
     return (int64_t)btime * 1000;
 }
@@ -52,9 +55,10 @@ static int uptime_sample(struct hp_reporter *r, json_object *data)
     struct uptime *u = r->priv;
     const char *p = hp_procfile_read(&u->uptime, true);
     double up, idle;
-    if (p && hp_parse_double(&p, &up)) {
+    /* Garbage in the file must not become a negative or infinite value. */
+    if (p && hp_parse_double(&p, &up) && up >= 0 && up < 1e15) {
         hp_json_add_double(data, "uptime", up, 2);
-        if (hp_parse_double(&p, &idle))
+        if (hp_parse_double(&p, &idle) && idle >= 0 && idle < 1e15)
             hp_json_add_double(data, "idle", idle, 2);
     } else {
         hp_warn_once(&u->warned_uptime, "uptime: cannot read %s", u->uptime.path);

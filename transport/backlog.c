@@ -1,4 +1,5 @@
-/* backlog.c -- a sink's queue of undelivered messages (see backlog.h). */
+/* backlog.c -- a sink's queue of undelivered messages, spilling to a disk
+ * spool while the sink is down (see backlog.h). */
 #include "transport/backlog.h"
 
 #include <stdlib.h>
@@ -17,6 +18,7 @@ struct hp_backlog *hp_backlog_new(size_t limit)
         return NULL;
     }
     b->limit = limit ? limit : 1;
+    b->window = b->limit;
     return b;
 }
 
@@ -30,6 +32,8 @@ static void release_head(struct hp_backlog *b)
     struct hp_backlog_entry *h = at(b, 0);
     if (h->state == HP_INFLIGHT)
         b->inflight--;
+    if (h->state == HP_ACKED && h->spos != HP_SPOS_NONE && b->spool)
+        hp_spool_ack(b->spool, h->spos + 1);
     hp_msg_unref(h->msg);
     h->msg = NULL;
     b->head = (b->head + 1) & (b->cap - 1);
@@ -45,6 +49,7 @@ void hp_backlog_free(struct hp_backlog *b)
         return;
     while (b->count)
         release_head(b);
+    hp_spool_close(b->spool);
     free(b->e);
     free(b);
 }
@@ -64,7 +69,8 @@ static int grow(struct hp_backlog *b)
     return 0;
 }
 
-size_t hp_backlog_push(struct hp_backlog *b, struct hp_msg *msg)
+/* Append to memory, dropping the oldest entry when full. */
+static size_t mem_push(struct hp_backlog *b, struct hp_msg *msg, uint64_t spos, uint8_t state)
 {
     size_t dropped = 0;
     if (b->count >= b->limit || (b->count == b->cap && grow(b) != 0)) {
@@ -73,13 +79,74 @@ size_t hp_backlog_push(struct hp_backlog *b, struct hp_msg *msg)
     }
     struct hp_backlog_entry *e = at(b, b->count);
     e->msg = hp_msg_ref(msg);
-    e->state = HP_PENDING;
+    e->spos = spos;
+    e->state = state;
     b->count++;
     return dropped;
 }
 
+/* Write the memory entries not yet on disk (a suffix) to the spool; only
+ * while nothing is unread, so disk order stays delivery order. */
+static void spill_memory(struct hp_backlog *b)
+{
+    size_t i = b->count;
+    while (i > 0 && at(b, i - 1)->spos == HP_SPOS_NONE)
+        i--;
+    for (; i < b->count && hp_spool_unread(b->spool) == 0; i++) {
+        struct hp_backlog_entry *e = at(b, i);
+        uint64_t pos;
+        if (e->state == HP_ACKED)
+            continue;
+        if (hp_spool_append(b->spool, e->msg->json, e->msg->len, true, &pos) != 0)
+            return;
+        e->spos = pos;
+    }
+}
+
+static size_t spool_push(struct hp_backlog *b, struct hp_msg *msg)
+{
+    struct hp_spool *sp = b->spool;
+    if (hp_spool_unread(sp) == 0)
+        spill_memory(b);
+    bool keep = hp_spool_unread(sp) == 0 && b->count < (b->spill ? b->window : b->limit);
+    uint64_t before = hp_spool_stats(sp)->dropped, pos;
+    if (hp_spool_append(sp, msg->json, msg->len, keep, &pos) != 0)
+        /* The disk refused it: memory may hold it only if that keeps order. */
+        return hp_spool_unread(sp) == 0 ? mem_push(b, msg, HP_SPOS_NONE, HP_PENDING) : 1;
+    size_t lost = (size_t)(hp_spool_stats(sp)->dropped - before);
+    if (keep)
+        lost += mem_push(b, msg, pos, HP_PENDING);
+    return lost;
+}
+
+size_t hp_backlog_push(struct hp_backlog *b, struct hp_msg *msg)
+{
+    if (b->spool && (b->spill || hp_spool_always(b->spool) || hp_spool_unread(b->spool) > 0 ||
+                     b->count >= b->limit))
+        return spool_push(b, msg);
+    return mem_push(b, msg, HP_SPOS_NONE, HP_PENDING);
+}
+
+/* Load spooled messages into memory up to the window. A record that is no
+ * envelope is skipped: it is confirmed with the next ack past it. */
+static void refill(struct hp_backlog *b)
+{
+    const char *data;
+    size_t len;
+    uint64_t pos;
+    while (b->spool && b->count < b->window && hp_spool_unread(b->spool) > 0 &&
+           hp_spool_read(b->spool, &data, &len, &pos) == 1) {
+        struct hp_msg *m = hp_msg_parse(data, len);
+        if (!m)
+            continue;
+        mem_push(b, m, pos, HP_PENDING);
+        hp_msg_unref(m);
+    }
+}
+
 size_t hp_backlog_take(struct hp_backlog *b, struct hp_out *out, size_t max)
 {
+    refill(b);
     size_t n = 0, i = b->cursor;
     for (; i < b->count && n < max; i++) {
         struct hp_backlog_entry *e = at(b, i);
@@ -134,18 +201,55 @@ size_t hp_backlog_requeue(struct hp_backlog *b)
 void hp_backlog_move(struct hp_backlog *to, struct hp_backlog *from)
 {
     hp_backlog_requeue(from);
+    bool same_spool = false;
+    if (from->spool && !to->spool) {
+        to->spool = from->spool;
+        to->window = from->window;
+        from->spool = NULL;
+        same_spool = true;
+    }
     while (from->count) {
         struct hp_backlog_entry *h = at(from, 0);
-        if (h->state == HP_PENDING)
+        if (same_spool) /* keep acked entries too: they confirm records */
+            mem_push(to, h->msg, h->spos, h->state);
+        else if (h->state == HP_PENDING)
             hp_backlog_push(to, h->msg);
+        h->state = HP_PENDING; /* released without confirming anything */
         release_head(from);
     }
 }
 
 bool hp_backlog_has_pending(const struct hp_backlog *b)
 {
+    if (b->spool && b->count < b->window && hp_spool_unread(b->spool) > 0)
+        return true;
     for (size_t i = b->cursor; i < b->count; i++)
         if (at(b, i)->state == HP_PENDING)
             return true;
     return false;
+}
+
+void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t window)
+{
+    hp_spool_close(b->spool);
+    b->spool = sp;
+    b->window = window ? window : 1;
+    if (b->window > b->limit)
+        b->window = b->limit;
+}
+
+void hp_backlog_set_spill(struct hp_backlog *b, bool on)
+{
+    b->spill = on;
+    if (on && b->spool && hp_spool_unread(b->spool) == 0)
+        spill_memory(b);
+}
+
+size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms)
+{
+    if (!b->spool)
+        return 0;
+    uint64_t before = hp_spool_stats(b->spool)->dropped;
+    hp_spool_sync(b->spool, now_ms);
+    return (size_t)(hp_spool_stats(b->spool)->dropped - before);
 }

@@ -87,6 +87,13 @@ struct hp_sink_stats {
     _Atomic uint64_t backlog;    /* messages waiting or in flight */
     _Atomic uint64_t returned;   /* unroutable (AMQP basic.return) */
     _Atomic int up;              /* 1 while open */
+    struct {                     /* the disk spool (transport/spool.h) */
+        _Atomic int enabled;     /* 1 once opened */
+        _Atomic int spilling;    /* 1 while new messages go to disk */
+        _Atomic uint64_t bytes, segments;
+        _Atomic uint64_t queued; /* messages on disk not yet in memory */
+        _Atomic uint64_t dropped, corrupt, failed;
+    } spool;
 };
 
 struct hp_sink {

@@ -6,10 +6,16 @@
  * to its in-flight window. A failing sink is closed, its in-flight messages
  * re-queued, and retried with capped exponential backoff; the others keep
  * flowing. When there is nothing to do it sleeps on the ring (a push wakes
- * it), on the sinks' sockets, or for at most agent.tick. */
+ * it), on the sinks' sockets, or for at most agent.tick.
+ *
+ * Each sink's backlog has a disk spool (agent.spool, transport/spool.h),
+ * opened when the thread starts so spooled messages are replayed before
+ * live ones. A sink going down switches its backlog to spilling; coming
+ * back switches it off; at exit what is left in memory goes to disk. */
 #include "transport/transport.h"
 #include "agent/clock.h"
 #include "transport/backlog.h"
+#include "transport/spool.h"
 
 #include <poll.h>
 #include <stdarg.h>
@@ -35,6 +41,7 @@ void hp_sink_detach(struct hp_sink *s)
 void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from)
 {
     hp_backlog_move(to->backlog, from->backlog);
+    to->backlog->window = to->window < to->backlog->limit ? to->window : to->backlog->limit;
     atomic_store_explicit(&to->stats.backlog, hp_backlog_count(to->backlog),
                           memory_order_relaxed);
 }
@@ -46,6 +53,48 @@ int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
     vsnprintf(s->error, sizeof(s->error), fmt, ap);
     va_end(ap);
     return -1;
+}
+
+/* Copy the backlog and spool counters into the sink's atomic stats. */
+static void publish_stats(struct hp_sink *s)
+{
+    struct hp_sink_stats *st = &s->stats;
+    atomic_store_explicit(&st->backlog, hp_backlog_count(s->backlog), memory_order_relaxed);
+    if (!s->backlog->spool)
+        return;
+    const struct hp_spool_stats *sp = hp_spool_stats(s->backlog->spool);
+    atomic_store_explicit(&st->spool.enabled, 1, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.spilling, s->backlog->spill, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.bytes, sp->bytes, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.segments, sp->segments, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.queued, hp_spool_unread(s->backlog->spool),
+                          memory_order_relaxed);
+    atomic_store_explicit(&st->spool.dropped, sp->dropped, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.corrupt, sp->corrupt, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.failed, sp->failed, memory_order_relaxed);
+}
+
+/* Open each sink's spool (unless it kept one across a reload). A spool
+ * that cannot be opened leaves the sink with its memory backlog only. */
+static void open_spools(struct hp_agent *a)
+{
+    if (a->stdout_only)
+        return;
+    struct hp_spool_cfg cfg;
+    hp_spool_cfg_read(&cfg, a->cfg->spool);
+    for (size_t j = 0; j < a->n_sinks; j++) {
+        struct hp_sink *s = &a->sinks[j];
+        char err[256];
+        if (!s->backlog->spool) {
+            struct hp_spool *sp = hp_spool_open(&cfg, s->name, err, sizeof(err));
+            if (!sp) {
+                hp_err("sink %s: no disk spool (%s); backlog in memory only", s->name, err);
+                continue;
+            }
+            hp_backlog_set_spool(s->backlog, sp, s->window);
+        }
+        publish_stats(s);
+    }
 }
 
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)
@@ -65,6 +114,7 @@ static void sink_down(struct hp_sink *s, int64_t now)
         s->open = false;
     }
     size_t n = hp_backlog_requeue(s->backlog);
+    hp_backlog_set_spill(s->backlog, true);
     atomic_fetch_add_explicit(&s->stats.retried, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->stats.failed, 1, memory_order_relaxed);
     atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
@@ -89,6 +139,7 @@ static bool sink_up(struct hp_sink *s, int64_t now)
         return false;
     }
     s->open = true;
+    hp_backlog_set_spill(s->backlog, false);
     s->backoff_ms = s->retry_initial_ms;
     atomic_store_explicit(&s->stats.up, 1, memory_order_relaxed);
     hp_complain_clear(&s->complain, "sink %s: connected again", s->name);
@@ -103,6 +154,8 @@ static bool offer(struct hp_sink *s, int64_t now)
     while (s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog)) {
         size_t room = s->window - s->backlog->inflight;
         size_t n = hp_backlog_take(s->backlog, out, room < OFFER_MAX ? room : OFFER_MAX);
+        if (n == 0)
+            break; /* the spool had nothing readable */
         int taken = s->ops->write(s, out, n);
         if (taken < 0) {
             sink_down(s, now);
@@ -127,7 +180,10 @@ static void service(struct hp_sink *s, int64_t now)
         else
             offer(s, now);
     }
-    atomic_store_explicit(&s->stats.backlog, hp_backlog_count(s->backlog), memory_order_relaxed);
+    size_t lost = hp_backlog_sync(s->backlog, now);
+    if (lost)
+        atomic_fetch_add_explicit(&s->stats.dropped, lost, memory_order_relaxed);
+    publish_stats(s);
 }
 
 /* Pop everything in the ring into every sink's backlog. Returns how many. */
@@ -213,8 +269,12 @@ static void close_all(struct hp_agent *a, int64_t deadline_ms)
         s->open = false;
         hp_backlog_requeue(s->backlog);
         atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
-        atomic_store_explicit(&s->stats.backlog, hp_backlog_count(s->backlog),
-                              memory_order_relaxed);
+    }
+    /* What is left in memory goes to disk, to be replayed at the next start. */
+    for (size_t j = 0; j < a->n_sinks; j++) {
+        hp_backlog_set_spill(a->sinks[j].backlog, true);
+        hp_backlog_sync(a->sinks[j].backlog, hp_mono_ms());
+        publish_stats(&a->sinks[j]);
     }
 }
 
@@ -224,6 +284,7 @@ static void *transport_main(void *arg)
     pthread_setname_np(pthread_self(), "hp-transport");
     int tick_ms = (int)(a->cfg->tick * 1000);
     int stop;
+    open_spools(a);
     /* T1: acquire pairs with the release store in hp_transport_stop, so
      * everything main did before asking us to stop is visible here. */
     while ((stop = atomic_load_explicit(&a->transport_stop, memory_order_acquire)) == 0) {
@@ -267,10 +328,12 @@ size_t hp_transport_stop(struct hp_agent *a, enum hp_transport_stop how)
     size_t left = backlog_total(a);
     if (how == HP_STOP_SHUTDOWN)
         for (size_t j = 0; j < a->n_sinks; j++) {
-            size_t n = hp_backlog_count(a->sinks[j].backlog);
+            struct hp_backlog *b = a->sinks[j].backlog;
+            size_t n = hp_backlog_count(b), disk = b->spool ? hp_spool_unread(b->spool) : 0;
             if (n)
-                hp_warn("sink %s: %zu message(s) not delivered at exit%s%s", a->sinks[j].name, n,
-                        a->sinks[j].error[0] ? ": " : "", a->sinks[j].error);
+                hp_warn("sink %s: %zu message(s) not delivered at exit (%zu kept in the spool)%s%s",
+                        a->sinks[j].name, n, disk, a->sinks[j].error[0] ? ": " : "",
+                        a->sinks[j].error);
         }
     return left;
 }

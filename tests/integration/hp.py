@@ -72,8 +72,10 @@ def run(args, timeout=60, env=None, input=None):
     """Run the agent with args; returns CompletedProcess (text)."""
     e = dict(os.environ)
     e.update(env or {})
-    p = subprocess.run([BIN] + list(args), capture_output=True, text=True,
-                       timeout=timeout * SLOW, env=e, input=input)
+    with tempfile.TemporaryDirectory() as spool:  # never the system's spool
+        e.setdefault("HOSTPULSE_SPOOL_DIR", spool)
+        p = subprocess.run([BIN] + list(args), capture_output=True, text=True,
+                           timeout=timeout * SLOW, env=e, input=input)
     check_sanitizers(p.stderr)
     return p
 
@@ -100,6 +102,8 @@ class Agent:
         self.env = dict(os.environ)
         self.env.update(env or {})
         self.tmp = tempfile.TemporaryDirectory()
+        # each agent spools into its own directory unless the config says otherwise
+        self.env.setdefault("HOSTPULSE_SPOOL_DIR", os.path.join(self.tmp.name, "spool"))
         self.proc = None
         self.returncode = None
         self.stdout = self.stderr = ""

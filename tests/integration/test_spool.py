@@ -1,0 +1,358 @@
+# test_spool.py -- the fault suite of the disk spool and bad input:
+# the agent SIGKILLed during a sink outage and restarted delivers every
+# spooled message, in order, before live data; a full disk under the spool
+# is survived (drops counted, recovery when space returns); truncated,
+# binary and huge config files and garbage /proc fixtures give clear errors,
+# never a crash. A failing sink is the real CSV sink whose directory's
+# parent is a regular file; the outage ends by replacing it with a directory.
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import unittest
+
+import tests.integration.hp as hp
+
+CONFIG = """
+agent: {{
+  hostname = "spooltest";
+  spool: {{ directory = "{spool}"; fsync = "{fsync}"; }};
+}};
+reporters: {{ uptime: {{ interval = 0.1; }}; agent: {{ interval = {agent_interval}; }}; }};
+sinks = (
+  {{ type = "stdout"; }},
+  {{ type = "csv"; directory = "{csv}"; retry_initial = 0.1; retry_max = 0.3;
+     backlog = {backlog}; }}
+);
+"""
+
+
+def csv_rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def stdout_msgs(agent, reporter):
+    # agent: a running hp.Agent, or the text of a stopped one's stdout
+    text = agent if isinstance(agent, str) else agent.read_stdout()
+    out = []
+    for line in text.splitlines():
+        try:
+            m = json.loads(line)
+        except ValueError:
+            continue  # a line cut by SIGKILL
+        if m.get("reporter") == reporter:
+            out.append(m)
+    return out
+
+
+class SpoolTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.d = self.tmp.name
+        self.blocker = os.path.join(self.d, "out")
+        with open(self.blocker, "w") as f:  # the CSV directory's parent: a file
+            f.write("not a directory\n")
+        self.csvdir = os.path.join(self.blocker, "csv")
+
+    def config(self, spool, fsync="batch", agent_interval=1.0, backlog=10000):
+        return hp.write_config(self.d, CONFIG.format(spool=spool, fsync=fsync, csv=self.csvdir,
+                                                     agent_interval=agent_interval,
+                                                     backlog=backlog))
+
+    def end_outage(self):
+        os.unlink(self.blocker)
+        os.mkdir(self.blocker)
+
+    def test_sigkill_during_outage_then_replay_in_order(self):
+        spool = os.path.join(self.d, "spool")
+        path = self.config(spool)
+        a = hp.Agent(path).start()
+        try:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 20, what="20 uptime messages")
+            a.proc.kill()  # SIGKILL mid-outage: nothing flushed on the way out
+            a.proc.wait()
+            first = stdout_msgs(a, "uptime")
+        finally:
+            a.stop()
+            a.out.close()
+            a.err.close()
+            a.tmp.cleanup()
+        session1 = first[0]["session"]
+        seqs1 = [m["seq"] for m in first]
+        self.assertTrue(os.listdir(os.path.join(spool, "csv")), "nothing spooled")
+
+        self.end_outage()
+        upcsv = os.path.join(self.csvdir, "uptime.csv")
+
+        def replayed():
+            got = {int(r["seq"]) for r in csv_rows(upcsv) if r["session"] == session1}
+            return set(seqs1) <= got
+
+        with hp.Agent(path) as b:
+            hp.wait_for(replayed, what="the first session's messages in the CSV")
+            hp.wait_for(lambda: any(r["session"] != session1 for r in csv_rows(upcsv)),
+                        what="live data after the replay")
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertIn("to replay", b.stderr)
+        rows = csv_rows(upcsv)
+        old = [int(r["seq"]) for r in rows if r["session"] == session1]
+        self.assertEqual(old, sorted(old), "replayed in order")
+        self.assertEqual(len(old), len(set(old)), "no duplicates")
+        self.assertTrue(set(seqs1) <= set(old))
+        sessions = [r["session"] for r in rows]
+        last_old = max(i for i, s in enumerate(sessions) if s == session1)
+        first_new = min(i for i, s in enumerate(sessions) if s != session1)
+        self.assertLess(last_old, first_new, "the spool is replayed before live data")
+
+    def session_seqs(self, agent):
+        msgs = stdout_msgs(agent, "uptime")
+        return msgs[0]["session"], [m["seq"] for m in msgs]
+
+    def assertDeliveredInOrder(self, session, seqs):
+        rows = csv_rows(os.path.join(self.csvdir, "uptime.csv"))
+        got = [int(r["seq"]) for r in rows if r["session"] == session]
+        self.assertEqual(got, sorted(got), "in order")
+        self.assertEqual(len(got), len(set(got)), "no duplicates")
+        self.assertTrue(set(seqs) <= set(got), "missing: %s" % sorted(set(seqs) - set(got)))
+
+    def test_reload_during_outage_keeps_the_spool(self):
+        path = self.config(os.path.join(self.d, "spool"))
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 10, what="10 uptime messages")
+            a.send(signal.SIGHUP)
+            hp.wait_for(lambda: "reload: configuration" in a.read_stderr(), what="reload")
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 20, what="20 uptime messages")
+            self.end_outage()
+            session, seqs = self.session_seqs(a)
+            upcsv = os.path.join(self.csvdir, "uptime.csv")
+            hp.wait_for(lambda: set(seqs) <= {int(r["seq"]) for r in csv_rows(upcsv)},
+                        what="everything spooled before and after the reload")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        session, seqs = self.session_seqs(a.stdout)
+        self.assertDeliveredInOrder(session, seqs)
+
+    def test_always_spools_and_delivers_everything(self):
+        spool = os.path.join(self.d, "spool")
+        self.end_outage()
+        with open(self.config(spool)) as f:
+            text = f.read().replace('fsync = "batch";', 'fsync = "batch"; always = true;')
+        path = hp.write_config(self.d, text)
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 20, what="20 uptime messages")
+            hp.wait_for(lambda: [f for f in os.listdir(os.path.join(spool, "csv"))
+                                 if f.endswith(".seg")], what="a segment file")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        session, seqs = self.session_seqs(a.stdout)
+        self.assertDeliveredInOrder(session, seqs)
+        with open(os.path.join(spool, "csv", "acked")) as f:
+            self.assertGreater(int(f.read()), 0)
+
+    def test_env_spool_dir_is_the_default(self):
+        spool = os.path.join(self.d, "envspool")
+        path = hp.write_config(self.d, CONFIG.format(spool="unused", fsync="never",
+                                                     csv=self.csvdir, agent_interval=1.0,
+                                                     backlog=100).replace(
+            'directory = "unused"; ', ""))
+        with hp.Agent(path, env={"HOSTPULSE_SPOOL_DIR": spool}) as a:
+            hp.wait_for(lambda: os.path.isdir(os.path.join(spool, "csv")) and
+                        os.listdir(os.path.join(spool, "csv")), what="a spool under the env dir")
+        self.assertEqual(a.returncode, 0, a.stderr)
+
+    def mount_tmpfs(self, size):
+        mnt = os.path.join(self.d, "fs")
+        os.mkdir(mnt)
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", mnt],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            self.skipTest("cannot mount a tmpfs for the disk-full test (needs root): "
+                          + p.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
+        return mnt
+
+    def test_sink_failing_mid_run_spools_then_catches_up(self):
+        # the CSV sink's own disk fills up while it runs: its writes fail
+        mnt = self.mount_tmpfs("2m")
+        self.csvdir = os.path.join(mnt, "csv")
+        path = self.config(os.path.join(self.d, "spool"))
+        filler = os.path.join(mnt, "filler")
+        with hp.Agent(path) as a:
+            upcsv = os.path.join(self.csvdir, "uptime.csv")
+            hp.wait_for(lambda: len(csv_rows(upcsv)) >= 5, what="CSV rows before the outage")
+            with open(filler, "wb") as f:
+                try:
+                    while True:
+                        f.write(b"\0" * 65536)
+                except OSError:
+                    pass
+            hp.wait_for(lambda: "No space left on device" in a.read_stderr(), what="sink failure")
+            spooldir = os.path.join(self.d, "spool", "csv")
+            hp.wait_for(lambda: os.path.isdir(spooldir) and os.listdir(spooldir),
+                        what="spooling during the outage")
+            n = len(stdout_msgs(a, "uptime"))
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= n + 10, what="more messages")
+            os.unlink(filler)
+            _, seqs = self.session_seqs(a)
+            hp.wait_for(lambda: set(seqs) <= {int(r["seq"]) for r in csv_rows(upcsv)},
+                        what="the CSV sink catching up")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        session, seqs = self.session_seqs(a.stdout)
+        self.assertDeliveredInOrder(session, seqs)
+
+    def test_disk_full_counts_drops_and_recovers(self):
+        mnt = self.mount_tmpfs("512k")
+        filler = os.path.join(mnt, "filler")
+        with open(filler, "wb") as f:  # leave about 32 KiB for the spool
+            try:
+                f.write(b"\0" * (480 * 1024))
+            except OSError:
+                pass
+        spool = os.path.join(mnt, "spool")
+        # a small memory backlog: with the disk full, memory holds 50, then drops
+        path = self.config(spool, fsync="interval", agent_interval=0.1, backlog=50)
+
+        def report(agent):
+            msgs = stdout_msgs(agent, "agent")
+            return msgs[-1]["data"] if msgs else None
+
+        def csv_stats(agent):
+            r = report(agent)
+            return (r["sinks"]["csv"], r["spool"].get("csv")) if r else (None, None)
+
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: (csv_stats(a)[0] or {}).get("dropped", 0) > 0, timeout=60,
+                        what="drops counted while the spool's disk is full")
+            sink, sp = csv_stats(a)
+            self.assertGreater(sp["failed"], 0)
+            self.assertIsNone(a.proc.poll(), "the agent keeps running")
+            self.assertIn("No space left on device", a.read_stderr())
+            os.unlink(filler)  # space returns
+            failed = sp["failed"]
+            hp.wait_for(lambda: csv_stats(a)[1]["queued"] > 100, timeout=60,
+                        what="spooling again after space returned")
+            self.end_outage()
+            hp.wait_for(lambda: csv_stats(a)[0]["up"] and csv_stats(a)[1]["queued"] == 0,
+                        timeout=60, what="the CSV sink catching up")
+            self.assertGreaterEqual(csv_stats(a)[1]["failed"], failed)
+            self.assertIn("writing again", a.read_stderr())
+        self.assertEqual(a.returncode, 0, a.stderr)
+        for m in hp.parse_lines(a.stdout):
+            hp.validate(m)
+        seqs = [int(r["seq"]) for r in csv_rows(os.path.join(self.csvdir, "uptime.csv"))]
+        self.assertTrue(seqs)
+        self.assertEqual(seqs, sorted(seqs), "order kept across the drops")
+        self.assertEqual(len(seqs), len(set(seqs)), "no duplicates")
+
+
+GOOD = """
+agent: { hostname = "badinput"; };
+reporters: { uptime: { interval = 0.5; }; agent: { interval = 0.5; }; };
+sinks = ( { type = "stdout"; } );
+"""
+
+
+class BadConfigTest(unittest.TestCase):
+    def check_file(self, data):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "bad.conf")
+            with open(path, "wb") as f:
+                f.write(data)
+            p = hp.run(["-c", path, "--check"], timeout=120)
+            return p, path
+
+    def assertCleanError(self, data):
+        p, path = self.check_file(data)
+        self.assertEqual(p.returncode, 1, "no clean failure (a crash is negative): %s"
+                         % p.stderr[-500:])
+        self.assertTrue(p.stderr.startswith(path + ":"), p.stderr[:500])
+
+    def test_truncated_configs(self):
+        text = GOOD.encode()
+        for cut in (len(text) - 3, len(text) // 2, 20, 9):
+            self.assertCleanError(text[:cut])
+
+    def test_binary_configs(self):
+        self.assertCleanError(b"\0" * 1000)
+        self.assertCleanError(GOOD.encode() + b"\xff\xfe\x00\x01garbage")
+        self.assertCleanError(b'agent: { hostname = "\x00\xff"; };\nbogus')
+        self.assertCleanError(bytes(range(128, 256)) * 100)
+
+    def test_huge_configs(self):
+        # 20 MB: refused before parsing (libconfig is quadratic in long tokens)
+        p, path = self.check_file(b'agent: { description = "' + b"x" * (20 << 20) + b'"; };\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(path + ":0: configuration is too large", p.stderr)
+        # a 200 KB string value, then an error after it
+        self.assertCleanError(b'agent: { description = "' + b"x" * (200 << 10) + b'"; oops = 1; };\n')
+        # 10000 unknown keys: every one reported, no crash
+        body = b"".join(b"k%d = %d;\n" % (i, i) for i in range(10000))
+        p, path = self.check_file(b"agent: {\n" + body + b"};\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.count("unknown option"), 10000)
+        # deep nesting
+        self.assertCleanError(b"agent: " + b"{ a: " * 5000 + b"1" + b"}" * 5000 + b";\n")
+
+    def test_directory_as_config(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = hp.run(["-c", d, "--check"])
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn(d + ":0: cannot read configuration", p.stderr)
+
+    def test_overflowing_numbers(self):
+        self.assertCleanError(b"agent: { batch_size = 99999999999999999999999999; };\n")
+        self.assertCleanError(b"agent: { spool: { max_bytes = -1; }; };\n")
+        self.assertCleanError(b"agent: { tick = 1e999; };\n")
+
+
+class BadProcTest(unittest.TestCase):
+    # /proc fixtures with garbage, truncated lines and overflowing numbers
+    CASES = {
+        "empty": ("", ""),
+        "garbage": ("abc def\n", "cpu x y\nbtime\n"),
+        "binary": ("\x00\xff\x01", "\x00\x00btime \xff\n"),
+        "truncated": ("12", "cpu  1 2 3\nbti"),
+        "overflow": ("1" * 400 + ".5 " + "9" * 400 + "\n",
+                     "btime 99999999999999999999999999999\n"),
+        "huge_exp": ("1e999 -1e999\n", "btime 18446744073709551615\n"),
+        "negative": ("-5.0 -3.0\n", "btime -1\n"),
+        "nan": ("nan inf\n", "intr 1\nbtime 12abc\n"),
+        "long_line": ("7.5 " * 100000 + "\n", "x" * 1000000 + "\nbtime 1700000000\n"),
+    }
+
+    def run_fixture(self, uptime, stat):
+        with tempfile.TemporaryDirectory() as d:
+            proc = os.path.join(d, "proc")
+            os.mkdir(proc)
+            with open(os.path.join(proc, "uptime"), "w", encoding="latin-1") as f:
+                f.write(uptime)
+            with open(os.path.join(proc, "stat"), "w", encoding="latin-1") as f:
+                f.write(stat)
+            return hp.run_once(GOOD, env={"HOSTPULSE_PROC_ROOT": proc})
+
+    def test_garbage_proc_files(self):
+        for name, (uptime, stat) in self.CASES.items():
+            with self.subTest(name):
+                msgs, p = self.run_fixture(uptime, stat)
+                self.assertGreaterEqual(p.returncode, 0, "crashed: " + p.stderr[-500:])
+                self.assertIn(p.returncode, (0, 1), p.stderr)
+                for m in msgs:
+                    hp.validate(m)
+                self.assertIn("agent", [m["reporter"] for m in msgs], p.stderr)
+
+    def test_missing_proc_files(self):
+        with tempfile.TemporaryDirectory() as d:
+            msgs, p = hp.run_once(GOOD, env={"HOSTPULSE_PROC_ROOT": d})
+            self.assertIn(p.returncode, (0, 1), p.stderr)
+            self.assertIn("uptime: cannot read", p.stderr)
+            for m in msgs:
+                hp.validate(m)
+
+
+if __name__ == "__main__":
+    unittest.main()

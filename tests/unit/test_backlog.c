@@ -1,0 +1,207 @@
+/* test_backlog.c -- a sink's backlog: memory semantics (order, limit,
+ * in-flight window, retry, requeue) and the disk spool behind it: spilling
+ * while the sink is down, refilling in order as acks free room, the
+ * memory limit spilling instead of dropping, replay after a restart, and
+ * reload handing the spool over. Also run under TSan by `make check`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transport/backlog.h"
+#include "transport/spool.h"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/hp-backlog-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static struct hp_msg *msg(uint64_t seq)
+{
+    char json[128];
+    int n = snprintf(json, sizeof(json), "{\"reporter\":\"t\",\"seq\":%llu,\"ts\":0}",
+                     (unsigned long long)seq);
+    return hp_msg_new("t", seq, 0, json, (size_t)n);
+}
+
+static void push(struct hp_backlog *b, uint64_t seq, size_t want_lost)
+{
+    struct hp_msg *m = msg(seq);
+    assert_int_equal(hp_backlog_push(b, m), want_lost);
+    hp_msg_unref(m);
+}
+
+/* Take up to max, check seqs continue from *next, ack them all OK. */
+static size_t deliver(struct hp_backlog *b, uint64_t *next, size_t max)
+{
+    struct hp_out out[64];
+    size_t n = hp_backlog_take(b, out, max < 64 ? max : 64);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(out[i].msg->seq, *next);
+        (*next)++;
+    }
+    for (size_t i = n; i > 0; i--) /* out of order acks */
+        assert_true(hp_backlog_ack(b, out[i - 1].pos, HP_ACK_OK));
+    return n;
+}
+
+static void memory_order_limit_retry(void **state)
+{
+    (void)state;
+    struct hp_backlog *b = hp_backlog_new(4);
+    for (uint64_t i = 1; i <= 4; i++)
+        push(b, i, 0);
+    push(b, 5, 1); /* full: 1 is dropped */
+    assert_int_equal(hp_backlog_count(b), 4);
+    struct hp_out out[8];
+    assert_int_equal(hp_backlog_take(b, out, 2), 2);
+    assert_int_equal(out[0].msg->seq, 2);
+    assert_true(hp_backlog_ack(b, out[0].pos, HP_ACK_RETRY));
+    assert_false(hp_backlog_ack(b, out[0].pos, HP_ACK_OK)); /* no longer in flight */
+    assert_true(hp_backlog_ack(b, out[1].pos, HP_ACK_OK));
+    assert_int_equal(hp_backlog_count(b), 4); /* 3 waits for 2 */
+    assert_int_equal(hp_backlog_take(b, out, 8), 3);
+    assert_int_equal(out[0].msg->seq, 2);
+    assert_int_equal(hp_backlog_requeue(b), 3);
+    assert_true(hp_backlog_has_pending(b));
+    assert_int_equal(hp_backlog_take(b, out, 8), 3); /* 3 stays acked */
+    assert_int_equal(out[0].msg->seq, 2);
+    assert_int_equal(out[1].msg->seq, 4);
+    assert_int_equal(out[2].msg->seq, 5);
+    for (int i = 0; i < 3; i++)
+        assert_true(hp_backlog_ack(b, out[i].pos, HP_ACK_OK));
+    assert_int_equal(hp_backlog_count(b), 0);
+    assert_false(hp_backlog_has_pending(b));
+    hp_backlog_free(b);
+}
+
+static struct hp_spool *spool(void)
+{
+    struct hp_spool_cfg c = {.directory = tmpdir,
+                             .max_bytes = 1 << 24,
+                             .segment_bytes = 8192,
+                             .fsync = HP_FSYNC_INTERVAL,
+                             .fsync_interval = 1.0};
+    char err[256];
+    struct hp_spool *sp = hp_spool_open(&c, "sink", err, sizeof(err));
+    assert_non_null(sp);
+    return sp;
+}
+
+static void spill_while_down_then_refill(void **state)
+{
+    (void)state;
+    struct hp_backlog *b = hp_backlog_new(1000);
+    hp_backlog_set_spool(b, spool(), 16);
+    for (uint64_t i = 1; i <= 10; i++) /* sink up: memory */
+        push(b, i, 0);
+    assert_int_equal(hp_spool_unread(b->spool), 0);
+    hp_backlog_set_spill(b, true); /* down: memory goes to disk too */
+    assert_int_equal(hp_spool_stats(b->spool)->segments, 1);
+    for (uint64_t i = 11; i <= 500; i++)
+        push(b, i, 0);
+    assert_true(b->count <= 16);
+    assert_int_equal(hp_backlog_count(b), 500);
+    hp_backlog_set_spill(b, false);
+    uint64_t next = 1;
+    for (int round = 0; round < 100 && hp_backlog_has_pending(b); round++) {
+        deliver(b, &next, 7);
+        push(b, 500 + (uint64_t)round + 1, 0); /* live data goes behind */
+        assert_true(b->count <= 1000);
+    }
+    while (deliver(b, &next, 64))
+        ;
+    assert_int_equal(next, 601);
+    assert_int_equal(hp_backlog_count(b), 0);
+    assert_int_equal(hp_spool_stats(b->spool)->segments, 0);
+    hp_backlog_free(b);
+}
+
+static void limit_spills_instead_of_dropping(void **state)
+{
+    (void)state;
+    struct hp_backlog *b = hp_backlog_new(8);
+    hp_backlog_set_spool(b, spool(), 8);
+    for (uint64_t i = 1; i <= 100; i++)
+        push(b, i, 0); /* nothing lost beyond the limit */
+    assert_int_equal(hp_backlog_count(b), 100);
+    uint64_t next = 1;
+    while (deliver(b, &next, 3))
+        ;
+    assert_int_equal(next, 101);
+    hp_backlog_free(b);
+}
+
+static void replay_after_restart(void **state)
+{
+    (void)state;
+    struct hp_backlog *b = hp_backlog_new(100);
+    hp_backlog_set_spool(b, spool(), 10);
+    hp_backlog_set_spill(b, true);
+    for (uint64_t i = 1; i <= 50; i++)
+        push(b, i, 0);
+    hp_backlog_set_spill(b, false);
+    uint64_t next = 1;
+    deliver(b, &next, 5); /* 1..5 confirmed */
+    struct hp_out out[4];
+    assert_int_equal(hp_backlog_take(b, out, 4), 4); /* 6..9 in flight at the "crash" */
+    hp_backlog_free(b);                              /* saves acked = 5 */
+
+    b = hp_backlog_new(100);
+    hp_backlog_set_spool(b, spool(), 10);
+    assert_int_equal(hp_backlog_count(b), 45);
+    while (deliver(b, &next, 64) || hp_backlog_has_pending(b))
+        ;
+    assert_int_equal(next, 51);
+    hp_backlog_free(b);
+}
+
+static void move_hands_the_spool_over(void **state)
+{
+    (void)state;
+    struct hp_backlog *old = hp_backlog_new(100);
+    hp_backlog_set_spool(old, spool(), 4);
+    hp_backlog_set_spill(old, true);
+    for (uint64_t i = 1; i <= 20; i++)
+        push(old, i, 0);
+    struct hp_backlog *b = hp_backlog_new(100);
+    hp_backlog_move(b, old);
+    assert_null(old->spool);
+    assert_non_null(b->spool);
+    hp_backlog_free(old);
+    assert_int_equal(hp_backlog_count(b), 20);
+    uint64_t next = 1;
+    while (deliver(b, &next, 3) || hp_backlog_has_pending(b))
+        ;
+    assert_int_equal(next, 21);
+    hp_backlog_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(memory_order_limit_retry),
+        cmocka_unit_test_setup_teardown(spill_while_down_then_refill, setup, teardown),
+        cmocka_unit_test_setup_teardown(limit_spills_instead_of_dropping, setup, teardown),
+        cmocka_unit_test_setup_teardown(replay_after_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(move_hands_the_spool_over, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+/* spool.h -- one sink's disk backlog: append-only segment files.
+ *
+ * Layout: <directory>/<sink name>/ holds segment files named after the
+ * number of their first record (%016llx.seg) and a small "acked" file.
+ * A segment starts with the 8-byte magic "HPSPOOL1", then records:
+ *
+ *   u32 len (little endian) | u32 crc | len bytes of message JSON
+ *
+ * crc is CRC-32C over the 4 length bytes and the payload, so a torn or
+ * bit-flipped length is caught as well as a damaged payload. Records are
+ * numbered in append order (a number that only grows, across restarts).
+ *
+ * Three positions: `next` (number of the next append), `read` (the next
+ * record to hand to the backlog) and `acked` (every record below it was
+ * confirmed by the sink). A segment file is deleted once all its records
+ * are acked. `acked` is persisted to the "acked" file (write + rename) at
+ * most once per sync; after a crash, records acked since the last save are
+ * delivered again: at-least-once, never lost.
+ *
+ * On open, every segment is checked record by record; a torn or corrupt
+ * tail (crash mid-write) is truncated, counted in `corrupt` and logged,
+ * never fatal. Bounded by max_bytes (the oldest segments are dropped, and
+ * the unread records they held counted in `dropped`) and optionally by
+ * max_age.
+ *
+ * Transport thread only (or main while the transport is stopped). */
+#ifndef HP_SPOOL_H
+#define HP_SPOOL_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_SPOOL_MAGIC      "HPSPOOL1"
+#define HP_SPOOL_MAGIC_LEN  8
+#define HP_SPOOL_HDR        8           /* len + crc */
+#define HP_SPOOL_MAX_RECORD (16u << 20) /* larger lengths mean corruption */
+
+enum hp_spool_fsync { HP_FSYNC_BATCH, HP_FSYNC_INTERVAL, HP_FSYNC_NEVER };
+
+struct hp_spool_cfg {
+    const char *directory;  /* parent of the per-sink directories */
+    uint64_t max_bytes;     /* all segments of one sink */
+    double max_age;         /* seconds, 0 = no limit */
+    uint64_t segment_bytes; /* a segment is closed past this size */
+    enum hp_spool_fsync fsync;
+    double fsync_interval; /* seconds, for HP_FSYNC_INTERVAL */
+    bool always;           /* spool every message, not only on outage */
+};
+
+/* Counters, transport thread only (the transport copies them into the
+ * sink's atomic stats for the self-report). */
+struct hp_spool_stats {
+    uint64_t bytes; /* on disk now, all segments */
+    uint64_t segments;
+    uint64_t dropped; /* unread records lost to max_bytes / max_age */
+    uint64_t corrupt; /* damaged records skipped or truncated */
+    uint64_t failed;  /* appends refused by the disk (ENOSPC, EIO) */
+};
+
+struct hp_spool;
+
+/* Fill cfg from the agent.spool group (NULL: defaults). This can't fail:
+ * the group was validated with the config. The environment variable
+ * HOSTPULSE_SPOOL_DIR replaces the default directory (not one set in the
+ * file). */
+void hp_spool_cfg_read(struct hp_spool_cfg *cfg, const config_setting_t *group);
+
+/* Open the spool of sink `name`: scan and repair its segments (nothing is
+ * created until the first append). Returns NULL on error with the reason
+ * in err. */
+struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name, char *err,
+                               size_t errlen);
+/* Sync (per policy), save `acked`, close. NULL is a no-op. */
+void hp_spool_close(struct hp_spool *sp);
+
+/* Append one record; *pos gets its number. With consume=true and nothing
+ * left unread, the caller keeps the message in memory: `read` moves past
+ * it. Returns 0, or -1 with errno (ENOSPC, EIO, EMSGSIZE): nothing was
+ * written. May drop the oldest segments to stay within max_bytes. */
+int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool consume, uint64_t *pos);
+/* Records appended but not yet read. */
+uint64_t hp_spool_unread(const struct hp_spool *sp);
+/* The next unread record: *data (valid until the next call, not
+ * NUL-terminated), *len, *pos. Returns 1, or 0 when nothing is unread.
+ * Damaged records are skipped (counted in corrupt), so it always makes
+ * progress. */
+int hp_spool_read(struct hp_spool *sp, const char **data, size_t *len, uint64_t *pos);
+/* Every record below upto is confirmed; fully acked segments are deleted. */
+void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
+/* Periodic work, now_ms monotonic: fsync per policy, save `acked`, apply
+ * max_age. */
+void hp_spool_sync(struct hp_spool *sp, int64_t now_ms);
+bool hp_spool_always(const struct hp_spool *sp);
+const struct hp_spool_stats *hp_spool_stats(const struct hp_spool *sp);
+
+#endif
