@@ -98,7 +98,7 @@ tsan:
 	$(MAKE) VARIANT=tsan test-bins
 	tests/run --build build/tsan --label tsan
 
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) test-bins
 	bench/run --build $(BUILD) $(BENCH_ARGS)
 
 deps:
