@@ -187,6 +187,9 @@ class PackageTest(unittest.TestCase):
 
     def test_install_run_reload_upgrade_purge(self):
         self.addCleanup(self.cleanup_install)
+        # A state directory left by an agent run as root before the package
+        # was installed: postinst must take it over.
+        os.makedirs(os.path.join(STATE, "spool"), exist_ok=True)
         sh(["dpkg", "-i", self.deb], check=True)
         self.check_installed_files()
         self.check_user()
