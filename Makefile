@@ -47,7 +47,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: all run check test unit asan tsan deps bench deb install clean format lint fuzz test-bins
+.PHONY: all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
 
 all: $(BUILD)/hostpulse
 ifeq ($(VARIANT),release)
@@ -128,10 +128,17 @@ install: all
 deb:
 	scripts/build-deb.sh
 
-format:
-	clang-format -i $(SRCS) $(wildcard agent/*.h reporters/*.h transport/*.h tests/unit/*.c tests/helpers/*.c bench/*.c)
+FORMAT_FILES := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-lint:
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+lint: format-check cppcheck
+
+cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -D_GNU_SOURCE --suppress=missingIncludeSystem \
 	  agent reporters transport

@@ -67,8 +67,8 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     return 0;
 }
 
-static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg,
-                                struct hp_errs *e, struct hp_reporter **out, size_t *n)
+static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
+                                struct hp_reporter **out, size_t *n)
 {
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
@@ -259,7 +259,8 @@ void hp_agent_publish_session(struct hp_agent *a)
     os_pretty_name(os, sizeof(os));
     hp_json_add_string(d, "os", os);
     hp_json_add_int(d, "cpu_count", sysconf(_SC_NPROCESSORS_CONF));
-    hp_json_add_uint(d, "mem_total", (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE));
+    hp_json_add_uint(d, "mem_total",
+                     (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE));
     json_object *reps = json_object_new_object();
     for (size_t i = 0; i < a->n_reporters; i++)
         hp_json_add_double(reps, a->reporters[i].ops->name, a->reporters[i].interval, 3);
@@ -269,8 +270,7 @@ void hp_agent_publish_session(struct hp_agent *a)
 
 /* Move each new sink's backlog over from the old sink of the same name and
  * type; report what is lost with sinks that were removed. */
-static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink *new,
-                               size_t n_new)
+static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink *new, size_t n_new)
 {
     for (size_t i = 0; i < n_old; i++) {
         bool kept = false;
@@ -300,8 +300,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
         cfg = NULL;
     }
     if (!cfg) {
-        hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count,
-               path);
+        hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
     hp_scheduler_stop(a);
@@ -322,8 +321,8 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     }
     hp_config_free(a->cfg);
     a->cfg = cfg;
-    enum hp_log_level level = cfg->log_level > hp_log_get_level() ? cfg->log_level
-                                                                   : hp_log_get_level();
+    enum hp_log_level level =
+        cfg->log_level > hp_log_get_level() ? cfg->log_level : hp_log_get_level();
     hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : cfg->log_dest, level);
     hp_transport_start(a);
     hp_scheduler_start(a);

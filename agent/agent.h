@@ -31,21 +31,21 @@ struct hp_agent_stats {
 struct hp_agent {
     struct hp_config *cfg;
     char host[256];
-    char session[37];          /* uuid of this run */
-    char boot_id[37];          /* the kernel's, from /proc/sys/kernel/random/boot_id */
-    int64_t start_ms;          /* epoch ms */
+    char session[37]; /* uuid of this run */
+    char boot_id[37]; /* the kernel's, from /proc/sys/kernel/random/boot_id */
+    int64_t start_ms; /* epoch ms */
     int64_t start_mono_ns;
-    struct hp_envelope env;    /* points at host and session */
+    struct hp_envelope env; /* points at host and session */
 
     struct hp_ring *ring;
     struct hp_reporter *reporters; /* n_reporters, only the enabled ones */
     size_t n_reporters;
     struct hp_sink *sinks;
     size_t n_sinks;
-    bool stdout_only;          /* --stdout: ignore the configured sinks */
-    bool log_syslog;           /* --syslog: log to syslog whatever agent.log says */
-    uint64_t session_seq;      /* main thread only */
-    uint64_t *seqs;            /* per reporter type, survives reloads */
+    bool stdout_only;     /* --stdout: ignore the configured sinks */
+    bool log_syslog;      /* --syslog: log to syslog whatever agent.log says */
+    uint64_t session_seq; /* main thread only */
+    uint64_t *seqs;       /* per reporter type, survives reloads */
 
     struct hp_agent_stats stats;
 
@@ -58,7 +58,7 @@ struct hp_agent {
     /* Transport thread: stop request, set by main with a release store and
      * read with acquire by the transport loop (T1). */
     pthread_t transport;
-    bool transport_running;    /* main thread only */
+    bool transport_running;     /* main thread only */
     _Atomic int transport_stop; /* 0 run, 1 stop (shutdown), 2 stop (handoff) */
 };
 

@@ -14,6 +14,7 @@
 static const char *const log_dests[] = {"stderr", "syslog", NULL};
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 
+/* clang-format off */
 static const struct hp_opt log_opts[] = {
     {.name = "destination", .type = HP_OPT_STRING, .def = "stderr", .choices = log_dests,
      .help = "where log lines go: stderr (the journal under systemd) or syslog"},
@@ -21,9 +22,11 @@ static const struct hp_opt log_opts[] = {
      .help = "least severe level logged"},
     {0},
 };
+/* clang-format on */
 
 static const char *const fsync_policies[] = {"batch", "interval", "never", NULL};
 
+/* clang-format off */
 static const struct hp_opt spool_opts[] = {
     {.name = "directory", .type = HP_OPT_STRING, .def = "/var/lib/hostpulse/spool",
      .help = "one sub-directory per sink holds its disk backlog"},
@@ -41,7 +44,9 @@ static const struct hp_opt spool_opts[] = {
      .help = "spool every message, not only while a sink is failing"},
     {0},
 };
+/* clang-format on */
 
+/* clang-format off */
 const struct hp_opt hp_agent_opts[] = {
     {.name = "hostname", .type = HP_OPT_STRING, .def = "",
      .help = "host name in every message (default: the system's)"},
@@ -63,14 +68,18 @@ const struct hp_opt hp_agent_opts[] = {
     {.name = "spool", .type = HP_OPT_GROUP, .sub = spool_opts, .help = "disk backlog"},
     {0},
 };
+/* clang-format on */
 
+/* clang-format off */
 const struct hp_opt hp_reporter_common_opts[] = {
     {.name = "enabled", .type = HP_OPT_BOOL, .help = "run this reporter"},
     {.name = "interval", .type = HP_OPT_FLOAT, .min = 0.01, .max = 86400,
      .help = "seconds between samples"},
     {0},
 };
+/* clang-format on */
 
+/* clang-format off */
 const struct hp_opt hp_sink_common_opts[] = {
     {.name = "type", .type = HP_OPT_STRING, .flags = HP_OPT_REQUIRED, .help = "sink type"},
     {.name = "name", .type = HP_OPT_STRING, .help = "unique name (default: the type)"},
@@ -83,13 +92,16 @@ const struct hp_opt hp_sink_common_opts[] = {
      .help = "cap of the reconnect backoff, seconds"},
     {0},
 };
+/* clang-format on */
 
+/* clang-format off */
 static const struct hp_opt top_opts[] = {
     {.name = "agent", .type = HP_OPT_GROUP, .help = "the agent itself"},
     {.name = "reporters", .type = HP_OPT_GROUP, .help = "one group per reporter"},
     {.name = "sinks", .type = HP_OPT_LIST, .help = "where messages go"},
     {0},
 };
+/* clang-format on */
 
 static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
 {
@@ -163,7 +175,8 @@ static void resolve_agent(struct hp_config *c)
 static void check_agent(struct hp_config *c, struct hp_errs *e)
 {
     hp_opts_check(c->agent, hp_agent_opts, NULL, e);
-    const config_setting_t *cap = c->agent ? config_setting_get_member(c->agent, "ring_capacity") : NULL;
+    const config_setting_t *cap =
+        c->agent ? config_setting_get_member(c->agent, "ring_capacity") : NULL;
     long long v = cap ? config_setting_get_int64(cap) : 1024;
     if (cap && (v & (v - 1)) != 0)
         hp_errs_add(e, cap, "agent.ring_capacity: %lld is not a power of two", v);

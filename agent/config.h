@@ -15,9 +15,9 @@
 #include "agent/opts.h"
 
 struct hp_config {
-    config_t lc;                 /* owns every setting and string below */
+    config_t lc; /* owns every setting and string below */
     char *path;
-    char *include_dir;           /* directory of path: @include is relative to it */
+    char *include_dir;                 /* directory of path: @include is relative to it */
     const config_setting_t *agent;     /* may be NULL: all defaults */
     const config_setting_t *reporters; /* may be NULL */
     const config_setting_t *sinks;     /* may be NULL: stdout */
@@ -30,8 +30,8 @@ struct hp_config {
     enum hp_log_level log_level;
     const char *proc_root;
     const char *sys_root;
-    double shutdown_timeout;     /* seconds */
-    double tick;                 /* transport wake-up period, seconds */
+    double shutdown_timeout;       /* seconds */
+    double tick;                   /* transport wake-up period, seconds */
     const config_setting_t *spool; /* agent.spool group, may be NULL */
 };
 

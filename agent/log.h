@@ -17,7 +17,7 @@ enum hp_log_dest { HP_LOG_STDERR = 0, HP_LOG_SYSLOG };
  * changed by the main thread while no other thread logs to syslog. */
 void hp_log_setup(enum hp_log_dest dest, enum hp_log_level level);
 enum hp_log_level hp_log_get_level(void);
-int hp_log_level_parse(const char *s);  /* -1 when unknown */
+int hp_log_level_parse(const char *s); /* -1 when unknown */
 void hp_log(enum hp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define hp_err(...)   hp_log(HP_LOG_ERR, __VA_ARGS__)

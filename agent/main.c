@@ -70,28 +70,55 @@ static void print_config_help(FILE *out)
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", no_argument, NULL, 'k'},
-        {"connect", no_argument, NULL, 'n'},      {"once", no_argument, NULL, 'o'},
-        {"stdout", no_argument, NULL, 's'},       {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
-        {"help-config", no_argument, NULL, 'H'},  {"syslog", no_argument, NULL, 'y'},
+        {"config", required_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"connect", no_argument, NULL, 'n'},
+        {"once", no_argument, NULL, 'o'},
+        {"stdout", no_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'H'},
+        {"syslog", no_argument, NULL, 'y'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     c->config = DEFAULT_CONFIG;
     while ((ch = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
         switch (ch) {
-        case 'c': c->config = optarg; break;
-        case 'k': c->check = true; break;
-        case 'n': c->connect = true; break;
-        case 'o': c->once = true; break;
-        case 's': c->to_stdout = true; break;
-        case 'y': c->syslog = true; break;
-        case 'v': c->verbose++; break;
-        case 'V': printf("hostpulse %s\n", HP_VERSION); exit(0);
-        case 'h': usage(stdout); exit(0);
-        case 'H': print_config_help(stdout); exit(0);
-        default: usage(stderr); return -1;
+        case 'c':
+            c->config = optarg;
+            break;
+        case 'k':
+            c->check = true;
+            break;
+        case 'n':
+            c->connect = true;
+            break;
+        case 'o':
+            c->once = true;
+            break;
+        case 's':
+            c->to_stdout = true;
+            break;
+        case 'y':
+            c->syslog = true;
+            break;
+        case 'v':
+            c->verbose++;
+            break;
+        case 'V':
+            printf("hostpulse %s\n", HP_VERSION);
+            exit(0);
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case 'H':
+            print_config_help(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
         }
     }
     if (optind < argc) {
@@ -119,8 +146,8 @@ static int run_check(struct hp_agent *a, const struct cli *c)
         fprintf(stderr, "hostpulse: %d sink problem(s) with %s\n", problems, c->config);
         return 1;
     }
-    fprintf(stderr, "%s: configuration OK (%zu reporters, %zu sinks)\n", c->config,
-            a->n_reporters, a->n_sinks);
+    fprintf(stderr, "%s: configuration OK (%zu reporters, %zu sinks)\n", c->config, a->n_reporters,
+            a->n_sinks);
     return 0;
 }
 

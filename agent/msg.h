@@ -18,11 +18,11 @@
 
 struct hp_msg {
     uint32_t refs;
-    uint32_t len;                 /* bytes of json, without the NUL */
-    uint64_t seq;                 /* per reporter, within the session */
-    int64_t ts_ms;                /* sample time, epoch ms */
-    char reporter[HP_NAME_MAX];   /* "cpu", "session", ... */
-    char json[];                  /* NUL-terminated envelope */
+    uint32_t len;               /* bytes of json, without the NUL */
+    uint64_t seq;               /* per reporter, within the session */
+    int64_t ts_ms;              /* sample time, epoch ms */
+    char reporter[HP_NAME_MAX]; /* "cpu", "session", ... */
+    char json[];                /* NUL-terminated envelope */
 };
 
 /* Copy json into a new message with one reference. NULL on ENOMEM. */

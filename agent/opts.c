@@ -207,9 +207,8 @@ int64_t hp_opt_int(const config_setting_t *group, const struct hp_opt *table, co
 {
     const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
     if (s && is_num(config_setting_type(s)))
-        return config_setting_type(s) == CONFIG_TYPE_FLOAT
-                   ? (int64_t)config_setting_get_float(s)
-                   : config_setting_get_int64(s);
+        return config_setting_type(s) == CONFIG_TYPE_FLOAT ? (int64_t)config_setting_get_float(s)
+                                                           : config_setting_get_int64(s);
     const char *d = default_of(table, name);
     return d ? strtoll(d, NULL, 0) : 0;
 }
@@ -257,7 +256,7 @@ const char *hp_opt_strings_at(const config_setting_t *group, const char *name, i
 void hp_opts_print(FILE *out, const struct hp_opt *table, int indent)
 {
     static const char *const short_type[] = {
-        [HP_OPT_BOOL] = "bool",     [HP_OPT_INT] = "int",     [HP_OPT_FLOAT] = "number",
+        [HP_OPT_BOOL] = "bool",     [HP_OPT_INT] = "int",         [HP_OPT_FLOAT] = "number",
         [HP_OPT_STRING] = "string", [HP_OPT_STRINGS] = "strings", [HP_OPT_GROUP] = "group",
         [HP_OPT_LIST] = "list",     [HP_OPT_INTS] = "ints",
     };
@@ -269,8 +268,8 @@ void hp_opts_print(FILE *out, const struct hp_opt *table, int indent)
         if ((o->min != 0 || o->max != 0) && l < sizeof(extra))
             l += (size_t)snprintf(extra + l, sizeof(extra) - l, " [%.15g..%.15g]", o->min, o->max);
         for (const char *const *ch = o->choices; ch && *ch && l < sizeof(extra); ch++)
-            l += (size_t)snprintf(extra + l, sizeof(extra) - l, "%s%s", ch == o->choices ? " {" : "|",
-                                  *ch);
+            l += (size_t)snprintf(extra + l, sizeof(extra) - l, "%s%s",
+                                  ch == o->choices ? " {" : "|", *ch);
         if (o->choices && l < sizeof(extra))
             snprintf(extra + l, sizeof(extra) - l, "}");
         fprintf(out, "%*s%s (%s%s)%s: %s\n", indent, "", o->name, short_type[o->type],

@@ -16,8 +16,8 @@
 
 enum hp_opt_type {
     HP_OPT_BOOL,
-    HP_OPT_INT,     /* int or int64 */
-    HP_OPT_FLOAT,   /* float, or int */
+    HP_OPT_INT,   /* int or int64 */
+    HP_OPT_FLOAT, /* float, or int */
     HP_OPT_STRING,
     HP_OPT_STRINGS, /* a string, or an array/list of strings */
     HP_OPT_GROUP,   /* validated against .sub */
@@ -30,12 +30,12 @@ enum hp_opt_type {
 struct hp_opt {
     const char *name;
     enum hp_opt_type type;
-    const char *def;             /* default, as text ("1.0", "true", "stderr") */
-    double min, max;             /* range for numbers; both 0 means unchecked */
-    const char *const *choices;  /* NULL-terminated, for strings */
-    const struct hp_opt *sub;    /* for groups and lists */
+    const char *def;            /* default, as text ("1.0", "true", "stderr") */
+    double min, max;            /* range for numbers; both 0 means unchecked */
+    const char *const *choices; /* NULL-terminated, for strings */
+    const struct hp_opt *sub;   /* for groups and lists */
     unsigned flags;
-    const char *help;            /* one line, for --help-config and docs */
+    const char *help; /* one line, for --help-config and docs */
 };
 
 /* Error sink: each problem is printed as "FILE:LINE: message" and counted. */
@@ -44,7 +44,7 @@ struct hp_errs {
     const char *fallback_file; /* when libconfig knows no file for a setting */
     const char *include_dir;   /* relative @include names are shown under it */
     void (*emit)(void *ud, const char *line);
-    void *ud;                  /* emit(ud, line); NULL emit means stderr */
+    void *ud; /* emit(ud, line); NULL emit means stderr */
 };
 
 void hp_errs_add(struct hp_errs *e, const config_setting_t *at, const char *fmt, ...)

@@ -25,10 +25,10 @@ struct hp_ring_cell {
 };
 
 struct hp_ring {
-    alignas(HP_CACHELINE) _Atomic size_t head; /* producers: next position to claim */
-    alignas(HP_CACHELINE) size_t tail;         /* consumer only: next position to read */
-    _Atomic size_t tail_seen;                  /* copy of tail for other threads (relaxed) */
-    _Atomic size_t high_water;                 /* max occupancy seen by the consumer (relaxed) */
+    alignas(HP_CACHELINE) _Atomic size_t head;  /* producers: next position to claim */
+    alignas(HP_CACHELINE) size_t tail;          /* consumer only: next position to read */
+    _Atomic size_t tail_seen;                   /* copy of tail for other threads (relaxed) */
+    _Atomic size_t high_water;                  /* max occupancy seen by the consumer (relaxed) */
     alignas(HP_CACHELINE) _Atomic int sleeping; /* consumer is (about to be) asleep */
     int efd;                                    /* eventfd that wakes the consumer */
     size_t mask;                                /* capacity - 1 */

@@ -51,8 +51,8 @@ int main(int argc, char **argv)
         return die("login");
     amqp_channel_open(c, 1);
     amqp_confirm_select(c, 1);
-    amqp_exchange_declare(c, 1, amqp_cstring_bytes("hostpulse"), amqp_cstring_bytes("topic"), 0,
-                          1, 0, 0, amqp_empty_table);
+    amqp_exchange_declare(c, 1, amqp_cstring_bytes("hostpulse"), amqp_cstring_bytes("topic"), 0, 1,
+                          0, 0, amqp_empty_table);
     amqp_queue_declare(c, 1, amqp_cstring_bytes("bench.bare"), 0, 1, 0, 0, amqp_empty_table);
     amqp_queue_bind(c, 1, amqp_cstring_bytes("bench.bare"), amqp_cstring_bytes("hostpulse"),
                     amqp_cstring_bytes("hostpulse.bench.#"), amqp_empty_table);

@@ -36,11 +36,10 @@ static int64_t sample_ns(struct hp_reporter *r)
 }
 
 static void bench_one(const struct hp_reporter_ops *ops, const struct hp_config *cfg,
-                      const char *proc_root, const char *sys_root, int samples,
-                      const char *label)
+                      const char *proc_root, const char *sys_root, int samples, const char *label)
 {
-    struct hp_reporter r = {.ops = ops, .proc_root = proc_root, .sys_root = sys_root,
-                            .interval = 1.0};
+    struct hp_reporter r = {
+        .ops = ops, .proc_root = proc_root, .sys_root = sys_root, .interval = 1.0};
     struct hp_errs errs = {0};
     const config_setting_t *g = cfg ? hp_config_reporter(cfg, ops->name) : NULL;
     if (ops->init && ops->init(&r, g, &errs) != 0) {

@@ -33,8 +33,10 @@ int main(int argc, char **argv)
     size_t size = strtoull(argv[4], NULL, 10);
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", argv[1]}, {"acks", "all"},
-                           {"enable.idempotence", "true"}, {"compression.codec", "lz4"},
+    const char *kv[][2] = {{"bootstrap.servers", argv[1]},
+                           {"acks", "all"},
+                           {"enable.idempotence", "true"},
+                           {"compression.codec", "lz4"},
                            {"linger.ms", "5"}};
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, sizeof(err)) != RD_KAFKA_CONF_OK)
@@ -48,9 +50,8 @@ int main(int argc, char **argv)
     int64_t t0 = hp_mono_ns();
     for (uint64_t i = 0; i < n;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_KEY("bench", 5),
-            RD_KAFKA_V_VALUE(body, size), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+            rk, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_KEY("bench", 5), RD_KAFKA_V_VALUE(body, size),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(rk, 1);
             continue;

@@ -120,12 +120,13 @@ int main(int argc, char **argv)
         lat[i] = acked_ns[i] - b.pushed_ns[i];
     qsort(lat, done, sizeof(*lat), cmp);
     double secs = (double)(t1 - t0) / 1e9;
-    fprintf(stderr, "sink=%s type=%s messages=%zu confirmed=%zu size=%zu seconds=%.3f "
-           "rate=%.0f p50_ms=%.3f p99_ms=%.3f dropped=%llu\n",
-           s->name, s->ops->type, n, done, size, secs, (double)done / secs,
-           done ? (double)lat[done / 2] / 1e6 : 0.0,
-           done ? (double)lat[done * 99 / 100] / 1e6 : 0.0,
-           (unsigned long long)atomic_load_explicit(&s->stats.dropped, memory_order_relaxed));
+    fprintf(stderr,
+            "sink=%s type=%s messages=%zu confirmed=%zu size=%zu seconds=%.3f "
+            "rate=%.0f p50_ms=%.3f p99_ms=%.3f dropped=%llu\n",
+            s->name, s->ops->type, n, done, size, secs, (double)done / secs,
+            done ? (double)lat[done / 2] / 1e6 : 0.0,
+            done ? (double)lat[done * 99 / 100] / 1e6 : 0.0,
+            (unsigned long long)atomic_load_explicit(&s->stats.dropped, memory_order_relaxed));
     free(lat);
     free(acked_ns);
     free(b.pushed_ns);

@@ -132,8 +132,7 @@ int main(int argc, char **argv)
         double mutex = median(0, p, total, runs);
         char label[64];
         snprintf(label, sizeof(label), "%d producer%s, 1 consumer", p, p > 1 ? "s" : "");
-        printf("%-28s %14.0f %10.1f %14.0f %7.2fx\n", label, ring, 1e9 / ring, mutex,
-               ring / mutex);
+        printf("%-28s %14.0f %10.1f %14.0f %7.2fx\n", label, ring, 1e9 / ring, mutex, ring / mutex);
     }
     return 0;
 }

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 struct self {
-    struct hp_procfile stat;   /* /proc/self/stat: utime, stime, threads */
-    struct hp_procfile statm;  /* /proc/self/statm: rss pages */
+    struct hp_procfile stat;  /* /proc/self/stat: utime, stime, threads */
+    struct hp_procfile statm; /* /proc/self/statm: rss pages */
     uint64_t prev_ticks;
     int64_t prev_ns;
     long hz, page;
@@ -75,8 +75,8 @@ static json_object *sink_stats(struct hp_sink *k)
 {
     json_object *o = json_object_new_object();
     hp_json_add_string(o, "type", k->ops->type);
-    json_object_object_add(o, "up", json_object_new_boolean(
-                                        atomic_load_explicit(&k->stats.up, memory_order_relaxed)));
+    json_object_object_add(
+        o, "up", json_object_new_boolean(atomic_load_explicit(&k->stats.up, memory_order_relaxed)));
     hp_json_add_uint(o, "sent", load(&k->stats.sent));
     hp_json_add_uint(o, "failed", load(&k->stats.failed));
     hp_json_add_uint(o, "retried", load(&k->stats.retried));

@@ -14,11 +14,11 @@
 
 struct hp_procfile {
     char path[512];
-    int fd;          /* -1 when closed */
+    int fd; /* -1 when closed */
     char *buf;
     size_t cap;
-    size_t len;      /* bytes of the last read; buf[len] == '\0' */
-    int last_errno;  /* errno of the last failed open/read, 0 after success */
+    size_t len;     /* bytes of the last read; buf[len] == '\0' */
+    int last_errno; /* errno of the last failed open/read, 0 after success */
 };
 
 /* Remember path (nothing is opened yet). */

@@ -25,14 +25,14 @@ struct hp_agent;
 struct hp_reporter;
 
 struct hp_reporter_ops {
-    const char *name;           /* "cpu": config key, envelope "reporter", thread hp-cpu */
-    double default_interval;    /* seconds */
+    const char *name;        /* "cpu": config key, envelope "reporter", thread hp-cpu */
+    double default_interval; /* seconds */
     bool default_enabled;
     /* Rates and percentages need a previous sample: the scheduler takes one
      * unpublished priming sample when the reporter starts (and, for --once,
      * a short fixed window before the published one). */
     bool needs_prime;
-    const struct hp_opt *opts;  /* reporter-specific options, NULL-terminated; may be NULL */
+    const struct hp_opt *opts; /* reporter-specific options, NULL-terminated; may be NULL */
     /* Parse options (already type-checked against opts) and allocate priv.
      * Semantic problems go to errs as FILE:LINE: messages; return -1. */
     int (*init)(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs);
@@ -55,13 +55,13 @@ struct hp_reporter_stats {
 
 struct hp_reporter {
     const struct hp_reporter_ops *ops;
-    struct hp_agent *agent;      /* read-only for reporters */
-    const char *proc_root;       /* "/proc" unless redirected (tests, containers) */
-    const char *sys_root;        /* "/sys" unless redirected */
-    double interval;             /* seconds */
-    void *priv;                  /* the reporter's own state */
-    uint64_t *seq;               /* last seq used, in agent->seqs (survives reloads);
-                                    owned by the reporter's thread while it runs */
+    struct hp_agent *agent; /* read-only for reporters */
+    const char *proc_root;  /* "/proc" unless redirected (tests, containers) */
+    const char *sys_root;   /* "/sys" unless redirected */
+    double interval;        /* seconds */
+    void *priv;             /* the reporter's own state */
+    uint64_t *seq;          /* last seq used, in agent->seqs (survives reloads);
+                               owned by the reporter's thread while it runs */
     pthread_t thread;
     bool running;
     struct hp_reporter_stats stats;

@@ -35,22 +35,22 @@ enum hp_entry_state { HP_PENDING = 0, HP_INFLIGHT, HP_ACKED };
 
 struct hp_backlog_entry {
     struct hp_msg *msg;
-    uint64_t spos;    /* spool record number, or HP_SPOS_NONE */
+    uint64_t spos; /* spool record number, or HP_SPOS_NONE */
     uint8_t state;
 };
 
 struct hp_backlog {
     struct hp_backlog_entry *e;
-    size_t cap;       /* allocated entries, a power of two */
-    size_t limit;     /* most entries held; beyond it the oldest is dropped */
-    size_t head;      /* index of the oldest entry */
+    size_t cap;   /* allocated entries, a power of two */
+    size_t limit; /* most entries held; beyond it the oldest is dropped */
+    size_t head;  /* index of the oldest entry */
     size_t count;
-    size_t cursor;    /* offset from head: no PENDING entry before it */
+    size_t cursor; /* offset from head: no PENDING entry before it */
     size_t inflight;
-    uint64_t head_pos; /* position of the oldest entry */
+    uint64_t head_pos;      /* position of the oldest entry */
     struct hp_spool *spool; /* owned; NULL: memory only */
-    size_t window;     /* memory entries while spilling / refilling */
-    bool spill;        /* the sink is down: new messages go to disk */
+    size_t window;          /* memory entries while spilling / refilling */
+    bool spill;             /* the sink is down: new messages go to disk */
 };
 
 struct hp_backlog *hp_backlog_new(size_t limit);

@@ -568,6 +568,7 @@ static void csv_close(struct hp_sink *s)
 
 static const char *const rotate_modes[] = {"none", "daily", "size", NULL};
 
+/* clang-format off */
 static const struct hp_opt csv_opts[] = {
     {.name = "directory",
      .type = HP_OPT_STRING,
@@ -590,6 +591,7 @@ static const struct hp_opt csv_opts[] = {
      .help = "with rotate = \"size\": bytes at which a file is moved aside"},
     {0},
 };
+/* clang-format on */
 
 static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {

@@ -13,14 +13,8 @@ extern const struct hp_sink_ops hp_sink_amqp;
 extern const struct hp_sink_ops hp_sink_kafka;
 
 const struct hp_sink_ops *const hp_sink_types[] = {
-    &hp_sink_stdout,
-    &hp_sink_csv,
-    &hp_sink_es,
-    &hp_sink_es_file,
-    &hp_sink_mysql,
-    &hp_sink_amqp,
-    &hp_sink_kafka,
-    NULL,
+    &hp_sink_stdout, &hp_sink_csv,  &hp_sink_es,    &hp_sink_es_file,
+    &hp_sink_mysql,  &hp_sink_amqp, &hp_sink_kafka, NULL,
 };
 
 const struct hp_sink_ops *hp_sink_find(const char *type)

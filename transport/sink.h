@@ -42,8 +42,8 @@ enum hp_ack {
 };
 
 struct hp_sink_ops {
-    const char *type;           /* "amqp": the `type` in the config */
-    const struct hp_opt *opts;  /* sink-specific options, NULL-terminated */
+    const char *type;          /* "amqp": the `type` in the config */
+    const struct hp_opt *opts; /* sink-specific options, NULL-terminated */
     /* Parse options and allocate priv; no I/O. Problems go to errs as
      * FILE:LINE: messages; return -1. */
     int (*init)(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs);
@@ -79,17 +79,17 @@ struct hp_sink_ops {
 /* Per-sink statistics: written by the transport thread, read by the agent
  * self-report. Relaxed atomics; each value stands alone. */
 struct hp_sink_stats {
-    _Atomic uint64_t sent;       /* acked OK */
-    _Atomic uint64_t failed;     /* open/write failures (connection level) */
-    _Atomic uint64_t retried;    /* messages acked RETRY or re-queued */
-    _Atomic uint64_t rejected;   /* acked DROP */
-    _Atomic uint64_t dropped;    /* lost to a full backlog */
-    _Atomic uint64_t backlog;    /* messages waiting or in flight */
-    _Atomic uint64_t returned;   /* unroutable (AMQP basic.return) */
-    _Atomic int up;              /* 1 while open */
-    struct {                     /* the disk spool (transport/spool.h) */
-        _Atomic int enabled;     /* 1 once opened */
-        _Atomic int spilling;    /* 1 while new messages go to disk */
+    _Atomic uint64_t sent;     /* acked OK */
+    _Atomic uint64_t failed;   /* open/write failures (connection level) */
+    _Atomic uint64_t retried;  /* messages acked RETRY or re-queued */
+    _Atomic uint64_t rejected; /* acked DROP */
+    _Atomic uint64_t dropped;  /* lost to a full backlog */
+    _Atomic uint64_t backlog;  /* messages waiting or in flight */
+    _Atomic uint64_t returned; /* unroutable (AMQP basic.return) */
+    _Atomic int up;            /* 1 while open */
+    struct {                   /* the disk spool (transport/spool.h) */
+        _Atomic int enabled;   /* 1 once opened */
+        _Atomic int spilling;  /* 1 while new messages go to disk */
         _Atomic uint64_t bytes, segments;
         _Atomic uint64_t queued; /* messages on disk not yet in memory */
         _Atomic uint64_t dropped, corrupt, failed;
@@ -98,8 +98,8 @@ struct hp_sink_stats {
 
 struct hp_sink {
     const struct hp_sink_ops *ops;
-    struct hp_agent *agent;      /* hostname, session: read-only */
-    char name[HP_NAME_MAX];      /* unique; defaults to the type */
+    struct hp_agent *agent; /* hostname, session: read-only */
+    char name[HP_NAME_MAX]; /* unique; defaults to the type */
     void *priv;
     const config_setting_t *cfg; /* valid while this sink lives */
     char error[256];             /* last failure reason, for logs */
@@ -107,11 +107,11 @@ struct hp_sink {
     /* Transport-owned state; sinks do not touch it. */
     struct hp_backlog *backlog;
     struct hp_complain complain;
-    int64_t retry_at_ms;         /* monotonic */
+    int64_t retry_at_ms; /* monotonic */
     int64_t backoff_ms;
     int64_t retry_initial_ms, retry_max_ms;
     bool open;
-    bool stalled;                /* last write() took nothing: wait before re-offering */
+    bool stalled; /* last write() took nothing: wait before re-offering */
     struct hp_sink_stats stats;
 };
 

@@ -42,8 +42,7 @@ void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from)
 {
     hp_backlog_move(to->backlog, from->backlog);
     to->backlog->window = to->window < to->backlog->limit ? to->window : to->backlog->limit;
-    atomic_store_explicit(&to->stats.backlog, hp_backlog_count(to->backlog),
-                          memory_order_relaxed);
+    atomic_store_explicit(&to->stats.backlog, hp_backlog_count(to->backlog), memory_order_relaxed);
 }
 
 int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
@@ -101,7 +100,7 @@ void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)
 {
     if (!hp_backlog_ack(s->backlog, pos, ack))
         return;
-    _Atomic uint64_t *counter = ack == HP_ACK_OK      ? &s->stats.sent
+    _Atomic uint64_t *counter = ack == HP_ACK_OK     ? &s->stats.sent
                                 : ack == HP_ACK_DROP ? &s->stats.rejected
                                                      : &s->stats.retried;
     atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);

@@ -95,7 +95,7 @@ static void getters_and_defaults(void **state)
     const config_setting_t *g = config_root_setting(&cfg);
     assert_int_equal(hp_opt_int(g, table, "count"), 9);
     assert_true(hp_opt_float(g, table, "ratio") == 1.0); /* an int where a float goes */
-    assert_true(hp_opt_bool(g, table, "on"));             /* default */
+    assert_true(hp_opt_bool(g, table, "on"));            /* default */
     assert_string_equal(hp_opt_string(g, table, "colour"), "red");
     assert_int_equal(hp_opt_strings_count(g, "tags"), 1);
     assert_string_equal(hp_opt_strings_at(g, "tags", 0), "solo");

@@ -60,7 +60,7 @@ static void rejects_bad_capacity(void **state)
     assert_null(hp_ring_new(6));
 }
 
-#define PRODUCERS 4
+#define PRODUCERS    4
 #define PER_PRODUCER 1000000u
 
 struct producer {
