@@ -22,6 +22,7 @@
  * A batch is confirmed once its rows are written (and fsync'd with
  * fsync = true); on a write error every file touched is truncated back to
  * its size before the batch, so a retry never duplicates rows. */
+#include "agent/buf.h"
 #include "transport/sink.h"
 
 #include <errno.h>
@@ -36,18 +37,13 @@
 #define LEAD_COLS 4 /* timestamp, host, session, seq */
 static const char *const lead_cols[LEAD_COLS] = {"timestamp", "host", "session", "seq"};
 
-struct strbuf {
-    char *p;
-    size_t len, cap;
-};
-
 struct csv_file {
     char reporter[HP_NAME_MAX];
     int fd;
     char **cols; /* data columns (after the lead ones) */
     size_t ncols;
     json_object *index;    /* column name -> position in cols */
-    struct strbuf pending; /* rows of the batch being written */
+    struct hp_buf pending; /* rows of the batch being written */
     off_t size_before;
     off_t hdr_end;    /* bytes of the header line */
     int64_t first_ms; /* time of the file's first row; -1 when it has none */
@@ -66,36 +62,23 @@ struct csv {
     size_t nfiles;
     struct json_tokener *tok;
     /* flattening scratch: keys and values as offsets into buf */
-    struct strbuf buf;
+    struct hp_buf buf;
     size_t *koff, *voff, nflat, capflat;
     char path[1024];
 };
 
-static int sb_put(struct strbuf *b, const char *s, size_t n)
+static int sb_put(struct hp_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
+    return hp_buf_put(b, s, n);
 }
 
-static int sb_str(struct strbuf *b, const char *s)
+static int sb_str(struct hp_buf *b, const char *s)
 {
     return sb_put(b, s, strlen(s));
 }
 
 /* Append s as one CSV field (RFC 4180 quoting when needed). */
-static int sb_field(struct strbuf *b, const char *s)
+static int sb_field(struct hp_buf *b, const char *s)
 {
     if (!s)
         return 0;
@@ -195,7 +178,7 @@ static int file_add_col(struct csv_file *f, const char *name)
 static int parse_header(struct csv_file *f, const char *line, size_t len)
 {
     file_clear_header(f);
-    struct strbuf cell = {0};
+    struct hp_buf cell = {0};
     size_t col = 0;
     bool quoted = false;
     int rc = 0;
@@ -272,7 +255,7 @@ static int adopt_existing(struct csv_file *f, off_t size)
 
 static int write_header(struct csv_file *f)
 {
-    struct strbuf h = {0};
+    struct hp_buf h = {0};
     int rc = 0;
     for (size_t i = 0; i < LEAD_COLS && rc == 0; i++)
         rc = sb_str(&h, i ? "," : "") || sb_str(&h, lead_cols[i]);
@@ -493,7 +476,7 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     char lead[64];
     snprintf(lead, sizeof(lead), "%lld.%03lld", (long long)(m->ts_ms / 1000),
              (long long)(m->ts_ms % 1000));
-    struct strbuf *b = &f->pending;
+    struct hp_buf *b = &f->pending;
     rc = !vals || sb_str(b, lead) || sb_str(b, ",") ||
          sb_field(b, host ? json_object_get_string(host) : "") || sb_str(b, ",") ||
          sb_field(b, session ? json_object_get_string(session) : "");

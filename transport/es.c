@@ -14,6 +14,7 @@
  * The curl easy handle lives from open() to close(), so its connection is
  * kept across batches. Requests are bounded by `timeout`, which is how long
  * the transport thread can be held up by a stalled server. */
+#include "agent/buf.h"
 #include "transport/es_bulk.h"
 #include "transport/sink.h"
 
@@ -28,11 +29,6 @@
 #define RESPONSE_MAX (64u << 20) /* a bigger answer is an error */
 #define DROP_LOG_MAX 10          /* dropped items logged per minute */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
 struct es {
     const char *url, *index, *user, *password, *api_key, *ca_file;
     bool verify, gzip;
@@ -43,7 +39,7 @@ struct es {
     struct curl_slist *headers;
     char curl_err[CURL_ERROR_SIZE];
     struct hp_es_bulk bulk;
-    struct buf gz, resp;
+    struct hp_buf gz, resp;
     struct json_tokener *tok;
     uint64_t *pos; /* backlog position of each document in the request */
     const struct hp_msg **msgs;
@@ -53,30 +49,12 @@ struct es {
     bool global;                        /* curl_global_init done */
 };
 
-static int buf_reserve(struct buf *b, size_t need)
-{
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < need)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-    struct buf *b = ud;
+    struct hp_buf *b = ud;
     size_t n = size * nmemb;
-    if (b->len + n + 1 > RESPONSE_MAX || buf_reserve(b, b->len + n + 1) != 0)
+    if (b->len + n + 1 > RESPONSE_MAX || hp_buf_put(b, data, n) != 0)
         return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    b->p[b->len] = '\0';
     return n;
 }
 
@@ -87,7 +65,7 @@ static int gzip_body(struct es *e, const char *in, size_t n)
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return -1;
     size_t bound = deflateBound(&z, (uLong)n) + 32;
-    int rc = buf_reserve(&e->gz, bound);
+    int rc = hp_buf_reserve(&e->gz, bound);
     if (rc == 0) {
         z.next_in = (Bytef *)(uintptr_t)in;
         z.avail_in = (uInt)n;
@@ -206,8 +184,8 @@ static int http_fail(struct hp_sink *s, long code)
 static int post(struct hp_sink *s, long *code)
 {
     struct es *e = s->priv;
-    const char *body = e->bulk.p;
-    size_t len = e->bulk.len;
+    const char *body = e->bulk.body.p;
+    size_t len = e->bulk.body.len;
     if (e->gzip) {
         if (gzip_body(e, body, len) != 0)
             return hp_sink_fail(s, "gzip: out of memory");

@@ -16,7 +16,7 @@ int hp_es_bulk_init(struct hp_es_bulk *b)
 
 void hp_es_bulk_free(struct hp_es_bulk *b)
 {
-    free(b->p);
+    hp_buf_free(&b->body);
     if (b->tok)
         json_tokener_free(b->tok);
     memset(b, 0, sizeof(*b));
@@ -24,20 +24,7 @@ void hp_es_bulk_free(struct hp_es_bulk *b)
 
 static int put(struct hp_es_bulk *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
+    return hp_buf_put(&b->body, s, n);
 }
 
 static int put_json_line(struct hp_es_bulk *b, json_object *o)
@@ -137,14 +124,14 @@ int hp_es_bulk_add(struct hp_es_bulk *b, const char *tmpl, const struct hp_msg *
         return 1;
     }
     json_object_object_add(env, "@timestamp", json_object_new_int64(m->ts_ms));
-    size_t before = b->len;
+    size_t before = b->body.len;
     int rc = put_json_line(b, act) == 0 && put_json_line(b, env) == 0 ? 0 : -1;
     json_object_put(act);
     json_object_put(env);
     if (rc) {
-        b->len = before;
-        if (b->p)
-            b->p[before] = '\0';
+        b->body.len = before;
+        if (b->body.p)
+            b->body.p[before] = '\0';
         return -1;
     }
     b->ndocs++;

@@ -13,14 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/buf.h"
 #include "agent/msg.h"
 #include "agent/opts.h"
 
 #define HP_ES_INDEX_MAX 256
 
 struct hp_es_bulk {
-    char *p; /* the NDJSON body, NUL-terminated; every line ends in \n */
-    size_t len, cap;
+    struct hp_buf body; /* the NDJSON body; every line ends in \n */
     size_t ndocs;
     struct json_tokener *tok;
 };
@@ -30,7 +30,7 @@ int hp_es_bulk_init(struct hp_es_bulk *b);
 void hp_es_bulk_free(struct hp_es_bulk *b);
 static inline void hp_es_bulk_reset(struct hp_es_bulk *b)
 {
-    b->len = 0;
+    b->body.len = 0;
     b->ndocs = 0;
 }
 

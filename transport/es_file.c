@@ -118,12 +118,12 @@ static int open_file(struct hp_sink *s, const char *path)
 static int flush_run(struct hp_sink *s)
 {
     struct es_file *f = s->priv;
-    if (f->bulk.len == 0)
+    if (f->bulk.body.len == 0)
         return 0;
-    ssize_t w = write(f->fd, f->bulk.p, f->bulk.len);
+    ssize_t w = write(f->fd, f->bulk.body.p, f->bulk.body.len);
     int err = errno;
-    if (w != (ssize_t)f->bulk.len || (f->fsync && fsync(f->fd) != 0)) {
-        if (w >= 0 && w != (ssize_t)f->bulk.len)
+    if (w != (ssize_t)f->bulk.body.len || (f->fsync && fsync(f->fd) != 0)) {
+        if (w >= 0 && w != (ssize_t)f->bulk.body.len)
             err = ENOSPC; /* a short write to a regular file: the disk is full */
         if (ftruncate(f->fd, f->size) != 0)
             hp_warn("sink %s: cannot cut %s back after a failed write", s->name, f->path);
@@ -131,7 +131,7 @@ static int flush_run(struct hp_sink *s)
         f->nacks = 0;
         return hp_sink_fail(s, "write %s: %s", f->path, strerror(err));
     }
-    f->size += (off_t)f->bulk.len;
+    f->size += (off_t)f->bulk.body.len;
     hp_es_bulk_reset(&f->bulk);
     for (size_t i = 0; i < f->nacks; i++)
         hp_sink_ack(s, f->acks[i], HP_ACK_OK);

@@ -131,11 +131,11 @@ static void index_names_and_ids(void **state)
     assert_int_equal(hp_es_bulk_add(&b, "hostpulse-%Y.%m.%d", m), 0);
     const char *want_action =
         "{\"index\":{\"_index\":\"hostpulse-2025.11.21\",\"_id\":\"h1:" SESSION ":cpu:42\"}}\n";
-    assert_memory_equal(b.p, want_action, strlen(want_action));
-    const char *doc = b.p + strlen(want_action);
+    assert_memory_equal(b.body.p, want_action, strlen(want_action));
+    const char *doc = b.body.p + strlen(want_action);
     assert_non_null(strstr(doc, "\"@timestamp\":1763769599900}\n"));
     assert_non_null(strstr(doc, "\"interval\":1.5"));
-    assert_int_equal(count_lines(b.p), 2);
+    assert_int_equal(count_lines(b.body.p), 2);
     struct hp_msg *bad = hp_msg_new("cpu", 1, DAY1, "[1,2]", 5);
     assert_int_equal(hp_es_bulk_add(&b, "x", bad), 1);
     assert_int_equal(b.ndocs, 1);
