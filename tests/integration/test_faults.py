@@ -185,9 +185,11 @@ class FaultSuite(unittest.TestCase):
                    for k in ("amqp", "mysql"))
 
     def queue(self, host):
-        got = consume(self.url, "hostpulse." + host)
-        return collections.Counter((d["body"]["session"], d["body"]["reporter"],
-                                    d["body"]["seq"]) for d in got)
+        # (session, reporter, seq) of every message in the host's queue, in
+        # queue order, and how often each came
+        got = [(d["body"]["session"], d["body"]["reporter"], d["body"]["seq"])
+               for d in consume(self.url, "hostpulse." + host)]
+        return got, collections.Counter(got)
 
     def rows(self, host, session, reporters):
         # reporter -> list of seqs stored for session (the unique key makes
@@ -249,6 +251,7 @@ class FaultSuite(unittest.TestCase):
         self.wait_report(ref, lambda r: r["sinks"]["amqp"]["sent"] >= 20 and
                          r["sinks"]["mysql"]["sent"] >= 20, "delivery before the outage")
         back = self.outage(ref)
+        self.assertIsNone(a.proc.poll(), "the agent died during the outage")
         self.wait_report(ref, self.caught_up, "both backlogs empty after the restart",
                          timeout=120)
         catch_up = time.monotonic() - back
@@ -264,7 +267,7 @@ class FaultSuite(unittest.TestCase):
         self.assertGreater(max(r["spool"]["amqp"]["bytes"] for r in ref.reports), 0)
         self.assertGreater(max(r["spool"]["mysql"]["bytes"] for r in ref.reports), 0)
 
-        got = self.queue(host)
+        _, got = self.queue(host)
         want = {(session, rep, seq) for rep, seq in ref.keys(session)}
         self.assertEqual(sorted(want - set(got))[:20], [], "lost in RabbitMQ")
         self.assertEqual(sorted(set(got) - want)[:20], [], "not produced")
@@ -275,4 +278,75 @@ class FaultSuite(unittest.TestCase):
                   "peak backlog %d, caught up %.1f s after both were back"
                   % (len(want), dups, WINDOW, last["amqp"]["retried"], last["mysql"]["retried"],
                      peak, catch_up))
+        self.assertLessEqual(dups, WINDOW)
+
+    def test_agent_killed_during_the_outage_loses_nothing_it_spooled(self):
+        host = "fk"
+        path = self.config(host)
+        a, ref_a = self.start_agent(path)
+        self.wait_report(ref_a, lambda r: r["sinks"]["amqp"]["sent"] >= 20 and
+                         r["sinks"]["mysql"]["sent"] >= 20, "delivery before the outage")
+        state = {}
+
+        def kill_and_restart():
+            # mid-outage: SIGKILL, read what reached the spools, start again
+            time.sleep(OUTAGE / 3)
+            a.proc.kill()
+            a.proc.wait()
+            hp.check_sanitizers(a.read_stderr())
+            ref_a.update()
+            state["spooled"] = {k: spool_records(os.path.join(self.spool, k))
+                                for k in ("amqp", "mysql")}
+            state["down_from"] = next(i for i, m in enumerate(ref_a.msgs)
+                                      if m["reporter"] == "agent" and
+                                      self.outage_seen(m["data"]))
+            b, ref_b = self.start_agent(path)
+            hp.wait_for(lambda: b.read_stderr().count("to replay") >= 2,
+                        what="both spools replayed at start")
+            state["b"], state["ref_b"] = b, ref_b
+
+        back = self.outage(ref_a, during=kill_and_restart)
+        b, ref_b = state["b"], state["ref_b"]
+        self.wait_report(ref_b, self.caught_up, "both backlogs empty after the restart",
+                         timeout=120)
+        catch_up = time.monotonic() - back
+        self.assertEqual(b.stop(), 0, b.stderr)
+        self.assertNotIn("not delivered", b.stderr)
+        ref_b.update()
+
+        s1 = ref_a.msgs[0]["session"]
+        s2 = ref_b.msgs[0]["session"]
+        self.assertNotEqual(s1, s2)
+        # Everything the first agent produced while both sinks were down was
+        # on disk in both spools at the kill: the transport spools a message
+        # (drain) before it writes it to stdout.
+        for sink, recs in state["spooled"].items():
+            produced = {(s1, m["reporter"], m["seq"]) for m in ref_a.msgs[state["down_from"]:]}
+            self.assertTrue(produced)
+            self.assertEqual(sorted(produced - recs)[:20], [], "not in the %s spool" % sink)
+        by1 = self.assertNoGaps(ref_a, s1)
+        by2 = self.assertNoGaps(ref_b, s2)
+
+        order, got = self.queue(host)
+        want1 = {(s1, rep, seq) for rep, seq in ref_a.keys(s1)}
+        want2 = {(s2, rep, seq) for rep, seq in ref_b.keys(s2)}
+        # Zero loss of every message the first agent wrote to stdout (and so
+        # spooled); at most the ring at the kill (never on stdout) is lost.
+        self.assertEqual(sorted(want1 - set(got))[:20], [], "first session lost in RabbitMQ")
+        self.assertEqual(sorted(want2 - set(got))[:20], [], "second session lost in RabbitMQ")
+        extra = {k for k in got if k not in want1 and k not in want2}
+        # spooled but killed before stdout: delivered, never invented
+        self.assertTrue(extra <= state["spooled"]["amqp"], sorted(extra)[:20])
+        # the spool is replayed before any message of the second session
+        sessions = [k[0] for k in order]
+        self.assertLess(max(i for i, s in enumerate(sessions) if s == s1), sessions.index(s2))
+        dups = sum(got.values()) - len(got)
+        self.assertInTables(host, s1, by1)
+        self.assertInTables(host, s2, by2)
+        last = ref_b.reports[-1]["sinks"]
+        self.note("%d + %d produced, %d spooled at the kill (amqp), %d delivered beyond "
+                  "stdout, %d amqp duplicates (window %d), retried amqp %d mysql %d, "
+                  "caught up %.1f s after both were back"
+                  % (len(want1), len(want2), len(state["spooled"]["amqp"]), len(extra), dups,
+                     WINDOW, last["amqp"]["retried"], last["mysql"]["retried"], catch_up))
         self.assertLessEqual(dups, WINDOW)
