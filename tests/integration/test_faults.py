@@ -105,7 +105,7 @@ def both(f, g):
     def call(fn):
         try:
             fn()
-        except BaseException as e:  # noqa: B902 -- re-raised below
+        except BaseException as e:  # re-raised in the caller's thread
             errors.append(e)
 
     t = threading.Thread(target=call, args=(g,))
@@ -164,8 +164,11 @@ class FaultSuite(unittest.TestCase):
         return a, Reference(a.out.name)
 
     def wait_report(self, ref, pred, what, timeout=60):
-        return hp.wait_for(lambda: (lambda r: r if r and pred(r) else None)(ref.last()),
-                           timeout=timeout, interval=0.2, what=what)
+        # the first self-report for which pred holds
+        def check():
+            r = ref.last()
+            return r if r and pred(r) else None
+        return hp.wait_for(check, timeout=timeout, interval=0.2, what=what)
 
     def stop_services(self):
         both(self.b.stop, self.db.stop)
