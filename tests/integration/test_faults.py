@@ -5,8 +5,10 @@
 # every message of the reference is in the queue and in the tables (zero
 # loss), queue duplicates stay within the amqp confirm window, the
 # self-report showed both sinks down and spooling, and the agent kept
-# producing without a gap. The second test SIGKILLs the agent mid-outage and
-# restarts it on the same spool before the services return.
+# producing without a gap. A second test crashes both services (SIGKILL,
+# 10 s); a third SIGKILLs the agent mid-outage and restarts it on the same
+# spool before the services return. Duplicate counts and catch-up times go
+# to build/<variant>/test-logs/test_faults.duplicates.
 # hp: slow
 import collections
 import json
@@ -170,8 +172,14 @@ class FaultSuite(unittest.TestCase):
             return r if r and pred(r) else None
         return hp.wait_for(check, timeout=timeout, interval=0.2, what=what)
 
-    def stop_services(self):
-        both(self.b.stop, self.db.stop)
+    def stop_services(self, crash=False):
+        if not crash:
+            return both(self.b.stop, self.db.stop)
+
+        def kill_broker():  # the whole process group, as the OOM killer might
+            os.killpg(self.b.proc.pid, signal.SIGKILL)
+            self.b.proc.wait()
+        both(kill_broker, lambda: self.db.stop(signal.SIGKILL))
 
     def start_services(self):
         both(self.b.start, self.db.start)
@@ -229,17 +237,17 @@ class FaultSuite(unittest.TestCase):
         with open(DUPLICATES, "a") as f:
             f.write("%s [%s]: %s\n" % (self.id(), hp.LABEL, text))
 
-    def outage(self, ref, during=None):
-        """Stop both services, wait until the self-report shows the outage,
-        call during() (if any), restart both OUTAGE seconds after the stop
-        began. Returns the time both were back."""
+    def outage(self, ref, during=None, crash=False, seconds=OUTAGE):
+        """Stop (crash: SIGKILL) both services, wait until the self-report
+        shows the outage, call during() (if any), restart both `seconds`
+        after the stop began. Returns the time both were back."""
         t0 = time.monotonic()
-        self.stop_services()
+        self.stop_services(crash)
         self.wait_report(ref, self.outage_seen, "both sinks down and spooling")
         seen = len(ref.msgs)
         if during:
             during()
-        time.sleep(max(0.0, OUTAGE - (time.monotonic() - t0)))
+        time.sleep(max(0.0, seconds - (time.monotonic() - t0)))
         ref.update()
         # the agent kept producing while both were down
         self.assertGreater(len([m for m in ref.msgs[seen:] if m["reporter"] == "uptime"]), 0)
@@ -249,11 +257,17 @@ class FaultSuite(unittest.TestCase):
     # ---- tests ---------------------------------------------------------
 
     def test_outage_of_broker_and_database_loses_nothing(self):
-        host = "fa"
+        self.check_outage("fa", crash=False, seconds=OUTAGE)
+
+    def test_crash_of_broker_and_database_loses_nothing(self):
+        # SIGKILL: what was persisted but not yet confirmed comes twice
+        self.check_outage("fc", crash=True, seconds=OUTAGE / 3)
+
+    def check_outage(self, host, crash, seconds):
         a, ref = self.start_agent(self.config(host))
         self.wait_report(ref, lambda r: r["sinks"]["amqp"]["sent"] >= 20 and
                          r["sinks"]["mysql"]["sent"] >= 20, "delivery before the outage")
-        back = self.outage(ref)
+        back = self.outage(ref, crash=crash, seconds=seconds)
         self.assertIsNone(a.proc.poll(), "the agent died during the outage")
         self.wait_report(ref, self.caught_up, "both backlogs empty after the restart",
                          timeout=120)
