@@ -277,6 +277,22 @@ static void close_all(struct hp_agent *a, int64_t deadline_ms)
     }
 }
 
+/* Whether some sink needs the periodic tick: one is down (its retry is
+ * due), has a poll callback (acks, heartbeats), still holds messages, or
+ * keeps a spool that fsyncs on a timer. Otherwise the transport sleeps until
+ * a reporter pushes, so an agent writing files wakes only for its samples. */
+static bool needs_tick(const struct hp_agent *a)
+{
+    for (size_t j = 0; j < a->n_sinks; j++) {
+        const struct hp_sink *s = &a->sinks[j];
+        const struct hp_backlog *b = s->backlog;
+        if (!s->open || s->ops->poll || hp_backlog_count(b) > 0 || b->spill ||
+            (b->spool && hp_spool_always(b->spool)))
+            return true;
+    }
+    return false;
+}
+
 static void *transport_main(void *arg)
 {
     struct hp_agent *a = arg;
@@ -292,7 +308,7 @@ static void *transport_main(void *arg)
         for (size_t j = 0; j < a->n_sinks; j++)
             service(&a->sinks[j], now);
         if (!can_offer(a))
-            wait_for_work(a, tick_ms);
+            wait_for_work(a, needs_tick(a) ? tick_ms : -1);
     }
     drain(a);
     int64_t deadline = hp_mono_ms();
