@@ -5,6 +5,7 @@ output against docs/schema/message.schema.json with python3-jsonschema.
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -151,6 +152,26 @@ class Agent:
             self.err.close()
             self.tmp.cleanup()
         return False
+
+
+def tiny_tmpfs(test, size, where=None):
+    """Mount a tmpfs of `size` ("64k", "2m") for a disk-full test and return
+    its path; unmounted (and its directory removed) in the test's cleanup.
+    Skips the test, saying why, where mounting is not permitted (not root)."""
+    mnt = where or tempfile.mkdtemp(prefix="hp-tmpfs-")
+    os.makedirs(mnt, exist_ok=True)
+    test.addCleanup(shutil.rmtree, mnt, ignore_errors=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        test.skipTest("cannot mount a tmpfs to fill up (needs root): " + p.stderr.strip())
+    test.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
+    return mnt
+
+
+def grow_tmpfs(mnt, size):
+    """Give a tiny_tmpfs more room: the disk-full condition ends."""
+    subprocess.run(["mount", "-o", "remount,size=%s" % size, mnt], check=True)
 
 
 def wait_for(predicate, timeout=30, interval=0.1, what="condition"):

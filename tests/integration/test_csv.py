@@ -7,7 +7,6 @@ import csv
 import glob
 import json
 import os
-import subprocess
 import tempfile
 import unittest
 
@@ -111,20 +110,14 @@ class CsvTest(unittest.TestCase):
             self.assertEqual(a.stderr.count("Not a directory; retrying"), 1, a.stderr)
 
     def test_full_disk_is_retried_without_loss(self):
-        d = tempfile.mkdtemp()
-        self.addCleanup(os.rmdir, d)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            self.skipTest("cannot mount a tmpfs to fill up (%s)" % p.stderr.strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", d], capture_output=True)
+        d = hp.tiny_tmpfs(self, "64k")
         grown = []
 
         def full_then_grow(a):
             err = a.read_stderr()
             if not grown and "No space left on device" in err:
                 # Space comes back: the backlog must arrive, once.
-                subprocess.run(["mount", "-o", "remount,size=16m", d], check=True)
+                hp.grow_tmpfs(d, "16m")
                 grown.append(err.count("\n"))
             return grown and "connected again" in err[len(err) - 2000:] and \
                 a.read_stdout().count("\n") > 50

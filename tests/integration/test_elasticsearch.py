@@ -207,19 +207,13 @@ class EsFileTest(unittest.TestCase):
                 self.assertEqual(es.ids(), set(got))
 
     def test_full_disk_is_retried_without_loss(self):
-        d = tempfile.mkdtemp()
-        self.addCleanup(os.rmdir, d)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            self.skipTest("cannot mount a tmpfs to fill up (%s)" % p.stderr.strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", d], capture_output=True)
+        d = hp.tiny_tmpfs(self, "64k")
         grown = []
 
         def full_then_grow(a):
             err = a.read_stderr()
             if not grown and "No space left on device" in err:
-                subprocess.run(["mount", "-o", "remount,size=16m", d], check=True)
+                hp.grow_tmpfs(d, "16m")
                 grown.append(True)
             return grown and "connected again" in err and a.read_stdout().count("\n") > 200
 

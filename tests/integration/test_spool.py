@@ -8,9 +8,7 @@
 import csv
 import json
 import os
-import shutil
 import signal
-import subprocess
 import tempfile
 import unittest
 
@@ -166,15 +164,7 @@ class SpoolTest(unittest.TestCase):
         self.assertEqual(a.returncode, 0, a.stderr)
 
     def mount_tmpfs(self, size):
-        mnt = os.path.join(self.d, "fs")
-        os.mkdir(mnt)
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%s" % size, "tmpfs", mnt],
-                           capture_output=True, text=True)
-        if p.returncode != 0:
-            self.skipTest("cannot mount a tmpfs for the disk-full test (needs root): "
-                          + p.stderr.strip())
-        self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
-        return mnt
+        return hp.tiny_tmpfs(self, size, os.path.join(self.d, "fs"))
 
     def test_sink_failing_mid_run_spools_then_catches_up(self):
         # the CSV sink's own disk fills up while it runs: its writes fail

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+
+#include "tests/unit/testutil.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +19,14 @@
 
 #include "transport/backlog.h"
 #include "transport/transport.h"
+
+/* A file of the sink's directory, whole (caller frees). */
+static char *slurp_in(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return slurp(path);
+}
 
 #define SESSION "5f0c1c2e-0000-4000-8000-000000000001"
 #define DAY1    1763769599900LL /* 2025-11-21T23:59:59.900Z */
@@ -75,28 +85,6 @@ static int offer(struct fx *f, struct hp_msg *m)
     return f->s.ops->write(&f->s, out, 1);
 }
 
-static char *slurp(const char *dir, const char *name)
-{
-    char path[256];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* Files in f->dir, sorted; returns how many (names into out). */
 static int list(struct fx *f, char out[][64], int max)
 {
@@ -139,7 +127,7 @@ static void header_flattening_quoting(void **state)
                     "{\"a\":1,\"b\":{\"c\":\"x,y\"},\"l\":[1,2.5],\"q\":\"say \\\"hi\\\"\"}")),
         1);
     assert_int_equal(hp_backlog_count(f->s.backlog), 0);
-    char *t = slurp(f->dir, "cpu.csv");
+    char *t = slurp_in(f->dir, "cpu.csv");
     assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b.c,cpu.l.0,cpu.l.1,cpu.q\n"
                            "1763769599.900,h1," SESSION ",1,1,\"x,y\",1,2.5,\"say \"\"hi\"\"\"\n");
     free(t);
@@ -160,7 +148,7 @@ static void append_keeps_header_and_cuts_torn_line(void **state)
     close(fd);
     make_sink(f, "");
     assert_int_equal(offer(f, mk(2, DAY1 + 10, "{\"b\":4}")), 1); /* a subset of columns */
-    char *t = slurp(f->dir, "cpu.csv");
+    char *t = slurp_in(f->dir, "cpu.csv");
     assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b\n"
                            "1763769599.900,h1," SESSION ",1,1,2\n"
                            "1763769599.910,h1," SESSION ",2,,4\n");
@@ -180,7 +168,7 @@ static void header_growth_rotates(void **state)
     assert_int_equal(list(f, names, 8), 2);
     assert_string_equal(names[0], "cpu-20251121T235959Z.csv");
     assert_string_equal(names[1], "cpu.csv");
-    char *old = slurp(f->dir, names[0]), *cur = slurp(f->dir, "cpu.csv");
+    char *old = slurp_in(f->dir, names[0]), *cur = slurp_in(f->dir, "cpu.csv");
     assert_string_equal(old, "timestamp,host,session,seq,cpu.a\n"
                              "1763769599.900,h1," SESSION ",1,1\n");
     assert_string_equal(cur, "timestamp,host,session,seq,cpu.a,cpu.z\n"
@@ -203,7 +191,7 @@ static void daily_rotation(void **state)
     char names[8][64];
     assert_int_equal(list(f, names, 8), 2);
     assert_string_equal(names[0], "cpu-20251121T235959Z.csv");
-    char *old = slurp(f->dir, names[0]), *cur = slurp(f->dir, "cpu.csv");
+    char *old = slurp_in(f->dir, names[0]), *cur = slurp_in(f->dir, "cpu.csv");
     assert_int_equal(count_lines(old), 3);
     assert_non_null(strstr(old, ",1,1\n"));
     assert_non_null(strstr(old, ",2,2\n"));
@@ -227,7 +215,7 @@ static void size_rotation(void **state)
     int n = list(f, names, 32), rows = 0;
     assert_true(n > 4);
     for (int i = 0; i < n; i++) {
-        char *t = slurp(f->dir, names[i]);
+        char *t = slurp_in(f->dir, names[i]);
         assert_int_equal(strncmp(t, "timestamp,host,session,seq,cpu.pad\n", 35), 0);
         assert_true(strlen(t) < 4096 + 300);
         rows += count_lines(t) - 1;

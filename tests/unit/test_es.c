@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+
+#include "tests/unit/testutil.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,26 +75,6 @@ static int offer(struct hp_sink *s, struct hp_msg **msgs, size_t n)
     size_t got = hp_backlog_take(s->backlog, out, 64);
     assert_int_equal(got, n);
     return s->ops->write(s, out, got);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return NULL;
-    char *buf = calloc(1, 1 << 16);
-    size_t n = fread(buf, 1, (1 << 16) - 1, fp);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; s && *s; s++)
-        n += *s == '\n';
-    return n;
 }
 
 static void tmpdir(struct fx *f)
