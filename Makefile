@@ -7,10 +7,11 @@
 
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
-PKGS    := json-c libconfig librabbitmq rdkafka libcurl libmariadb libsystemd zlib
+# pkg-config packages of the agent itself; each sink module adds its own.
+PKGS    := json-c libconfig
 # Debian packages for building, testing, fuzzing, benchmarking, packaging.
 DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-dev \
-           librdkafka-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev libsystemd-dev \
+           librdkafka-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
@@ -22,15 +23,37 @@ SAN_release :=
 SAN_asan    := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_tsan    := -fsanitize=thread
 SAN     := $(SAN_$(VARIANT))
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+
+# Sink modules: shared objects loaded only when a configuration names the
+# sink (transport/registry.c), so a host maps a client library only if it
+# uses it. Each: its source files and the pkg-config packages it links.
+MODULES             := amqp kafka mysql elasticsearch
+MODULE_amqp_SRCS    := transport/amqp.c transport/amqp_conn.c transport/amqp_confirm.c
+MODULE_amqp_PKGS    := librabbitmq
+MODULE_kafka_SRCS   := transport/kafka.c
+MODULE_kafka_PKGS   := rdkafka
+MODULE_mysql_SRCS   := transport/mysql.c transport/mysql_schema.c
+MODULE_mysql_PKGS   := libmariadb
+MODULE_elasticsearch_SRCS := transport/es.c
+MODULE_elasticsearch_PKGS := libcurl zlib
+MOD_SRCS  := $(foreach m,$(MODULES),$(MODULE_$(m)_SRCS))
+MOD_PKGS  := $(foreach m,$(MODULES),$(MODULE_$(m)_PKGS))
+MOD_OBJS  := $(MOD_SRCS:%.c=$(BUILD)/%.o)
+MOD_LIBS  := $(MODULES:%=$(BUILD)/modules/%.so)
+MODULEDIR ?= $(PREFIX)/lib/hostpulse/modules
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(MOD_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= $(OPT) -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(SAN) -MMD -MP
 override LDFLAGS += $(SAN)
 LDLIBS  += $(PKG_LIBS) -lsensors -lpthread -lm
+# Programs that link every sink's object directly (tests, benchmarks).
+ALL_LDLIBS := $(LDLIBS) $(shell pkg-config --libs $(MOD_PKGS) 2>/dev/null)
 
 SRCS      := $(wildcard agent/*.c reporters/*.c transport/*.c)
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS := $(filter-out $(MOD_OBJS),$(OBJS))
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -47,35 +70,49 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
+.PHONY: pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
 
-all: $(BUILD)/hostpulse
+all: $(BUILD)/hostpulse $(MOD_LIBS)
 ifeq ($(VARIANT),release)
 all: hostpulse
+# A link, so that the agent finds build/release/modules beside its target.
 hostpulse: $(BUILD)/hostpulse
-	cp $< $@
+	ln -sf $< $@
 endif
 
-$(BUILD)/hostpulse: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The agent exports its hp_* functions for the modules to call back.
+$(BUILD)/hostpulse: $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -Wl,--export-dynamic-symbol='hp_*' -o $@ $^ $(LDLIBS)
+
+define module_rule
+$(BUILD)/modules/$(1).so: $(MODULE_$(1)_SRCS:%.c=$(BUILD)/%.o)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -shared -o $$@ $$^ $$(shell pkg-config --libs $(MODULE_$(1)_PKGS))
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
+
+# Module objects are position-independent; the same objects also link
+# straight into the tests and benchmarks.
+$(MOD_OBJS): PIC := -fPIC
+$(BUILD)/transport/registry.o: MODDEF := -DHP_MODULE_DIR='"$(MODULEDIR)"'
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(PIC) $(MODDEF) -c -o $@ $<
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS) -lcmocka
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS)
 
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS)
 
-test-bins: $(BUILD)/hostpulse $(UNIT_BINS) $(HELPER_BINS)
+test-bins: $(BUILD)/hostpulse $(MOD_LIBS) $(UNIT_BINS) $(HELPER_BINS)
 
 # The agent in the foreground with the development config (stdout sink).
 run: deps all
@@ -101,6 +138,10 @@ tsan:
 bench: all $(BENCH_BINS) test-bins
 	bench/run --build $(BUILD) $(BENCH_ARGS)
 
+# Every pkg-config package the agent and its modules use (tests/fuzz/run).
+pkgs:
+	@echo $(PKGS) $(MOD_PKGS)
+
 deps:
 	@scripts/deps.sh $(DEPS)
 
@@ -112,6 +153,8 @@ deps:
 # hostpulse user are set by its postinst.
 install: all
 	install -D -m 0755 $(BUILD)/hostpulse $(DESTDIR)$(PREFIX)/sbin/hostpulse
+	install -d $(DESTDIR)$(MODULEDIR)
+	install -m 0644 $(MOD_LIBS) $(DESTDIR)$(MODULEDIR)/
 	install -D -m 0644 etc/hostpulse.conf $(DESTDIR)$(SYSCONFDIR)/hostpulse/hostpulse.conf
 	install -D -m 0644 init/conf.d.README $(DESTDIR)$(SYSCONFDIR)/hostpulse/conf.d/README
 	install -D -m 0644 init/hostpulse.default $(DESTDIR)$(SYSCONFDIR)/default/hostpulse

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,15 +133,21 @@ static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
             hp_errs_add(e, s, "%s.type: required option is missing (a string)", path);
             continue;
         }
-        const struct hp_sink_ops *ops = hp_sink_find(type);
+        char why[PATH_MAX + 256];
+        const struct hp_sink_ops *ops = hp_sink_load(type, why, sizeof(why));
+        if (!ops && hp_sink_known(type)) {
+            hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s", path, why);
+            continue;
+        }
         if (!ops) {
             char known[256] = "";
-            for (const struct hp_sink_ops *const *t = hp_sink_types; *t; t++) {
+            for (size_t i = 0; hp_sink_type_name(i); i++) {
+                const char *t = hp_sink_type_name(i);
                 size_t l = strlen(known);
-                snprintf(known + l, sizeof(known) - l, "%s%s", l ? ", " : "", (*t)->type);
+                snprintf(known + l, sizeof(known) - l, "%s%s", l ? ", " : "", t);
             }
-            hp_errs_add(e, config_setting_get_member(s, "type"),
-                        "%s.type: unknown sink type \"%s\" (known: %s)", path, type, known);
+            hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s (known: %s)", path,
+                        why, known);
             continue;
         }
         hp_opts_check(s, ops->opts, hp_sink_common_opts, e);

@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,15 @@ static void print_config_help(FILE *out)
     }
     fprintf(out, "};\n\nsinks = (   # every sink also takes:\n");
     hp_opts_print(out, hp_sink_common_opts, 4);
-    for (const struct hp_sink_ops *const *s = hp_sink_types; *s; s++) {
-        fprintf(out, "  { type = \"%s\";\n", (*s)->type);
-        hp_opts_print(out, (*s)->opts, 4);
+    for (size_t i = 0; hp_sink_type_name(i); i++) {
+        const char *t = hp_sink_type_name(i);
+        char why[PATH_MAX + 256];
+        const struct hp_sink_ops *s = hp_sink_load(t, why, sizeof(why));
+        fprintf(out, "  { type = \"%s\";\n", t);
+        if (s)
+            hp_opts_print(out, s->opts, 4);
+        else
+            fprintf(out, "    # not available: %s\n", why);
         fprintf(out, "  },\n");
     }
     fprintf(out, ");\n");

@@ -1,26 +1,139 @@
-/* registry.c -- every sink type. Adding one: a new file in transport/ and
- * one line here. */
+/* registry.c -- every sink type, and the loading of sink modules.
+ *
+ * Sinks whose client library is large (librabbitmq + OpenSSL, librdkafka,
+ * libmariadb, libcurl) are shared objects in the module directory, loaded
+ * the first time a configuration names them: an agent that writes CSV never
+ * maps librdkafka (see the footprint figures in README.md). Programs that
+ * link a sink's object file directly (unit tests, benchmarks) get it through
+ * the weak reference below and never load a module.
+ *
+ * Adding a sink: a new file in transport/ and one line in the table; for a
+ * module, also one MODULE_ line in the Makefile naming its files and
+ * libraries. */
 #include "transport/sink.h"
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-extern const struct hp_sink_ops hp_sink_stdout;
-extern const struct hp_sink_ops hp_sink_csv;
-extern const struct hp_sink_ops hp_sink_es;
-extern const struct hp_sink_ops hp_sink_es_file;
-extern const struct hp_sink_ops hp_sink_mysql;
-extern const struct hp_sink_ops hp_sink_amqp;
-extern const struct hp_sink_ops hp_sink_kafka;
+#ifndef HP_MODULE_DIR
+#define HP_MODULE_DIR "/usr/lib/hostpulse/modules"
+#endif
 
-const struct hp_sink_ops *const hp_sink_types[] = {
-    &hp_sink_stdout, &hp_sink_csv,  &hp_sink_es,    &hp_sink_es_file,
-    &hp_sink_mysql,  &hp_sink_amqp, &hp_sink_kafka, NULL,
+/* Weak: NULL unless the object is linked into this program. */
+#define SINK(sym) extern const struct hp_sink_ops sym __attribute__((weak))
+SINK(hp_sink_stdout);
+SINK(hp_sink_csv);
+SINK(hp_sink_es_file);
+SINK(hp_sink_es);
+SINK(hp_sink_mysql);
+SINK(hp_sink_amqp);
+SINK(hp_sink_kafka);
+
+static const struct sink_type {
+    const char *type;
+    const struct hp_sink_ops *linked; /* &symbol: NULL when not linked */
+    const char *module;               /* NULL: always built in */
+    const char *symbol;
+} sink_types[] = {
+    {"stdout", &hp_sink_stdout, NULL, NULL},
+    {"csv", &hp_sink_csv, NULL, NULL},
+    {"elasticsearch", &hp_sink_es, "elasticsearch.so", "hp_sink_es"},
+    {"es-file", &hp_sink_es_file, NULL, NULL},
+    {"mysql", &hp_sink_mysql, "mysql.so", "hp_sink_mysql"},
+    {"amqp", &hp_sink_amqp, "amqp.so", "hp_sink_amqp"},
+    {"kafka", &hp_sink_kafka, "kafka.so", "hp_sink_kafka"},
 };
+#define NTYPES (sizeof(sink_types) / sizeof(sink_types[0]))
+
+const char *hp_sink_type_name(size_t i)
+{
+    return i < NTYPES ? sink_types[i].type : NULL;
+}
+
+static bool is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *hp_module_dir(char *buf, size_t len)
+{
+    const char *env = getenv("HOSTPULSE_MODULE_DIR");
+    if (env && *env) {
+        snprintf(buf, len, "%s", env);
+        return buf;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(buf, len, "%s/modules", exe);
+            if (is_dir(buf))
+                return buf;
+        }
+    }
+    snprintf(buf, len, "%s", HP_MODULE_DIR);
+    return buf;
+}
+
+/* dlopen() counts references and the module is never closed: a second
+ * load (a reload, --help-config) returns the same mapping. */
+static const struct hp_sink_ops *load_module(const struct sink_type *t, char *why, size_t len)
+{
+    char dir[PATH_MAX - 64], path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", hp_module_dir(dir, sizeof(dir)), t->module);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(why, len, "sink type \"%s\": cannot load its module: %s", t->type, dlerror());
+        return NULL;
+    }
+    const struct hp_sink_ops *ops = dlsym(h, t->symbol);
+    if (!ops || strcmp(ops->type, t->type) != 0) {
+        snprintf(why, len, "%s is not the \"%s\" sink module (no %s)", path, t->type, t->symbol);
+        return NULL;
+    }
+    return ops;
+}
+
+const struct hp_sink_ops *hp_sink_load(const char *type, char *why, size_t whylen)
+{
+    char ignored[1];
+    if (!why) {
+        why = ignored;
+        whylen = sizeof(ignored);
+    }
+    for (size_t i = 0; type && i < NTYPES; i++) {
+        const struct sink_type *t = &sink_types[i];
+        if (strcmp(t->type, type) != 0)
+            continue;
+        if (t->linked)
+            return t->linked;
+        if (t->module)
+            return load_module(t, why, whylen);
+        snprintf(why, whylen, "sink type \"%s\" is not in this build", type);
+        return NULL;
+    }
+    snprintf(why, whylen, "unknown sink type \"%s\"", type ? type : "");
+    return NULL;
+}
 
 const struct hp_sink_ops *hp_sink_find(const char *type)
 {
-    for (const struct hp_sink_ops *const *t = hp_sink_types; type && *t; t++)
-        if (strcmp((*t)->type, type) == 0)
-            return *t;
-    return NULL;
+    return hp_sink_load(type, NULL, 0);
+}
+
+bool hp_sink_known(const char *type)
+{
+    for (size_t i = 0; type && i < NTYPES; i++)
+        if (strcmp(sink_types[i].type, type) == 0)
+            return true;
+    return false;
 }

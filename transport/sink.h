@@ -5,7 +5,7 @@
  * sinks need no locks, and all their callbacks run on that one thread
  * (except init/fini/check, which run on the main thread while the transport
  * thread is stopped). Adding a sink is one new file in transport/ plus one
- * line in transport/registry.c.
+ * line in transport/registry.c (and, for a module, one in the Makefile).
  *
  * Delivery is at-least-once. The transport keeps each sink's backlog;
  * write() offers the sink messages, the sink takes what it can and later
@@ -121,8 +121,21 @@ void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack);
 /* Set s->error (printf-style) and return -1, for `return hp_sink_fail(...)`. */
 int hp_sink_fail(struct hp_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The registry: every sink type. */
-extern const struct hp_sink_ops *const hp_sink_types[];
-const struct hp_sink_ops *hp_sink_find(const char *type);
+/* The registry (transport/registry.c): the name of the i-th sink type, in
+ * the order --help-config lists them; NULL past the last. */
+const char *hp_sink_type_name(size_t i);
+
+/* The operations of a sink type. Built-in sinks are linked into the agent;
+ * the others (brokers, databases, HTTP) are modules loaded on first use
+ * from hp_module_dir(), so a host pays for a client library only when it
+ * configures that sink. NULL if the type is unknown or its module cannot
+ * be loaded; the reason then goes to why (when not NULL). Main thread. */
+const struct hp_sink_ops *hp_sink_load(const char *type, char *why, size_t whylen);
+const struct hp_sink_ops *hp_sink_find(const char *type); /* hp_sink_load, no reason */
+bool hp_sink_known(const char *type);                     /* one of hp_sink_type_name() */
+
+/* Where modules live: $HOSTPULSE_MODULE_DIR, else a `modules` directory
+ * beside the executable (a build tree), else HP_MODULE_DIR (installed). */
+const char *hp_module_dir(char *buf, size_t len);
 
 #endif

@@ -88,6 +88,23 @@ class CheckTest(unittest.TestCase):
         self.assertProblem('sinks = (\n  { type = "carrier-pigeon"; }\n);\n', 2,
                            "unknown sink type")
 
+    def test_missing_sink_module(self):
+        # A sink whose module is not installed: the config's line and the
+        # module's path, not a crash or a generic failure.
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, 'sinks = (\n  { type = "kafka"; }\n);\n')
+            p = hp.run(["-c", path, "--check"], env={"HOSTPULSE_MODULE_DIR": d})
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("%s:2:" % path, p.stderr)
+        self.assertIn("%s/kafka.so" % d, p.stderr)
+
+    def test_help_config_lists_module_sinks(self):
+        p = hp.run(["--help-config"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("not available", p.stdout)
+        for opt in ("brokers (strings)", "exchange (group)", "table_prefix (string)"):
+            self.assertIn(opt, p.stdout)
+
     def test_missing_sink_type(self):
         self.assertProblem('sinks = (\n  { name = "x"; }\n);\n', 2, "required")
 

@@ -153,6 +153,7 @@ class PackageTest(unittest.TestCase):
         self.assertRegex(scripts["prerm"], r"invoke-rc.d .*hostpulse stop")
         self.assertRegex(scripts["prerm"], r"deb-systemd-invoke stop .hostpulse.service")
         self.assertIn("libconfig9", fields)  # ${shlibs:Depends} filled in
+        self.assertIn("librabbitmq4", fields)  # ... from the modules too
 
     # ---- on this machine ------------------------------------------------
 
@@ -233,6 +234,13 @@ class PackageTest(unittest.TestCase):
                 self.assertTrue(glob.glob("/usr/share/doc/hostpulse/examples/%s*" % name), name)
         for path in glob.glob(os.path.join(hp.ROOT, "etc", "*.json")):
             self.assertTrue(os.path.isfile("/usr/share/hostpulse/" + os.path.basename(path)), path)
+        # The broker and database sinks are modules the installed agent finds
+        # in its own directory, not in a build tree.
+        for name in ("amqp", "kafka", "mysql", "elasticsearch"):
+            self.assertMode("/usr/lib/hostpulse/modules/%s.so" % name, 0o644, "root", "root")
+        p = sh(["/usr/sbin/hostpulse", "--help-config"], check=True)
+        self.assertNotIn("not available", p.stdout)
+        self.assertIn("brokers (strings)", p.stdout)  # from kafka.so
         with open(CONF) as f, open(os.path.join(hp.ROOT, "etc", "hostpulse.conf")) as g:
             self.assertEqual(f.read(), g.read())
         conffiles = sh(["dpkg-query", "-W", "-f=${Conffiles}", PKG], check=True).stdout
