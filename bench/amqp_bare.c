@@ -1,7 +1,10 @@
 /* amqp_bare.c -- the baseline for the AMQP publish benchmark: a minimal
  * rabbitmq-c loop with the agent's settings (topic exchange "hostpulse",
- * durable queue bound to it, persistent messages, publisher confirms with
- * the same window). Nothing else: no ring, no backlog, no JSON.
+ * durable queue bound to it, persistent and mandatory messages, publisher
+ * confirms with the same window) and the properties the sink puts on every
+ * message (docs/amqp.md: content_type, delivery_mode, timestamp, app_id,
+ * type, a per-message message_id host:session:reporter:seq). Nothing else:
+ * no ring, no backlog, no JSON.
  *
  *   amqp_bare HOST PORT MESSAGES SIZE WINDOW
  * Prints "rate=N" (messages/s from first publish to last confirm). */
@@ -11,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "agent/clock.h"
 
@@ -60,18 +65,29 @@ int main(int argc, char **argv)
         return die("declare");
     char *body = malloc(size);
     memset(body, 'x', size);
+    char host[256] = "localhost", msgid[400];
+    gethostname(host, sizeof(host) - 1);
+    const char *session = "5f0c2a9e-6d2b-4a47-9c1e-0b8f1d2e3a4b";
     amqp_basic_properties_t p = {
-        ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG,
+        ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                  AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_APP_ID_FLAG | AMQP_BASIC_TYPE_FLAG |
+                  AMQP_BASIC_MESSAGE_ID_FLAG,
         .content_type = amqp_cstring_bytes("application/json"),
         .delivery_mode = 2,
+        .timestamp = (uint64_t)time(NULL),
+        .app_id = amqp_cstring_bytes("hostpulse"),
+        .type = amqp_cstring_bytes("bench"),
     };
     amqp_bytes_t b = {.len = size, .bytes = body};
     int64_t t0 = hp_mono_ns();
     uint64_t sent = 0, done = 0;
     while (done < n) {
         while (sent < n && sent - done < window) {
+            snprintf(msgid, sizeof(msgid), "%s:%s:bench:%llu", host, session,
+                     (unsigned long long)sent + 1);
+            p.message_id = amqp_cstring_bytes(msgid);
             amqp_basic_publish(c, 1, amqp_cstring_bytes("hostpulse"),
-                               amqp_cstring_bytes("hostpulse.bench.bare"), 0, 0, &p, b);
+                               amqp_cstring_bytes("hostpulse.bench.bare"), 1, 0, &p, b);
             sent++;
         }
         uint64_t before = done;

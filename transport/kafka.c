@@ -7,6 +7,12 @@
  * (acks = all and idempotence by default); a failed report, a message
  * timeout included, puts it back to be produced again.
  *
+ * The payload is not copied: librdkafka points at the message's JSON, and
+ * a slot (one per message in librdkafka's hands, at most `window`) holds
+ * the message's backlog position and a reference to it until its delivery
+ * report, so the JSON outlives librdkafka's use of it even if the backlog
+ * drops the entry meanwhile. The slot's index travels as msg_opaque.
+ *
  * librdkafka does its network I/O on its own threads; its callbacks
  * (delivery reports, errors) are served by poll() on the transport thread.
  * The main queue signals a pipe when events arrive, so the transport sleeps
@@ -29,6 +35,14 @@
 #define TOPIC_MAX      250  /* Kafka's limit is 249 characters */
 #define CLOSE_FLUSH_MS 1000 /* close() waits this long for reports in flight */
 
+/* A message handed to librdkafka: its backlog position and a reference
+ * that keeps its JSON (the zero-copy payload) alive until the report. */
+struct kafka_slot {
+    uint64_t pos;
+    struct hp_msg *msg; /* NULL: free */
+    size_t next_free;
+};
+
 struct kafka_topic {
     char reporter[HP_NAME_MAX]; /* "" for a template without {reporter} */
     rd_kafka_topic_t *rkt;
@@ -47,7 +61,9 @@ struct kafka {
     int wake[2]; /* main queue events -> wake[1]; the transport polls wake[0] */
     struct kafka_topic *topics;
     size_t ntopics;
-    uint64_t last_pos; /* newest position produced (for 32-bit opaques) */
+    bool per_reporter; /* the topic template has {reporter} */
+    struct kafka_slot *slots;
+    size_t nslots, free_slot; /* free_slot == nslots: none free */
     bool fatal;
     bool flushed;  /* flush() ran since open: close need not wait again */
     bool checking; /* --check: errors are collected, not logged */
@@ -92,21 +108,40 @@ static const struct hp_opt kafka_opts[] = {
 
 /* ---- librdkafka callbacks ---------------------------------------------- */
 
-/* Backlog positions travel as msg_opaque. Where a pointer is narrower than
- * 64 bits, the full position is rebuilt from the newest one produced: every
- * position in flight lies within the backlog limit below it. */
-static void *pos_opaque(uint64_t pos)
+/* Take a free slot for o (with a reference to its message); returns its
+ * index, or nslots when every slot is in use. */
+static size_t slot_take(struct kafka *k, const struct hp_out *o)
 {
-    return (void *)(uintptr_t)pos;
+    size_t i = k->free_slot;
+    if (i == k->nslots)
+        return i;
+    k->free_slot = k->slots[i].next_free;
+    k->slots[i].pos = o->pos;
+    k->slots[i].msg = hp_msg_ref(o->msg);
+    return i;
 }
 
-static uint64_t opaque_pos(const struct kafka *k, void *opaque)
+/* Free slot i, returning its message (whose reference the caller drops). */
+static struct hp_msg *slot_give(struct kafka *k, size_t i, uint64_t *pos)
 {
-    uint64_t low = (uint64_t)(uintptr_t)opaque;
-    if (sizeof(uintptr_t) >= sizeof(uint64_t))
-        return low;
-    uint32_t behind = (uint32_t)k->last_pos - (uint32_t)low;
-    return k->last_pos - behind;
+    struct kafka_slot *sl = &k->slots[i];
+    struct hp_msg *m = sl->msg;
+    *pos = sl->pos;
+    sl->msg = NULL;
+    sl->next_free = k->free_slot;
+    k->free_slot = i;
+    return m;
+}
+
+/* Every slot free; drop references librdkafka no longer needs (it is gone). */
+static void slots_reset(struct kafka *k)
+{
+    for (size_t i = 0; i < k->nslots; i++) {
+        hp_msg_unref(k->slots[i].msg);
+        k->slots[i].msg = NULL;
+        k->slots[i].next_free = i + 1;
+    }
+    k->free_slot = 0;
 }
 
 /* Errors that no resend can fix: the message is dropped (and counted). */
@@ -121,18 +156,23 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk;
     struct hp_sink *s = opaque;
     struct kafka *k = s->priv;
-    uint64_t pos = opaque_pos(k, m->_private);
+    size_t slot = (size_t)(uintptr_t)m->_private;
+    if (slot >= k->nslots || !k->slots[slot].msg)
+        return; /* not ours: cannot happen */
+    uint64_t pos;
+    struct hp_msg *msg = slot_give(k, slot, &pos);
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         hp_complain_clear(&k->deliver, "sink %s: messages are delivered again", s->name);
         hp_complain_clear(&k->conn, "sink %s: the cluster is reachable again", s->name);
         hp_sink_ack(s, pos, HP_ACK_OK);
-        return;
+    } else {
+        bool drop = permanent(m->err);
+        /* One line per reason, whatever the topic, so an outage logs once. */
+        hp_complain(&k->deliver, HP_LOG_WARN, "sink %s: delivery failed: %s; %s", s->name,
+                    rd_kafka_err2str(m->err), drop ? "message dropped" : "will resend");
+        hp_sink_ack(s, pos, drop ? HP_ACK_DROP : HP_ACK_RETRY);
     }
-    bool drop = permanent(m->err);
-    /* One line per reason, whatever the topic, so an outage logs once. */
-    hp_complain(&k->deliver, HP_LOG_WARN, "sink %s: delivery failed: %s; %s", s->name,
-                rd_kafka_err2str(m->err), drop ? "message dropped" : "will resend");
-    hp_sink_ack(s, pos, drop ? HP_ACK_DROP : HP_ACK_RETRY);
+    hp_msg_unref(msg);
 }
 
 /* Copy reason without librdkafka's "(after 12ms in state UP, 3 identical
@@ -399,6 +439,7 @@ static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     k->s = s;
     k->wake[0] = k->wake[1] = -1;
     k->topic = hp_opt_string(cfg, kafka_opts, "topic");
+    k->per_reporter = strstr(k->topic, "{reporter}") != NULL;
     k->timeout_ms = (int)(hp_opt_float(cfg, kafka_opts, "timeout") * 1000);
     k->conf = rd_kafka_conf_new();
     if (!k->conf || set_brokers(s, k, cfg) != 0)
@@ -421,6 +462,11 @@ static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     if (rd_kafka_conf_get(k->conf, "queue.buffering.max.messages", v, &len) == RD_KAFKA_CONF_OK &&
         strtoul(v, NULL, 10) > 0 && strtoul(v, NULL, 10) < s->window)
         s->window = strtoul(v, NULL, 10);
+    k->nslots = s->window;
+    k->slots = calloc(k->nslots, sizeof(*k->slots));
+    if (!k->slots)
+        return -1;
+    slots_reset(k);
     return errs->count == before ? 0 : -1;
 }
 
@@ -430,7 +476,7 @@ static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_
 static rd_kafka_topic_t *topic_for(struct hp_sink *s, const char *reporter)
 {
     struct kafka *k = s->priv;
-    if (!strstr(k->topic, "{reporter}"))
+    if (!k->per_reporter)
         reporter = "";
     for (size_t i = 0; i < k->ntopics; i++)
         if (strcmp(k->topics[i].reporter, reporter) == 0)
@@ -482,6 +528,7 @@ static void kafka_close(struct hp_sink *s)
     if (k->rk)
         rd_kafka_destroy(k->rk);
     k->rk = NULL;
+    slots_reset(k); /* reports never served: the transport re-queues those */
     for (int i = 0; i < 2; i++) {
         if (k->wake[i] >= 0)
             close(k->wake[i]);
@@ -512,44 +559,74 @@ static int kafka_open(struct hp_sink *s)
     return 0;
 }
 
-/* The value of "key":"..." among the envelope's leading fields (those
- * before "data"), or NULL. Spooled messages keep their own session. */
-static const char *envelope_field(const struct hp_msg *m, const char *key, size_t *len)
+/* The string values of "host" and "session" among the envelope's leading
+ * fields (those before "data"), in one pass over them. Spooled messages
+ * keep their own host and session. A value not found is left as it was. */
+static void envelope_ids(const struct hp_msg *m, const char **host, size_t *host_len,
+                         const char **session, size_t *session_len)
 {
-    char pat[32];
-    int n = snprintf(pat, sizeof(pat), "\"%s\":\"", key);
-    const char *data = strstr(m->json, "\"data\":");
-    const char *p = strstr(m->json, pat);
-    if (!p || (data && p > data))
-        return NULL;
-    p += n;
-    const char *q = strchr(p, '"');
-    if (!q)
-        return NULL;
-    *len = (size_t)(q - p);
-    return p;
+    const char *p = m->json;
+    if (*p++ != '{')
+        return;
+    for (;;) {
+        if (*p++ != '"')
+            return;
+        const char *key = p;
+        while (*p && *p != '"')
+            p++;
+        size_t klen = (size_t)(p - key);
+        if (*p++ != '"' || *p++ != ':' || (klen == 4 && memcmp(key, "data", 4) == 0))
+            return;
+        if (*p == '"') { /* a string: find its end, past escapes */
+            const char *v = ++p;
+            while (*p && *p != '"')
+                p += p[0] == '\\' && p[1] ? 2 : 1;
+            if (!*p)
+                return;
+            if (klen == 4 && memcmp(key, "host", 4) == 0)
+                *host = v, *host_len = (size_t)(p - v);
+            else if (klen == 7 && memcmp(key, "session", 7) == 0)
+                *session = v, *session_len = (size_t)(p - v);
+            p++;
+        } else { /* a number, true, false, null: leading fields hold no objects */
+            while (*p && *p != ',' && *p != '}')
+                p++;
+        }
+        if (*p++ != ',')
+            return;
+    }
 }
 
-static int produce(struct hp_sink *s, const struct hp_out *o, rd_kafka_topic_t *rkt)
+/* seq as decimal text into buf (at least 21 bytes); returns its length. */
+static size_t u64_text(uint64_t v, char *buf)
+{
+    char tmp[20];
+    size_t n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static int produce(struct hp_sink *s, const struct hp_out *o, rd_kafka_topic_t *rkt, size_t slot)
 {
     struct kafka *k = s->priv;
     const struct hp_msg *m = o->msg;
     const char *host = host_of(s), *session = s->agent ? s->agent->session : "";
-    size_t host_len = strlen(host), session_len = strlen(session), n;
-    const char *v = envelope_field(m, "host", &n);
-    if (v)
-        host = v, host_len = n;
-    v = envelope_field(m, "session", &n);
-    if (v)
-        session = v, session_len = n;
+    size_t host_len = strlen(host), session_len = strlen(session);
+    envelope_ids(m, &host, &host_len, &session, &session_len);
     char seq[24];
-    snprintf(seq, sizeof(seq), "%" PRIu64, m->seq);
-    return rd_kafka_producev(
-        k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE((void *)m->json, m->len), RD_KAFKA_V_KEY(host, host_len),
-        RD_KAFKA_V_HEADER("reporter", m->reporter, -1),
-        RD_KAFKA_V_HEADER("session", session, (ssize_t)session_len),
-        RD_KAFKA_V_HEADER("seq", seq, -1), RD_KAFKA_V_OPAQUE(pos_opaque(o->pos)), RD_KAFKA_V_END);
+    size_t seq_len = u64_text(m->seq, seq);
+    /* No RD_KAFKA_MSG_F_COPY: the slot keeps the JSON alive (see top). */
+    return rd_kafka_producev(k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(0),
+                             RD_KAFKA_V_VALUE((void *)m->json, m->len),
+                             RD_KAFKA_V_KEY(host, host_len),
+                             RD_KAFKA_V_HEADER("reporter", m->reporter, -1),
+                             RD_KAFKA_V_HEADER("session", session, (ssize_t)session_len),
+                             RD_KAFKA_V_HEADER("seq", seq, (ssize_t)seq_len),
+                             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)slot), RD_KAFKA_V_END);
 }
 
 static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
@@ -559,10 +636,19 @@ static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         rd_kafka_topic_t *rkt = topic_for(s, out[i].msg->reporter);
         if (!rkt)
             return -1;
-        rd_kafka_resp_err_t err = produce(s, &out[i], rkt);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            k->last_pos = out[i].pos;
-        } else if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        size_t slot = slot_take(k, &out[i]);
+        if (slot == k->nslots) {
+            /* More in librdkafka's hands than the window (the backlog
+             * dropped some that were): wait for reports like QUEUE_FULL. */
+            rd_kafka_poll(k->rk, 1);
+            return (int)i;
+        }
+        rd_kafka_resp_err_t err = produce(s, &out[i], rkt, slot);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            continue;
+        uint64_t pos;
+        hp_msg_unref(slot_give(k, slot, &pos)); /* librdkafka did not take it */
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             /* Serve delivery reports briefly so the queue drains instead
              * of the transport offering again at once. */
             rd_kafka_poll(k->rk, 1);
@@ -627,6 +713,7 @@ static void kafka_fini(struct hp_sink *s)
     if (k->conf)
         rd_kafka_conf_destroy(k->conf);
     free(k->brokers_buf);
+    free(k->slots);
     free(k);
     s->priv = NULL;
 }
