@@ -4,9 +4,11 @@
  * confirms with the same window) and the properties the sink puts on every
  * message (docs/amqp.md: content_type, delivery_mode, timestamp, app_id,
  * type, a per-message message_id host:session:reporter:seq). Nothing else:
- * no ring, no backlog, no JSON.
+ * no ring, no backlog, no JSON. With MINIMAL = 1, the plainest loop
+ * instead: not mandatory, only content_type and delivery_mode, so the
+ * table also shows what the documented properties cost.
  *
- *   amqp_bare HOST PORT MESSAGES SIZE WINDOW
+ *   amqp_bare HOST PORT MESSAGES SIZE WINDOW [MINIMAL]
  * Prints "rate=N" (messages/s from first publish to last confirm). */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -43,8 +45,9 @@ static uint64_t confirms(amqp_connection_state_t c, uint64_t done, uint64_t want
 
 int main(int argc, char **argv)
 {
-    if (argc != 6)
-        return fprintf(stderr, "usage: amqp_bare HOST PORT MESSAGES SIZE WINDOW\n"), 2;
+    if (argc != 6 && argc != 7)
+        return fprintf(stderr, "usage: amqp_bare HOST PORT MESSAGES SIZE WINDOW [MINIMAL]\n"), 2;
+    int minimal = argc == 7 && atoi(argv[6]);
     uint64_t n = strtoull(argv[3], NULL, 10), window = strtoull(argv[5], NULL, 10);
     size_t size = strtoull(argv[4], NULL, 10);
     amqp_connection_state_t c = amqp_new_connection();
@@ -78,16 +81,20 @@ int main(int argc, char **argv)
         .app_id = amqp_cstring_bytes("hostpulse"),
         .type = amqp_cstring_bytes("bench"),
     };
+    if (minimal)
+        p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
     amqp_bytes_t b = {.len = size, .bytes = body};
     int64_t t0 = hp_mono_ns();
     uint64_t sent = 0, done = 0;
     while (done < n) {
         while (sent < n && sent - done < window) {
-            snprintf(msgid, sizeof(msgid), "%s:%s:bench:%llu", host, session,
-                     (unsigned long long)sent + 1);
-            p.message_id = amqp_cstring_bytes(msgid);
+            if (!minimal) {
+                snprintf(msgid, sizeof(msgid), "%s:%s:bench:%llu", host, session,
+                         (unsigned long long)sent + 1);
+                p.message_id = amqp_cstring_bytes(msgid);
+            }
             amqp_basic_publish(c, 1, amqp_cstring_bytes("hostpulse"),
-                               amqp_cstring_bytes("hostpulse.bench.bare"), 1, 0, &p, b);
+                               amqp_cstring_bytes("hostpulse.bench.bare"), !minimal, 0, &p, b);
             sent++;
         }
         uint64_t before = done;

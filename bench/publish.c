@@ -4,21 +4,24 @@
  *
  * The burst source is a thread that pushes N synthetic envelopes of about
  * --size bytes into the ring as fast as the ring accepts them (it retries
- * when full: here we measure, the agent would drop). Latency needs no hook
+ * when full: here we measure, the agent would drop), or with --rate at a
+ * steady R messages/s, for latency below saturation (a burst's latency is
+ * mostly its own queueing). Latency needs no hook
  * in the transport: the main thread polls the first sink's confirmed
  * counter (stats.sent) and stamps every newly confirmed message; delivery
  * is in order per sink, so message i is confirmed when sent > i. Timing
  * starts when the first sink is open, as the bare loops' does.
  *
- *   publish --config FILE [--messages N] [--size BYTES] [--timeout S] */
+ *   publish --config FILE [--messages N] [--size BYTES] [--rate R] [--timeout S] */
 #include "agent/agent.h"
 #include "agent/clock.h"
 #include "transport/transport.h"
 
-#include <time.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void nap(long us)
 {
@@ -29,6 +32,7 @@ static void nap(long us)
 struct burst {
     struct hp_agent *a;
     size_t n, size;
+    double rate; /* messages/s; 0: as fast as the ring takes them */
     int64_t *pushed_ns;
 };
 
@@ -45,7 +49,13 @@ static void *burst_main(void *arg)
     json_object *env = hp_envelope_new(&b->a->env, "bench", hp_real_ms(), 1, 0.0, data);
     size_t len;
     const char *json = json_object_to_json_string_length(env, JSON_C_TO_STRING_PLAIN, &len);
+    int64_t start = hp_mono_ns();
     for (size_t i = 0; i < b->n; i++) {
+        if (b->rate > 0) { /* absolute deadlines: no drift */
+            struct timespec at = hp_ns_ts(start + (int64_t)((double)i * 1e9 / b->rate));
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR)
+                ;
+        }
         struct hp_msg *m = hp_msg_new("bench", i + 1, hp_real_ms(), json, len);
         b->pushed_ns[i] = hp_mono_ns();
         while (!hp_ring_push(b->a->ring, m))
@@ -66,7 +76,7 @@ int main(int argc, char **argv)
 {
     const char *conf = NULL;
     size_t n = 100000, size = 400;
-    double timeout = 120;
+    double timeout = 120, rate = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--config") == 0)
             conf = argv[i + 1];
@@ -74,6 +84,8 @@ int main(int argc, char **argv)
             n = strtoull(argv[i + 1], NULL, 10);
         else if (strcmp(argv[i], "--size") == 0)
             size = strtoull(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--rate") == 0)
+            rate = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--timeout") == 0)
             timeout = atof(argv[i + 1]);
     }
@@ -94,7 +106,7 @@ int main(int argc, char **argv)
     a.reporters = NULL;
     a.n_reporters = 0;
 
-    struct burst b = {.a = &a, .n = n, .size = size};
+    struct burst b = {.a = &a, .n = n, .size = size, .rate = rate};
     b.pushed_ns = calloc(n, sizeof(*b.pushed_ns));
     int64_t *acked_ns = calloc(n, sizeof(*acked_ns));
     hp_transport_start(&a);
