@@ -65,7 +65,11 @@ const struct hp_opt hp_agent_opts[] = {
     {.name = "shutdown_timeout", .type = HP_OPT_FLOAT, .def = "5.0", .min = 0, .max = 600,
      .help = "seconds to deliver what is queued at exit"},
     {.name = "tick", .type = HP_OPT_FLOAT, .def = "0.1", .min = 0.005, .max = 1.0,
-     .help = "seconds between transport wake-ups when idle (sink I/O, heartbeats)"},
+     .help = "seconds between transport wake-ups while a sink has work pending (retries, "
+             "acks, spool timers)"},
+    {.name = "linger", .type = HP_OPT_FLOAT, .def = "0.02", .min = 0, .max = 1.0,
+     .help = "seconds the transport waits after the first message of a quiet spell for the "
+             "rest of that round of samples, to send them together"},
     {.name = "spool", .type = HP_OPT_GROUP, .sub = spool_opts, .help = "disk backlog"},
     {0},
 };
@@ -176,6 +180,7 @@ static void resolve_agent(struct hp_config *c)
     c->sys_root = env_sys && *env_sys ? env_sys : hp_opt_string(a, hp_agent_opts, "sys_root");
     c->shutdown_timeout = hp_opt_float(a, hp_agent_opts, "shutdown_timeout");
     c->tick = hp_opt_float(a, hp_agent_opts, "tick");
+    c->linger = hp_opt_float(a, hp_agent_opts, "linger");
     c->spool = a ? config_setting_get_member(a, "spool") : NULL;
 }
 

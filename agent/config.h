@@ -32,6 +32,7 @@ struct hp_config {
     const char *sys_root;
     double shutdown_timeout;       /* seconds */
     double tick;                   /* transport wake-up period, seconds */
+    double linger;                 /* transport batching delay after idle, seconds */
     const config_setting_t *spool; /* agent.spool group, may be NULL */
 };
 

@@ -131,9 +131,10 @@ void hp_ring_wait(struct hp_ring *r, int timeout_ms)
 
 #define WAIT_FDS_MAX 32
 
-void hp_ring_wait_fds(struct hp_ring *r, struct pollfd *extra, size_t n, int timeout_ms)
+bool hp_ring_wait_fds(struct hp_ring *r, struct pollfd *extra, size_t n, int timeout_ms)
 {
     struct pollfd p[WAIT_FDS_MAX + 1];
+    bool pushed = false;
     if (n > WAIT_FDS_MAX)
         n = WAIT_FDS_MAX;
     p[0] = (struct pollfd){.fd = r->efd, .events = POLLIN};
@@ -147,11 +148,13 @@ void hp_ring_wait_fds(struct hp_ring *r, struct pollfd *extra, size_t n, int tim
             ;
         for (size_t i = 0; i < n; i++)
             extra[i].revents = p[i + 1].revents;
+        pushed = p[0].revents & POLLIN;
     }
     atomic_store_explicit(&r->sleeping, 0, memory_order_relaxed);
     uint64_t v;
     while (read(r->efd, &v, sizeof(v)) == sizeof(v))
         ; /* reset the counter; EAGAIN ends the loop */
+    return pushed;
 }
 
 void hp_ring_wake(struct hp_ring *r)

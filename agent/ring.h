@@ -47,10 +47,12 @@ bool hp_ring_push(struct hp_ring *r, void *data);
 size_t hp_ring_pop(struct hp_ring *r, void **out, size_t max);
 
 /* Consumer side: sleep until a push, hp_ring_wake(), timeout_ms, or (with
- * extra) until one of n more descriptors is ready; their revents are set. */
+ * extra) until one of n more descriptors is ready; their revents are set.
+ * hp_ring_wait_fds returns true if it slept and a push (or hp_ring_wake)
+ * ended the sleep: the first message of a burst that may be still coming. */
 void hp_ring_wait(struct hp_ring *r, int timeout_ms);
 struct pollfd;
-void hp_ring_wait_fds(struct hp_ring *r, struct pollfd *extra, size_t n, int timeout_ms);
+bool hp_ring_wait_fds(struct hp_ring *r, struct pollfd *extra, size_t n, int timeout_ms);
 
 /* Any thread: wake the consumer (shutdown, reload). */
 void hp_ring_wake(struct hp_ring *r);

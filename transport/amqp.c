@@ -359,6 +359,11 @@ static int amqp_open(struct hp_sink *s)
             a->url = i;
             a->broken = a->blocked = a->skipping = false;
             amqp_confirms_reset(&a->tags);
+            /* rabbitmq-c sends our heartbeats and notices missing ones from
+             * poll(): a quarter of the negotiated period keeps both on time;
+             * everything else arrives on the socket. */
+            int hb = amqp_get_heartbeat(a->conn);
+            s->idle_poll_ms = hb > 0 ? hb * 250 : 60000;
             hp_info("sink %s: connected to %s%s", s->name, a->o.urls[i].redacted,
                     i > 0 ? " (failover)" : "");
             return 0;
@@ -504,8 +509,11 @@ static int read_frames(struct hp_sink *s, int wait_ms)
             return broken(s, "connection lost: ", amqp_error_string2(rc));
         if (on_frame(s, &f) != 0)
             return -1;
-        amqp_maybe_release_buffers(a->conn);
     }
+    /* Once per call, not per frame: each release frees the 64 KiB decode
+     * pool that the next frame allocates again (and makes malloc
+     * consolidate its free lists every time). */
+    amqp_maybe_release_buffers(a->conn);
     return a->broken ? -1 : 0;
 }
 

@@ -556,6 +556,9 @@ static int kafka_open(struct hp_sink *s)
     }
     k->mainq = rd_kafka_queue_get_main(k->rk);
     rd_kafka_queue_io_event_enable(k->mainq, k->wake[1], "1", 1);
+    /* Delivery reports and errors write wake[1]; a slow poll when idle is
+     * only a safety net. */
+    s->idle_poll_ms = 1000;
     return 0;
 }
 

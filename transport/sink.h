@@ -61,7 +61,8 @@ struct hp_sink_ops {
     int (*poll)(struct hp_sink *s);
     /* Optional: a descriptor (socket) that becomes readable when poll()
      * has work, so the transport sleeps on it instead of waiting a tick.
-     * -1 when there is none right now. */
+     * -1 when there is none right now. A sink with a pollfd that needs poll
+     * only every so often when idle (heartbeats) sets s->idle_poll_ms. */
     int (*pollfd)(struct hp_sink *s);
     /* Optional: wait up to timeout_ms for outstanding acks (shutdown,
      * reload). Returns 0 when nothing is outstanding. */
@@ -104,6 +105,8 @@ struct hp_sink {
     const config_setting_t *cfg; /* valid while this sink lives */
     char error[256];             /* last failure reason, for logs */
     size_t window;               /* max messages in flight (unacked) */
+    int idle_poll_ms;            /* >0: with nothing pending, poll() this often
+                                    (not every agent.tick); set by the sink */
     /* Transport-owned state; sinks do not touch it. */
     struct hp_backlog *backlog;
     struct hp_complain complain;

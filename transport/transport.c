@@ -6,7 +6,13 @@
  * to its in-flight window. A failing sink is closed, its in-flight messages
  * re-queued, and retried with capped exponential backoff; the others keep
  * flowing. When there is nothing to do it sleeps on the ring (a push wakes
- * it), on the sinks' sockets, or for at most agent.tick.
+ * it), on the sinks' sockets, or for at most agent.tick while some sink has
+ * work pending (a sink's own idle_poll_ms, or forever, when none has).
+ *
+ * Reporters on the same interval sample at the same instant, so a push
+ * after a quiet spell is usually the first of a round: the thread lingers
+ * (agent.linger) before draining, and the round goes out as one batch,
+ * one wake-up and one confirm instead of one each per message.
  *
  * Each sink's backlog has a disk spool (agent.spool, transport/spool.h),
  * opened when the thread starts so spooled messages are replayed before
@@ -227,7 +233,8 @@ static size_t backlog_total(const struct hp_agent *a)
     return n;
 }
 
-static void wait_for_work(struct hp_agent *a, int timeout_ms)
+/* Sleep until there is work; true if a push after a quiet spell woke us. */
+static bool wait_for_work(struct hp_agent *a, int timeout_ms)
 {
     struct pollfd fds[32];
     size_t n = 0;
@@ -237,7 +244,7 @@ static void wait_for_work(struct hp_agent *a, int timeout_ms)
         if (fd >= 0)
             fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
-    hp_ring_wait_fds(a->ring, fds, n, timeout_ms);
+    return hp_ring_wait_fds(a->ring, fds, n, timeout_ms);
 }
 
 /* Shutdown: keep delivering until every backlog is empty or the deadline. */
@@ -277,20 +284,34 @@ static void close_all(struct hp_agent *a, int64_t deadline_ms)
     }
 }
 
-/* Whether some sink needs the periodic tick: one is down (its retry is
- * due), has a poll callback (acks, heartbeats), still holds messages, or
- * keeps a spool that fsyncs on a timer. Otherwise the transport sleeps until
- * a reporter pushes, so an agent writing files wakes only for its samples. */
-static bool needs_tick(const struct hp_agent *a)
+/* How long the transport may sleep with nothing arriving: agent.tick while
+ * some sink is down (its retry comes due), still holds messages, spills or
+ * keeps a spool that fsyncs on a timer; a sink's idle_poll_ms (heartbeats)
+ * or agent.tick if it polls without one; otherwise until a reporter pushes
+ * (-1), so an idle agent wakes only for its samples. */
+static int idle_timeout_ms(const struct hp_agent *a, int tick_ms)
 {
+    int t = -1;
     for (size_t j = 0; j < a->n_sinks; j++) {
         const struct hp_sink *s = &a->sinks[j];
         const struct hp_backlog *b = s->backlog;
-        if (!s->open || s->ops->poll || hp_backlog_count(b) > 0 || b->spill ||
+        int need = -1;
+        if (!s->open || hp_backlog_count(b) > 0 || b->spill ||
             (b->spool && hp_spool_always(b->spool)))
-            return true;
+            need = tick_ms;
+        else if (s->ops->poll)
+            need = s->idle_poll_ms > 0 ? s->idle_poll_ms : tick_ms;
+        if (need >= 0 && (t < 0 || need < t))
+            t = need;
     }
-    return false;
+    return t;
+}
+
+static void linger(int64_t ns)
+{
+    struct timespec ts = hp_ns_ts(ns);
+    while (nanosleep(&ts, &ts) != 0)
+        ; /* EINTR: sleep the rest */
 }
 
 static void *transport_main(void *arg)
@@ -298,6 +319,7 @@ static void *transport_main(void *arg)
     struct hp_agent *a = arg;
     pthread_setname_np(pthread_self(), "hp-transport");
     int tick_ms = (int)(a->cfg->tick * 1000);
+    int64_t linger_ns = (int64_t)(a->cfg->linger * 1e9);
     int stop;
     open_spools(a);
     /* T1: acquire pairs with the release store in hp_transport_stop, so
@@ -307,8 +329,8 @@ static void *transport_main(void *arg)
         int64_t now = hp_mono_ms();
         for (size_t j = 0; j < a->n_sinks; j++)
             service(&a->sinks[j], now);
-        if (!can_offer(a))
-            wait_for_work(a, needs_tick(a) ? tick_ms : -1);
+        if (!can_offer(a) && wait_for_work(a, idle_timeout_ms(a, tick_ms)) && linger_ns > 0)
+            linger(linger_ns);
     }
     drain(a);
     int64_t deadline = hp_mono_ms();
