@@ -8,7 +8,15 @@
  * ranking; the other files are read only for selected processes, through
  * descriptors kept open while the process stays selected. Previous cpu
  * ticks and I/O bytes live in a pid hash table (reporters/pidtab.h);
- * parsers are in reporters/proc_pid.c. */
+ * parsers are in reporters/proc_pid.c.
+ *
+ * Listing /proc costs the kernel more than reading the stat files we keep
+ * open. When no pid has been handed out since the last pass (the last pid
+ * in /proc/loadavg is unchanged, which any new process or thread changes),
+ * the set of processes can only have shrunk: the pass re-reads the pids of
+ * the last one instead of listing /proc, and a full pass runs at least
+ * every FULL_SCAN_EVERY samples anyway. Only for the agent's own pid
+ * namespace (loadavg speaks for the reader's). */
 #include "reporters/process.h"
 
 #include "agent/clock.h"
@@ -29,9 +37,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define MAX_WATCH 64 /* a selection is a 64-bit mask of groups */
-#define MAX_TOP   100
-#define N_USERS   16
+#define MAX_WATCH       64 /* a selection is a 64-bit mask of groups */
+#define MAX_TOP         100
+#define N_USERS         16
+#define FULL_SCAN_EVERY 30
 
 static const char *const by_choices[] = {"cpu", "memory", NULL};
 
@@ -144,7 +153,10 @@ struct proc {
     size_t fd_budget; /* stat descriptors kept open at most */
     long hz, page;
     DIR *dir;
-    struct hp_procfile scratch, meminfo, uptime;
+    struct hp_procfile scratch, meminfo, uptime, loadavg;
+    bool own_ns;         /* proc_root shows our pid namespace */
+    int64_t last_pid;    /* from loadavg at the last pass; -1: unknown */
+    unsigned since_full; /* passes since the last listing of /proc */
     struct rec *recs;
     size_t n_recs, cap_recs;
     struct rec **sel;
@@ -316,6 +328,14 @@ static int process_init(struct hp_reporter *r, const config_setting_t *cfg, stru
     p->scratch.buf = malloc(p->scratch.cap);
     hp_procfile_init(&p->meminfo, hp_proc_path(r, path, sizeof(path), "meminfo"));
     hp_procfile_init(&p->uptime, hp_proc_path(r, path, sizeof(path), "uptime"));
+    hp_procfile_init(&p->loadavg, hp_proc_path(r, path, sizeof(path), "loadavg"));
+    p->last_pid = -1;
+    char self[32];
+    ssize_t n = readlink(hp_proc_path(r, path, sizeof(path), "self"), self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        p->own_ns = atoi(self) == (int)getpid();
+    }
     if (!p->scratch.buf || parse_watches(p, cfg, errs) != 0 || errs->count != before) {
         process_fini(r);
         return -1;
@@ -486,38 +506,75 @@ static void keep_fd(struct proc *p, struct hp_pident *e, int fd, size_t *kept)
     }
 }
 
-/* One pass over the pid directories: stat only. counts[] by state index. */
+/* stat of one pid (its directory name) into the next record. */
+static void scan_one(struct proc *p, const char *name, uint64_t counts[HP_PID_STATES],
+                     uint64_t *threads, size_t *kept)
+{
+    struct rec *rc = next_rec(p);
+    if (!rc)
+        return;
+    struct hp_pident *prev = hp_pidtab_prev(&p->tab, atoi(name));
+    int fd = prev ? prev->fd : -1;
+    if (prev)
+        prev->fd = -1; /* taken: this sample's entry owns it */
+    const char *t = read_stat(p, name, &fd);
+    if (!t || !hp_pidstat_parse(t, &rc->st)) {
+        if (fd >= 0)
+            close(fd);
+        return; /* exited since it was listed */
+    }
+    counts[hp_pid_state_index(rc->st.state)]++;
+    *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
+    rc->euid = -1;
+    rc->groups = 0;
+    keep_fd(p, track(p, rc), fd, kept);
+    p->n_recs++;
+}
+
+/* The last pid handed out in our namespace (loadavg's last field), or -1
+ * when proc_root is another namespace's or a fixture without loadavg. */
+static int64_t last_pid(struct proc *p)
+{
+    if (!p->own_ns)
+        return -1;
+    const char *t = hp_procfile_read(&p->loadavg, true);
+    const char *sp = t ? strrchr(t, ' ') : NULL;
+    return sp ? strtoll(sp + 1, NULL, 10) : -1;
+}
+
+/* Whether the last pass's pids are still all there is (see the top). */
+static bool can_reuse_pids(struct proc *p)
+{
+    int64_t last = last_pid(p);
+    bool same = last >= 0 && last == p->last_pid && p->since_full < FULL_SCAN_EVERY;
+    p->last_pid = last;
+    p->since_full = same ? p->since_full + 1 : 0;
+    return same;
+}
+
+/* One pass over the processes: stat only. counts[] by state index. */
 static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *threads)
 {
     if (!p->dir && !(p->dir = opendir(p->root))) {
         hp_warn_once(&p->warned_dir, "process: cannot open %s: %s", p->root, strerror(errno));
         return -1;
     }
-    rewinddir(p->dir);
+    size_t kept = 0, last = p->n_recs;
     p->n_recs = 0;
-    size_t kept = 0;
-    struct dirent *d;
-    while ((d = readdir(p->dir))) {
-        struct rec *rc = is_pid(d->d_name) ? next_rec(p) : NULL;
-        if (!rc)
-            continue;
-        struct hp_pident *prev = hp_pidtab_prev(&p->tab, atoi(d->d_name));
-        int fd = prev ? prev->fd : -1;
-        if (prev)
-            prev->fd = -1; /* taken: this sample's entry owns it */
-        const char *t = read_stat(p, d->d_name, &fd);
-        if (!t || !hp_pidstat_parse(t, &rc->st)) {
-            if (fd >= 0)
-                close(fd);
-            continue; /* exited since readdir */
+    if (can_reuse_pids(p)) {
+        /* In place: record i is read before any record j <= i is written. */
+        for (size_t i = 0; i < last; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "%d", (int)p->recs[i].st.pid);
+            scan_one(p, name, counts, threads, &kept);
         }
-        counts[hp_pid_state_index(rc->st.state)]++;
-        *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
-        rc->euid = -1;
-        rc->groups = 0;
-        keep_fd(p, track(p, rc), fd, &kept);
-        p->n_recs++;
+        return 0;
     }
+    rewinddir(p->dir);
+    struct dirent *d;
+    while ((d = readdir(p->dir)))
+        if (is_pid(d->d_name))
+            scan_one(p, d->d_name, counts, threads, &kept);
     return 0;
 }
 
@@ -991,6 +1048,7 @@ static void process_fini(struct hp_reporter *r)
     hp_procfile_fini(&p->scratch);
     hp_procfile_fini(&p->meminfo);
     hp_procfile_fini(&p->uptime);
+    hp_procfile_fini(&p->loadavg);
     hp_pidtab_free(&p->tab);
     free(p->slots);
     free(p->sel);

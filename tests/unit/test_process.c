@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -399,6 +400,39 @@ static void counter_reset_and_exit(void **state)
     stop(&f);
 }
 
+/* In the agent's own pid namespace (self -> our pid) the pass skips
+ * listing /proc while loadavg's last pid stays put: no pid was handed out,
+ * so no process can be new. A directory appearing without a new last pid
+ * (which the kernel never does) shows that the listing was skipped; a new
+ * last pid brings the listing back. */
+static void relists_only_after_a_new_pid(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    char self[32], link[512];
+    snprintf(self, sizeof(self), "%d", (int)getpid());
+    snprintf(link, sizeof(link), "%s/self", root);
+    remove_path(root, "self");
+    assert_int_equal(symlink(self, link), 0);
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 500\n");
+    assert_int_equal(start(&f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    assert_int_equal(mkdir(strcat(strcpy(link, root), "/103"), 0755), 0);
+    set_stat(root, 103,
+             "103 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 200 100 0 0 25 5 2 0 "
+             "200030 62000000 1500" TAIL);
+    char buf[64];
+    json_object *d = sample(&f, 11 * SEC);
+    assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102");
+    json_object_put(d);
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/121 503\n");
+    d = sample(&f, 12 * SEC);
+    assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102,103");
+    json_object_put(d);
+    stop(&f);
+}
+
 /* Missing sources leave their fields out; the scan goes on. */
 static void missing_sources(void **state)
 {
@@ -525,6 +559,7 @@ int main(void)
         cmocka_unit_test(two_sample_rates),
         cmocka_unit_test(top_by_cpu),
         cmocka_unit_test(counter_reset_and_exit),
+        cmocka_unit_test(relists_only_after_a_new_pid),
         cmocka_unit_test(missing_sources),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(parsers),
