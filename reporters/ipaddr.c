@@ -2,6 +2,12 @@
  * from getifaddrs(3) (netlink; nothing is executed). Loopback interfaces
  * and link-local addresses are left out unless configured.
  *
+ * Addresses rarely change, and a netlink dump every interval is most of
+ * this reporter's cost: a netlink socket subscribed to link and address
+ * changes tells when to dump again, and the last list is reused until
+ * then (a message on it, or a lost one, means "dump again"). Without the
+ * socket, every sample dumps.
+ *
  * getifaddrs cannot be pointed at a fixture, so the list -> JSON step is
  * hp_ipaddr_to_json (ipaddr.h), which tests feed with constructed lists. */
 #include "reporters/ipaddr.h"
@@ -11,15 +17,54 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 struct ipaddr {
     struct hp_ipaddr_filter filter;
     struct hp_complain fail;
+    int nl;                /* change notifications; -1: none, dump every time */
+    struct ifaddrs *cache; /* the last dump, owned; NULL: none yet */
 };
+
+/* A socket that becomes readable when a link or address changes. */
+static int change_socket(void)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    struct sockaddr_nl sa = {
+        .nl_family = AF_NETLINK,
+        .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+    };
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Read every pending notification; true if there was one (or the socket
+ * overflowed and lost some): the cached list may be stale. */
+static bool changed(int nl)
+{
+    char buf[8192];
+    bool any = false;
+    for (;;) {
+        ssize_t n = recv(nl, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0) {
+            any = true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        return any || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+}
 
 static const struct hp_opt ipaddr_opts[] = {
     {.name = "loopback",
@@ -41,6 +86,7 @@ static int ipaddr_init(struct hp_reporter *r, const config_setting_t *cfg, struc
         return -1;
     ip->filter.loopback = hp_opt_bool(cfg, ipaddr_opts, "loopback");
     ip->filter.link_local = hp_opt_bool(cfg, ipaddr_opts, "link_local");
+    ip->nl = change_socket();
     r->priv = ip;
     return 0;
 }
@@ -116,20 +162,34 @@ int hp_ipaddr_to_json(const struct ifaddrs *list, const struct hp_ipaddr_filter 
 static int ipaddr_sample(struct hp_reporter *r, json_object *data)
 {
     struct ipaddr *ip = r->priv;
-    struct ifaddrs *list;
-    if (getifaddrs(&list) != 0) {
-        hp_complain(&ip->fail, HP_LOG_WARN, "ipaddr: getifaddrs: %s", strerror(errno));
-        return -1;
+    /* Notifications first, then the dump: a change in between is in the
+     * dump and also queued, so it costs one extra dump, never a stale list. */
+    if (ip->nl < 0 || changed(ip->nl) || !ip->cache) {
+        struct ifaddrs *list;
+        if (getifaddrs(&list) != 0) {
+            hp_complain(&ip->fail, HP_LOG_WARN, "ipaddr: getifaddrs: %s", strerror(errno));
+            if (ip->cache) /* the notification is consumed: dump next time */
+                freeifaddrs(ip->cache);
+            ip->cache = NULL;
+            return -1;
+        }
+        hp_complain_clear(&ip->fail, "ipaddr: getifaddrs works again");
+        if (ip->cache)
+            freeifaddrs(ip->cache);
+        ip->cache = list;
     }
-    hp_complain_clear(&ip->fail, "ipaddr: getifaddrs works again");
-    hp_ipaddr_to_json(list, &ip->filter, data);
-    freeifaddrs(list);
+    hp_ipaddr_to_json(ip->cache, &ip->filter, data);
     return 0;
 }
 
 static void ipaddr_fini(struct hp_reporter *r)
 {
-    free(r->priv);
+    struct ipaddr *ip = r->priv;
+    if (ip && ip->cache)
+        freeifaddrs(ip->cache);
+    if (ip && ip->nl >= 0)
+        close(ip->nl);
+    free(ip);
     r->priv = NULL;
 }
 

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 import tests.integration.hp as hp
@@ -197,3 +198,49 @@ class FixtureRootTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+IPADDR_CONFIG = """
+reporters: {
+  ipaddr: { interval = 0.2; loopback = true; };
+  cpu: { enabled = false; }; mem: { enabled = false; }; net: { enabled = false; };
+  uptime: { enabled = false; }; disk: { enabled = false; }; agent: { enabled = false; };
+  process: { enabled = false; }; temperature: { enabled = false; };
+};
+sinks = ( { type = "stdout"; } );
+"""
+
+
+class IpaddrChangeTest(unittest.TestCase):
+    """ipaddr reuses its last address list until netlink reports a change:
+    in a private network namespace, an address added while the agent runs
+    shows up in the samples after it, and one removed goes away."""
+
+    def test_address_changes_are_seen(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root for a private network namespace (unshare -n)")
+        if not shutil.which("unshare") or not shutil.which("ip"):
+            self.skipTest("unshare(1) or ip(8) is not installed")
+        probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot create a network namespace here: " + probe.stderr.strip())
+        with tempfile.TemporaryDirectory() as d:
+            conf = hp.write_config(d, IPADDR_CONFIG)
+            script = ("ip link set lo up; '%s' -c '%s' & sleep %s; "
+                      "echo MARK-ADD >&2; ip addr add 10.9.9.9/32 dev lo; sleep %s; "
+                      "ip addr del 10.9.9.9/32 dev lo; sleep %s; kill -TERM $!; wait $!"
+                      % (hp.BIN, conf, 1.0 * hp.SLOW, 1.0 * hp.SLOW, 1.0 * hp.SLOW))
+            p = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True,
+                               text=True, timeout=60 * hp.SLOW,
+                               env=dict(os.environ, HOSTPULSE_SPOOL_DIR=d))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        seen = []
+        for m in hp.parse_lines(p.stdout):
+            hp.validate(m)
+            if m["reporter"] != "ipaddr":
+                continue
+            addrs = {a["address"] for a in m["data"]["interfaces"].get("lo", [])}
+            seen.append("10.9.9.9" in addrs)
+        # absent, then present, then absent again: in that order
+        runs = [k for i, k in enumerate(seen) if i == 0 or seen[i - 1] != k]
+        self.assertEqual(runs, [False, True, False], seen)
