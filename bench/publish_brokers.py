@@ -38,7 +38,7 @@ def envelope_size(build):
         return len(p.stdout.splitlines()[0])
 
 
-ROUNDS = 3  # each row is the median of this many runs, interleaved
+ROUNDS = 5  # each row is the median of this many runs, interleaved
 
 
 STEADY_RATE = 2000  # msg/s for the latency-below-saturation rows

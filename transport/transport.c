@@ -10,9 +10,11 @@
  * work pending (a sink's own idle_poll_ms, or forever, when none has).
  *
  * Reporters on the same interval sample at the same instant, so a push
- * after a quiet spell is usually the first of a round: the thread lingers
- * (agent.linger) before draining, and the round goes out as one batch,
- * one wake-up and one confirm instead of one each per message.
+ * after a quiet spell (QUIET_MS without a message) is usually the first of
+ * a round: the thread lingers (agent.linger) before draining, and the
+ * round goes out as one batch, one wake-up and one confirm instead of one
+ * each per message. A steady stream never lingers: it needs no batching
+ * help, and lingering would cap it at a ring's worth per linger.
  *
  * Each sink's backlog has a disk spool (agent.spool, transport/spool.h),
  * opened when the thread starts so spooled messages are replayed before
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #define OFFER_MAX 256
+#define QUIET_MS  100 /* no message for this long: the next one may start a round */
 
 int hp_sink_attach(struct hp_sink *s, size_t backlog_limit)
 {
@@ -319,17 +322,19 @@ static void *transport_main(void *arg)
     struct hp_agent *a = arg;
     pthread_setname_np(pthread_self(), "hp-transport");
     int tick_ms = (int)(a->cfg->tick * 1000);
-    int64_t linger_ns = (int64_t)(a->cfg->linger * 1e9);
+    int64_t linger_ns = (int64_t)(a->cfg->linger * 1e9), last_msg_ms = 0;
     int stop;
     open_spools(a);
     /* T1: acquire pairs with the release store in hp_transport_stop, so
      * everything main did before asking us to stop is visible here. */
     while ((stop = atomic_load_explicit(&a->transport_stop, memory_order_acquire)) == 0) {
-        drain(a);
         int64_t now = hp_mono_ms();
+        if (drain(a) > 0)
+            last_msg_ms = now;
         for (size_t j = 0; j < a->n_sinks; j++)
             service(&a->sinks[j], now);
-        if (!can_offer(a) && wait_for_work(a, idle_timeout_ms(a, tick_ms)) && linger_ns > 0)
+        if (!can_offer(a) && wait_for_work(a, idle_timeout_ms(a, tick_ms)) && linger_ns > 0 &&
+            hp_mono_ms() - last_msg_ms >= QUIET_MS)
             linger(linger_ns);
     }
     drain(a);
