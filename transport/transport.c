@@ -236,7 +236,8 @@ static size_t backlog_total(const struct hp_agent *a)
     return n;
 }
 
-/* Sleep until there is work; true if a push after a quiet spell woke us. */
+/* Sleep until there is work; true if a push (not a socket or the timeout)
+ * ended the sleep. */
 static bool wait_for_work(struct hp_agent *a, int timeout_ms)
 {
     struct pollfd fds[32];
