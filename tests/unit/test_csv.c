@@ -102,8 +102,7 @@ static int list(struct fx *f, char out[][64], int max)
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/hp-test-csv-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(hp_test_mkdtemp(f->dir, sizeof(f->dir), "csv"));
     *state = f;
     return 0;
 }
@@ -111,9 +110,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    int rc = hp_test_rmtree(f->dir);
     free(f);
     return rc;
 }

@@ -79,15 +79,12 @@ static int offer(struct hp_sink *s, struct hp_msg **msgs, size_t n)
 
 static void tmpdir(struct fx *f)
 {
-    snprintf(f->dir, sizeof(f->dir), "/tmp/hp-test-es-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(hp_test_mkdtemp(f->dir, sizeof(f->dir), "es"));
 }
 
 static void rmtree(const char *dir)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(hp_test_rmtree(dir), 0);
 }
 
 static void index_names_and_ids(void **state)

@@ -20,6 +20,7 @@
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
 #include "reporters/process.h"
+#include "tests/unit/testutil.h"
 
 #define FIXTURE "tests/fixtures/process"
 #define SEC     1000000000LL
@@ -61,9 +62,7 @@ static void stop(struct fx *f)
     hp_reporter_process.fini(&f->r);
     config_destroy(&f->cfg);
     if (f->tmp[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", f->tmp);
-        assert_int_equal(system(cmd), 0);
+        assert_int_equal(hp_test_rmtree(f->tmp), 0);
         f->tmp[0] = '\0';
     }
 }
@@ -71,11 +70,7 @@ static void stop(struct fx *f)
 /* A writable copy of the fixture tree in f->tmp. */
 static const char *copy_fixture(struct fx *f)
 {
-    snprintf(f->tmp, sizeof(f->tmp), "/tmp/hp-test-process-XXXXXX");
-    assert_non_null(mkdtemp(f->tmp));
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "cp -a " FIXTURE "/. %s", f->tmp);
-    assert_int_equal(system(cmd), 0);
+    assert_non_null(hp_test_copytree(f->tmp, sizeof(f->tmp), "process", FIXTURE));
     return f->tmp;
 }
 
@@ -91,9 +86,9 @@ static void put_file(const char *dir, const char *rel, const char *text)
 
 static void remove_path(const char *dir, const char *rel)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s/%s", dir, rel);
-    assert_int_equal(system(cmd), 0);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_int_equal(hp_test_rmtree(path), 0);
 }
 
 static json_object *sample(struct fx *f, int64_t now_ns)

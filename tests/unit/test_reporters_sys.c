@@ -25,6 +25,7 @@
 #include "agent/opts.h"
 #include "reporters/ipaddr.h"
 #include "reporters/reporter.h"
+#include "tests/unit/testutil.h"
 
 #define BIG_A   "tests/fixtures/big-a"
 #define BIG_B   "tests/fixtures/big-b"
@@ -64,10 +65,8 @@ static struct inst *inst_new(const char *name, const char *root, const char *opt
 /* The same on a private copy of fixture tree src (for rewriting files). */
 static struct inst *inst_copy(const char *name, const char *src, const char *opts)
 {
-    char tmp[64] = "/tmp/hp-fixture-XXXXXX", cmd[256];
-    assert_non_null(mkdtemp(tmp));
-    snprintf(cmd, sizeof(cmd), "cp -r %s/. %s/", src, tmp);
-    assert_int_equal(system(cmd), 0);
+    char tmp[64];
+    assert_non_null(hp_test_copytree(tmp, sizeof(tmp), "fixture", src));
     struct inst *in = inst_new(name, tmp, opts);
     snprintf(in->tmp, sizeof(in->tmp), "%s", tmp);
     return in;
@@ -93,11 +92,8 @@ static void inst_free(struct inst *in)
 {
     in->r.ops->fini(&in->r);
     config_destroy(&in->cfg);
-    if (in->tmp[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", in->tmp);
-        assert_int_equal(system(cmd), 0);
-    }
+    if (in->tmp[0])
+        assert_int_equal(hp_test_rmtree(in->tmp), 0);
     free(in);
 }
 
@@ -671,8 +667,8 @@ static void write_file(const char *dir, const char *name, size_t size)
 static void disk_directories(void **state)
 {
     (void)state;
-    char dir[64] = "/tmp/hp-walk-XXXXXX", sub[96], opts[256], cmd[128];
-    assert_non_null(mkdtemp(dir));
+    char dir[64], sub[96], opts[256];
+    assert_non_null(hp_test_mkdtemp(dir, sizeof(dir), "walk"));
     snprintf(sub, sizeof(sub), "%s/sub", dir);
     assert_int_equal(mkdir(sub, 0700), 0);
     write_file(dir, "a", 10);
@@ -700,8 +696,7 @@ static void disk_directories(void **state)
     assert_int_equal(integer(w, "walked"), walked);
     json_object_put(d);
     inst_free(in);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(hp_test_rmtree(dir), 0);
 }
 
 static void disk_missing(void **state)

@@ -17,22 +17,20 @@
 
 #include "transport/crc32c.h"
 #include "transport/spool.h"
+#include "tests/unit/testutil.h"
 
 static char tmpdir[64];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/hp-spool-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return hp_test_mkdtemp(tmpdir, sizeof(tmpdir), "spool") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return hp_test_rmtree(tmpdir);
 }
 
 static struct hp_spool_cfg cfg(void)

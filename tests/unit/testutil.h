@@ -1,10 +1,12 @@
-/* testutil.h -- small helpers shared by the cmocka unit tests that look at
- * files a sink wrote. Header-only: each test is its own program. */
+/* testutil.h -- small helpers shared by the cmocka unit tests: temporary
+ * directories and trees, and reading the files a sink wrote. Header-only:
+ * each test is its own program. */
 #ifndef HP_TESTUTIL_H
 #define HP_TESTUTIL_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* The whole file as a NUL-terminated string (caller frees), NULL if it
  * cannot be read. No size limit: it reads until EOF. */
@@ -27,6 +29,37 @@ static inline char *slurp(const char *path)
     if (buf)
         buf[len] = '\0';
     fclose(fp);
+    return buf;
+}
+
+/* A new empty directory /tmp/hp-test-NAME-XXXXXX; its path goes to buf
+ * (returned), NULL on failure. */
+static inline char *hp_test_mkdtemp(char *buf, size_t len, const char *name)
+{
+    snprintf(buf, len, "/tmp/hp-test-%s-XXXXXX", name);
+    return mkdtemp(buf);
+}
+
+/* rm -rf dir: 0, or -1 if that failed. */
+static inline int hp_test_rmtree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A new temporary directory (as hp_test_mkdtemp) holding a copy of the
+ * tree src, modes kept; NULL on failure. */
+static inline char *hp_test_copytree(char *buf, size_t len, const char *name, const char *src)
+{
+    char cmd[600];
+    if (!hp_test_mkdtemp(buf, len, name))
+        return NULL;
+    snprintf(cmd, sizeof(cmd), "cp -a '%s'/. '%s'/", src, buf);
+    if (system(cmd) != 0) {
+        hp_test_rmtree(buf);
+        return NULL;
+    }
     return buf;
 }
 
