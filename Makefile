@@ -70,7 +70,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
+.PHONY: FORCE pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
 
 all: $(BUILD)/hostpulse $(MOD_LIBS)
 ifeq ($(VARIANT),release)
@@ -96,7 +96,16 @@ $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 $(MOD_OBJS): PIC := -fPIC
 $(BUILD)/transport/registry.o: MODDEF := -DHP_MODULE_DIR='"$(MODULEDIR)"'
 
-$(BUILD)/%.o: %.c
+# Every object depends on how it was compiled: a change of CC, CFLAGS,
+# MODULEDIR or of which sources are modules (-fPIC) rewrites this file and
+# rebuilds the objects, instead of linking stale ones.
+BUILD_FLAGS := $(CC) $(CFLAGS) $(MODULEDIR) pic: $(MOD_SRCS)
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PIC) $(MODDEF) -c -o $@ $<
 

@@ -103,6 +103,19 @@ static const struct hp_sink_ops *load_module(const struct sink_type *t, char *wh
     return ops;
 }
 
+static const struct sink_type *find_type(const char *type)
+{
+    for (size_t i = 0; type && i < NTYPES; i++)
+        if (strcmp(sink_types[i].type, type) == 0)
+            return &sink_types[i];
+    return NULL;
+}
+
+bool hp_sink_known(const char *type)
+{
+    return find_type(type) != NULL;
+}
+
 const struct hp_sink_ops *hp_sink_load(const char *type, char *why, size_t whylen)
 {
     char ignored[1];
@@ -110,30 +123,20 @@ const struct hp_sink_ops *hp_sink_load(const char *type, char *why, size_t whyle
         why = ignored;
         whylen = sizeof(ignored);
     }
-    for (size_t i = 0; type && i < NTYPES; i++) {
-        const struct sink_type *t = &sink_types[i];
-        if (strcmp(t->type, type) != 0)
-            continue;
-        if (t->linked)
-            return t->linked;
-        if (t->module)
-            return load_module(t, why, whylen);
-        snprintf(why, whylen, "sink type \"%s\" is not in this build", type);
+    const struct sink_type *t = find_type(type);
+    if (!t) {
+        snprintf(why, whylen, "unknown sink type \"%s\"", type ? type : "");
         return NULL;
     }
-    snprintf(why, whylen, "unknown sink type \"%s\"", type ? type : "");
+    if (t->linked)
+        return t->linked;
+    if (t->module)
+        return load_module(t, why, whylen);
+    snprintf(why, whylen, "sink type \"%s\" is not in this build", type);
     return NULL;
 }
 
 const struct hp_sink_ops *hp_sink_find(const char *type)
 {
     return hp_sink_load(type, NULL, 0);
-}
-
-bool hp_sink_known(const char *type)
-{
-    for (size_t i = 0; type && i < NTYPES; i++)
-        if (strcmp(sink_types[i].type, type) == 0)
-            return true;
-    return false;
 }
