@@ -118,7 +118,7 @@ bool hp_sink_known(const char *type)
 
 const struct hp_sink_ops *hp_sink_load(const char *type, char *why, size_t whylen)
 {
-    char ignored[1];
+    char ignored[PATH_MAX + 256]; /* the reason's full size: no truncation */
     if (!why) {
         why = ignored;
         whylen = sizeof(ignored);
