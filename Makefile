@@ -26,16 +26,18 @@ SAN     := $(SAN_$(VARIANT))
 
 # Sink modules: shared objects loaded only when a configuration names the
 # sink (transport/registry.c), so a host maps a client library only if it
-# uses it. Each: its source files and the pkg-config packages it links.
-MODULES             := amqp kafka mysql elasticsearch
-MODULE_amqp_SRCS    := transport/amqp.c transport/amqp_conn.c transport/amqp_confirm.c
-MODULE_amqp_PKGS    := librabbitmq
-MODULE_kafka_SRCS   := transport/kafka.c
-MODULE_kafka_PKGS   := rdkafka
-MODULE_mysql_SRCS   := transport/mysql.c transport/mysql_schema.c
-MODULE_mysql_PKGS   := libmariadb
-MODULE_elasticsearch_SRCS := transport/es.c
-MODULE_elasticsearch_PKGS := libcurl zlib
+# uses it. A sink is transport/sinks/NAME.c or a folder transport/sinks/NAME/;
+# it is a module when one of its files names the pkg-config packages it links
+# in a line "hp-module-pkgs: PKG ..." (in its banner comment). Nothing here
+# names a sink: adding one needs no Makefile edit.
+SINK_DIR   := transport/sinks
+MOD_FILES  := $(shell grep -l 'hp-module-pkgs:' $(SINK_DIR)/*.c $(SINK_DIR)/*/*.c 2>/dev/null)
+mod_name    = $(if $(filter $(SINK_DIR)/,$(dir $(1))),$(basename $(notdir $(1))),$(notdir $(patsubst %/,%,$(dir $(1)))))
+MODULES    := $(sort $(foreach f,$(MOD_FILES),$(call mod_name,$(f))))
+mod_srcs    = $(or $(wildcard $(SINK_DIR)/$(1)/*.c),$(SINK_DIR)/$(1).c)
+mod_pkgs    = $(shell sed -n 's/.*hp-module-pkgs: *\([-a-z0-9_. ]*\).*/\1/p' $(call mod_srcs,$(1)))
+$(foreach m,$(MODULES),$(eval MODULE_$(m)_SRCS := $(call mod_srcs,$(m))))
+$(foreach m,$(MODULES),$(eval MODULE_$(m)_PKGS := $(call mod_pkgs,$(m))))
 MOD_SRCS  := $(foreach m,$(MODULES),$(MODULE_$(m)_SRCS))
 MOD_PKGS  := $(foreach m,$(MODULES),$(MODULE_$(m)_PKGS))
 MOD_OBJS  := $(MOD_SRCS:%.c=$(BUILD)/%.o)
@@ -51,7 +53,7 @@ LDLIBS  += $(PKG_LIBS) -lsensors -lpthread -lm
 # Programs that link every sink's object directly (tests, benchmarks).
 ALL_LDLIBS := $(LDLIBS) $(shell pkg-config --libs $(MOD_PKGS) 2>/dev/null)
 
-SRCS      := $(wildcard agent/*.c reporters/*.c transport/*.c)
+SRCS      := $(wildcard lib/*.c agent/*.c reporters/*.c transport/*.c $(SINK_DIR)/*.c $(SINK_DIR)/*/*.c)
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
 CORE_OBJS := $(filter-out $(MOD_OBJS),$(OBJS))
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
@@ -193,7 +195,7 @@ lint: format-check cppcheck
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -D_GNU_SOURCE --suppress=missingIncludeSystem \
-	  agent reporters transport
+	  lib agent reporters transport
 
 clean:
 	rm -rf build hostpulse

@@ -1,7 +1,7 @@
 /* agent.c -- the agent context: identity, building reporters and sinks from
  * a configuration, publishing messages, and reload. */
 #include "agent/agent.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "agent/scheduler.h"
 #include "transport/transport.h"
 

@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #include "agent/config.h"
-#include "agent/msg.h"
-#include "agent/ring.h"
+#include "lib/msg.h"
+#include "lib/ring.h"
 #include "reporters/reporter.h"
 #include "transport/sink.h"
 

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/log.h"
-#include "agent/opts.h"
+#include "lib/log.h"
+#include "lib/opts.h"
 
 struct hp_config {
     config_t lc; /* owns every setting and string below */

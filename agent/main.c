@@ -5,7 +5,7 @@
  * SIGHUP reloads the configuration. Each step is announced to the service
  * manager (agent/notify.h), and the same wait keeps its watchdog fed. */
 #include "agent/agent.h"
-#include "agent/notify.h"
+#include "lib/notify.h"
 #include "agent/scheduler.h"
 #include "transport/transport.h"
 

@@ -6,7 +6,7 @@
  * run in a burst. Stopping sets a->stopping under a->lock and broadcasts
  * a->cond, which every sleeping reporter waits on. */
 #include "agent/scheduler.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <stdio.h>

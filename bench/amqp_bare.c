@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 static int die(const char *what)
 {

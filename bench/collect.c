@@ -8,9 +8,9 @@
  * With --config, reporter options come from FILE's reporters section (the
  * process benchmark uses it to watch processes). Prints one line per
  * reporter: name, median and p90 microseconds per sample. */
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "agent/config.h"
-#include "agent/msg.h"
+#include "lib/msg.h"
 #include "reporters/reporter.h"
 
 #include <json-c/json.h>

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 static uint64_t delivered, failed;
 

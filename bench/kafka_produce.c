@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "agent/agent.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "transport/backlog.h"
 #include "transport/transport.h"
 

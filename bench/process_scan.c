@@ -4,7 +4,7 @@
  * top 3 by cpu). Prints min / median / max wall time per sample.
  *
  *   build/release/bench/process_scan [N=1000] [samples=50] */
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "agent/config.h"
 #include "reporters/process.h"
 

@@ -14,7 +14,7 @@
  *
  *   publish --config FILE [--messages N] [--size BYTES] [--rate R] [--timeout S] */
 #include "agent/agent.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "transport/transport.h"
 
 #include <errno.h>

@@ -4,8 +4,8 @@
  * the ratio ring/mutex; never asserts on time.
  *
  *   build/release/bench/ring [messages_per_run] [runs] */
-#include "agent/clock.h"
-#include "agent/ring.h"
+#include "lib/clock.h"
+#include "lib/ring.h"
 
 #include <pthread.h>
 #include <sched.h>

@@ -8,9 +8,9 @@
  * backwards (hotplug, a reset) gets no percentages for that sample. The
  * previous snapshot lives in arrays indexed by cpu number that only grow
  * when a higher cpu number appears, so a sample allocates nothing but json. */
-#include "agent/clock.h"
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 

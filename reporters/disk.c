@@ -14,9 +14,9 @@
  *               seconds and reported from the cache in between.
  *
  * Mount points are host paths: statvfs is not redirected by proc_root. */
-#include "agent/clock.h"
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 

@@ -11,8 +11,8 @@
  * getifaddrs cannot be pointed at a fixture, so the list -> JSON step is
  * hp_ipaddr_to_json (ipaddr.h), which tests feed with constructed lists. */
 #include "reporters/ipaddr.h"
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/reporter.h"
 
 #include <arpa/inet.h>

@@ -6,9 +6,9 @@
  * percent = (total - available) / total * 100. Swap-in/out are the
  * pswpin/pswpout page counters times the page size: raw totals, and per
  * second over the time since the previous sample. */
-#include "agent/clock.h"
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 

@@ -7,9 +7,9 @@
  * negative or huge one. Which interfaces count (include/exclude globs,
  * loopback) is decided once per interface and remembered with its previous
  * counters; the table only allocates when an interface appears. */
-#include "agent/clock.h"
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 

@@ -19,9 +19,9 @@
  * namespace (loadavg speaks for the reader's). */
 #include "reporters/process.h"
 
-#include "agent/clock.h"
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
 #include "reporters/procfile.h"

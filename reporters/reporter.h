@@ -19,7 +19,7 @@
 
 #include <json-c/json.h>
 
-#include "agent/opts.h"
+#include "lib/opts.h"
 
 struct hp_agent;
 struct hp_reporter;

@@ -11,8 +11,8 @@
  * always reads /sys (agent.sys_root does not apply). */
 #include "reporters/temperature.h"
 
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/reporter.h"
 
 #include <errno.h>

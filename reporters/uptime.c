@@ -4,8 +4,8 @@
  * /proc/uptime is one pread of a kept-open descriptor per sample. The boot
  * time cannot change while the system runs, so /proc/stat (a large file on
  * big machines) is read only until btime has been found once. */
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 

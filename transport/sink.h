@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/log.h"
-#include "agent/msg.h"
-#include "agent/opts.h"
+#include "lib/log.h"
+#include "lib/msg.h"
+#include "lib/opts.h"
 
 struct hp_agent;
 struct hp_sink;

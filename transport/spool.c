@@ -1,10 +1,10 @@
 /* spool.c -- a sink's disk backlog: segment files of CRC-checked records
  * (format and positions in spool.h). */
 #include "transport/spool.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "agent/config.h"
-#include "agent/log.h"
-#include "transport/crc32c.h"
+#include "lib/log.h"
+#include "lib/crc32c.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -21,7 +21,7 @@
  * live ones. A sink going down switches its backlog to spilling; coming
  * back switches it off; at exit what is left in memory goes to disk. */
 #include "transport/transport.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "transport/backlog.h"
 #include "transport/spool.h"
 

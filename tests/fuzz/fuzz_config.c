@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
-#include "agent/log.h"
+#include "lib/log.h"
 
 static char path[64];
 

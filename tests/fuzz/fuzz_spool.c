@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/log.h"
-#include "agent/msg.h"
+#include "lib/log.h"
+#include "lib/msg.h"
 #include "transport/spool.h"
 
 static char dir[64], seg[128], acked[128];

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "transport/amqp.h"
+#include "transport/sinks/amqp/amqp.h"
 #include "transport/backlog.h"
 #include "transport/transport.h"
 

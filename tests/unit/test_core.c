@@ -2,6 +2,7 @@
  * validation (every error class with its line), getters and defaults,
  * envelope and number formatting, message parsing, URL redaction. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,9 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/log.h"
-#include "agent/msg.h"
-#include "agent/opts.h"
+#include "lib/log.h"
+#include "lib/msg.h"
+#include "lib/opts.h"
 
 static const char *const colours[] = {"red", "green", NULL};
 static const struct hp_opt inner[] = {
@@ -152,6 +153,56 @@ static void urls_are_redacted(void **state)
     assert_string_equal(out, "amqps://user@host/");
 }
 
+/* The struct a bound table fills: every storage type once. */
+struct bound {
+    bool on;
+    int64_t count;
+    double ratio;
+    const char *name;
+    int colour;
+    const config_setting_t *tags, *nested;
+};
+static const struct hp_opt bound_table[] = {
+    {.name = "on", .type = HP_OPT_BOOL, .def = "true", HP_AT_BOOL(struct bound, on)},
+    {.name = "count", .type = HP_OPT_INT, .def = "7", HP_AT_INT(struct bound, count)},
+    {.name = "ratio", .type = HP_OPT_FLOAT, .def = "0.5", HP_AT_FLOAT(struct bound, ratio)},
+    {.name = "name", .type = HP_OPT_STRING, .def = "anon", HP_AT_STR(struct bound, name)},
+    {.name = "colour",
+     .type = HP_OPT_ENUM,
+     .def = "red",
+     .choices = colours,
+     HP_AT_ENUM(struct bound, colour)},
+    {.name = "tags", .type = HP_OPT_STRINGS, HP_AT_SET(struct bound, tags)},
+    {.name = "nested", .type = HP_OPT_GROUP, .sub = inner, HP_AT_SET(struct bound, nested)},
+    {0},
+};
+
+static void load_fills_bound_fields(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "count = 9;\nratio = 1;\ncolour = \"green\";\n"
+                                              "tags = [\"a\", \"b\"];\n"),
+                     CONFIG_TRUE);
+    struct bound b;
+    memset(&b, 0xff, sizeof(b));
+    hp_opts_load(config_root_setting(&cfg), bound_table, &b);
+    assert_true(b.on);
+    assert_int_equal(b.count, 9);
+    assert_true(b.ratio == 1.0);
+    assert_string_equal(b.name, "anon");
+    assert_int_equal(b.colour, 1);
+    assert_int_equal(hp_strs_count(b.tags), 2);
+    assert_string_equal(hp_strs_at(b.tags, 1), "b");
+    assert_null(b.nested);
+    hp_opts_load(NULL, bound_table, &b); /* no group: every default */
+    assert_int_equal(b.count, 7);
+    assert_int_equal(b.colour, 0);
+    assert_null(b.tags);
+    config_destroy(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +210,7 @@ int main(void)
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),
         cmocka_unit_test(getters_and_defaults),
+        cmocka_unit_test(load_fills_bound_fields),
         cmocka_unit_test(numbers_are_short_and_finite),
         cmocka_unit_test(envelope_round_trip),
         cmocka_unit_test(urls_are_redacted),

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "transport/backlog.h"
-#include "transport/es_bulk.h"
+#include "transport/sinks/es_bulk.h"
 #include "transport/transport.h"
 
 #define SESSION "5f0c1c2e-0000-4000-8000-000000000001"

@@ -23,7 +23,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "agent/agent.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "transport/backlog.h"
 #include "transport/transport.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "transport/mysql_schema.h"
+#include "transport/sinks/mysql/mysql_schema.h"
 #include "transport/sink.h"
 
 static void identifiers(void **state)

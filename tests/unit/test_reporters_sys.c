@@ -21,8 +21,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "agent/clock.h"
-#include "agent/opts.h"
+#include "lib/clock.h"
+#include "lib/opts.h"
 #include "reporters/ipaddr.h"
 #include "reporters/reporter.h"
 #include "tests/unit/testutil.h"

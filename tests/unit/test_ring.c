@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
-#include "agent/ring.h"
+#include "lib/ring.h"
 
 static void fifo_full_empty(void **state)
 {

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "transport/crc32c.h"
+#include "lib/crc32c.h"
 #include "transport/spool.h"
 #include "tests/unit/testutil.h"
 

@@ -6,7 +6,7 @@
  * by tag % cap; [base, next) spans the oldest unsettled tag to the next one
  * to be published, so a message is found in O(1) and a `multiple` ack walks
  * only the span it settles. */
-#include "transport/amqp.h"
+#include "transport/sinks/amqp/amqp.h"
 
 #include <stdlib.h>
 #include <string.h>

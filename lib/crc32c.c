@@ -1,7 +1,7 @@
 /* crc32c.c -- table-driven CRC-32C (reflected polynomial 0x82f63b78).
  * The table is a constant, so there is no initialisation and no mutable
  * state; tests/unit/test_spool.c checks the standard check value. */
-#include "transport/crc32c.h"
+#include "lib/crc32c.h"
 
 /* table[n] = CRC of the byte n, generated with the polynomial above:
  *   for (c = n, k = 0; k < 8; k++) c = c & 1 ? (c >> 1) ^ 0x82f63b78 : c >> 1; */

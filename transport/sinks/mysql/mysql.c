@@ -11,9 +11,11 @@
  * reconnects and resends, and the unique key (host, session, seq) makes a
  * row that did get committed a no-op, so nothing is lost or duplicated. If
  * the server refuses the data itself (a value too long, bad text), the
- * batch is retried one row per transaction and the refused rows dropped. */
+ * batch is retried one row per transaction and the refused rows dropped.
+ *
+ * hp-module-pkgs: libmariadb */
 #include "transport/sink.h"
-#include "transport/mysql_schema.h"
+#include "transport/sinks/mysql/mysql_schema.h"
 
 #include <errmsg.h>
 #include <mysql.h>

@@ -1,5 +1,5 @@
 /* buf.c -- the growable byte buffer (see buf.h). */
-#include "agent/buf.h"
+#include "lib/buf.h"
 
 #include <stdlib.h>
 

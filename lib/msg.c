@@ -1,5 +1,5 @@
 /* msg.c -- message allocation, the v1 envelope, and JSON number helpers. */
-#include "agent/msg.h"
+#include "lib/msg.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -13,7 +13,7 @@
  * file is cut back to its size before the write, so a retry never leaves a
  * torn or duplicated pair; a torn tail left by a crash is cut when the file is
  * reopened. */
-#include "transport/es_bulk.h"
+#include "transport/sinks/es_bulk.h"
 #include "transport/sink.h"
 
 #include <errno.h>

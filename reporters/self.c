@@ -1,10 +1,10 @@
-/* agent.c -- the agent's own health: messages produced and dropped, ring
+/* self.c -- the agent's own health: messages produced and dropped, ring
  * occupancy, each sink's delivery counters and backlog, each reporter's CPU
  * time per sample, each sink's disk spool (size, queued, dropped, corrupt),
  * and the process's RSS and CPU use. Everything read here
  * is a relaxed atomic written by another thread, or /proc/self. */
 #include "agent/agent.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 #include "reporters/procfile.h"
 
 #include <stdlib.h>

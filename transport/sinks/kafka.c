@@ -18,7 +18,9 @@
  * The main queue signals a pipe when events arrive, so the transport sleeps
  * on it instead of waiting a tick. The rd_kafka_conf is built in init, so
  * bad `properties` are reported by --check with librdkafka's own message;
- * open() only creates the producer from a copy of it. */
+ * open() only creates the producer from a copy of it.
+ *
+ * hp-module-pkgs: rdkafka */
 #include "transport/sink.h"
 #include "agent/agent.h"
 

@@ -1,5 +1,5 @@
 /* opts.c -- validation and getters for declarative option tables. */
-#include "agent/opts.h"
+#include "lib/opts.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,6 +81,7 @@ static const char *type_name(enum hp_opt_type t)
         [HP_OPT_GROUP] = "a group { ... }",
         [HP_OPT_LIST] = "a list ( { ... }, ... )",
         [HP_OPT_INTS] = "an integer or a list of integers",
+        [HP_OPT_ENUM] = "a string",
     };
     return names[t];
 }
@@ -112,6 +113,7 @@ static bool type_ok(const struct hp_opt *o, const config_setting_t *s)
     case HP_OPT_FLOAT:
         return is_num(t);
     case HP_OPT_STRING:
+    case HP_OPT_ENUM:
         return t == CONFIG_TYPE_STRING;
     case HP_OPT_STRINGS:
         return t == CONFIG_TYPE_STRING || (agg && all_elems(s, CONFIG_TYPE_STRING));
@@ -140,7 +142,7 @@ static void check_value(const struct hp_opt *o, const config_setting_t *s, const
         if (v < o->min || v > o->max)
             hp_errs_add(e, s, "%s: %g is out of range (%g to %g)", path, v, o->min, o->max);
     }
-    if (o->type == HP_OPT_STRING && o->choices) {
+    if ((o->type == HP_OPT_STRING || o->type == HP_OPT_ENUM) && o->choices) {
         const char *v = config_setting_get_string(s);
         bool found = false;
         char list[256] = "";
@@ -232,6 +234,70 @@ const char *hp_opt_string(const config_setting_t *group, const struct hp_opt *ta
     return default_of(table, name);
 }
 
+static int choice_index(const struct hp_opt *o, const char *v)
+{
+    for (int i = 0; v && o->choices && o->choices[i]; i++)
+        if (strcmp(o->choices[i], v) == 0)
+            return i;
+    return 0; /* validated before: only a missing default lands here */
+}
+
+/* Store one bound row's value (or default) at dst + o->offset. */
+static void load_one(const config_setting_t *group, const struct hp_opt *o, char *dst)
+{
+    const struct hp_opt row[2] = {*o, {0}};
+    void *at = dst + o->offset;
+    switch (o->type) {
+    case HP_OPT_BOOL:
+        *(bool *)at = hp_opt_bool(group, row, o->name);
+        break;
+    case HP_OPT_INT:
+        *(int64_t *)at = hp_opt_int(group, row, o->name);
+        break;
+    case HP_OPT_FLOAT:
+        *(double *)at = hp_opt_float(group, row, o->name);
+        break;
+    case HP_OPT_STRING:
+        *(const char **)at = hp_opt_string(group, row, o->name);
+        break;
+    case HP_OPT_ENUM:
+        *(int *)at = choice_index(o, hp_opt_string(group, row, o->name));
+        break;
+    case HP_OPT_STRINGS:
+    case HP_OPT_INTS:
+    case HP_OPT_GROUP:
+    case HP_OPT_LIST:
+        *(const config_setting_t **)at = group ? config_setting_get_member(group, o->name) : NULL;
+        break;
+    }
+}
+
+void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, void *dst)
+{
+    for (const struct hp_opt *o = table; o && o->name; o++)
+        if (o->bound)
+            load_one(group, o, dst);
+}
+
+int hp_strs_count(const config_setting_t *s)
+{
+    if (!s)
+        return 0;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING)
+        return 1;
+    return config_setting_is_aggregate(s) ? config_setting_length(s) : 0;
+}
+
+const char *hp_strs_at(const config_setting_t *s, int i)
+{
+    if (!s)
+        return NULL;
+    if (config_setting_type(s) == CONFIG_TYPE_STRING)
+        return i == 0 ? config_setting_get_string(s) : NULL;
+    const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
+    return el ? config_setting_get_string(el) : NULL;
+}
+
 int hp_opt_strings_count(const config_setting_t *group, const char *name)
 {
     const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
@@ -258,7 +324,7 @@ void hp_opts_print(FILE *out, const struct hp_opt *table, int indent)
     static const char *const short_type[] = {
         [HP_OPT_BOOL] = "bool",     [HP_OPT_INT] = "int",         [HP_OPT_FLOAT] = "number",
         [HP_OPT_STRING] = "string", [HP_OPT_STRINGS] = "strings", [HP_OPT_GROUP] = "group",
-        [HP_OPT_LIST] = "list",     [HP_OPT_INTS] = "ints",
+        [HP_OPT_LIST] = "list",     [HP_OPT_INTS] = "ints",       [HP_OPT_ENUM] = "string",
     };
     for (const struct hp_opt *o = table; o && o->name; o++) {
         char extra[256] = "";

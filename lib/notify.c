@@ -11,8 +11,8 @@
  * The watchdog proves that the main thread still answers: it pings from
  * the loop that waits for signals, so a main thread stuck in a reload or a
  * shutdown stops the pings and systemd restarts the agent. */
-#include "agent/notify.h"
-#include "agent/clock.h"
+#include "lib/notify.h"
+#include "lib/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>

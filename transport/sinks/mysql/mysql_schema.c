@@ -8,7 +8,7 @@
  * docs/mysql.md), which the INSERTs here never name, so they keep working.
  * The unique key (host, session, seq) turns a resend after a lost commit
  * into a no-op. A `sessions` table keeps one row per agent run. */
-#include "transport/mysql_schema.h"
+#include "transport/sinks/mysql/mysql_schema.h"
 
 #include <stdarg.h>
 #include <stdio.h>

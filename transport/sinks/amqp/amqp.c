@@ -13,10 +13,12 @@
  * the connection alive and notices a dead peer. No call waits on the
  * network: frames are read with a zero timeout and a publish is held back
  * while the socket's send queue is half full. Connecting and logging in
- * (open) are bounded by `timeout` (amqp_conn.c). */
-#include "transport/amqp.h"
+ * (open) are bounded by `timeout` (amqp_conn.c).
+ *
+ * hp-module-pkgs: librabbitmq */
+#include "transport/sinks/amqp/amqp.h"
 #include "agent/agent.h"
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 #include <linux/sockios.h>
 #include <stdio.h>

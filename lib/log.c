@@ -4,8 +4,8 @@
  * every module logs: the level is an atomic (relaxed: a reader seeing the
  * old level for one more line is harmless) and the destination is set by
  * the main thread during start-up and reload. */
-#include "agent/log.h"
-#include "agent/clock.h"
+#include "lib/log.h"
+#include "lib/clock.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -1,6 +1,6 @@
 /* es_bulk.c -- builds Elasticsearch `_bulk` NDJSON bodies from messages
  * (see es_bulk.h for the document shape). JSON goes through json-c. */
-#include "transport/es_bulk.h"
+#include "transport/sinks/es_bulk.h"
 
 #include <stdio.h>
 #include <stdlib.h>

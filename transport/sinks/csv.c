@@ -22,7 +22,7 @@
  * A batch is confirmed once its rows are written (and fsync'd with
  * fsync = true); on a write error every file touched is truncated back to
  * its size before the batch, so a retry never duplicates rows. */
-#include "agent/buf.h"
+#include "lib/buf.h"
 #include "transport/sink.h"
 
 #include <errno.h>

@@ -13,9 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent/buf.h"
-#include "agent/msg.h"
-#include "agent/opts.h"
+#include "lib/buf.h"
+#include "lib/msg.h"
+#include "lib/opts.h"
 
 #define HP_ES_INDEX_MAX 256
 

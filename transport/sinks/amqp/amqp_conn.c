@@ -8,7 +8,7 @@
  * (the broker's ACCESS_REFUSED text), vhost (NOT_ALLOWED), exchange
  * (PRECONDITION_FAILED: declared with other arguments). Never the password:
  * URLs appear only in their redacted form. */
-#include "transport/amqp.h"
+#include "transport/sinks/amqp/amqp.h"
 #include "agent/agent.h"
 
 #include <amqp_ssl_socket.h>

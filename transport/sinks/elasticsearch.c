@@ -1,4 +1,4 @@
-/* es.c -- the `elasticsearch` sink: documents sent with the HTTP `_bulk`
+/* elasticsearch.c -- the `elasticsearch` sink: documents sent with the HTTP `_bulk`
  * API over libcurl, one request per offered batch.
  *
  * The body is the NDJSON of es_bulk.c (gzip-compressed unless gzip = false).
@@ -13,12 +13,14 @@
  *
  * The curl easy handle lives from open() to close(), so its connection is
  * kept across batches. Requests are bounded by `timeout`, which is how long
- * the transport thread can be held up by a stalled server. */
-#include "agent/buf.h"
-#include "transport/es_bulk.h"
+ * the transport thread can be held up by a stalled server.
+ *
+ * hp-module-pkgs: libcurl zlib */
+#include "lib/buf.h"
+#include "transport/sinks/es_bulk.h"
 #include "transport/sink.h"
 
-#include "agent/clock.h"
+#include "lib/clock.h"
 
 #include <curl/curl.h>
 #include <stdio.h>

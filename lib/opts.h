@@ -3,8 +3,11 @@
  * Each module (the agent section, every reporter, every sink) describes its
  * options once, as a NULL-terminated array of struct hp_opt. The same table
  * validates a libconfig group (unknown keys, types, ranges, choices, all
- * reported as FILE:LINE: messages) and supplies defaults to the getters.
- * Getters never fail: they are called only on validated groups. */
+ * reported as FILE:LINE: messages), documents it (--help-config) and, as
+ * Fluent Bit's config_map does, fills the owner's own struct: each row names
+ * the field it is bound to (HP_AT_*), and hp_opts_load() stores the value or
+ * the default there. Nothing reads an option back by its name, so a typo is
+ * a compile error, not a silent default. */
 #ifndef HP_OPTS_H
 #define HP_OPTS_H
 
@@ -23,6 +26,7 @@ enum hp_opt_type {
     HP_OPT_GROUP,   /* validated against .sub */
     HP_OPT_LIST,    /* a list of groups, each validated against .sub */
     HP_OPT_INTS,    /* an int, or an array/list of ints */
+    HP_OPT_ENUM,    /* a string, one of .choices; stored as its index */
 };
 
 #define HP_OPT_REQUIRED 0x1
@@ -36,7 +40,24 @@ struct hp_opt {
     const struct hp_opt *sub;   /* for groups and lists */
     unsigned flags;
     const char *help; /* one line, for --help-config and docs */
+    bool bound;       /* offset names a field of the owner's struct */
+    size_t offset;    /* where hp_opts_load stores the value (HP_AT_*) */
 };
+
+/* Bind a row to field f of struct T. The C type of the field must match the
+ * option's type (checked at compile time):
+ *   BOOL bool, INT int64_t, FLOAT double, STRING const char * (borrowed from
+ *   the config, valid while it lives), ENUM int (index into .choices),
+ *   STRINGS / INTS / GROUP / LIST const config_setting_t * (NULL if absent;
+ *   walk it with hp_strs_count/hp_strs_at or load a sub-table into a sub-struct). */
+#define HP_AT_(T, f, ctype)                                                                        \
+    .bound = true, .offset = offsetof(T, f) + 0 * sizeof((ctype *)0 == &((T *)0)->f)
+#define HP_AT_BOOL(T, f)  HP_AT_(T, f, bool)
+#define HP_AT_INT(T, f)   HP_AT_(T, f, int64_t)
+#define HP_AT_FLOAT(T, f) HP_AT_(T, f, double)
+#define HP_AT_STR(T, f)   HP_AT_(T, f, const char *)
+#define HP_AT_ENUM(T, f)  HP_AT_(T, f, int)
+#define HP_AT_SET(T, f)   HP_AT_(T, f, const config_setting_t *)
 
 /* Error sink: each problem is printed as "FILE:LINE: message" and counted. */
 struct hp_errs {
@@ -65,6 +86,15 @@ void hp_opts_print(FILE *out, const struct hp_opt *table, int indent);
 
 /* Dotted path of a setting for messages: "sinks[1].url". */
 void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
+
+/* Fill dst from group (may be NULL: every default) for every bound row of
+ * table. Call only on a group that passed hp_opts_check. Can't fail. */
+void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, void *dst);
+
+/* Elements of a STRINGS setting (a single string counts as one). s may be
+ * NULL (none). The strings are borrowed from the config. */
+int hp_strs_count(const config_setting_t *s);
+const char *hp_strs_at(const config_setting_t *s, int i);
 
 /* Getters: value of `name` in group, or the table's default. group may be
  * NULL (all defaults). The table is searched for the default. */

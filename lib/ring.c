@@ -15,7 +15,7 @@
  *      producer that wakes the consumer clears `sleeping` with an exchange
  *      (relaxed: the eventfd write/read orders the rest), so a burst of
  *      pushes costs one syscall, not one each. */
-#include "agent/ring.h"
+#include "lib/ring.h"
 
 #include <errno.h>
 #include <poll.h>
