@@ -1,10 +1,10 @@
 /* config.c -- libconfig file -> validated struct hp_config. */
 #include "agent/config.h"
+#include "lib/conffile.h"
 #include "reporters/reporter.h"
 #include "transport/sink.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,44 +201,8 @@ struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
         return NULL;
     config_init(&c->lc);
     c->path = strdup(path);
-    if (!e->fallback_file)
-        e->fallback_file = path;
-    char *dir = strdup(path);
-    c->include_dir = strdup(dirname(dir));
-    free(dir);
-    config_set_include_dir(&c->lc, c->include_dir);
-    e->include_dir = c->include_dir;
-
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        hp_errs_raw(e, path, 0, "cannot open configuration: %s", strerror(errno));
-        hp_config_free(c);
-        return NULL;
-    }
-    /* libconfig's scanner exits the process on a directory, and its parser
-     * is quadratic in long tokens and in keys per group: a real config is
-     * a few KB, so anything past HP_CONFIG_MAX_BYTES is refused unparsed. */
-    struct stat st = {0};
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        hp_errs_raw(e, path, 0, "cannot read configuration: %s", strerror(EISDIR));
-        fclose(f);
-        hp_config_free(c);
-        return NULL;
-    }
-    if (S_ISREG(st.st_mode) && st.st_size > HP_CONFIG_MAX_BYTES) {
-        hp_errs_raw(e, path, 0, "configuration is too large (%lld bytes; the limit is %d)",
-                    (long long)st.st_size, HP_CONFIG_MAX_BYTES);
-        fclose(f);
-        hp_config_free(c);
-        return NULL;
-    }
-    int ok = config_read(&c->lc, f);
-    fclose(f);
-    if (!ok) {
-        const char *file = config_error_file(&c->lc);
-        hp_errs_raw(e, file ? file : path, (unsigned)config_error_line(&c->lc), "%s",
-                    config_error_text(&c->lc));
-        e->include_dir = NULL;
+    if (!c->path || hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0) {
+        e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
     }

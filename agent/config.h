@@ -36,8 +36,6 @@ struct hp_config {
     const config_setting_t *spool; /* agent.spool group, may be NULL */
 };
 
-#define HP_CONFIG_MAX_BYTES (256 << 10) /* larger files are refused */
-
 extern const struct hp_opt hp_agent_opts[];
 extern const struct hp_opt hp_reporter_common_opts[];
 extern const struct hp_opt hp_sink_common_opts[];
