@@ -19,6 +19,6 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     $SUDO chmod 0755 /usr/sbin/policy-rc.d
     trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
-$SUDO apt-get update -q
+$SUDO apt-get -o DPkg::Lock::Timeout=900 update -q
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q $missing
+$SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -q $missing
