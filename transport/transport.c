@@ -54,6 +54,11 @@ void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from)
     atomic_store_explicit(&to->stats.backlog, hp_backlog_count(to->backlog), memory_order_relaxed);
 }
 
+const struct hp_sink_stats *hp_sink_stats_of(const struct hp_sink *s)
+{
+    return &s->stats;
+}
+
 int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
 {
     va_list ap;

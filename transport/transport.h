@@ -22,6 +22,10 @@ void hp_sink_detach(struct hp_sink *s);
  * in-flight ones. Main thread, transport stopped. */
 void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from);
 
+/* A sink's delivery statistics, for the self-report: valid while the sink
+ * is attached. Written by the transport thread (relaxed atomics). */
+const struct hp_sink_stats *hp_sink_stats_of(const struct hp_sink *s);
+
 /* --check --connect: open and close every sink (or its check()). Returns
  * the number of problems, each printed to stderr. */
 int hp_transport_check(struct hp_agent *a);
