@@ -15,11 +15,11 @@ int hp_grow(void *pp, size_t *cap, size_t need, size_t size)
             return -1;
         n *= 2;
     }
-    void *p;
-    memcpy(&p, pp, sizeof(p)); /* *pp is some T *: copy it, do not pun it */
-    p = realloc(p, n * size);
+    void *old, *p;
+    memcpy(&old, pp, sizeof(old)); /* *pp is some T *: copy it, do not pun it */
+    p = realloc(old, n * size);
     if (!p)
-        return -1;
+        return -1; /* *pp still owns old */
     memcpy(pp, &p, sizeof(p));
     *cap = n;
     return 0;
