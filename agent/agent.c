@@ -303,6 +303,19 @@ static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink
     }
 }
 
+/* Resume the running configuration after a reload that failed to build. */
+static void resume(struct hp_agent *a)
+{
+    hp_agent_transport_start(a);
+    hp_scheduler_start(a);
+}
+
+/* Reload contract: the new sinks' (and reporters') init runs only after the
+ * old reporter threads and the old transport thread are stopped, so no
+ * init ever runs beside a thread using the same library (curl's global
+ * init, a broker client). The file is parsed and validated first, while
+ * everything runs; if init then fails, the old sinks, with their backlogs,
+ * start again unchanged. */
 int hp_agent_reload(struct hp_agent *a, const char *path)
 {
     struct hp_errs errs = {.fallback_file = path};
@@ -310,18 +323,20 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     struct hp_reporter *reps = NULL;
     struct hp_sink *sinks = NULL;
     size_t n_reps = 0, n_sinks = 0;
-    if (cfg && hp_agent_build(a, cfg, &errs, &reps, &n_reps, &sinks, &n_sinks) != 0) {
-        hp_agent_free_reporters(reps, n_reps);
-        hp_agent_free_sinks(sinks, n_sinks);
-        hp_config_free(cfg);
-        cfg = NULL;
-    }
     if (!cfg) {
         hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
     hp_scheduler_stop(a);
     hp_agent_transport_stop(a, HP_STOP_HANDOFF);
+    if (hp_agent_build(a, cfg, &errs, &reps, &n_reps, &sinks, &n_sinks) != 0) {
+        hp_agent_free_reporters(reps, n_reps);
+        hp_agent_free_sinks(sinks, n_sinks);
+        hp_config_free(cfg);
+        resume(a);
+        hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
+        return -1;
+    }
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
@@ -341,8 +356,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     enum hp_log_level level =
         cfg->log_level > hp_log_get_level() ? cfg->log_level : hp_log_get_level();
     hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : cfg->log_dest, level);
-    hp_agent_transport_start(a);
-    hp_scheduler_start(a);
+    resume(a);
     hp_info("reload: configuration %s applied (%zu reporters, %zu sinks)", path, n_reps, n_sinks);
     return 0;
 }

@@ -13,8 +13,9 @@
  * docs/architecture.md for the smallest example.
  *
  * The contract (which thread calls what, when):
- * - init, fini and check run on the main thread, never while the transport
- *   thread runs with this sink. init may not do I/O; check may.
+ * - init, fini and check run on the main thread, never while a transport
+ *   thread runs (on reload the old thread is stopped before the new sinks'
+ *   init). init may not do I/O; check may.
  * - open, write, poll, pollfd, flush and close run on the transport thread
  *   only, between init and fini: a sink needs no locks.
  * - open is called before the first write and again after a failure (once
