@@ -72,7 +72,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: FORCE pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
+.PHONY: FORCE pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck includes fuzz test-bins
 
 all: $(BUILD)/hostpulse $(MOD_LIBS)
 ifeq ($(VARIANT),release)
@@ -190,7 +190,11 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-lint: format-check cppcheck
+lint: format-check cppcheck includes
+
+# The include graph points one way and has no cycle (tests/check_includes).
+includes:
+	tests/check_includes
 
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -63,7 +63,6 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     pthread_cond_init(&a->cond, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&a->lock, NULL);
-    atomic_init(&a->transport_stop, 0);
     return 0;
 }
 
@@ -103,34 +102,33 @@ static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg,
     return e->count - before;
 }
 
-static struct hp_sink *add_sink(struct hp_sink *sinks, size_t *n, const struct hp_sink_ops *ops,
-                                const config_setting_t *g, struct hp_agent *a)
+/* The enabled reporters' names, NULL-terminated, for the sinks' identity.
+ * The sinks of one build share it; hp_agent_free_sinks frees it. */
+static const char **reporter_names(const struct hp_reporter *reps, size_t n)
 {
-    struct hp_sink *s = &sinks[(*n)++];
-    s->ops = ops;
-    s->agent = a;
-    s->cfg = g;
-    s->window = 1024;
-    const char *name = hp_opt_string(g, hp_sink_common_opts, "name");
-    snprintf(s->name, sizeof(s->name), "%s", name ? name : ops->type);
-    s->retry_initial_ms = (int64_t)(hp_opt_float(g, hp_sink_common_opts, "retry_initial") * 1000);
-    s->retry_max_ms = (int64_t)(hp_opt_float(g, hp_sink_common_opts, "retry_max") * 1000);
-    return s;
+    const char **names = calloc(n + 1, sizeof(*names));
+    for (size_t i = 0; names && i < n; i++)
+        names[i] = reps[i].ops->name;
+    return names;
 }
 
 static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
-                            struct hp_sink **out, size_t *n)
+                            const struct hp_reporter *reps, size_t n_reps, struct hp_sink **out,
+                            size_t *n)
 {
     int count = cfg->sinks && !a->stdout_only ? config_setting_length(cfg->sinks) : 0;
     struct hp_sink *sinks = calloc((size_t)count + 1, sizeof(*sinks));
+    struct hp_sink_ident id = {a->host, a->session, reporter_names(reps, n_reps)};
     unsigned before = e->count;
     *n = 0;
     for (int i = 0; i < count; i++) {
         const config_setting_t *g = config_setting_get_elem(cfg->sinks, (unsigned)i);
-        if (!hp_opt_bool(g, hp_sink_common_opts, "enabled"))
+        struct hp_sink_common c;
+        hp_opts_load(g, hp_sink_common_opts, &c);
+        if (!c.enabled)
             continue;
-        const char *type = hp_opt_string(g, hp_sink_common_opts, "type");
-        struct hp_sink *s = add_sink(sinks, n, hp_sink_find(type), g, a);
+        struct hp_sink *s = &sinks[(*n)++];
+        hp_sink_setup(s, hp_sink_find(c.type), g, &id, e);
         for (size_t j = 0; j + 1 < *n; j++)
             if (strcmp(sinks[j].name, s->name) == 0)
                 hp_errs_add(e, g, "sinks[%d]: a sink named \"%s\" already exists (set `name`)", i,
@@ -139,15 +137,7 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
     if (*n == 0) {
         if (!a->stdout_only)
             hp_info("agent: no sinks configured, writing messages to stdout");
-        add_sink(sinks, n, hp_sink_find("stdout"), NULL, a);
-    }
-    for (size_t i = 0; i < *n; i++) {
-        struct hp_sink *s = &sinks[i];
-        unsigned prev = e->count;
-        if (s->ops->init && s->ops->init(s, s->cfg, e) != 0 && e->count == prev)
-            hp_errs_add(e, s->cfg, "sink %s: cannot initialise", s->name);
-        if (hp_sink_attach(s, (size_t)hp_opt_int(s->cfg, hp_sink_common_opts, "backlog")) != 0)
-            hp_errs_add(e, s->cfg, "sink %s: cannot create its backlog", s->name);
+        hp_sink_setup(&sinks[(*n)++], hp_sink_find("stdout"), NULL, &id, e);
     }
     *out = sinks;
     return e->count - before;
@@ -158,7 +148,7 @@ unsigned hp_agent_build(struct hp_agent *a, const struct hp_config *cfg, struct 
                         size_t *n_sinks)
 {
     unsigned n = build_reporters(a, cfg, errs, reps, n_reps);
-    return n + build_sinks(a, cfg, errs, sinks, n_sinks);
+    return n + build_sinks(a, cfg, errs, *reps, *n_reps, sinks, n_sinks);
 }
 
 void hp_agent_free_reporters(struct hp_reporter *reps, size_t n)
@@ -171,12 +161,38 @@ void hp_agent_free_reporters(struct hp_reporter *reps, size_t n)
 
 void hp_agent_free_sinks(struct hp_sink *sinks, size_t n)
 {
-    for (size_t i = 0; sinks && i < n; i++) {
-        if (sinks[i].ops->fini)
-            sinks[i].ops->fini(&sinks[i]);
-        hp_sink_detach(&sinks[i]);
-    }
+    const char *const *names = sinks && n ? sinks[0].id.reporters : NULL;
+    for (size_t i = 0; sinks && i < n; i++)
+        hp_sink_teardown(&sinks[i]);
+    free((void *)names);
     free(sinks);
+}
+
+int hp_agent_transport_start(struct hp_agent *a)
+{
+    struct hp_spool_cfg spool;
+    hp_spool_cfg_read(&spool, a->cfg->spool);
+    struct hp_transport_cfg tc = {
+        .ring = a->ring,
+        .sinks = a->sinks,
+        .n_sinks = a->n_sinks,
+        .batch_size = a->cfg->batch_size,
+        .tick = a->cfg->tick,
+        .linger = a->cfg->linger,
+        .shutdown_timeout = a->cfg->shutdown_timeout,
+        .spool = a->stdout_only ? NULL : &spool,
+    };
+    a->transport = hp_transport_start(&tc);
+    return a->transport ? 0 : -1;
+}
+
+size_t hp_agent_transport_stop(struct hp_agent *a, int how)
+{
+    if (!a->transport)
+        return hp_sinks_backlog(a->sinks, a->n_sinks);
+    size_t left = hp_transport_stop(a->transport, (enum hp_transport_stop)how);
+    a->transport = NULL;
+    return left;
 }
 
 void hp_agent_destroy(struct hp_agent *a)
@@ -279,13 +295,27 @@ static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink
                 hp_sink_take_backlog(&new[j], &old[i]);
                 kept = true;
             }
-        uint64_t left = atomic_load_explicit(&old[i].stats.backlog, memory_order_relaxed);
+        uint64_t left =
+            atomic_load_explicit(&hp_sink_stats_of(&old[i])->backlog, memory_order_relaxed);
         if (!kept && left)
             hp_warn("reload: sink %s was removed with %llu undelivered messages", old[i].name,
                     (unsigned long long)left);
     }
 }
 
+/* Resume the running configuration after a reload that failed to build. */
+static void resume(struct hp_agent *a)
+{
+    hp_agent_transport_start(a);
+    hp_scheduler_start(a);
+}
+
+/* Reload contract: the new sinks' (and reporters') init runs only after the
+ * old reporter threads and the old transport thread are stopped, so no
+ * init ever runs beside a thread using the same library (curl's global
+ * init, a broker client). The file is parsed and validated first, while
+ * everything runs; if init then fails, the old sinks, with their backlogs,
+ * start again unchanged. */
 int hp_agent_reload(struct hp_agent *a, const char *path)
 {
     struct hp_errs errs = {.fallback_file = path};
@@ -293,18 +323,20 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     struct hp_reporter *reps = NULL;
     struct hp_sink *sinks = NULL;
     size_t n_reps = 0, n_sinks = 0;
-    if (cfg && hp_agent_build(a, cfg, &errs, &reps, &n_reps, &sinks, &n_sinks) != 0) {
-        hp_agent_free_reporters(reps, n_reps);
-        hp_agent_free_sinks(sinks, n_sinks);
-        hp_config_free(cfg);
-        cfg = NULL;
-    }
     if (!cfg) {
         hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
     hp_scheduler_stop(a);
-    hp_transport_stop(a, HP_STOP_HANDOFF);
+    hp_agent_transport_stop(a, HP_STOP_HANDOFF);
+    if (hp_agent_build(a, cfg, &errs, &reps, &n_reps, &sinks, &n_sinks) != 0) {
+        hp_agent_free_reporters(reps, n_reps);
+        hp_agent_free_sinks(sinks, n_sinks);
+        hp_config_free(cfg);
+        resume(a);
+        hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
+        return -1;
+    }
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
@@ -324,8 +356,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     enum hp_log_level level =
         cfg->log_level > hp_log_get_level() ? cfg->log_level : hp_log_get_level();
     hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : cfg->log_dest, level);
-    hp_transport_start(a);
-    hp_scheduler_start(a);
+    resume(a);
     hp_info("reload: configuration %s applied (%zu reporters, %zu sinks)", path, n_reps, n_sinks);
     return 0;
 }

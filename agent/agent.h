@@ -20,7 +20,9 @@
 #include "reporters/reporter.h"
 #include "transport/sink.h"
 
-#define HP_VERSION "0.1.0"
+struct hp_transport; /* transport/transport.h */
+
+#include "lib/version.h" /* HP_VERSION */
 
 /* Agent-wide counters: relaxed atomics, each value stands alone. */
 struct hp_agent_stats {
@@ -55,11 +57,8 @@ struct hp_agent {
     pthread_cond_t cond;
     bool stopping;
 
-    /* Transport thread: stop request, set by main with a release store and
-     * read with acquire by the transport loop (T1). */
-    pthread_t transport;
-    bool transport_running;     /* main thread only */
-    _Atomic int transport_stop; /* 0 run, 1 stop (shutdown), 2 stop (handoff) */
+    struct hp_transport *transport; /* the delivery thread, NULL when stopped;
+                                       main thread only */
 };
 
 /* Identity, ring and locks. Returns -1 with a logged reason. */
@@ -79,6 +78,12 @@ int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, in
                      double interval, json_object *data, struct hp_reporter_stats *rs);
 /* The session message: description, start time, version, host facts. */
 void hp_agent_publish_session(struct hp_agent *a);
+
+/* Start / stop the transport thread on a->ring and a->sinks with the
+ * agent section's settings. Start returns -1 with a logged reason; stop
+ * returns how many messages the sinks still hold. */
+int hp_agent_transport_start(struct hp_agent *a);
+size_t hp_agent_transport_stop(struct hp_agent *a, int how);
 
 /* Replace the running configuration (SIGHUP). On any problem the old one
  * stays and the problems are logged. Main thread only. */

@@ -3,6 +3,7 @@
 #include "lib/conffile.h"
 #include "reporters/reporter.h"
 #include "transport/sink.h"
+#include "transport/spool.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,28 +22,6 @@ static const struct hp_opt log_opts[] = {
      .help = "where log lines go: stderr (the journal under systemd) or syslog"},
     {.name = "level", .type = HP_OPT_STRING, .def = "info", .choices = log_levels,
      .help = "least severe level logged"},
-    {0},
-};
-/* clang-format on */
-
-static const char *const fsync_policies[] = {"batch", "interval", "never", NULL};
-
-/* clang-format off */
-static const struct hp_opt spool_opts[] = {
-    {.name = "directory", .type = HP_OPT_STRING, .def = "/var/lib/hostpulse/spool",
-     .help = "one sub-directory per sink holds its disk backlog"},
-    {.name = "max_bytes", .type = HP_OPT_INT, .def = "268435456", .min = 65536, .max = 1e15,
-     .help = "disk budget per sink; the oldest segments are dropped beyond it"},
-    {.name = "max_age", .type = HP_OPT_FLOAT, .def = "0", .min = 0, .max = 1e9,
-     .help = "seconds; older spooled messages are dropped (0: no limit)"},
-    {.name = "segment_bytes", .type = HP_OPT_INT, .def = "4194304", .min = 4096, .max = 1073741824,
-     .help = "size at which a spool segment file is closed and a new one started"},
-    {.name = "fsync", .type = HP_OPT_STRING, .def = "interval", .choices = fsync_policies,
-     .help = "batch: fsync every write; interval: every fsync_interval; never"},
-    {.name = "fsync_interval", .type = HP_OPT_FLOAT, .def = "1.0", .min = 0.001, .max = 3600,
-     .help = "seconds between fsyncs with fsync = \"interval\""},
-    {.name = "always", .type = HP_OPT_BOOL, .def = "false",
-     .help = "spool every message, not only while a sink is failing"},
     {0},
 };
 /* clang-format on */
@@ -70,7 +49,7 @@ const struct hp_opt hp_agent_opts[] = {
     {.name = "linger", .type = HP_OPT_FLOAT, .def = "0.02", .min = 0, .max = 1.0,
      .help = "seconds the transport waits after the first message of a quiet spell for the "
              "rest of that round of samples, to send them together"},
-    {.name = "spool", .type = HP_OPT_GROUP, .sub = spool_opts, .help = "disk backlog"},
+    {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog"},
     {0},
 };
 /* clang-format on */
@@ -80,21 +59,6 @@ const struct hp_opt hp_reporter_common_opts[] = {
     {.name = "enabled", .type = HP_OPT_BOOL, .help = "run this reporter"},
     {.name = "interval", .type = HP_OPT_FLOAT, .min = 0.01, .max = 86400,
      .help = "seconds between samples"},
-    {0},
-};
-/* clang-format on */
-
-/* clang-format off */
-const struct hp_opt hp_sink_common_opts[] = {
-    {.name = "type", .type = HP_OPT_STRING, .flags = HP_OPT_REQUIRED, .help = "sink type"},
-    {.name = "name", .type = HP_OPT_STRING, .help = "unique name (default: the type)"},
-    {.name = "enabled", .type = HP_OPT_BOOL, .def = "true", .help = "use this sink"},
-    {.name = "backlog", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
-     .help = "messages kept in memory while the sink is slow or down"},
-    {.name = "retry_initial", .type = HP_OPT_FLOAT, .def = "1.0", .min = 0.01, .max = 3600,
-     .help = "seconds before the first reconnect; doubles per failure"},
-    {.name = "retry_max", .type = HP_OPT_FLOAT, .def = "60.0", .min = 0.01, .max = 86400,
-     .help = "cap of the reconnect backoff, seconds"},
     {0},
 };
 /* clang-format on */

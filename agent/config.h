@@ -38,7 +38,6 @@ struct hp_config {
 
 extern const struct hp_opt hp_agent_opts[];
 extern const struct hp_opt hp_reporter_common_opts[];
-extern const struct hp_opt hp_sink_common_opts[];
 
 /* Parse and validate path. Syntax and validation errors go to errs; on any
  * error returns NULL. Reporter and sink specific options are type-checked

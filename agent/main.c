@@ -148,7 +148,7 @@ static enum hp_log_level cli_level(const struct cli *c, enum hp_log_level cfg)
 
 static int run_check(struct hp_agent *a, const struct cli *c)
 {
-    int problems = c->connect ? hp_transport_check(a) : 0;
+    int problems = c->connect ? hp_sinks_check(a->sinks, a->n_sinks) : 0;
     if (problems) {
         fprintf(stderr, "hostpulse: %d sink problem(s) with %s\n", problems, c->config);
         return 1;
@@ -160,16 +160,16 @@ static int run_check(struct hp_agent *a, const struct cli *c)
 
 static int run_once(struct hp_agent *a)
 {
-    if (hp_transport_start(a) != 0)
+    if (hp_agent_transport_start(a) != 0)
         return 1;
     hp_scheduler_once(a, ONCE_WINDOW_MS);
-    size_t left = hp_transport_stop(a, HP_STOP_SHUTDOWN);
+    size_t left = hp_agent_transport_stop(a, HP_STOP_SHUTDOWN);
     return left ? 1 : 0;
 }
 
 static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *set)
 {
-    if (hp_transport_start(a) != 0)
+    if (hp_agent_transport_start(a) != 0)
         return 1;
     hp_agent_publish_session(a);
     hp_scheduler_start(a);
@@ -196,7 +196,7 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
         break;
     }
     hp_scheduler_stop(a);
-    hp_transport_stop(a, HP_STOP_SHUTDOWN);
+    hp_agent_transport_stop(a, HP_STOP_SHUTDOWN);
     return 0;
 }
 

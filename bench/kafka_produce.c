@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent/agent.h"
 #include "lib/clock.h"
 #include "transport/backlog.h"
 #include "transport/transport.h"
@@ -51,14 +50,15 @@ static struct hp_msg *make_msg(uint64_t seq, size_t bytes)
 static int run(struct hp_sink *s)
 {
     struct hp_out out[256];
-    while (hp_backlog_count(s->backlog) > 0) {
-        while (s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog)) {
-            size_t n = hp_backlog_take(s->backlog, out, 256);
+    struct hp_backlog *b = hp_sink_backlog(s);
+    while (hp_backlog_count(b) > 0) {
+        while (b->inflight < s->window && hp_backlog_has_pending(b)) {
+            size_t n = hp_backlog_take(b, out, 256);
             int taken = s->ops->write(s, out, n);
             if (taken < 0)
                 return -1;
             for (size_t i = (size_t)taken; i < n; i++)
-                hp_backlog_ack(s->backlog, out[i].pos, HP_ACK_RETRY);
+                hp_backlog_ack(b, out[i].pos, HP_ACK_RETRY);
             if ((size_t)taken < n)
                 break;
         }
@@ -86,23 +86,21 @@ int main(int argc, char **argv)
     }
     char text[512];
     snprintf(text, sizeof(text),
-             "sink: { type = \"kafka\"; brokers = \"%s\"; topic = \"bench\"; };",
-             rd_kafka_mock_cluster_bootstraps(mc));
+             "sink: { type = \"kafka\"; brokers = \"%s\"; topic = \"bench\"; backlog = %zu; };",
+             rd_kafka_mock_cluster_bootstraps(mc), count); /* every message fits in memory */
     config_t cf;
     config_init(&cf);
     config_read_string(&cf, text);
-    static struct hp_agent agent;
-    snprintf(agent.host, sizeof(agent.host), "benchhost");
-    struct hp_sink s = {.ops = hp_sink_find("kafka"), .agent = &agent};
-    snprintf(s.name, sizeof(s.name), "kafka");
+    struct hp_sink_ident id = {.host = "benchhost", .session = "bench"};
+    struct hp_sink s = {0};
     struct hp_errs errs = {0};
     int rc = 1;
-    if (hp_sink_attach(&s, count) != 0 || s.ops->init(&s, config_lookup(&cf, "sink"), &errs) != 0 ||
+    if (hp_sink_setup(&s, hp_sink_find("kafka"), config_lookup(&cf, "sink"), &id, &errs) != 0 ||
         s.ops->open(&s) != 0)
         goto out;
     for (size_t i = 1; i <= count; i++) {
         struct hp_msg *m = make_msg(i, bytes);
-        hp_backlog_push(s.backlog, m);
+        hp_backlog_push(hp_sink_backlog(&s), m);
         hp_msg_unref(m);
     }
     double t0 = now_s();
@@ -112,14 +110,12 @@ int main(int argc, char **argv)
         printf("kafka_produce: %zu messages of %zu bytes in %.2f s: %.0f msg/s, %.1f MB/s "
                "(acked: %llu)\n",
                count, bytes, dt, (double)count / dt, (double)(count * bytes) / dt / 1e6,
-               (unsigned long long)atomic_load(&s.stats.sent));
+               (unsigned long long)atomic_load(&hp_sink_stats_of(&s)->sent));
     else
         fprintf(stderr, "kafka_produce: %s\n", s.error);
     s.ops->close(&s);
 out:
-    if (s.ops)
-        s.ops->fini(&s);
-    hp_sink_detach(&s);
+    hp_sink_teardown(&s);
     config_destroy(&cf);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(mrk);

@@ -109,13 +109,14 @@ int main(int argc, char **argv)
     struct burst b = {.a = &a, .n = n, .size = size, .rate = rate};
     b.pushed_ns = calloc(n, sizeof(*b.pushed_ns));
     int64_t *acked_ns = calloc(n, sizeof(*acked_ns));
-    hp_transport_start(&a);
+    hp_agent_transport_start(&a);
     struct hp_sink *s = &a.sinks[0];
     /* The clock starts once the sink is open (connected, logged in,
      * declared; for Kafka: the producer created), as the bare loops start
      * theirs after connecting: both measure delivery, not set-up. */
     int64_t up_by = hp_mono_ns() + (int64_t)(timeout * 1e9);
-    while (!atomic_load_explicit(&s->stats.up, memory_order_relaxed) && hp_mono_ns() < up_by)
+    while (!atomic_load_explicit(&hp_sink_stats_of(s)->up, memory_order_relaxed) &&
+           hp_mono_ns() < up_by)
         nap(100);
     pthread_t th;
     int64_t t0 = hp_mono_ns();
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
     size_t done = 0;
     int64_t deadline = t0 + (int64_t)(timeout * 1e9);
     while (done < n && hp_mono_ns() < deadline) {
-        uint64_t sent = atomic_load_explicit(&s->stats.sent, memory_order_relaxed);
+        uint64_t sent = atomic_load_explicit(&hp_sink_stats_of(s)->sent, memory_order_relaxed);
         int64_t now = hp_mono_ns();
         while (done < sent && done < n)
             acked_ns[done++] = now;
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
     }
     int64_t t1 = hp_mono_ns();
     pthread_join(th, NULL);
-    hp_transport_stop(&a, HP_STOP_SHUTDOWN);
+    hp_agent_transport_stop(&a, HP_STOP_SHUTDOWN);
 
     int64_t *lat = calloc(done ? done : 1, sizeof(*lat));
     for (size_t i = 0; i < done; i++)
@@ -145,7 +146,8 @@ int main(int argc, char **argv)
             s->name, s->ops->type, n, done, size, secs, (double)done / secs,
             done ? (double)lat[done / 2] / 1e6 : 0.0,
             done ? (double)lat[done * 99 / 100] / 1e6 : 0.0,
-            (unsigned long long)atomic_load_explicit(&s->stats.dropped, memory_order_relaxed));
+            (unsigned long long)atomic_load_explicit(&hp_sink_stats_of(s)->dropped,
+                                                     memory_order_relaxed));
     free(lat);
     free(acked_ns);
     free(b.pushed_ns);

@@ -1,21 +1,33 @@
 /* buf.c -- the growable byte buffer (see buf.h). */
 #include "lib/buf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+
+int hp_grow(void *pp, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 16;
+    while (n < need) {
+        if (n > SIZE_MAX / 2 / size)
+            return -1;
+        n *= 2;
+    }
+    void *old, *p;
+    memcpy(&old, pp, sizeof(old)); /* *pp is some T *: copy it, do not pun it */
+    p = realloc(old, n * size);
+    if (!p)
+        return -1; /* *pp still owns old */
+    memcpy(pp, &p, sizeof(p));
+    *cap = n;
+    return 0;
+}
 
 int hp_buf_reserve(struct hp_buf *b, size_t need)
 {
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap < need)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    return hp_grow(&b->p, &b->cap, need < 1024 ? 1024 : need, 1);
 }
 
 int hp_buf_put(struct hp_buf *b, const void *s, size_t n)

@@ -5,7 +5,12 @@
 #define HP_BUF_H
 
 #include <stddef.h>
-#include <string.h>
+
+/* Grow the array *pp (elements of `size` bytes, *cap of them) to hold at
+ * least `need`, doubling (from 16). pp is the address of the array pointer
+ * (NULL until the first call). 0, or -1 on ENOMEM (*pp and *cap unchanged).
+ * Every growable array of the agent grows through this. */
+int hp_grow(void *pp, size_t *cap, size_t need, size_t size);
 
 struct hp_buf {
     char *p; /* NULL until the first byte */
@@ -17,10 +22,5 @@ int hp_buf_reserve(struct hp_buf *b, size_t need);
 /* Append n bytes and keep the NUL. 0, or -1 on ENOMEM (b unchanged). */
 int hp_buf_put(struct hp_buf *b, const void *s, size_t n);
 void hp_buf_free(struct hp_buf *b);
-
-static inline int hp_buf_str(struct hp_buf *b, const char *s)
-{
-    return hp_buf_put(b, s, strlen(s));
-}
 
 #endif

@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, const char *json,
-                          size_t len)
+struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter, uint64_t seq,
+                             int64_t ts_ms, const char *json, size_t len)
 {
+    const char *host = id && id->host ? id->host : "";
+    const char *session = id && id->session ? id->session : "";
+    size_t hl = strlen(host) + 1, sl = strlen(session) + 1;
     if (len > UINT32_MAX)
         return NULL;
-    struct hp_msg *m = malloc(sizeof(*m) + len + 1);
+    struct hp_msg *m = malloc(sizeof(*m) + len + 1 + hl + sl);
     if (!m)
         return NULL;
     m->refs = 1;
@@ -22,7 +25,24 @@ struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, con
     snprintf(m->reporter, sizeof(m->reporter), "%s", reporter);
     memcpy(m->json, json, len);
     m->json[len] = '\0';
+    m->host = memcpy(m->json + len + 1, host, hl);
+    m->session = memcpy(m->json + len + 1 + hl, session, sl);
     return m;
+}
+
+struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, const char *json,
+                          size_t len)
+{
+    return hp_msg_new_id(NULL, reporter, seq, ts_ms, json, len);
+}
+
+/* The string member key of envelope o, or NULL. */
+static const char *member_string(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
 }
 
 void hp_msg_unref(struct hp_msg *m)
@@ -39,13 +59,14 @@ struct hp_msg *hp_msg_parse(const char *json, size_t len)
     json_object *o = json_tokener_parse_ex(tok, json, (int)len);
     bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
     json_tokener_free(tok);
-    json_object *rep, *seq, *ts;
+    json_object *seq, *ts;
     struct hp_msg *m = NULL;
-    if (ok && json_object_object_get_ex(o, "reporter", &rep) &&
-        json_object_object_get_ex(o, "seq", &seq) && json_object_object_get_ex(o, "ts", &ts) &&
-        json_object_is_type(rep, json_type_string))
-        m = hp_msg_new(json_object_get_string(rep), (uint64_t)json_object_get_int64(seq),
-                       json_object_get_int64(ts), json, len);
+    const char *rep = ok ? member_string(o, "reporter") : NULL;
+    struct hp_envelope id = {.host = member_string(o, "host"),
+                             .session = member_string(o, "session")};
+    if (rep && json_object_object_get_ex(o, "seq", &seq) && json_object_object_get_ex(o, "ts", &ts))
+        m = hp_msg_new_id(&id, rep, (uint64_t)json_object_get_int64(seq), json_object_get_int64(ts),
+                          json, len);
     json_object_put(o);
     return m;
 }
@@ -71,7 +92,9 @@ struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uin
     size_t len;
     const char *s = json_object_to_json_string_length(
         envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-    return s ? hp_msg_new(reporter, seq, ts_ms, s, len) : NULL;
+    struct hp_envelope id = {.host = member_string(envelope, "host"),
+                             .session = member_string(envelope, "session")};
+    return s ? hp_msg_new_id(&id, reporter, seq, ts_ms, s, len) : NULL;
 }
 
 void hp_json_add_double(json_object *obj, const char *key, double v, int decimals)

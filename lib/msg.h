@@ -1,5 +1,7 @@
-/* msg.h -- one serialized message: envelope v1 as JSON text plus the few
- * envelope fields sinks need without re-parsing (reporter, seq, ts).
+/* msg.h -- one serialized message: envelope v1 as JSON text plus the
+ * envelope fields sinks need without re-parsing it (host, session,
+ * reporter, seq, ts): a routing key, a topic, a message key or an index
+ * name is built from these, never from the JSON.
  *
  * A reporter thread builds the JSON with json-c, serializes it and creates
  * the hp_msg; after hp_ring_push the transport thread owns it. The
@@ -22,13 +24,26 @@ struct hp_msg {
     uint64_t seq;               /* per reporter, within the session */
     int64_t ts_ms;              /* sample time, epoch ms */
     char reporter[HP_NAME_MAX]; /* "cpu", "session", ... */
-    char json[];                /* NUL-terminated envelope */
+    const char *host;           /* the envelope's host: points into json's tail, */
+    const char *session;        /* as does its session ("" when unknown) */
+    char json[];                /* NUL-terminated envelope, then host and session */
 };
 
-/* Copy json into a new message with one reference. NULL on ENOMEM. */
+/* Envelope identity shared by every message of a run. */
+struct hp_envelope {
+    const char *host;
+    const char *session;
+};
+
+/* Copy json into a new message with one reference, with the identity id
+ * (NULL: host and session ""). NULL on ENOMEM. */
+struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter, uint64_t seq,
+                             int64_t ts_ms, const char *json, size_t len);
+/* The same without identity (tests, benchmarks). */
 struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, const char *json,
                           size_t len);
-/* Parse a serialized envelope (spool replay, tests). NULL if it is not one. */
+/* Parse a serialized envelope (spool replay, tests): reporter, seq, ts, host
+ * and session are taken from it. NULL if it is not one. */
 struct hp_msg *hp_msg_parse(const char *json, size_t len);
 static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
 {
@@ -37,17 +52,12 @@ static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
 }
 void hp_msg_unref(struct hp_msg *m);
 
-/* Envelope identity shared by every message of a run. */
-struct hp_envelope {
-    const char *host;
-    const char *session;
-};
-
 /* Build {"v":1,"host":..,"reporter":..,"ts":..,"session":..,"seq":..,
  * "interval":..,"data":data}. Takes ownership of data. */
 json_object *hp_envelope_new(const struct hp_envelope *env, const char *reporter, int64_t ts_ms,
                              uint64_t seq, double interval, json_object *data);
-/* Serialize an envelope object into a new message. NULL on error. */
+/* Serialize an envelope object into a new message (its host and session
+ * are read from the object). NULL on error. */
 struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uint64_t seq,
                                 int64_t ts_ms);
 

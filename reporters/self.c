@@ -6,6 +6,7 @@
 #include "agent/agent.h"
 #include "lib/clock.h"
 #include "reporters/procfile.h"
+#include "transport/transport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +35,7 @@ static int agent_init(struct hp_reporter *r, const config_setting_t *cfg, struct
     return 0;
 }
 
-static uint64_t load(_Atomic uint64_t *v)
+static uint64_t load(const _Atomic uint64_t *v)
 {
     return atomic_load_explicit(v, memory_order_relaxed);
 }
@@ -73,35 +74,37 @@ static void add_process(struct self *s, json_object *data)
 
 static json_object *sink_stats(struct hp_sink *k)
 {
+    const struct hp_sink_stats *st = hp_sink_stats_of(k);
     json_object *o = json_object_new_object();
     hp_json_add_string(o, "type", k->ops->type);
     json_object_object_add(
-        o, "up", json_object_new_boolean(atomic_load_explicit(&k->stats.up, memory_order_relaxed)));
-    hp_json_add_uint(o, "sent", load(&k->stats.sent));
-    hp_json_add_uint(o, "failed", load(&k->stats.failed));
-    hp_json_add_uint(o, "retried", load(&k->stats.retried));
-    hp_json_add_uint(o, "rejected", load(&k->stats.rejected));
-    hp_json_add_uint(o, "dropped", load(&k->stats.dropped));
-    hp_json_add_uint(o, "returned", load(&k->stats.returned));
-    hp_json_add_uint(o, "backlog", load(&k->stats.backlog));
+        o, "up", json_object_new_boolean(atomic_load_explicit(&st->up, memory_order_relaxed)));
+    hp_json_add_uint(o, "sent", load(&st->sent));
+    hp_json_add_uint(o, "failed", load(&st->failed));
+    hp_json_add_uint(o, "retried", load(&st->retried));
+    hp_json_add_uint(o, "rejected", load(&st->rejected));
+    hp_json_add_uint(o, "dropped", load(&st->dropped));
+    hp_json_add_uint(o, "returned", load(&st->returned));
+    hp_json_add_uint(o, "backlog", load(&st->backlog));
     return o;
 }
 
 /* The disk spool of sink k, or NULL when it has none. */
 static json_object *spool_stats(struct hp_sink *k)
 {
-    if (!atomic_load_explicit(&k->stats.spool.enabled, memory_order_relaxed))
+    const struct hp_sink_stats *st = hp_sink_stats_of(k);
+    if (!atomic_load_explicit(&st->spool.enabled, memory_order_relaxed))
         return NULL;
     json_object *o = json_object_new_object();
-    json_object_object_add(o, "spilling",
-                           json_object_new_boolean(atomic_load_explicit(&k->stats.spool.spilling,
-                                                                        memory_order_relaxed)));
-    hp_json_add_uint(o, "bytes", load(&k->stats.spool.bytes));
-    hp_json_add_uint(o, "segments", load(&k->stats.spool.segments));
-    hp_json_add_uint(o, "queued", load(&k->stats.spool.queued));
-    hp_json_add_uint(o, "dropped", load(&k->stats.spool.dropped));
-    hp_json_add_uint(o, "corrupt", load(&k->stats.spool.corrupt));
-    hp_json_add_uint(o, "failed", load(&k->stats.spool.failed));
+    json_object_object_add(
+        o, "spilling",
+        json_object_new_boolean(atomic_load_explicit(&st->spool.spilling, memory_order_relaxed)));
+    hp_json_add_uint(o, "bytes", load(&st->spool.bytes));
+    hp_json_add_uint(o, "segments", load(&st->spool.segments));
+    hp_json_add_uint(o, "queued", load(&st->spool.queued));
+    hp_json_add_uint(o, "dropped", load(&st->spool.dropped));
+    hp_json_add_uint(o, "corrupt", load(&st->spool.corrupt));
+    hp_json_add_uint(o, "failed", load(&st->spool.failed));
     return o;
 }
 

@@ -20,9 +20,9 @@ for tool in dpkg-buildpackage dpkg-parsechangelog dh; do
 done
 
 version=$(dpkg-parsechangelog -S Version)
-agent_version=$(sed -n 's/^#define HP_VERSION "\(.*\)"/\1/p' agent/agent.h)
+agent_version=$(sed -n 's/^#define HP_VERSION "\(.*\)"/\1/p' lib/version.h)
 [ "$version" = "$agent_version" ] ||
-    die "debian/changelog says $version but agent/agent.h HP_VERSION says $agent_version; add a changelog entry (dch -v $agent_version)"
+    die "debian/changelog says $version but lib/version.h HP_VERSION says $agent_version; add a changelog entry (dch -v $agent_version)"
 
 tmp=$(mktemp -d /tmp/hostpulse-deb.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -7,9 +7,13 @@
  * link a sink's object file directly (unit tests, benchmarks) get it through
  * the weak reference below and never load a module.
  *
- * Adding a sink: a new file in transport/ and one line in the table; for a
- * module, also one MODULE_ line in the Makefile naming its files and
- * libraries. */
+ * Adding a sink: one new file in transport/sinks/ (or a folder of files)
+ * defining `const struct hp_sink_ops hp_sink_NAME`, plus one line in
+ * HP_SINKS below: SINK_BUILTIN(NAME) when it links no extra library,
+ * SINK_MODULE(NAME) when its banner names its libraries in an
+ * `hp-module-pkgs: PKG ...` line (the Makefile then builds NAME.so from it,
+ * with no edit there). A module's type is its NAME; a built-in's type is
+ * whatever its ops say ("es-file" for hp_sink_es_file). */
 #include "transport/sink.h"
 
 #include <dlfcn.h>
@@ -24,35 +28,46 @@
 #define HP_MODULE_DIR "/usr/lib/hostpulse/modules"
 #endif
 
-/* Weak: NULL unless the object is linked into this program. */
-#define SINK(sym) extern const struct hp_sink_ops sym __attribute__((weak))
-SINK(hp_sink_stdout);
-SINK(hp_sink_csv);
-SINK(hp_sink_es_file);
-SINK(hp_sink_es);
-SINK(hp_sink_mysql);
-SINK(hp_sink_amqp);
-SINK(hp_sink_kafka);
+/* Every sink type, in the order --help-config lists them. */
+#define HP_SINKS                                                                                   \
+    SINK_BUILTIN(stdout)                                                                           \
+    SINK_BUILTIN(csv)                                                                              \
+    SINK_MODULE(elasticsearch)                                                                     \
+    SINK_BUILTIN(es_file)                                                                          \
+    SINK_MODULE(mysql)                                                                             \
+    SINK_MODULE(amqp)                                                                              \
+    SINK_MODULE(kafka)
+
+/* Built-ins are always linked in. A module's symbol is a weak reference:
+ * NULL unless a program links its objects directly (tests, benchmarks). */
+#define SINK_BUILTIN(name) extern const struct hp_sink_ops hp_sink_##name;
+#define SINK_MODULE(name)  extern const struct hp_sink_ops hp_sink_##name __attribute__((weak));
+HP_SINKS
+#undef SINK_BUILTIN
+#undef SINK_MODULE
 
 static const struct sink_type {
-    const char *type;
+    const char *type;                 /* NULL: the linked ops' type */
     const struct hp_sink_ops *linked; /* &symbol: NULL when not linked */
     const char *module;               /* NULL: always built in */
     const char *symbol;
 } sink_types[] = {
-    {"stdout", &hp_sink_stdout, NULL, NULL},
-    {"csv", &hp_sink_csv, NULL, NULL},
-    {"elasticsearch", &hp_sink_es, "elasticsearch.so", "hp_sink_es"},
-    {"es-file", &hp_sink_es_file, NULL, NULL},
-    {"mysql", &hp_sink_mysql, "mysql.so", "hp_sink_mysql"},
-    {"amqp", &hp_sink_amqp, "amqp.so", "hp_sink_amqp"},
-    {"kafka", &hp_sink_kafka, "kafka.so", "hp_sink_kafka"},
+#define SINK_BUILTIN(name) {NULL, &hp_sink_##name, NULL, NULL},
+#define SINK_MODULE(name)  {#name, &hp_sink_##name, #name ".so", "hp_sink_" #name},
+    HP_SINKS
+#undef SINK_BUILTIN
+#undef SINK_MODULE
 };
 #define NTYPES (sizeof(sink_types) / sizeof(sink_types[0]))
 
+static const char *type_of(const struct sink_type *t)
+{
+    return t->type ? t->type : t->linked->type;
+}
+
 const char *hp_sink_type_name(size_t i)
 {
-    return i < NTYPES ? sink_types[i].type : NULL;
+    return i < NTYPES ? type_of(&sink_types[i]) : NULL;
 }
 
 static bool is_dir(const char *path)
@@ -106,7 +121,7 @@ static const struct hp_sink_ops *load_module(const struct sink_type *t, char *wh
 static const struct sink_type *find_type(const char *type)
 {
     for (size_t i = 0; type && i < NTYPES; i++)
-        if (strcmp(sink_types[i].type, type) == 0)
+        if (strcmp(type_of(&sink_types[i]), type) == 0)
             return &sink_types[i];
     return NULL;
 }

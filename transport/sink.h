@@ -1,16 +1,32 @@
 /* sink.h -- the sink interface.
  *
  * A sink delivers messages to one destination (a broker, a file, a
- * database). The transport thread (transport/transport.c) owns every sink:
- * sinks need no locks, and all their callbacks run on that one thread
- * (except init/fini/check, which run on the main thread while the transport
- * thread is stopped). Adding a sink is one new file in transport/ plus one
- * line in transport/registry.c (and, for a module, one in the Makefile).
+ * database). It sees only its own options (filled into its private struct
+ * through its option table), the messages (with their host, session,
+ * reporter and seq: no JSON to re-parse) and the few fields of struct
+ * hp_sink below. The engine's per-sink state (backlog, retry and backoff,
+ * open/stalled, statistics) is private to transport/transport.c.
  *
- * Delivery is at-least-once. The transport keeps each sink's backlog;
- * write() offers the sink messages, the sink takes what it can and later
- * (or at once) reports each one with hp_sink_ack(). Only an ack of
- * HP_ACK_OK or HP_ACK_DROP removes a message from the backlog. */
+ * Adding a sink is one new file in transport/sinks/ (or a folder) plus one
+ * line in transport/registry.c; a sink whose banner names its libraries in
+ * an `hp-module-pkgs: PKG ...` line is built as a module. See
+ * docs/architecture.md for the smallest example.
+ *
+ * The contract (which thread calls what, when):
+ * - init, fini and check run on the main thread, never while a transport
+ *   thread runs (on reload the old thread is stopped before the new sinks'
+ *   init). init may not do I/O; check may.
+ * - open, write, poll, pollfd, flush and close run on the transport thread
+ *   only, between init and fini: a sink needs no locks.
+ * - open is called before the first write and again after a failure (once
+ *   the backoff expires); close only after a successful open, and then open
+ *   may be called again.
+ * - Delivery is at-least-once. write() offers messages; the sink takes a
+ *   prefix and reports each taken one with hp_sink_ack(), at once
+ *   (synchronous sinks) or later from poll (asynchronous ones). Only an ack
+ *   of HP_ACK_OK or HP_ACK_DROP removes a message from the backlog; the
+ *   engine re-queues whatever is unacked when the sink closes.
+ * - Every callback marked optional may be NULL. */
 #ifndef HP_SINK_H
 #define HP_SINK_H
 
@@ -24,9 +40,8 @@
 #include "lib/msg.h"
 #include "lib/opts.h"
 
-struct hp_agent;
 struct hp_sink;
-struct hp_backlog;
+struct hp_sink_engine; /* transport.c: backlog, backoff, stats */
 
 /* One message offered to a sink, with its backlog position: the handle
  * the sink passes back to hp_sink_ack(). */
@@ -43,42 +58,46 @@ enum hp_ack {
 
 struct hp_sink_ops {
     const char *type;          /* "amqp": the `type` in the config */
-    const struct hp_opt *opts; /* sink-specific options, NULL-terminated */
-    /* Parse options and allocate priv; no I/O. Problems go to errs as
-     * FILE:LINE: messages; return -1. */
+    const struct hp_opt *opts; /* sink-specific options, NULL-terminated; each
+                                  row bound to a field of the priv struct */
+    size_t priv_size;          /* >0: the engine allocates priv (zeroed) and
+                                  fills it from opts before init; frees it
+                                  after fini */
+    /* Optional: check and complete the options in priv, allocate what else
+     * the sink needs; no I/O. Problems go to errs as FILE:LINE: messages;
+     * return -1. */
     int (*init)(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs);
-    /* Connect / open files. 0 on success; -1 on failure with the reason
-     * in s->error (no secrets), retried later with backoff. */
+    /* Optional: connect / open files. 0 on success; -1 with the reason in
+     * s->error (no secrets): retried later with backoff. NULL: always up. */
     int (*open)(struct hp_sink *s);
     /* Offer out[0..n). Take a prefix of it, send, and ack each taken one
-     * now (synchronous sinks) or later from poll (asynchronous ones).
-     * Return how many were taken, or -1 if the connection broke (reason in
-     * s->error): the transport closes, re-queues every unacked message and
-     * retries open() later. */
+     * now or later from poll. Return how many were taken, or -1 if the
+     * connection broke (reason in s->error): the engine closes, re-queues
+     * every unacked message and retries open() later. */
     int (*write)(struct hp_sink *s, const struct hp_out *out, size_t n);
     /* Optional: service the connection (acks, heartbeats, callbacks). Called
-     * at least every agent.tick while open. -1 = broken, as for write. */
+     * at least every agent.tick while open (or every s->idle_poll_ms when
+     * nothing is pending). -1 = broken, as for write. */
     int (*poll)(struct hp_sink *s);
     /* Optional: a descriptor (socket) that becomes readable when poll()
-     * has work, so the transport sleeps on it instead of waiting a tick.
-     * -1 when there is none right now. A sink with a pollfd that needs poll
-     * only every so often when idle (heartbeats) sets s->idle_poll_ms. */
+     * has work, so the engine sleeps on it instead of waiting a tick; -1
+     * when there is none right now. */
     int (*pollfd)(struct hp_sink *s);
     /* Optional: wait up to timeout_ms for outstanding acks (shutdown,
      * reload). Returns 0 when nothing is outstanding. */
     int (*flush)(struct hp_sink *s, int timeout_ms);
-    /* Drop the connection; options stay. Unacked messages are re-queued by
-     * the transport afterwards. */
+    /* Optional: drop the connection; options stay. */
     void (*close)(struct hp_sink *s);
-    /* Free what init allocated. */
+    /* Optional: free what init allocated (not priv itself with priv_size). */
     void (*fini)(struct hp_sink *s);
     /* Optional, for --check --connect: probe the destination and print each
-     * problem; return the number of problems. Defaults to open()+close(). */
+     * problem; return the number of problems. Default: open() + close(). */
     int (*check)(struct hp_sink *s);
 };
 
 /* Per-sink statistics: written by the transport thread, read by the agent
- * self-report. Relaxed atomics; each value stands alone. */
+ * self-report through hp_sink_stats_of(). Relaxed atomics; each value
+ * stands alone. */
 struct hp_sink_stats {
     _Atomic uint64_t sent;     /* acked OK */
     _Atomic uint64_t failed;   /* open/write failures (connection level) */
@@ -86,7 +105,8 @@ struct hp_sink_stats {
     _Atomic uint64_t rejected; /* acked DROP */
     _Atomic uint64_t dropped;  /* lost to a full backlog */
     _Atomic uint64_t backlog;  /* messages waiting or in flight */
-    _Atomic uint64_t returned; /* unroutable (AMQP basic.return) */
+    _Atomic uint64_t returned; /* accepted, then handed back as unroutable by the
+                                  destination (hp_sink_returned; AMQP basic.return) */
     _Atomic int up;            /* 1 while open */
     struct {                   /* the disk spool (transport/spool.h) */
         _Atomic int enabled;   /* 1 once opened */
@@ -97,32 +117,60 @@ struct hp_sink_stats {
     } spool;
 };
 
+/* Who this agent run is, for sinks that name things after it before any
+ * message exists (a queue per host, a connection name, --check). */
+struct hp_sink_ident {
+    const char *host;             /* the agent's host name */
+    const char *session;          /* this run's session id */
+    const char *const *reporters; /* enabled reporters' names, NULL-terminated
+                                     (--check of per-reporter topics) */
+};
+
 struct hp_sink {
     const struct hp_sink_ops *ops;
-    struct hp_agent *agent; /* hostname, session: read-only */
-    char name[HP_NAME_MAX]; /* unique; defaults to the type */
-    void *priv;
-    const config_setting_t *cfg; /* valid while this sink lives */
-    char error[256];             /* last failure reason, for logs */
-    size_t window;               /* max messages in flight (unacked) */
-    int idle_poll_ms;            /* >0: with nothing pending, poll() this often
-                                    (not every agent.tick); set by the sink */
-    /* Transport-owned state; sinks do not touch it. */
-    struct hp_backlog *backlog;
-    struct hp_complain complain;
-    int64_t retry_at_ms; /* monotonic */
-    int64_t backoff_ms;
-    int64_t retry_initial_ms, retry_max_ms;
-    bool open;
-    bool stalled; /* last write() took nothing: wait before re-offering */
-    struct hp_sink_stats stats;
+    char name[HP_NAME_MAX];        /* unique; defaults to the type */
+    const config_setting_t *cfg;   /* valid while this sink lives */
+    void *priv;                    /* the sink's own struct */
+    char error[256];               /* last failure reason, for logs */
+    size_t window;                 /* max messages in flight (unacked); a sink's
+                                      init may lower or raise it */
+    int idle_poll_ms;              /* >0: with nothing pending, poll() this often
+                                      (not every agent.tick); set by the sink */
+    struct hp_sink_ident id;       /* read-only, valid while the sink lives */
+    struct hp_sink_engine *engine; /* the transport's; opaque to sinks */
 };
 
 /* Report the fate of a message taken by write(). Transport thread only. */
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack);
+/* Count n messages the destination accepted and then handed back as
+ * unroutable (they are still acked OK: resending would not route them). */
+void hp_sink_returned(struct hp_sink *s, uint64_t n);
+/* Cap the reconnect backoff at seconds (a sink option such as AMQP's
+ * retry_timer). init only. */
+void hp_sink_retry_cap(struct hp_sink *s, double seconds);
 
 /* Set s->error (printf-style) and return -1, for `return hp_sink_fail(...)`. */
 int hp_sink_fail(struct hp_sink *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Options every sink has, bound to struct hp_sink_common (the engine
+ * reads them; hp_sink_setup fills one). */
+struct hp_sink_common {
+    const char *type, *name;
+    bool enabled;
+    int64_t backlog;
+    double retry_initial, retry_max;
+};
+extern const struct hp_opt hp_sink_common_opts[];
+
+/* Build s as a sink of type ops from its config group cfg (NULL: every
+ * default). s starts zeroed, or with only a name (kept unless the config
+ * sets one; else the name is the type). Then: common options, engine state (backlog), priv from
+ * ops->opts, then ops->init. Problems go to errs. Returns 0, or -1 (then call hp_sink_teardown all
+ * the same). Main thread. */
+int hp_sink_setup(struct hp_sink *s, const struct hp_sink_ops *ops, const config_setting_t *cfg,
+                  const struct hp_sink_ident *id, struct hp_errs *errs);
+/* ops->fini, then free priv and the engine state. */
+void hp_sink_teardown(struct hp_sink *s);
 
 /* The registry (transport/registry.c): the name of the i-th sink type, in
  * the order --help-config lists them; NULL past the last. */

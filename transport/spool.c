@@ -2,8 +2,9 @@
  * (format and positions in spool.h). */
 #include "transport/spool.h"
 #include "lib/clock.h"
-#include "agent/config.h"
 #include "lib/log.h"
+#include "lib/opts.h"
+#include "lib/buf.h"
 #include "lib/crc32c.h"
 
 #include <dirent.h>
@@ -47,26 +48,59 @@ struct hp_spool {
 
 /* ---- config ---------------------------------------------------------- */
 
+/* The agent.spool options, as loaded (the types hp_opts_load fills). */
+struct spool_opts {
+    const char *directory;
+    int64_t max_bytes, segment_bytes;
+    double max_age, fsync_interval;
+    int fsync; /* index into fsync_policies: the order of enum hp_spool_fsync */
+    bool always;
+};
+
+static const char *const fsync_policies[] = {"batch", "interval", "never", NULL};
+
+/* clang-format off */
+const struct hp_opt hp_spool_opts[] = {
+    {.name = "directory", .type = HP_OPT_STRING, .def = "/var/lib/hostpulse/spool",
+     .help = "one sub-directory per sink holds its disk backlog",
+     HP_AT_STR(struct spool_opts, directory)},
+    {.name = "max_bytes", .type = HP_OPT_INT, .def = "268435456", .min = 65536, .max = 1e15,
+     .help = "disk budget per sink; the oldest segments are dropped beyond it",
+     HP_AT_INT(struct spool_opts, max_bytes)},
+    {.name = "max_age", .type = HP_OPT_FLOAT, .def = "0", .min = 0, .max = 1e9,
+     .help = "seconds; older spooled messages are dropped (0: no limit)",
+     HP_AT_FLOAT(struct spool_opts, max_age)},
+    {.name = "segment_bytes", .type = HP_OPT_INT, .def = "4194304", .min = 4096, .max = 1073741824,
+     .help = "size at which a spool segment file is closed and a new one started",
+     HP_AT_INT(struct spool_opts, segment_bytes)},
+    {.name = "fsync", .type = HP_OPT_ENUM, .def = "interval", .choices = fsync_policies,
+     .help = "batch: fsync every write; interval: every fsync_interval; never",
+     HP_AT_ENUM(struct spool_opts, fsync)},
+    {.name = "fsync_interval", .type = HP_OPT_FLOAT, .def = "1.0", .min = 0.001, .max = 3600,
+     .help = "seconds between fsyncs with fsync = \"interval\"",
+     HP_AT_FLOAT(struct spool_opts, fsync_interval)},
+    {.name = "always", .type = HP_OPT_BOOL, .def = "false",
+     .help = "spool every message, not only while a sink is failing",
+     HP_AT_BOOL(struct spool_opts, always)},
+    {0},
+};
+/* clang-format on */
+
 void hp_spool_cfg_read(struct hp_spool_cfg *c, const config_setting_t *g)
 {
-    const struct hp_opt *t = NULL;
-    for (const struct hp_opt *o = hp_agent_opts; o->name && !t; o++)
-        if (strcmp(o->name, "spool") == 0)
-            t = o->sub;
+    struct spool_opts o;
+    hp_opts_load(g, hp_spool_opts, &o);
     /* HOSTPULSE_SPOOL_DIR is the default directory (the test suite gives
      * every agent its own); a directory set in the file wins. */
     const char *env = getenv("HOSTPULSE_SPOOL_DIR");
     bool set = g && config_setting_get_member(g, "directory");
-    c->directory = !set && env && *env ? env : hp_opt_string(g, t, "directory");
-    c->max_bytes = (uint64_t)hp_opt_int(g, t, "max_bytes");
-    c->max_age = hp_opt_float(g, t, "max_age");
-    c->segment_bytes = (uint64_t)hp_opt_int(g, t, "segment_bytes");
-    const char *f = hp_opt_string(g, t, "fsync");
-    c->fsync = strcmp(f, "batch") == 0   ? HP_FSYNC_BATCH
-               : strcmp(f, "never") == 0 ? HP_FSYNC_NEVER
-                                         : HP_FSYNC_INTERVAL;
-    c->fsync_interval = hp_opt_float(g, t, "fsync_interval");
-    c->always = hp_opt_bool(g, t, "always");
+    c->directory = !set && env && *env ? env : o.directory;
+    c->max_bytes = (uint64_t)o.max_bytes;
+    c->max_age = o.max_age;
+    c->segment_bytes = (uint64_t)o.segment_bytes;
+    c->fsync = (enum hp_spool_fsync)o.fsync;
+    c->fsync_interval = o.fsync_interval;
+    c->always = o.always;
 }
 
 /* ---- records --------------------------------------------------------- */
@@ -84,17 +118,7 @@ static void put_le32(unsigned char *p, uint32_t v)
 
 static int reserve(struct hp_spool *sp, size_t n)
 {
-    if (n <= sp->bufcap)
-        return 0;
-    size_t cap = sp->bufcap ? sp->bufcap : 4096;
-    while (cap < n)
-        cap *= 2;
-    char *b = realloc(sp->buf, cap);
-    if (!b)
-        return -1;
-    sp->buf = b;
-    sp->bufcap = cap;
-    return 0;
+    return hp_grow(&sp->buf, &sp->bufcap, n < 4096 ? 4096 : n, 1);
 }
 
 /* Read and check the record at off of a file of `size` bytes into sp->buf.

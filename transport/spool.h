@@ -32,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/opts.h"
+
 #define HP_SPOOL_MAGIC      "HPSPOOL1"
 #define HP_SPOOL_MAGIC_LEN  8
 #define HP_SPOOL_HDR        8           /* len + crc */
@@ -60,6 +62,9 @@ struct hp_spool_stats {
 };
 
 struct hp_spool;
+
+/* The options of the agent.spool group (the agent's table nests it). */
+extern const struct hp_opt hp_spool_opts[];
 
 /* Fill cfg from the agent.spool group (NULL: defaults). This can't fail:
  * the group was validated with the config. The environment variable

@@ -23,9 +23,9 @@
 #include "transport/transport.h"
 #include "lib/clock.h"
 #include "transport/backlog.h"
-#include "transport/spool.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,29 +34,142 @@
 #define OFFER_MAX 256
 #define QUIET_MS  100 /* no message for this long: the next one may start a round */
 
-int hp_sink_attach(struct hp_sink *s, size_t backlog_limit)
+/* The engine's state of one sink: nothing here is the sink's business. */
+struct hp_sink_engine {
+    struct hp_backlog *backlog;
+    struct hp_complain complain;
+    int64_t retry_at_ms; /* monotonic */
+    int64_t backoff_ms;
+    int64_t retry_initial_ms, retry_max_ms;
+    bool open;
+    bool stalled; /* last write() took nothing: wait before re-offering */
+    bool inited;  /* init was called: fini is due, even after a failed init */
+    struct hp_sink_stats stats;
+};
+
+struct hp_transport {
+    struct hp_transport_cfg cfg;
+    struct hp_spool_cfg spool; /* cfg.spool points here (or is NULL) */
+    pthread_t thread;
+    /* Stop request: 0 run, else an enum hp_transport_stop. Written by main
+     * with a release store (hp_transport_stop), read with acquire by the
+     * thread's loop (T1). */
+    _Atomic int stop;
+};
+
+/* clang-format off */
+const struct hp_opt hp_sink_common_opts[] = {
+    {.name = "type", .type = HP_OPT_STRING, .flags = HP_OPT_REQUIRED, .help = "sink type",
+     HP_AT_STR(struct hp_sink_common, type)},
+    {.name = "name", .type = HP_OPT_STRING, .help = "unique name (default: the type)",
+     HP_AT_STR(struct hp_sink_common, name)},
+    {.name = "enabled", .type = HP_OPT_BOOL, .def = "true", .help = "use this sink",
+     HP_AT_BOOL(struct hp_sink_common, enabled)},
+    {.name = "backlog", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
+     .help = "messages kept in memory while the sink is slow or down",
+     HP_AT_INT(struct hp_sink_common, backlog)},
+    {.name = "retry_initial", .type = HP_OPT_FLOAT, .def = "1.0", .min = 0.01, .max = 3600,
+     .help = "seconds before the first reconnect; doubles per failure",
+     HP_AT_FLOAT(struct hp_sink_common, retry_initial)},
+    {.name = "retry_max", .type = HP_OPT_FLOAT, .def = "60.0", .min = 0.01, .max = 86400,
+     .help = "cap of the reconnect backoff, seconds",
+     HP_AT_FLOAT(struct hp_sink_common, retry_max)},
+    {0},
+};
+/* clang-format on */
+
+int hp_sink_setup(struct hp_sink *s, const struct hp_sink_ops *ops, const config_setting_t *cfg,
+                  const struct hp_sink_ident *id, struct hp_errs *errs)
 {
-    s->backlog = hp_backlog_new(backlog_limit);
-    s->backoff_ms = s->retry_initial_ms;
-    return s->backlog ? 0 : -1;
+    struct hp_sink_common c;
+    hp_opts_load(cfg, hp_sink_common_opts, &c);
+    s->ops = ops;
+    s->cfg = cfg;
+    s->window = 1024;
+    if (id)
+        s->id = *id;
+    if (c.name || !s->name[0]) /* a name the caller set is kept unless the config has one */
+        snprintf(s->name, sizeof(s->name), "%s", c.name ? c.name : ops->type);
+    s->engine = calloc(1, sizeof(*s->engine));
+    if (s->engine) {
+        s->engine->backlog = hp_backlog_new((size_t)c.backlog);
+        s->engine->retry_initial_ms = (int64_t)(c.retry_initial * 1000);
+        s->engine->retry_max_ms = (int64_t)(c.retry_max * 1000);
+    }
+    if (!s->engine || !s->engine->backlog) {
+        hp_errs_add(errs, cfg, "sink %s: cannot create its backlog (out of memory)", s->name);
+        return -1;
+    }
+    if (ops->priv_size) {
+        s->priv = calloc(1, ops->priv_size);
+        if (!s->priv) {
+            hp_errs_add(errs, cfg, "sink %s: out of memory", s->name);
+            return -1;
+        }
+        hp_opts_load(cfg, ops->opts, s->priv);
+    }
+    unsigned before = errs->count;
+    s->engine->inited = true;
+    if (ops->init && ops->init(s, cfg, errs) != 0) {
+        if (errs->count == before)
+            hp_errs_add(errs, cfg, "sink %s: cannot initialise", s->name);
+        return -1;
+    }
+    s->engine->backoff_ms = s->engine->retry_initial_ms;
+    return 0;
 }
 
-void hp_sink_detach(struct hp_sink *s)
+void hp_sink_teardown(struct hp_sink *s)
 {
-    hp_backlog_free(s->backlog);
-    s->backlog = NULL;
+    if (s->engine && s->engine->inited && s->ops->fini)
+        s->ops->fini(s);
+    if (s->ops && s->ops->priv_size) {
+        free(s->priv);
+        s->priv = NULL;
+    }
+    if (s->engine)
+        hp_backlog_free(s->engine->backlog);
+    free(s->engine);
+    s->engine = NULL;
+}
+
+void hp_sink_retry_cap(struct hp_sink *s, double seconds)
+{
+    struct hp_sink_engine *e = s->engine;
+    e->retry_max_ms = (int64_t)(seconds * 1000);
+    if (e->retry_initial_ms > e->retry_max_ms)
+        e->retry_initial_ms = e->retry_max_ms;
+}
+
+void hp_sink_returned(struct hp_sink *s, uint64_t n)
+{
+    atomic_fetch_add_explicit(&s->engine->stats.returned, n, memory_order_relaxed);
 }
 
 void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from)
 {
-    hp_backlog_move(to->backlog, from->backlog);
-    to->backlog->window = to->window < to->backlog->limit ? to->window : to->backlog->limit;
-    atomic_store_explicit(&to->stats.backlog, hp_backlog_count(to->backlog), memory_order_relaxed);
+    struct hp_backlog *b = to->engine->backlog;
+    hp_backlog_move(b, from->engine->backlog);
+    b->window = to->window < b->limit ? to->window : b->limit;
+    atomic_store_explicit(&to->engine->stats.backlog, hp_backlog_count(b), memory_order_relaxed);
 }
 
 const struct hp_sink_stats *hp_sink_stats_of(const struct hp_sink *s)
 {
-    return &s->stats;
+    return &s->engine->stats;
+}
+
+struct hp_backlog *hp_sink_backlog(struct hp_sink *s)
+{
+    return s->engine->backlog;
+}
+
+size_t hp_sinks_backlog(const struct hp_sink *sinks, size_t n)
+{
+    size_t total = 0;
+    for (size_t j = 0; j < n; j++)
+        total += hp_backlog_count(sinks[j].engine->backlog);
+    return total;
 }
 
 int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
@@ -71,16 +184,17 @@ int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
 /* Copy the backlog and spool counters into the sink's atomic stats. */
 static void publish_stats(struct hp_sink *s)
 {
-    struct hp_sink_stats *st = &s->stats;
-    atomic_store_explicit(&st->backlog, hp_backlog_count(s->backlog), memory_order_relaxed);
-    if (!s->backlog->spool)
+    struct hp_sink_engine *e = s->engine;
+    struct hp_sink_stats *st = &e->stats;
+    atomic_store_explicit(&st->backlog, hp_backlog_count(e->backlog), memory_order_relaxed);
+    if (!e->backlog->spool)
         return;
-    const struct hp_spool_stats *sp = hp_spool_stats(s->backlog->spool);
+    const struct hp_spool_stats *sp = hp_spool_stats(e->backlog->spool);
     atomic_store_explicit(&st->spool.enabled, 1, memory_order_relaxed);
-    atomic_store_explicit(&st->spool.spilling, s->backlog->spill, memory_order_relaxed);
+    atomic_store_explicit(&st->spool.spilling, e->backlog->spill, memory_order_relaxed);
     atomic_store_explicit(&st->spool.bytes, sp->bytes, memory_order_relaxed);
     atomic_store_explicit(&st->spool.segments, sp->segments, memory_order_relaxed);
-    atomic_store_explicit(&st->spool.queued, hp_spool_unread(s->backlog->spool),
+    atomic_store_explicit(&st->spool.queued, hp_spool_unread(e->backlog->spool),
                           memory_order_relaxed);
     atomic_store_explicit(&st->spool.dropped, sp->dropped, memory_order_relaxed);
     atomic_store_explicit(&st->spool.corrupt, sp->corrupt, memory_order_relaxed);
@@ -89,22 +203,20 @@ static void publish_stats(struct hp_sink *s)
 
 /* Open each sink's spool (unless it kept one across a reload). A spool
  * that cannot be opened leaves the sink with its memory backlog only. */
-static void open_spools(struct hp_agent *a)
+static void open_spools(struct hp_transport *t)
 {
-    if (a->stdout_only)
+    if (!t->cfg.spool)
         return;
-    struct hp_spool_cfg cfg;
-    hp_spool_cfg_read(&cfg, a->cfg->spool);
-    for (size_t j = 0; j < a->n_sinks; j++) {
-        struct hp_sink *s = &a->sinks[j];
+    for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+        struct hp_sink *s = &t->cfg.sinks[j];
         char err[256];
-        if (!s->backlog->spool) {
-            struct hp_spool *sp = hp_spool_open(&cfg, s->name, err, sizeof(err));
+        if (!s->engine->backlog->spool) {
+            struct hp_spool *sp = hp_spool_open(t->cfg.spool, s->name, err, sizeof(err));
             if (!sp) {
                 hp_err("sink %s: no disk spool (%s); backlog in memory only", s->name, err);
                 continue;
             }
-            hp_backlog_set_spool(s->backlog, sp, s->window);
+            hp_backlog_set_spool(s->engine->backlog, sp, s->window);
         }
         publish_stats(s);
     }
@@ -112,61 +224,70 @@ static void open_spools(struct hp_agent *a)
 
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)
 {
-    if (!hp_backlog_ack(s->backlog, pos, ack))
+    struct hp_sink_engine *e = s->engine;
+    if (!hp_backlog_ack(e->backlog, pos, ack))
         return;
-    _Atomic uint64_t *counter = ack == HP_ACK_OK     ? &s->stats.sent
-                                : ack == HP_ACK_DROP ? &s->stats.rejected
-                                                     : &s->stats.retried;
+    _Atomic uint64_t *counter = ack == HP_ACK_OK     ? &e->stats.sent
+                                : ack == HP_ACK_DROP ? &e->stats.rejected
+                                                     : &e->stats.retried;
     atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+static void sink_close(struct hp_sink *s)
+{
+    if (s->engine->open && s->ops->close)
+        s->ops->close(s);
+    s->engine->open = false;
 }
 
 static void sink_down(struct hp_sink *s, int64_t now)
 {
-    if (s->open) {
-        s->ops->close(s);
-        s->open = false;
-    }
-    size_t n = hp_backlog_requeue(s->backlog);
-    hp_backlog_set_spill(s->backlog, true);
-    atomic_fetch_add_explicit(&s->stats.retried, n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->stats.failed, 1, memory_order_relaxed);
-    atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
-    s->retry_at_ms = now + s->backoff_ms;
-    char reason[sizeof(s->complain.last)], detail[64];
+    struct hp_sink_engine *e = s->engine;
+    sink_close(s);
+    size_t n = hp_backlog_requeue(e->backlog);
+    hp_backlog_set_spill(e->backlog, true);
+    atomic_fetch_add_explicit(&e->stats.retried, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->stats.failed, 1, memory_order_relaxed);
+    atomic_store_explicit(&e->stats.up, 0, memory_order_relaxed);
+    e->retry_at_ms = now + e->backoff_ms;
+    char reason[sizeof(e->complain.last)], detail[64];
     snprintf(reason, sizeof(reason), "sink %.32s: %.255s", s->name,
              s->error[0] ? s->error : "failed");
-    snprintf(detail, sizeof(detail), "; retrying in %.1f s", (double)s->backoff_ms / 1000.0);
-    hp_complain_detail(&s->complain, HP_LOG_ERR, reason, detail);
-    s->backoff_ms = s->backoff_ms * 2 > s->retry_max_ms ? s->retry_max_ms : s->backoff_ms * 2;
+    snprintf(detail, sizeof(detail), "; retrying in %.1f s", (double)e->backoff_ms / 1000.0);
+    hp_complain_detail(&e->complain, HP_LOG_ERR, reason, detail);
+    e->backoff_ms = e->backoff_ms * 2 > e->retry_max_ms ? e->retry_max_ms : e->backoff_ms * 2;
 }
 
 static bool sink_up(struct hp_sink *s, int64_t now)
 {
-    if (s->open)
+    struct hp_sink_engine *e = s->engine;
+    if (e->open)
         return true;
-    if (now < s->retry_at_ms)
+    if (now < e->retry_at_ms)
         return false;
     s->error[0] = '\0';
-    if (s->ops->open(s) != 0) {
+    if (s->ops->open && s->ops->open(s) != 0) {
         sink_down(s, now);
         return false;
     }
-    s->open = true;
-    hp_backlog_set_spill(s->backlog, false);
-    s->backoff_ms = s->retry_initial_ms;
-    atomic_store_explicit(&s->stats.up, 1, memory_order_relaxed);
-    hp_complain_clear(&s->complain, "sink %s: connected again", s->name);
+    e->open = true;
+    hp_backlog_set_spill(e->backlog, false);
+    e->backoff_ms = e->retry_initial_ms;
+    atomic_store_explicit(&e->stats.up, 1, memory_order_relaxed);
+    hp_complain_clear(&e->complain, "sink %s: connected again", s->name);
     return true;
 }
 
 /* Offer pending messages up to the window. Returns false if the sink broke. */
 static bool offer(struct hp_sink *s, int64_t now)
 {
+    struct hp_sink_engine *e = s->engine;
+    struct hp_backlog *b = e->backlog;
     struct hp_out out[OFFER_MAX];
-    s->stalled = false;
-    while (s->backlog->inflight < s->window && hp_backlog_has_pending(s->backlog)) {
-        size_t room = s->window - s->backlog->inflight;
-        size_t n = hp_backlog_take(s->backlog, out, room < OFFER_MAX ? room : OFFER_MAX);
+    e->stalled = false;
+    while (b->inflight < s->window && hp_backlog_has_pending(b)) {
+        size_t room = s->window - b->inflight;
+        size_t n = hp_backlog_take(b, out, room < OFFER_MAX ? room : OFFER_MAX);
         if (n == 0)
             break; /* the spool had nothing readable */
         int taken = s->ops->write(s, out, n);
@@ -176,9 +297,9 @@ static bool offer(struct hp_sink *s, int64_t now)
         }
         /* Give back what was not taken (and was not acked meanwhile). */
         for (size_t i = (size_t)taken; i < n; i++)
-            hp_backlog_ack(s->backlog, out[i].pos, HP_ACK_RETRY);
+            hp_backlog_ack(b, out[i].pos, HP_ACK_RETRY);
         if ((size_t)taken < n) {
-            s->stalled = taken == 0; /* flow control: sleep until its fd or a tick */
+            e->stalled = taken == 0; /* flow control: sleep until its fd or a tick */
             break;
         }
     }
@@ -193,26 +314,32 @@ static void service(struct hp_sink *s, int64_t now)
         else
             offer(s, now);
     }
-    size_t lost = hp_backlog_sync(s->backlog, now);
+    size_t lost = hp_backlog_sync(s->engine->backlog, now);
     if (lost)
-        atomic_fetch_add_explicit(&s->stats.dropped, lost, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->engine->stats.dropped, lost, memory_order_relaxed);
     publish_stats(s);
 }
 
+static void service_all(struct hp_transport *t, int64_t now)
+{
+    for (size_t j = 0; j < t->cfg.n_sinks; j++)
+        service(&t->cfg.sinks[j], now);
+}
+
 /* Pop everything in the ring into every sink's backlog. Returns how many. */
-static size_t drain(struct hp_agent *a)
+static size_t drain(struct hp_transport *t)
 {
     void *batch[OFFER_MAX];
-    size_t max = a->cfg->batch_size < OFFER_MAX ? a->cfg->batch_size : OFFER_MAX;
+    size_t max = t->cfg.batch_size < OFFER_MAX ? t->cfg.batch_size : OFFER_MAX;
     size_t total = 0, n;
-    while ((n = hp_ring_pop(a->ring, batch, max)) > 0) {
+    while ((n = hp_ring_pop(t->cfg.ring, batch, max)) > 0) {
         for (size_t i = 0; i < n; i++) {
             struct hp_msg *m = batch[i];
-            for (size_t j = 0; j < a->n_sinks; j++) {
-                struct hp_sink *s = &a->sinks[j];
-                size_t lost = hp_backlog_push(s->backlog, m);
+            for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+                struct hp_sink_engine *e = t->cfg.sinks[j].engine;
+                size_t lost = hp_backlog_push(e->backlog, m);
                 if (lost)
-                    atomic_fetch_add_explicit(&s->stats.dropped, lost, memory_order_relaxed);
+                    atomic_fetch_add_explicit(&e->stats.dropped, lost, memory_order_relaxed);
             }
             hp_msg_unref(m);
         }
@@ -222,74 +349,66 @@ static size_t drain(struct hp_agent *a)
 }
 
 /* True if some open sink could take a message right now. */
-static bool can_offer(const struct hp_agent *a)
+static bool can_offer(const struct hp_transport *t)
 {
-    for (size_t j = 0; j < a->n_sinks; j++) {
-        const struct hp_sink *s = &a->sinks[j];
-        if (s->open && !s->stalled && s->backlog->inflight < s->window &&
-            hp_backlog_has_pending(s->backlog))
+    for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+        const struct hp_sink *s = &t->cfg.sinks[j];
+        const struct hp_sink_engine *e = s->engine;
+        if (e->open && !e->stalled && e->backlog->inflight < s->window &&
+            hp_backlog_has_pending(e->backlog))
             return true;
     }
     return false;
 }
 
-static size_t backlog_total(const struct hp_agent *a)
-{
-    size_t n = 0;
-    for (size_t j = 0; j < a->n_sinks; j++)
-        n += hp_backlog_count(a->sinks[j].backlog);
-    return n;
-}
-
 /* Sleep until there is work; true if a push (not a socket or the timeout)
  * ended the sleep. */
-static bool wait_for_work(struct hp_agent *a, int timeout_ms)
+static bool wait_for_work(struct hp_transport *t, int timeout_ms)
 {
     struct pollfd fds[32];
     size_t n = 0;
-    for (size_t j = 0; j < a->n_sinks && n < 32; j++) {
-        struct hp_sink *s = &a->sinks[j];
-        int fd = s->open && s->ops->pollfd ? s->ops->pollfd(s) : -1;
+    for (size_t j = 0; j < t->cfg.n_sinks && n < 32; j++) {
+        struct hp_sink *s = &t->cfg.sinks[j];
+        int fd = s->engine->open && s->ops->pollfd ? s->ops->pollfd(s) : -1;
         if (fd >= 0)
             fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
-    return hp_ring_wait_fds(a->ring, fds, n, timeout_ms);
+    return hp_ring_wait_fds(t->cfg.ring, fds, n, timeout_ms);
 }
 
 /* Shutdown: keep delivering until every backlog is empty or the deadline. */
-static void finish(struct hp_agent *a, int64_t deadline_ms)
+static void finish(struct hp_transport *t, int64_t deadline_ms)
 {
-    while (backlog_total(a) > 0) {
+    while (hp_sinks_backlog(t->cfg.sinks, t->cfg.n_sinks) > 0) {
         int64_t now = hp_mono_ms();
         if (now >= deadline_ms)
             break;
-        drain(a);
-        for (size_t j = 0; j < a->n_sinks; j++)
-            service(&a->sinks[j], now);
-        if (!can_offer(a))
-            wait_for_work(a, 10);
+        drain(t);
+        service_all(t, now);
+        if (!can_offer(t))
+            wait_for_work(t, 10);
     }
 }
 
-static void close_all(struct hp_agent *a, int64_t deadline_ms)
+static void close_all(struct hp_transport *t, int64_t deadline_ms)
 {
-    for (size_t j = 0; j < a->n_sinks; j++) {
-        struct hp_sink *s = &a->sinks[j];
-        if (!s->open)
+    for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+        struct hp_sink *s = &t->cfg.sinks[j];
+        if (!s->engine->open)
             continue;
         int64_t left = deadline_ms - hp_mono_ms();
         if (s->ops->flush)
             s->ops->flush(s, left > 0 ? (int)left : 0);
-        s->ops->close(s);
-        s->open = false;
-        hp_backlog_requeue(s->backlog);
-        atomic_store_explicit(&s->stats.up, 0, memory_order_relaxed);
+        sink_close(s);
+        hp_backlog_requeue(s->engine->backlog);
+        atomic_store_explicit(&s->engine->stats.up, 0, memory_order_relaxed);
     }
     /* What is left in memory goes to disk, to be replayed at the next start. */
-    for (size_t j = 0; j < a->n_sinks; j++) {
-        hp_backlog_set_spill(a->sinks[j].backlog, true);
-        hp_backlog_sync(a->sinks[j].backlog, hp_mono_ms());
-        publish_stats(&a->sinks[j]);
+    for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+        struct hp_sink *s = &t->cfg.sinks[j];
+        hp_backlog_set_spill(s->engine->backlog, true);
+        hp_backlog_sync(s->engine->backlog, hp_mono_ms());
+        publish_stats(s);
     }
 }
 
@@ -298,22 +417,22 @@ static void close_all(struct hp_agent *a, int64_t deadline_ms)
  * keeps a spool that fsyncs on a timer; a sink's idle_poll_ms (heartbeats)
  * or agent.tick if it polls without one; otherwise until a reporter pushes
  * (-1), so an idle agent wakes only for its samples. */
-static int idle_timeout_ms(const struct hp_agent *a, int tick_ms)
+static int idle_timeout_ms(const struct hp_transport *t, int tick_ms)
 {
-    int t = -1;
-    for (size_t j = 0; j < a->n_sinks; j++) {
-        const struct hp_sink *s = &a->sinks[j];
-        const struct hp_backlog *b = s->backlog;
+    int to = -1;
+    for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+        const struct hp_sink *s = &t->cfg.sinks[j];
+        const struct hp_backlog *b = s->engine->backlog;
         int need = -1;
-        if (!s->open || hp_backlog_count(b) > 0 || b->spill ||
+        if (!s->engine->open || hp_backlog_count(b) > 0 || b->spill ||
             (b->spool && hp_spool_always(b->spool)))
             need = tick_ms;
         else if (s->ops->poll)
             need = s->idle_poll_ms > 0 ? s->idle_poll_ms : tick_ms;
-        if (need >= 0 && (t < 0 || need < t))
-            t = need;
+        if (need >= 0 && (to < 0 || need < to))
+            to = need;
     }
-    return t;
+    return to;
 }
 
 static void linger(int64_t ns)
@@ -325,84 +444,97 @@ static void linger(int64_t ns)
 
 static void *transport_main(void *arg)
 {
-    struct hp_agent *a = arg;
+    struct hp_transport *t = arg;
     pthread_setname_np(pthread_self(), "hp-transport");
-    int tick_ms = (int)(a->cfg->tick * 1000);
-    int64_t linger_ns = (int64_t)(a->cfg->linger * 1e9), last_msg_ms = 0;
+    int tick_ms = (int)(t->cfg.tick * 1000);
+    int64_t linger_ns = (int64_t)(t->cfg.linger * 1e9), last_msg_ms = 0;
     int stop;
-    open_spools(a);
+    open_spools(t);
     /* T1: acquire pairs with the release store in hp_transport_stop, so
      * everything main did before asking us to stop is visible here. */
-    while ((stop = atomic_load_explicit(&a->transport_stop, memory_order_acquire)) == 0) {
+    while ((stop = atomic_load_explicit(&t->stop, memory_order_acquire)) == 0) {
         int64_t now = hp_mono_ms();
-        if (drain(a) > 0)
+        if (drain(t) > 0)
             last_msg_ms = now;
-        for (size_t j = 0; j < a->n_sinks; j++)
-            service(&a->sinks[j], now);
-        if (!can_offer(a) && wait_for_work(a, idle_timeout_ms(a, tick_ms)) && linger_ns > 0 &&
+        service_all(t, now);
+        if (!can_offer(t) && wait_for_work(t, idle_timeout_ms(t, tick_ms)) && linger_ns > 0 &&
             hp_mono_ms() - last_msg_ms >= QUIET_MS)
             linger(linger_ns);
     }
-    drain(a);
+    drain(t);
     int64_t deadline = hp_mono_ms();
-    deadline += stop == HP_STOP_SHUTDOWN ? (int64_t)(a->cfg->shutdown_timeout * 1000) : 1000;
+    deadline += stop == HP_STOP_SHUTDOWN ? (int64_t)(t->cfg.shutdown_timeout * 1000) : 1000;
     if (stop == HP_STOP_SHUTDOWN)
-        finish(a, deadline);
-    close_all(a, deadline);
+        finish(t, deadline);
+    close_all(t, deadline);
     return NULL;
 }
 
-int hp_transport_start(struct hp_agent *a)
+struct hp_transport *hp_transport_start(const struct hp_transport_cfg *cfg)
 {
-    atomic_store_explicit(&a->transport_stop, 0, memory_order_relaxed);
-    int err = pthread_create(&a->transport, NULL, transport_main, a);
+    struct hp_transport *t = calloc(1, sizeof(*t));
+    if (!t) {
+        hp_err("transport: out of memory");
+        return NULL;
+    }
+    t->cfg = *cfg;
+    if (cfg->spool) {
+        t->spool = *cfg->spool;
+        t->cfg.spool = &t->spool;
+    }
+    atomic_init(&t->stop, 0);
+    int err = pthread_create(&t->thread, NULL, transport_main, t);
     if (err) {
         hp_err("transport: cannot start thread: %s", strerror(err));
-        return -1;
+        free(t);
+        return NULL;
     }
-    a->transport_running = true;
-    return 0;
+    return t;
 }
 
-size_t hp_transport_stop(struct hp_agent *a, enum hp_transport_stop how)
+static void warn_undelivered(const struct hp_sink *s)
 {
-    if (!a->transport_running)
-        return backlog_total(a);
+    const struct hp_backlog *b = s->engine->backlog;
+    size_t n = hp_backlog_count(b), disk = b->spool ? hp_spool_unread(b->spool) : 0;
+    if (n)
+        hp_warn("sink %s: %zu message(s) not delivered at exit (%zu kept in the spool)%s%s",
+                s->name, n, disk, s->error[0] ? ": " : "", s->error);
+}
+
+size_t hp_transport_stop(struct hp_transport *t, enum hp_transport_stop how)
+{
+    if (!t)
+        return 0;
     /* Release: pairs with T1. */
-    atomic_store_explicit(&a->transport_stop, (int)how, memory_order_release);
-    hp_ring_wake(a->ring);
-    pthread_join(a->transport, NULL);
-    a->transport_running = false;
-    size_t left = backlog_total(a);
+    atomic_store_explicit(&t->stop, (int)how, memory_order_release);
+    hp_ring_wake(t->cfg.ring);
+    pthread_join(t->thread, NULL);
+    size_t left = hp_sinks_backlog(t->cfg.sinks, t->cfg.n_sinks);
     if (how == HP_STOP_SHUTDOWN)
-        for (size_t j = 0; j < a->n_sinks; j++) {
-            struct hp_backlog *b = a->sinks[j].backlog;
-            size_t n = hp_backlog_count(b), disk = b->spool ? hp_spool_unread(b->spool) : 0;
-            if (n)
-                hp_warn("sink %s: %zu message(s) not delivered at exit (%zu kept in the spool)%s%s",
-                        a->sinks[j].name, n, disk, a->sinks[j].error[0] ? ": " : "",
-                        a->sinks[j].error);
-        }
+        for (size_t j = 0; j < t->cfg.n_sinks; j++)
+            warn_undelivered(&t->cfg.sinks[j]);
+    free(t);
     return left;
 }
 
-int hp_transport_check(struct hp_agent *a)
+int hp_sinks_check(struct hp_sink *sinks, size_t n)
 {
     int problems = 0;
-    for (size_t j = 0; j < a->n_sinks; j++) {
-        struct hp_sink *s = &a->sinks[j];
+    for (size_t j = 0; j < n; j++) {
+        struct hp_sink *s = &sinks[j];
         if (s->ops->check) {
             problems += s->ops->check(s);
             continue;
         }
         s->error[0] = '\0';
-        if (s->ops->open(s) != 0) {
+        if (s->ops->open && s->ops->open(s) != 0) {
             fprintf(stderr, "sink %s (%s): %s\n", s->name, s->ops->type,
                     s->error[0] ? s->error : "cannot open");
             problems++;
             continue;
         }
-        s->ops->close(s);
+        if (s->ops->close)
+            s->ops->close(s);
         fprintf(stderr, "sink %s (%s): ok\n", s->name, s->ops->type);
     }
     return problems;

@@ -10,6 +10,7 @@
  * "written":N} or {"error":"..."} with exit status 1. */
 #include "transport/backlog.h"
 #include "transport/sink.h"
+#include "transport/transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +41,11 @@ static int drive(struct hp_sink *s, size_t batch)
 {
     struct hp_out *out = calloc(batch, sizeof(*out));
     size_t written = 0;
+    struct hp_backlog *b = hp_sink_backlog(s);
+    const struct hp_sink_stats *st = hp_sink_stats_of(s);
     int rc = out ? s->ops->open(s) : -1;
-    while (rc == 0 && hp_backlog_has_pending(s->backlog)) {
-        size_t n = hp_backlog_take(s->backlog, out, batch);
+    while (rc == 0 && hp_backlog_has_pending(b)) {
+        size_t n = hp_backlog_take(b, out, batch);
         int w = s->ops->write(s, out, n);
         if (w < 0)
             rc = -1;
@@ -51,8 +54,8 @@ static int drive(struct hp_sink *s, size_t batch)
     }
     if (rc == 0)
         printf("{\"ok\":%llu,\"drop\":%llu,\"retry\":%llu,\"written\":%zu}\n",
-               (unsigned long long)s->stats.sent, (unsigned long long)s->stats.rejected,
-               (unsigned long long)s->stats.retried, written);
+               (unsigned long long)st->sent, (unsigned long long)st->rejected,
+               (unsigned long long)st->retried, written);
     else
         printf("{\"error\":\"%s\"}\n", s->error);
     s->ops->close(s);
@@ -68,21 +71,19 @@ int main(int argc, char **argv)
     }
     config_t cfg;
     config_init(&cfg);
-    struct hp_sink s = {.ops = hp_sink_find("mysql")};
-    snprintf(s.name, sizeof(s.name), "mysql");
+    struct hp_sink s = {0};
+    const struct hp_sink_ops *ops = hp_sink_find("mysql");
     struct hp_errs errs = {.fallback_file = "argv"};
     const config_setting_t *g = NULL;
     int rc = 2;
     if (config_read_string(&cfg, argv[1]) != CONFIG_TRUE || !(g = config_lookup(&cfg, "sink")) ||
-        hp_opts_check(g, s.ops->opts, NULL, &errs) || s.ops->init(&s, g, &errs) != 0)
+        hp_opts_check(g, ops->opts, hp_sink_common_opts, &errs) ||
+        hp_sink_setup(&s, ops, g, NULL, &errs) != 0)
         goto out;
-    s.backlog = hp_backlog_new(1000000);
-    if (s.backlog && load(s.backlog, stdin) == 0)
+    if (load(hp_sink_backlog(&s), stdin) == 0)
         rc = drive(&s, (size_t)atoi(argv[2]) > 0 ? (size_t)atoi(argv[2]) : 1);
 out:
-    if (s.priv)
-        s.ops->fini(&s);
-    hp_backlog_free(s.backlog);
+    hp_sink_teardown(&s);
     config_destroy(&cfg);
     return rc;
 }

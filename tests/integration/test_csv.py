@@ -7,6 +7,7 @@ import csv
 import glob
 import json
 import os
+import signal
 import tempfile
 import unittest
 
@@ -99,6 +100,30 @@ class CsvTest(unittest.TestCase):
             msgs, _ = self.run_agent(d, until=lambda a: a.read_stdout().count("\n") >= 12)
             self.assertTrue(os.path.exists(os.path.join(d, "uptime.csv")))
             self.assertRowsMatch(d, msgs)
+
+    def test_directory_template_and_reload_refused_at_init(self):
+        # {host} in the directory is the agent's host name. A reload whose
+        # sink init fails (an unknown placeholder: only init can tell) is
+        # refused with the setting's FILE:LINE, after the old transport
+        # stopped; the old sink then goes on writing where it did.
+        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as cdir:
+            good = CONFIG % {"dir": d + "/{host}", "interval": "0.1", "extra": ""}
+            path = hp.write_config(cdir, good)
+            rows = os.path.join(d, "csvhost", "uptime.csv")
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: os.path.exists(rows), what="csv file under {host}")
+                hp.write_config(cdir, good.replace("/{host}", "/{hots}"))
+                a.send(signal.SIGHUP)
+                hp.wait_for(lambda: "keeping the running configuration" in a.read_stderr(),
+                            what="refused reload")
+                n = len(read_rows(os.path.join(d, "csvhost"), "uptime"))
+                hp.wait_for(lambda: len(read_rows(os.path.join(d, "csvhost"), "uptime")) > n + 2,
+                            what="rows after the refused reload")
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertRegex(a.stderr, r"hostpulse.conf:6: sink csv: directory \"[^\"]*/\{hots\}\": "
+                             r"unknown placeholder \{hots\}")
+            self.assertFalse(os.path.exists(os.path.join(d, "{hots}")))
+            self.assertRowsMatch(os.path.join(d, "csvhost"), hp.parse_lines(a.stdout))
 
     def test_unwritable_directory_is_retried(self):
         with tempfile.TemporaryDirectory() as d:

@@ -59,15 +59,13 @@ static void make_sink(struct fx *f, const char *extra)
     snprintf(f->s.name, sizeof(f->s.name), "csv");
     f->s.cfg = config_lookup(&f->cfg, "s");
     struct hp_errs errs = {0};
-    assert_int_equal(f->s.ops->init(&f->s, f->s.cfg, &errs), 0);
-    assert_int_equal(hp_sink_attach(&f->s, 10000), 0);
+    assert_int_equal(hp_sink_setup(&f->s, f->s.ops, f->s.cfg, NULL, &errs), 0);
 }
 
 static void free_sink(struct fx *f)
 {
     f->s.ops->close(&f->s);
-    f->s.ops->fini(&f->s);
-    hp_sink_detach(&f->s);
+    hp_sink_teardown(&f->s);
     config_destroy(&f->cfg);
 }
 
@@ -79,9 +77,9 @@ static int offer(struct fx *f, struct hp_msg *m)
         return -1;
     }
     struct hp_out out[1];
-    hp_backlog_push(f->s.backlog, m);
+    hp_backlog_push(hp_sink_backlog(&f->s), m);
     hp_msg_unref(m);
-    assert_int_equal(hp_backlog_take(f->s.backlog, out, 1), 1);
+    assert_int_equal(hp_backlog_take(hp_sink_backlog(&f->s), out, 1), 1);
     return f->s.ops->write(&f->s, out, 1);
 }
 
@@ -123,7 +121,7 @@ static void header_flattening_quoting(void **state)
         offer(f, mk(1, DAY1,
                     "{\"a\":1,\"b\":{\"c\":\"x,y\"},\"l\":[1,2.5],\"q\":\"say \\\"hi\\\"\"}")),
         1);
-    assert_int_equal(hp_backlog_count(f->s.backlog), 0);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 0);
     char *t = slurp_in(f->dir, "cpu.csv");
     assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b.c,cpu.l.0,cpu.l.1,cpu.q\n"
                            "1763769599.900,h1," SESSION ",1,1,\"x,y\",1,2.5,\"say \"\"hi\"\"\"\n");

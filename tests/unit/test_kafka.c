@@ -22,7 +22,6 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
-#include "agent/agent.h"
 #include "lib/clock.h"
 #include "transport/backlog.h"
 #include "transport/transport.h"
@@ -30,7 +29,7 @@
 struct fixture {
     rd_kafka_t *mrk; /* owns the mock cluster */
     rd_kafka_mock_cluster_t *mc;
-    struct hp_agent agent;
+    char host[64], session[40]; /* the sink's identity */
     config_t cf;
     struct hp_sink sink;
     char errors[2048];
@@ -62,8 +61,8 @@ static int setup(void **state)
     assert_non_null(f->mrk);
     f->mc = rd_kafka_mock_cluster_new(f->mrk, 3);
     assert_non_null(f->mc);
-    snprintf(f->agent.host, sizeof(f->agent.host), "unithost");
-    snprintf(f->agent.session, sizeof(f->agent.session), "00000000-0000-4000-8000-000000000001");
+    snprintf(f->host, sizeof(f->host), "unithost");
+    snprintf(f->session, sizeof(f->session), "00000000-0000-4000-8000-000000000001");
     config_init(&f->cf);
     *state = f;
     return 0;
@@ -73,8 +72,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     if (f->sink.ops) {
-        f->sink.ops->fini(&f->sink);
-        hp_sink_detach(&f->sink);
+        hp_sink_teardown(&f->sink);
     }
     config_destroy(&f->cf);
     rd_kafka_mock_cluster_destroy(f->mc);
@@ -93,12 +91,11 @@ static int make_sink(struct fixture *f, const char *body)
     struct hp_sink *s = &f->sink;
     s->ops = hp_sink_find("kafka");
     assert_non_null(s->ops);
-    s->agent = &f->agent;
+    struct hp_sink_ident id = {.host = f->host, .session = f->session};
     s->cfg = config_lookup(&f->cf, "sink");
     snprintf(s->name, sizeof(s->name), "kafka");
-    assert_int_equal(hp_sink_attach(s, 10000), 0);
     struct hp_errs errs = {.fallback_file = "unit.conf", .emit = capture, .ud = f};
-    return s->ops->init(s, s->cfg, &errs);
+    return hp_sink_setup(s, s->ops, s->cfg, &id, &errs);
 }
 
 static void push(struct fixture *f, int n)
@@ -107,7 +104,7 @@ static void push(struct fixture *f, int n)
         char json[128];
         int len = snprintf(json, sizeof(json), "{\"v\":1,\"host\":\"unithost\",\"seq\":%d}", i);
         struct hp_msg *m = hp_msg_new("unit", (uint64_t)i, 0, json, (size_t)len);
-        hp_backlog_push(f->sink.backlog, m);
+        hp_backlog_push(hp_sink_backlog(&f->sink), m);
         hp_msg_unref(m);
     }
 }
@@ -118,13 +115,13 @@ static void deliver(struct fixture *f, int timeout_ms)
 {
     struct hp_sink *s = &f->sink;
     int64_t end = hp_mono_ms() + timeout_ms;
-    while (hp_backlog_count(s->backlog) > 0 && hp_mono_ms() < end) {
+    while (hp_backlog_count(hp_sink_backlog(s)) > 0 && hp_mono_ms() < end) {
         struct hp_out out[256];
-        size_t n = hp_backlog_take(s->backlog, out, 256);
+        size_t n = hp_backlog_take(hp_sink_backlog(s), out, 256);
         int taken = n ? s->ops->write(s, out, n) : 0;
         assert_true(taken >= 0);
         for (size_t i = (size_t)taken; i < n; i++)
-            hp_backlog_ack(s->backlog, out[i].pos, HP_ACK_RETRY);
+            hp_backlog_ack(hp_sink_backlog(s), out[i].pos, HP_ACK_RETRY);
         struct pollfd pfd = {.fd = s->ops->pollfd(s), .events = POLLIN};
         if (poll(&pfd, 1, 100) > 0)
             f->wakeups++;
@@ -140,8 +137,8 @@ static void delivers_and_acks_everything(void **state)
     assert_int_equal(f->sink.ops->open(&f->sink), 0);
     push(f, 500);
     deliver(f, 30000);
-    assert_int_equal(hp_backlog_count(f->sink.backlog), 0);
-    assert_int_equal(atomic_load(&f->sink.stats.sent), 500);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->sink)), 0);
+    assert_int_equal(atomic_load(&hp_sink_stats_of(&f->sink)->sent), 500);
     assert_true(f->wakeups > 0); /* delivery reports woke the pollfd */
     assert_int_equal(f->sink.ops->flush(&f->sink, 1000), 0);
     f->sink.ops->close(&f->sink);
@@ -156,18 +153,18 @@ static void timed_out_messages_are_retried(void **state)
     assert_int_equal(f->sink.ops->open(&f->sink), 0);
     push(f, 20);
     deliver(f, 1500);
-    assert_true(atomic_load(&f->sink.stats.retried) >= 20);
-    assert_int_equal(atomic_load(&f->sink.stats.sent), 0);
+    assert_true(atomic_load(&hp_sink_stats_of(&f->sink)->retried) >= 20);
+    assert_int_equal(atomic_load(&hp_sink_stats_of(&f->sink)->sent), 0);
     for (int b = 1; b <= 3; b++)
         rd_kafka_mock_broker_set_up(f->mc, b);
     /* A fresh producer, as the transport makes after a failure, does not
      * wait for librdkafka's reconnect backoff. */
     f->sink.ops->close(&f->sink);
-    hp_backlog_requeue(f->sink.backlog);
+    hp_backlog_requeue(hp_sink_backlog(&f->sink));
     assert_int_equal(f->sink.ops->open(&f->sink), 0);
     deliver(f, 30000);
-    assert_int_equal(hp_backlog_count(f->sink.backlog), 0);
-    assert_int_equal(atomic_load(&f->sink.stats.sent), 20);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->sink)), 0);
+    assert_int_equal(atomic_load(&hp_sink_stats_of(&f->sink)->sent), 20);
     f->sink.ops->close(&f->sink);
 }
 

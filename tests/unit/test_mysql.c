@@ -84,7 +84,7 @@ static int init_with(const char *text, struct captured *c, struct hp_sink *s, co
     const config_setting_t *g = config_lookup(cfg, "sink");
     struct hp_errs errs = {.fallback_file = "test.conf", .emit = capture, .ud = c};
     assert_int_equal(hp_opts_check(g, s->ops->opts, NULL, &errs) == 0, 1);
-    return s->ops->init(s, g, &errs);
+    return hp_sink_setup(s, s->ops, g, NULL, &errs);
 }
 
 static void options(void **state)
@@ -95,17 +95,17 @@ static void options(void **state)
     config_t cfg;
     assert_int_equal(init_with("sink: { password = \"pw\"; };", &c, &s, &cfg), 0);
     assert_string_equal(c.text, "");
-    s.ops->fini(&s);
+    hp_sink_teardown(&s);
     config_destroy(&cfg);
 
     assert_int_equal(init_with("sink: { table_prefix = \"a-b\"; };", &c, &s, &cfg), -1);
     assert_non_null(strstr(c.text, "test.conf:1: sink db: table_prefix must be"));
-    s.ops->fini(&s);
+    hp_sink_teardown(&s);
     config_destroy(&cfg);
 
     assert_int_equal(init_with("sink: { host = \"h\";\n socket = \"/s\"; };", &c, &s, &cfg), -1);
     assert_non_null(strstr(c.text, "test.conf:2: sink db: set either host (TCP) or socket"));
-    s.ops->fini(&s);
+    hp_sink_teardown(&s);
     config_destroy(&cfg);
 }
 

@@ -23,6 +23,8 @@
  * fsync = true); on a write error every file touched is truncated back to
  * its size before the batch, so a retry never duplicates rows. */
 #include "lib/buf.h"
+#include "lib/template.h"
+#include "transport/filebatch.h"
 #include "transport/sink.h"
 
 #include <errno.h>
@@ -42,22 +44,24 @@ struct csv_file {
     int fd;
     char **cols; /* data columns (after the lead ones) */
     size_t ncols;
-    json_object *index;    /* column name -> position in cols */
-    struct hp_buf pending; /* rows of the batch being written */
+    json_object *index;        /* column name -> position in cols */
+    struct hp_buf pending;     /* rows of the batch being written */
+    struct hp_file_batch rows; /* their messages */
     off_t size_before;
     off_t hdr_end;    /* bytes of the header line */
     int64_t first_ms; /* time of the file's first row; -1 when it has none */
-    size_t *acks;     /* backlog positions of the pending rows */
-    size_t nacks, capacks;
 };
 
 enum csv_rotate { ROTATE_NONE, ROTATE_DAILY, ROTATE_SIZE };
 
 struct csv {
-    const char *directory;
+    /* options (csv_opts) */
+    const char *dir_tmpl;
     bool fsync;
-    enum csv_rotate rotate;
-    off_t max_bytes;
+    int rotate; /* enum csv_rotate: the order of rotate_modes */
+    int64_t max_bytes;
+    /* derived at init */
+    char directory[768]; /* dir_tmpl with this agent's {host} and {session} */
     struct csv_file *files;
     size_t nfiles;
     struct json_tokener *tok;
@@ -338,27 +342,13 @@ static struct csv_file *get_file(struct hp_sink *s, const char *reporter)
 static int flush_pending(struct hp_sink *s, struct csv_file *f)
 {
     struct csv *c = s->priv;
-    if (f->pending.len == 0)
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s.csv", c->directory, f->reporter);
+    if (hp_file_batch_write(&f->rows, s, f->fd, &f->pending, &f->size_before, c->fsync, path) == 0)
         return 0;
-    ssize_t w = write(f->fd, f->pending.p, f->pending.len);
-    int err = errno;
-    if (w != (ssize_t)f->pending.len || (c->fsync && fsync(f->fd) != 0)) {
-        if (w >= 0 && w != (ssize_t)f->pending.len)
-            err = ENOSPC; /* a short write to a regular file: the disk is full */
-        if (ftruncate(f->fd, f->size_before) != 0)
-            hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
-        f->pending.len = 0;
-        f->nacks = 0;
-        if (f->size_before <= f->hdr_end)
-            f->first_ms = -1;
-        return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(err));
-    }
-    f->size_before += (off_t)f->pending.len;
-    f->pending.len = 0;
-    for (size_t i = 0; i < f->nacks; i++)
-        hp_sink_ack(s, f->acks[i], HP_ACK_OK);
-    f->nacks = 0;
-    return 0;
+    if (f->size_before <= f->hdr_end)
+        f->first_ms = -1;
+    return -1;
 }
 
 /* Add the flattened keys f lacks to its columns and write the header to
@@ -492,18 +482,9 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     rc = rc || sb_str(b, "\n");
     free(vals);
     json_object_put(env);
-    if (rc == 0 && f->nacks == f->capacks) {
-        size_t cap = f->capacks ? f->capacks * 2 : 64;
-        size_t *a = realloc(f->acks, cap * sizeof(*a));
-        rc = a ? 0 : -1;
-        if (a) {
-            f->acks = a;
-            f->capacks = cap;
-        }
-    }
+    rc = rc || hp_file_batch_note(&f->rows, o->pos);
     if (rc)
         return hp_sink_fail(s, "out of memory");
-    f->acks[f->nacks++] = o->pos;
     if (f->first_ms < 0)
         f->first_ms = m->ts_ms;
     return 0;
@@ -518,8 +499,7 @@ static int csv_write(struct hp_sink *s, const struct hp_out *out, size_t n)
     for (size_t i = 0; i < c->nfiles; i++) {
         struct csv_file *f = &c->files[i];
         if (rc != 0) { /* discard what the failed batch queued */
-            f->pending.len = 0;
-            f->nacks = 0;
+            hp_file_batch_drop(&f->rows, &f->pending);
         } else if (flush_pending(s, f) != 0) {
             rc = -1;
         }
@@ -544,8 +524,7 @@ static void csv_close(struct hp_sink *s)
         if (c->files[i].fd >= 0)
             close(c->files[i].fd);
         c->files[i].fd = -1;
-        c->files[i].pending.len = 0;
-        c->files[i].nacks = 0;
+        hp_file_batch_drop(&c->files[i].rows, &c->files[i].pending);
     }
 }
 
@@ -556,59 +535,65 @@ static const struct hp_opt csv_opts[] = {
     {.name = "directory",
      .type = HP_OPT_STRING,
      .def = "/var/lib/hostpulse/csv",
-     .help = "one <reporter>.csv file per reporter is written here"},
+     .help = "one <reporter>.csv file per reporter is written here ({host}, {session})",
+     HP_AT_STR(struct csv, dir_tmpl)},
     {.name = "fsync",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "fsync each batch before confirming it (slower, survives power loss)"},
+     .help = "fsync each batch before confirming it (slower, survives power loss)",
+     HP_AT_BOOL(struct csv, fsync)},
     {.name = "rotate",
-     .type = HP_OPT_STRING,
+     .type = HP_OPT_ENUM,
      .def = "daily",
      .choices = rotate_modes,
-     .help = "start new files: none, daily (UTC day of the message time), size (max_bytes)"},
+     .help = "start new files: none, daily (UTC day of the message time), size (max_bytes)",
+     HP_AT_ENUM(struct csv, rotate)},
     {.name = "max_bytes",
      .type = HP_OPT_INT,
      .def = "67108864",
      .min = 4096,
      .max = 1e15,
-     .help = "with rotate = \"size\": bytes at which a file is moved aside"},
+     .help = "with rotate = \"size\": bytes at which a file is moved aside",
+     HP_AT_INT(struct csv, max_bytes)},
     {0},
 };
 /* clang-format on */
 
 static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct csv *c = calloc(1, sizeof(*c));
-    if (!c)
-        return -1;
-    c->directory = hp_opt_string(cfg, csv_opts, "directory");
-    c->fsync = hp_opt_bool(cfg, csv_opts, "fsync");
-    const char *rot = hp_opt_string(cfg, csv_opts, "rotate");
-    c->rotate = strcmp(rot, "daily") == 0  ? ROTATE_DAILY
-                : strcmp(rot, "size") == 0 ? ROTATE_SIZE
-                                           : ROTATE_NONE;
-    c->max_bytes = (off_t)hp_opt_int(cfg, csv_opts, "max_bytes");
-    c->tok = json_tokener_new();
-    s->priv = c;
-    if (!c->directory || !*c->directory) {
-        hp_errs_add(errs, cfg, "sink %s: directory must not be empty", s->name);
+    struct csv *c = s->priv;
+    const config_setting_t *at = cfg ? config_setting_get_member(cfg, "directory") : NULL;
+    struct hp_tmpl t;
+    struct hp_tmpl_vars v = {.host = s->id.host, .session = s->id.session};
+    char why[200];
+    if (!c->dir_tmpl || !*c->dir_tmpl) {
+        hp_errs_add(errs, at ? at : cfg, "sink %s: directory must not be empty", s->name);
         return -1;
     }
+    int rc = hp_tmpl_compile(&t, c->dir_tmpl, HP_TMPL_HOST | HP_TMPL_SESSION, why, sizeof(why));
+    if (rc == 0 && hp_tmpl_expand(&t, &v, c->directory, sizeof(c->directory)) < 0) {
+        snprintf(why, sizeof(why), "too long once expanded");
+        rc = -1;
+    }
+    if (rc != 0) {
+        hp_errs_add(errs, at ? at : cfg, "sink %s: directory \"%s\": %s", s->name, c->dir_tmpl,
+                    why);
+        return -1;
+    }
+    c->tok = json_tokener_new();
     return c->tok ? 0 : -1;
 }
 
 static void csv_fini(struct hp_sink *s)
 {
     struct csv *c = s->priv;
-    if (!c)
-        return;
     csv_close(s);
     for (size_t i = 0; i < c->nfiles; i++) {
         struct csv_file *f = &c->files[i];
         file_clear_header(f);
         json_object_put(f->index);
         free(f->pending.p);
-        free(f->acks);
+        hp_file_batch_free(&f->rows);
     }
     free(c->files);
     free(c->buf.p);
@@ -616,13 +601,12 @@ static void csv_fini(struct hp_sink *s)
     free(c->voff);
     if (c->tok)
         json_tokener_free(c->tok);
-    free(c);
-    s->priv = NULL;
 }
 
 const struct hp_sink_ops hp_sink_csv = {
     .type = "csv",
     .opts = csv_opts,
+    .priv_size = sizeof(struct csv),
     .init = csv_init,
     .open = csv_open,
     .write = csv_write,

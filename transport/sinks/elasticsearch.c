@@ -32,8 +32,12 @@
 #define DROP_LOG_MAX 10          /* dropped items logged per minute */
 
 struct es {
+    /* options (es_opts) */
     const char *url, *index, *user, *password, *api_key, *ca_file;
     bool verify, gzip;
+    double timeout, connect_timeout; /* seconds */
+    /* derived at init */
+    struct hp_tmpl index_t;
     long timeout_ms, connect_timeout_ms;
     char bulk_url[1100];
     char safe_url[1100]; /* redacted, for messages */
@@ -229,7 +233,7 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         return hp_sink_fail(s, "out of memory");
     hp_es_bulk_reset(&e->bulk);
     for (size_t i = 0; i < n; i++) {
-        int rc = hp_es_bulk_add(&e->bulk, e->index, out[i].msg);
+        int rc = hp_es_bulk_add(&e->bulk, &e->index_t, out[i].msg);
         if (rc < 0)
             return hp_sink_fail(s, "out of memory");
         if (rc > 0) {
@@ -367,61 +371,69 @@ static const struct hp_opt es_opts[] = {
     {.name = "url",
      .type = HP_OPT_STRING,
      .def = "http://127.0.0.1:9200",
-     .help = "base URL of the cluster; requests go to URL/_bulk"},
+     .help = "base URL of the cluster; requests go to URL/_bulk",
+     HP_AT_STR(struct es, url)},
     {.name = "index",
      .type = HP_OPT_STRING,
      .def = "hostpulse-%Y.%m.%d",
-     .help = "index name: {reporter}, then strftime on the message's UTC time"},
-    {.name = "user", .type = HP_OPT_STRING, .def = "", .help = "basic auth user"},
-    {.name = "password", .type = HP_OPT_STRING, .def = "", .help = "basic auth password"},
+     .help = "index name: {host}, {reporter}, {session}, strftime conversions on the "
+             "message's UTC time",
+     HP_AT_STR(struct es, index)},
+    {.name = "user",
+     .type = HP_OPT_STRING,
+     .def = "",
+     .help = "basic auth user",
+     HP_AT_STR(struct es, user)},
+    {.name = "password",
+     .type = HP_OPT_STRING,
+     .def = "",
+     .help = "basic auth password",
+     HP_AT_STR(struct es, password)},
     {.name = "api_key",
      .type = HP_OPT_STRING,
      .def = "",
-     .help = "API key (base64 id:key), sent as Authorization: ApiKey"},
+     .help = "API key (base64 id:key), sent as Authorization: ApiKey",
+     HP_AT_STR(struct es, api_key)},
     {.name = "ca_file",
      .type = HP_OPT_STRING,
      .def = "",
-     .help = "PEM file of the CA that signed the server's certificate"},
+     .help = "PEM file of the CA that signed the server's certificate",
+     HP_AT_STR(struct es, ca_file)},
     {.name = "verify",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "verify the server's TLS certificate and host name"},
+     .help = "verify the server's TLS certificate and host name",
+     HP_AT_BOOL(struct es, verify)},
     {.name = "gzip",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "gzip request bodies (Content-Encoding: gzip)"},
+     .help = "gzip request bodies (Content-Encoding: gzip)",
+     HP_AT_BOOL(struct es, gzip)},
     {.name = "timeout",
      .type = HP_OPT_FLOAT,
      .def = "5.0",
      .min = 0.1,
      .max = 300,
-     .help = "seconds a whole request may take"},
+     .help = "seconds a whole request may take",
+     HP_AT_FLOAT(struct es, timeout)},
     {.name = "connect_timeout",
      .type = HP_OPT_FLOAT,
      .def = "2.0",
      .min = 0.1,
      .max = 300,
-     .help = "seconds to establish the connection"},
+     .help = "seconds to establish the connection",
+     HP_AT_FLOAT(struct es, connect_timeout)},
     {0},
 };
 
 static int es_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct es *e = calloc(1, sizeof(*e));
-    if (!e)
-        return -1;
-    s->priv = e;
-    e->url = hp_opt_string(cfg, es_opts, "url");
-    e->index = hp_opt_string(cfg, es_opts, "index");
-    e->user = hp_opt_string(cfg, es_opts, "user");
-    e->password = hp_opt_string(cfg, es_opts, "password");
-    e->api_key = hp_opt_string(cfg, es_opts, "api_key");
-    e->ca_file = hp_opt_string(cfg, es_opts, "ca_file");
-    e->verify = hp_opt_bool(cfg, es_opts, "verify");
-    e->gzip = hp_opt_bool(cfg, es_opts, "gzip");
-    e->timeout_ms = (long)(hp_opt_float(cfg, es_opts, "timeout") * 1000);
-    e->connect_timeout_ms = (long)(hp_opt_float(cfg, es_opts, "connect_timeout") * 1000);
-    const char *why = hp_es_index_check(e->index);
+    struct es *e = s->priv;
+    e->timeout_ms = (long)(e->timeout * 1000);
+    e->connect_timeout_ms = (long)(e->connect_timeout * 1000);
+    char reason[200];
+    const char *why =
+        hp_es_index_compile(&e->index_t, e->index, reason, sizeof(reason)) ? reason : NULL;
     size_t ulen = e->url ? strlen(e->url) : 0;
     bool bad_url = ulen == 0 || ulen > 1000 ||
                    (strncmp(e->url, "http://", 7) != 0 && strncmp(e->url, "https://", 8) != 0);
@@ -446,8 +458,6 @@ static int es_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_err
 static void es_fini(struct hp_sink *s)
 {
     struct es *e = s->priv;
-    if (!e)
-        return;
     es_close(s);
     curl_slist_free_all(e->headers);
     if (e->global)
@@ -459,13 +469,12 @@ static void es_fini(struct hp_sink *s)
     free(e->resp.p);
     free(e->pos);
     free(e->msgs);
-    free(e);
-    s->priv = NULL;
 }
 
-const struct hp_sink_ops hp_sink_es = {
+const struct hp_sink_ops hp_sink_elasticsearch = {
     .type = "elasticsearch",
     .opts = es_opts,
+    .priv_size = sizeof(struct es),
     .init = es_init,
     .open = es_open,
     .write = es_write,

@@ -35,31 +35,20 @@ static int put_json_line(struct hp_es_bulk *b, json_object *o)
     return s && put(b, s, n) == 0 && put(b, "\n", 1) == 0 ? 0 : -1;
 }
 
-int hp_es_index_name(const char *tmpl, const struct hp_msg *m, char *buf, size_t len)
+int hp_es_index_name(const struct hp_tmpl *tmpl, const struct hp_msg *m, char *buf, size_t len)
 {
-    char expanded[HP_ES_INDEX_MAX * 2];
-    size_t o = 0;
-    static const char key[] = "{reporter}";
-    for (const char *p = tmpl; *p; p++) {
-        const char *add = p;
-        size_t n = 1;
-        if (strncmp(p, key, sizeof(key) - 1) == 0) {
-            add = m->reporter;
-            n = strlen(m->reporter);
-            p += sizeof(key) - 2;
-        }
-        if (o + n >= sizeof(expanded))
-            return -1;
-        memcpy(expanded + o, add, n);
-        o += n;
-    }
-    expanded[o] = '\0';
-    time_t t = (time_t)(m->ts_ms >= 0 ? m->ts_ms / 1000 : 0);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
+    struct hp_tmpl_vars v = {m->host, m->reporter, m->session, m->ts_ms};
+    return hp_tmpl_expand(tmpl, &v, buf, len) > 0 ? 0 : -1;
+}
+
+int hp_es_index_compile(struct hp_tmpl *t, const char *text, char *why, size_t len)
+{
+    const char *bad = hp_es_index_check(text);
+    if (bad) {
+        snprintf(why, len, "%s", bad);
         return -1;
-    size_t n = strftime(buf, len, expanded, &tm);
-    return n > 0 && n < len ? 0 : -1;
+    }
+    return hp_tmpl_compile(t, text, HP_ES_INDEX_PARTS, why, len);
 }
 
 const char *hp_es_index_check(const char *tmpl)
@@ -86,7 +75,7 @@ const char *hp_es_index_check(const char *tmpl)
 }
 
 /* The action line for m; NULL on ENOMEM or when the envelope lacks ids. */
-static json_object *action_for(const char *tmpl, const struct hp_msg *m, json_object *env)
+static json_object *action_for(const struct hp_tmpl *tmpl, const struct hp_msg *m, json_object *env)
 {
     json_object *host, *session;
     if (!json_object_object_get_ex(env, "host", &host) ||
@@ -110,7 +99,7 @@ static json_object *action_for(const char *tmpl, const struct hp_msg *m, json_ob
     return act;
 }
 
-int hp_es_bulk_add(struct hp_es_bulk *b, const char *tmpl, const struct hp_msg *m)
+int hp_es_bulk_add(struct hp_es_bulk *b, const struct hp_tmpl *tmpl, const struct hp_msg *m)
 {
     json_tokener_reset(b->tok);
     json_object *env = json_tokener_parse_ex(b->tok, m->json, (int)m->len);

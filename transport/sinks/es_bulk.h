@@ -16,8 +16,12 @@
 #include "lib/buf.h"
 #include "lib/msg.h"
 #include "lib/opts.h"
+#include "lib/template.h"
 
 #define HP_ES_INDEX_MAX 256
+/* What an index name may use: {host}, {reporter}, {session}, and strftime
+ * conversions on the message time (UTC). */
+#define HP_ES_INDEX_PARTS (HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION | HP_TMPL_TIME)
 
 struct hp_es_bulk {
     struct hp_buf body; /* the NDJSON body; every line ends in \n */
@@ -37,12 +41,16 @@ static inline void hp_es_bulk_reset(struct hp_es_bulk *b)
 /* Append m's action and document lines, in index tmpl. Returns 0, 1 when m
  * is not an envelope (the caller drops it; nothing appended), -1 on ENOMEM
  * (nothing appended). */
-int hp_es_bulk_add(struct hp_es_bulk *b, const char *tmpl, const struct hp_msg *m);
+int hp_es_bulk_add(struct hp_es_bulk *b, const struct hp_tmpl *tmpl, const struct hp_msg *m);
 
-/* The index name of a message: tmpl with "{reporter}" replaced by the
- * reporter, then strftime(3) on the message time in UTC. Returns 0, or -1
- * when the name does not fit in len. */
-int hp_es_index_name(const char *tmpl, const struct hp_msg *m, char *buf, size_t len);
+/* The index name of a message: tmpl expanded (lib/template.h) with the
+ * message's host, reporter, session and UTC time. Returns 0, or -1 when
+ * the name does not fit in len. */
+int hp_es_index_name(const struct hp_tmpl *tmpl, const struct hp_msg *m, char *buf, size_t len);
+
+/* Compile an index template at init: hp_es_index_check, then the
+ * placeholders (HP_ES_INDEX_PARTS). 0, or -1 with the reason in why. */
+int hp_es_index_compile(struct hp_tmpl *t, const char *text, char *why, size_t len);
 
 /* Check an index template at init: non-empty, lowercase, none of the
  * characters Elasticsearch forbids. Returns NULL or a reason. */

@@ -12,9 +12,11 @@
  * write (fsync'd with fsync = true) is the confirmation. On a write error the
  * file is cut back to its size before the write, so a retry never leaves a
  * torn or duplicated pair; a torn tail left by a crash is cut when the file is
- * reopened. */
-#include "transport/sinks/es_bulk.h"
+ * reopened (transport/filebatch.h). Files are opened on demand, per message
+ * day, so the sink has no open(). */
+#include "transport/filebatch.h"
 #include "transport/sink.h"
+#include "transport/sinks/es_bulk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,25 +31,29 @@
 #define TAIL_SCAN (1 << 20) /* how far back a torn tail is looked for */
 
 struct es_file {
+    /* options (es_file_opts) */
     const char *path_tmpl;
     const char *index;
     bool fsync;
+    /* derived at init */
+    struct hp_tmpl path_t, index_t;
     int fd;
     char path[1024]; /* the open file ("" when none) */
     off_t size;      /* its size before the pending run */
     struct hp_es_bulk bulk;
-    uint64_t *acks; /* backlog positions of the pending run */
-    size_t nacks, capacks;
+    struct hp_file_batch run; /* the messages of the pending run */
 };
 
-static int file_name(const struct es_file *f, int64_t ts_ms, char *buf, size_t len)
+/* The file of a message: the path template with its identity and time. */
+static int file_name(const struct es_file *f, const struct hp_tmpl_vars *v, char *buf, size_t len)
 {
-    time_t t = (time_t)(ts_ms >= 0 ? ts_ms / 1000 : 0);
-    struct tm tm;
-    if (!gmtime_r(&t, &tm))
-        return -1;
-    size_t n = strftime(buf, len, f->path_tmpl, &tm);
-    return n > 0 && n < len ? 0 : -1;
+    return hp_tmpl_expand(&f->path_t, v, buf, len) > 0 ? 0 : -1;
+}
+
+static int msg_file_name(const struct es_file *f, const struct hp_msg *m, char *buf, size_t len)
+{
+    struct hp_tmpl_vars v = {m->host, m->reporter, m->session, m->ts_ms};
+    return file_name(f, &v, buf, len);
 }
 
 /* Cut what follows the last complete action/document pair: a line without
@@ -118,44 +124,21 @@ static int open_file(struct hp_sink *s, const char *path)
 static int flush_run(struct hp_sink *s)
 {
     struct es_file *f = s->priv;
-    if (f->bulk.body.len == 0)
-        return 0;
-    ssize_t w = write(f->fd, f->bulk.body.p, f->bulk.body.len);
-    int err = errno;
-    if (w != (ssize_t)f->bulk.body.len || (f->fsync && fsync(f->fd) != 0)) {
-        if (w >= 0 && w != (ssize_t)f->bulk.body.len)
-            err = ENOSPC; /* a short write to a regular file: the disk is full */
-        if (ftruncate(f->fd, f->size) != 0)
-            hp_warn("sink %s: cannot cut %s back after a failed write", s->name, f->path);
-        hp_es_bulk_reset(&f->bulk);
-        f->nacks = 0;
-        return hp_sink_fail(s, "write %s: %s", f->path, strerror(err));
-    }
-    f->size += (off_t)f->bulk.body.len;
+    int rc = hp_file_batch_write(&f->run, s, f->fd, &f->bulk.body, &f->size, f->fsync, f->path);
     hp_es_bulk_reset(&f->bulk);
-    for (size_t i = 0; i < f->nacks; i++)
-        hp_sink_ack(s, f->acks[i], HP_ACK_OK);
-    f->nacks = 0;
-    return 0;
+    return rc;
 }
 
 static int add(struct hp_sink *s, const struct hp_out *o)
 {
     struct es_file *f = s->priv;
     char path[1024];
-    if (file_name(f, o->msg->ts_ms, path, sizeof(path)) != 0)
+    if (msg_file_name(f, o->msg, path, sizeof(path)) != 0)
         return hp_sink_fail(s, "path template gives an empty or too long name");
     if (strcmp(path, f->path) != 0 && (flush_run(s) != 0 || open_file(s, path) != 0))
         return -1;
-    if (f->nacks == f->capacks) {
-        size_t cap = f->capacks ? f->capacks * 2 : 256;
-        uint64_t *a = realloc(f->acks, cap * sizeof(*a));
-        if (!a)
-            return hp_sink_fail(s, "out of memory");
-        f->acks = a;
-        f->capacks = cap;
-    }
-    int rc = hp_es_bulk_add(&f->bulk, f->index, o->msg);
+    size_t before = f->bulk.body.len;
+    int rc = hp_es_bulk_add(&f->bulk, &f->index_t, o->msg);
     if (rc < 0)
         return hp_sink_fail(s, "out of memory");
     if (rc > 0) {
@@ -164,7 +147,10 @@ static int add(struct hp_sink *s, const struct hp_out *o)
         hp_sink_ack(s, o->pos, HP_ACK_DROP);
         return 0;
     }
-    f->acks[f->nacks++] = o->pos;
+    if (hp_file_batch_note(&f->run, o->pos) != 0) {
+        f->bulk.body.len = before; /* not in the run: not written either */
+        return hp_sink_fail(s, "out of memory");
+    }
     return 0;
 }
 
@@ -176,23 +162,17 @@ static int es_file_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         rc = add(s, &out[i]);
     if (rc == 0)
         rc = flush_run(s);
+    hp_file_batch_drop(&f->run, &f->bulk.body);
     hp_es_bulk_reset(&f->bulk);
-    f->nacks = 0;
     return rc ? -1 : (int)n;
-}
-
-static int es_file_open(struct hp_sink *s)
-{
-    (void)s; /* files are opened on demand, per message day */
-    return 0;
 }
 
 static void es_file_close(struct hp_sink *s)
 {
     struct es_file *f = s->priv;
     close_file(f);
+    hp_file_batch_drop(&f->run, &f->bulk.body);
     hp_es_bulk_reset(&f->bulk);
-    f->nacks = 0;
 }
 
 /* --check --connect: the file of today can be opened for appending. */
@@ -201,7 +181,8 @@ static int es_file_check(struct hp_sink *s)
     struct es_file *f = s->priv;
     char path[1024];
     s->error[0] = '\0';
-    int rc = file_name(f, (int64_t)time(NULL) * 1000, path, sizeof(path)) != 0
+    struct hp_tmpl_vars v = {s->id.host, "session", s->id.session, (int64_t)time(NULL) * 1000};
+    int rc = file_name(f, &v, path, sizeof(path)) != 0
                  ? hp_sink_fail(s, "path template gives an empty or too long name")
                  : open_file(s, path);
     close_file(f);
@@ -213,35 +194,45 @@ static const struct hp_opt es_file_opts[] = {
     {.name = "path",
      .type = HP_OPT_STRING,
      .def = "/var/lib/hostpulse/es/hostpulse-%Y.%m.%d.ndjson",
-     .help = "file name, strftime(3) on each message's UTC time: a new file per day"},
+     .help = "file name: strftime conversions on each message's UTC time (a new file per "
+             "day), {host}, {reporter}, {session}",
+     HP_AT_STR(struct es_file, path_tmpl)},
     {.name = "index",
      .type = HP_OPT_STRING,
      .def = "hostpulse-%Y.%m.%d",
-     .help = "index name in the action lines: {reporter}, then strftime on the UTC time"},
+     .help = "index name in the action lines: {host}, {reporter}, {session}, strftime "
+             "conversions on the message's UTC time",
+     HP_AT_STR(struct es_file, index)},
     {.name = "fsync",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "fsync each write before confirming it (slower, survives power loss)"},
+     .help = "fsync each write before confirming it (slower, survives power loss)",
+     HP_AT_BOOL(struct es_file, fsync)},
     {0},
 };
 
+/* The setting named key of cfg, else cfg: where a message points. */
+static const config_setting_t *at(const config_setting_t *cfg, const char *key)
+{
+    const config_setting_t *m = cfg ? config_setting_get_member(cfg, key) : NULL;
+    return m ? m : cfg;
+}
+
 static int es_file_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct es_file *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    s->priv = f;
+    struct es_file *f = s->priv;
+    char why[200];
     f->fd = -1;
-    f->path_tmpl = hp_opt_string(cfg, es_file_opts, "path");
-    f->index = hp_opt_string(cfg, es_file_opts, "index");
-    f->fsync = hp_opt_bool(cfg, es_file_opts, "fsync");
-    const char *why = hp_es_index_check(f->index);
-    if (why) {
-        hp_errs_add(errs, cfg, "sink %s: index \"%s\" %s", s->name, f->index, why);
+    if (hp_es_index_compile(&f->index_t, f->index, why, sizeof(why)) != 0) {
+        hp_errs_add(errs, at(cfg, "index"), "sink %s: index \"%s\" %s", s->name, f->index, why);
         return -1;
     }
     if (!f->path_tmpl || !*f->path_tmpl) {
-        hp_errs_add(errs, cfg, "sink %s: path must not be empty", s->name);
+        hp_errs_add(errs, at(cfg, "path"), "sink %s: path must not be empty", s->name);
+        return -1;
+    }
+    if (hp_tmpl_compile(&f->path_t, f->path_tmpl, HP_ES_INDEX_PARTS, why, sizeof(why)) != 0) {
+        hp_errs_add(errs, at(cfg, "path"), "sink %s: path \"%s\": %s", s->name, f->path_tmpl, why);
         return -1;
     }
     return hp_es_bulk_init(&f->bulk);
@@ -250,20 +241,16 @@ static int es_file_init(struct hp_sink *s, const config_setting_t *cfg, struct h
 static void es_file_fini(struct hp_sink *s)
 {
     struct es_file *f = s->priv;
-    if (!f)
-        return;
     close_file(f);
     hp_es_bulk_free(&f->bulk);
-    free(f->acks);
-    free(f);
-    s->priv = NULL;
+    hp_file_batch_free(&f->run);
 }
 
 const struct hp_sink_ops hp_sink_es_file = {
     .type = "es-file",
     .opts = es_file_opts,
+    .priv_size = sizeof(struct es_file),
     .init = es_file_init,
-    .open = es_file_open,
     .write = es_file_write,
     .close = es_file_close,
     .fini = es_file_fini,

@@ -21,8 +21,8 @@
  * open() only creates the producer from a copy of it.
  *
  * hp-module-pkgs: rdkafka */
+#include "lib/template.h"
 #include "transport/sink.h"
-#include "agent/agent.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,9 +51,18 @@ struct kafka_topic {
 };
 
 struct kafka {
+    /* options (kafka_opts), borrowed from the config */
+    const config_setting_t *brokers_set; /* a string or a list of them */
+    const char *topic;                   /* template */
+    const char *acks, *compression;
+    bool idempotence;
+    int64_t linger_ms, batch_messages, batch_bytes, window;
+    double timeout; /* seconds */
+    const config_setting_t *properties;
+    /* derived at init */
     struct hp_sink *s;
+    struct hp_tmpl topic_t;
     rd_kafka_conf_t *conf; /* built by init; each producer gets a copy */
-    const char *topic;     /* template, borrowed from the config */
     const char *brokers;   /* bootstrap list, as given to librdkafka */
     char *brokers_buf;     /* owned when joined from a list */
     int timeout_ms;        /* --check metadata timeout */
@@ -83,27 +92,38 @@ static const char *const codec_choices[] = {"none", "gzip", "snappy", "lz4", "zs
 /* clang-format off */
 static const struct hp_opt kafka_opts[] = {
     {.name = "brokers", .type = HP_OPT_STRINGS, .def = "localhost:9092",
-     .help = "bootstrap brokers: \"host:port,...\" or a list of \"host:port\""},
+     .help = "bootstrap brokers: \"host:port,...\" or a list of \"host:port\"",
+     HP_AT_SET(struct kafka, brokers_set)},
     {.name = "topic", .type = HP_OPT_STRING, .def = "hostpulse",
-     .help = "topic name; {reporter} and {host} are replaced"},
+     .help = "topic name; {host}, {reporter} and {session} are replaced",
+     HP_AT_STR(struct kafka, topic)},
     {.name = "acks", .type = HP_OPT_STRING, .def = "all", .choices = acks_choices,
-     .help = "replicas that must have a message before it counts as delivered"},
+     .help = "replicas that must have a message before it counts as delivered",
+     HP_AT_STR(struct kafka, acks)},
     {.name = "idempotence", .type = HP_OPT_BOOL, .def = "true",
-     .help = "idempotent producer: no duplicates or reordering from internal retries"},
+     .help = "idempotent producer: no duplicates or reordering from internal retries",
+     HP_AT_BOOL(struct kafka, idempotence)},
     {.name = "compression", .type = HP_OPT_STRING, .def = "lz4", .choices = codec_choices,
-     .help = "compression codec of message batches"},
+     .help = "compression codec of message batches",
+     HP_AT_STR(struct kafka, compression)},
     {.name = "linger_ms", .type = HP_OPT_INT, .def = "5", .min = 0, .max = 900000,
-     .help = "milliseconds to wait for more messages before sending a batch"},
+     .help = "milliseconds to wait for more messages before sending a batch",
+     HP_AT_INT(struct kafka, linger_ms)},
     {.name = "batch_messages", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 1000000,
-     .help = "most messages in one batch"},
+     .help = "most messages in one batch",
+     HP_AT_INT(struct kafka, batch_messages)},
     {.name = "batch_bytes", .type = HP_OPT_INT, .def = "1000000", .min = 1, .max = 2147483647,
-     .help = "most bytes in one batch"},
+     .help = "most bytes in one batch",
+     HP_AT_INT(struct kafka, batch_bytes)},
     {.name = "window", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
-     .help = "most messages handed to librdkafka and not yet confirmed"},
+     .help = "most messages handed to librdkafka and not yet confirmed",
+     HP_AT_INT(struct kafka, window)},
     {.name = "timeout", .type = HP_OPT_FLOAT, .def = "10.0", .min = 0.1, .max = 3600,
-     .help = "seconds --check --connect waits for the cluster"},
+     .help = "seconds --check --connect waits for the cluster",
+     HP_AT_FLOAT(struct kafka, timeout)},
     {.name = "properties", .type = HP_OPT_GROUP,
-     .help = "librdkafka properties, verbatim (write '.' as '_': sasl_mechanism)"},
+     .help = "librdkafka properties, verbatim (write '.' as '_': sasl_mechanism)",
+     HP_AT_SET(struct kafka, properties)},
     {0},
 };
 /* clang-format on */
@@ -277,62 +297,64 @@ static int set_property(struct kafka *k, const config_setting_t *p, char *err, s
     return res == RD_KAFKA_CONF_OK ? 0 : -1;
 }
 
-/* Join the brokers option into librdkafka's comma-separated list. */
-static int set_brokers(struct hp_sink *s, struct kafka *k, const config_setting_t *cfg)
+/* The table's row bound to the field at offset. */
+static const struct hp_opt *row_of(size_t offset)
 {
-    int n = hp_opt_strings_count(cfg, "brokers");
+    for (const struct hp_opt *o = kafka_opts; o->name; o++)
+        if (o->bound && o->offset == offset)
+            return o;
+    return NULL;
+}
+
+/* Join the brokers option into librdkafka's comma-separated list. */
+static int set_brokers(struct hp_sink *s, struct kafka *k)
+{
+    int n = hp_strs_count(k->brokers_set);
     if (n <= 0) {
-        k->brokers = hp_opt_string(cfg, kafka_opts, "brokers");
+        k->brokers = row_of(offsetof(struct kafka, brokers_set))->def;
         return 0;
     }
     size_t len = 1;
     for (int i = 0; i < n; i++)
-        len += strlen(hp_opt_strings_at(cfg, "brokers", i)) + 1;
+        len += strlen(hp_strs_at(k->brokers_set, i)) + 1;
     k->brokers_buf = calloc(1, len);
     if (!k->brokers_buf)
         return hp_sink_fail(s, "out of memory");
     for (int i = 0; i < n; i++) {
         if (i)
             strcat(k->brokers_buf, ",");
-        strcat(k->brokers_buf, hp_opt_strings_at(cfg, "brokers", i));
+        strcat(k->brokers_buf, hp_strs_at(k->brokers_set, i));
     }
     k->brokers = k->brokers_buf;
     return 0;
 }
 
-/* Expand the topic template for reporter. Returns -1 if it is too long. */
-static int expand_topic(const struct kafka *k, const char *host, const char *reporter, char *out,
-                        size_t len)
-{
-    size_t o = 0;
-    for (const char *t = k->topic; *t; t++) {
-        const char *put = NULL;
-        if (strncmp(t, "{reporter}", 10) == 0)
-            put = reporter, t += 9;
-        else if (strncmp(t, "{host}", 6) == 0)
-            put = host, t += 5;
-        size_t n = put ? strlen(put) : 1;
-        if (o + n >= len)
-            return -1;
-        memcpy(out + o, put ? put : t, n);
-        o += n;
-    }
-    out[o] = '\0';
-    return 0;
-}
-
 static const char *host_of(const struct hp_sink *s)
 {
-    return s->agent && s->agent->host[0] ? s->agent->host : "localhost";
+    return s->id.host && s->id.host[0] ? s->id.host : "localhost";
 }
 
-/* The topic template must give legal Kafka topic names. */
+/* The topic of reporter's messages. Returns -1 if it is too long. */
+static int expand_topic(const struct hp_sink *s, const char *reporter, char *out, size_t len)
+{
+    const struct kafka *k = s->priv;
+    struct hp_tmpl_vars v = {host_of(s), reporter, s->id.session, 0};
+    return hp_tmpl_expand(&k->topic_t, &v, out, len) < 0 ? -1 : 0;
+}
+
+/* The topic template must use known placeholders and give legal Kafka
+ * topic names. */
 static void check_topic(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct kafka *k = s->priv;
     const config_setting_t *at = config_setting_get_member(cfg, "topic");
-    char name[TOPIC_MAX];
-    if (expand_topic(k, host_of(s), "reporter", name, sizeof(name)) != 0) {
+    char name[TOPIC_MAX], why[200];
+    unsigned parts = HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION;
+    if (hp_tmpl_compile(&k->topic_t, k->topic, parts, why, sizeof(why)) != 0) {
+        hp_errs_add(errs, at ? at : cfg, "sink %s: topic \"%s\": %s", s->name, k->topic, why);
+        return;
+    }
+    if (expand_topic(s, "reporter", name, sizeof(name)) != 0) {
         hp_errs_add(errs, at ? at : cfg, "sink %s: topic is longer than 249 characters", s->name);
         return;
     }
@@ -340,8 +362,30 @@ static void check_topic(struct hp_sink *s, const config_setting_t *cfg, struct h
     if (name[0] == '\0' || name[bad] != '\0')
         hp_errs_add(errs, at ? at : cfg,
                     "sink %s: topic \"%s\" is not a valid Kafka topic name (letters, digits, "
-                    "'.', '_', '-'; placeholders {reporter} and {host})",
+                    "'.', '_', '-'; placeholders {host}, {reporter}, {session})",
                     s->name, name);
+}
+
+/* Our options that are librdkafka properties: each names the field of
+ * struct kafka that hp_opts_load filled (strings, or integers). */
+static const struct kafka_prop {
+    const char *prop;
+    size_t offset;
+    bool is_int;
+} kafka_props[] = {
+    {"acks", offsetof(struct kafka, acks), false},
+    {"compression.codec", offsetof(struct kafka, compression), false},
+    {"linger.ms", offsetof(struct kafka, linger_ms), true},
+    {"batch.num.messages", offsetof(struct kafka, batch_messages), true},
+    {"batch.size", offsetof(struct kafka, batch_bytes), true},
+};
+
+/* The setting of option row `offset` in cfg (for messages), else cfg. */
+static const config_setting_t *setting_of(const config_setting_t *cfg, size_t offset)
+{
+    const struct hp_opt *o = row_of(offset);
+    const config_setting_t *at = o ? config_setting_get_member(cfg, o->name) : NULL;
+    return at ? at : cfg;
 }
 
 /* Our options, as librdkafka properties. Problems go to errs at the
@@ -350,43 +394,36 @@ static void set_options(struct hp_sink *s, const config_setting_t *cfg, struct h
 {
     struct kafka *k = s->priv;
     char num[32], err[512];
-    const char *acks = hp_opt_string(cfg, kafka_opts, "acks");
-    bool idem = hp_opt_bool(cfg, kafka_opts, "idempotence");
-    const struct {
-        const char *opt, *prop, *value;
-    } map[] = {
-        {"brokers", "bootstrap.servers", k->brokers},
-        {"acks", "acks", acks},
-        {"idempotence", "enable.idempotence", idem ? "true" : "false"},
-        {"compression", "compression.codec", hp_opt_string(cfg, kafka_opts, "compression")},
-        {"linger_ms", "linger.ms", NULL},
-        {"batch_messages", "batch.num.messages", NULL},
-        {"batch_bytes", "batch.size", NULL},
-    };
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
-        const char *v = map[i].value;
-        if (!v) {
-            snprintf(num, sizeof(num), "%" PRId64, hp_opt_int(cfg, kafka_opts, map[i].opt));
+    if (conf_set(k, "bootstrap.servers", k->brokers, err, sizeof(err)) != 0)
+        hp_errs_add(errs, setting_of(cfg, offsetof(struct kafka, brokers_set)), "sink %s: %s",
+                    s->name, err);
+    conf_set(k, "enable.idempotence", k->idempotence ? "true" : "false", err, sizeof(err));
+    for (size_t i = 0; i < sizeof(kafka_props) / sizeof(kafka_props[0]); i++) {
+        const struct kafka_prop *p = &kafka_props[i];
+        const char *field = (const char *)k + p->offset, *v;
+        if (p->is_int) {
+            int64_t n;
+            memcpy(&n, field, sizeof(n));
+            snprintf(num, sizeof(num), "%" PRId64, n);
             v = num;
+        } else {
+            memcpy(&v, field, sizeof(v));
         }
-        const config_setting_t *at = config_setting_get_member(cfg, map[i].opt);
-        if (conf_set(k, map[i].prop, v, err, sizeof(err)) != 0)
-            hp_errs_add(errs, at ? at : cfg, "sink %s: %s: %s", s->name, map[i].opt, err);
+        if (conf_set(k, p->prop, v, err, sizeof(err)) != 0)
+            hp_errs_add(errs, setting_of(cfg, p->offset), "sink %s: %s: %s", s->name, p->prop, err);
     }
-    if (idem && strcmp(acks, "all") != 0) {
-        const config_setting_t *at = config_setting_get_member(cfg, "acks");
-        hp_errs_add(errs, at ? at : cfg, "sink %s: acks must be \"all\" with idempotence = true",
-                    s->name);
-    }
+    if (k->idempotence && strcmp(k->acks, "all") != 0)
+        hp_errs_add(errs, setting_of(cfg, offsetof(struct kafka, acks)),
+                    "sink %s: acks must be \"all\" with idempotence = true", s->name);
     char id[300];
     snprintf(id, sizeof(id), "hostpulse@%s", host_of(s));
     conf_set(k, "client.id", id, err, sizeof(err));
 }
 
-static void set_properties(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+static void set_properties(struct hp_sink *s, struct hp_errs *errs)
 {
     struct kafka *k = s->priv;
-    const config_setting_t *props = config_setting_get_member(cfg, "properties");
+    const config_setting_t *props = k->properties;
     char err[512];
     for (int i = 0; props && i < config_setting_length(props); i++) {
         const config_setting_t *p = config_setting_get_elem(props, (unsigned)i);
@@ -434,22 +471,18 @@ static void check_combination(struct hp_sink *s, const config_setting_t *cfg, st
 
 static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct kafka *k = calloc(1, sizeof(*k));
-    if (!k)
-        return -1;
-    s->priv = k;
+    struct kafka *k = s->priv;
     k->s = s;
     k->wake[0] = k->wake[1] = -1;
-    k->topic = hp_opt_string(cfg, kafka_opts, "topic");
-    k->per_reporter = strstr(k->topic, "{reporter}") != NULL;
-    k->timeout_ms = (int)(hp_opt_float(cfg, kafka_opts, "timeout") * 1000);
+    k->timeout_ms = (int)(k->timeout * 1000);
     k->conf = rd_kafka_conf_new();
-    if (!k->conf || set_brokers(s, k, cfg) != 0)
+    if (!k->conf || set_brokers(s, k) != 0)
         return -1;
     unsigned before = errs->count;
     check_topic(s, cfg, errs);
+    k->per_reporter = k->topic_t.uses & HP_TMPL_REPORTER;
     set_options(s, cfg, errs);
-    set_properties(s, cfg, errs);
+    set_properties(s, errs);
     rd_kafka_conf_set_opaque(k->conf, s);
     rd_kafka_conf_set_dr_msg_cb(k->conf, on_delivery);
     rd_kafka_conf_set_error_cb(k->conf, on_error);
@@ -460,7 +493,7 @@ static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_
      * leave the transport offering again and again. */
     char v[32];
     size_t len = sizeof(v);
-    s->window = (size_t)hp_opt_int(cfg, kafka_opts, "window");
+    s->window = (size_t)k->window;
     if (rd_kafka_conf_get(k->conf, "queue.buffering.max.messages", v, &len) == RD_KAFKA_CONF_OK &&
         strtoul(v, NULL, 10) > 0 && strtoul(v, NULL, 10) < s->window)
         s->window = strtoul(v, NULL, 10);
@@ -484,7 +517,7 @@ static rd_kafka_topic_t *topic_for(struct hp_sink *s, const char *reporter)
         if (strcmp(k->topics[i].reporter, reporter) == 0)
             return k->topics[i].rkt;
     char name[TOPIC_MAX];
-    if (expand_topic(k, host_of(s), reporter, name, sizeof(name)) != 0) {
+    if (expand_topic(s, reporter, name, sizeof(name)) != 0) {
         hp_sink_fail(s, "topic name for %s is too long", reporter);
         return NULL;
     }
@@ -564,44 +597,6 @@ static int kafka_open(struct hp_sink *s)
     return 0;
 }
 
-/* The string values of "host" and "session" among the envelope's leading
- * fields (those before "data"), in one pass over them. Spooled messages
- * keep their own host and session. A value not found is left as it was. */
-static void envelope_ids(const struct hp_msg *m, const char **host, size_t *host_len,
-                         const char **session, size_t *session_len)
-{
-    const char *p = m->json;
-    if (*p++ != '{')
-        return;
-    for (;;) {
-        if (*p++ != '"')
-            return;
-        const char *key = p;
-        while (*p && *p != '"')
-            p++;
-        size_t klen = (size_t)(p - key);
-        if (*p++ != '"' || *p++ != ':' || (klen == 4 && memcmp(key, "data", 4) == 0))
-            return;
-        if (*p == '"') { /* a string: find its end, past escapes */
-            const char *v = ++p;
-            while (*p && *p != '"')
-                p += p[0] == '\\' && p[1] ? 2 : 1;
-            if (!*p)
-                return;
-            if (klen == 4 && memcmp(key, "host", 4) == 0)
-                *host = v, *host_len = (size_t)(p - v);
-            else if (klen == 7 && memcmp(key, "session", 7) == 0)
-                *session = v, *session_len = (size_t)(p - v);
-            p++;
-        } else { /* a number, true, false, null: leading fields hold no objects */
-            while (*p && *p != ',' && *p != '}')
-                p++;
-        }
-        if (*p++ != ',')
-            return;
-    }
-}
-
 /* seq as decimal text into buf (at least 21 bytes); returns its length. */
 static size_t u64_text(uint64_t v, char *buf)
 {
@@ -619,9 +614,10 @@ static int produce(struct hp_sink *s, const struct hp_out *o, rd_kafka_topic_t *
 {
     struct kafka *k = s->priv;
     const struct hp_msg *m = o->msg;
-    const char *host = host_of(s), *session = s->agent ? s->agent->session : "";
+    /* The message's own identity (a replayed one keeps its run's). */
+    const char *host = m->host[0] ? m->host : host_of(s);
+    const char *session = m->host[0] ? m->session : s->id.session ? s->id.session : "";
     size_t host_len = strlen(host), session_len = strlen(session);
-    envelope_ids(m, &host, &host_len, &session, &session_len);
     char seq[24];
     size_t seq_len = u64_text(m->seq, seq);
     /* No RD_KAFKA_MSG_F_COPY: the slot keeps the JSON alive (see top). */
@@ -712,15 +708,11 @@ static int kafka_flush(struct hp_sink *s, int timeout_ms)
 static void kafka_fini(struct hp_sink *s)
 {
     struct kafka *k = s->priv;
-    if (!k)
-        return;
     kafka_close(s);
     if (k->conf)
         rd_kafka_conf_destroy(k->conf);
     free(k->brokers_buf);
     free(k->slots);
-    free(k);
-    s->priv = NULL;
 }
 
 /* ---- --check --connect -------------------------------------------------- */
@@ -772,12 +764,13 @@ static int kafka_check(struct hp_sink *s)
     }
     int problems = 0;
     char topic[TOPIC_MAX];
-    const struct hp_agent *a = s->agent;
-    bool each = strstr(k->topic, "{reporter}") != NULL;
-    size_t n = each && a ? a->n_reporters + 1 : 1;
+    const char *const *reps = s->id.reporters;
+    size_t n = 1;
+    while (k->per_reporter && reps && reps[n - 1])
+        n++;
     for (size_t i = 0; i < n && problems == 0; i++) {
-        const char *rep = i < n - 1 ? a->reporters[i].ops->name : "session";
-        expand_topic(k, host_of(s), rep, topic, sizeof(topic));
+        const char *rep = i < n - 1 ? reps[i] : "session";
+        expand_topic(s, rep, topic, sizeof(topic));
         problems += check_topic_metadata(s, topic);
     }
     if (problems == 0 && k->fatal) {
@@ -794,6 +787,7 @@ static int kafka_check(struct hp_sink *s)
 const struct hp_sink_ops hp_sink_kafka = {
     .type = "kafka",
     .opts = kafka_opts,
+    .priv_size = sizeof(struct kafka),
     .init = kafka_init,
     .open = kafka_open,
     .write = kafka_write,

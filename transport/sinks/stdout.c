@@ -6,12 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int stdout_open(struct hp_sink *s)
-{
-    (void)s;
-    return 0;
-}
-
 static int stdout_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -27,17 +21,10 @@ static int stdout_write(struct hp_sink *s, const struct hp_out *out, size_t n)
     return (int)n;
 }
 
-static void stdout_close(struct hp_sink *s)
-{
-    (void)s;
-}
-
 static const struct hp_opt stdout_opts[] = {{0}};
 
 const struct hp_sink_ops hp_sink_stdout = {
     .type = "stdout",
     .opts = stdout_opts,
-    .open = stdout_open,
     .write = stdout_write,
-    .close = stdout_close,
 };

@@ -17,7 +17,6 @@
  *
  * hp-module-pkgs: librabbitmq */
 #include "transport/sinks/amqp/amqp.h"
-#include "agent/agent.h"
 #include "lib/clock.h"
 
 #include <linux/sockios.h>
@@ -51,17 +50,24 @@ static const struct hp_opt exchange_opts[] = {
     {.name = "name",
      .type = HP_OPT_STRING,
      .def = "hostpulse",
-     .help = "exchange messages are published to (\"\": the default exchange)"},
+     .help = "exchange messages are published to (\"\": the default exchange)",
+     HP_AT_STR(struct amqp_sink, o.exchange)},
     {.name = "type",
      .type = HP_OPT_STRING,
      .def = "topic",
      .choices = exchange_types,
-     .help = "exchange type"},
-    {.name = "durable", .type = HP_OPT_BOOL, .def = "true", .help = "survives a broker restart"},
+     .help = "exchange type",
+     HP_AT_STR(struct amqp_sink, o.exchange_type)},
+    {.name = "durable",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "survives a broker restart",
+     HP_AT_BOOL(struct amqp_sink, o.exchange_durable)},
     {.name = "auto_delete",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "deleted when its last queue is unbound"},
+     .help = "deleted when its last queue is unbound",
+     HP_AT_BOOL(struct amqp_sink, o.exchange_auto_delete)},
     {0},
 };
 
@@ -69,42 +75,66 @@ static const struct hp_opt queue_opts[] = {
     {.name = "declare",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "declare the per-host queue <prefix>.<hostname> and bind it"},
-    {.name = "prefix", .type = HP_OPT_STRING, .def = "hostpulse", .help = "queue name prefix"},
+     .help = "declare the per-host queue <prefix>.<hostname> and bind it",
+     HP_AT_BOOL(struct amqp_sink, o.queue_declare)},
+    {.name = "prefix",
+     .type = HP_OPT_STRING,
+     .def = "hostpulse",
+     .help = "queue name prefix",
+     HP_AT_STR(struct amqp_sink, o.queue_prefix)},
     {.name = "exclusive",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "only this connection may use the queue"},
-    {.name = "durable", .type = HP_OPT_BOOL, .def = "true", .help = "survives a broker restart"},
+     .help = "only this connection may use the queue",
+     HP_AT_BOOL(struct amqp_sink, o.queue_exclusive)},
+    {.name = "durable",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "survives a broker restart",
+     HP_AT_BOOL(struct amqp_sink, o.queue_durable)},
     {.name = "auto_delete",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "deleted when its last consumer goes"},
+     .help = "deleted when its last consumer goes",
+     HP_AT_BOOL(struct amqp_sink, o.queue_auto_delete)},
     {.name = "ttl",
      .type = HP_OPT_INT,
      .def = "0",
      .min = 0,
      .max = 4294967295.0,
-     .help = "message TTL in the queue, ms (x-message-ttl); 0: none"},
+     .help = "message TTL in the queue, ms (x-message-ttl); 0: none",
+     HP_AT_INT(struct amqp_sink, o.queue_ttl_ms)},
     {.name = "binding",
      .type = HP_OPT_STRING,
      .def = "hostpulse.{host}.#",
-     .help = "binding key of the queue ({host}, {session})"},
+     .help = "binding key of the queue ({host}, {session})",
+     HP_AT_STR(struct amqp_sink, o.binding_key)},
     {0},
 };
 
 static const struct hp_opt tls_opts[] = {
-    {.name = "ca_file", .type = HP_OPT_STRING, .help = "CA certificate(s) to verify the broker"},
-    {.name = "cert_file", .type = HP_OPT_STRING, .help = "client certificate (PEM)"},
-    {.name = "key_file", .type = HP_OPT_STRING, .help = "client key (PEM; default cert_file)"},
+    {.name = "ca_file",
+     .type = HP_OPT_STRING,
+     .help = "CA certificate(s) to verify the broker",
+     HP_AT_STR(struct amqp_sink, o.ca_file)},
+    {.name = "cert_file",
+     .type = HP_OPT_STRING,
+     .help = "client certificate (PEM)",
+     HP_AT_STR(struct amqp_sink, o.cert_file)},
+    {.name = "key_file",
+     .type = HP_OPT_STRING,
+     .help = "client key (PEM; default cert_file)",
+     HP_AT_STR(struct amqp_sink, o.key_file)},
     {.name = "verify_peer",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "refuse a broker whose certificate is not signed by ca_file"},
+     .help = "refuse a broker whose certificate is not signed by ca_file",
+     HP_AT_BOOL(struct amqp_sink, o.verify_peer)},
     {.name = "verify_hostname",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "refuse a broker whose certificate does not name the URL's host"},
+     .help = "refuse a broker whose certificate does not name the URL's host",
+     HP_AT_BOOL(struct amqp_sink, o.verify_hostname)},
     {0},
 };
 
@@ -112,106 +142,94 @@ static const struct hp_opt amqp_opts_table[] = {
     {.name = "url",
      .type = HP_OPT_STRINGS,
      .def = "amqp://guest:guest@localhost:5672/",
-     .help = "amqp[s]://user:password@host:port/vhost; a list: failover, in order"},
-    {.name = "exchange", .type = HP_OPT_GROUP, .sub = exchange_opts, .help = "the exchange"},
-    {.name = "queue", .type = HP_OPT_GROUP, .sub = queue_opts, .help = "the per-host queue"},
-    {.name = "tls", .type = HP_OPT_GROUP, .sub = tls_opts, .help = "amqps:// settings"},
+     .help = "amqp[s]://user:password@host:port/vhost; a list: failover, in order",
+     HP_AT_SET(struct amqp_sink, o.url_set)},
+    {.name = "exchange",
+     .type = HP_OPT_GROUP,
+     .sub = exchange_opts,
+     .help = "the exchange",
+     HP_AT_SET(struct amqp_sink, o.exchange_g)},
+    {.name = "queue",
+     .type = HP_OPT_GROUP,
+     .sub = queue_opts,
+     .help = "the per-host queue",
+     HP_AT_SET(struct amqp_sink, o.queue_g)},
+    {.name = "tls",
+     .type = HP_OPT_GROUP,
+     .sub = tls_opts,
+     .help = "amqps:// settings",
+     HP_AT_SET(struct amqp_sink, o.tls_g)},
     {.name = "routing_key",
      .type = HP_OPT_STRING,
      .def = "hostpulse.{host}.{reporter}",
-     .help = "routing key template ({host}, {reporter}, {session})"},
+     .help = "routing key template ({host}, {reporter}, {session})",
+     HP_AT_STR(struct amqp_sink, o.routing_key)},
     {.name = "persistent",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "delivery mode 2: messages survive a broker restart in durable queues"},
+     .help = "delivery mode 2: messages survive a broker restart in durable queues",
+     HP_AT_BOOL(struct amqp_sink, o.persistent)},
     {.name = "confirm",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "publisher confirms: a message leaves the backlog when the broker acked it"},
+     .help = "publisher confirms: a message leaves the backlog when the broker acked it",
+     HP_AT_BOOL(struct amqp_sink, o.confirm)},
     {.name = "confirm_window",
      .type = HP_OPT_INT,
      .def = "1000",
      .min = 1,
      .max = 65536,
-     .help = "most messages published and not yet confirmed"},
+     .help = "most messages published and not yet confirmed",
+     HP_AT_INT(struct amqp_sink, o.confirm_window)},
     {.name = "mandatory",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "ask the broker to return unroutable messages (counted as returned)"},
+     .help = "ask the broker to return unroutable messages (counted as returned)",
+     HP_AT_BOOL(struct amqp_sink, o.mandatory)},
     {.name = "retry_timer",
      .type = HP_OPT_FLOAT,
      .min = 0.1,
      .max = 86400,
-     .help = "seconds between reconnect attempts once backed off (sets retry_max)"},
+     .help = "seconds between reconnect attempts once backed off (sets retry_max)",
+     HP_AT_FLOAT(struct amqp_sink, o.retry_timer)},
     {.name = "heartbeat",
      .type = HP_OPT_INT,
      .def = "30",
      .min = 0,
      .max = 65535,
-     .help = "AMQP heartbeat, seconds (0: off); a dead broker is noticed in 2 periods"},
+     .help = "AMQP heartbeat, seconds (0: off); a dead broker is noticed in 2 periods",
+     HP_AT_INT(struct amqp_sink, o.heartbeat_opt)},
     {.name = "frame_max",
      .type = HP_OPT_INT,
      .def = "131072",
      .min = 4096,
      .max = 2147483647.0,
-     .help = "largest frame, bytes"},
+     .help = "largest frame, bytes",
+     HP_AT_INT(struct amqp_sink, o.frame_max_opt)},
     {.name = "timeout",
      .type = HP_OPT_FLOAT,
      .def = "3.0",
      .min = 0.1,
      .max = 60,
-     .help = "seconds allowed to connect, log in, and for each declare"},
+     .help = "seconds allowed to connect, log in, and for each declare",
+     HP_AT_FLOAT(struct amqp_sink, o.timeout)},
     {0},
 };
-
-/* ---- routing keys ----------------------------------------------------- */
-
-int amqp_expand(const char *tmpl, const char *host, const char *reporter, const char *session,
-                char *out, size_t len)
-{
-    size_t n = 0;
-    for (const char *p = tmpl; *p; p++) {
-        const char *v = NULL;
-        size_t skip = 0;
-        if (*p == '{') {
-            const char *end = strchr(p, '}');
-            size_t k = end ? (size_t)(end - p - 1) : 0;
-            if (k == 4 && strncmp(p + 1, "host", 4) == 0)
-                v = host;
-            else if (k == 8 && strncmp(p + 1, "reporter", 8) == 0)
-                v = reporter;
-            else if (k == 7 && strncmp(p + 1, "session", 7) == 0)
-                v = session;
-            if (!v)
-                return -2;
-            skip = k + 1;
-        }
-        size_t vl = v ? strlen(v) : 1;
-        if (n + vl >= len)
-            return -1;
-        memcpy(out + n, v ? v : p, vl);
-        n += vl;
-        p += skip;
-    }
-    out[n] = '\0';
-    return 0;
-}
 
 /* ---- init / fini ------------------------------------------------------ */
 
 static int parse_urls(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct amqp_sink *a = s->priv;
-    int n = hp_opt_strings_count(cfg, "url");
-    const config_setting_t *at = cfg ? config_setting_get_member(cfg, "url") : NULL;
+    int n = hp_strs_count(a->o.url_set);
+    const config_setting_t *at = a->o.url_set;
     size_t count = n > 0 ? (size_t)n : 1;
     a->o.urls = calloc(count, sizeof(*a->o.urls));
     if (!a->o.urls)
         return -1;
     int bad = 0;
     for (size_t i = 0; i < count; i++) {
-        const char *raw = n > 0 ? hp_opt_strings_at(cfg, "url", (int)i)
-                                : hp_opt_string(NULL, amqp_opts_table, "url");
+        const char *raw = n > 0 ? hp_strs_at(a->o.url_set, (int)i) : amqp_opts_table[0].def;
         struct amqp_url *u = &a->o.urls[i];
         a->o.n_urls++;
         hp_redact_url(raw, u->redacted, sizeof(u->redacted));
@@ -232,81 +250,55 @@ static int parse_urls(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     return bad;
 }
 
-static void read_groups(struct amqp_opts *o, const config_setting_t *cfg)
+/* Load the nested groups into the same struct and derive the rest. */
+static void read_opts(struct hp_sink *s)
 {
-    const config_setting_t *ex = cfg ? config_setting_get_member(cfg, "exchange") : NULL;
-    const config_setting_t *q = cfg ? config_setting_get_member(cfg, "queue") : NULL;
-    const config_setting_t *t = cfg ? config_setting_get_member(cfg, "tls") : NULL;
-    o->exchange = hp_opt_string(ex, exchange_opts, "name");
-    o->exchange_type = hp_opt_string(ex, exchange_opts, "type");
-    o->exchange_durable = hp_opt_bool(ex, exchange_opts, "durable");
-    o->exchange_auto_delete = hp_opt_bool(ex, exchange_opts, "auto_delete");
-    o->queue_declare = hp_opt_bool(q, queue_opts, "declare");
-    o->queue_prefix = hp_opt_string(q, queue_opts, "prefix");
-    o->queue_exclusive = hp_opt_bool(q, queue_opts, "exclusive");
-    o->queue_durable = hp_opt_bool(q, queue_opts, "durable");
-    o->queue_auto_delete = hp_opt_bool(q, queue_opts, "auto_delete");
-    o->queue_ttl_ms = hp_opt_int(q, queue_opts, "ttl");
-    o->binding_key = hp_opt_string(q, queue_opts, "binding");
-    o->ca_file = hp_opt_string(t, tls_opts, "ca_file");
-    o->cert_file = hp_opt_string(t, tls_opts, "cert_file");
-    o->key_file = hp_opt_string(t, tls_opts, "key_file");
-    o->verify_peer = hp_opt_bool(t, tls_opts, "verify_peer");
-    o->verify_hostname = hp_opt_bool(t, tls_opts, "verify_hostname");
-}
-
-static void read_opts(struct hp_sink *s, const config_setting_t *cfg)
-{
-    struct amqp_opts *o = &((struct amqp_sink *)s->priv)->o;
-    read_groups(o, cfg);
-    o->routing_key = hp_opt_string(cfg, amqp_opts_table, "routing_key");
-    o->persistent = hp_opt_bool(cfg, amqp_opts_table, "persistent");
-    o->confirm = hp_opt_bool(cfg, amqp_opts_table, "confirm");
-    o->mandatory = hp_opt_bool(cfg, amqp_opts_table, "mandatory");
-    o->heartbeat = (int)hp_opt_int(cfg, amqp_opts_table, "heartbeat");
-    o->frame_max = (int)hp_opt_int(cfg, amqp_opts_table, "frame_max");
-    o->timeout_ms = (int)(hp_opt_float(cfg, amqp_opts_table, "timeout") * 1000);
-    s->window = (size_t)hp_opt_int(cfg, amqp_opts_table, "confirm_window");
+    struct amqp_sink *a = s->priv;
+    struct amqp_opts *o = &a->o;
+    hp_opts_load(o->exchange_g, exchange_opts, a);
+    hp_opts_load(o->queue_g, queue_opts, a);
+    hp_opts_load(o->tls_g, tls_opts, a);
+    o->heartbeat = (int)o->heartbeat_opt;
+    o->frame_max = (int)o->frame_max_opt;
+    o->timeout_ms = (int)(o->timeout * 1000);
+    s->window = (size_t)o->confirm_window;
     /* psistats' retry_timer: the steady interval between attempts. The first
      * retries come sooner (retry_initial), doubling up to it. */
-    double rt = hp_opt_float(cfg, amqp_opts_table, "retry_timer");
-    if (rt > 0) {
-        s->retry_max_ms = (int64_t)(rt * 1000);
-        if (s->retry_initial_ms > s->retry_max_ms)
-            s->retry_initial_ms = s->retry_max_ms;
-    }
+    if (o->retry_timer > 0)
+        hp_sink_retry_cap(s, o->retry_timer);
+}
+
+/* A template option: compiled, or a FILE:LINE error at its setting. */
+static int compile(struct hp_sink *s, struct hp_tmpl *t, const char *text, unsigned parts,
+                   const config_setting_t *at, const char *what, struct hp_errs *errs)
+{
+    char why[200];
+    if (hp_tmpl_compile(t, text, parts, why, sizeof(why)) == 0)
+        return 0;
+    hp_errs_add(errs, at, "sink %s: %s \"%s\": %s", s->name, what, text, why);
+    return -1;
 }
 
 static int check_templates(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct amqp_sink *a = s->priv;
-    char buf[300];
-    int rc = 0;
-    if (amqp_expand(a->o.routing_key, "h", "r", "s", buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, cfg,
-                    "sink %s: routing_key \"%s\": only {host}, {reporter} and "
-                    "{session} may be used",
-                    s->name, a->o.routing_key);
-        rc = -1;
-    }
-    if (amqp_expand(a->o.binding_key, "h", "", "s", buf, sizeof(buf)) != 0 ||
-        strstr(a->o.binding_key, "{reporter}")) {
-        hp_errs_add(errs, cfg,
-                    "sink %s: queue.binding \"%s\": only {host} and {session} "
-                    "may be used",
-                    s->name, a->o.binding_key);
-        rc = -1;
-    }
-    return rc;
+    const config_setting_t *rk = cfg ? config_setting_get_member(cfg, "routing_key") : NULL;
+    const config_setting_t *bk =
+        a->o.queue_g ? config_setting_get_member(a->o.queue_g, "binding") : NULL;
+    int rc = compile(s, &a->o.routing_t, a->o.routing_key,
+                     HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION, rk ? rk : cfg,
+                     "routing_key", errs);
+    return compile(s, &a->o.binding_t, a->o.binding_key, HP_TMPL_HOST | HP_TMPL_SESSION,
+                   bk ? bk : cfg, "queue.binding", errs) ||
+                   rc
+               ? -1
+               : 0;
 }
 
 static int amqp_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct amqp_sink *a = calloc(1, sizeof(*a));
-    if (!a)
-        return -1;
-    s->priv = a;
-    read_opts(s, cfg);
+    struct amqp_sink *a = s->priv;
+    read_opts(s);
     int rc = parse_urls(s, cfg, errs);
     if (rc == 0)
         rc = check_templates(s, cfg, errs);
@@ -318,15 +310,11 @@ static int amqp_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_e
 static void amqp_fini(struct hp_sink *s)
 {
     struct amqp_sink *a = s->priv;
-    if (!a)
-        return;
     amqp_conn_close(a->conn, false);
     for (size_t i = 0; i < a->o.n_urls; i++)
         free(a->o.urls[i].buf);
     free(a->o.urls);
     amqp_confirms_free(&a->tags);
-    free(a);
-    s->priv = NULL;
 }
 
 /* ---- open / close ----------------------------------------------------- */
@@ -351,9 +339,10 @@ static int try_url(struct hp_sink *s, const struct amqp_url *u)
 static int amqp_open(struct hp_sink *s)
 {
     struct amqp_sink *a = s->priv;
-    const char *host = s->agent->host, *session = s->agent->session;
+    const char *host = s->id.host;
+    struct hp_tmpl_vars v = {.host = host, .session = s->id.session};
     snprintf(a->queue, sizeof(a->queue), "%s.%s", a->o.queue_prefix, host);
-    if (amqp_expand(a->o.binding_key, host, "", session, a->binding, sizeof(a->binding)) != 0)
+    if (hp_tmpl_expand(&a->o.binding_t, &v, a->binding, sizeof(a->binding)) < 0)
         return hp_sink_fail(s, "queue.binding is too long for host %s", host);
     char first[sizeof(s->error)] = "";
     for (size_t i = 0; i < a->o.n_urls; i++) {
@@ -402,7 +391,7 @@ static int broken(struct hp_sink *s, const char *fmt, const char *detail)
 static void on_return(struct hp_sink *s, const amqp_basic_return_t *m)
 {
     struct amqp_sink *a = s->priv;
-    atomic_fetch_add_explicit(&s->stats.returned, 1, memory_order_relaxed);
+    hp_sink_returned(s, 1);
     a->skipping = true; /* a content header (and body) follows */
     a->skip_left = 0;
     if (!a->warned_return) {
@@ -547,8 +536,11 @@ static size_t send_room(struct amqp_sink *a)
 static int publish(struct hp_sink *s, const struct hp_msg *m)
 {
     struct amqp_sink *a = s->priv;
-    const char *host = s->agent->host, *session = s->agent->session;
-    if (amqp_expand(a->o.routing_key, host, m->reporter, session, a->rkey, sizeof(a->rkey)) != 0)
+    /* The message's own identity (a replayed one keeps its run's). */
+    const char *host = m->host[0] ? m->host : s->id.host;
+    const char *session = m->host[0] ? m->session : s->id.session;
+    struct hp_tmpl_vars v = {host, m->reporter, session, m->ts_ms};
+    if (hp_tmpl_expand(&a->o.routing_t, &v, a->rkey, sizeof(a->rkey)) < 0)
         snprintf(a->rkey, sizeof(a->rkey), "hostpulse.%s", m->reporter);
     snprintf(a->msgid, sizeof(a->msgid), "%s:%s:%s:%llu", host, session, m->reporter,
              (unsigned long long)m->seq);
@@ -618,6 +610,7 @@ static int amqp_check(struct hp_sink *s)
 const struct hp_sink_ops hp_sink_amqp = {
     .type = "amqp",
     .opts = amqp_opts_table,
+    .priv_size = sizeof(struct amqp_sink),
     .init = amqp_init,
     .open = amqp_open,
     .write = amqp_write,

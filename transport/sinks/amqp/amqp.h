@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/template.h"
 #include "transport/sink.h"
 
 #define AMQP_CHANNEL 1
@@ -22,8 +23,14 @@ struct amqp_url {
     char redacted[256];
 };
 
+/* The options, filled by hp_opts_load from the sink's tables (amqp.c),
+ * then completed by init. Strings are borrowed from the config. */
 struct amqp_opts {
-    struct amqp_url *urls; /* failover order */
+    const config_setting_t *url_set, *exchange_g, *queue_g, *tls_g; /* as given */
+    double timeout, retry_timer;                                    /* seconds */
+    int64_t heartbeat_opt, frame_max_opt, confirm_window;
+    struct hp_tmpl routing_t, binding_t; /* compiled routing_key, queue.binding */
+    struct amqp_url *urls;               /* failover order */
     size_t n_urls;
     const char *exchange, *exchange_type;
     bool exchange_durable, exchange_auto_delete;
@@ -70,10 +77,5 @@ void amqp_conn_close(amqp_connection_state_t c, bool graceful);
 /* Explain a failed RPC reply ("vhost x not found", "ACCESS_REFUSED ..."). */
 void amqp_conn_reply_reason(amqp_rpc_reply_t r, char *buf, size_t len);
 int amqp_conn_check(struct hp_sink *s, const struct amqp_opts *o);
-
-/* Expand a routing-key template ({host}, {reporter}, {session}) into out.
- * Returns -1 when it does not fit. */
-int amqp_expand(const char *tmpl, const char *host, const char *reporter, const char *session,
-                char *out, size_t len);
 
 #endif

@@ -9,7 +9,7 @@
  * (PRECONDITION_FAILED: declared with other arguments). Never the password:
  * URLs appear only in their redacted form. */
 #include "transport/sinks/amqp/amqp.h"
-#include "agent/agent.h"
+#include "lib/version.h"
 
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
@@ -137,7 +137,7 @@ static amqp_rpc_reply_t login(const struct hp_sink *s, const struct amqp_opts *o
                               const struct amqp_url *u, amqp_connection_state_t c)
 {
     char name[320];
-    snprintf(name, sizeof(name), "hostpulse %s (sink %s)", s->agent ? s->agent->host : "", s->name);
+    snprintf(name, sizeof(name), "hostpulse %s (sink %s)", s->id.host ? s->id.host : "", s->name);
     amqp_table_entry_t caps[] = {
         {.key = amqp_cstring_bytes("connection.blocked"),
          .value = {.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = 1}},

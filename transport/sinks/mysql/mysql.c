@@ -60,7 +60,10 @@ struct my {
     /* options, borrowed from the config */
     const char *host, *socket, *user, *password, *database, *prefix;
     const char *ssl_ca, *ssl_cert, *ssl_key;
-    unsigned port, timeout;
+    int64_t port_opt;       /* options, as loaded */
+    double timeout_opt;     /* seconds */
+    bool ssl_opt;           /* set: require TLS */
+    unsigned port, timeout; /* derived at init */
     bool ssl, ssl_verify;
     char target[512];           /* user@host:port/db, for messages; no password */
     bool connected_once;        /* later connects are logged by the transport */
@@ -608,27 +611,40 @@ static int my_check(struct hp_sink *s)
 /* clang-format off */
 static const struct hp_opt my_opts[] = {
     {.name = "host", .type = HP_OPT_STRING, .def = "localhost",
-     .help = "server name or address (TCP); \"localhost\" means the default socket"},
+     .help = "server name or address (TCP); \"localhost\" means the default socket",
+     HP_AT_STR(struct my, host)},
     {.name = "port", .type = HP_OPT_INT, .def = "3306", .min = 1, .max = 65535,
-     .help = "server TCP port"},
+     .help = "server TCP port",
+     HP_AT_INT(struct my, port_opt)},
     {.name = "socket", .type = HP_OPT_STRING, .def = "",
-     .help = "Unix socket path; when set, host and port are not used"},
-    {.name = "user", .type = HP_OPT_STRING, .def = "hostpulse", .help = "user name"},
-    {.name = "password", .type = HP_OPT_STRING, .def = "", .help = "password (never logged)"},
+     .help = "Unix socket path; when set, host and port are not used",
+     HP_AT_STR(struct my, socket)},
+    {.name = "user", .type = HP_OPT_STRING, .def = "hostpulse", .help = "user name",
+     HP_AT_STR(struct my, user)},
+    {.name = "password", .type = HP_OPT_STRING, .def = "", .help = "password (never logged)",
+     HP_AT_STR(struct my, password)},
     {.name = "database", .type = HP_OPT_STRING, .def = "hostpulse",
-     .help = "database (must exist; tables are created in it)"},
+     .help = "database (must exist; tables are created in it)",
+     HP_AT_STR(struct my, database)},
     {.name = "table_prefix", .type = HP_OPT_STRING, .def = "hp_",
-     .help = "prefix of every table name: letters, digits, _"},
+     .help = "prefix of every table name: letters, digits, _",
+     HP_AT_STR(struct my, prefix)},
     {.name = "timeout", .type = HP_OPT_FLOAT, .def = "10.0", .min = 1, .max = 3600,
-     .help = "connect, read and write timeout, seconds"},
+     .help = "connect, read and write timeout, seconds",
+     HP_AT_FLOAT(struct my, timeout_opt)},
     {.name = "ssl", .type = HP_OPT_BOOL, .def = "false",
-     .help = "require TLS (implied by ssl_ca, ssl_cert, ssl_key)"},
-    {.name = "ssl_ca", .type = HP_OPT_STRING, .def = "", .help = "CA certificate file (PEM)"},
+     .help = "require TLS (implied by ssl_ca, ssl_cert, ssl_key)",
+     HP_AT_BOOL(struct my, ssl_opt)},
+    {.name = "ssl_ca", .type = HP_OPT_STRING, .def = "", .help = "CA certificate file (PEM)",
+     HP_AT_STR(struct my, ssl_ca)},
     {.name = "ssl_cert", .type = HP_OPT_STRING, .def = "",
-     .help = "client certificate file (PEM)"},
-    {.name = "ssl_key", .type = HP_OPT_STRING, .def = "", .help = "client key file (PEM)"},
+     .help = "client certificate file (PEM)",
+     HP_AT_STR(struct my, ssl_cert)},
+    {.name = "ssl_key", .type = HP_OPT_STRING, .def = "", .help = "client key file (PEM)",
+     HP_AT_STR(struct my, ssl_key)},
     {.name = "ssl_verify", .type = HP_OPT_BOOL, .def = "true",
-     .help = "with TLS: check the server certificate and name"},
+     .help = "with TLS: check the server certificate and name",
+     HP_AT_BOOL(struct my, ssl_verify)},
     {0},
 };
 /* clang-format on */
@@ -658,23 +674,10 @@ static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_
 
 static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct my *m = calloc(1, sizeof(*m));
-    if (!m)
-        return -1;
-    s->priv = m;
-    m->host = hp_opt_string(cfg, my_opts, "host");
-    m->socket = hp_opt_string(cfg, my_opts, "socket");
-    m->user = hp_opt_string(cfg, my_opts, "user");
-    m->password = hp_opt_string(cfg, my_opts, "password");
-    m->database = hp_opt_string(cfg, my_opts, "database");
-    m->prefix = hp_opt_string(cfg, my_opts, "table_prefix");
-    m->ssl_ca = hp_opt_string(cfg, my_opts, "ssl_ca");
-    m->ssl_cert = hp_opt_string(cfg, my_opts, "ssl_cert");
-    m->ssl_key = hp_opt_string(cfg, my_opts, "ssl_key");
-    m->port = (unsigned)hp_opt_int(cfg, my_opts, "port");
-    m->timeout = (unsigned)(hp_opt_float(cfg, my_opts, "timeout") + 0.5);
-    m->ssl = hp_opt_bool(cfg, my_opts, "ssl") || *m->ssl_ca || *m->ssl_cert || *m->ssl_key;
-    m->ssl_verify = hp_opt_bool(cfg, my_opts, "ssl_verify");
+    struct my *m = s->priv;
+    m->port = (unsigned)m->port_opt;
+    m->timeout = (unsigned)(m->timeout_opt + 0.5);
+    m->ssl = m->ssl_opt || *m->ssl_ca || *m->ssl_cert || *m->ssl_key;
     if (*m->socket)
         snprintf(m->target, sizeof(m->target), "%s@%s/%s", m->user, m->socket, m->database);
     else
@@ -688,8 +691,6 @@ static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_err
 static void my_fini(struct hp_sink *s)
 {
     struct my *m = s->priv;
-    if (!m)
-        return;
     my_close(s);
     free(m->tables);
     free(m->rows);
@@ -697,13 +698,12 @@ static void my_fini(struct hp_sink *s)
     free(m->binds);
     if (m->tok)
         json_tokener_free(m->tok);
-    free(m);
-    s->priv = NULL;
 }
 
 const struct hp_sink_ops hp_sink_mysql = {
     .type = "mysql",
     .opts = my_opts,
+    .priv_size = sizeof(struct my),
     .init = my_init,
     .open = my_open,
     .write = my_write,
