@@ -368,8 +368,8 @@ static int setup_tls(struct hp_sink *s, struct mqtt_sink *m)
     int rc = mosquitto_tls_set(m->mosq, ca, NULL, cert, key, NULL);
     if (rc != MOSQ_ERR_SUCCESS)
         return hp_sink_fail(s, "%s: TLS: cannot use ca_file %s / cert_file %s / key_file %s: %s",
-                            m->redacted, ca ? ca : "(system)", cert ? cert : "-",
-                            key ? key : "-", mosquitto_strerror(rc));
+                            m->redacted, ca ? ca : "(system)", cert ? cert : "-", key ? key : "-",
+                            mosquitto_strerror(rc));
     mosquitto_tls_opts_set(m->mosq, o->verify_peer ? 1 : 0, NULL, NULL);
     mosquitto_tls_insecure_set(m->mosq, !o->verify_hostname);
     return 0;
@@ -521,8 +521,7 @@ static int broken(struct hp_sink *s, int rc)
                           : mosquitto_strerror(rc);
     if (rc == MOSQ_ERR_ERRNO)
         why = strerror(errno);
-    return hp_sink_fail(s, "%s: %s%s%s", m->redacted, why, m->last_log[0] ? "; " : "",
-                        m->last_log);
+    return hp_sink_fail(s, "%s: %s%s%s", m->redacted, why, m->last_log[0] ? "; " : "", m->last_log);
 }
 
 static int mqtt_poll(struct hp_sink *s)

@@ -52,7 +52,8 @@ static json_object *ipv4_list(json_object *data)
     json_object_object_foreach(ifs, name, addrs)
     {
         (void)name;
-        size_t n = json_object_is_type(addrs, json_type_array) ? json_object_array_length(addrs) : 0;
+        size_t n =
+            json_object_is_type(addrs, json_type_array) ? json_object_array_length(addrs) : 0;
         for (size_t i = 0; i < n; i++) {
             json_object *a = json_object_array_get_idx(addrs, i);
             const char *fam = json_object_get_string(member(a, "family"));
@@ -125,4 +126,18 @@ enum hp_psistats_fold hp_psistats_fold(struct hp_psistats *p, const struct hp_ms
     }
     json_object_put(env);
     return r;
+}
+
+struct hp_msg *hp_psistats_msg(struct hp_psistats *p, const struct hp_msg *m, bool *bad)
+{
+    char *text;
+    size_t len;
+    enum hp_psistats_fold r = hp_psistats_fold(p, m, &text, &len);
+    *bad = r == HP_PSISTATS_BAD;
+    if (r != HP_PSISTATS_TICK)
+        return NULL;
+    struct hp_msg *out = hp_msg_new("psistats", m->seq, m->ts_ms, text, len);
+    free(text);
+    *bad = out == NULL;
+    return out;
 }

@@ -45,4 +45,10 @@ void hp_psistats_free(struct hp_psistats *p);
 enum hp_psistats_fold hp_psistats_fold(struct hp_psistats *p, const struct hp_msg *m, char **out,
                                        size_t *len);
 
+/* The same as a message for sinks that publish hp_msgs: a new message
+ * (reporter "psistats", m's seq and ts; unref it after use), or NULL when
+ * m was only folded (*bad false: ack it OK) or is not an envelope (*bad
+ * true: ack it DROP). */
+struct hp_msg *hp_psistats_msg(struct hp_psistats *p, const struct hp_msg *m, bool *bad);
+
 #endif

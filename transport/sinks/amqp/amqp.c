@@ -19,6 +19,7 @@
 #include "transport/sinks/amqp/amqp.h"
 #include "agent/agent.h"
 #include "lib/clock.h"
+#include "transport/sinks/psistats.h"
 
 #include <linux/sockios.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@ struct amqp_sink {
     bool warned_return, warned_nack;
     struct amqp_confirms tags;
     char queue[300], binding[300], rkey[300], msgid[400];
+    int format; /* enum hp_format */
+    struct hp_psistats ps;
 };
 
 /* ---- options ---------------------------------------------------------- */
@@ -161,6 +164,11 @@ static const struct hp_opt amqp_opts_table[] = {
      .min = 0.1,
      .max = 60,
      .help = "seconds allowed to connect, log in, and for each declare"},
+    {.name = "format",
+     .type = HP_OPT_ENUM,
+     .def = "envelope",
+     .choices = hp_format_choices,
+     .help = "envelope: one message per sample; psistats: one psistats object per cpu tick"},
     {0},
 };
 
@@ -257,7 +265,8 @@ static void read_groups(struct amqp_opts *o, const config_setting_t *cfg)
 
 static void read_opts(struct hp_sink *s, const config_setting_t *cfg)
 {
-    struct amqp_opts *o = &((struct amqp_sink *)s->priv)->o;
+    struct amqp_sink *a = s->priv;
+    struct amqp_opts *o = &a->o;
     read_groups(o, cfg);
     o->routing_key = hp_opt_string(cfg, amqp_opts_table, "routing_key");
     o->persistent = hp_opt_bool(cfg, amqp_opts_table, "persistent");
@@ -267,6 +276,7 @@ static void read_opts(struct hp_sink *s, const config_setting_t *cfg)
     o->frame_max = (int)hp_opt_int(cfg, amqp_opts_table, "frame_max");
     o->timeout_ms = (int)(hp_opt_float(cfg, amqp_opts_table, "timeout") * 1000);
     s->window = (size_t)hp_opt_int(cfg, amqp_opts_table, "confirm_window");
+    a->format = strcmp(hp_opt_string(cfg, amqp_opts_table, "format"), "psistats") == 0;
     /* psistats' retry_timer: the steady interval between attempts. The first
      * retries come sooner (retry_initial), doubling up to it. */
     double rt = hp_opt_float(cfg, amqp_opts_table, "retry_timer");
@@ -325,6 +335,7 @@ static void amqp_fini(struct hp_sink *s)
         free(a->o.urls[i].buf);
     free(a->o.urls);
     amqp_confirms_free(&a->tags);
+    hp_psistats_free(&a->ps);
     free(a);
     s->priv = NULL;
 }
@@ -583,7 +594,18 @@ static int amqp_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         if (need > bytes)
             break; /* the socket is backed up: try again next turn */
         bytes -= need;
-        if (publish(s, out[i].msg) != 0)
+        struct hp_msg *folded = NULL;
+        if (a->format == HP_FORMAT_PSISTATS) {
+            bool bad;
+            if (!(folded = hp_psistats_msg(&a->ps, out[i].msg, &bad))) {
+                hp_sink_ack(s, out[i].pos, bad ? HP_ACK_DROP : HP_ACK_OK);
+                continue;
+            }
+        }
+        int rc = publish(s, folded ? folded : out[i].msg);
+        if (folded)
+            hp_msg_unref(folded);
+        if (rc != 0)
             return -1;
         if (a->o.confirm)
             amqp_confirms_add(&a->tags, out[i].pos);
