@@ -73,7 +73,13 @@ static char *tick(const struct hp_psistats *p, json_object *env, json_object *cp
     if (!o)
         return NULL;
     json_object_object_add(o, "hostname", json_object_get(member(env, "host")));
-    json_object_object_add(o, "uptime", json_object_get(p->uptime));
+    if (p->uptime) { /* as /proc/uptime would read at the tick */
+        double age = (double)(json_object_get_int64(member(env, "ts")) - p->uptime_ts) / 1000.0;
+        double up = json_object_get_double(p->uptime) + (age > 0 ? age : 0);
+        hp_json_add_double(o, "uptime", up, 2);
+    } else {
+        json_object_object_add(o, "uptime", NULL);
+    }
     json_object_object_add(o, "cpu", json_object_get(cpu));
     json_object_object_add(o, "mem", json_object_get(p->mem));
     json_object_object_add(o, "ipaddr", json_object_get(p->ipaddr));
@@ -84,6 +90,14 @@ static char *tick(const struct hp_psistats *p, json_object *env, json_object *cp
     char *copy = text ? strdup(text) : NULL;
     json_object_put(o);
     return copy;
+}
+
+/* Whether the cpu message m may make a tick (see HP_PSISTATS_HOLD_MS). */
+static bool ready(struct hp_psistats *p, const struct hp_msg *m)
+{
+    if (!p->first_tick_ts)
+        p->first_tick_ts = m->ts_ms;
+    return (p->uptime && p->mem && p->ipaddr) || m->ts_ms - p->first_tick_ts >= HP_PSISTATS_HOLD_MS;
 }
 
 static json_object *parse(const struct hp_msg *m)
@@ -113,6 +127,7 @@ enum hp_psistats_fold hp_psistats_fold(struct hp_psistats *p, const struct hp_ms
     enum hp_psistats_fold r = HP_PSISTATS_FOLDED;
     if (strcmp(m->reporter, "uptime") == 0) {
         keep(&p->uptime, member(data, "uptime"));
+        p->uptime_ts = m->ts_ms;
     } else if (strcmp(m->reporter, "mem") == 0) {
         keep(&p->mem, member(data, "percent"));
     } else if (strcmp(m->reporter, "temperature") == 0) {
@@ -120,7 +135,7 @@ enum hp_psistats_fold hp_psistats_fold(struct hp_psistats *p, const struct hp_ms
     } else if (strcmp(m->reporter, "ipaddr") == 0) {
         json_object_put(p->ipaddr);
         p->ipaddr = ipv4_list(data);
-    } else if (strcmp(m->reporter, "cpu") == 0 && member(data, "percent")) {
+    } else if (strcmp(m->reporter, "cpu") == 0 && member(data, "percent") && ready(p, m)) {
         *out = tick(p, env, member(data, "percent"), len);
         r = *out ? HP_PSISTATS_TICK : HP_PSISTATS_BAD;
     }

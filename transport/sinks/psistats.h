@@ -8,8 +8,9 @@
  * reporters publish separately, at their own rates, so a sink with this
  * format folds the messages it is offered: every cpu message is a tick and
  * becomes one psistats object carrying the latest uptime, mem, ipaddr and
- * temperature values seen (null until one was); the other reporters'
- * messages only update that state. Each object also carries the cpu
+ * temperature values seen; the other reporters' messages only update
+ * that state. uptime is carried forward by the time since it was sampled,
+ * so it stays what /proc/uptime would say at the tick. Each object also carries the cpu
  * message's envelope `session` and `seq`, so consumers can still drop
  * duplicates. Transport thread only: the state belongs to one sink. */
 #ifndef HP_PSISTATS_H
@@ -18,6 +19,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/msg.h"
 
@@ -27,7 +29,15 @@ extern const char *const hp_format_choices[]; /* "envelope", "psistats", NULL */
 
 struct hp_psistats {
     json_object *uptime, *mem, *ipaddr, *cpu_temp; /* latest values; NULL: none yet */
+    int64_t uptime_ts;                             /* when uptime was sampled, epoch ms */
+    int64_t first_tick_ts;                         /* first cpu message seen; 0: none */
 };
+
+/* Until uptime, mem and ipaddr have each been seen (their first samples
+ * come one interval after start, in any order), cpu messages are folded
+ * without a tick, so consumers get numbers, not nulls; for at most this
+ * long (a disabled reporter stays null after it). */
+#define HP_PSISTATS_HOLD_MS 60000
 
 enum hp_psistats_fold {
     HP_PSISTATS_BAD = -1,   /* not an envelope: drop it */
