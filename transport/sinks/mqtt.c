@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define TOPIC_MAX 512
 
@@ -417,6 +418,14 @@ static int pump(struct mqtt_sink *m, int wait_ms, bool want_out)
         short ev = POLLIN | (want_out || mosquitto_want_write(m->mosq) ? POLLOUT : 0);
         struct pollfd p = {.fd = fd, .events = ev};
         if (poll(&p, 1, wait_ms) > 0 && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+            /* A failed connect: its errno names the cause (libmosquitto
+             * reports only "protocol error"). */
+            int err = 0;
+            socklen_t sl = sizeof(err);
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err) {
+                errno = err;
+                return MOSQ_ERR_ERRNO;
+            }
             int rc = mosquitto_loop_write(m->mosq, 1);
             if (rc != MOSQ_ERR_SUCCESS)
                 return rc;
@@ -430,24 +439,23 @@ static int pump(struct mqtt_sink *m, int wait_ms, bool want_out)
     return rc;
 }
 
-static int connect_reason(struct hp_sink *s, struct mqtt_sink *m, int rc)
+/* Why open() failed, in one sentence. err: errno right after the failure. */
+static int connect_reason(struct hp_sink *s, struct mqtt_sink *m, int rc, int err)
 {
     if (m->connack > 0)
         return hp_sink_fail(s, "%s: the broker refused the connection: %s", m->redacted,
                             m->connack < 128 ? mosquitto_connack_string(m->connack)
                                              : mosquitto_reason_string(m->connack));
-    if (rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_NO_CONN ||
-        rc == MOSQ_ERR_TLS || rc == MOSQ_ERR_EAI) {
-        const char *why = m->last_log[0] ? m->last_log : mosquitto_strerror(rc);
-        if (rc == MOSQ_ERR_ERRNO)
-            why = strerror(errno);
-        return hp_sink_fail(s, "%s: cannot connect to %s:%d: %s", m->redacted, m->host, m->port,
-                            why);
-    }
-    if (rc == MOSQ_ERR_SUCCESS)
+    if (rc == MOSQ_ERR_SUCCESS && !m->lost)
         return hp_sink_fail(s, "%s: no CONNACK within %.1f s", m->redacted,
                             m->o.timeout_ms / 1000.0);
-    return hp_sink_fail(s, "%s: cannot connect: %s", m->redacted, mosquitto_strerror(rc));
+    /* OpenSSL's reason (libmosquitto logs it), else the socket's, else
+     * libmosquitto's code. */
+    const char *why = m->last_log[0] ? m->last_log
+                      : err && rc != MOSQ_ERR_EAI && rc != MOSQ_ERR_TLS
+                          ? strerror(err)
+                          : mosquitto_strerror(rc ? rc : MOSQ_ERR_CONN_LOST);
+    return hp_sink_fail(s, "%s: cannot connect to %s:%d: %s", m->redacted, m->host, m->port, why);
 }
 
 static void drop_client(struct mqtt_sink *m)
@@ -474,15 +482,18 @@ static int mqtt_open(struct hp_sink *s)
     int rc = mosquitto_connect_async(m->mosq, m->host, m->port, m->o.keepalive);
     int64_t deadline = hp_mono_ms() + m->o.timeout_ms;
     bool first = true;
+    int err = errno;
     while (rc == MOSQ_ERR_SUCCESS && m->connack < 0 && !m->lost) {
         int64_t left = deadline - hp_mono_ms();
         if (left <= 0)
             break;
+        errno = 0;
         rc = pump(m, (int)(left < 100 ? left : 100), first);
+        err = errno;
         first = false;
     }
     if (!m->connected) {
-        connect_reason(s, m, rc);
+        connect_reason(s, m, rc, err);
         drop_client(m);
         return -1;
     }
