@@ -84,8 +84,8 @@ int main(int argc, char **argv)
     uint64_t sent = 0;
     while (b.acked < n) {
         while (sent < n && sent - b.acked < window) {
-            if (mosquitto_publish(m, NULL, "hostpulse/bench/cpu", (int)size, payload, qos,
-                                  false) != MOSQ_ERR_SUCCESS)
+            if (mosquitto_publish(m, NULL, "hostpulse/bench/cpu", (int)size, payload, qos, false) !=
+                MOSQ_ERR_SUCCESS)
                 return fprintf(stderr, "mqtt_bare: publish failed\n"), 1;
             sent++;
         }
