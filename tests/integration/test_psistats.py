@@ -6,7 +6,9 @@
 # and the queue psistats.<hostname> with psistats' own arguments, consume,
 # json.loads, read the six keys) gets every field with psistats' meaning:
 # uptime in seconds as /proc/uptime, cpu and mem in percent, the host's
-# IPv4 addresses but loopback, cpu_temp in degrees Celsius or null.
+# IPv4 addresses but loopback, cpu_temp in degrees Celsius or null. The
+# kafka sink's psistats format is read back from librdkafka's mock cluster
+# with kcat (helpers of test_kafka.py) and checked against the schema.
 # hp: slow
 import json
 import os
@@ -16,8 +18,11 @@ import tempfile
 import time
 import unittest
 
+import jsonschema
+
 import tests.integration.hp as hp
 import tests.integration.rabbit as rabbit
+import tests.integration.test_kafka as tk
 
 try:
     import pika
@@ -25,6 +30,8 @@ except ImportError:  # reported as a skip below
     pika = None
 
 HOST = "psihost"
+with open(os.path.join(hp.ROOT, "docs", "schema", "psistats.schema.json")) as f:
+    SCHEMA = jsonschema.Draft202012Validator(json.load(f))
 
 
 def psistats_config(d, url):
@@ -90,6 +97,8 @@ class PsistatsDropIn(unittest.TestCase):
             uptime_now = float(f.read().split()[0])
         objs = []
         for method, props, body in ch.consume(queue, inactivity_timeout=3 * hp.SLOW):
+            if method is not None:
+                self.assertEqual(list(SCHEMA.iter_errors(json.loads(body))), [], body)
             if method is None:
                 break
             self.assertEqual(props.content_type, "application/json")
@@ -120,6 +129,36 @@ class PsistatsDropIn(unittest.TestCase):
         self.assertEqual(len({o["session"] for o in objs}), 1)
         seqs = [o["seq"] for o in objs]
         self.assertEqual(seqs, sorted(set(seqs)))
+
+
+class PsistatsKafka(unittest.TestCase):
+    def test_kafka_sink_publishes_psistats_objects(self):
+        tk.skip_under_tsan(self)
+        if not os.path.exists(tk.MOCK) or not tk.KCAT:
+            self.skipTest("needs tests/helpers/kafka_mock (make test-bins) and kcat")
+        mock = tk.Mock()
+        self.addCleanup(mock.stop)
+        conf = """agent: { hostname = "%s"; };
+reporters: { cpu: { interval = 0.2; }; mem: { interval = 0.2; }; uptime: { interval = 0.2; };
+             ipaddr: { interval = 0.2; }; temperature: { enabled = true; interval = 0.2; }; };
+sinks = ( { type = "kafka"; brokers = "%s"; topic = "psistats"; format = "psistats";
+            linger_ms = 1; } );
+""" % (HOST, mock.bootstrap)
+        with tempfile.TemporaryDirectory() as d:
+            with hp.Agent(hp.write_config(d, conf)) as a:
+                time.sleep(2.5)
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertNotIn("not delivered", a.stderr)
+        recs = tk.consume(mock.bootstrap, "psistats")
+        self.assertGreater(len(recs), 3)
+        seqs = []
+        for r in recs:
+            o = json.loads(r["payload"])
+            self.assertEqual(list(SCHEMA.iter_errors(o)), [], r["payload"])
+            self.assertEqual(o["hostname"], HOST)
+            self.assertEqual(r["key"], HOST)
+            seqs.append(o["seq"])
+        self.assertEqual(sorted(seqs), sorted(set(seqs)))
 
 
 if __name__ == "__main__":
