@@ -193,6 +193,20 @@ class MqttEndToEnd(unittest.TestCase):
         self.assertIsInstance(last["ipaddr"], list)
 
 
+class MqttConfig(unittest.TestCase):
+    def test_bad_url_and_topic_are_named_without_the_password(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, 'sinks = ( { type = "mqtt";\n'
+                                      '  url = "http://u:%s@x"; topic = "a/{nope}"; } );\n'
+                                   % PASSWORD)
+            p = hp.run(["-c", path, "--check"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("hostpulse.conf:2: sink mqtt: url \"http://u:***@x\" is not an MQTT URL",
+                      p.stderr)
+        self.assertIn("hostpulse.conf:2: sink mqtt: topic \"a/{nope}\"", p.stderr)
+        self.assertNotIn(PASSWORD, p.stderr)
+
+
 class MqttTLS(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

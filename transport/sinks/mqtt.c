@@ -228,6 +228,13 @@ static void read_opts(struct hp_sink *s, const config_setting_t *cfg)
     s->window = (size_t)hp_opt_int(cfg, T, "window");
 }
 
+/* The setting named key (for its line), else the sink's group. */
+static const config_setting_t *at(const config_setting_t *cfg, const char *key)
+{
+    const config_setting_t *m = cfg ? config_setting_get_member(cfg, key) : NULL;
+    return m ? m : cfg;
+}
+
 static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct mqtt_sink *m = s->priv;
@@ -236,7 +243,7 @@ static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     char buf[TOPIC_MAX];
     int rc = 0;
     if (parse_url(m, m->o.url) != 0) {
-        hp_errs_add(errs, cfg,
+        hp_errs_add(errs, at(cfg, "url"),
                     "sink %s: url \"%s\" is not an MQTT URL "
                     "(mqtt://[user[:password]@]host[:port] or mqtts://...)",
                     s->name, m->redacted);
@@ -244,18 +251,20 @@ static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     }
     all[3] = NULL;
     if (expand(m->o.topic, all, buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, cfg, "sink %s: topic \"%s\": only {host}, {reporter} and {session}",
-                    s->name, m->o.topic);
+        hp_errs_add(errs, at(cfg, "topic"),
+                    "sink %s: topic \"%s\": only {host}, {reporter} and {session}", s->name,
+                    m->o.topic);
         rc = -1;
     }
     if (expand(m->o.status_topic, no_rep, buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, cfg, "sink %s: status_topic \"%s\": only {host} and {session}", s->name,
+        hp_errs_add(errs, at(cfg, "status_topic"),
+                    "sink %s: status_topic \"%s\": only {host} and {session}", s->name,
                     m->o.status_topic);
         rc = -1;
     }
     if (expand(m->o.client_id, id_vals, buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, cfg, "sink %s: client_id \"%s\": only {host} and {sink}", s->name,
-                    m->o.client_id);
+        hp_errs_add(errs, at(cfg, "client_id"), "sink %s: client_id \"%s\": only {host} and {sink}",
+                    s->name, m->o.client_id);
         rc = -1;
     }
     return rc;
