@@ -167,10 +167,17 @@ class Broker:
         time.sleep(0.5 * hp.SLOW)  # subscribed before anyone publishes
         return s
 
+    def freeze(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def stop(self, timeout=20):
         """SIGTERM: mosquitto saves its persistence file and exits."""
         if not self.proc or self.proc.poll() is not None:
             return
+        self.thaw()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=timeout * hp.SLOW)

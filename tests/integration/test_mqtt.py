@@ -2,7 +2,8 @@
 # test_mqtt.py -- the mqtt sink against a real mosquitto started by the test
 # (tests/integration/mosquitto.py), read by mosquitto_sub: every reporter
 # on its documented topic and valid against the schema; zero loss and
-# bounded duplicates through a 30 s broker stop; the Last Will when the
+# bounded duplicates through a 30 s broker stop and a frozen broker
+# (noticed by keepalive); the Last Will when the
 # agent is SIGKILLed; TLS with verification (a wrong CA and a wrong name
 # are refused); QoS 2 over MQTT 5; retained last values; the psistats
 # format on psistats/<host> as psimonweb reads it; no password in output.
@@ -128,6 +129,27 @@ class MqttEndToEnd(unittest.TestCase):
         # (No print: output between the test's name and "ok" hides it from
         # tests/run.)
         self.assertLessEqual(dups, 1000, "%d delivered, last seqs %s" % (len(got), last))
+
+    def test_frozen_broker_noticed_by_keepalive_nothing_lost(self):
+        sub = self.b.subscribe("hostpulse/frozen/#", "sub-frozen")
+        with tempfile.TemporaryDirectory() as d:
+            with hp.Agent(config(d, self.b.url(), host="frozen", extra="keepalive = 5;")) as a:
+                time.sleep(1)
+                self.b.freeze()
+                try:
+                    hp.wait_for(lambda: "retrying in" in a.read_stderr(), timeout=30,
+                                what="the silent broker noticed (keepalive 5 s)")
+                finally:
+                    self.b.thaw()
+                hp.wait_for(lambda: "connected again" in a.read_stderr(), timeout=30,
+                            what="reconnect")
+                time.sleep(1)
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertNotIn("not delivered", a.stderr)
+        sub.wait_idle()
+        got = envelopes(self, sub.messages(), "frozen")
+        dups, last = seq_report(self, got)
+        self.assertGreater(last["uptime"], 50)
 
     def test_last_will_when_the_agent_is_killed(self):
         sub = self.b.subscribe("hostpulse/will/status", "sub-will")
