@@ -107,7 +107,7 @@ static const struct hp_opt mqtt_opts_table[] = {
     {.name = "clean_session", .type = HP_OPT_BOOL, .def = "false",
      .help = "start a new broker session on each connect (MQTT 5: clean start)"},
     {.name = "keepalive", .type = HP_OPT_INT, .def = "30", .min = 5, .max = 65535,
-     .help = "seconds; a dead broker is noticed within 1.5 periods"},
+     .help = "seconds; a silent broker is noticed within 2 periods"},
     {.name = "protocol", .type = HP_OPT_ENUM, .def = "3.1.1", .choices = protocols,
      .help = "MQTT protocol version"},
     {.name = "window", .type = HP_OPT_INT, .def = "1000", .min = 1, .max = 65535,
