@@ -15,7 +15,8 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
-           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git
+           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
+           mosquitto mosquitto-clients libmosquitto-dev python3-pika
 
 CC      ?= cc
 OPT     ?= -O2

@@ -36,7 +36,8 @@
     SINK_BUILTIN(es_file)                                                                          \
     SINK_MODULE(mysql)                                                                             \
     SINK_MODULE(amqp)                                                                              \
-    SINK_MODULE(kafka)
+    SINK_MODULE(kafka)                                                                             \
+    SINK_MODULE(mqtt)
 
 /* Built-ins are always linked in. A module's symbol is a weak reference:
  * NULL unless a program links its objects directly (tests, benchmarks). */

@@ -34,6 +34,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "transport/sinks/psistats.h"
+
 #define TOPIC_MAX      250  /* Kafka's limit is 249 characters */
 #define CLOSE_FLUSH_MS 1000 /* close() waits this long for reports in flight */
 
@@ -82,6 +84,9 @@ struct kafka {
     char last_error[256];     /* newest error_cb reason */
     char last_transport[256]; /* newest broker connection failure */
     struct hp_complain conn, deliver;
+    int format;             /* enum hp_format */
+    bool psistats, folding; /* format = "psistats"; inside kafka_write_psistats */
+    struct hp_psistats ps;
 };
 
 /* ---- options ----------------------------------------------------------- */
@@ -124,6 +129,9 @@ static const struct hp_opt kafka_opts[] = {
     {.name = "properties", .type = HP_OPT_GROUP,
      .help = "librdkafka properties, verbatim (write '.' as '_': sasl_mechanism)",
      HP_AT_SET(struct kafka, properties)},
+    {.name = "format", .type = HP_OPT_ENUM, .def = "envelope", .choices = hp_format_choices,
+     .help = "envelope: one message per sample; psistats: one psistats object per cpu tick",
+     HP_AT_ENUM(struct kafka, format)},
     {0},
 };
 /* clang-format on */
@@ -475,6 +483,7 @@ static int kafka_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     k->s = s;
     k->wake[0] = k->wake[1] = -1;
     k->timeout_ms = (int)(k->timeout * 1000);
+    k->psistats = k->format == HP_FORMAT_PSISTATS;
     k->conf = rd_kafka_conf_new();
     if (!k->conf || set_brokers(s, k) != 0)
         return -1;
@@ -630,9 +639,13 @@ static int produce(struct hp_sink *s, const struct hp_out *o, rd_kafka_topic_t *
                              RD_KAFKA_V_OPAQUE((void *)(uintptr_t)slot), RD_KAFKA_V_END);
 }
 
+static int kafka_write_psistats(struct hp_sink *s, const struct hp_out *out, size_t n);
+
 static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 {
     struct kafka *k = s->priv;
+    if (k->psistats && !k->folding)
+        return kafka_write_psistats(s, out, n);
     for (size_t i = 0; i < n; i++) {
         rd_kafka_topic_t *rkt = topic_for(s, out[i].msg->reporter);
         if (!rkt)
@@ -677,6 +690,28 @@ static int kafka_write(struct hp_sink *s, const struct hp_out *out, size_t n)
     return (int)n;
 }
 
+/* format = "psistats": each cpu message is produced as one folded psistats
+ * object (the slot keeps its own reference); the others settle at once. */
+static int kafka_write_psistats(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct kafka *k = s->priv;
+    for (size_t i = 0; i < n; i++) {
+        bool bad;
+        struct hp_out o = {.msg = hp_psistats_msg(&k->ps, out[i].msg, &bad), .pos = out[i].pos};
+        if (!o.msg) {
+            hp_sink_ack(s, out[i].pos, bad ? HP_ACK_DROP : HP_ACK_OK);
+            continue;
+        }
+        k->folding = true;
+        int taken = kafka_write(s, &o, 1);
+        k->folding = false;
+        hp_msg_unref(o.msg);
+        if (taken != 1)
+            return taken < 0 ? -1 : (int)i;
+    }
+    return (int)n;
+}
+
 static int kafka_poll(struct hp_sink *s)
 {
     struct kafka *k = s->priv;
@@ -713,6 +748,7 @@ static void kafka_fini(struct hp_sink *s)
         rd_kafka_conf_destroy(k->conf);
     free(k->brokers_buf);
     free(k->slots);
+    hp_psistats_free(&k->ps);
 }
 
 /* ---- --check --connect -------------------------------------------------- */

@@ -18,6 +18,7 @@
  * hp-module-pkgs: librabbitmq */
 #include "transport/sinks/amqp/amqp.h"
 #include "lib/clock.h"
+#include "transport/sinks/psistats.h"
 
 #include <linux/sockios.h>
 #include <stdio.h>
@@ -40,6 +41,8 @@ struct amqp_sink {
     bool warned_return, warned_nack;
     struct amqp_confirms tags;
     char queue[300], binding[300], rkey[300], msgid[400];
+    int format; /* enum hp_format */
+    struct hp_psistats ps;
 };
 
 /* ---- options ---------------------------------------------------------- */
@@ -213,6 +216,12 @@ static const struct hp_opt amqp_opts_table[] = {
      .max = 60,
      .help = "seconds allowed to connect, log in, and for each declare",
      HP_AT_FLOAT(struct amqp_sink, o.timeout)},
+    {.name = "format",
+     .type = HP_OPT_ENUM,
+     .def = "envelope",
+     .choices = hp_format_choices,
+     .help = "envelope: one message per sample; psistats: one psistats object per cpu tick",
+     HP_AT_ENUM(struct amqp_sink, format)},
     {0},
 };
 
@@ -315,6 +324,7 @@ static void amqp_fini(struct hp_sink *s)
         free(a->o.urls[i].buf);
     free(a->o.urls);
     amqp_confirms_free(&a->tags);
+    hp_psistats_free(&a->ps);
 }
 
 /* ---- open / close ----------------------------------------------------- */
@@ -575,7 +585,18 @@ static int amqp_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         if (need > bytes)
             break; /* the socket is backed up: try again next turn */
         bytes -= need;
-        if (publish(s, out[i].msg) != 0)
+        struct hp_msg *folded = NULL;
+        if (a->format == HP_FORMAT_PSISTATS) {
+            bool bad;
+            if (!(folded = hp_psistats_msg(&a->ps, out[i].msg, &bad))) {
+                hp_sink_ack(s, out[i].pos, bad ? HP_ACK_DROP : HP_ACK_OK);
+                continue;
+            }
+        }
+        int rc = publish(s, folded ? folded : out[i].msg);
+        if (folded)
+            hp_msg_unref(folded);
+        if (rc != 0)
             return -1;
         if (a->o.confirm)
             amqp_confirms_add(&a->tags, out[i].pos);

@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mqtt.c -- the MQTT sink (libmosquitto): each message is published to a
+ * topic from a template ("hostpulse/{host}/{reporter}"), QoS 1 by default.
+ *
+ * A message leaves the backlog only when libmosquitto's on_publish fires for
+ * its message id: PUBACK at QoS 1, PUBCOMP at QoS 2, written at QoS 0. The
+ * ids of messages in flight are kept in publishing order (acks come back in
+ * that order, so settling is O(1)). libmosquitto runs on the transport
+ * thread only: write() publishes (libmosquitto writes at once when it can),
+ * poll() calls mosquitto_loop_read/write/misc on its socket, which pollfd()
+ * hands to the transport; mosquitto_loop_start's thread is never used.
+ * open() connects without blocking (mosquitto_connect_async) and waits for
+ * CONNACK at most `timeout`. A Last Will (`offline`, retained) on the
+ * status topic lets subscribers see a host vanish; `online` (retained) is
+ * published after each connect and `offline` before a clean disconnect.
+ * The client id is stable and clean_session off, so the broker keeps QoS
+ * state across reconnects; what was in flight when a connection broke is
+ * offered again by the transport (at-least-once: duplicates, no loss).
+ * The password is never logged: URLs are shown redacted.
+ *
+ * hp-module-pkgs: libmosquitto */
+#include "agent/agent.h"
+#include "lib/clock.h"
+#include "transport/sink.h"
+#include "transport/sinks/psistats.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define TOPIC_MAX 512
+
+/* A message in flight: its id from mosquitto_publish and backlog position. */
+struct mqtt_flight {
+    uint64_t pos;
+    int mid;
+    bool done;
+};
+
+struct mqtt_opts {
+    const char *url, *username, *password, *topic, *status_topic, *client_id;
+    int qos, keepalive, protocol, format, timeout_ms;
+    bool retain, status, clean_session;
+    const char *ca_file, *cert_file, *key_file;
+    bool verify_peer, verify_hostname;
+};
+
+struct mqtt_sink {
+    struct mqtt_opts o;
+    char *url_buf; /* parsed copy of url: host/user/password point into it */
+    const char *host, *user, *password;
+    int port;
+    bool tls;
+    char redacted[256];
+    struct mosquitto *mosq;
+    bool connected; /* CONNACK accepted and not disconnected since */
+    int connack;    /* -1: none yet */
+    bool lost;      /* on_disconnect fired */
+    char last_log[200];
+    struct mqtt_flight *fl; /* ring of `window` entries */
+    size_t head, count;
+    struct hp_psistats ps;
+    char topic[TOPIC_MAX], status[TOPIC_MAX], id[TOPIC_MAX];
+};
+
+/* ---- options ----------------------------------------------------------- */
+
+static const char *const protocols[] = {"3.1.1", "5", NULL};
+
+static const struct hp_opt mqtt_tls_opts[] = {
+    {.name = "ca_file", .type = HP_OPT_STRING, .help = "CA certificate(s) to verify the broker"},
+    {.name = "cert_file", .type = HP_OPT_STRING, .help = "client certificate (PEM)"},
+    {.name = "key_file", .type = HP_OPT_STRING, .help = "client key (PEM; default cert_file)"},
+    {.name = "verify_peer",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "refuse a broker whose certificate is not signed by ca_file"},
+    {.name = "verify_hostname",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "refuse a broker whose certificate does not name the URL's host"},
+    {0},
+};
+
+/* clang-format off */
+static const struct hp_opt mqtt_opts_table[] = {
+    {.name = "url", .type = HP_OPT_STRING, .def = "mqtt://localhost:1883",
+     .help = "mqtt[s]://[user[:password]@]host[:port] (ports 1883 / 8883 by default)"},
+    {.name = "username", .type = HP_OPT_STRING, .help = "user name (instead of the URL's)"},
+    {.name = "password", .type = HP_OPT_STRING, .help = "password (instead of the URL's); never logged"},
+    {.name = "topic", .type = HP_OPT_STRING, .def = "hostpulse/{host}/{reporter}",
+     .help = "topic template ({host}, {reporter}, {session})"},
+    {.name = "qos", .type = HP_OPT_INT, .def = "1", .min = 0, .max = 2,
+     .help = "0: at most once; 1: a message leaves the backlog on PUBACK; 2: on PUBCOMP"},
+    {.name = "retain", .type = HP_OPT_BOOL, .def = "false",
+     .help = "publish retained: a new subscriber gets each topic's last value at once"},
+    {.name = "status", .type = HP_OPT_BOOL, .def = "true",
+     .help = "Last Will \"offline\" and \"online\" on connect, both retained, on status_topic"},
+    {.name = "status_topic", .type = HP_OPT_STRING, .def = "hostpulse/{host}/status",
+     .help = "topic of the online/offline status ({host}, {session})"},
+    {.name = "client_id", .type = HP_OPT_STRING, .def = "hostpulse-{host}-{sink}",
+     .help = "MQTT client id ({host}, {sink}); stable, so the broker keeps the session"},
+    {.name = "clean_session", .type = HP_OPT_BOOL, .def = "false",
+     .help = "start a new broker session on each connect (MQTT 5: clean start)"},
+    {.name = "keepalive", .type = HP_OPT_INT, .def = "30", .min = 5, .max = 65535,
+     .help = "seconds; a silent broker is noticed within 2 periods"},
+    {.name = "protocol", .type = HP_OPT_ENUM, .def = "3.1.1", .choices = protocols,
+     .help = "MQTT protocol version"},
+    {.name = "window", .type = HP_OPT_INT, .def = "1000", .min = 1, .max = 65535,
+     .help = "most messages published and not yet acknowledged"},
+    {.name = "timeout", .type = HP_OPT_FLOAT, .def = "3.0", .min = 0.1, .max = 60,
+     .help = "seconds allowed to connect (TCP, TLS, CONNACK)"},
+    {.name = "format", .type = HP_OPT_ENUM, .def = "envelope", .choices = hp_format_choices,
+     .help = "envelope: one message per sample; psistats: one psistats object per cpu tick"},
+    {.name = "tls", .type = HP_OPT_GROUP, .sub = mqtt_tls_opts, .help = "mqtts:// settings"},
+    {0},
+};
+/* clang-format on */
+
+/* ---- templates and the URL --------------------------------------------- */
+
+/* Expand {host}, {reporter}, {session} and {sink} (a NULL value: not
+ * allowed here). 0, -1 when it does not fit, -2 for an unknown name. */
+static int expand(const char *tmpl, const char *const vals[4], char *out, size_t len)
+{
+    static const char *const names[] = {"host", "reporter", "session", "sink"};
+    size_t n = 0;
+    for (const char *p = tmpl; *p; p++) {
+        const char *v = NULL;
+        if (*p == '{') {
+            const char *end = strchr(p, '}');
+            for (int i = 0; end && i < 4 && !v; i++)
+                if ((size_t)(end - p - 1) == strlen(names[i]) &&
+                    strncmp(p + 1, names[i], strlen(names[i])) == 0)
+                    v = vals[i];
+            if (!v)
+                return -2;
+            p = end;
+        }
+        size_t vl = v ? strlen(v) : 1;
+        if (n + vl >= len)
+            return -1;
+        memcpy(out + n, v ? v : p, vl);
+        n += vl;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* mqtt[s]://[user[:password]@]host[:port][/] into m's fields. */
+static int parse_url(struct mqtt_sink *m, const char *url)
+{
+    hp_redact_url(url, m->redacted, sizeof(m->redacted));
+    m->url_buf = strdup(url);
+    if (!m->url_buf)
+        return -1;
+    char *p = m->url_buf;
+    if (strncmp(p, "mqtts://", 8) == 0) {
+        m->tls = true;
+        p += 8;
+    } else if (strncmp(p, "mqtt://", 7) == 0) {
+        p += 7;
+    } else {
+        return -1;
+    }
+    char *slash = strchr(p, '/');
+    if (slash)
+        *slash = '\0';
+    char *at = strrchr(p, '@');
+    if (at) {
+        *at = '\0';
+        char *colon = strchr(p, ':');
+        if (colon)
+            *colon++ = '\0';
+        m->user = p;
+        m->password = colon;
+        p = at + 1;
+    }
+    m->port = m->tls ? 8883 : 1883;
+    char *colon = strrchr(p, ':');
+    if (colon && !strchr(colon, ']')) {
+        *colon = '\0';
+        char *end;
+        long port = strtol(colon + 1, &end, 10);
+        if (*end || port <= 0 || port > 65535)
+            return -1;
+        m->port = (int)port;
+    }
+    if (*p == '[' && p[strlen(p) - 1] == ']') { /* [::1] */
+        p[strlen(p) - 1] = '\0';
+        p++;
+    }
+    m->host = p;
+    return *p ? 0 : -1;
+}
+
+/* ---- init / fini ------------------------------------------------------- */
+
+static void read_opts(struct hp_sink *s, const config_setting_t *cfg)
+{
+    struct mqtt_opts *o = &((struct mqtt_sink *)s->priv)->o;
+    const config_setting_t *t = cfg ? config_setting_get_member(cfg, "tls") : NULL;
+    const struct hp_opt *T = mqtt_opts_table;
+    o->url = hp_opt_string(cfg, T, "url");
+    o->username = hp_opt_string(cfg, T, "username");
+    o->password = hp_opt_string(cfg, T, "password");
+    o->topic = hp_opt_string(cfg, T, "topic");
+    o->status_topic = hp_opt_string(cfg, T, "status_topic");
+    o->client_id = hp_opt_string(cfg, T, "client_id");
+    o->qos = (int)hp_opt_int(cfg, T, "qos");
+    o->retain = hp_opt_bool(cfg, T, "retain");
+    o->status = hp_opt_bool(cfg, T, "status");
+    o->clean_session = hp_opt_bool(cfg, T, "clean_session");
+    o->keepalive = (int)hp_opt_int(cfg, T, "keepalive");
+    o->protocol = strcmp(hp_opt_string(cfg, T, "protocol"), "5") == 0 ? 1 : 0;
+    o->format = strcmp(hp_opt_string(cfg, T, "format"), "psistats") == 0 ? HP_FORMAT_PSISTATS
+                                                                         : HP_FORMAT_ENVELOPE;
+    o->timeout_ms = (int)(hp_opt_float(cfg, T, "timeout") * 1000);
+    o->ca_file = hp_opt_string(t, mqtt_tls_opts, "ca_file");
+    o->cert_file = hp_opt_string(t, mqtt_tls_opts, "cert_file");
+    o->key_file = hp_opt_string(t, mqtt_tls_opts, "key_file");
+    o->verify_peer = hp_opt_bool(t, mqtt_tls_opts, "verify_peer");
+    o->verify_hostname = hp_opt_bool(t, mqtt_tls_opts, "verify_hostname");
+    s->window = (size_t)hp_opt_int(cfg, T, "window");
+}
+
+/* The setting named key (for its line), else the sink's group. */
+static const config_setting_t *at(const config_setting_t *cfg, const char *key)
+{
+    const config_setting_t *m = cfg ? config_setting_get_member(cfg, key) : NULL;
+    return m ? m : cfg;
+}
+
+static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct mqtt_sink *m = s->priv;
+    const char *all[4] = {"h", "r", "s", "n"}, *no_rep[4] = {"h", NULL, "s", NULL};
+    const char *id_vals[4] = {"h", NULL, NULL, "n"};
+    char buf[TOPIC_MAX];
+    int rc = 0;
+    if (parse_url(m, m->o.url) != 0) {
+        hp_errs_add(errs, at(cfg, "url"),
+                    "sink %s: url \"%s\" is not an MQTT URL "
+                    "(mqtt://[user[:password]@]host[:port] or mqtts://...)",
+                    s->name, m->redacted);
+        rc = -1;
+    }
+    all[3] = NULL;
+    if (expand(m->o.topic, all, buf, sizeof(buf)) != 0) {
+        hp_errs_add(errs, at(cfg, "topic"),
+                    "sink %s: topic \"%s\": only {host}, {reporter} and {session}", s->name,
+                    m->o.topic);
+        rc = -1;
+    }
+    if (expand(m->o.status_topic, no_rep, buf, sizeof(buf)) != 0) {
+        hp_errs_add(errs, at(cfg, "status_topic"),
+                    "sink %s: status_topic \"%s\": only {host} and {session}", s->name,
+                    m->o.status_topic);
+        rc = -1;
+    }
+    if (expand(m->o.client_id, id_vals, buf, sizeof(buf)) != 0) {
+        hp_errs_add(errs, at(cfg, "client_id"), "sink %s: client_id \"%s\": only {host} and {sink}",
+                    s->name, m->o.client_id);
+        rc = -1;
+    }
+    return rc;
+}
+
+static int mqtt_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    struct mqtt_sink *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -1;
+    s->priv = m;
+    hp_psistats_init(&m->ps);
+    read_opts(s, cfg);
+    m->fl = calloc(s->window, sizeof(*m->fl));
+    if (!m->fl)
+        return -1;
+    /* Sets up OpenSSL and a random seed: main thread, before any client
+     * exists. Calling it again is harmless; it is never undone (another
+     * mqtt sink, after a reload, may still use it), as modules are never
+     * unloaded. */
+    mosquitto_lib_init();
+    return check_opts(s, cfg, errs);
+}
+
+static void mqtt_fini(struct hp_sink *s)
+{
+    struct mqtt_sink *m = s->priv;
+    if (!m)
+        return;
+    if (m->mosq)
+        mosquitto_destroy(m->mosq);
+    hp_psistats_free(&m->ps);
+    free(m->fl);
+    free(m->url_buf);
+    free(m);
+    s->priv = NULL;
+}
+
+/* ---- in-flight ids ----------------------------------------------------- */
+
+static void flight_add(struct mqtt_sink *m, size_t cap, int mid, uint64_t pos)
+{
+    m->fl[(m->head + m->count) % cap] = (struct mqtt_flight){.pos = pos, .mid = mid};
+    m->count++;
+}
+
+/* on_publish: settle mid (acks come in order, so it is nearly always the
+ * oldest), then forget the settled prefix. */
+static void flight_done(struct hp_sink *s, int mid)
+{
+    struct mqtt_sink *m = s->priv;
+    size_t cap = s->window;
+    for (size_t i = 0; i < m->count; i++) {
+        struct mqtt_flight *f = &m->fl[(m->head + i) % cap];
+        if (f->mid == mid && !f->done) {
+            f->done = true;
+            hp_sink_ack(s, f->pos, HP_ACK_OK);
+            break;
+        }
+    }
+    while (m->count > 0 && m->fl[m->head].done) {
+        m->head = (m->head + 1) % cap;
+        m->count--;
+    }
+}
+
+/* ---- libmosquitto callbacks (all on the transport thread) --------------- */
+
+static void on_connect(struct mosquitto *mosq, void *ud, int rc)
+{
+    (void)mosq;
+    struct mqtt_sink *m = ((struct hp_sink *)ud)->priv;
+    m->connack = rc;
+    m->connected = rc == 0;
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *ud, int rc)
+{
+    (void)mosq;
+    (void)rc;
+    struct mqtt_sink *m = ((struct hp_sink *)ud)->priv;
+    m->connected = false;
+    m->lost = true;
+}
+
+static void on_publish(struct mosquitto *mosq, void *ud, int mid)
+{
+    (void)mosq;
+    flight_done(ud, mid);
+}
+
+/* Keep libmosquitto's newest error (OpenSSL's reasons among them). */
+static void on_log(struct mosquitto *mosq, void *ud, int level, const char *str)
+{
+    (void)mosq;
+    struct mqtt_sink *m = ((struct hp_sink *)ud)->priv;
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        snprintf(m->last_log, sizeof(m->last_log), "%s", str);
+}
+
+/* ---- open / close ------------------------------------------------------ */
+
+static int setup_tls(struct hp_sink *s, struct mqtt_sink *m)
+{
+    const struct mqtt_opts *o = &m->o;
+    const char *ca = o->ca_file && *o->ca_file ? o->ca_file : NULL;
+    const char *cert = o->cert_file && *o->cert_file ? o->cert_file : NULL;
+    const char *key = o->key_file && *o->key_file ? o->key_file : cert;
+    if (!ca)
+        mosquitto_int_option(m->mosq, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+    int rc = mosquitto_tls_set(m->mosq, ca, NULL, cert, key, NULL);
+    if (rc != MOSQ_ERR_SUCCESS)
+        return hp_sink_fail(s, "%s: TLS: cannot use ca_file %s / cert_file %s / key_file %s: %s",
+                            m->redacted, ca ? ca : "(system)", cert ? cert : "-", key ? key : "-",
+                            mosquitto_strerror(rc));
+    mosquitto_tls_opts_set(m->mosq, o->verify_peer ? 1 : 0, NULL, NULL);
+    mosquitto_tls_insecure_set(m->mosq, !o->verify_hostname);
+    return 0;
+}
+
+/* A new libmosquitto client with every option, the will and callbacks. */
+static int make_client(struct hp_sink *s, struct mqtt_sink *m)
+{
+    const char *h = s->id.host, *sess = s->id.session;
+    const char *idv[4] = {h, NULL, NULL, s->name}, *stv[4] = {h, NULL, sess, NULL};
+    if (expand(m->o.client_id, idv, m->id, sizeof(m->id)) != 0 ||
+        expand(m->o.status_topic, stv, m->status, sizeof(m->status)) != 0)
+        return hp_sink_fail(s, "client_id or status_topic too long for host %s", h);
+    m->mosq = mosquitto_new(m->id, m->o.clean_session, s);
+    if (!m->mosq)
+        return hp_sink_fail(s, "cannot create an MQTT client (out of memory)");
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+                         m->o.protocol ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_SEND_MAXIMUM, (int)s->window);
+    mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+    const char *user = m->o.username ? m->o.username : m->user;
+    const char *pw = m->o.password ? m->o.password : m->password;
+    if (user && mosquitto_username_pw_set(m->mosq, user, pw) != MOSQ_ERR_SUCCESS)
+        return hp_sink_fail(s, "%s: cannot set the user name", m->redacted);
+    if (m->o.status &&
+        mosquitto_will_set(m->mosq, m->status, 7, "offline", 1, true) != MOSQ_ERR_SUCCESS)
+        return hp_sink_fail(s, "%s: bad status_topic %s", m->redacted, m->status);
+    if (m->tls && setup_tls(s, m) != 0)
+        return -1;
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_log_callback_set(m->mosq, on_log);
+    return 0;
+}
+
+/* Service the socket once: read what arrived, write what is queued, keep
+ * alive. wait_ms > 0 first waits for the socket (open, flush). */
+static int pump(struct mqtt_sink *m, int wait_ms, bool want_out)
+{
+    int fd = mosquitto_socket(m->mosq);
+    if (fd < 0)
+        return MOSQ_ERR_NO_CONN;
+    if (wait_ms > 0) {
+        short ev = POLLIN | (want_out || mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+        struct pollfd p = {.fd = fd, .events = ev};
+        if (poll(&p, 1, wait_ms) > 0 && (p.revents & (POLLOUT | POLLERR | POLLHUP))) {
+            /* A failed connect: its errno names the cause (libmosquitto
+             * reports only "protocol error"). */
+            int err = 0;
+            socklen_t sl = sizeof(err);
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err) {
+                errno = err;
+                return MOSQ_ERR_ERRNO;
+            }
+            int rc = mosquitto_loop_write(m->mosq, 1);
+            if (rc != MOSQ_ERR_SUCCESS)
+                return rc;
+        }
+    }
+    int rc = mosquitto_loop_read(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(m->mosq))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && m->connected)
+        rc = mosquitto_loop_misc(m->mosq);
+    return rc;
+}
+
+/* Why open() failed, in one sentence. err: errno right after the failure. */
+static int connect_reason(struct hp_sink *s, struct mqtt_sink *m, int rc, int err)
+{
+    if (m->connack > 0)
+        return hp_sink_fail(s, "%s: the broker refused the connection: %s", m->redacted,
+                            m->connack < 128 ? mosquitto_connack_string(m->connack)
+                                             : mosquitto_reason_string(m->connack));
+    if (rc == MOSQ_ERR_SUCCESS && !m->lost)
+        return hp_sink_fail(s, "%s: no CONNACK within %.1f s", m->redacted,
+                            m->o.timeout_ms / 1000.0);
+    /* OpenSSL's reason (libmosquitto logs it), else the socket's, else
+     * libmosquitto's code. */
+    const char *why = m->last_log[0] ? m->last_log
+                      : err && rc != MOSQ_ERR_EAI && rc != MOSQ_ERR_TLS
+                          ? strerror(err)
+                          : mosquitto_strerror(rc ? rc : MOSQ_ERR_CONN_LOST);
+    return hp_sink_fail(s, "%s: cannot connect to %s:%d: %s", m->redacted, m->host, m->port, why);
+}
+
+static void drop_client(struct mqtt_sink *m)
+{
+    if (m->mosq)
+        mosquitto_destroy(m->mosq);
+    m->mosq = NULL;
+    m->connected = false;
+}
+
+static int mqtt_open(struct hp_sink *s)
+{
+    struct mqtt_sink *m = s->priv;
+    drop_client(m);
+    m->connack = -1;
+    m->lost = false;
+    m->last_log[0] = '\0';
+    m->head = m->count = 0;
+    if (make_client(s, m) != 0) {
+        drop_client(m);
+        return -1;
+    }
+    errno = 0;
+    int rc = mosquitto_connect_async(m->mosq, m->host, m->port, m->o.keepalive);
+    int64_t deadline = hp_mono_ms() + m->o.timeout_ms;
+    bool first = true;
+    int err = errno;
+    while (rc == MOSQ_ERR_SUCCESS && m->connack < 0 && !m->lost) {
+        int64_t left = deadline - hp_mono_ms();
+        if (left <= 0)
+            break;
+        errno = 0;
+        rc = pump(m, (int)(left < 100 ? left : 100), first);
+        err = errno;
+        first = false;
+    }
+    if (!m->connected) {
+        connect_reason(s, m, rc, err);
+        drop_client(m);
+        return -1;
+    }
+    if (m->o.status)
+        mosquitto_publish(m->mosq, NULL, m->status, 6, "online", 1, true);
+    s->idle_poll_ms = m->o.keepalive * 250;
+    hp_info("sink %s: connected to %s as %s (MQTT %s, QoS %d)", s->name, m->redacted, m->id,
+            m->o.protocol ? "5" : "3.1.1", m->o.qos);
+    return 0;
+}
+
+static void mqtt_close(struct hp_sink *s)
+{
+    struct mqtt_sink *m = s->priv;
+    if (m->mosq && m->connected) {
+        /* A clean stop: say so (the will fires only when we vanish). */
+        if (m->o.status)
+            mosquitto_publish(m->mosq, NULL, m->status, 7, "offline", 1, true);
+        mosquitto_disconnect(m->mosq);
+        for (int i = 0; i < 10 && mosquitto_want_write(m->mosq); i++)
+            if (pump(m, 50, false) != MOSQ_ERR_SUCCESS)
+                break;
+    }
+    drop_client(m);
+    m->head = m->count = 0; /* the transport re-queues what was unacked */
+}
+
+/* ---- delivery ---------------------------------------------------------- */
+
+static int broken(struct hp_sink *s, int rc)
+{
+    struct mqtt_sink *m = s->priv;
+    m->connected = false;
+    const char *why = rc == MOSQ_ERR_KEEPALIVE || rc == MOSQ_ERR_NO_CONN
+                          ? "connection lost (no reply within keepalive, or closed)"
+                          : mosquitto_strerror(rc);
+    if (rc == MOSQ_ERR_ERRNO)
+        why = strerror(errno);
+    return hp_sink_fail(s, "%s: %s%s%s", m->redacted, why, m->last_log[0] ? "; " : "", m->last_log);
+}
+
+static int mqtt_poll(struct hp_sink *s)
+{
+    struct mqtt_sink *m = s->priv;
+    if (!m->mosq)
+        return -1;
+    int rc = pump(m, 0, false);
+    if (rc != MOSQ_ERR_SUCCESS || m->lost)
+        return broken(s, rc != MOSQ_ERR_SUCCESS ? rc : MOSQ_ERR_CONN_LOST);
+    return 0;
+}
+
+static int mqtt_pollfd(struct hp_sink *s)
+{
+    struct mqtt_sink *m = s->priv;
+    return m->mosq ? mosquitto_socket(m->mosq) : -1;
+}
+
+/* The payload of one offered message: the envelope, or (psistats) a
+ * folded object, or nothing to publish (*len 0, acked by the caller). */
+static int payload(struct hp_sink *s, const struct hp_msg *msg, char **own, const char **p,
+                   size_t *len)
+{
+    struct mqtt_sink *m = s->priv;
+    *own = NULL;
+    if (m->o.format == HP_FORMAT_ENVELOPE) {
+        *p = msg->json;
+        *len = msg->len;
+        return HP_PSISTATS_TICK;
+    }
+    enum hp_psistats_fold r = hp_psistats_fold(&m->ps, msg, own, len);
+    *p = *own;
+    return r;
+}
+
+/* Publish o (or settle it at once: folded, refused, QoS 0). Returns 1 when
+ * it is in flight (its id in *mid), 0 when settled, -1 when broken. */
+static int publish(struct hp_sink *s, const struct hp_out *o, int *mid)
+{
+    struct mqtt_sink *m = s->priv;
+    const struct hp_msg *msg = o->msg;
+    char *own;
+    const char *body;
+    size_t len;
+    int r = payload(s, msg, &own, &body, &len);
+    if (r != HP_PSISTATS_TICK) {
+        hp_sink_ack(s, o->pos, r == HP_PSISTATS_FOLDED ? HP_ACK_OK : HP_ACK_DROP);
+        return 0;
+    }
+    const char *rep = m->o.format == HP_FORMAT_PSISTATS ? "psistats" : msg->reporter;
+    const char *vals[4] = {s->id.host, rep, s->id.session, NULL};
+    if (expand(m->o.topic, vals, m->topic, sizeof(m->topic)) != 0)
+        snprintf(m->topic, sizeof(m->topic), "hostpulse/%s", rep);
+    int rc = mosquitto_publish(m->mosq, mid, m->topic, (int)len, body, m->o.qos, m->o.retain);
+    free(own);
+    if (rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_OVERSIZE_PACKET) {
+        hp_sink_ack(s, o->pos, HP_ACK_DROP);
+        return 0;
+    }
+    if (rc != MOSQ_ERR_SUCCESS)
+        return broken(s, rc);
+    if (m->o.qos > 0)
+        return 1;
+    hp_sink_ack(s, o->pos, HP_ACK_OK); /* QoS 0: handed over is all there is */
+    return 0;
+}
+
+static int mqtt_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct mqtt_sink *m = s->priv;
+    if (!m->connected)
+        return mqtt_poll(s) != 0 ? -1 : 0;
+    size_t i;
+    for (i = 0; i < n && m->count < s->window; i++) {
+        int mid = 0, rc = publish(s, &out[i], &mid);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) /* PUBACK/PUBCOMP can only arrive from a later read */
+            flight_add(m, s->window, mid, out[i].pos);
+    }
+    return mqtt_poll(s) != 0 ? -1 : (int)i;
+}
+
+static int mqtt_flush(struct hp_sink *s, int timeout_ms)
+{
+    struct mqtt_sink *m = s->priv;
+    int64_t deadline = hp_mono_ms() + timeout_ms;
+    while (m->mosq && m->connected && m->count > 0) {
+        int64_t left = deadline - hp_mono_ms();
+        if (left <= 0 || pump(m, left < 100 ? (int)left : 100, false) != MOSQ_ERR_SUCCESS)
+            break;
+    }
+    return m->count > 0 ? -1 : 0;
+}
+
+const struct hp_sink_ops hp_sink_mqtt = {
+    .type = "mqtt",
+    .opts = mqtt_opts_table,
+    .init = mqtt_init,
+    .open = mqtt_open,
+    .write = mqtt_write,
+    .poll = mqtt_poll,
+    .pollfd = mqtt_pollfd,
+    .flush = mqtt_flush,
+    .close = mqtt_close,
+    .fini = mqtt_fini,
+};
