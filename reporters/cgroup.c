@@ -214,7 +214,7 @@ static bool paths_go_below(const struct cgroup *c, const char *rel, int depth)
             continue;
         char head[256];
         const char *p = pat;
-        for (int d = 0; d <= depth && p; d++)
+        for (int d = 0; d < depth && p; d++)
             p = strchr(p + 1, '/');
         size_t len = p ? (size_t)(p - pat) : strlen(pat);
         if (len >= sizeof(head))
@@ -406,7 +406,10 @@ unsigned hp_cg_keyed(const char *text, const char *const *keys, int n, uint64_t 
                 continue;
             const char *q = p + kl;
             uint64_t x;
-            if (hp_parse_u64(&q, &x) && (*q == '\n' || *q == '\0' || *q == ' ')) {
+            bool ok = hp_parse_u64(&q, &x);
+            while (*q == ' ')
+                q++;
+            if (ok && (*q == '\n' || *q == '\0')) {
                 v[i] = x;
                 found |= 1u << i;
             }

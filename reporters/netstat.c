@@ -97,14 +97,18 @@ struct netstat {
 void hp_snake_case(const char *in, size_t inlen, char *out, size_t outlen)
 {
     size_t k = 0;
-    for (size_t i = 0; i < inlen && in[i] && k + 2 < outlen; i++) {
+    for (size_t i = 0; i < inlen && in[i]; i++) {
         unsigned char c = (unsigned char)in[i];
+        bool under = false;
         if (isupper(c) && i > 0) {
             unsigned char prev = (unsigned char)in[i - 1];
             unsigned char next = i + 1 < inlen ? (unsigned char)in[i + 1] : 0;
-            if (islower(prev) || isdigit(prev) || (isupper(prev) && islower(next)))
-                out[k++] = '_';
+            under = islower(prev) || isdigit(prev) || (isupper(prev) && islower(next));
         }
+        if (k + 1 + under >= outlen)
+            break;
+        if (under)
+            out[k++] = '_';
         out[k++] = isalnum(c) ? (char)tolower(c) : '_';
     }
     out[k] = '\0';
