@@ -44,8 +44,8 @@ def usage(group):
 class LiveGroup:
     """A cgroup of our own, removed (after its processes are killed) at exit."""
 
-    def __init__(self, root, controllers=()):
-        self.name = "hp-live-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+    def __init__(self, root, controllers=(), suffix=""):
+        self.name = "hp-live-%d-%d%s" % (os.getpid(), int(time.time() * 1000) % 100000, suffix)
         self.path = os.path.join(root, self.name)
         self.procs = []
         if controllers:
@@ -61,6 +61,16 @@ class LiveGroup:
         return p
 
     def close(self):
+        kill = os.path.join(self.path, "cgroup.kill")  # every task, forked children too
+        if os.path.exists(kill):
+            with open(kill, "w") as f:
+                f.write("1")
+        else:
+            for pid in read(os.path.join(self.path, "cgroup.procs")).split():
+                try:
+                    os.kill(int(pid), 9)
+                except ProcessLookupError:
+                    pass
         for p in self.procs:
             p.kill()
             p.wait()
@@ -159,6 +169,37 @@ class CgroupLiveTest(unittest.TestCase):
         self.assertGreaterEqual(mem["current"], 64 << 20)
         self.assertGreaterEqual(mem["anon"], 60 << 20)
         self.assertLess(mem["current"], 256 << 20)
+
+
+    def test_process_reporter_selects_by_unit_and_cgroup_with_children(self):
+        unit = LiveGroup(self.root, suffix=".scope")  # a "unit" name, as systemd makes them
+        self.addCleanup(unit.close)
+        # a parent that forks a child: the child stays in the parent's group
+        parent = unit.run("import os, time\nif os.fork() == 0:\n    time.sleep(60)\n"
+                          "time.sleep(60)")
+        hp.wait_for(lambda: len(read(os.path.join(unit.path, "cgroup.procs")).split()) == 2,
+                    what="parent and child in the group")
+        pids = sorted(int(x) for x in read(os.path.join(unit.path, "cgroup.procs")).split())
+        self.assertIn(parent.pid, pids)
+        conf = ("reporters: {\n%s" % OFF.replace("  process: { enabled = false; };\n", "") +
+                "  process: { enabled = true; interval = 1.0; watch = (\n"
+                "    { label = \"by-unit\"; unit = \"%s\"; aggregate = true; },\n"
+                "    { label = \"by-cgroup\"; cgroup = \"/hp-live-*.scope\"; aggregate = true; },\n"
+                "    { label = \"elsewhere\"; cgroup = \"/no-such-group\"; aggregate = true; }\n"
+                "  ); };\n};\nsinks = ( { type = \"stdout\"; } );\n" % unit.name)
+        msgs, p = hp.run_once(conf)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for m in msgs:
+            hp.validate(m)
+        d = [m for m in msgs if m["reporter"] == "process"][0]["data"]
+        by_pid = {w["pid"]: w for w in d["watched"]}
+        self.assertEqual(sorted(by_pid), pids)
+        for pid in pids:
+            self.assertEqual(sorted(by_pid[pid]["watch"]), ["by-cgroup", "by-unit"])
+        aggs = {a["watch"]: a for a in d["aggregates"]}
+        self.assertEqual(aggs["by-unit"]["count"], 2)
+        self.assertEqual(aggs["by-cgroup"]["count"], 2)
+        self.assertEqual(aggs["elsewhere"]["count"], 0)
 
 
 class CgroupV1Test(unittest.TestCase):

@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/opts.h"
 #include "reporters/cgroup.h"
+#include "reporters/cgroup_select.h"
 #include "reporters/netstat.h"
 #include "reporters/psi.h"
 #include "reporters/reporter.h"
@@ -624,6 +625,32 @@ static void cgroup_v1_and_hybrid(void **state)
     inst_free(in);
 }
 
+/* ---- process selection by unit and cgroup ---- */
+
+static void cgroup_selects_units_and_paths(void **state)
+{
+    (void)state;
+    const char *nginx = "/system.slice/nginx.service";
+    assert_true(hp_cgroup_selects(nginx, "nginx.service", NULL));
+    assert_true(hp_cgroup_selects(nginx, "*.service", NULL));
+    assert_false(hp_cgroup_selects(nginx, "sshd.service", NULL));
+    assert_false(hp_cgroup_selects(nginx, "nginx", NULL)); /* a whole component */
+    /* a unit's sub-groups (delegation) and a slice's members */
+    assert_true(hp_cgroup_selects("/system.slice/nginx.service/workers", "nginx.service", NULL));
+    assert_true(hp_cgroup_selects(nginx, "system.slice", NULL));
+    assert_true(hp_cgroup_selects(nginx, NULL, "/system.slice/nginx.service"));
+    assert_true(hp_cgroup_selects(nginx, NULL, "/system.slice"));
+    assert_true(hp_cgroup_selects(nginx, NULL, "/"));
+    assert_false(hp_cgroup_selects(nginx, NULL, "/system"));     /* not a prefix of a name */
+    assert_false(hp_cgroup_selects(nginx, NULL, "/*.service")); /* globs stay in a component */
+    const char *docker = "/system.slice/docker-0123abcd.scope";
+    assert_true(hp_cgroup_selects(docker, NULL, "/system.slice/docker-*.scope"));
+    assert_true(hp_cgroup_selects(docker, "docker-*.scope", "/system.slice"));
+    assert_false(hp_cgroup_selects(docker, "docker-*.scope", "/user.slice"));
+    assert_true(hp_cgroup_selects("/", NULL, "/"));
+    assert_false(hp_cgroup_selects(NULL, NULL, NULL));
+}
+
 int main(void)
 {
     hp_log_setup(HP_LOG_STDERR, HP_LOG_ERR);
@@ -645,6 +672,7 @@ int main(void)
         cmocka_unit_test(cgroup_selection_options),
         cmocka_unit_test(cgroup_top_n),
         cmocka_unit_test(cgroup_v1_and_hybrid),
+        cmocka_unit_test(cgroup_selects_units_and_paths),
     };
     return cmocka_run_group_tests_name("reporters_new", tests, NULL, NULL);
 }
