@@ -288,8 +288,8 @@ static bool add_candidate(struct cgroup *c, const char *rel, uint64_t ino)
         c->capcand = cap;
     }
     struct cg_group *g = lookup(c, rel, ino);
-    if (!g)
-        return false;
+    if (!g || g->gen == c->gen)
+        return false; /* out of memory, or matched twice ("/" listed twice) */
     g->gen = c->gen;
     c->cand[c->ncand++] = (size_t)(g - c->g);
     return true;
@@ -592,8 +592,12 @@ bool hp_cg_io_line(const char *p, unsigned *maj, unsigned *min, uint64_t v[6])
 static json_object *io_object(struct cgroup *c, struct cg_group *g, bool rated, double secs)
 {
     const char *p = read_at(c, g->dfd, "io.stat");
-    if (!p)
+    if (!p) {
+        free(g->dev); /* no stale devices for a later rate */
+        g->dev = NULL;
+        g->ndev = 0;
         return NULL;
+    }
     struct cg_dev devs[64];
     size_t n = 0;
     json_object *o = json_object_new_object();
