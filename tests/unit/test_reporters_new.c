@@ -641,7 +641,7 @@ static void cgroup_selects_units_and_paths(void **state)
     assert_true(hp_cgroup_selects(nginx, NULL, "/system.slice/nginx.service"));
     assert_true(hp_cgroup_selects(nginx, NULL, "/system.slice"));
     assert_true(hp_cgroup_selects(nginx, NULL, "/"));
-    assert_false(hp_cgroup_selects(nginx, NULL, "/system"));     /* not a prefix of a name */
+    assert_false(hp_cgroup_selects(nginx, NULL, "/system"));    /* not a prefix of a name */
     assert_false(hp_cgroup_selects(nginx, NULL, "/*.service")); /* globs stay in a component */
     const char *docker = "/system.slice/docker-0123abcd.scope";
     assert_true(hp_cgroup_selects(docker, NULL, "/system.slice/docker-*.scope"));
