@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* netstat.c -- TCP and UDP health from /proc/net/snmp, /proc/net/netstat
- * and /proc/net/sockstat: connection opens, established connections,
+/* netstat.c -- TCP and UDP health from /proc/net/snmp, /proc/net/snmp6,
+ * /proc/net/netstat and /proc/net/sockstat: connection opens, established connections,
  * retransmits, resets, listen queue overflows and drops, syncookies, UDP
  * errors and buffer errors as raw totals and per-second rates, and the
  * socket counts. A host can be idle on cpu and still refuse connections
@@ -69,6 +69,14 @@ static const char *const DEFAULTS[] = {
     "udp.sndbuf_errors",
     "udp.in_csum_errors",
     "udp.mem_errors",
+    "udp6.in_datagrams",
+    "udp6.out_datagrams",
+    "udp6.no_ports",
+    "udp6.in_errors",
+    "udp6.rcvbuf_errors",
+    "udp6.sndbuf_errors",
+    "udp6.in_csum_errors",
+    "udp6.mem_errors",
     NULL,
 };
 
@@ -86,12 +94,12 @@ struct counter {
 
 struct netstat {
     struct netstat_opts o;
-    struct hp_procfile snmp, netstat, sockstat;
+    struct hp_procfile snmp, netstat, sockstat, snmp6;
     struct counter *c;
     size_t n, cap, hint;
     uint64_t gen;
     int64_t prev_ns;
-    bool warned_snmp, warned_netstat, warned_sockstat, warned_bad;
+    bool warned_snmp, warned_netstat, warned_sockstat, warned_bad, told_snmp6;
 };
 
 void hp_snake_case(const char *in, size_t inlen, char *out, size_t outlen)
@@ -268,6 +276,39 @@ static void parse_snmp(struct netstat *s, const char *text, const char *path, js
     }
 }
 
+/* The sections of /proc/net/snmp6, longest first where one is a prefix. */
+static const char *const SNMP6_SECTIONS[] = {"UdpLite6", "Udp6", "Icmp6", "Ip6", NULL};
+
+/* /proc/net/snmp6: one "Udp6InDatagrams <blanks> 123" per line, published
+ * as udp6.in_datagrams. Lines of another shape are skipped. */
+static void parse_snmp6(struct netstat *s, const char *text, json_object *data, double secs)
+{
+    const char *p = text;
+    do {
+        size_t nl = strcspn(p, " \t\n");
+        const char *pre = NULL;
+        for (int i = 0; SNMP6_SECTIONS[i] && !pre && nl <= 60; i++)
+            if (strncmp(p, SNMP6_SECTIONS[i], strlen(SNMP6_SECTIONS[i])) == 0 &&
+                strlen(SNMP6_SECTIONS[i]) < nl)
+                pre = SNMP6_SECTIONS[i];
+        const char *q = p + nl;
+        int64_t v;
+        if (!pre || !hp_parse_i64(&q, &v))
+            continue;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '\n' && *q != '\0')
+            continue;
+        char sect[16], name[64], key[112];
+        size_t pl = strlen(pre);
+        hp_snake_case(pre, pl, sect, sizeof(sect));
+        hp_snake_case(p + pl, nl - pl, name, sizeof(name));
+        snprintf(key, sizeof(key), "%s.%s", sect, name);
+        if (s->o.full || in_list(DEFAULTS, key))
+            add_value(s, section(data, sect), key, name, v, secs);
+    } while (hp_next_line(&p));
+}
+
 /* /proc/net/sockstat: "TCP: inuse 1 orphan 0 tw 2 alloc 2 mem 0" -> sockets.tcp_inuse ... */
 static void parse_sockstat(const char *text, json_object *data)
 {
@@ -309,6 +350,7 @@ static int netstat_init(struct hp_reporter *r, const config_setting_t *cfg, stru
     hp_procfile_init(&s->snmp, hp_proc_path(r, path, sizeof(path), "net/snmp"));
     hp_procfile_init(&s->netstat, hp_proc_path(r, path, sizeof(path), "net/netstat"));
     hp_procfile_init(&s->sockstat, hp_proc_path(r, path, sizeof(path), "net/sockstat"));
+    hp_procfile_init(&s->snmp6, hp_proc_path(r, path, sizeof(path), "net/snmp6"));
     r->priv = s;
     return 0;
 }
@@ -336,6 +378,12 @@ static int netstat_sample(struct hp_reporter *r, json_object *data)
     t = read_or_warn(&s->netstat, &s->warned_netstat);
     if (t)
         parse_snmp(s, t, s->netstat.path, data, secs);
+    t = hp_procfile_read(&s->snmp6, true);
+    if (t)
+        parse_snmp6(s, t, data, secs);
+    else if (!s->told_snmp6)
+        hp_info("netstat: no %s (IPv6 off?): no udp6 counters", s->snmp6.path);
+    s->told_snmp6 |= !t;
     t = read_or_warn(&s->sockstat, &s->warned_sockstat);
     if (t)
         parse_sockstat(t, data);
@@ -350,6 +398,7 @@ static void netstat_fini(struct hp_reporter *r)
     hp_procfile_fini(&s->snmp);
     hp_procfile_fini(&s->netstat);
     hp_procfile_fini(&s->sockstat);
+    hp_procfile_fini(&s->snmp6);
     free(s->c);
     free(s);
     r->priv = NULL;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_netstat.c -- libFuzzer target: the netstat reporter (full = true, so
  * every section is parsed and remembered) sampling fuzzed /proc/net/snmp,
- * /proc/net/netstat and /proc/net/sockstat twice in a temporary proc_root
- * (the input is split at NUL bytes: snmp, netstat, sockstat, then a second
- * snmp), and hp_snake_case on the raw input with small output sizes. */
+ * /proc/net/netstat, /proc/net/sockstat and /proc/net/snmp6 twice in a
+ * temporary proc_root (the input is split at NUL bytes: snmp, netstat,
+ * sockstat, snmp6, then a second snmp), and hp_snake_case on the raw input
+ * with small output sizes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -77,6 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     write_file("netstat", s, n);
     n = part(&p, end, &s);
     write_file("sockstat", s, n);
+    n = part(&p, end, &s);
+    write_file("snmp6", s, n);
     const struct hp_reporter_ops *ops = hp_reporter_find("netstat");
     struct hp_reporter r = {.ops = ops, .proc_root = root, .sys_root = root, .interval = 1};
     if (ops->init(&r, group, NULL) != 0)

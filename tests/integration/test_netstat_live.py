@@ -28,6 +28,7 @@ TCP = {"active_opens": "TcpActiveOpens", "passive_opens": "TcpPassiveOpens",
 UDP = {"in_datagrams": "UdpInDatagrams", "out_datagrams": "UdpOutDatagrams",
        "no_ports": "UdpNoPorts", "in_errors": "UdpInErrors", "rcvbuf_errors": "UdpRcvbufErrors",
        "sndbuf_errors": "UdpSndbufErrors"}
+UDP6 = {k: v.replace("Udp", "Udp6", 1) for k, v in UDP.items()}
 TCP_EXT = {"listen_overflows": "TcpExtListenOverflows", "listen_drops": "TcpExtListenDrops",
            "syncookies_sent": "TcpExtSyncookiesSent", "tcp_timeouts": "TcpExtTCPTimeouts",
            "tcp_syn_retrans": "TcpExtTCPSynRetrans"}
@@ -101,7 +102,10 @@ class NetstatLiveTest(unittest.TestCase):
             after = nstat()
         self.assertEqual([m["reporter"] for m in msgs], ["netstat"])
         d = msgs[0]["data"]
-        for sect, names in (("tcp", TCP), ("udp", UDP), ("tcp_ext", TCP_EXT)):
+        sections = [("tcp", TCP), ("udp", UDP), ("tcp_ext", TCP_EXT)]
+        if "Udp6InDatagrams" in before:
+            sections.append(("udp6", UDP6))
+        for sect, names in sections:
             for ours, theirs in names.items():
                 v = d[sect][ours]
                 self.assertTrue(before[theirs] <= v <= after[theirs],

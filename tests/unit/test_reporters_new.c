@@ -311,6 +311,10 @@ static void netstat_default_set(void **state)
     assert_int_equal(integer(d, "tcp/out_rsts"), 79);
     assert_int_equal(integer(d, "udp/in_datagrams"), 80);
     assert_int_equal(integer(d, "udp/out_datagrams"), 81);
+    assert_int_equal(integer(d, "udp6/in_datagrams"), 0);
+    assert_int_equal(integer(d, "udp6/rcvbuf_errors"), 0);
+    assert_absent(d, "udp6/ignored_multi"); /* not in the default set */
+    assert_absent(d, "ip6");
     assert_int_equal(integer(d, "tcp_ext/listen_overflows"), 0);
     assert_int_equal(integer(d, "tcp_ext/tcp_timeouts"), 2);
     assert_int_equal(integer(d, "sockets/sockets_used"), 112);
@@ -347,6 +351,9 @@ static void netstat_rates_gauges_resets(void **state)
     assert_rate(d, "tcp_ext/syncookies_sent_per_sec", 2, &b);
     assert_rate(d, "tcp_ext/tcp_syn_retrans_per_sec", 6, &b);
     assert_int_equal(integer(d, "sockets/tcp_inuse"), 42);
+    assert_rate(d, "udp6/in_datagrams_per_sec", 7, &b);
+    assert_rate(d, "udp6/rcvbuf_errors_per_sec", 1, &b);
+    assert_rate(d, "udp6/no_ports_per_sec", 0, &b); /* the malformed line before it skipped */
     json_object_put(d);
     inst_free(in);
 }
@@ -364,7 +371,10 @@ static void netstat_full_and_malformed(void **state)
     assert_non_null(at(d, "ip_ext/in_octets_per_sec"));
     assert_non_null(at(d, "icmp_msg"));
     assert_non_null(at(d, "mp_tcp_ext"));
-    assert_absent(d, "bogus");                          /* the malformed pair */
+    assert_absent(d, "bogus"); /* the malformed pair */
+    assert_int_equal(integer(d, "ip6/in_receives"), 311);
+    assert_non_null(at(d, "icmp6/in_msgs"));
+    assert_non_null(at(d, "udp_lite6/in_datagrams"));
     assert_rate(d, "udp/in_datagrams_per_sec", 30, &b); /* the pair after it still read */
     json_object_put(d);
     inst_free(in);
