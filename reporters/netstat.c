@@ -80,6 +80,17 @@ static const char *const DEFAULTS[] = {
     NULL,
 };
 
+/* Whether the default set has a counter in section sect ("tcp_ext"): the
+ * other sections are skipped whole unless full = true. */
+static bool default_section(const char *sect)
+{
+    size_t n = strlen(sect);
+    for (const char *const *d = DEFAULTS; *d; d++)
+        if (strncmp(*d, sect, n) == 0 && (*d)[n] == '.')
+            return true;
+    return false;
+}
+
 /* Values that are levels, not counters: no rate. */
 static const char *const GAUGES[] = {
     "tcp.curr_estab", "tcp.rto_algorithm", "tcp.rto_min",    "tcp.rto_max",
@@ -231,6 +242,8 @@ static bool parse_pair(struct netstat *s, const char *hdr, const char *val, json
         return false;
     char sect[48];
     hp_snake_case(hdr, pl < 40 ? pl : 40, sect, sizeof(sect));
+    if (!s->o.full && !default_section(sect))
+        return true; /* well formed, nothing of it wanted */
     const char *h = hdr + pl + 1, *v = val + pl + 1;
     json_object *sec = NULL;
     for (;;) {
@@ -302,6 +315,8 @@ static void parse_snmp6(struct netstat *s, const char *text, json_object *data, 
         char sect[16], name[64], key[112];
         size_t pl = strlen(pre);
         hp_snake_case(pre, pl, sect, sizeof(sect));
+        if (!s->o.full && !default_section(sect))
+            continue;
         hp_snake_case(p + pl, nl - pl, name, sizeof(name));
         snprintf(key, sizeof(key), "%s.%s", sect, name);
         if (s->o.full || in_list(DEFAULTS, key))
