@@ -635,6 +635,41 @@ static void cgroup_v1_and_hybrid(void **state)
     inst_free(in);
 }
 
+/* ---- option errors ---- */
+
+static void keep_line(void *ud, const char *line)
+{
+    snprintf(ud, 512, "%s", line);
+}
+
+/* A bad option of a new reporter is a FILE:LINE error naming the field. */
+static void bad_options_name_their_line(void **state)
+{
+    (void)state;
+    static const char *const cases[][3] = {
+        {"cgroup", "a = 1;\nr: {\n top_by = \"disk\"; };", "top_by"},
+        {"cgroup", "r: { top = -1; };", "top"},
+        {"cgroup", "r: { paths = 5; };", "paths"},
+        {"cgroup", "r: { max_group = 5; };", "max_group"},
+        {"netstat", "r: { full = \"yes\"; };", "full"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        config_t cfg;
+        config_init(&cfg);
+        assert_int_equal(config_read_string(&cfg, cases[i][1]), CONFIG_TRUE);
+        char line[512] = "";
+        struct hp_errs errs = {.fallback_file = "x.conf", .emit = keep_line, .ud = line};
+        assert_int_equal(hp_opts_check(config_lookup(&cfg, "r"),
+                                       hp_reporter_find(cases[i][0])->opts, NULL, &errs),
+                         1);
+        if (!strstr(line, "x.conf:") || !strstr(line, cases[i][2]))
+            fail_msg("case %zu: %s", i, line);
+        if (i == 0 && !strstr(line, "x.conf:3:")) /* the line of top_by */
+            fail_msg("case 0: %s", line);
+        config_destroy(&cfg);
+    }
+}
+
 /* ---- process selection by unit and cgroup ---- */
 
 static void cgroup_selects_units_and_paths(void **state)
@@ -683,6 +718,7 @@ int main(void)
         cmocka_unit_test(cgroup_top_n),
         cmocka_unit_test(cgroup_v1_and_hybrid),
         cmocka_unit_test(cgroup_selects_units_and_paths),
+        cmocka_unit_test(bad_options_name_their_line),
     };
     return cmocka_run_group_tests_name("reporters_new", tests, NULL, NULL);
 }
