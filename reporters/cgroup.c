@@ -144,7 +144,6 @@ struct cgroup {
     char base[480];               /* sys_root/fs/cgroup */
     char root[512];               /* the unified hierarchy's root, "" until found */
     char sys_dev_block[480];      /* sys_root/dev/block */
-    int path_depth;               /* deepest component count among path patterns */
     struct cg_group *g;
     size_t n, cap, hint;
     size_t *cand;
@@ -154,26 +153,26 @@ struct cgroup {
     uint64_t gen;
     int64_t prev_ns;
     char buf[65536];
-    bool warned_v1, warned_cap, warned_big, told_hybrid, warned_alloc;
+    bool warned_v1, warned_cap, warned_big, told_hybrid;
 };
 
 /* ---- selection ---- */
 
-static int n_patterns(const struct cgroup *c, const config_setting_t *set, bool paths)
+/* The path patterns: `paths`, or the default selection. */
+static int n_paths(const struct cgroup *c)
 {
-    if (paths && c->paths_def) {
+    if (c->paths_def) {
         int k = 0;
         while (c->paths_def[k])
             k++;
         return k;
     }
-    return hp_strs_count(set);
+    return hp_strs_count(c->o.paths);
 }
 
-static const char *pattern_at(const struct cgroup *c, const config_setting_t *set, bool paths,
-                              int i)
+static const char *path_at(const struct cgroup *c, int i)
 {
-    return paths && c->paths_def ? c->paths_def[i] : hp_strs_at(set, i);
+    return c->paths_def ? c->paths_def[i] : hp_strs_at(c->o.paths, i);
 }
 
 static int components(const char *p)
@@ -187,8 +186,8 @@ static int components(const char *p)
 /* Whether rel (depth components) is selected: by path, unit or slice. */
 static bool selected(const struct cgroup *c, const char *rel, const char *name, const char *parent)
 {
-    for (int i = 0, k = n_patterns(c, c->o.paths, true); i < k; i++) {
-        const char *pat = pattern_at(c, c->o.paths, true, i);
+    for (int i = 0, k = n_paths(c); i < k; i++) {
+        const char *pat = path_at(c, i);
         if (pat && fnmatch(pat, rel, FNM_PATHNAME) == 0)
             return true;
     }
@@ -208,8 +207,8 @@ static bool selected(const struct cgroup *c, const char *rel, const char *name, 
 /* Whether some path pattern can match below rel (depth components deep). */
 static bool paths_go_below(const struct cgroup *c, const char *rel, int depth)
 {
-    for (int i = 0, k = n_patterns(c, c->o.paths, true); i < k; i++) {
-        const char *pat = pattern_at(c, c->o.paths, true, i);
+    for (int i = 0, k = n_paths(c); i < k; i++) {
+        const char *pat = path_at(c, i);
         if (!pat || components(pat) <= depth)
             continue;
         char head[256];
@@ -706,8 +705,8 @@ static void collect(struct cgroup *c)
     int rfd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rfd < 0)
         return;
-    for (int i = 0, k = n_patterns(c, c->o.paths, true); i < k; i++) {
-        const char *pat = pattern_at(c, c->o.paths, true, i);
+    for (int i = 0, k = n_paths(c); i < k; i++) {
+        const char *pat = path_at(c, i);
         struct stat st;
         if (pat && strcmp(pat, "/") == 0 && fstat(rfd, &st) == 0)
             add_candidate(c, "/", (uint64_t)st.st_ino);
