@@ -156,6 +156,48 @@ CREATE TABLE IF NOT EXISTS `hp_uptime` (
   KEY `host_time` (`host`, `ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- reporter cgroup
+CREATE TABLE IF NOT EXISTS `hp_cgroup` (
+  `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  `host` VARCHAR(255) NOT NULL,
+  `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  `seq` BIGINT UNSIGNED NOT NULL,
+  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
+  `data` JSON NOT NULL COMMENT 'the message data object',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `message` (`host`, `session`, `seq`),
+  KEY `host_time` (`host`, `ts_dt`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- reporter netstat
+CREATE TABLE IF NOT EXISTS `hp_netstat` (
+  `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  `host` VARCHAR(255) NOT NULL,
+  `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  `seq` BIGINT UNSIGNED NOT NULL,
+  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
+  `data` JSON NOT NULL COMMENT 'the message data object',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `message` (`host`, `session`, `seq`),
+  KEY `host_time` (`host`, `ts_dt`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- reporter pressure
+CREATE TABLE IF NOT EXISTS `hp_pressure` (
+  `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  `host` VARCHAR(255) NOT NULL,
+  `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  `seq` BIGINT UNSIGNED NOT NULL,
+  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
+  `data` JSON NOT NULL COMMENT 'the message data object',
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `message` (`host`, `session`, `seq`),
+  KEY `host_time` (`host`, `ts_dt`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 -- Typed columns for chosen fields: add generated columns. The agent names
 -- its columns in every INSERT, so it keeps working with any columns added.
 -- JSON_VALUE works on MariaDB >= 10.2.3 and MySQL >= 8.0.21. STORED columns
@@ -168,6 +210,24 @@ CREATE TABLE IF NOT EXISTS `hp_uptime` (
 -- ALTER TABLE `hp_cpu`
 --   ADD COLUMN `percent` DOUBLE AS (JSON_VALUE(`data`, '$.percent')) STORED,
 --   ADD INDEX `percent` (`host`, `percent`);
+--
+-- ALTER TABLE `hp_pressure`
+--   ADD COLUMN `memory_full_avg10` DOUBLE
+--     AS (JSON_VALUE(`data`, '$.memory.full.avg10')) VIRTUAL;
+--
+-- ALTER TABLE `hp_netstat`
+--   ADD COLUMN `retrans_per_sec` DOUBLE
+--     AS (JSON_VALUE(`data`, '$.tcp.retrans_segs_per_sec')) VIRTUAL,
+--   ADD COLUMN `listen_overflows_per_sec` DOUBLE
+--     AS (JSON_VALUE(`data`, '$.tcp_ext.listen_overflows_per_sec')) VIRTUAL;
+--
+-- One group of `hp_cgroup` (the group path is a key of `groups`, quoted
+-- in the JSON path because it holds '/' and '.'):
+--
+-- SELECT ts_dt,
+--        JSON_VALUE(`data`, '$.groups."/system.slice/nginx.service".cpu.percent'),
+--        JSON_VALUE(`data`, '$.groups."/system.slice/nginx.service".memory.current')
+--   FROM `hp_cgroup` WHERE host = 'web01' ORDER BY ts_dt DESC LIMIT 10;
 --
 -- Nested data (per cpu, per interface, per process) stays in `data`. Read
 -- one member with a JSON path, or turn a list into rows with JSON_TABLE

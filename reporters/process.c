@@ -22,6 +22,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
+#include "reporters/cgroup_select.h"
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
 #include "reporters/procfile.h"
@@ -52,6 +53,10 @@ static const struct hp_opt watch_opts[] = {
     {.name = "cmdline", .type = HP_OPT_STRING, .help = "POSIX extended regex on the command line"},
     {.name = "user", .type = HP_OPT_STRING, .help = "effective user: name or numeric uid"},
     {.name = "self", .type = HP_OPT_BOOL, .def = "false", .help = "the agent itself"},
+    {.name = "unit", .type = HP_OPT_STRING, .help = "systemd unit or glob, children included"},
+    {.name = "cgroup",
+     .type = HP_OPT_STRING,
+     .help = "cgroup v2 path or glob, sub-groups included"},
     {.name = "top",
      .type = HP_OPT_INT,
      .min = 1,
@@ -95,6 +100,7 @@ struct watch {
     int32_t pid;         /* 0: no pid selector */
     const char *pidfile; /* borrowed from the configuration */
     const char *name;
+    const char *unit, *cgroup; /* reporters/cgroup_select.h; borrowed */
     bool has_re, has_user, self, by_mem, aggregate;
     regex_t re;
     uint32_t uid;
@@ -232,6 +238,10 @@ static void default_label(struct watch *w, const config_setting_t *g)
         snprintf(w->label, sizeof(w->label), "user:%s", s);
     else if (w->self)
         snprintf(w->label, sizeof(w->label), "self");
+    else if (w->unit)
+        snprintf(w->label, sizeof(w->label), "unit:%s", w->unit);
+    else if (w->cgroup)
+        snprintf(w->label, sizeof(w->label), "cgroup:%s", w->cgroup);
     else
         snprintf(w->label, sizeof(w->label), "top:%s", w->by_mem ? "memory" : "cpu");
 }
@@ -252,6 +262,8 @@ static void parse_watch(struct watch *w, const config_setting_t *g, struct hp_er
     if ((s = member_string(g, "user", &at)))
         parse_user(w, s, at, path, e);
     w->self = hp_opt_bool(g, watch_opts, "self");
+    w->unit = member_string(g, "unit", &at);
+    w->cgroup = member_string(g, "cgroup", &at);
     if ((at = config_setting_get_member(g, "top")))
         w->top = (int)config_setting_get_int64(at);
     w->by_mem = strcmp(hp_opt_string(g, watch_opts, "by"), "memory") == 0;
@@ -259,10 +271,10 @@ static void parse_watch(struct watch *w, const config_setting_t *g, struct hp_er
         hp_errs_add(e, at, "%s.by: only goes with top", path);
     w->aggregate = hp_opt_bool(g, watch_opts, "aggregate");
     if (!w->pid && !w->pidfile && !w->name && !config_setting_get_member(g, "cmdline") &&
-        !config_setting_get_member(g, "user") && !w->self && !w->top)
+        !config_setting_get_member(g, "user") && !w->self && !w->top && !w->unit && !w->cgroup)
         hp_errs_add(e, g,
                     "%s: a watch group needs a selector (pid, pidfile, name, cmdline, "
-                    "user, self or top)",
+                    "user, self, unit, cgroup or top)",
                     path);
     if ((s = member_string(g, "label", &at)))
         snprintf(w->label, sizeof(w->label), "%s", s);
@@ -631,6 +643,15 @@ static bool cmdline_matches(struct proc *p, const struct watch *w, const struct 
     return regexec(&w->re, p->scratch.buf, 0, NULL, 0) == 0;
 }
 
+/* The unit/cgroup selectors, on the process's /proc/PID/cgroup. */
+static bool cgroup_matches(struct proc *p, const struct watch *w, const struct rec *rc)
+{
+    char cg[512];
+    snprintf(p->scratch.path, sizeof(p->scratch.path), "%s/%d/cgroup", p->root, (int)rc->st.pid);
+    const char *t = hp_procfile_read(&p->scratch, false);
+    return t && hp_cgroup_v2(t, cg, sizeof(cg)) && hp_cgroup_selects(cg, w->unit, w->cgroup);
+}
+
 /* Every selector but top, cheapest first. */
 static bool matches(struct proc *p, const struct watch *w, struct rec *rc)
 {
@@ -643,6 +664,8 @@ static bool matches(struct proc *p, const struct watch *w, struct rec *rc)
     if (w->name && strcmp(rc->st.comm, w->name) != 0)
         return false;
     if (w->has_user && euid_of(p, rc) != (int64_t)w->uid)
+        return false;
+    if ((w->unit || w->cgroup) && !cgroup_matches(p, w, rc))
         return false;
     return !w->has_re || cmdline_matches(p, w, rc);
 }

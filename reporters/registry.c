@@ -14,6 +14,9 @@ extern const struct hp_reporter_ops hp_reporter_disk;
 extern const struct hp_reporter_ops hp_reporter_agent;
 extern const struct hp_reporter_ops hp_reporter_process;
 extern const struct hp_reporter_ops hp_reporter_temperature;
+extern const struct hp_reporter_ops hp_reporter_pressure;
+extern const struct hp_reporter_ops hp_reporter_netstat;
+extern const struct hp_reporter_ops hp_reporter_cgroup;
 
 const struct hp_reporter_ops *const hp_reporter_types[] = {
     &hp_reporter_cpu,
@@ -24,6 +27,9 @@ const struct hp_reporter_ops *const hp_reporter_types[] = {
     &hp_reporter_disk,
     &hp_reporter_process,
     &hp_reporter_temperature,
+    &hp_reporter_pressure,
+    &hp_reporter_netstat,
+    &hp_reporter_cgroup,
     &hp_reporter_agent, /* last: in --once it reports on the others */
     NULL,
 };

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* netstat.c -- TCP and UDP health from /proc/net/snmp, /proc/net/snmp6,
+ * /proc/net/netstat and /proc/net/sockstat: connection opens, established connections,
+ * retransmits, resets, listen queue overflows and drops, syncookies, UDP
+ * errors and buffer errors as raw totals and per-second rates, and the
+ * socket counts. A host can be idle on cpu and still refuse connections
+ * because its accept queues overflow; these counters show it.
+ *
+ * snmp and netstat come as pairs of lines, "Tcp: Name1 Name2 ..." then
+ * "Tcp: v1 v2 ...". Names become snake_case of the kernel's own
+ * (ActiveOpens -> active_opens, TCPSynRetrans -> tcp_syn_retrans) and the
+ * section is the snake_case prefix (TcpExt -> tcp_ext). By default only a
+ * documented set is published (DEFAULTS below); `full = true` publishes
+ * every counter of every section. Gauges (CurrEstab, RtoMin, ...) get no
+ * rate; a counter that went back (namespace re-created, fixture) gets no
+ * rate for that sample. A malformed pair of lines is skipped with one log
+ * line naming the file and line. */
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/msg.h"
+#include "reporters/netstat.h"
+#include "reporters/procfile.h"
+#include "reporters/reporter.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct netstat_opts {
+    bool full;
+};
+
+static const struct hp_opt netstat_opts[] = {
+    {.name = "full",
+     .type = HP_OPT_BOOL,
+     .def = "false",
+     .help = "every counter of every snmp/netstat section, not only the default set",
+     HP_AT_BOOL(struct netstat_opts, full)},
+    {0},
+};
+
+/* The default set: section and counter, after the snake_case conversion. */
+static const char *const DEFAULTS[] = {
+    "tcp.active_opens",
+    "tcp.passive_opens",
+    "tcp.attempt_fails",
+    "tcp.estab_resets",
+    "tcp.curr_estab",
+    "tcp.in_segs",
+    "tcp.out_segs",
+    "tcp.retrans_segs",
+    "tcp.in_errs",
+    "tcp.out_rsts",
+    "tcp_ext.listen_overflows",
+    "tcp_ext.listen_drops",
+    "tcp_ext.syncookies_sent",
+    "tcp_ext.syncookies_recv",
+    "tcp_ext.syncookies_failed",
+    "tcp_ext.tcp_timeouts",
+    "tcp_ext.tcp_syn_retrans",
+    "tcp_ext.tcp_backlog_drop",
+    "tcp_ext.tcp_abort_on_timeout",
+    "tcp_ext.tcp_abort_on_memory",
+    "udp.in_datagrams",
+    "udp.out_datagrams",
+    "udp.no_ports",
+    "udp.in_errors",
+    "udp.rcvbuf_errors",
+    "udp.sndbuf_errors",
+    "udp.in_csum_errors",
+    "udp.mem_errors",
+    "udp6.in_datagrams",
+    "udp6.out_datagrams",
+    "udp6.no_ports",
+    "udp6.in_errors",
+    "udp6.rcvbuf_errors",
+    "udp6.sndbuf_errors",
+    "udp6.in_csum_errors",
+    "udp6.mem_errors",
+    NULL,
+};
+
+/* Whether the default set has a counter in section sect ("tcp_ext"): the
+ * other sections are skipped whole unless full = true. */
+static bool default_section(const char *sect)
+{
+    size_t n = strlen(sect);
+    for (const char *const *d = DEFAULTS; *d; d++)
+        if (strncmp(*d, sect, n) == 0 && (*d)[n] == '.')
+            return true;
+    return false;
+}
+
+/* Values that are levels, not counters: no rate. */
+static const char *const GAUGES[] = {
+    "tcp.curr_estab", "tcp.rto_algorithm", "tcp.rto_min",    "tcp.rto_max",
+    "tcp.max_conn",   "ip.forwarding",     "ip.default_ttl", NULL,
+};
+
+struct counter {
+    char key[112]; /* "section.name" */
+    int64_t v;
+    uint64_t gen; /* sample that last saw it */
+};
+
+struct netstat {
+    struct netstat_opts o;
+    struct hp_procfile snmp, netstat, sockstat, snmp6;
+    struct counter *c;
+    size_t n, cap, hint;
+    uint64_t gen;
+    int64_t prev_ns;
+    bool warned_snmp, warned_netstat, warned_sockstat, warned_bad, told_snmp6;
+};
+
+void hp_snake_case(const char *in, size_t inlen, char *out, size_t outlen)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < inlen && in[i]; i++) {
+        unsigned char c = (unsigned char)in[i];
+        bool under = false;
+        if (isupper(c) && i > 0) {
+            unsigned char prev = (unsigned char)in[i - 1];
+            unsigned char next = i + 1 < inlen ? (unsigned char)in[i + 1] : 0;
+            under = islower(prev) || isdigit(prev) || (isupper(prev) && islower(next));
+        }
+        if (k + 1 + under >= outlen)
+            break;
+        if (under)
+            out[k++] = '_';
+        out[k++] = isalnum(c) ? (char)tolower(c) : '_';
+    }
+    out[k] = '\0';
+}
+
+static bool in_list(const char *const *list, const char *key)
+{
+    for (; *list; list++)
+        if (strcmp(*list, key) == 0)
+            return true;
+    return false;
+}
+
+/* The remembered counter for key (added when new); NULL on ENOMEM. The
+ * order of keys is the same every sample, so the hint makes it O(1). */
+static struct counter *lookup(struct netstat *s, const char *key)
+{
+    if (s->hint < s->n && strcmp(s->c[s->hint].key, key) == 0)
+        return &s->c[s->hint++];
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->c[i].key, key) == 0) {
+            s->hint = i + 1;
+            return &s->c[i];
+        }
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        struct counter *t = realloc(s->c, cap * sizeof(*t));
+        if (!t)
+            return NULL;
+        s->c = t;
+        s->cap = cap;
+    }
+    struct counter *c = &s->c[s->n++];
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    c->gen = 0;
+    s->hint = s->n;
+    return c;
+}
+
+/* Publish one value into section object sec, with its rate when it has one. */
+static void add_value(struct netstat *s, json_object *sec, const char *key, const char *name,
+                      int64_t v, double secs)
+{
+    hp_json_add_int(sec, name, v);
+    struct counter *c = lookup(s, key);
+    if (!c)
+        return;
+    if (c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !in_list(GAUGES, key)) {
+        char rname[128];
+        snprintf(rname, sizeof(rname), "%s_per_sec", name);
+        hp_json_add_double(sec, rname, (double)(v - c->v) / secs, 2);
+    }
+    c->v = v;
+    c->gen = s->gen;
+}
+
+/* The section object of data named sect, created when absent. */
+static json_object *section(json_object *data, const char *sect)
+{
+    json_object *o;
+    if (json_object_object_get_ex(data, sect, &o))
+        return o;
+    o = json_object_new_object();
+    json_object_object_add(data, sect, o);
+    return o;
+}
+
+/* Length of the "Prefix:" of line p (without the colon), 0 when none. */
+static size_t prefix_len(const char *p)
+{
+    size_t n = 0;
+    while (isalnum((unsigned char)p[n]))
+        n++;
+    return n > 0 && p[n] == ':' ? n : 0;
+}
+
+/* Whether the value line v holds exactly `names` integers and nothing else. */
+static bool values_fit(const char *v, size_t names)
+{
+    int64_t x;
+    size_t n = 0;
+    while (hp_parse_i64(&v, &x))
+        n++;
+    while (*v == ' ')
+        v++;
+    return n == names && (*v == '\n' || *v == '\0');
+}
+
+/* How many names the header line h holds. */
+static size_t count_names(const char *h)
+{
+    size_t n = 0;
+    for (;;) {
+        while (*h == ' ')
+            h++;
+        if (!*h || *h == '\n')
+            return n;
+        h += strcspn(h, " \n");
+        n++;
+    }
+}
+
+/* One header/value pair (hdr, val point at their lines). false, publishing
+ * nothing of it, when the pair is malformed: prefixes differ, or the counts
+ * of names and numbers. */
+static bool parse_pair(struct netstat *s, const char *hdr, const char *val, json_object *data,
+                       double secs)
+{
+    size_t pl = prefix_len(hdr);
+    if (!pl || strncmp(hdr, val, pl + 1) != 0 ||
+        !values_fit(val + pl + 1, count_names(hdr + pl + 1)))
+        return false;
+    char sect[48];
+    hp_snake_case(hdr, pl < 40 ? pl : 40, sect, sizeof(sect));
+    if (!s->o.full && !default_section(sect))
+        return true; /* well formed, nothing of it wanted */
+    const char *h = hdr + pl + 1, *v = val + pl + 1;
+    json_object *sec = NULL;
+    for (;;) {
+        while (*h == ' ')
+            h++;
+        int64_t x;
+        if (!*h || *h == '\n' || !hp_parse_i64(&v, &x))
+            return true; /* values_fit: both end together */
+        size_t nl = strcspn(h, " \n");
+        char name[64], key[112];
+        hp_snake_case(h, nl < 60 ? nl : 60, name, sizeof(name));
+        h += nl;
+        snprintf(key, sizeof(key), "%s.%s", sect, name);
+        if (!s->o.full && !in_list(DEFAULTS, key))
+            continue;
+        if (!sec)
+            sec = section(data, sect);
+        add_value(s, sec, key, name, x, secs);
+    }
+}
+
+/* Every pair of lines of an snmp-format file. */
+static void parse_snmp(struct netstat *s, const char *text, const char *path, json_object *data,
+                       double secs)
+{
+    const char *p = text;
+    int line = 1;
+    while (p && *p) {
+        const char *val = strchr(p, '\n');
+        if (!val || !val[1])
+            break;
+        val++;
+        if (!parse_pair(s, p, val, data, secs)) {
+            hp_warn_once(&s->warned_bad, "netstat: %s:%d: malformed header/value lines, skipped",
+                         path, line);
+            p = val; /* resynchronise on the next line */
+            line++;
+            continue;
+        }
+        const char *next = strchr(val, '\n');
+        p = next ? next + 1 : NULL;
+        line += 2;
+    }
+}
+
+/* The sections of /proc/net/snmp6, longest first where one is a prefix. */
+static const char *const SNMP6_SECTIONS[] = {"UdpLite6", "Udp6", "Icmp6", "Ip6", NULL};
+
+/* /proc/net/snmp6: one "Udp6InDatagrams <blanks> 123" per line, published
+ * as udp6.in_datagrams. Lines of another shape are skipped. */
+static void parse_snmp6(struct netstat *s, const char *text, json_object *data, double secs)
+{
+    const char *p = text;
+    do {
+        size_t nl = strcspn(p, " \t\n");
+        const char *pre = NULL;
+        for (int i = 0; SNMP6_SECTIONS[i] && !pre && nl <= 60; i++)
+            if (strncmp(p, SNMP6_SECTIONS[i], strlen(SNMP6_SECTIONS[i])) == 0 &&
+                strlen(SNMP6_SECTIONS[i]) < nl)
+                pre = SNMP6_SECTIONS[i];
+        const char *q = p + nl;
+        int64_t v;
+        if (!pre || !hp_parse_i64(&q, &v))
+            continue;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '\n' && *q != '\0')
+            continue;
+        char sect[16], name[64], key[112];
+        size_t pl = strlen(pre);
+        hp_snake_case(pre, pl, sect, sizeof(sect));
+        if (!s->o.full && !default_section(sect))
+            continue;
+        hp_snake_case(p + pl, nl - pl, name, sizeof(name));
+        snprintf(key, sizeof(key), "%s.%s", sect, name);
+        if (s->o.full || in_list(DEFAULTS, key))
+            add_value(s, section(data, sect), key, name, v, secs);
+    } while (hp_next_line(&p));
+}
+
+/* /proc/net/sockstat: "TCP: inuse 1 orphan 0 tw 2 alloc 2 mem 0" -> sockets.tcp_inuse ... */
+static void parse_sockstat(const char *text, json_object *data)
+{
+    json_object *o = json_object_new_object();
+    const char *p = text;
+    do {
+        size_t pl = prefix_len(p);
+        if (!pl || pl > 15)
+            continue;
+        char proto[24];
+        hp_snake_case(p, pl, proto, sizeof(proto)); /* "TCP" -> "tcp", "UDPLITE" -> "udplite" */
+        const char *q = p + pl + 1;
+        for (;;) {
+            while (*q == ' ')
+                q++;
+            size_t kl = strcspn(q, " \n");
+            if (!kl || kl > 31 || q[kl] != ' ')
+                break;
+            char key[64];
+            snprintf(key, sizeof(key), "%s_%.*s", proto, (int)kl, q);
+            q += kl;
+            uint64_t v;
+            if (!hp_parse_u64(&q, &v))
+                break;
+            hp_json_add_uint(o, key, v);
+        }
+    } while (hp_next_line(&p));
+    json_object_object_add(data, "sockets", o);
+}
+
+static int netstat_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
+{
+    (void)errs;
+    struct netstat *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -1;
+    hp_opts_load(cfg, netstat_opts, &s->o);
+    char path[512];
+    hp_procfile_init(&s->snmp, hp_proc_path(r, path, sizeof(path), "net/snmp"));
+    hp_procfile_init(&s->netstat, hp_proc_path(r, path, sizeof(path), "net/netstat"));
+    hp_procfile_init(&s->sockstat, hp_proc_path(r, path, sizeof(path), "net/sockstat"));
+    hp_procfile_init(&s->snmp6, hp_proc_path(r, path, sizeof(path), "net/snmp6"));
+    r->priv = s;
+    return 0;
+}
+
+/* Read f; warn once and return NULL when it cannot be read. */
+static const char *read_or_warn(struct hp_procfile *f, bool *warned)
+{
+    const char *t = hp_procfile_read(f, true);
+    if (!t)
+        hp_warn_once(warned, "netstat: cannot read %s: %s", f->path, strerror(f->last_errno));
+    return t;
+}
+
+static int netstat_sample(struct hp_reporter *r, json_object *data)
+{
+    struct netstat *s = r->priv;
+    int64_t now = hp_mono_ns();
+    double secs = s->prev_ns ? (double)(now - s->prev_ns) / 1e9 : 0;
+    s->prev_ns = now;
+    s->gen++;
+    s->hint = 0;
+    const char *t = read_or_warn(&s->snmp, &s->warned_snmp);
+    if (t)
+        parse_snmp(s, t, s->snmp.path, data, secs);
+    t = read_or_warn(&s->netstat, &s->warned_netstat);
+    if (t)
+        parse_snmp(s, t, s->netstat.path, data, secs);
+    t = hp_procfile_read(&s->snmp6, true);
+    if (t)
+        parse_snmp6(s, t, data, secs);
+    else if (!s->told_snmp6)
+        hp_info("netstat: no %s (IPv6 off?): no udp6 counters", s->snmp6.path);
+    s->told_snmp6 |= !t;
+    t = read_or_warn(&s->sockstat, &s->warned_sockstat);
+    if (t)
+        parse_sockstat(t, data);
+    return json_object_object_length(data) ? 0 : -1;
+}
+
+static void netstat_fini(struct hp_reporter *r)
+{
+    struct netstat *s = r->priv;
+    if (!s)
+        return;
+    hp_procfile_fini(&s->snmp);
+    hp_procfile_fini(&s->netstat);
+    hp_procfile_fini(&s->sockstat);
+    hp_procfile_fini(&s->snmp6);
+    free(s->c);
+    free(s);
+    r->priv = NULL;
+}
+
+const struct hp_reporter_ops hp_reporter_netstat = {
+    .name = "netstat",
+    .default_interval = 10.0,
+    .default_enabled = false,
+    .needs_prime = true,
+    .opts = netstat_opts,
+    .init = netstat_init,
+    .sample = netstat_sample,
+    .fini = netstat_fini,
+};
