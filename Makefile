@@ -15,7 +15,8 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
-           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git
+           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
+           maven default-jdk-headless
 
 CC      ?= cc
 OPT     ?= -O2
@@ -72,7 +73,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: FORCE pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
+.PHONY: FORCE pkgs all run check test unit asan tsan deps servers bench deb install clean format format-check lint cppcheck fuzz test-bins
 
 all: $(BUILD)/hostpulse $(MOD_LIBS)
 ifeq ($(VARIANT),release)
@@ -155,6 +156,13 @@ pkgs:
 
 deps:
 	@scripts/deps.sh $(DEPS)
+	@tests/servers/fetch
+
+# The real Kafka broker and OpenSearch node the sink tests run against:
+# jars from Maven Central, versions pinned in tests/servers/pom.xml, cached
+# in build/servers (no network once there).
+servers:
+	@tests/servers/fetch
 
 # Everything a host needs: the agent, its configuration (/etc/hostpulse,
 # with conf.d/ for fragments), both init systems' files, man pages, the
