@@ -209,8 +209,27 @@ class Broker:
         return sorted(t["topic"] for t in json.loads(p.stdout)["topics"]
                       if t["topic"].startswith(prefix) and not t.get("err"))
 
+    def count(self, topic):
+        """How many records topic holds (the sum of its end offsets), 0 if
+        it does not exist. Unlike consume(), usable while a producer is
+        writing: kcat -e never sees the end of a partition that grows."""
+        p = subprocess.run([KCAT, "-L", "-J", "-b", self.plain(), "-t", topic],
+                           capture_output=True, text=True, timeout=60)
+        meta = [t for t in json.loads(p.stdout or "{}").get("topics", []) if not t.get("err")]
+        if p.returncode != 0 or not meta:
+            return 0
+        args = [KCAT, "-Q", "-b", self.plain()]
+        for part in meta[0]["partitions"]:
+            args += ["-t", "%s:%d:-1" % (topic, part["partition"])]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise AssertionError("kcat -Q %s: %s" % (topic, p.stderr))
+        return sum(int(line.rsplit(" ", 1)[1]) for line in p.stdout.splitlines()
+                   if " offset " in line)
+
     def consume(self, topic):
-        """Every record of topic (kcat -J), in offset order per partition."""
+        """Every record of topic (kcat -J), in offset order per partition.
+        Only once nobody writes to it (see count())."""
         p = subprocess.run([KCAT, "-C", "-b", self.plain(), "-t", topic, "-o", "beginning",
                             "-e", "-J", "-q"], capture_output=True, text=True, timeout=60)
         if p.returncode != 0:
