@@ -104,7 +104,11 @@ class Broker:
             "transaction.state.log.replication.factor=1",
             "transaction.state.log.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
-            "log.flush.interval.messages=1",
+            # After a SIGKILL the controller (the same node) waits for the
+            # dead incarnation's session to time out before it registers
+            # the new one: 9 s by default, kept short here.
+            "broker.session.timeout.ms=2000",
+            "broker.heartbeat.interval.ms=500",
         ]
         if certs:
             password = "hp-keystore"
