@@ -76,8 +76,12 @@ class Broker:
         self.proc = None
         self.log = os.path.join(self.dir, "server.out")
         self.props = os.path.join(self.dir, "server.properties")
-        self.write_config(certs, auto_create)
-        self.format()
+        try:
+            self.write_config(certs, auto_create)
+            self.format()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def write_config(self, certs, auto_create):
         listeners = ",".join("%s://127.0.0.1:%d" % (n, p) for n, p in self.ports.items())
