@@ -208,6 +208,33 @@ class OpenSearchTest(unittest.TestCase):
         self.assertAlmostEqual(r["aggregations"]["top"]["value"],
                                max(m["data"]["uptime"] for m in ups), places=3)
 
+    def test_template_maps_cpu_gauges_as_double(self):
+        # A cpu message whose first cpu has only whole values and the second
+        # only fractional ones, as a busy host can sample: every gauge must
+        # be mapped double from the first value on, or the node refuses the
+        # document ("mapper [data.cpus.nice] cannot be changed from type
+        # [long] to [double]"). Counts (interrupts, ctx_switches, count)
+        # stay long.
+        msgs, _ = hp.run_once('reporters: { cpu: {}; };')
+        m = [m for m in msgs if m["reporter"] == "cpu"][0]
+        cpus = m["data"]["cpus"]
+        self.assertGreaterEqual(len(cpus), 1)
+        first = {k: (k == "cpu" and 0) or 3 for k in cpus[0]}
+        second = {k: (k == "cpu" and 1) or 2.5 for k in cpus[0]}
+        m["data"]["cpus"] = [first, second]
+        m["data"]["times"] = {k: 7 for k in m["data"]["times"]}
+        index = self.prefix + "-cpu"
+        node.request("PUT", "/%s/_doc/whole?refresh=true" % index, m)
+        m["data"]["times"] = {k: 7.5 for k in m["data"]["times"]}
+        node.request("PUT", "/%s/_doc/fractional?refresh=true" % index, m)
+        props = node.request("GET", "/%s/_mapping" % index)[index]["mappings"]["properties"]
+        data = props["data"]["properties"]
+        for group in ("cpus", "times"):
+            for k, v in data[group]["properties"].items():
+                self.assertEqual(v["type"], "double", "data.%s.%s" % (group, k))
+        for k in ("interrupts", "ctx_switches", "count"):
+            self.assertEqual(data[k]["type"], "long", k)
+
     def test_resend_after_cut_connection_does_not_duplicate(self):
         # The node stores a batch, the answer never reaches the agent: the
         # batch is sent again and each document overwrites itself (_id is
