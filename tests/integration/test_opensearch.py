@@ -61,6 +61,31 @@ def doc_id(m):
     return "%s:%s:%s:%d" % (m["host"], m["session"], m["reporter"], m["seq"])
 
 
+def leaves(value, path=""):
+    """(dotted path, value) of every number in a JSON value; arrays of
+    objects share their path, as in a mapping."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from leaves(v, path + "." + k if path else k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from leaves(v, path)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield path, value
+
+
+def mapped_types(props, path=""):
+    """{dotted path: type} of a mapping's properties."""
+    out = {}
+    for k, v in props.items():
+        p = path + "." + k if path else k
+        if "properties" in v:
+            out.update(mapped_types(v["properties"], p))
+        else:
+            out[p] = v.get("type", "object")
+    return out
+
+
 def reporters(interval, names=("uptime", "agent")):
     return " ".join("%s: { interval = %s; };" % (n, interval) for n in names)
 
@@ -163,6 +188,19 @@ class OpenSearchTest(unittest.TestCase):
         for rep in set(REPORTERS):
             n = node.count(self.prefix + "-*", {"term": {"reporter": rep}})
             self.assertEqual(n, len([m for m in msgs if m["reporter"] == rep]), rep)
+        # A field that ever held a fraction is mapped as a floating type
+        # (etc/elasticsearch-template.json), or a long mapping would store
+        # it truncated.
+        mapping = node.request("GET", "/%s-*/_mapping" % self.prefix)
+        types = {}
+        for idx in mapping.values():
+            types.update(mapped_types(idx["mappings"]["properties"]))
+        wrong = set()
+        for m in msgs:
+            for path, v in leaves(m["data"], "data"):
+                if isinstance(v, float) and not v.is_integer() and types[path] != "double":
+                    wrong.add("%s (%s in %s)" % (path, types[path], m["reporter"]))
+        self.assertEqual(wrong, set(), "fractional values in a non-double field")
         self.assertNotIn("sink elasticsearch", a.stderr)
 
     @unittest.expectedFailure
