@@ -190,8 +190,8 @@ def kafka_real(build, size, n):
     b = kafka_server.Broker().start()
     label = "kafka %s" % kafka_server.version()
     try:
-        conf = ('sinks = ( { type = "kafka"; brokers = "%s"; topic = "bench"; backlog = 1000000; } );\n'
-                % b.plain())
+        conf = ('sinks = ( { type = "kafka"; brokers = "%s"; topic = "bench";\n'
+                '  backlog = 1000000; } );\n' % b.plain())
         bare = [os.path.join(build, "bench", "kafka_bare"), b.plain(), "bench.bare", str(n),
                 str(size), "10000", "1"]
         header()

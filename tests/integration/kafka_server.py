@@ -70,7 +70,8 @@ def pkcs12(certs, directory, password):
 class Broker:
     def __init__(self, certs=None, auto_create=True):
         self.dir = tempfile.mkdtemp(prefix="hp-kafka-")
-        self.ports = {name: hp.free_port() for name in ("PLAINTEXT", "CONTROLLER", "SASL_PLAINTEXT")}
+        names = ("PLAINTEXT", "CONTROLLER", "SASL_PLAINTEXT")
+        self.ports = {name: hp.free_port() for name in names}
         if certs:
             self.ports["SSL"] = hp.free_port()
         self.proc = None

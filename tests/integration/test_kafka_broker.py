@@ -9,6 +9,7 @@
 # hp: slow
 import json
 import os
+import subprocess
 import tempfile
 import time
 import unittest
@@ -172,7 +173,7 @@ class KafkaBrokerTest(unittest.TestCase):
             hp.wait_for(lambda: os.path.isdir(spool) and os.listdir(spool),
                         what="messages spooled while the topic is missing")
             self.assertNotIn(topic, broker.topics(topic))
-            p = hp.subprocess.run([kafka_server.KCAT, "-P", "-b", broker.plain(), "-t", topic,
+            p = subprocess.run([kafka_server.KCAT, "-P", "-b", broker.plain(), "-t", topic,
                                    "-k", "marker"], input="created\n", text=True,
                                   capture_output=True, timeout=60)
             self.assertEqual(p.returncode, 0, p.stderr)
