@@ -157,6 +157,9 @@ class KafkaBrokerTest(unittest.TestCase):
         dups = self.assertAllArrived(sent, got)
         self.assertEqual(dups, 0, "duplicates despite the idempotent producer")
         self.assertNotIn("fatal producer error", a.stderr)
+        # the outage was seen (messages were in flight), and its end
+        self.assertIn("no broker reachable", a.stderr)
+        self.assertIn("the cluster is reachable again", a.stderr)
 
     def test_missing_topic_keeps_the_data_until_created(self):
         # allow.auto.create.topics off: the broker does not create the
@@ -187,6 +190,38 @@ class KafkaBrokerTest(unittest.TestCase):
         self.assertAllArrived(sent, self.check_records(recs))
         lines = [l for l in a.stderr.splitlines() if topic in l]
         self.assertLess(len(lines), 10, "the missing topic is logged rate-limited:\n" + a.stderr)
+
+    def create_topic(self, topic):
+        # A first record from kcat creates the topic (auto-create is on).
+        p = subprocess.run([kafka_server.KCAT, "-P", "-b", broker.plain(), "-t", topic,
+                            "-k", "marker"], input="created\n", text=True,
+                           capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_check_connect(self):
+        # --check --connect asks the real broker for each topic's metadata.
+        self.create_topic("checked")
+        p = hp.run(["-c", self.config("checked"), "--check", "--connect"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("sink kafka (kafka): ok", p.stderr)
+        absent = "absent-%d" % os.getpid()
+        path = self.config(absent, extra="properties: { allow_auto_create_topics = false; };")
+        p = hp.run(["-c", path, "--check", "--connect"])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("topic %s does not exist" % absent, p.stderr)
+
+    @unittest.expectedFailure
+    def test_check_connect_creates_topics(self):
+        # KNOWN BUG, found by this broker: docs/kafka.md says a cluster that
+        # creates topics on first use creates them at --check --connect. A
+        # real broker with auto.create.topics.enable = true does not: the
+        # check reports "topic ... does not exist (and the cluster does not
+        # create it)" and no topic is created (librdkafka's mock creates
+        # every topic it is asked about, so test_kafka.py cannot see this).
+        # When this passes, remove expectedFailure.
+        p = hp.run(["-c", self.config("autocheck-{reporter}"), "--check", "--connect"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("autocheck-uptime", broker.topics("autocheck-"))
 
     def sasl(self, password, topic, shutdown=10.0):
         extra = ('properties: { security_protocol = "sasl_plaintext"; sasl_mechanism = "%s"; '
