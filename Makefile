@@ -16,7 +16,8 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
-           mosquitto mosquitto-clients libmosquitto-dev python3-pika
+           mosquitto mosquitto-clients libmosquitto-dev python3-pika \
+           maven default-jdk-headless
 
 CC      ?= cc
 OPT     ?= -O2
@@ -73,7 +74,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: FORCE pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck includes fuzz test-bins
+.PHONY: FORCE pkgs all run check test unit asan tsan deps servers bench deb install clean format format-check lint cppcheck includes fuzz test-bins
 
 all: $(BUILD)/hostpulse $(MOD_LIBS)
 ifeq ($(VARIANT),release)
@@ -156,6 +157,13 @@ pkgs:
 
 deps:
 	@scripts/deps.sh $(DEPS)
+	@tests/servers/fetch
+
+# The real Kafka broker and OpenSearch node the sink tests run against:
+# jars from Maven Central, versions pinned in tests/servers/pom.xml, cached
+# in build/servers (no network once there).
+servers:
+	@tests/servers/fetch
 
 # Everything a host needs: the agent, its configuration (/etc/hostpulse,
 # with conf.d/ for fragments), both init systems' files, man pages, the

@@ -9,8 +9,10 @@ loops each: one sending the same records as the agent (its documented
 headers or properties, mandatory flag, window), which is the baseline of
 the >= 80% target, and a minimal one without them, to show what the
 documented format itself costs. RabbitMQ is Debian's rabbitmq-server started privately on loopback
-(tests/integration/rabbit.py); Kafka is librdkafka's mock cluster
-(tests/helpers/kafka_mock), since Debian packages no Kafka broker.
+(tests/integration/rabbit.py); Kafka runs twice: against librdkafka's mock
+cluster (tests/helpers/kafka_mock, in memory, no disk) and against a real
+Apache Kafka broker (tests/integration/kafka_server.py: one KRaft node from
+the jars `make deps` fetched, on loopback, its log on the temporary disk).
 """
 import argparse
 import os
@@ -179,6 +181,32 @@ def kafka(build, size, n):
         mock.wait(timeout=30)
 
 
+def kafka_real(build, size, n):
+    from tests.integration import kafka_server
+    reason = kafka_server.available()
+    if reason:
+        print("no real-broker Kafka rows: %s" % reason)
+        return
+    b = kafka_server.Broker().start()
+    label = "kafka %s" % kafka_server.version()
+    try:
+        conf = ('sinks = ( { type = "kafka"; brokers = "%s"; topic = "bench";\n'
+                '  backlog = 1000000; } );\n' % b.plain())
+        bare = [os.path.join(build, "bench", "kafka_bare"), b.plain(), "bench.bare", str(n),
+                str(size), "10000", "1"]
+        header()
+        med = print_rows(rounds([
+            ("%s: bare loop, same records" % label, lambda: bare_run(bare)),
+            ("%s: agent" % label, lambda: agent_run(build, conf, n)),
+            ("%s: agent at %d msg/s (latency)" % (label, STEADY_RATE),
+             lambda: agent_run(build, conf, STEADY_RATE * STEADY_SECONDS, STEADY_RATE)),
+        ]))
+        ratio("%s: agent / bare, same records" % label, med, "%s: agent" % label,
+              "%s: bare loop, same records" % label)
+    finally:
+        b.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
@@ -188,6 +216,7 @@ def main():
     print("(messages of %d bytes; bare loops and agent against the same broker)" % size)
     rabbit(args.build, size, args.messages)
     kafka(args.build, size, args.messages * 2)
+    kafka_real(args.build, size, args.messages)
 
 
 if __name__ == "__main__":
