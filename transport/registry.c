@@ -33,6 +33,7 @@ SINK(hp_sink_es);
 SINK(hp_sink_mysql);
 SINK(hp_sink_amqp);
 SINK(hp_sink_kafka);
+SINK(hp_sink_prometheus);
 
 static const struct sink_type {
     const char *type;
@@ -47,6 +48,7 @@ static const struct sink_type {
     {"mysql", &hp_sink_mysql, "mysql.so", "hp_sink_mysql"},
     {"amqp", &hp_sink_amqp, "amqp.so", "hp_sink_amqp"},
     {"kafka", &hp_sink_kafka, "kafka.so", "hp_sink_kafka"},
+    {"prometheus", &hp_sink_prometheus, "prometheus.so", "hp_sink_prometheus"},
 };
 #define NTYPES (sizeof(sink_types) / sizeof(sink_types[0]))
 
