@@ -11,9 +11,9 @@ BUILD   := build/$(VARIANT)
 PKGS    := json-c libconfig
 # Debian packages for building, testing, fuzzing, benchmarking, packaging.
 DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-dev \
-           librdkafka-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev \
+           librdkafka-dev libmicrohttpd-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
-           python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
+           python3 python3-jsonschema python3-prometheus-client rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \

@@ -49,7 +49,7 @@ static const struct hp_opt cpu_opts[] = {
     {.name = "percpu",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "also report every cpu's percentages (array `cpus`)"},
+     .help = "also report every cpu's percentages and times (array `cpus`)"},
     {0},
 };
 
@@ -183,6 +183,7 @@ static void parse_stat(struct cpu *c, const char *s, json_object *data, double s
                     json_object *o = json_object_new_object();
                     hp_json_add_uint(o, "cpu", n);
                     add_percents(o, v, prev, c->gen);
+                    add_times(o, v, c->hz);
                     json_object_array_add(cpus, o);
                 }
             }

@@ -37,7 +37,8 @@
     SINK_MODULE(mysql)                                                                             \
     SINK_MODULE(amqp)                                                                              \
     SINK_MODULE(kafka)                                                                             \
-    SINK_MODULE(mqtt)
+    SINK_MODULE(mqtt)                                                                              \
+    SINK_MODULE(prometheus)
 
 /* Built-ins are always linked in. A module's symbol is a weak reference:
  * NULL unless a program links its objects directly (tests, benchmarks). */
