@@ -222,6 +222,8 @@ int hp_input_amqp_run(struct hp_ingest *ing)
         free(s.url_buf);
         return -1;
     }
+    if (!*s.url.vhost) /* "amqp://host/" means the default vhost, as for the agent */
+        s.url.vhost = "/";
     double delay = s.c->retry_initial;
     while (!hp_ingest_stopping(ing)) {
         char why[512];

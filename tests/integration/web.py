@@ -53,8 +53,12 @@ class Web:
         return self
 
     def read_stderr(self):
-        with open(self.err.name, errors="replace") as f:
-            return f.read()
+        try:
+            with open(self.err.name, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:  # its directory is gone: a cleanup after the test
+            return ""
+
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         """Stop it; returns its exit status. stderr of every run is kept."""
