@@ -224,7 +224,7 @@ static void long_ranges_read_raw_rows_not_rolled_up_yet(void **state)
     put(f, "t", "cpu", 1, old, "{\"percent\":7}");
     commit(f);
     assert_int_equal(hp_store_maintain(f->w, now, err, sizeof(err)), 0);
-    int64_t b = now - now % 180000; /* a bucket of the 48 h / 1,000 points chart */
+    int64_t b = now - now % 180000;               /* a bucket of the 48 h / 1,000 points chart */
     put(f, "t", "cpu", 2, b, "{\"percent\":40}"); /* not rolled up yet */
     put(f, "t", "cpu", 3, b + 1, "{\"percent\":60}");
     commit(f);
