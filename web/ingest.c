@@ -368,14 +368,14 @@ static int run_input(struct hp_ingest *ing)
     const struct hp_web_conf *c = ing->conf;
     switch (c->input) {
     case HP_IN_STDIN:
-        return hp_input_stdin_run(ing, STDIN_FILENO);
+        return hp_input_stdin_run(ing, STDIN_FILENO, "stdin");
     case HP_IN_FILE: {
         int fd = open(c->input_file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             hp_err("ingest: cannot open %s: %s", c->input_file, strerror(errno));
             return -1;
         }
-        int rc = hp_input_stdin_run(ing, fd);
+        int rc = hp_input_stdin_run(ing, fd, c->input_file);
         close(fd);
         return rc;
     }

@@ -64,7 +64,7 @@ const struct hp_web_conf *hp_ingest_conf(const struct hp_ingest *ing);
 /* The inputs: each runs until hp_ingest_stopping (or end of input for
  * stdin/file), reconnecting with backoff. 0 on a clean end, -1 on a fatal
  * error (logged). */
-int hp_input_stdin_run(struct hp_ingest *ing, int fd);
+int hp_input_stdin_run(struct hp_ingest *ing, int fd, const char *name);
 int hp_input_amqp_run(struct hp_ingest *ing);
 int hp_input_kafka_run(struct hp_ingest *ing);
 int hp_input_mqtt_run(struct hp_ingest *ing);
