@@ -115,7 +115,10 @@ static int bare_row(void *ud, const char *path, size_t plen, double value)
     }
     sqlite3_bind_int64(b->ins, 1, id);
     sqlite3_bind_int64(b->ins, 2, b->ts);
-    sqlite3_bind_double(b->ins, 3, value);
+    if (value == (double)(int64_t)value && value > -9e15 && value < 9e15) /* as the store */
+        sqlite3_bind_int64(b->ins, 3, (int64_t)value);
+    else
+        sqlite3_bind_double(b->ins, 3, value);
     sqlite3_step(b->ins);
     sqlite3_reset(b->ins);
     b->rows++;
@@ -190,7 +193,7 @@ static int cmd_ingest(const char *tpath, int hosts, long seconds, const char *di
     hp_store_pragmas(b.db, true, err, sizeof(err));
     sqlite3_exec(b.db,
                  "CREATE TABLE samples(series_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
-                 " value REAL, PRIMARY KEY(series_id, ts)) WITHOUT ROWID",
+                 " value, PRIMARY KEY(series_id, ts)) WITHOUT ROWID",
                  NULL, NULL, NULL);
     sqlite3_prepare_v3(b.db, "INSERT INTO samples VALUES(?1, ?2, ?3)", -1,
                        SQLITE_PREPARE_PERSISTENT, &b.ins, NULL);

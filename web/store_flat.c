@@ -2,12 +2,13 @@
 /* store_flat.c -- which numbers of a message become series, and their names.
  *
  * Every numeric (or boolean) leaf under "data" is a series named by its
- * dotted path, with two exceptions that keep the store small: a cumulative
+ * dotted path, with exceptions that keep the store small: a cumulative
  * counter is skipped when the same object has its rate beside it ("x" with
- * "x_per_sec" or "x_rate"), and identity or clock fields (pid, start_time,
- * boot_time, ...) are skipped. An array of objects is indexed by a name-like
- * member of each element, so that a series keeps its name when the order
- * changes: "sensors.coretemp-isa-0000/Core 0.value", "cpus.1.user",
+ * "x_per_sec" or "x_rate"), and so are identity and clock fields (pid,
+ * start_time, boot_time, ...) and the agent's per-reporter cost counters.
+ * An array of objects is indexed by a name-like member of each element, so
+ * that a series keeps its name when the order changes:
+ * "sensors.coretemp-isa-0000/Core 0.value", "cpus.1.user",
  * "watched.nginx:1234.rss". Other arrays are indexed by position. Session
  * and ipaddr messages hold facts, not series. */
 #include "web/store_int.h"
@@ -16,9 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* "reporters": the agent's per-reporter cost counters (its own log and
+ * bench/ show them); the rest are identities and clocks. */
 static const char *const skipped_keys[] = {
-    "times", "start_time", "boot_time", "walked",   "start", "pid",
-    "ppid",  "uid",        "prefixlen", "priority", NULL,
+    "reporters", "times", "start_time", "boot_time", "walked",   "start",
+    "pid",       "ppid",  "uid",        "prefixlen", "priority", NULL,
 };
 
 static bool skipped(const char *key)
