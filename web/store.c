@@ -40,7 +40,7 @@ static const char schema_sql[] =
     " n INTEGER NOT NULL, vmin REAL, vavg REAL, vmax REAL,"
     " PRIMARY KEY(series_id, minute)) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS latest(host_id INTEGER NOT NULL, reporter TEXT NOT NULL,"
-    " ts INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(host_id, reporter)) WITHOUT ROWID;"
+    " ts INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY(host_id, reporter));"
     "CREATE TABLE IF NOT EXISTS rejects(reason TEXT PRIMARY KEY, count INTEGER NOT NULL,"
     " last_ms INTEGER, last_host TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS dirty_minutes(minute INTEGER PRIMARY KEY) WITHOUT ROWID;";
