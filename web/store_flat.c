@@ -73,9 +73,14 @@ static void element_name(json_object *el, size_t i, char *buf, size_t len)
         snprintf(buf, len, "%zu", i);
 }
 
+/* Series one message may feed: a 1 MB message of numbers would otherwise
+ * make 100,000 of them. The agent's largest messages have a few hundred. */
+#define LEAVES_MAX 4096
+
 struct walk {
     hp_flat_fn fn;
     void *ud;
+    unsigned leaves;
     char path[HP_PATH_MAX];
 };
 
@@ -102,7 +107,9 @@ static int walk(struct walk *w, json_object *v, size_t plen)
     case json_type_double:
     case json_type_boolean: {
         double d = json_object_get_double(v);
-        return plen && isfinite(d) ? w->fn(w->ud, w->path, plen, d) : 0;
+        if (!plen || !isfinite(d) || ++w->leaves > LEAVES_MAX)
+            return 0;
+        return w->fn(w->ud, w->path, plen, d);
     }
     case json_type_object: {
         json_object_object_foreach(v, key, child)
