@@ -8,6 +8,7 @@
 #include "web/config.h"
 #include "lib/conffile.h"
 
+#include <amqp.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,22 @@ static void load_all(struct hp_web_conf *c)
     hp_opts_load(lc ? member(lc, "log") : NULL, log_opts, c);
 }
 
+/* An amqp input's URL must parse (named redacted: never the password). */
+static void check_amqp_url(const struct hp_web_conf *c, struct hp_errs *e)
+{
+    if (c->input != HP_IN_AMQP)
+        return;
+    char *copy = strdup(c->amqp_url), shown[256];
+    struct amqp_connection_info info;
+    if (copy && amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
+        const config_setting_t *in = member(&c->lc, "input");
+        hp_redact_url(c->amqp_url, shown, sizeof(shown));
+        hp_errs_add(e, in ? config_setting_get_member(in, "url") : NULL,
+                    "input.url: %s is not an amqp:// or amqps:// URL", shown);
+    }
+    free(copy);
+}
+
 static void check_pairs(const struct hp_web_conf *c, struct hp_errs *e)
 {
     const config_setting_t *web = member(&c->lc, "web");
@@ -150,6 +167,7 @@ static void check_pairs(const struct hp_web_conf *c, struct hp_errs *e)
                     "web.auth_hash: not a crypt(3) hash (\"$y$...\" or \"$6$...\")");
     if (c->input == HP_IN_FILE && !(c->input_file && *c->input_file))
         hp_errs_add(e, member(&c->lc, "input"), "input.file: required with type = \"file\"");
+    check_amqp_url(c, e);
 }
 
 struct hp_web_conf *hp_web_conf_load(const char *path, struct hp_errs *e)

@@ -259,6 +259,14 @@ class Cli(unittest.TestCase):
         p = self.run_web(["--check"], conf="web: { bogus = 1; };\n")
         self.assertEqual(p.returncode, 1)
         self.assertIn("bogus", p.stderr)
+        p = self.run_web(["--check"], conf='input: {\n type = "amqp";\n'
+                         ' url = "http://u:Secr3t@h/";\n};\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"web\.conf:3: input\.url: http://u:\*\*\*@h/ is not an amqp")
+        self.assertNotIn("Secr3t", p.stderr)
+        p = self.run_web(["--check"], conf='input: { type = "carrier-pigeon"; };\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("carrier-pigeon", p.stderr)
 
     def test_listening_beyond_loopback_without_auth_or_tls_warns(self):
         p = self.run_web(["--check", "--listen", "0.0.0.0:9180"], conf="")
