@@ -231,24 +231,43 @@ bool hp_web_listen_is_loopback(const char *listen)
     return false;
 }
 
+/* The web.listen setting, when the running value came from it (not from
+ * --listen): so that a warning names the right FILE:LINE. */
+static const config_setting_t *listen_setting(const struct hp_web_conf *c)
+{
+    const config_setting_t *web = member(&c->lc, "web");
+    const config_setting_t *at = web ? config_setting_get_member(web, "listen") : NULL;
+    const char *v = at ? config_setting_get_string(at) : NULL;
+    return v && strcmp(v, c->listen) == 0 ? at : NULL;
+}
+
+/* A warning at the listen setting, or about the value from --listen or
+ * the default when the file has none. */
+static void warn_listen(const struct hp_web_conf *c, struct hp_errs *e, const char *what)
+{
+    const config_setting_t *at = listen_setting(c);
+    const char *fmt = "warning: web.listen %s is beyond loopback with %s";
+    if (at)
+        hp_errs_add(e, at, fmt, c->listen, what);
+    else {
+        const char *dir = e->include_dir; /* a name, not a file under it */
+        e->include_dir = NULL;
+        hp_errs_raw(e, "hostpulse-web", 0, fmt, c->listen, what);
+        e->include_dir = dir;
+    }
+}
+
 unsigned hp_web_conf_warn(const struct hp_web_conf *c, struct hp_errs *e)
 {
     unsigned before = e->count;
     bool auth = c->auth_user && *c->auth_user;
     bool tls = c->tls_cert && *c->tls_cert;
-    if (!hp_web_listen_is_loopback(c->listen) && !auth && !tls) {
-        const config_setting_t *web = member(&c->lc, "web");
-        hp_errs_add(e, web ? config_setting_get_member(web, "listen") : NULL,
-                    "warning: web.listen %s is beyond loopback with neither auth_user/auth_hash "
-                    "nor tls_cert/tls_key: anyone who can reach it reads every host's data",
-                    c->listen);
-    } else if (!hp_web_listen_is_loopback(c->listen) && auth && !tls) {
-        const config_setting_t *web = member(&c->lc, "web");
-        hp_errs_add(e, web ? config_setting_get_member(web, "listen") : NULL,
-                    "warning: web.listen %s is beyond loopback with basic auth but no TLS: "
-                    "the password crosses the network in clear",
-                    c->listen);
-    }
+    if (hp_web_listen_is_loopback(c->listen) || tls)
+        return 0;
+    warn_listen(c, e,
+                auth ? "basic auth but no TLS: the password crosses the network in clear"
+                     : "neither auth_user/auth_hash nor tls_cert/tls_key: anyone who can reach "
+                       "it reads every host's data");
     return e->count - before;
 }
 
