@@ -99,7 +99,9 @@ json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err
  * NULL with err "unknown host" when never seen. */
 json_object *hp_store_host(struct hp_store_reader *r, const char *host, char *err, size_t len);
 
-/* Series a host has: [{"reporter", "path", "first_ms", "last_ms"}, ...]. */
+/* Series a host has: [{"reporter", "path", "first_ms", "last_ms"}, ...]:
+ * first_ms is its oldest rollup minute or raw sample, last_ms its newest
+ * raw sample (null once only rollups are left). */
 json_object *hp_store_host_series(struct hp_store_reader *r, const char *host, char *err,
                                   size_t len);
 
