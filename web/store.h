@@ -126,8 +126,9 @@ json_object *hp_store_latest(struct hp_store_reader *r, const char *host, const 
  * "duplicates", "last_seq", "last_ms"}, ...]. */
 json_object *hp_store_host_loss(struct hp_store_reader *r, const char *host, char *err, size_t len);
 
-/* Ingest statistics: {"received", "stored", "duplicates", "rejected":
- * {"json": n, "version": n, ...}}. */
+/* Store statistics: {"stored" (messages), "duplicates" (dropped), "lost"
+ * (gaps in seq), "hosts", "rejected": {"json": n, "version": n, "fields": n,
+ * "oversize": n}} (only the reasons that occurred). */
 json_object *hp_store_stats(struct hp_store_reader *r, char *err, size_t len);
 
 #endif
