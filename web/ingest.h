@@ -37,6 +37,9 @@ void hp_ingest_stop(struct hp_ingest *ing);
  * (committing what is pending). */
 struct hp_ingest *hp_ingest_open(const struct hp_web_conf *conf, char *err, size_t len);
 void hp_ingest_close(struct hp_ingest *ing);
+/* Benchmarks: leave rollups and retention (hp_store_maintain) out of
+ * hp_ingest_commit, to time them apart. */
+void hp_ingest_no_maintenance(struct hp_ingest *ing);
 /* True once the input has finished by itself (end of stdin or file). */
 bool hp_ingest_finished(const struct hp_ingest *ing);
 void hp_ingest_counts(const struct hp_ingest *ing, struct hp_ingest_counts *out);
