@@ -17,7 +17,7 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            kcat openssl lm-sensors util-linux procps iproute2 \
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \
-           maven default-jdk-headless
+           maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js
 
 CC      ?= cc
 OPT     ?= -O2
@@ -59,6 +59,13 @@ SRCS      := $(wildcard lib/*.c agent/*.c reporters/*.c transport/*.c $(SINK_DIR
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
 CORE_OBJS := $(filter-out $(MOD_OBJS),$(OBJS))
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
+# hostpulse-web: every web/*.c (no Makefile edit per file) on the shared
+# base lib/, linked with its own client and server libraries.
+WEB_PKGS  := json-c libconfig sqlite3 librabbitmq rdkafka libmosquitto libmicrohttpd
+WEB_SRCS  := $(wildcard web/*.c)
+WEB_OBJS  := $(WEB_SRCS:%.c=$(BUILD)/%.o) $(filter $(BUILD)/lib/%,$(OBJS))
+WEB_LDLIBS = $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null) -lcrypt -lpthread -lm
+$(WEB_SRCS:%.c=$(BUILD)/%.o): PKG_CFLAGS += $(shell pkg-config --cflags $(WEB_PKGS) 2>/dev/null)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -76,13 +83,18 @@ DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
 .PHONY: FORCE pkgs all run check test unit asan tsan deps servers bench deb install clean format format-check lint cppcheck includes fuzz test-bins
 
-all: $(BUILD)/hostpulse $(MOD_LIBS)
+all: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web
 ifeq ($(VARIANT),release)
-all: hostpulse
+all: hostpulse hostpulse-web
 # A link, so that the agent finds build/release/modules beside its target.
 hostpulse: $(BUILD)/hostpulse
 	ln -sf $< $@
+hostpulse-web: $(BUILD)/hostpulse-web
+	ln -sf $< $@
 endif
+
+$(BUILD)/hostpulse-web: $(WEB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WEB_LDLIBS)
 
 # The agent exports its hp_* functions for the modules to call back.
 $(BUILD)/hostpulse: $(CORE_OBJS)
@@ -117,6 +129,21 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS) -lcmocka
 
+# Tests and helpers of hostpulse-web (test_web*.c, web_*.c) link its objects
+# (all but main) instead of the agent's.
+WEB_TEST_OBJS = $(filter-out $(BUILD)/web/main.o,$(WEB_OBJS))
+$(BUILD)/tests/unit/test_web%: tests/unit/test_web%.c $(WEB_TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_TEST_OBJS) $(WEB_LDLIBS) -lcmocka
+
+$(BUILD)/tests/helpers/web_%: tests/helpers/web_%.c $(WEB_TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_TEST_OBJS) $(WEB_LDLIBS)
+
+$(BUILD)/bench/web_%: bench/web_%.c $(WEB_TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_TEST_OBJS) $(WEB_LDLIBS)
+
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS)
@@ -125,7 +152,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS)
 
-test-bins: $(BUILD)/hostpulse $(MOD_LIBS) $(UNIT_BINS) $(HELPER_BINS)
+test-bins: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web $(UNIT_BINS) $(HELPER_BINS)
 
 # The agent in the foreground with the development config (stdout sink).
 run: deps all
@@ -208,9 +235,9 @@ includes:
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -D_GNU_SOURCE --suppress=missingIncludeSystem \
-	  lib agent reporters transport
+	  lib agent reporters transport web
 
 clean:
-	rm -rf build hostpulse
+	rm -rf build hostpulse hostpulse-web
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(WEB_SRCS:%.c=$(BUILD)/%.d)
