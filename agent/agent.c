@@ -1,8 +1,10 @@
-/* agent.c -- the agent context: identity, building reporters and sinks from
- * a configuration, publishing messages, and reload. */
+/* agent.c -- the agent's lifecycle: identity, building reporters and sinks
+ * from a configuration, publishing messages, start, stop, --once and
+ * reload. It owns the scheduler and the transport and is the only place
+ * that wires them (and the self-report's view) together. */
 #include "agent/agent.h"
 #include "lib/clock.h"
-#include "agent/scheduler.h"
+#include "lib/log.h"
 #include "transport/transport.h"
 
 #include <stdio.h>
@@ -57,49 +59,43 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
         hp_err("agent: out of memory creating the ring (%zu messages)", cfg->ring_capacity);
         return -1;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&a->lock, NULL);
+    if (hp_scheduler_init(&a->sched, hp_agent_publish, a) != 0) {
+        hp_err("agent: cannot create the scheduler's locks");
+        return -1;
+    }
     atomic_init(&a->transport_stop, 0);
     return 0;
 }
 
 static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
-                                struct hp_reporter **out, size_t *n)
+                                struct hp_task **out, size_t *n)
 {
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
-    struct hp_reporter *reps = calloc(ntypes ? ntypes : 1, sizeof(*reps));
+    struct hp_task *tasks = calloc(ntypes ? ntypes : 1, sizeof(*tasks));
     unsigned before = e->count;
     *n = 0;
-    for (size_t i = 0; i < ntypes; i++) {
+    for (size_t i = 0; tasks && i < ntypes; i++) {
         const struct hp_reporter_ops *ops = hp_reporter_types[i];
         const config_setting_t *g = hp_config_reporter(cfg, ops->name);
-        int enabled = ops->default_enabled;
-        double interval = ops->default_interval;
-        if (g) {
-            config_setting_lookup_bool(g, "enabled", &enabled);
-            interval = hp_opt_float(g, hp_reporter_common_opts, "interval");
-            if (!config_setting_get_member(g, "interval"))
-                interval = ops->default_interval;
-        }
-        if (!enabled)
+        struct hp_reporter_common common = {.enabled = ops->default_enabled,
+                                            .interval = ops->default_interval};
+        hp_opts_load(g, hp_reporter_common_opts, &common);
+        if (!common.enabled)
             continue;
-        struct hp_reporter *r = &reps[(*n)++];
-        r->ops = ops;
-        r->agent = a;
-        r->proc_root = cfg->proc_root;
-        r->sys_root = cfg->sys_root;
-        r->interval = interval;
-        r->seq = &a->seqs[i];
-        if (ops->init && ops->init(r, g, e) != 0 && e->count == before)
+        struct hp_task *t = &tasks[(*n)++];
+        t->rep.ops = ops;
+        t->rep.proc_root = cfg->proc_root;
+        t->rep.sys_root = cfg->sys_root;
+        t->rep.interval = common.interval;
+        t->seq = &a->seqs[i];
+        if (ops->init && ops->init(&t->rep, g, e) != 0 && e->count == before)
             hp_errs_add(e, g, "reporters.%s: cannot initialise", ops->name);
     }
-    *out = reps;
+    if (!tasks)
+        hp_errs_raw(e, NULL, 0, "agent: out of memory building the reporters");
+    *out = tasks;
     return e->count - before;
 }
 
@@ -154,18 +150,18 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
 }
 
 unsigned hp_agent_build(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *errs,
-                        struct hp_reporter **reps, size_t *n_reps, struct hp_sink **sinks,
+                        struct hp_task **reps, size_t *n_reps, struct hp_sink **sinks,
                         size_t *n_sinks)
 {
     unsigned n = build_reporters(a, cfg, errs, reps, n_reps);
     return n + build_sinks(a, cfg, errs, sinks, n_sinks);
 }
 
-void hp_agent_free_reporters(struct hp_reporter *reps, size_t n)
+void hp_agent_free_reporters(struct hp_task *reps, size_t n)
 {
     for (size_t i = 0; reps && i < n; i++)
-        if (reps[i].ops->fini)
-            reps[i].ops->fini(&reps[i]);
+        if (reps[i].rep.ops->fini)
+            reps[i].rep.ops->fini(&reps[i].rep);
     free(reps);
 }
 
@@ -190,15 +186,17 @@ void hp_agent_destroy(struct hp_agent *a)
         hp_ring_free(a->ring);
     }
     free(a->seqs);
-    pthread_cond_destroy(&a->cond);
-    pthread_mutex_destroy(&a->lock);
+    free((void *)a->view.sinks);
+    free((void *)a->view.reporters);
+    hp_scheduler_destroy(&a->sched);
     hp_config_free(a->cfg);
     memset(a, 0, sizeof(*a));
 }
 
-int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, int64_t ts_ms,
-                     double interval, json_object *data, struct hp_reporter_stats *rs)
+int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t ts_ms,
+                     double interval, json_object *data)
 {
+    struct hp_agent *a = agent;
     uint64_t s = ++*seq;
     json_object *env = hp_envelope_new(&a->env, reporter, ts_ms, s, interval, data);
     struct hp_msg *m = hp_msg_from_json(env, reporter, s, ts_ms);
@@ -210,9 +208,7 @@ int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, in
     if (!hp_ring_push(a->ring, m)) {
         hp_msg_unref(m);
         atomic_fetch_add_explicit(&a->stats.dropped, 1, memory_order_relaxed);
-        if (rs)
-            atomic_fetch_add_explicit(&rs->dropped, 1, memory_order_relaxed);
-        return -1;
+        return 1;
     }
     atomic_fetch_add_explicit(&a->stats.produced, 1, memory_order_relaxed);
     return 0;
@@ -263,9 +259,72 @@ void hp_agent_publish_session(struct hp_agent *a)
                      (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE));
     json_object *reps = json_object_new_object();
     for (size_t i = 0; i < a->n_reporters; i++)
-        hp_json_add_double(reps, a->reporters[i].ops->name, a->reporters[i].interval, 3);
+        hp_json_add_double(reps, a->reporters[i].rep.ops->name, a->reporters[i].rep.interval, 3);
     json_object_object_add(d, "reporters", reps);
-    hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d, NULL);
+    hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d);
+}
+
+/* Point the self-report at the current sinks, reporters and ring, and bind
+ * it. Main thread, no reporter running. On out of memory the self-report
+ * stays unbound (its samples fail and are counted as errors). */
+static void fill_view(struct hp_agent *a)
+{
+    struct hp_self_view *v = &a->view;
+    free((void *)v->sinks);
+    free((void *)v->reporters);
+    struct hp_self_sink *sinks = calloc(a->n_sinks + 1, sizeof(*sinks));
+    struct hp_self_reporter *reps = calloc(a->n_reporters + 1, sizeof(*reps));
+    *v = (struct hp_self_view){
+        .version = HP_VERSION,
+        .start_mono_ns = a->start_mono_ns,
+        .produced = &a->stats.produced,
+        .dropped = &a->stats.dropped,
+        .ring = a->ring,
+        .sinks = sinks,
+        .n_sinks = sinks ? a->n_sinks : 0,
+        .reporters = reps,
+        .n_reporters = reps ? a->n_reporters : 0,
+    };
+    for (size_t i = 0; i < v->n_sinks; i++)
+        sinks[i] = (struct hp_self_sink){.name = a->sinks[i].name,
+                                         .type = a->sinks[i].ops->type,
+                                         .stats = hp_sink_stats_of(&a->sinks[i])};
+    for (size_t i = 0; i < v->n_reporters; i++)
+        reps[i] = (struct hp_self_reporter){.name = a->reporters[i].rep.ops->name,
+                                            .stats = &a->reporters[i].stats};
+    for (size_t i = 0; i < a->n_reporters; i++)
+        if (a->reporters[i].rep.ops == &hp_reporter_self)
+            hp_self_bind(&a->reporters[i].rep, sinks && reps ? v : NULL);
+}
+
+int hp_agent_start(struct hp_agent *a)
+{
+    fill_view(a);
+    if (hp_transport_start(a) != 0)
+        return -1;
+    hp_agent_publish_session(a);
+    hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
+    return 0;
+}
+
+void hp_agent_stop(struct hp_agent *a)
+{
+    hp_scheduler_stop(&a->sched);
+    hp_transport_stop(a, HP_STOP_SHUTDOWN);
+}
+
+size_t hp_agent_once(struct hp_agent *a, int window_ms)
+{
+    fill_view(a);
+    if (hp_transport_start(a) != 0)
+        return 1;
+    hp_scheduler_once(&a->sched, a->reporters, a->n_reporters, window_ms);
+    return hp_transport_stop(a, HP_STOP_SHUTDOWN);
+}
+
+int hp_agent_check_sinks(struct hp_agent *a)
+{
+    return hp_transport_check(a);
 }
 
 /* Move each new sink's backlog over from the old sink of the same name and
@@ -290,7 +349,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
 {
     struct hp_errs errs = {.fallback_file = path};
     struct hp_config *cfg = hp_config_load(path, &errs);
-    struct hp_reporter *reps = NULL;
+    struct hp_task *reps = NULL;
     struct hp_sink *sinks = NULL;
     size_t n_reps = 0, n_sinks = 0;
     if (cfg && hp_agent_build(a, cfg, &errs, &reps, &n_reps, &sinks, &n_sinks) != 0) {
@@ -303,7 +362,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
         hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
-    hp_scheduler_stop(a);
+    hp_scheduler_stop(&a->sched);
     hp_transport_stop(a, HP_STOP_HANDOFF);
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
@@ -321,11 +380,9 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     }
     hp_config_free(a->cfg);
     a->cfg = cfg;
-    enum hp_log_level level =
-        cfg->log_level > hp_log_get_level() ? cfg->log_level : hp_log_get_level();
-    hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : cfg->log_dest, level);
+    fill_view(a);
     hp_transport_start(a);
-    hp_scheduler_start(a);
+    hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
     hp_info("reload: configuration %s applied (%zu reporters, %zu sinks)", path, n_reps, n_sinks);
     return 0;
 }

@@ -93,14 +93,6 @@ void hp_notify_ready(const char *fmt, ...)
     va_end(ap);
 }
 
-void hp_notify_status(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    notify_status("", fmt, ap);
-    va_end(ap);
-}
-
 void hp_notify_reloading(void)
 {
     /* MONOTONIC_USEC lets systemd >= 253 match this reload to its request. */

@@ -26,8 +26,6 @@ void hp_notify_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 void hp_notify_reloading(void);
 /* STOPPING=1: shutdown begins. */
 void hp_notify_stopping(void);
-/* STATUS=...: one line shown by `systemctl status`. */
-void hp_notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Wait for one of the signals in set (blocked in every thread) like
  * sigwait, sending WATCHDOG=1 every n->watchdog_ms meanwhile. Returns the

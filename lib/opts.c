@@ -247,6 +247,11 @@ static void load_one(const config_setting_t *group, const struct hp_opt *o, char
 {
     const struct hp_opt row[2] = {*o, {0}};
     void *at = dst + o->offset;
+    bool set = group && config_setting_get_member(group, o->name);
+    if (!set && !o->def && o->type <= HP_OPT_STRING)
+        return; /* no value, no default: the owner's preset stays */
+    if (!set && !o->def && o->type == HP_OPT_ENUM)
+        return;
     switch (o->type) {
     case HP_OPT_BOOL:
         *(bool *)at = hp_opt_bool(group, row, o->name);

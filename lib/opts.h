@@ -88,7 +88,10 @@ void hp_opts_print(FILE *out, const struct hp_opt *table, int indent);
 void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
 
 /* Fill dst from group (may be NULL: every default) for every bound row of
- * table. Call only on a group that passed hp_opts_check. Can't fail. */
+ * table. A scalar row (BOOL, INT, FLOAT, STRING, ENUM) without a default
+ * whose key is absent leaves its field as the caller preset it (a default
+ * that depends on the owner, such as a reporter's interval). Call only on
+ * a group that passed hp_opts_check. Can't fail. */
 void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, void *dst);
 
 /* Elements of a STRINGS setting (a single string counts as one). s may be

@@ -776,7 +776,7 @@ static int kafka_check(struct hp_sink *s)
     bool each = strstr(k->topic, "{reporter}") != NULL;
     size_t n = each && a ? a->n_reporters + 1 : 1;
     for (size_t i = 0; i < n && problems == 0; i++) {
-        const char *rep = i < n - 1 ? a->reporters[i].ops->name : "session";
+        const char *rep = i < n - 1 ? a->reporters[i].rep.ops->name : "session";
         expand_topic(k, host_of(s), rep, topic, sizeof(topic));
         problems += check_topic_metadata(s, topic);
     }
