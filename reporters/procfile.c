@@ -169,3 +169,13 @@ bool hp_find_key_u64(const char *buf, const char *key, uint64_t *out)
     }
     return false;
 }
+
+bool hp_find_btime(const char *stat, uint64_t *secs)
+{
+    const char *bt = stat ? strstr(stat, "\nbtime ") : NULL;
+    uint64_t v;
+    if (!bt || (bt += 7, !hp_parse_u64(&bt, &v)) || v == 0 || v > (uint64_t)INT64_MAX / 1000)
+        return false;
+    *secs = v;
+    return true;
+}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* self.h -- what the self-report (reporters/self.c, wire name "agent")
  * reads about the agent that runs it.
  *

@@ -23,13 +23,6 @@
 #include <sensors/error.h>
 #include <sensors/sensors.h>
 
-static const struct hp_opt temperature_opts[] = {
-    {.name = "config",
-     .type = HP_OPT_STRING,
-     .help = "libsensors configuration file (default: /etc/sensors3.conf and /etc/sensors.d)"},
-    {NULL},
-};
-
 struct input {
     const sensors_chip_name *chip;
     char chip_name[64];
@@ -47,6 +40,14 @@ struct temp {
     bool warned_init, warned_none, warned_read;
 };
 
+static const struct hp_opt temperature_opts[] = {
+    {.name = "config",
+     .type = HP_OPT_STRING,
+     .help = "libsensors configuration file (default: /etc/sensors3.conf and /etc/sensors.d)",
+     HP_AT_STR(struct temp, config)},
+    {NULL},
+};
+
 static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
                             struct hp_errs *errs)
 {
@@ -54,7 +55,7 @@ static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
     if (!t)
         return -1;
     r->priv = t;
-    t->config = hp_opt_string(cfg, temperature_opts, "config");
+    hp_opts_load(cfg, temperature_opts, t);
     if (t->config) {
         FILE *f = fopen(t->config, "r");
         if (!f) {
