@@ -5,23 +5,27 @@
 #include "agent/agent.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/regfile.h"
 #include "transport/transport.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+/* The first line of a small regular file (never blocks: lib/regfile.h). */
 static void read_line(const char *path, char *buf, size_t len)
 {
     buf[0] = '\0';
-    FILE *f = fopen(path, "re");
-    if (!f)
+    int fd = hp_open_regular(AT_FDCWD, path, NULL);
+    if (fd < 0)
         return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
 }
 
 static void make_session_id(char out[37])
@@ -53,6 +57,10 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
+    if (ntypes > 64) {
+        hp_err("agent: more than 64 reporter types");
+        return -1;
+    }
     a->seqs = calloc(ntypes, sizeof(*a->seqs));
     a->ring = hp_ring_new(cfg->ring_capacity);
     if (!a->seqs || !a->ring) {
@@ -159,10 +167,17 @@ unsigned hp_agent_build(struct hp_agent *a, const struct hp_config *cfg, struct 
 
 void hp_agent_free_reporters(struct hp_task *reps, size_t n)
 {
-    for (size_t i = 0; reps && i < n; i++)
+    bool left_behind = false;
+    for (size_t i = 0; reps && i < n; i++) {
+        if (reps[i].running) { /* abandoned by the scheduler: still in use */
+            left_behind = true;
+            continue;
+        }
         if (reps[i].rep.ops->fini)
             reps[i].rep.ops->fini(&reps[i].rep);
-    free(reps);
+    }
+    if (!left_behind)
+        free(reps);
 }
 
 void hp_agent_free_sinks(struct hp_sink *sinks, size_t n)
@@ -177,6 +192,8 @@ void hp_agent_free_sinks(struct hp_sink *sinks, size_t n)
 
 void hp_agent_destroy(struct hp_agent *a)
 {
+    if (a->sched.abandoned) /* a reporter thread may still use all of it */
+        return;
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
     if (a->ring) {
@@ -217,9 +234,13 @@ int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t t
 static void os_pretty_name(char *buf, size_t len)
 {
     snprintf(buf, len, "Linux");
-    FILE *f = fopen("/etc/os-release", "re");
-    if (!f)
+    int fd = hp_open_regular(AT_FDCWD, "/etc/os-release", NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     char line[256];
     while (fgets(line, sizeof(line), f)) {
         if (strncmp(line, "PRETTY_NAME=", 12) != 0)
@@ -270,8 +291,10 @@ void hp_agent_publish_session(struct hp_agent *a)
 static void fill_view(struct hp_agent *a)
 {
     struct hp_self_view *v = &a->view;
-    free((void *)v->sinks);
-    free((void *)v->reporters);
+    if (!a->sched.abandoned) { /* else a self-report left behind may read them */
+        free((void *)v->sinks);
+        free((void *)v->reporters);
+    }
     struct hp_self_sink *sinks = calloc(a->n_sinks + 1, sizeof(*sinks));
     struct hp_self_reporter *reps = calloc(a->n_reporters + 1, sizeof(*reps));
     *v = (struct hp_self_view){
@@ -307,10 +330,56 @@ int hp_agent_start(struct hp_agent *a)
     return 0;
 }
 
-void hp_agent_stop(struct hp_agent *a)
+/* The deadline for stopping the reporter threads: agent.shutdown_timeout. */
+static int64_t stop_deadline(const struct hp_agent *a)
 {
-    hp_scheduler_stop(&a->sched);
+    return hp_mono_ns() + (int64_t)(a->cfg->shutdown_timeout * 1e9);
+}
+
+size_t hp_agent_stop(struct hp_agent *a)
+{
+    size_t left = hp_scheduler_stop(&a->sched, stop_deadline(a));
     hp_transport_stop(a, HP_STOP_SHUTDOWN);
+    return left;
+}
+
+/* Drop the new tasks of a type that has a thread left behind (by this stop
+ * or an earlier one): the two would share the type's seq counter.
+ * Restarting the agent (the watchdog does) brings that reporter back. */
+static void drop_left_behind(struct hp_agent *a, struct hp_task *reps, size_t *n_reps)
+{
+    for (size_t j = 0; j < a->n_reporters; j++)
+        if (a->reporters[j].running)
+            a->stuck_types |= 1ULL << (a->reporters[j].seq - a->seqs);
+    size_t k = 0;
+    for (size_t i = 0; i < *n_reps; i++) {
+        if (a->stuck_types & 1ULL << (reps[i].seq - a->seqs)) {
+            hp_err("reload: %s stays stopped until the agent restarts", reps[i].rep.ops->name);
+            if (reps[i].rep.ops->fini)
+                reps[i].rep.ops->fini(&reps[i].rep);
+            continue;
+        }
+        reps[k++] = reps[i];
+    }
+    *n_reps = k;
+}
+
+bool hp_agent_healthy(const struct hp_agent *a, int64_t limit_ns, char *why, size_t len)
+{
+    int64_t now = hp_mono_ns(), busy = 0;
+    const struct hp_task *t = hp_scheduler_stuck(&a->sched, now, limit_ns, &busy);
+    int64_t tsince = atomic_load_explicit(&a->transport_busy_ns, memory_order_relaxed);
+    if (t)
+        snprintf(why, len, "reporter %s has been in one sample for %.1f s", t->rep.ops->name,
+                 (double)busy / 1e9);
+    else if (a->transport_running && tsince && now - tsince > limit_ns)
+        snprintf(why, len, "the transport has been busy for %.1f s without a pause",
+                 (double)(now - tsince) / 1e9);
+    else if (a->sched.abandoned)
+        snprintf(why, len, "%zu reporter thread(s) left behind by a reload", a->sched.abandoned);
+    else
+        return true;
+    return false;
 }
 
 size_t hp_agent_once(struct hp_agent *a, int window_ms)
@@ -362,23 +431,26 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
         hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
-    hp_scheduler_stop(&a->sched);
+    bool left_behind = hp_scheduler_stop(&a->sched, stop_deadline(a)) > 0 || a->sched.abandoned;
     hp_transport_stop(a, HP_STOP_HANDOFF);
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
+    if (left_behind)
+        drop_left_behind(a, reps, &n_reps);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
     a->reporters = reps;
     a->n_reporters = n_reps;
     a->sinks = sinks;
     a->n_sinks = n_sinks;
-    if (cfg->ring_capacity != hp_ring_capacity(a->ring)) {
+    if (cfg->ring_capacity != hp_ring_capacity(a->ring) && !left_behind) {
         struct hp_ring *r = hp_ring_new(cfg->ring_capacity);
         if (r) { /* the old ring is empty: the transport drained it */
             hp_ring_free(a->ring);
             a->ring = r;
         }
     }
-    hp_config_free(a->cfg);
+    if (!left_behind) /* else the reporter left behind may still read it */
+        hp_config_free(a->cfg);
     a->cfg = cfg;
     fill_view(a);
     hp_transport_start(a);

@@ -51,6 +51,7 @@ struct hp_agent {
     bool stdout_only;     /* --stdout: ignore the configured sinks */
     uint64_t session_seq; /* main thread only */
     uint64_t *seqs;       /* per reporter type, survives reloads */
+    uint64_t stuck_types; /* bit i: a thread of type i was left behind */
 
     struct hp_agent_stats stats;
     struct hp_scheduler sched;
@@ -63,6 +64,10 @@ struct hp_agent {
     pthread_t transport;
     bool transport_running;     /* main thread only */
     _Atomic int transport_stop; /* 0 run, 1 stop (shutdown), 2 stop (handoff) */
+    /* Transport heartbeat: CLOCK_MONOTONIC ns when the transport woke up for
+     * the round in progress, 0 while it waits for work. Relaxed: a lone
+     * timestamp the watchdog reads, ordering nothing else. */
+    _Atomic int64_t transport_busy_ns;
 };
 
 /* Identity, ring and locks. Returns -1 with a logged reason. */
@@ -87,8 +92,15 @@ void hp_agent_publish_session(struct hp_agent *a);
 /* Run: start the transport, publish the session message, start the
  * reporter threads. Returns -1 if the transport could not start. */
 int hp_agent_start(struct hp_agent *a);
-/* Stop in order: reporters, drain, flush, close (shutdown_timeout). */
-void hp_agent_stop(struct hp_agent *a);
+/* Stop in order: reporters, drain, flush, close. A reporter thread still
+ * busy agent.shutdown_timeout after the request is left behind (logged);
+ * returns how many were. The agent must then exit without destroying what
+ * they may still use (hp_agent_destroy does nothing). */
+size_t hp_agent_stop(struct hp_agent *a);
+/* Has every thread made progress recently: no reporter in one sample and
+ * no transport round for longer than limit_ns, no reporter thread left
+ * behind? If not, a reason goes to why. Main thread (the watchdog). */
+bool hp_agent_healthy(const struct hp_agent *a, int64_t limit_ns, char *why, size_t len);
 /* --once: sample every reporter once and deliver. Returns how many
  * messages could not be delivered. */
 size_t hp_agent_once(struct hp_agent *a, int window_ms);

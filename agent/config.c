@@ -1,6 +1,7 @@
 /* config.c -- libconfig file -> validated struct hp_config. */
 #include "agent/config.h"
 #include "lib/conffile.h"
+#include "lib/msg.h"
 #include "reporters/reporter.h"
 #include "transport/sink.h"
 
@@ -183,6 +184,12 @@ static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
             continue;
         }
         hp_opts_check(s, ops->opts, hp_sink_common_opts, e);
+        const char *name = NULL;
+        if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
+            hp_errs_add(e, config_setting_get_member(s, "name"),
+                        "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
+                        "no \"..\"",
+                        path, name, HP_NAME_MAX - 1);
     }
 }
 
@@ -211,9 +218,28 @@ static void resolve_agent(struct hp_config *c)
     c->spool = a.spool;
 }
 
+/* A host name goes into every message whole, or the file is refused: it
+ * is never cut short. */
+static void check_hostname(const config_setting_t *agent, size_t max, struct hp_errs *e)
+{
+    const config_setting_t *h = agent ? config_setting_get_member(agent, "hostname") : NULL;
+    const char *v = h ? config_setting_get_string(h) : NULL;
+    if (!v)
+        return;
+    size_t n = strlen(v);
+    if (n > max)
+        hp_errs_add(e, h, "agent.hostname: %zu bytes; at most %zu", n, max);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            hp_errs_add(e, h, "agent.hostname: contains a control character");
+            break;
+        }
+}
+
 static void check_agent(struct hp_config *c, struct hp_errs *e)
 {
-    hp_opts_check(c->agent, hp_agent_opts, NULL, e);
+    if (hp_opts_check(c->agent, hp_agent_opts, NULL, e) == 0)
+        check_hostname(c->agent, sizeof(c->hostname) - 1, e);
     const config_setting_t *cap =
         c->agent ? config_setting_get_member(c->agent, "ring_capacity") : NULL;
     long long v = cap ? config_setting_get_int64(cap) : 1024;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/hostpulse/hostpulse.conf"
 #define ONCE_WINDOW_MS 250
@@ -171,6 +172,32 @@ static int run_once(struct hp_agent *a)
     return hp_agent_once(a, ONCE_WINDOW_MS) ? 1 : 0;
 }
 
+/* The watchdog's health check: every thread made progress within
+ * WatchdogSec. Logged once per stuck spell. */
+struct health {
+    const struct hp_agent *a;
+    int64_t limit_ns;
+    bool stuck;
+};
+
+static bool healthy(void *ud)
+{
+    struct health *h = ud;
+    char why[160];
+    if (hp_agent_healthy(h->a, h->limit_ns, why, sizeof(why))) {
+        if (h->stuck)
+            hp_info("watchdog: every thread makes progress again");
+        h->stuck = false;
+        return true;
+    }
+    if (!h->stuck)
+        hp_err("watchdog: %s; withholding the keep-alive so that the service manager "
+               "restarts the agent",
+               why);
+    h->stuck = true;
+    return false;
+}
+
 static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *set)
 {
     if (hp_agent_start(a) != 0)
@@ -179,6 +206,9 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
             a->session);
     struct hp_notify n;
     hp_notify_init(&n);
+    struct health h = {.a = a, .limit_ns = n.watchdog_ms * 2 * 1000000};
+    n.healthy = healthy;
+    n.ud = &h;
     hp_notify_ready("running: %zu reporters, %zu sinks", a->n_reporters, a->n_sinks);
     for (;;) {
         int sig = hp_notify_sigwait(&n, set);
@@ -196,7 +226,13 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
         hp_notify_stopping();
         break;
     }
-    hp_agent_stop(a);
+    if (hp_agent_stop(a) > 0) {
+        /* A reporter thread is stuck and may still use the agent's memory:
+         * leave without tearing anything down (hp_agent_destroy would not). */
+        hp_err("exiting with a reporter thread left behind");
+        fflush(stdout);
+        _exit(1);
+    }
     return 0;
 }
 

@@ -13,13 +13,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The heartbeat (relaxed: a lone timestamp read by the watchdog, which
+ * orders nothing else by it). */
+static void set_busy(struct hp_task *t, int64_t since_ns)
+{
+    atomic_store_explicit(&t->stats.busy_since_ns, since_ns, memory_order_relaxed);
+}
+
 int hp_task_run(struct hp_scheduler *s, struct hp_task *t)
 {
     struct hp_reporter *r = &t->rep;
     int64_t cpu0 = hp_thread_cpu_ns();
     int64_t ts = hp_real_ms();
     json_object *data = json_object_new_object();
+    set_busy(t, hp_mono_ns());
     int rc = r->ops->sample(r, data);
+    set_busy(t, 0);
     if (rc != 0) {
         json_object_put(data);
         atomic_fetch_add_explicit(&t->stats.errors, 1, memory_order_relaxed);
@@ -35,10 +44,12 @@ int hp_task_run(struct hp_scheduler *s, struct hp_task *t)
     return rc == 0 ? 0 : -1;
 }
 
-static void prime(struct hp_reporter *r)
+static void prime(struct hp_task *t)
 {
     json_object *scratch = json_object_new_object();
-    r->ops->sample(r, scratch);
+    set_busy(t, hp_mono_ns());
+    t->rep.ops->sample(&t->rep, scratch);
+    set_busy(t, 0);
     json_object_put(scratch);
 }
 
@@ -63,7 +74,7 @@ static void run_task(struct hp_scheduler *s, struct hp_task *t)
 
     int64_t period = (int64_t)(t->rep.interval * 1e9);
     if (t->rep.ops->needs_prime)
-        prime(&t->rep);
+        prime(t);
     int64_t next = hp_mono_ns() + period;
     while (sleep_until(s, next)) {
         hp_task_run(s, t);
@@ -132,20 +143,58 @@ int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n)
     return rc;
 }
 
-void hp_scheduler_stop(struct hp_scheduler *s)
+/* Join t's thread by deadline_ns (CLOCK_MONOTONIC); false if it is still
+ * running then. pthread_timedjoin_np takes CLOCK_REALTIME, so the monotonic
+ * time left is added to the realtime clock. */
+static bool join_by(struct hp_task *t, int64_t deadline_ns)
+{
+    int64_t left = deadline_ns - hp_mono_ns();
+    struct timespec now, until;
+    clock_gettime(CLOCK_REALTIME, &now);
+    until = hp_ns_ts((int64_t)now.tv_sec * 1000000000 + now.tv_nsec + (left > 0 ? left : 0));
+    return pthread_timedjoin_np(t->thread, NULL, &until) == 0;
+}
+
+size_t hp_scheduler_stop(struct hp_scheduler *s, int64_t deadline_ns)
 {
     pthread_mutex_lock(&s->lock);
     s->stopping = true;
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
+    size_t abandoned = 0;
     for (size_t i = 0; i < s->n_tasks; i++) {
         struct hp_task *t = &s->tasks[i];
-        if (t->running)
-            pthread_join(t->thread, NULL);
+        if (!t->running)
+            continue;
+        if (!join_by(t, deadline_ns)) {
+            int64_t since = atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed);
+            hp_err("%s: the reporter thread did not stop in time (in one sample for %.1f s); "
+                   "leaving it behind",
+                   t->rep.ops->name, since ? (double)(hp_mono_ns() - since) / 1e9 : 0.0);
+            pthread_detach(t->thread);
+            abandoned++;
+            continue;
+        }
         t->running = false;
     }
+    s->abandoned += abandoned;
     s->tasks = NULL;
     s->n_tasks = 0;
+    return abandoned;
+}
+
+const struct hp_task *hp_scheduler_stuck(const struct hp_scheduler *s, int64_t now_ns,
+                                         int64_t limit_ns, int64_t *busy_ns)
+{
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        const struct hp_task *t = &s->tasks[i];
+        int64_t since = atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed);
+        if (t->running && since && now_ns - since > limit_ns) {
+            *busy_ns = now_ns - since;
+            return t;
+        }
+    }
+    return NULL;
 }
 
 void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, int window_ms)
@@ -153,7 +202,7 @@ void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, 
     bool primed = false;
     for (size_t i = 0; i < n; i++)
         if (tasks[i].rep.ops->needs_prime) {
-            prime(&tasks[i].rep);
+            prime(&tasks[i]);
             primed = true;
         }
     if (primed) {

@@ -26,7 +26,9 @@ typedef int hp_publish_fn(void *ctx, const char *reporter, uint64_t *seq, int64_
                           double interval, json_object *data);
 
 /* A reporter as the scheduler runs it. The owner fills rep and seq (and
- * allocates the array); thread and running are the scheduler's alone. */
+ * allocates the array); thread and running are the scheduler's alone. A
+ * task whose thread did not stop in time stays `running` (abandoned): its
+ * memory must then never be freed. */
 struct hp_task {
     struct hp_reporter rep;
     uint64_t *seq; /* last seq used; owned by the task's thread while it runs */
@@ -41,6 +43,7 @@ struct hp_scheduler {
     void *publish_ctx;
     struct hp_task *tasks; /* set by hp_scheduler_start, borrowed */
     size_t n_tasks;
+    size_t abandoned; /* threads that did not stop in time, ever */
     /* Reporter threads sleep on cond until their deadline or until stopping
      * is set; lock guards stopping. */
     pthread_mutex_t lock;
@@ -54,8 +57,15 @@ void hp_scheduler_destroy(struct hp_scheduler *s);
 /* Start a thread per task. Returns -1 if one failed (those started keep
  * running; call hp_scheduler_stop). */
 int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n);
-/* Wake every reporter thread and join it. */
-void hp_scheduler_stop(struct hp_scheduler *s);
+/* Wake every reporter thread and join it, waiting until the absolute
+ * CLOCK_MONOTONIC deadline at most: a thread still busy then (blocked in a
+ * read) is logged and abandoned, still marked running. Returns how many
+ * were abandoned by this call. */
+size_t hp_scheduler_stop(struct hp_scheduler *s, int64_t deadline_ns);
+/* The first running task whose sample has been in progress for longer
+ * than limit_ns at now_ns (sets *busy_ns), or NULL. Main thread. */
+const struct hp_task *hp_scheduler_stuck(const struct hp_scheduler *s, int64_t now_ns,
+                                         int64_t limit_ns, int64_t *busy_ns);
 /* --once: on the calling thread, prime the tasks that need it, wait
  * window_ms, then sample and publish each once. No thread may be running. */
 void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, int window_ms);

@@ -22,6 +22,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
+#include "lib/regfile.h"
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
 #include "reporters/procfile.h"
@@ -303,7 +304,10 @@ static void parse_watch(struct watch *w, const config_setting_t *g, struct hp_er
                     "%s: a watch group needs a selector (pid, pidfile, name, cmdline, "
                     "user, self or top)",
                     path);
-    if (c.label)
+    if (c.label && strlen(c.label) >= sizeof(w->label))
+        hp_errs_add(e, line_of(g, "label"), "%s.label: %zu bytes; at most %zu", path,
+                    strlen(c.label), sizeof(w->label) - 1);
+    else if (c.label)
         snprintf(w->label, sizeof(w->label), "%s", c.label);
     else
         default_label(w, &c);
@@ -523,7 +527,7 @@ static const char *read_stat(struct proc *p, const char *pid, int *fd)
             close(*fd);
         char rel[32];
         snprintf(rel, sizeof(rel), "%s/stat", pid);
-        *fd = openat(dirfd(p->dir), rel, O_RDONLY | O_CLOEXEC);
+        *fd = hp_open_regular(dirfd(p->dir), rel, NULL);
         n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
     }
     if (n <= 0) {

@@ -4,7 +4,10 @@
  * procfs regenerates a file's content on every read from offset 0, so a
  * descriptor opened once and re-read with pread(fd, buf, cap, 0) gives a
  * fresh snapshot without open/close per sample. The buffer grows (doubling)
- * when a read fills it, so one snapshot is always one whole read. */
+ * when a read fills it (up to 64 MiB), so one snapshot is always one whole
+ * read. Only regular files are opened, without blocking (lib/regfile.h):
+ * a FIFO or a device planted in the proc root fails the read instead of
+ * hanging the reporter. */
 #ifndef HP_PROCFILE_H
 #define HP_PROCFILE_H
 

@@ -335,10 +335,13 @@ static void *transport_main(void *arg)
      * everything main did before asking us to stop is visible here. */
     while ((stop = atomic_load_explicit(&a->transport_stop, memory_order_acquire)) == 0) {
         int64_t now = hp_mono_ms();
+        /* Heartbeat for the watchdog (relaxed: a lone timestamp). */
+        atomic_store_explicit(&a->transport_busy_ns, hp_mono_ns(), memory_order_relaxed);
         if (drain(a) > 0)
             last_msg_ms = now;
         for (size_t j = 0; j < a->n_sinks; j++)
             service(&a->sinks[j], now);
+        atomic_store_explicit(&a->transport_busy_ns, 0, memory_order_relaxed);
         if (!can_offer(a) && wait_for_work(a, idle_timeout_ms(a, tick_ms)) && linger_ns > 0 &&
             hp_mono_ms() - last_msg_ms >= QUIET_MS)
             linger(linger_ns);

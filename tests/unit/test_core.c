@@ -235,6 +235,21 @@ static void load_keeps_presets_without_default(void **state)
     config_destroy(&cfg);
 }
 
+static void identifiers(void **state)
+{
+    (void)state;
+    assert_true(hp_is_identifier("amqp-1.main_x", 32));
+    assert_true(hp_is_identifier("a", 2));
+    assert_false(hp_is_identifier("ab", 2)); /* max counts the NUL */
+    assert_false(hp_is_identifier("", 32));
+    assert_false(hp_is_identifier(NULL, 32));
+    assert_false(hp_is_identifier("..", 32));
+    assert_false(hp_is_identifier("a..b", 32));
+    assert_false(hp_is_identifier("a/b", 32));
+    assert_false(hp_is_identifier("a b", 32));
+    assert_false(hp_is_identifier("caf\xc3\xa9", 32));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +259,7 @@ int main(void)
         cmocka_unit_test(getters_and_defaults),
         cmocka_unit_test(load_fills_bound_fields),
         cmocka_unit_test(load_keeps_presets_without_default),
+        cmocka_unit_test(identifiers),
         cmocka_unit_test(numbers_are_short_and_finite),
         cmocka_unit_test(envelope_round_trip),
         cmocka_unit_test(urls_are_redacted),
