@@ -87,7 +87,7 @@ const struct hp_opt hp_agent_opts[] = {
      .help = "where sysfs is mounted (env HOSTPULSE_SYS_ROOT overrides)",
      HP_AT_STR(struct agent_section, sys_root)},
     {.name = "shutdown_timeout", .type = HP_OPT_FLOAT, .def = "5.0", .min = 0, .max = 600,
-     .help = "seconds to deliver what is queued at exit",
+     .help = "seconds to wait for reporter threads and to deliver what is queued at exit",
      HP_AT_FLOAT(struct agent_section, shutdown_timeout)},
     {.name = "tick", .type = HP_OPT_FLOAT, .def = "0.1", .min = 0.005, .max = 1.0,
      .help = "seconds between transport wake-ups while a sink has work pending (retries, "
