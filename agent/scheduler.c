@@ -166,7 +166,12 @@ size_t hp_scheduler_stop(struct hp_scheduler *s, int64_t deadline_ns)
         struct hp_task *t = &s->tasks[i];
         if (!t->running)
             continue;
-        if (!join_by(t, deadline_ns)) {
+        /* A thread not inside a sample is only waking up to leave: give it
+         * a moment even when a stuck one used up the deadline. */
+        int64_t until = deadline_ns, grace = hp_mono_ns() + 100 * 1000000LL;
+        if (!atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed) && until < grace)
+            until = grace;
+        if (!join_by(t, until)) {
             int64_t since = atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed);
             hp_err("%s: the reporter thread did not stop in time (in one sample for %.1f s); "
                    "leaving it behind",
