@@ -14,7 +14,7 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            librdkafka-dev libmicrohttpd-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema python3-prometheus-client rabbitmq-server mariadb-server mariadb-client \
-           kcat openssl lm-sensors util-linux procps iproute2 \
+           kcat openssl lm-sensors util-linux procps iproute2 python3-fusepy \
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \
            maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js

@@ -1,25 +1,31 @@
-/* agent.c -- the agent context: identity, building reporters and sinks from
- * a configuration, publishing messages, and reload. */
+/* agent.c -- the agent's lifecycle: identity, building reporters and sinks
+ * from a configuration, publishing messages, start, stop, --once and
+ * reload. It owns the scheduler and the transport and is the only place
+ * that wires them (and the self-report's view) together. */
 #include "agent/agent.h"
 #include "lib/clock.h"
-#include "agent/scheduler.h"
+#include "lib/log.h"
+#include "lib/regfile.h"
 #include "transport/transport.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+/* The first line of a small regular file (never blocks: lib/regfile.h). */
 static void read_line(const char *path, char *buf, size_t len)
 {
     buf[0] = '\0';
-    FILE *f = fopen(path, "re");
-    if (!f)
+    int fd = hp_open_regular(AT_FDCWD, path, NULL);
+    if (fd < 0)
         return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = '\0';
-    fclose(f);
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
 }
 
 static void make_session_id(char out[37])
@@ -51,69 +57,67 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
+    if (ntypes > 64) {
+        hp_err("agent: more than 64 reporter types");
+        return -1;
+    }
     a->seqs = calloc(ntypes, sizeof(*a->seqs));
     a->ring = hp_ring_new(cfg->ring_capacity);
     if (!a->seqs || !a->ring) {
         hp_err("agent: out of memory creating the ring (%zu messages)", cfg->ring_capacity);
         return -1;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&a->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&a->lock, NULL);
+    if (hp_scheduler_init(&a->sched, hp_agent_publish, a) != 0) {
+        hp_err("agent: cannot create the scheduler's locks");
+        return -1;
+    }
     return 0;
 }
 
 static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
-                                struct hp_reporter **out, size_t *n)
+                                struct hp_task **out, size_t *n)
 {
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
-    struct hp_reporter *reps = calloc(ntypes ? ntypes : 1, sizeof(*reps));
+    struct hp_task *tasks = calloc(ntypes ? ntypes : 1, sizeof(*tasks));
     unsigned before = e->count;
     *n = 0;
-    for (size_t i = 0; i < ntypes; i++) {
+    for (size_t i = 0; tasks && i < ntypes; i++) {
         const struct hp_reporter_ops *ops = hp_reporter_types[i];
         const config_setting_t *g = hp_config_reporter(cfg, ops->name);
-        int enabled = ops->default_enabled;
-        double interval = ops->default_interval;
-        if (g) {
-            config_setting_lookup_bool(g, "enabled", &enabled);
-            interval = hp_opt_float(g, hp_reporter_common_opts, "interval");
-            if (!config_setting_get_member(g, "interval"))
-                interval = ops->default_interval;
-        }
-        if (!enabled)
+        struct hp_reporter_common common = {.enabled = ops->default_enabled,
+                                            .interval = ops->default_interval};
+        hp_opts_load(g, hp_reporter_common_opts, &common);
+        if (!common.enabled)
             continue;
-        struct hp_reporter *r = &reps[(*n)++];
-        r->ops = ops;
-        r->agent = a;
-        r->proc_root = cfg->proc_root;
-        r->sys_root = cfg->sys_root;
-        r->interval = interval;
-        r->seq = &a->seqs[i];
-        if (ops->init && ops->init(r, g, e) != 0 && e->count == before)
+        struct hp_task *t = &tasks[(*n)++];
+        t->rep.ops = ops;
+        t->rep.proc_root = cfg->proc_root;
+        t->rep.sys_root = cfg->sys_root;
+        t->rep.interval = common.interval;
+        t->seq = &a->seqs[i];
+        if (ops->init && ops->init(&t->rep, g, e) != 0 && e->count == before)
             hp_errs_add(e, g, "reporters.%s: cannot initialise", ops->name);
     }
-    *out = reps;
+    if (!tasks)
+        hp_errs_raw(e, NULL, 0, "agent: out of memory building the reporters");
+    *out = tasks;
     return e->count - before;
 }
 
 /* The enabled reporters' names, NULL-terminated, for the sinks' identity.
  * The sinks of one build share it; hp_agent_free_sinks frees it. */
-static const char **reporter_names(const struct hp_reporter *reps, size_t n)
+static const char **reporter_names(const struct hp_task *reps, size_t n)
 {
     const char **names = calloc(n + 1, sizeof(*names));
     for (size_t i = 0; names && i < n; i++)
-        names[i] = reps[i].ops->name;
+        names[i] = reps[i].rep.ops->name;
     return names;
 }
 
 static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
-                            const struct hp_reporter *reps, size_t n_reps, struct hp_sink **out,
+                            const struct hp_task *reps, size_t n_reps, struct hp_sink **out,
                             size_t *n)
 {
     int count = cfg->sinks && !a->stdout_only ? config_setting_length(cfg->sinks) : 0;
@@ -121,9 +125,15 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
     struct hp_sink_ident id = {a->host, a->session, reporter_names(reps, n_reps)};
     unsigned before = e->count;
     *n = 0;
+    if (!sinks) {
+        free((void *)id.reporters);
+        hp_errs_raw(e, NULL, 0, "agent: out of memory building the sinks");
+        *out = NULL;
+        return e->count - before;
+    }
     for (int i = 0; i < count; i++) {
         const config_setting_t *g = config_setting_get_elem(cfg->sinks, (unsigned)i);
-        struct hp_sink_common c;
+        struct hp_sink_common c = {0};
         hp_opts_load(g, hp_sink_common_opts, &c);
         if (!c.enabled)
             continue;
@@ -144,19 +154,26 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
 }
 
 unsigned hp_agent_build(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *errs,
-                        struct hp_reporter **reps, size_t *n_reps, struct hp_sink **sinks,
+                        struct hp_task **reps, size_t *n_reps, struct hp_sink **sinks,
                         size_t *n_sinks)
 {
     unsigned n = build_reporters(a, cfg, errs, reps, n_reps);
     return n + build_sinks(a, cfg, errs, *reps, *n_reps, sinks, n_sinks);
 }
 
-void hp_agent_free_reporters(struct hp_reporter *reps, size_t n)
+void hp_agent_free_reporters(struct hp_task *reps, size_t n)
 {
-    for (size_t i = 0; reps && i < n; i++)
-        if (reps[i].ops->fini)
-            reps[i].ops->fini(&reps[i]);
-    free(reps);
+    bool left_behind = false;
+    for (size_t i = 0; reps && i < n; i++) {
+        if (reps[i].running) { /* abandoned by the scheduler: still in use */
+            left_behind = true;
+            continue;
+        }
+        if (reps[i].rep.ops->fini)
+            reps[i].rep.ops->fini(&reps[i].rep);
+    }
+    if (!left_behind)
+        free(reps);
 }
 
 void hp_agent_free_sinks(struct hp_sink *sinks, size_t n)
@@ -168,7 +185,10 @@ void hp_agent_free_sinks(struct hp_sink *sinks, size_t n)
     free(sinks);
 }
 
-int hp_agent_transport_start(struct hp_agent *a)
+/* Start / stop the transport thread on a->ring and a->sinks with the agent
+ * section's settings. Start returns -1 (logged by the transport); stop
+ * returns how many messages the sinks still hold. */
+static int transport_start(struct hp_agent *a)
 {
     struct hp_spool_cfg spool;
     hp_spool_cfg_read(&spool, a->cfg->spool);
@@ -186,17 +206,19 @@ int hp_agent_transport_start(struct hp_agent *a)
     return a->transport ? 0 : -1;
 }
 
-size_t hp_agent_transport_stop(struct hp_agent *a, int how)
+static size_t transport_stop(struct hp_agent *a, enum hp_transport_stop how)
 {
     if (!a->transport)
         return hp_sinks_backlog(a->sinks, a->n_sinks);
-    size_t left = hp_transport_stop(a->transport, (enum hp_transport_stop)how);
+    size_t left = hp_transport_stop(a->transport, how);
     a->transport = NULL;
     return left;
 }
 
 void hp_agent_destroy(struct hp_agent *a)
 {
+    if (a->sched.abandoned) /* a reporter thread may still use all of it */
+        return;
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
     if (a->ring) {
@@ -206,15 +228,17 @@ void hp_agent_destroy(struct hp_agent *a)
         hp_ring_free(a->ring);
     }
     free(a->seqs);
-    pthread_cond_destroy(&a->cond);
-    pthread_mutex_destroy(&a->lock);
+    free((void *)a->view.sinks);
+    free((void *)a->view.reporters);
+    hp_scheduler_destroy(&a->sched);
     hp_config_free(a->cfg);
     memset(a, 0, sizeof(*a));
 }
 
-int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, int64_t ts_ms,
-                     double interval, json_object *data, struct hp_reporter_stats *rs)
+int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t ts_ms,
+                     double interval, json_object *data)
 {
+    struct hp_agent *a = agent;
     uint64_t s = ++*seq;
     json_object *env = hp_envelope_new(&a->env, reporter, ts_ms, s, interval, data);
     struct hp_msg *m = hp_msg_from_json(env, reporter, s, ts_ms);
@@ -226,9 +250,7 @@ int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, in
     if (!hp_ring_push(a->ring, m)) {
         hp_msg_unref(m);
         atomic_fetch_add_explicit(&a->stats.dropped, 1, memory_order_relaxed);
-        if (rs)
-            atomic_fetch_add_explicit(&rs->dropped, 1, memory_order_relaxed);
-        return -1;
+        return 1;
     }
     atomic_fetch_add_explicit(&a->stats.produced, 1, memory_order_relaxed);
     return 0;
@@ -237,9 +259,13 @@ int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, in
 static void os_pretty_name(char *buf, size_t len)
 {
     snprintf(buf, len, "Linux");
-    FILE *f = fopen("/etc/os-release", "re");
-    if (!f)
+    int fd = hp_open_regular(AT_FDCWD, "/etc/os-release", NULL);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     char line[256];
     while (fgets(line, sizeof(line), f)) {
         if (strncmp(line, "PRETTY_NAME=", 12) != 0)
@@ -279,9 +305,120 @@ void hp_agent_publish_session(struct hp_agent *a)
                      (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE));
     json_object *reps = json_object_new_object();
     for (size_t i = 0; i < a->n_reporters; i++)
-        hp_json_add_double(reps, a->reporters[i].ops->name, a->reporters[i].interval, 3);
+        hp_json_add_double(reps, a->reporters[i].rep.ops->name, a->reporters[i].rep.interval, 3);
     json_object_object_add(d, "reporters", reps);
-    hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d, NULL);
+    hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d);
+}
+
+/* Point the self-report at the current sinks, reporters and ring, and bind
+ * it. Main thread, no reporter running. On out of memory the self-report
+ * stays unbound (its samples fail and are counted as errors). */
+static void fill_view(struct hp_agent *a)
+{
+    struct hp_self_view *v = &a->view;
+    if (!a->sched.abandoned) { /* else a self-report left behind may read them */
+        free((void *)v->sinks);
+        free((void *)v->reporters);
+    }
+    struct hp_self_sink *sinks = calloc(a->n_sinks + 1, sizeof(*sinks));
+    struct hp_self_reporter *reps = calloc(a->n_reporters + 1, sizeof(*reps));
+    *v = (struct hp_self_view){
+        .version = HP_VERSION,
+        .start_mono_ns = a->start_mono_ns,
+        .produced = &a->stats.produced,
+        .dropped = &a->stats.dropped,
+        .ring = a->ring,
+        .sinks = sinks,
+        .n_sinks = sinks ? a->n_sinks : 0,
+        .reporters = reps,
+        .n_reporters = reps ? a->n_reporters : 0,
+    };
+    for (size_t i = 0; i < v->n_sinks; i++)
+        sinks[i] = (struct hp_self_sink){.name = a->sinks[i].name,
+                                         .type = a->sinks[i].ops->type,
+                                         .stats = hp_sink_stats_of(&a->sinks[i])};
+    for (size_t i = 0; i < v->n_reporters; i++)
+        reps[i] = (struct hp_self_reporter){.name = a->reporters[i].rep.ops->name,
+                                            .stats = &a->reporters[i].stats};
+    for (size_t i = 0; i < a->n_reporters; i++)
+        if (a->reporters[i].rep.ops == &hp_reporter_self)
+            hp_self_bind(&a->reporters[i].rep, sinks && reps ? v : NULL);
+}
+
+int hp_agent_start(struct hp_agent *a)
+{
+    fill_view(a);
+    if (transport_start(a) != 0)
+        return -1;
+    hp_agent_publish_session(a);
+    hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
+    return 0;
+}
+
+/* The deadline for stopping the reporter threads: agent.shutdown_timeout. */
+static int64_t stop_deadline(const struct hp_agent *a)
+{
+    return hp_mono_ns() + (int64_t)(a->cfg->shutdown_timeout * 1e9);
+}
+
+size_t hp_agent_stop(struct hp_agent *a)
+{
+    size_t left = hp_scheduler_stop(&a->sched, stop_deadline(a));
+    transport_stop(a, HP_STOP_SHUTDOWN);
+    return left;
+}
+
+/* Drop the new tasks of a type that has a thread left behind (by this stop
+ * or an earlier one): the two would share the type's seq counter.
+ * Restarting the agent (the watchdog does) brings that reporter back. */
+static void drop_left_behind(struct hp_agent *a, struct hp_task *reps, size_t *n_reps)
+{
+    for (size_t j = 0; j < a->n_reporters; j++)
+        if (a->reporters[j].running)
+            a->stuck_types |= 1ULL << (a->reporters[j].seq - a->seqs);
+    size_t k = 0;
+    for (size_t i = 0; i < *n_reps; i++) {
+        if (a->stuck_types & 1ULL << (reps[i].seq - a->seqs)) {
+            hp_err("reload: %s stays stopped until the agent restarts", reps[i].rep.ops->name);
+            if (reps[i].rep.ops->fini)
+                reps[i].rep.ops->fini(&reps[i].rep);
+            continue;
+        }
+        reps[k++] = reps[i];
+    }
+    *n_reps = k;
+}
+
+bool hp_agent_healthy(const struct hp_agent *a, int64_t limit_ns, char *why, size_t len)
+{
+    int64_t now = hp_mono_ns(), busy = 0;
+    const struct hp_task *t = hp_scheduler_stuck(&a->sched, now, limit_ns, &busy);
+    int64_t tsince = hp_transport_busy_since(a->transport);
+    if (t)
+        snprintf(why, len, "reporter %s has been in one sample for %.1f s", t->rep.ops->name,
+                 (double)busy / 1e9);
+    else if (tsince && now - tsince > limit_ns)
+        snprintf(why, len, "the transport has been busy for %.1f s without a pause",
+                 (double)(now - tsince) / 1e9);
+    else if (a->sched.abandoned)
+        snprintf(why, len, "%zu reporter thread(s) left behind by a reload", a->sched.abandoned);
+    else
+        return true;
+    return false;
+}
+
+size_t hp_agent_once(struct hp_agent *a, int window_ms)
+{
+    fill_view(a);
+    if (transport_start(a) != 0)
+        return 1;
+    hp_scheduler_once(&a->sched, a->reporters, a->n_reporters, window_ms);
+    return transport_stop(a, HP_STOP_SHUTDOWN);
+}
+
+int hp_agent_check_sinks(struct hp_agent *a)
+{
+    return hp_sinks_check(a->sinks, a->n_sinks);
 }
 
 /* Move each new sink's backlog over from the old sink of the same name and
@@ -303,60 +440,56 @@ static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink
     }
 }
 
-/* Resume the running configuration after a reload that failed to build. */
-static void resume(struct hp_agent *a)
-{
-    hp_agent_transport_start(a);
-    hp_scheduler_start(a);
-}
-
 /* Reload contract: the new sinks' (and reporters') init runs only after the
- * old reporter threads and the old transport thread are stopped, so no
- * init ever runs beside a thread using the same library (curl's global
- * init, a broker client). The file is parsed and validated first, while
- * everything runs; if init then fails, the old sinks, with their backlogs,
- * start again unchanged. */
+ * old reporter threads and the old transport thread are stopped, so no init
+ * ever runs beside a thread using the same library (curl's global init, a
+ * broker client). The file is parsed and validated first, while everything
+ * runs; if init then fails, the old sinks, with their backlogs, start again
+ * unchanged. */
 int hp_agent_reload(struct hp_agent *a, const char *path)
 {
     struct hp_errs errs = {.fallback_file = path};
     struct hp_config *cfg = hp_config_load(path, &errs);
-    struct hp_reporter *reps = NULL;
+    struct hp_task *reps = NULL;
     struct hp_sink *sinks = NULL;
     size_t n_reps = 0, n_sinks = 0;
     if (!cfg) {
         hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
-    hp_scheduler_stop(a);
-    hp_agent_transport_stop(a, HP_STOP_HANDOFF);
+    bool left_behind = hp_scheduler_stop(&a->sched, stop_deadline(a)) > 0 || a->sched.abandoned;
+    transport_stop(a, HP_STOP_HANDOFF);
     if (hp_agent_build(a, cfg, &errs, &reps, &n_reps, &sinks, &n_sinks) != 0) {
         hp_agent_free_reporters(reps, n_reps);
         hp_agent_free_sinks(sinks, n_sinks);
         hp_config_free(cfg);
-        resume(a);
+        transport_start(a); /* the running configuration, unchanged */
+        hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
         hp_err("reload: %u problem(s) in %s; keeping the running configuration", errs.count, path);
         return -1;
     }
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
+    if (left_behind)
+        drop_left_behind(a, reps, &n_reps);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
     a->reporters = reps;
     a->n_reporters = n_reps;
     a->sinks = sinks;
     a->n_sinks = n_sinks;
-    if (cfg->ring_capacity != hp_ring_capacity(a->ring)) {
+    if (cfg->ring_capacity != hp_ring_capacity(a->ring) && !left_behind) {
         struct hp_ring *r = hp_ring_new(cfg->ring_capacity);
         if (r) { /* the old ring is empty: the transport drained it */
             hp_ring_free(a->ring);
             a->ring = r;
         }
     }
-    hp_config_free(a->cfg);
+    if (!left_behind) /* else the reporter left behind may still read it */
+        hp_config_free(a->cfg);
     a->cfg = cfg;
-    enum hp_log_level level =
-        cfg->log_level > hp_log_get_level() ? cfg->log_level : hp_log_get_level();
-    hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : cfg->log_dest, level);
-    resume(a);
+    fill_view(a);
+    transport_start(a);
+    hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
     hp_info("reload: configuration %s applied (%zu reporters, %zu sinks)", path, n_reps, n_sinks);
     return 0;
 }

@@ -1,4 +1,9 @@
-/* agent.h -- the agent context: everything one running agent owns.
+/* agent.h -- the agent context and its lifecycle: everything one running
+ * agent owns, and start, stop, --once, --check and reload.
+ *
+ * This is the composition root: it owns the scheduler (reporter threads)
+ * and the transport (sinks) and wires them together through the ring. No
+ * header outside agent/ includes this one.
  *
  * There is no global mutable state outside this struct (and the log level).
  * Ownership: the main thread creates and destroys everything here and is
@@ -15,9 +20,10 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/scheduler.h"
 #include "lib/msg.h"
 #include "lib/ring.h"
-#include "reporters/reporter.h"
+#include "reporters/self.h"
 #include "transport/sink.h"
 
 struct hp_transport; /* transport/transport.h */
@@ -40,22 +46,20 @@ struct hp_agent {
     struct hp_envelope env; /* points at host and session */
 
     struct hp_ring *ring;
-    struct hp_reporter *reporters; /* n_reporters, only the enabled ones */
+    struct hp_task *reporters; /* n_reporters, only the enabled ones */
     size_t n_reporters;
     struct hp_sink *sinks;
     size_t n_sinks;
     bool stdout_only;     /* --stdout: ignore the configured sinks */
-    bool log_syslog;      /* --syslog: log to syslog whatever agent.log says */
     uint64_t session_seq; /* main thread only */
     uint64_t *seqs;       /* per reporter type, survives reloads */
+    uint64_t stuck_types; /* bit i: a thread of type i was left behind */
 
     struct hp_agent_stats stats;
-
-    /* Reporter threads sleep on cond until their deadline or until stopping
-     * is set; lock guards stopping. */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool stopping;
+    struct hp_scheduler sched;
+    /* What the self-report reads: refilled by the main thread while no
+     * reporter runs (start, reload). */
+    struct hp_self_view view;
 
     struct hp_transport *transport; /* the delivery thread, NULL when stopped;
                                        main thread only */
@@ -66,27 +70,41 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg);
 /* Create reporters and sinks from cfg into *reps / *sinks (init() of each);
  * problems go to errs. Returns the number of problems. */
 unsigned hp_agent_build(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *errs,
-                        struct hp_reporter **reps, size_t *n_reps, struct hp_sink **sinks,
+                        struct hp_task **reps, size_t *n_reps, struct hp_sink **sinks,
                         size_t *n_sinks);
-void hp_agent_free_reporters(struct hp_reporter *reps, size_t n);
+void hp_agent_free_reporters(struct hp_task *reps, size_t n);
 void hp_agent_free_sinks(struct hp_sink *sinks, size_t n);
 void hp_agent_destroy(struct hp_agent *a);
 
-/* Wrap data in an envelope and push it into the ring, counting drops.
- * Takes ownership of data. Any thread that owns *seq. Returns 0 if queued. */
-int hp_agent_publish(struct hp_agent *a, const char *reporter, uint64_t *seq, int64_t ts_ms,
-                     double interval, json_object *data, struct hp_reporter_stats *rs);
+/* Wrap data in an envelope and push it into the ring, counting drops: the
+ * scheduler's hp_publish_fn, ctx is the agent. Takes ownership of data. Any
+ * thread that owns *seq. Returns 0 if queued, 1 if the ring was full. */
+int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t ts_ms,
+                     double interval, json_object *data);
 /* The session message: description, start time, version, host facts. */
 void hp_agent_publish_session(struct hp_agent *a);
 
-/* Start / stop the transport thread on a->ring and a->sinks with the
- * agent section's settings. Start returns -1 with a logged reason; stop
- * returns how many messages the sinks still hold. */
-int hp_agent_transport_start(struct hp_agent *a);
-size_t hp_agent_transport_stop(struct hp_agent *a, int how);
+/* Run: start the transport, publish the session message, start the
+ * reporter threads. Returns -1 if the transport could not start. */
+int hp_agent_start(struct hp_agent *a);
+/* Stop in order: reporters, drain, flush, close. A reporter thread still
+ * busy agent.shutdown_timeout after the request is left behind (logged);
+ * returns how many were. The agent must then exit without destroying what
+ * they may still use (hp_agent_destroy does nothing). */
+size_t hp_agent_stop(struct hp_agent *a);
+/* Has every thread made progress recently: no reporter in one sample and
+ * no transport round for longer than limit_ns, no reporter thread left
+ * behind? If not, a reason goes to why. Main thread (the watchdog). */
+bool hp_agent_healthy(const struct hp_agent *a, int64_t limit_ns, char *why, size_t len);
+/* --once: sample every reporter once and deliver. Returns how many
+ * messages could not be delivered. */
+size_t hp_agent_once(struct hp_agent *a, int window_ms);
+/* --check --connect: open every sink once. Returns the number of problems. */
+int hp_agent_check_sinks(struct hp_agent *a);
 
 /* Replace the running configuration (SIGHUP). On any problem the old one
- * stays and the problems are logged. Main thread only. */
+ * stays and the problems are logged. Logging is the caller's (main.c sets
+ * the log level in one place). Main thread only. */
 int hp_agent_reload(struct hp_agent *a, const char *path);
 
 #endif

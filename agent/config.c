@@ -1,6 +1,7 @@
 /* config.c -- libconfig file -> validated struct hp_config. */
 #include "agent/config.h"
 #include "lib/conffile.h"
+#include "lib/msg.h"
 #include "reporters/reporter.h"
 #include "transport/sink.h"
 #include "transport/spool.h"
@@ -13,15 +14,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The agent section as its option table fills it (resolve_agent turns it
+ * into struct hp_config). */
+struct agent_section {
+    const char *hostname, *description, *proc_root, *sys_root;
+    int64_t ring_capacity, batch_size;
+    double shutdown_timeout, tick, linger;
+    const config_setting_t *log, *spool;
+};
+
+struct log_section {
+    int destination; /* index into log_dests: enum hp_log_dest */
+    int level;       /* index into log_levels: enum hp_log_level */
+};
+
+/* In the order of enum hp_log_dest and enum hp_log_level. */
 static const char *const log_dests[] = {"stderr", "syslog", NULL};
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
 
 /* clang-format off */
 static const struct hp_opt log_opts[] = {
-    {.name = "destination", .type = HP_OPT_STRING, .def = "stderr", .choices = log_dests,
-     .help = "where log lines go: stderr (the journal under systemd) or syslog"},
-    {.name = "level", .type = HP_OPT_STRING, .def = "info", .choices = log_levels,
-     .help = "least severe level logged"},
+    {.name = "destination", .type = HP_OPT_ENUM, .def = "stderr", .choices = log_dests,
+     .help = "where log lines go: stderr (the journal under systemd) or syslog",
+     HP_AT_ENUM(struct log_section, destination)},
+    {.name = "level", .type = HP_OPT_ENUM, .def = "info", .choices = log_levels,
+     .help = "least severe level logged", HP_AT_ENUM(struct log_section, level)},
     {0},
 };
 /* clang-format on */
@@ -29,36 +46,48 @@ static const struct hp_opt log_opts[] = {
 /* clang-format off */
 const struct hp_opt hp_agent_opts[] = {
     {.name = "hostname", .type = HP_OPT_STRING, .def = "",
-     .help = "host name in every message (default: the system's)"},
+     .help = "host name in every message (default: the system's)",
+     HP_AT_STR(struct agent_section, hostname)},
     {.name = "description", .type = HP_OPT_STRING, .def = "",
-     .help = "free text recorded in the session message"},
+     .help = "free text recorded in the session message",
+     HP_AT_STR(struct agent_section, description)},
     {.name = "ring_capacity", .type = HP_OPT_INT, .def = "1024", .min = 16, .max = 1048576,
-     .help = "messages the reporter->transport ring holds (power of two)"},
+     .help = "messages the reporter->transport ring holds (power of two)",
+     HP_AT_INT(struct agent_section, ring_capacity)},
     {.name = "batch_size", .type = HP_OPT_INT, .def = "256", .min = 1, .max = 65536,
-     .help = "messages the transport moves per batch"},
-    {.name = "log", .type = HP_OPT_GROUP, .sub = log_opts, .help = "logging"},
+     .help = "messages the transport moves per batch",
+     HP_AT_INT(struct agent_section, batch_size)},
+    {.name = "log", .type = HP_OPT_GROUP, .sub = log_opts, .help = "logging",
+     HP_AT_SET(struct agent_section, log)},
     {.name = "proc_root", .type = HP_OPT_STRING, .def = "/proc",
-     .help = "where procfs is mounted (env HOSTPULSE_PROC_ROOT overrides)"},
+     .help = "where procfs is mounted (env HOSTPULSE_PROC_ROOT overrides)",
+     HP_AT_STR(struct agent_section, proc_root)},
     {.name = "sys_root", .type = HP_OPT_STRING, .def = "/sys",
-     .help = "where sysfs is mounted (env HOSTPULSE_SYS_ROOT overrides)"},
+     .help = "where sysfs is mounted (env HOSTPULSE_SYS_ROOT overrides)",
+     HP_AT_STR(struct agent_section, sys_root)},
     {.name = "shutdown_timeout", .type = HP_OPT_FLOAT, .def = "5.0", .min = 0, .max = 600,
-     .help = "seconds to deliver what is queued at exit"},
+     .help = "seconds to wait for reporter threads and to deliver what is queued at exit",
+     HP_AT_FLOAT(struct agent_section, shutdown_timeout)},
     {.name = "tick", .type = HP_OPT_FLOAT, .def = "0.1", .min = 0.005, .max = 1.0,
      .help = "seconds between transport wake-ups while a sink has work pending (retries, "
-             "acks, spool timers)"},
+             "acks, spool timers)",
+     HP_AT_FLOAT(struct agent_section, tick)},
     {.name = "linger", .type = HP_OPT_FLOAT, .def = "0.02", .min = 0, .max = 1.0,
      .help = "seconds the transport waits after the first message of a quiet spell for the "
-             "rest of that round of samples, to send them together"},
-    {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog"},
+             "rest of that round of samples, to send them together",
+     HP_AT_FLOAT(struct agent_section, linger)},
+    {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog",
+     HP_AT_SET(struct agent_section, spool)},
     {0},
 };
 /* clang-format on */
 
 /* clang-format off */
 const struct hp_opt hp_reporter_common_opts[] = {
-    {.name = "enabled", .type = HP_OPT_BOOL, .help = "run this reporter"},
+    {.name = "enabled", .type = HP_OPT_BOOL, .help = "run this reporter",
+     HP_AT_BOOL(struct hp_reporter_common, enabled)},
     {.name = "interval", .type = HP_OPT_FLOAT, .min = 0.01, .max = 86400,
-     .help = "seconds between samples"},
+     .help = "seconds between samples", HP_AT_FLOAT(struct hp_reporter_common, interval)},
     {0},
 };
 /* clang-format on */
@@ -119,38 +148,62 @@ static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
             continue;
         }
         hp_opts_check(s, ops->opts, hp_sink_common_opts, e);
+        const char *name = NULL;
+        if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
+            hp_errs_add(e, config_setting_get_member(s, "name"),
+                        "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
+                        "no \"..\"",
+                        path, name, HP_NAME_MAX - 1);
     }
 }
 
 static void resolve_agent(struct hp_config *c)
 {
-    const config_setting_t *a = c->agent;
-    const char *host = hp_opt_string(a, hp_agent_opts, "hostname");
-    if (host && *host)
-        snprintf(c->hostname, sizeof(c->hostname), "%s", host);
+    struct agent_section a = {0};
+    struct log_section log = {0};
+    hp_opts_load(c->agent, hp_agent_opts, &a);
+    hp_opts_load(a.log, log_opts, &log);
+    if (*a.hostname)
+        snprintf(c->hostname, sizeof(c->hostname), "%s", a.hostname);
     else if (gethostname(c->hostname, sizeof(c->hostname) - 1) != 0)
         snprintf(c->hostname, sizeof(c->hostname), "localhost");
-    c->description = hp_opt_string(a, hp_agent_opts, "description");
-    c->ring_capacity = (size_t)hp_opt_int(a, hp_agent_opts, "ring_capacity");
-    c->batch_size = (size_t)hp_opt_int(a, hp_agent_opts, "batch_size");
-    const config_setting_t *log = a ? config_setting_get_member(a, "log") : NULL;
-    c->log_dest = strcmp(hp_opt_string(log, log_opts, "destination"), "syslog") == 0
-                      ? HP_LOG_SYSLOG
-                      : HP_LOG_STDERR;
-    c->log_level = (enum hp_log_level)hp_log_level_parse(hp_opt_string(log, log_opts, "level"));
+    c->description = a.description;
+    c->ring_capacity = (size_t)a.ring_capacity;
+    c->batch_size = (size_t)a.batch_size;
+    c->log_dest = (enum hp_log_dest)log.destination;
+    c->log_level = (enum hp_log_level)log.level;
     const char *env_proc = getenv("HOSTPULSE_PROC_ROOT");
     const char *env_sys = getenv("HOSTPULSE_SYS_ROOT");
-    c->proc_root = env_proc && *env_proc ? env_proc : hp_opt_string(a, hp_agent_opts, "proc_root");
-    c->sys_root = env_sys && *env_sys ? env_sys : hp_opt_string(a, hp_agent_opts, "sys_root");
-    c->shutdown_timeout = hp_opt_float(a, hp_agent_opts, "shutdown_timeout");
-    c->tick = hp_opt_float(a, hp_agent_opts, "tick");
-    c->linger = hp_opt_float(a, hp_agent_opts, "linger");
-    c->spool = a ? config_setting_get_member(a, "spool") : NULL;
+    c->proc_root = env_proc && *env_proc ? env_proc : a.proc_root;
+    c->sys_root = env_sys && *env_sys ? env_sys : a.sys_root;
+    c->shutdown_timeout = a.shutdown_timeout;
+    c->tick = a.tick;
+    c->linger = a.linger;
+    c->spool = a.spool;
+}
+
+/* A host name goes into every message whole, or the file is refused: it
+ * is never cut short. */
+static void check_hostname(const config_setting_t *agent, size_t max, struct hp_errs *e)
+{
+    const config_setting_t *h = agent ? config_setting_get_member(agent, "hostname") : NULL;
+    const char *v = h ? config_setting_get_string(h) : NULL;
+    if (!v)
+        return;
+    size_t n = strlen(v);
+    if (n > max)
+        hp_errs_add(e, h, "agent.hostname: %zu bytes; at most %zu", n, max);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            hp_errs_add(e, h, "agent.hostname: contains a control character");
+            break;
+        }
 }
 
 static void check_agent(struct hp_config *c, struct hp_errs *e)
 {
-    hp_opts_check(c->agent, hp_agent_opts, NULL, e);
+    if (hp_opts_check(c->agent, hp_agent_opts, NULL, e) == 0)
+        check_hostname(c->agent, sizeof(c->hostname) - 1, e);
     const config_setting_t *cap =
         c->agent ? config_setting_get_member(c->agent, "ring_capacity") : NULL;
     long long v = cap ? config_setting_get_int64(cap) : 1024;
@@ -164,8 +217,7 @@ struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
     if (!c)
         return NULL;
     config_init(&c->lc);
-    c->path = strdup(path);
-    if (!c->path || hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0) {
+    if (hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
@@ -199,7 +251,6 @@ void hp_config_free(struct hp_config *c)
     if (!c)
         return;
     config_destroy(&c->lc);
-    free(c->path);
     free(c->include_dir);
     free(c);
 }

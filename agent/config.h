@@ -15,8 +15,7 @@
 #include "lib/opts.h"
 
 struct hp_config {
-    config_t lc; /* owns every setting and string below */
-    char *path;
+    config_t lc;                       /* owns every setting and string below */
     char *include_dir;                 /* directory of path: @include is relative to it */
     const config_setting_t *agent;     /* may be NULL: all defaults */
     const config_setting_t *reporters; /* may be NULL */
@@ -34,6 +33,13 @@ struct hp_config {
     double tick;                   /* transport wake-up period, seconds */
     double linger;                 /* transport batching delay after idle, seconds */
     const config_setting_t *spool; /* agent.spool group, may be NULL */
+};
+
+/* The keys every reporter group takes besides its own, bound by
+ * hp_reporter_common_opts. Preset with the reporter type's defaults. */
+struct hp_reporter_common {
+    bool enabled;
+    double interval; /* seconds */
 };
 
 extern const struct hp_opt hp_agent_opts[];

@@ -3,11 +3,11 @@
  * Signals are blocked in every thread; the main thread waits for them with
  * sigwait and acts: SIGTERM/SIGINT stop (reporters, drain, flush, close),
  * SIGHUP reloads the configuration. Each step is announced to the service
- * manager (agent/notify.h), and the same wait keeps its watchdog fed. */
+ * manager (lib/notify.h), and the same wait keeps its watchdog fed. The log
+ * destination and level are set here only (set_logging). */
 #include "agent/agent.h"
 #include "lib/notify.h"
-#include "agent/scheduler.h"
-#include "transport/transport.h"
+#include "transport/sink.h"
 
 #include <getopt.h>
 #include <json-c/json.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/hostpulse/hostpulse.conf"
 #define ONCE_WINDOW_MS 250
@@ -140,15 +141,23 @@ static int parse_cli(int argc, char **argv, struct cli *c)
     return 0;
 }
 
-static enum hp_log_level cli_level(const struct cli *c, enum hp_log_level cfg)
+/* The one place the log destination and level are set: the configuration's
+ * (cfg NULL: before it is read), raised by -v, on stderr in the interactive
+ * modes, on syslog with --syslog. */
+static void set_logging(const struct cli *c, const struct hp_config *cfg)
 {
-    int l = (int)cfg + c->verbose;
-    return l > HP_LOG_DEBUG ? HP_LOG_DEBUG : (enum hp_log_level)l;
+    int l = (int)(cfg ? cfg->log_level : HP_LOG_INFO) + c->verbose;
+    enum hp_log_level level = l > HP_LOG_DEBUG ? HP_LOG_DEBUG : (enum hp_log_level)l;
+    bool interactive = c->check || c->once || c->to_stdout;
+    enum hp_log_dest dest = c->syslog             ? HP_LOG_SYSLOG
+                            : interactive || !cfg ? HP_LOG_STDERR
+                                                  : cfg->log_dest;
+    hp_log_setup(dest, level);
 }
 
 static int run_check(struct hp_agent *a, const struct cli *c)
 {
-    int problems = c->connect ? hp_sinks_check(a->sinks, a->n_sinks) : 0;
+    int problems = c->connect ? hp_agent_check_sinks(a) : 0;
     if (problems) {
         fprintf(stderr, "hostpulse: %d sink problem(s) with %s\n", problems, c->config);
         return 1;
@@ -160,23 +169,46 @@ static int run_check(struct hp_agent *a, const struct cli *c)
 
 static int run_once(struct hp_agent *a)
 {
-    if (hp_agent_transport_start(a) != 0)
-        return 1;
-    hp_scheduler_once(a, ONCE_WINDOW_MS);
-    size_t left = hp_agent_transport_stop(a, HP_STOP_SHUTDOWN);
-    return left ? 1 : 0;
+    return hp_agent_once(a, ONCE_WINDOW_MS) ? 1 : 0;
+}
+
+/* The watchdog's health check: every thread made progress within
+ * WatchdogSec. Logged once per stuck spell. */
+struct health {
+    const struct hp_agent *a;
+    int64_t limit_ns;
+    bool stuck;
+};
+
+static bool healthy(void *ud)
+{
+    struct health *h = ud;
+    char why[160];
+    if (hp_agent_healthy(h->a, h->limit_ns, why, sizeof(why))) {
+        if (h->stuck)
+            hp_info("watchdog: every thread makes progress again");
+        h->stuck = false;
+        return true;
+    }
+    if (!h->stuck)
+        hp_err("watchdog: %s; withholding the keep-alive so that the service manager "
+               "restarts the agent",
+               why);
+    h->stuck = true;
+    return false;
 }
 
 static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *set)
 {
-    if (hp_agent_transport_start(a) != 0)
+    if (hp_agent_start(a) != 0)
         return 1;
-    hp_agent_publish_session(a);
-    hp_scheduler_start(a);
     hp_info("started: %zu reporters, %zu sinks, session %s", a->n_reporters, a->n_sinks,
             a->session);
     struct hp_notify n;
     hp_notify_init(&n);
+    struct health h = {.a = a, .limit_ns = n.watchdog_ms * 2 * 1000000};
+    n.healthy = healthy;
+    n.ud = &h;
     hp_notify_ready("running: %zu reporters, %zu sinks", a->n_reporters, a->n_sinks);
     for (;;) {
         int sig = hp_notify_sigwait(&n, set);
@@ -185,8 +217,7 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
             hp_notify_reloading();
             int rc = hp_agent_reload(a, c->config);
             if (rc == 0)
-                hp_log_setup(a->log_syslog ? HP_LOG_SYSLOG : a->cfg->log_dest,
-                             cli_level(c, a->cfg->log_level));
+                set_logging(c, a->cfg);
             hp_notify_ready("running: %zu reporters, %zu sinks%s", a->n_reporters, a->n_sinks,
                             rc == 0 ? "" : " (last reload failed: see the log)");
             continue;
@@ -195,8 +226,13 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
         hp_notify_stopping();
         break;
     }
-    hp_scheduler_stop(a);
-    hp_agent_transport_stop(a, HP_STOP_SHUTDOWN);
+    if (hp_agent_stop(a) > 0) {
+        /* A reporter thread is stuck and may still use the agent's memory:
+         * leave without tearing anything down (hp_agent_destroy would not). */
+        hp_err("exiting with a reporter thread left behind");
+        fflush(stdout);
+        _exit(1);
+    }
     return 0;
 }
 
@@ -205,7 +241,7 @@ int main(int argc, char **argv)
     struct cli c = {0};
     if (parse_cli(argc, argv, &c) != 0)
         return 2;
-    hp_log_setup(HP_LOG_STDERR, cli_level(&c, HP_LOG_INFO));
+    set_logging(&c, NULL);
     /* json-c: doubles we do not format ourselves print in short form. */
     json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 
@@ -215,16 +251,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
         return 1;
     }
-    /* Interactive modes keep logging on stderr whatever the file says. */
-    bool interactive = c.check || c.once || c.to_stdout;
-    enum hp_log_dest dest = c.syslog ? HP_LOG_SYSLOG : interactive ? HP_LOG_STDERR : cfg->log_dest;
-    hp_log_setup(dest, cli_level(&c, cfg->log_level));
+    set_logging(&c, cfg);
 
     struct hp_agent a;
     if (hp_agent_init(&a, cfg) != 0)
         return 1;
     a.stdout_only = c.to_stdout;
-    a.log_syslog = c.syslog;
     if (hp_agent_build(&a, cfg, &errs, &a.reporters, &a.n_reporters, &a.sinks, &a.n_sinks)) {
         fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
         hp_agent_destroy(&a);

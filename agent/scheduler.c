@@ -1,119 +1,215 @@
 /* scheduler.c -- reporter threads on absolute CLOCK_MONOTONIC deadlines.
  *
  * Each reporter thread sleeps until its next deadline (deadline += interval,
- * so timing never drifts), samples, and pushes one message. After a stall
- * longer than an interval the missed ticks are skipped and counted, never
- * run in a burst. Stopping sets a->stopping under a->lock and broadcasts
- * a->cond, which every sleeping reporter waits on. */
+ * so timing never drifts), samples, and publishes one message. After a
+ * stall longer than an interval the missed ticks are skipped and counted,
+ * never run in a burst. Stopping sets s->stopping under s->lock and
+ * broadcasts s->cond, which every sleeping reporter waits on. */
 #include "agent/scheduler.h"
 #include "lib/clock.h"
+#include "lib/log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-int hp_reporter_run(struct hp_reporter *r)
+/* The heartbeat (relaxed: a lone timestamp read by the watchdog, which
+ * orders nothing else by it). */
+static void set_busy(struct hp_task *t, int64_t since_ns)
 {
+    atomic_store_explicit(&t->stats.busy_since_ns, since_ns, memory_order_relaxed);
+}
+
+int hp_task_run(struct hp_scheduler *s, struct hp_task *t)
+{
+    struct hp_reporter *r = &t->rep;
     int64_t cpu0 = hp_thread_cpu_ns();
     int64_t ts = hp_real_ms();
     json_object *data = json_object_new_object();
+    set_busy(t, hp_mono_ns());
     int rc = r->ops->sample(r, data);
+    set_busy(t, 0);
     if (rc != 0) {
         json_object_put(data);
-        atomic_fetch_add_explicit(&r->stats.errors, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&t->stats.errors, 1, memory_order_relaxed);
     } else {
-        rc = hp_agent_publish(r->agent, r->ops->name, r->seq, ts, r->interval, data, &r->stats);
+        rc = s->publish(s->publish_ctx, r->ops->name, t->seq, ts, r->interval, data);
+        if (rc == 1)
+            atomic_fetch_add_explicit(&t->stats.dropped, 1, memory_order_relaxed);
     }
     int64_t cpu = hp_thread_cpu_ns() - cpu0;
-    atomic_fetch_add_explicit(&r->stats.samples, 1, memory_order_relaxed);
-    atomic_store_explicit(&r->stats.cpu_ns_last, cpu, memory_order_relaxed);
-    atomic_fetch_add_explicit(&r->stats.cpu_ns_total, cpu, memory_order_relaxed);
-    return rc;
+    atomic_fetch_add_explicit(&t->stats.samples, 1, memory_order_relaxed);
+    atomic_store_explicit(&t->stats.cpu_ns_last, cpu, memory_order_relaxed);
+    atomic_fetch_add_explicit(&t->stats.cpu_ns_total, cpu, memory_order_relaxed);
+    return rc == 0 ? 0 : -1;
 }
 
-static void prime(struct hp_reporter *r)
+static void prime(struct hp_task *t)
 {
     json_object *scratch = json_object_new_object();
-    r->ops->sample(r, scratch);
+    set_busy(t, hp_mono_ns());
+    t->rep.ops->sample(&t->rep, scratch);
+    set_busy(t, 0);
     json_object_put(scratch);
 }
 
 /* Sleep until the absolute monotonic deadline; false when stopping. */
-static bool sleep_until(struct hp_agent *a, int64_t deadline_ns)
+static bool sleep_until(struct hp_scheduler *s, int64_t deadline_ns)
 {
     struct timespec ts = hp_ns_ts(deadline_ns);
-    pthread_mutex_lock(&a->lock);
-    while (!a->stopping)
-        if (pthread_cond_timedwait(&a->cond, &a->lock, &ts) == ETIMEDOUT)
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping)
+        if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
             break;
-    bool run = !a->stopping;
-    pthread_mutex_unlock(&a->lock);
+    bool run = !s->stopping;
+    pthread_mutex_unlock(&s->lock);
     return run;
 }
 
-static void *reporter_main(void *arg)
+static void run_task(struct hp_scheduler *s, struct hp_task *t)
 {
-    struct hp_reporter *r = arg;
     char name[16];
-    snprintf(name, sizeof(name), "hp-%s", r->ops->name);
+    snprintf(name, sizeof(name), "hp-%s", t->rep.ops->name);
     pthread_setname_np(pthread_self(), name);
 
-    int64_t period = (int64_t)(r->interval * 1e9);
-    if (r->ops->needs_prime)
-        prime(r);
+    int64_t period = (int64_t)(t->rep.interval * 1e9);
+    if (t->rep.ops->needs_prime)
+        prime(t);
     int64_t next = hp_mono_ns() + period;
-    while (sleep_until(r->agent, next)) {
-        hp_reporter_run(r);
+    while (sleep_until(s, next)) {
+        hp_task_run(s, t);
         next += period;
         int64_t now = hp_mono_ns();
         if (next <= now) {
             int64_t missed = (now - next) / period + 1;
             next += missed * period;
-            atomic_fetch_add_explicit(&r->stats.skipped, (uint64_t)missed, memory_order_relaxed);
+            atomic_fetch_add_explicit(&t->stats.skipped, (uint64_t)missed, memory_order_relaxed);
+        }
+    }
+}
+
+static void *task_main(void *arg)
+{
+    struct hp_task *t = arg;
+    run_task(t->sched, t);
+    return NULL;
+}
+
+int hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx)
+{
+    memset(s, 0, sizeof(*s));
+    s->publish = publish;
+    s->publish_ctx = ctx;
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&s->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        return -1;
+    if (pthread_mutex_init(&s->lock, NULL) != 0) {
+        pthread_cond_destroy(&s->cond);
+        return -1;
+    }
+    return 0;
+}
+
+void hp_scheduler_destroy(struct hp_scheduler *s)
+{
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+}
+
+int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stopping = false;
+    pthread_mutex_unlock(&s->lock);
+    s->tasks = tasks;
+    s->n_tasks = n;
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct hp_task *t = &tasks[i];
+        if (t->running) /* left behind by an earlier stop: still in its sample */
+            continue;
+        t->sched = s;
+        int err = pthread_create(&t->thread, NULL, task_main, t);
+        if (err) {
+            hp_err("%s: cannot start thread: %s", t->rep.ops->name, strerror(err));
+            rc = -1;
+            continue;
+        }
+        t->running = true;
+    }
+    return rc;
+}
+
+/* Join t's thread by deadline_ns (CLOCK_MONOTONIC); false if it is still
+ * running then. pthread_timedjoin_np takes CLOCK_REALTIME, so the monotonic
+ * time left is added to the realtime clock. */
+static bool join_by(struct hp_task *t, int64_t deadline_ns)
+{
+    int64_t left = deadline_ns - hp_mono_ns();
+    struct timespec now, until;
+    clock_gettime(CLOCK_REALTIME, &now);
+    until = hp_ns_ts((int64_t)now.tv_sec * 1000000000 + now.tv_nsec + (left > 0 ? left : 0));
+    return pthread_timedjoin_np(t->thread, NULL, &until) == 0;
+}
+
+size_t hp_scheduler_stop(struct hp_scheduler *s, int64_t deadline_ns)
+{
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    size_t abandoned = 0;
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        struct hp_task *t = &s->tasks[i];
+        if (!t->running)
+            continue;
+        /* A thread not inside a sample is only waking up to leave: give it
+         * a moment even when a stuck one used up the deadline. */
+        int64_t until = deadline_ns, grace = hp_mono_ns() + 100 * 1000000LL;
+        if (!atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed) && until < grace)
+            until = grace;
+        if (!join_by(t, until)) {
+            int64_t since = atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed);
+            hp_err("%s: the reporter thread did not stop in time (in one sample for %.1f s); "
+                   "leaving it behind",
+                   t->rep.ops->name, since ? (double)(hp_mono_ns() - since) / 1e9 : 0.0);
+            pthread_detach(t->thread);
+            abandoned++;
+            continue;
+        }
+        t->running = false;
+    }
+    s->abandoned += abandoned;
+    s->tasks = NULL;
+    s->n_tasks = 0;
+    return abandoned;
+}
+
+const struct hp_task *hp_scheduler_stuck(const struct hp_scheduler *s, int64_t now_ns,
+                                         int64_t limit_ns, int64_t *busy_ns)
+{
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        const struct hp_task *t = &s->tasks[i];
+        int64_t since = atomic_load_explicit(&t->stats.busy_since_ns, memory_order_relaxed);
+        if (t->running && since && now_ns - since > limit_ns) {
+            *busy_ns = now_ns - since;
+            return t;
         }
     }
     return NULL;
 }
 
-int hp_scheduler_start(struct hp_agent *a)
-{
-    pthread_mutex_lock(&a->lock);
-    a->stopping = false;
-    pthread_mutex_unlock(&a->lock);
-    int rc = 0;
-    for (size_t i = 0; i < a->n_reporters; i++) {
-        struct hp_reporter *r = &a->reporters[i];
-        int err = pthread_create(&r->thread, NULL, reporter_main, r);
-        if (err) {
-            hp_err("%s: cannot start thread: %s", r->ops->name, strerror(err));
-            rc = -1;
-            continue;
-        }
-        r->running = true;
-    }
-    return rc;
-}
-
-void hp_scheduler_stop(struct hp_agent *a)
-{
-    pthread_mutex_lock(&a->lock);
-    a->stopping = true;
-    pthread_cond_broadcast(&a->cond);
-    pthread_mutex_unlock(&a->lock);
-    for (size_t i = 0; i < a->n_reporters; i++) {
-        struct hp_reporter *r = &a->reporters[i];
-        if (r->running)
-            pthread_join(r->thread, NULL);
-        r->running = false;
-    }
-}
-
-void hp_scheduler_once(struct hp_agent *a, int window_ms)
+void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, int window_ms)
 {
     bool primed = false;
-    for (size_t i = 0; i < a->n_reporters; i++)
-        if (a->reporters[i].ops->needs_prime) {
-            prime(&a->reporters[i]);
+    for (size_t i = 0; i < n; i++)
+        if (tasks[i].rep.ops->needs_prime) {
+            prime(&tasks[i]);
             primed = true;
         }
     if (primed) {
@@ -121,6 +217,6 @@ void hp_scheduler_once(struct hp_agent *a, int window_ms)
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
     }
-    for (size_t i = 0; i < a->n_reporters; i++)
-        hp_reporter_run(&a->reporters[i]);
+    for (size_t i = 0; i < n; i++)
+        hp_task_run(s, &tasks[i]);
 }

@@ -1,28 +1,138 @@
 /* conffile.c -- read one libconfig file with FILE:LINE errors, refusing
- * directories and oversized files before libconfig sees them. */
+ * what libconfig must not parse before it sees it.
+ *
+ * libconfig (1.5 in Debian 12, which has no include hook) opens @include
+ * files itself and would block on a FIFO or parse a device forever, and its
+ * parser is slow on large input. So the file and, recursively, every
+ * @include it names are opened first without blocking (lib/regfile.h):
+ * anything but a regular file is refused, and their sizes together must
+ * stay within HP_CONFIG_MAX_BYTES. */
 #include "lib/conffile.h"
 
+#include "lib/regfile.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
-/* Refuse what libconfig must not parse. Returns 0 if f may be read. */
-static int check_file(FILE *f, const char *path, struct hp_errs *e)
+#define MAX_DEPTH 10 /* libconfig's own @include nesting limit */
+
+struct scan {
+    struct hp_errs *e;
+    const char *include_dir;
+    size_t total; /* bytes of the file and every include so far */
+};
+
+static int scan_text(struct scan *sc, const char *file, const char *text, unsigned depth);
+
+/* Read fd (size bytes, a regular file) whole. NULL on failure. */
+static char *slurp(int fd, off_t size)
 {
-    struct stat st = {0};
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        hp_errs_raw(e, path, 0, "cannot read configuration: %s", strerror(EISDIR));
+    char *buf = malloc((size_t)size + 1);
+    size_t got = 0;
+    while (buf && got < (size_t)size) {
+        ssize_t n = pread(fd, buf + got, (size_t)size - got, (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* shrank meanwhile: parse what is there */
+        got += (size_t)n;
+    }
+    if (buf)
+        buf[got] = '\0';
+    return buf;
+}
+
+/* Check the include named at file:line, add its size, scan it in turn. */
+static int scan_include(struct scan *sc, const char *file, unsigned line, const char *name,
+                        unsigned depth)
+{
+    char path[2 * PATH_MAX + 2];
+    if (name[0] == '/' || !sc->include_dir)
+        snprintf(path, sizeof(path), "%s", name);
+    else
+        snprintf(path, sizeof(path), "%.*s/%s", PATH_MAX, sc->include_dir, name);
+    off_t size = 0;
+    int fd = hp_open_regular(AT_FDCWD, path, &size);
+    if (fd < 0) {
+        hp_errs_raw(sc->e, file, line, "@include \"%s\": %s", name, hp_open_error(errno));
         return -1;
     }
-    if (S_ISREG(st.st_mode) && st.st_size > HP_CONFIG_MAX_BYTES) {
-        hp_errs_raw(e, path, 0, "configuration is too large (%lld bytes; the limit is %d)",
-                    (long long)st.st_size, HP_CONFIG_MAX_BYTES);
-        return -1;
+    sc->total += (size_t)size;
+    int rc = 0;
+    if (sc->total > HP_CONFIG_MAX_BYTES) {
+        hp_errs_raw(sc->e, file, line,
+                    "@include \"%s\": the configuration with its includes is too large "
+                    "(%zu bytes so far; the limit is %d)",
+                    name, sc->total, HP_CONFIG_MAX_BYTES);
+        rc = -1;
+    } else if (depth < MAX_DEPTH) {
+        char *text = slurp(fd, size);
+        rc = text ? scan_text(sc, path, text, depth + 1) : -1;
+        free(text);
+    }
+    close(fd);
+    return rc;
+}
+
+/* Every `@include "name"` line of text (libconfig takes them only at the
+ * start of a line), checked in order. */
+static int scan_text(struct scan *sc, const char *file, const char *text, unsigned depth)
+{
+    unsigned line = 1;
+    for (const char *p = text; *p; line++) {
+        const char *nl = strchr(p, '\n');
+        const char *q = p + strspn(p, " \t");
+        if (strncmp(q, "@include", 8) == 0 && (q[8] == ' ' || q[8] == '\t')) {
+            q += 8 + strspn(q + 8, " \t");
+            const char *end = *q == '"' ? strchr(q + 1, '"') : NULL;
+            if (end && (!nl || end < nl)) {
+                char name[PATH_MAX];
+                snprintf(name, sizeof(name), "%.*s", (int)(end - q - 1), q + 1);
+                if (scan_include(sc, file, line, name, depth) != 0)
+                    return -1;
+            }
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
     }
     return 0;
+}
+
+/* Open path as a regular file within the size limit and check its
+ * includes. Returns the descriptor, or -1 after reporting to e. */
+static int open_checked(const char *path, const char *include_dir, struct hp_errs *e)
+{
+    off_t size = 0;
+    int fd = hp_open_regular(AT_FDCWD, path, &size);
+    if (fd < 0) {
+        hp_errs_raw(e, path, 0, "cannot %s configuration: %s", errno == EISDIR ? "read" : "open",
+                    hp_open_error(errno));
+        return -1;
+    }
+    if (size > HP_CONFIG_MAX_BYTES) {
+        hp_errs_raw(e, path, 0, "configuration is too large (%lld bytes; the limit is %d)",
+                    (long long)size, HP_CONFIG_MAX_BYTES);
+        close(fd);
+        return -1;
+    }
+    struct scan sc = {.e = e, .include_dir = include_dir, .total = (size_t)size};
+    char *text = slurp(fd, size);
+    int rc = text ? scan_text(&sc, path, text, 0) : -1;
+    free(text);
+    if (rc != 0) {
+        if (!text)
+            hp_errs_raw(e, path, 0, "cannot read configuration: %s", strerror(ENOMEM));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **include_dir)
@@ -37,13 +147,13 @@ int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **i
     config_set_include_dir(lc, *include_dir);
     e->include_dir = *include_dir;
 
-    FILE *f = fopen(path, "r");
+    int fd = open_checked(path, *include_dir, e);
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f) {
-        hp_errs_raw(e, path, 0, "cannot open configuration: %s", strerror(errno));
-        return -1;
-    }
-    if (check_file(f, path, e) != 0) {
-        fclose(f);
+        if (fd >= 0) {
+            hp_errs_raw(e, path, 0, "cannot read configuration: %s", strerror(errno));
+            close(fd);
+        }
         return -1;
     }
     int ok = config_read(lc, f);

@@ -10,7 +10,9 @@
  *
  * The watchdog proves that the main thread still answers: it pings from
  * the loop that waits for signals, so a main thread stuck in a reload or a
- * shutdown stops the pings and systemd restarts the agent. */
+ * shutdown stops the pings and systemd restarts the agent. The owner's
+ * health check (struct hp_notify.healthy) extends that to the other
+ * threads: no ping while one of them is stuck. */
 #include "lib/notify.h"
 #include "lib/clock.h"
 
@@ -76,6 +78,8 @@ void hp_notify_init(struct hp_notify *n)
             n->watchdog_ms = 1;
     }
     n->next_ms = hp_mono_ms();
+    n->healthy = NULL;
+    n->ud = NULL;
 }
 
 static void notify_status(const char *head, const char *fmt, va_list ap)
@@ -90,14 +94,6 @@ void hp_notify_ready(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     notify_status("READY=1\n", fmt, ap);
-    va_end(ap);
-}
-
-void hp_notify_status(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    notify_status("", fmt, ap);
     va_end(ap);
 }
 
@@ -123,7 +119,8 @@ int hp_notify_sigwait(struct hp_notify *n, const sigset_t *set)
     for (;;) {
         int64_t now = hp_mono_ms();
         if (now >= n->next_ms) {
-            notify_send("WATCHDOG=1");
+            if (!n->healthy || n->healthy(n->ud))
+                notify_send("WATCHDOG=1");
             n->next_ms = now + n->watchdog_ms;
         }
         struct timespec wait = hp_ns_ts((n->next_ms - now) * 1000000);

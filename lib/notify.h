@@ -10,14 +10,21 @@
 #define HP_NOTIFY_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct hp_notify {
     int64_t watchdog_ms; /* keep-alive period (half of WatchdogSec); 0: no watchdog */
     int64_t next_ms;     /* monotonic ms of the next keep-alive */
+    /* Asked before each keep-alive (NULL: always healthy). False withholds
+     * it, so the service manager restarts a process whose threads are
+     * stuck even though the main thread still answers. */
+    bool (*healthy)(void *ud);
+    void *ud;
 };
 
-/* Read the watchdog settings ($WATCHDOG_USEC for this pid). Can't fail. */
+/* Read the watchdog settings ($WATCHDOG_USEC for this pid); no health
+ * check until the caller sets one. Can't fail. */
 void hp_notify_init(struct hp_notify *n);
 
 /* READY=1 with a STATUS= line: start-up (or a reload) is complete. */
@@ -26,12 +33,10 @@ void hp_notify_ready(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 void hp_notify_reloading(void);
 /* STOPPING=1: shutdown begins. */
 void hp_notify_stopping(void);
-/* STATUS=...: one line shown by `systemctl status`. */
-void hp_notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Wait for one of the signals in set (blocked in every thread) like
- * sigwait, sending WATCHDOG=1 every n->watchdog_ms meanwhile. Returns the
- * signal number. */
+ * sigwait, sending WATCHDOG=1 every n->watchdog_ms meanwhile while
+ * n->healthy says so. Returns the signal number. */
 int hp_notify_sigwait(struct hp_notify *n, const sigset_t *set);
 
 #endif

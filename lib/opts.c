@@ -1,6 +1,7 @@
 /* opts.c -- validation and getters for declarative option tables. */
 #include "lib/opts.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -247,6 +248,11 @@ static void load_one(const config_setting_t *group, const struct hp_opt *o, char
 {
     const struct hp_opt row[2] = {*o, {0}};
     void *at = dst + o->offset;
+    bool set = group && config_setting_get_member(group, o->name);
+    if (!set && !o->def && o->type <= HP_OPT_STRING)
+        return; /* no value, no default: the owner's preset stays */
+    if (!set && !o->def && o->type == HP_OPT_ENUM)
+        return;
     switch (o->type) {
     case HP_OPT_BOOL:
         *(bool *)at = hp_opt_bool(group, row, o->name);
@@ -277,6 +283,17 @@ void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, voi
     for (const struct hp_opt *o = table; o && o->name; o++)
         if (o->bound)
             load_one(group, o, dst);
+}
+
+bool hp_is_identifier(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= max || strstr(s, ".."))
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')
+            return false;
+    return true;
 }
 
 int hp_strs_count(const config_setting_t *s)

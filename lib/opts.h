@@ -88,8 +88,15 @@ void hp_opts_print(FILE *out, const struct hp_opt *table, int indent);
 void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
 
 /* Fill dst from group (may be NULL: every default) for every bound row of
- * table. Call only on a group that passed hp_opts_check. Can't fail. */
+ * table. A scalar row (BOOL, INT, FLOAT, STRING, ENUM) without a default
+ * whose key is absent leaves its field as the caller preset it (a default
+ * that depends on the owner, such as a reporter's interval). Call only on
+ * a group that passed hp_opts_check. Can't fail. */
 void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, void *dst);
+
+/* Is s a name fit for files, topics and metrics: 1 to max-1 bytes of
+ * [A-Za-z0-9_.-], and no ".." (so never a path)? */
+bool hp_is_identifier(const char *s, size_t max);
 
 /* Elements of a STRINGS setting (a single string counts as one). s may be
  * NULL (none). The strings are borrowed from the config. */

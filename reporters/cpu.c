@@ -49,7 +49,8 @@ static const struct hp_opt cpu_opts[] = {
     {.name = "percpu",
      .type = HP_OPT_BOOL,
      .def = "true",
-     .help = "also report every cpu's percentages and times (array `cpus`)"},
+     .help = "also report every cpu's percentages and times (array `cpus`)",
+     HP_AT_BOOL(struct cpu, percpu)},
     {0},
 };
 
@@ -62,7 +63,7 @@ static int cpu_init(struct hp_reporter *r, const config_setting_t *cfg, struct h
     char path[512];
     hp_procfile_init(&c->stat, hp_proc_path(r, path, sizeof(path), "stat"));
     hp_procfile_init(&c->loadavg, hp_proc_path(r, path, sizeof(path), "loadavg"));
-    c->percpu = hp_opt_bool(cfg, cpu_opts, "percpu");
+    hp_opts_load(cfg, cpu_opts, c);
     c->hz = sysconf(_SC_CLK_TCK);
     if (c->hz <= 0)
         c->hz = 100;

@@ -1,6 +1,7 @@
 /* disk.c -- filesystems, block devices and watched directories.
  *
- *  filesystems  statvfs of every real mount in /proc/self/mounts (fs types
+ *  filesystems  statvfs of every real mount in /proc/self/mounts, parsed
+ *               with getmntent_r (fs types
  *               /proc/filesystems lists without "nodev": ext4, xfs, btrfs,
  *               vfat, ...; so no proc, sysfs, tmpfs, cgroup, overlay, nfs),
  *               one entry per device (the first mount; bind mounts repeat
@@ -8,7 +9,8 @@
  *               plus inodes.
  *  devices      /proc/diskstats counters (sectors are 512 bytes) as totals
  *               and per-second rates, busy percent from the io_ticks delta.
- *               A device whose counters went backwards gets no rates.
+ *               A device whose counters went backwards gets no rates; the
+ *               device table and its globs are reporters/devtab.h's.
  *  directories  apparent size and file count of each `directories` tree,
  *               walked with fts(3) at most every `directory_interval`
  *               seconds and reported from the cache in between.
@@ -17,13 +19,15 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
+#include "reporters/devtab.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <fts.h>
 #include <limits.h>
+#include <mntent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,13 +47,6 @@ enum {
     NDISK
 };
 
-struct blockdev {
-    char name[64];
-    uint64_t v[NDISK];
-    uint64_t gen;
-    bool wanted;
-};
-
 struct watched {
     const char *path;  /* borrowed from the config */
     int64_t walked_ns; /* CLOCK_MONOTONIC of the last walk; 0 = never */
@@ -59,11 +56,12 @@ struct watched {
 };
 
 struct disk {
+    /* options, borrowed from the config */
+    const config_setting_t *mounts_opt, *devices, *exclude_devices, *directories;
+    double dir_interval; /* seconds */
+    /* state */
     struct hp_procfile mounts, filesystems, diskstats;
-    const config_setting_t *cfg;
-    struct blockdev *devs;
-    size_t ndevs, capdevs;
-    uint64_t gen;
+    struct hp_devtab devs;
     int64_t prev_ns;
     struct watched *dirs;
     int ndirs;
@@ -77,22 +75,27 @@ static const char *const default_exclude[] = {"loop*", "ram*", NULL};
 static const struct hp_opt disk_opts[] = {
     {.name = "mounts",
      .type = HP_OPT_STRINGS,
-     .help = "mount points to report instead of every real filesystem"},
+     .help = "mount points to report instead of every real filesystem",
+     HP_AT_SET(struct disk, mounts_opt)},
     {.name = "devices",
      .type = HP_OPT_STRINGS,
-     .help = "only these block devices (names or globs); default all"},
+     .help = "only these block devices (names or globs); default all",
+     HP_AT_SET(struct disk, devices)},
     {.name = "exclude_devices",
      .type = HP_OPT_STRINGS,
-     .help = "never these block devices (globs); default [\"loop*\", \"ram*\"]"},
+     .help = "never these block devices (globs); default [\"loop*\", \"ram*\"]",
+     HP_AT_SET(struct disk, exclude_devices)},
     {.name = "directories",
      .type = HP_OPT_STRINGS,
-     .help = "directory trees whose total size and file count to report"},
+     .help = "directory trees whose total size and file count to report",
+     HP_AT_SET(struct disk, directories)},
     {.name = "directory_interval",
      .type = HP_OPT_FLOAT,
      .def = "300",
      .min = 1,
      .max = 604800,
-     .help = "seconds between walks of each directory tree (cached in between)"},
+     .help = "seconds between walks of each directory tree (cached in between)",
+     HP_AT_FLOAT(struct disk, dir_interval)},
     {0},
 };
 
@@ -106,40 +109,22 @@ static int disk_init(struct hp_reporter *r, const config_setting_t *cfg, struct 
     hp_procfile_init(&d->mounts, hp_proc_path(r, path, sizeof(path), "self/mounts"));
     hp_procfile_init(&d->filesystems, hp_proc_path(r, path, sizeof(path), "filesystems"));
     hp_procfile_init(&d->diskstats, hp_proc_path(r, path, sizeof(path), "diskstats"));
-    d->cfg = cfg;
-    d->dir_interval_ns = (int64_t)(hp_opt_float(cfg, disk_opts, "directory_interval") * 1e9);
-    d->ndirs = hp_opt_strings_count(cfg, "directories");
+    hp_opts_load(cfg, disk_opts, d);
+    d->devs = (struct hp_devtab){
+        .include = d->devices, .exclude = d->exclude_devices, .default_exclude = default_exclude};
+    d->dir_interval_ns = (int64_t)(d->dir_interval * 1e9);
+    d->ndirs = hp_strs_count(d->directories);
     if (d->ndirs && !(d->dirs = calloc((size_t)d->ndirs, sizeof(*d->dirs)))) {
         free(d);
         return -1;
     }
     for (int i = 0; i < d->ndirs; i++)
-        d->dirs[i].path = hp_opt_strings_at(cfg, "directories", i);
+        d->dirs[i].path = hp_strs_at(d->directories, i);
     r->priv = d;
     return 0;
 }
 
 /* ---- filesystems ---- */
-
-/* Copy one whitespace-separated mounts field, decoding \ooo escapes. */
-static const char *mount_field(const char *p, char *out, size_t len)
-{
-    size_t n = 0;
-    while (*p == ' ')
-        p++;
-    for (; *p && *p != ' ' && *p != '\n'; p++) {
-        char c = *p;
-        if (c == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' &&
-            p[3] <= '7') {
-            c = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
-            p += 3;
-        }
-        if (n + 1 < len)
-            out[n++] = c;
-    }
-    out[n] = '\0';
-    return p;
-}
 
 /* Is fstype a device-backed filesystem? From /proc/filesystems when we
  * have it (a line without "nodev"), else: the device is a path. */
@@ -190,11 +175,6 @@ static void warn_statvfs(struct disk *d, const char *mnt, int err)
     }
 }
 
-static double pct(uint64_t part, uint64_t whole)
-{
-    return whole ? 100.0 * (double)part / (double)whole : 0.0;
-}
-
 /* One filesystem as psutil.disk_usage (used / (used + avail)) plus inodes.
  * NULL when statvfs fails. */
 static json_object *fs_object(struct disk *d, const char *mnt, const char *device,
@@ -216,31 +196,60 @@ static json_object *fs_object(struct disk *d, const char *mnt, const char *devic
     hp_json_add_uint(o, "total", total);
     hp_json_add_uint(o, "used", used);
     hp_json_add_uint(o, "free", avail);
-    hp_json_add_double(o, "percent", pct(used, used + avail), 1);
+    hp_json_add_double(o, "percent", hp_percent(used, used + avail), 1);
     if (st.f_files) {
         uint64_t iused = st.f_files - st.f_ffree;
         hp_json_add_uint(o, "inodes_total", st.f_files);
         hp_json_add_uint(o, "inodes_used", iused);
         hp_json_add_uint(o, "inodes_free", st.f_favail);
-        hp_json_add_double(o, "inodes_percent", pct(iused, iused + st.f_favail), 1);
+        hp_json_add_double(o, "inodes_percent", hp_percent(iused, iused + st.f_favail), 1);
     }
     return o;
 }
 
-/* The mounts line for mount point want (device, fstype), when listed. */
+/* A stream over the mounts text for getmntent_r (which decodes the \040
+ * escapes); NULL when there is nothing to read. */
+static FILE *mounts_stream(const char *text)
+{
+    size_t len = text ? strlen(text) : 0;
+    return len ? fmemopen((void *)text, len, "r") : NULL;
+}
+
+/* The mounts entry for mount point want (device, fstype), when listed. */
 static bool find_mount(const char *mounts, const char *want, char *dev, char *type, size_t len)
 {
-    char mnt[PATH_MAX];
-    for (const char *p = mounts; p && *p;) {
-        const char *q = mount_field(p, dev, len);
-        q = mount_field(q, mnt, sizeof(mnt));
-        mount_field(q, type, len);
-        if (strcmp(mnt, want) == 0)
-            return true;
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
+    FILE *f = mounts_stream(mounts);
+    struct mntent m;
+    char buf[3 * PATH_MAX];
+    bool found = false;
+    while (f && !found && getmntent_r(f, &m, buf, sizeof(buf)))
+        if (strcmp(m.mnt_dir, want) == 0) {
+            snprintf(dev, len, "%s", m.mnt_fsname);
+            snprintf(type, len, "%s", m.mnt_type);
+            found = true;
+        }
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Every real filesystem of the mounts text, one per device. */
+static void add_real_filesystems(struct disk *d, const char *mounts, json_object *fss)
+{
+    const char *fslist = hp_procfile_read(&d->filesystems, true);
+    FILE *f = mounts_stream(mounts);
+    struct mntent m;
+    char buf[3 * PATH_MAX];
+    while (f && getmntent_r(f, &m, buf, sizeof(buf))) {
+        if (m.mnt_dir[0] && real_fs(fslist, m.mnt_type, m.mnt_fsname) &&
+            !device_seen(fss, m.mnt_fsname) && !json_object_object_get_ex(fss, m.mnt_dir, NULL)) {
+            json_object *o = fs_object(d, m.mnt_dir, m.mnt_fsname, m.mnt_type);
+            if (o)
+                json_object_object_add(fss, m.mnt_dir, o);
+        }
     }
-    return false;
+    if (f)
+        fclose(f);
 }
 
 static void add_filesystems(struct disk *d, json_object *data)
@@ -249,29 +258,17 @@ static void add_filesystems(struct disk *d, json_object *data)
     if (!mounts)
         hp_warn_once(&d->warned_mounts, "disk: cannot read %s", d->mounts.path);
     json_object *fss = json_object_new_object();
-    char dev[256], type[64], mnt[PATH_MAX];
-    int nconf = hp_opt_strings_count(d->cfg, "mounts");
+    char dev[256], type[256];
+    int nconf = hp_strs_count(d->mounts_opt);
     for (int i = 0; i < nconf; i++) { /* configured mount points */
-        const char *m = hp_opt_strings_at(d->cfg, "mounts", i);
+        const char *m = hp_strs_at(d->mounts_opt, i);
         bool known = m && mounts && find_mount(mounts, m, dev, type, sizeof(type));
         json_object *o = m ? fs_object(d, m, known ? dev : NULL, known ? type : NULL) : NULL;
         if (o)
             json_object_object_add(fss, m, o);
     }
-    const char *fslist = nconf ? NULL : hp_procfile_read(&d->filesystems, true);
-    for (const char *p = nconf ? NULL : mounts; p && *p;) { /* every real filesystem */
-        const char *q = mount_field(p, dev, sizeof(dev));
-        q = mount_field(q, mnt, sizeof(mnt));
-        mount_field(q, type, sizeof(type));
-        if (mnt[0] && real_fs(fslist, type, dev) && !device_seen(fss, dev) &&
-            !json_object_object_get_ex(fss, mnt, NULL)) {
-            json_object *o = fs_object(d, mnt, dev, type);
-            if (o)
-                json_object_object_add(fss, mnt, o);
-        }
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
+    if (!nconf)
+        add_real_filesystems(d, mounts, fss);
     if (mounts || nconf)
         json_object_object_add(data, "filesystems", fss);
     else
@@ -280,51 +277,7 @@ static void add_filesystems(struct disk *d, json_object *data)
 
 /* ---- block devices ---- */
 
-static bool glob_any(const config_setting_t *cfg, const char *key, const char *name)
-{
-    int n = hp_opt_strings_count(cfg, key);
-    for (int i = 0; i < n; i++) {
-        const char *pat = hp_opt_strings_at(cfg, key, i);
-        if (pat && fnmatch(pat, name, 0) == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool dev_wanted(const config_setting_t *cfg, const char *name)
-{
-    if (hp_opt_strings_count(cfg, "devices") && !glob_any(cfg, "devices", name))
-        return false;
-    if (cfg && config_setting_get_member(cfg, "exclude_devices"))
-        return !glob_any(cfg, "exclude_devices", name);
-    for (const char *const *p = default_exclude; *p; p++)
-        if (fnmatch(*p, name, 0) == 0)
-            return false;
-    return true;
-}
-
-static struct blockdev *dev_lookup(struct disk *d, const char *name)
-{
-    for (size_t i = 0; i < d->ndevs; i++)
-        if (strcmp(d->devs[i].name, name) == 0)
-            return &d->devs[i];
-    if (d->ndevs == d->capdevs) {
-        size_t cap = d->capdevs ? d->capdevs * 2 : 16;
-        struct blockdev *t = realloc(d->devs, cap * sizeof(*t));
-        if (!t)
-            return NULL;
-        d->devs = t;
-        d->capdevs = cap;
-    }
-    struct blockdev *b = &d->devs[d->ndevs++];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->name, sizeof(b->name), "%s", name);
-    b->wanted = dev_wanted(d->cfg, name);
-    return b;
-}
-
-static void dev_rates(json_object *o, const struct blockdev *b, const uint64_t v[NDISK],
-                      double secs)
+static void dev_rates(json_object *o, const struct hp_dev *b, const uint64_t v[NDISK], double secs)
 {
     for (int i = 0; i < NDISK; i++)
         if (i != D_INPROG && v[i] < b->v[i])
@@ -339,7 +292,7 @@ static void dev_rates(json_object *o, const struct blockdev *b, const uint64_t v
     hp_json_add_double(o, "busy_percent", busy > 100.0 ? 100.0 : busy, 1);
 }
 
-static json_object *dev_object(struct blockdev *b, const uint64_t v[NDISK], uint64_t gen,
+static json_object *dev_object(struct hp_devtab *t, struct hp_dev *b, const uint64_t v[NDISK],
                                double secs)
 {
     json_object *o = json_object_new_object();
@@ -353,10 +306,9 @@ static json_object *dev_object(struct blockdev *b, const uint64_t v[NDISK], uint
     hp_json_add_uint(o, "write_time", v[D_WMS]);
     hp_json_add_uint(o, "busy_time", v[D_BUSY]);
     hp_json_add_uint(o, "in_progress", v[D_INPROG]);
-    if (b->gen && b->gen + 1 == gen && secs > 0)
+    if (hp_dev_has_prev(t, b) && secs > 0)
         dev_rates(o, b, v, secs);
-    memcpy(b->v, v, sizeof(b->v));
-    b->gen = gen;
+    hp_dev_seen(t, b, v, NDISK);
     return o;
 }
 
@@ -390,23 +342,20 @@ static void add_devices(struct disk *d, json_object *data)
     }
     double secs = d->prev_ns ? (double)(now - d->prev_ns) / 1e9 : 0;
     d->prev_ns = now;
-    d->gen++;
+    hp_devtab_begin(&d->devs);
     json_object *devs = json_object_new_object();
-    char name[64];
+    char name[HP_DEV_NAME];
     uint64_t v[NDISK];
     do {
-        struct blockdev *b =
-            parse_diskstats_line(p, name, sizeof(name), v) ? dev_lookup(d, name) : NULL;
+        struct hp_dev *b = parse_diskstats_line(p, name, sizeof(name), v)
+                               ? hp_devtab_lookup(&d->devs, name)
+                               : NULL;
         if (b && b->wanted)
-            json_object_object_add(devs, name, dev_object(b, v, d->gen, secs));
+            json_object_object_add(devs, name, dev_object(&d->devs, b, v, secs));
         else if (b)
-            b->gen = d->gen;
+            hp_dev_seen(&d->devs, b, NULL, 0);
     } while (hp_next_line(&p));
-    size_t k = 0; /* forget devices that disappeared */
-    for (size_t i = 0; i < d->ndevs; i++)
-        if (d->devs[i].gen == d->gen)
-            d->devs[k++] = d->devs[i];
-    d->ndevs = k;
+    hp_devtab_forget(&d->devs);
     json_object_object_add(data, "devices", devs);
 }
 
@@ -491,7 +440,7 @@ static void disk_fini(struct hp_reporter *r)
     hp_procfile_fini(&d->mounts);
     hp_procfile_fini(&d->filesystems);
     hp_procfile_fini(&d->diskstats);
-    free(d->devs);
+    hp_devtab_free(&d->devs);
     free(d->dirs);
     free(d);
     r->priv = NULL;

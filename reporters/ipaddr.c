@@ -70,11 +70,13 @@ static const struct hp_opt ipaddr_opts[] = {
     {.name = "loopback",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "include loopback interfaces (lo)"},
+     .help = "include loopback interfaces (lo)",
+     HP_AT_BOOL(struct ipaddr, filter.loopback)},
     {.name = "link_local",
      .type = HP_OPT_BOOL,
      .def = "false",
-     .help = "include link-local addresses (169.254.0.0/16, fe80::/10)"},
+     .help = "include link-local addresses (169.254.0.0/16, fe80::/10)",
+     HP_AT_BOOL(struct ipaddr, filter.link_local)},
     {0},
 };
 
@@ -84,8 +86,7 @@ static int ipaddr_init(struct hp_reporter *r, const config_setting_t *cfg, struc
     struct ipaddr *ip = calloc(1, sizeof(*ip));
     if (!ip)
         return -1;
-    ip->filter.loopback = hp_opt_bool(cfg, ipaddr_opts, "loopback");
-    ip->filter.link_local = hp_opt_bool(cfg, ipaddr_opts, "link_local");
+    hp_opts_load(cfg, ipaddr_opts, ip);
     ip->nl = change_socket();
     r->priv = ip;
     return 0;

@@ -53,11 +53,6 @@ static uint64_t kb(const char *buf, const char *key, bool *found)
     return v * 1024;
 }
 
-static double pct(uint64_t part, uint64_t whole)
-{
-    return whole ? 100.0 * (double)part / (double)whole : 0.0;
-}
-
 static int add_memory(struct mem *m, const char *s, json_object *data)
 {
     bool ok = true, avail_ok = true;
@@ -83,7 +78,7 @@ static int add_memory(struct mem *m, const char *s, json_object *data)
     hp_json_add_uint(data, "available", avail);
     hp_json_add_uint(data, "used", used);
     hp_json_add_uint(data, "free", nfree);
-    hp_json_add_double(data, "percent", pct(total - avail, total), 1);
+    hp_json_add_double(data, "percent", hp_percent(total - avail, total), 1);
     hp_json_add_uint(data, "buffers", buffers);
     hp_json_add_uint(data, "cached", cached);
     hp_json_add_uint(data, "shared", shared);
@@ -103,7 +98,7 @@ static json_object *swap_object(const char *meminfo)
     hp_json_add_uint(o, "total", total);
     hp_json_add_uint(o, "used", total - nfree);
     hp_json_add_uint(o, "free", nfree);
-    hp_json_add_double(o, "percent", pct(total - nfree, total), 1);
+    hp_json_add_double(o, "percent", hp_percent(total - nfree, total), 1);
     return o;
 }
 

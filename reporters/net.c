@@ -6,14 +6,15 @@
  * 32-bit wrap) or that is new gets no rates for that sample, never a
  * negative or huge one. Which interfaces count (include/exclude globs,
  * loopback) is decided once per interface and remembered with its previous
- * counters; the table only allocates when an interface appears. */
+ * counters in a reporters/devtab.h table, which only allocates when an
+ * interface appears. */
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
+#include "reporters/devtab.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
-#include <fnmatch.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +32,13 @@ static const char *const rate_names[NCOUNT] = {
 };
 static const int columns[NCOUNT] = {0, 1, 2, 3, 8, 9, 10, 11};
 
-struct iface {
-    char name[IFNAMSIZ + 1];
-    uint64_t v[NCOUNT]; /* counters of the last sample that saw it */
-    uint64_t gen;       /* that sample's generation */
-    bool wanted;        /* passes include/exclude/loopback */
-};
-
 struct net {
     struct hp_procfile dev;
-    const config_setting_t *cfg; /* include/exclude lists (valid while the config lives) */
+    /* options */
+    const config_setting_t *include, *exclude; /* globs, borrowed from the config */
     bool loopback;
-    struct iface *ifs;
-    size_t n, cap;
-    uint64_t gen;
+    /* state */
+    struct hp_devtab ifs;
     int64_t prev_ns;
     bool warned;
     char sys_net[480]; /* sys_root/class/net */
@@ -53,37 +47,19 @@ struct net {
 static const struct hp_opt net_opts[] = {
     {.name = "include",
      .type = HP_OPT_STRINGS,
-     .help = "only these interfaces (names or shell globs); default all"},
-    {.name = "exclude", .type = HP_OPT_STRINGS, .help = "never these interfaces (names or globs)"},
-    {.name = "loopback", .type = HP_OPT_BOOL, .def = "false", .help = "report loopback interfaces"},
+     .help = "only these interfaces (names or shell globs); default all",
+     HP_AT_SET(struct net, include)},
+    {.name = "exclude",
+     .type = HP_OPT_STRINGS,
+     .help = "never these interfaces (names or globs)",
+     HP_AT_SET(struct net, exclude)},
+    {.name = "loopback",
+     .type = HP_OPT_BOOL,
+     .def = "false",
+     .help = "report loopback interfaces",
+     HP_AT_BOOL(struct net, loopback)},
     {0},
 };
-
-static int net_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
-{
-    (void)errs;
-    struct net *n = calloc(1, sizeof(*n));
-    if (!n)
-        return -1;
-    char path[512];
-    hp_procfile_init(&n->dev, hp_proc_path(r, path, sizeof(path), "net/dev"));
-    hp_sys_path(r, n->sys_net, sizeof(n->sys_net), "class/net");
-    n->cfg = cfg;
-    n->loopback = hp_opt_bool(cfg, net_opts, "loopback");
-    r->priv = n;
-    return 0;
-}
-
-static bool matches(const config_setting_t *cfg, const char *key, const char *name)
-{
-    int k = hp_opt_strings_count(cfg, key);
-    for (int i = 0; i < k; i++) {
-        const char *pat = hp_opt_strings_at(cfg, key, i);
-        if (pat && fnmatch(pat, name, 0) == 0)
-            return true;
-    }
-    return false;
-}
 
 /* Loopback by the IFF_LOOPBACK bit of sysfs flags; "lo" when sysfs has none. */
 static bool is_loopback(const struct net *n, const char *name)
@@ -95,54 +71,37 @@ static bool is_loopback(const struct net *n, const char *name)
     return (strtoul(buf, NULL, 0) & IFF_LOOPBACK) != 0;
 }
 
-static bool wanted(const struct net *n, const char *name)
+/* The devtab's extra filter: loopback interfaces only when asked for. */
+static bool keep(const void *ud, const char *name)
 {
-    if (hp_opt_strings_count(n->cfg, "include") && !matches(n->cfg, "include", name))
-        return false;
-    if (matches(n->cfg, "exclude", name))
-        return false;
+    const struct net *n = ud;
     return n->loopback || !is_loopback(n, name);
 }
 
-/* The table entry for name, added (with its filter decision) when new. */
-static struct iface *lookup(struct net *n, const char *name)
+static int net_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    for (size_t i = 0; i < n->n; i++)
-        if (strcmp(n->ifs[i].name, name) == 0)
-            return &n->ifs[i];
-    if (n->n == n->cap) {
-        size_t cap = n->cap ? n->cap * 2 : 16;
-        struct iface *t = realloc(n->ifs, cap * sizeof(*t));
-        if (!t)
-            return NULL;
-        n->ifs = t;
-        n->cap = cap;
-    }
-    struct iface *f = &n->ifs[n->n++];
-    memset(f, 0, sizeof(*f));
-    snprintf(f->name, sizeof(f->name), "%s", name);
-    f->wanted = wanted(n, name);
-    return f;
-}
-
-/* Drop interfaces the last sample did not see (gone, or renamed). */
-static void forget_gone(struct net *n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n->n; i++)
-        if (n->ifs[i].gen == n->gen)
-            n->ifs[k++] = n->ifs[i];
-    n->n = k;
+    (void)errs;
+    struct net *n = calloc(1, sizeof(*n));
+    if (!n)
+        return -1;
+    char path[512];
+    hp_procfile_init(&n->dev, hp_proc_path(r, path, sizeof(path), "net/dev"));
+    hp_sys_path(r, n->sys_net, sizeof(n->sys_net), "class/net");
+    hp_opts_load(cfg, net_opts, n);
+    n->ifs =
+        (struct hp_devtab){.include = n->include, .exclude = n->exclude, .keep = keep, .ud = n};
+    r->priv = n;
+    return 0;
 }
 
 /* One interface's object; adds its rates into rate_sum. */
-static json_object *iface_object(struct iface *f, const uint64_t v[NCOUNT], uint64_t gen,
+static json_object *iface_object(struct hp_devtab *t, struct hp_dev *f, const uint64_t v[NCOUNT],
                                  double secs, double rate_sum[NCOUNT], bool *rated)
 {
     json_object *o = json_object_new_object();
     for (int i = 0; i < NCOUNT; i++)
         hp_json_add_uint(o, names[i], v[i]);
-    bool ok = f->gen && f->gen + 1 == gen && secs > 0;
+    bool ok = hp_dev_has_prev(t, f) && secs > 0;
     for (int i = 0; ok && i < NCOUNT; i++)
         ok = v[i] >= f->v[i];
     for (int i = 0; ok && i < NCOUNT; i++) {
@@ -151,8 +110,7 @@ static json_object *iface_object(struct iface *f, const uint64_t v[NCOUNT], uint
         rate_sum[i] += rate;
     }
     *rated |= ok;
-    memcpy(f->v, v, sizeof(f->v));
-    f->gen = gen;
+    hp_dev_seen(t, f, v, NCOUNT);
     return o;
 }
 
@@ -199,25 +157,25 @@ static int net_sample(struct hp_reporter *r, json_object *data)
     }
     double secs = n->prev_ns ? (double)(now - n->prev_ns) / 1e9 : 0;
     n->prev_ns = now;
-    n->gen++;
+    hp_devtab_begin(&n->ifs);
     json_object *ifs = json_object_new_object();
     uint64_t sum[NCOUNT] = {0}, v[NCOUNT];
     double rate[NCOUNT] = {0};
     bool rated = false;
     char name[IFNAMSIZ + 1];
     while (hp_next_line(&p)) {
-        struct iface *f = parse_line(p, name, v) ? lookup(n, name) : NULL;
+        struct hp_dev *f = parse_line(p, name, v) ? hp_devtab_lookup(&n->ifs, name) : NULL;
         if (!f)
             continue;
         if (!f->wanted) {
-            f->gen = n->gen;
+            hp_dev_seen(&n->ifs, f, NULL, 0);
             continue;
         }
-        json_object_object_add(ifs, name, iface_object(f, v, n->gen, secs, rate, &rated));
+        json_object_object_add(ifs, name, iface_object(&n->ifs, f, v, secs, rate, &rated));
         for (int i = 0; i < NCOUNT; i++)
             sum[i] += v[i];
     }
-    forget_gone(n);
+    hp_devtab_forget(&n->ifs);
     json_object_object_add(data, "interfaces", ifs);
     add_total(data, sum, rate, rated);
     return 0;
@@ -229,7 +187,7 @@ static void net_fini(struct hp_reporter *r)
     if (!n)
         return;
     hp_procfile_fini(&n->dev);
-    free(n->ifs);
+    hp_devtab_free(&n->ifs);
     free(n);
     r->priv = NULL;
 }

@@ -22,6 +22,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
+#include "lib/regfile.h"
 #include "reporters/cgroup_select.h"
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
@@ -42,57 +43,6 @@
 #define MAX_TOP         100
 #define N_USERS         16
 #define FULL_SCAN_EVERY 30
-
-static const char *const by_choices[] = {"cpu", "memory", NULL};
-
-static const struct hp_opt watch_opts[] = {
-    {.name = "label", .type = HP_OPT_STRING, .help = "the group's name in messages"},
-    {.name = "pid", .type = HP_OPT_INT, .min = 1, .max = 4194304, .help = "a process id"},
-    {.name = "pidfile", .type = HP_OPT_STRING, .help = "file holding a pid, re-read each sample"},
-    {.name = "name", .type = HP_OPT_STRING, .help = "process name (comm, at most 15 bytes)"},
-    {.name = "cmdline", .type = HP_OPT_STRING, .help = "POSIX extended regex on the command line"},
-    {.name = "user", .type = HP_OPT_STRING, .help = "effective user: name or numeric uid"},
-    {.name = "self", .type = HP_OPT_BOOL, .def = "false", .help = "the agent itself"},
-    {.name = "unit", .type = HP_OPT_STRING, .help = "systemd unit or glob, children included"},
-    {.name = "cgroup",
-     .type = HP_OPT_STRING,
-     .help = "cgroup v2 path or glob, sub-groups included"},
-    {.name = "top",
-     .type = HP_OPT_INT,
-     .min = 1,
-     .max = MAX_TOP,
-     .help = "the N processes ranked highest by `by` among those the other selectors match"},
-    {.name = "by",
-     .type = HP_OPT_STRING,
-     .def = "cpu",
-     .choices = by_choices,
-     .help = "top ranking: cpu (ticks over the interval) or memory (rss)"},
-    {.name = "aggregate",
-     .type = HP_OPT_BOOL,
-     .def = "false",
-     .help = "also report the group's sums"},
-    {NULL},
-};
-
-static const struct hp_opt process_opts[] = {
-    {.name = "watch",
-     .type = HP_OPT_LIST,
-     .sub = watch_opts,
-     .help = "watch groups: ( { name = \"nginx\"; }, { self = true; }, ... )"},
-    {.name = "cmdline_max",
-     .type = HP_OPT_INT,
-     .def = "4096",
-     .min = 0,
-     .max = 65536,
-     .help = "longest command line reported, bytes"},
-    {.name = "keep_open",
-     .type = HP_OPT_INT,
-     .def = "16384",
-     .min = 0,
-     .max = 1048576,
-     .help = "most /proc/PID/stat descriptors kept open between samples (0: none)"},
-    {NULL},
-};
 
 /* One watch group. Its selectors all have to match (logical and). */
 struct watch {
@@ -151,6 +101,10 @@ struct user {
 };
 
 struct proc {
+    /* options */
+    const config_setting_t *watch; /* list of groups, borrowed from the config */
+    int64_t opt_cmdline_max, opt_keep_open;
+    /* state */
     char root[256];
     struct watch *w;
     size_t n_w;
@@ -180,14 +134,100 @@ struct proc {
     bool warned_status, warned_io, warned_fd, warned_cmdline, warned_cgroup;
 };
 
-/* ---- configuration ---------------------------------------------------- */
+/* A watch group as its option table fills it. Strings are borrowed from
+ * the configuration; absent ones stay NULL, absent numbers 0, by -1. */
+struct watch_cfg {
+    const char *label, *pidfile, *name, *cmdline, *user, *unit, *cgroup;
+    int64_t pid, top;
+    int by; /* index into by_choices; -1: not given */
+    bool self, aggregate;
+};
 
-static const char *member_string(const config_setting_t *g, const char *name,
-                                 const config_setting_t **at)
-{
-    *at = config_setting_get_member(g, name);
-    return *at ? config_setting_get_string(*at) : NULL;
-}
+static const char *const by_choices[] = {"cpu", "memory", NULL};
+
+static const struct hp_opt watch_opts[] = {
+    {.name = "label",
+     .type = HP_OPT_STRING,
+     .help = "the group's name in messages",
+     HP_AT_STR(struct watch_cfg, label)},
+    {.name = "pid",
+     .type = HP_OPT_INT,
+     .min = 1,
+     .max = 4194304,
+     .help = "a process id",
+     HP_AT_INT(struct watch_cfg, pid)},
+    {.name = "pidfile",
+     .type = HP_OPT_STRING,
+     .help = "file holding a pid, re-read each sample",
+     HP_AT_STR(struct watch_cfg, pidfile)},
+    {.name = "name",
+     .type = HP_OPT_STRING,
+     .help = "process name (comm, at most 15 bytes)",
+     HP_AT_STR(struct watch_cfg, name)},
+    {.name = "cmdline",
+     .type = HP_OPT_STRING,
+     .help = "POSIX extended regex on the command line",
+     HP_AT_STR(struct watch_cfg, cmdline)},
+    {.name = "user",
+     .type = HP_OPT_STRING,
+     .help = "effective user: name or numeric uid",
+     HP_AT_STR(struct watch_cfg, user)},
+    {.name = "self",
+     .type = HP_OPT_BOOL,
+     .def = "false",
+     .help = "the agent itself",
+     HP_AT_BOOL(struct watch_cfg, self)},
+    {.name = "unit",
+     .type = HP_OPT_STRING,
+     .help = "systemd unit or glob, children included",
+     HP_AT_STR(struct watch_cfg, unit)},
+    {.name = "cgroup",
+     .type = HP_OPT_STRING,
+     .help = "cgroup v2 path or glob, sub-groups included",
+     HP_AT_STR(struct watch_cfg, cgroup)},
+    {.name = "top",
+     .type = HP_OPT_INT,
+     .min = 1,
+     .max = MAX_TOP,
+     .help = "the N processes ranked highest by `by` among those the other selectors match",
+     HP_AT_INT(struct watch_cfg, top)},
+    {.name = "by",
+     .type = HP_OPT_ENUM,
+     .choices = by_choices,
+     .help = "top ranking: cpu (ticks over the interval) or memory (rss); default cpu",
+     HP_AT_ENUM(struct watch_cfg, by)},
+    {.name = "aggregate",
+     .type = HP_OPT_BOOL,
+     .def = "false",
+     .help = "also report the group's sums",
+     HP_AT_BOOL(struct watch_cfg, aggregate)},
+    {NULL},
+};
+
+static const struct hp_opt process_opts[] = {
+    {.name = "watch",
+     .type = HP_OPT_LIST,
+     .sub = watch_opts,
+     .help = "watch groups: ( { name = \"nginx\"; }, { self = true; }, ... )",
+     HP_AT_SET(struct proc, watch)},
+    {.name = "cmdline_max",
+     .type = HP_OPT_INT,
+     .def = "4096",
+     .min = 0,
+     .max = 65536,
+     .help = "longest command line reported, bytes",
+     HP_AT_INT(struct proc, opt_cmdline_max)},
+    {.name = "keep_open",
+     .type = HP_OPT_INT,
+     .def = "16384",
+     .min = 0,
+     .max = 1048576,
+     .help = "most /proc/PID/stat descriptors kept open between samples (0: none)",
+     HP_AT_INT(struct proc, opt_keep_open)},
+    {NULL},
+};
+
+/* ---- configuration ---------------------------------------------------- */
 
 static void parse_user(struct watch *w, const char *user, const config_setting_t *at,
                        const char *path, struct hp_errs *e)
@@ -222,20 +262,18 @@ static void parse_regex(struct watch *w, const char *re, const config_setting_t 
 }
 
 /* The label a group gets when the configuration gives none. */
-static void default_label(struct watch *w, const config_setting_t *g)
+static void default_label(struct watch *w, const struct watch_cfg *c)
 {
-    const config_setting_t *at;
-    const char *s;
     if (w->pid)
         snprintf(w->label, sizeof(w->label), "pid:%d", (int)w->pid);
     else if (w->pidfile)
         snprintf(w->label, sizeof(w->label), "%s", w->pidfile);
     else if (w->name)
         snprintf(w->label, sizeof(w->label), "%s", w->name);
-    else if ((s = member_string(g, "cmdline", &at)))
-        snprintf(w->label, sizeof(w->label), "%s", s);
-    else if ((s = member_string(g, "user", &at)))
-        snprintf(w->label, sizeof(w->label), "user:%s", s);
+    else if (c->cmdline)
+        snprintf(w->label, sizeof(w->label), "%s", c->cmdline);
+    else if (c->user)
+        snprintf(w->label, sizeof(w->label), "user:%s", c->user);
     else if (w->self)
         snprintf(w->label, sizeof(w->label), "self");
     else if (w->unit)
@@ -246,45 +284,56 @@ static void default_label(struct watch *w, const config_setting_t *g)
         snprintf(w->label, sizeof(w->label), "top:%s", w->by_mem ? "memory" : "cpu");
 }
 
-/* Fill w from group g; semantic problems go to e. */
+/* Where to point a message about key of group g: the key's own line when
+ * it is there (values are never read back by name: see watch_cfg). */
+static const config_setting_t *line_of(const config_setting_t *g, const char *key)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    return s ? s : g;
+}
+
+/* Fill w from group g (loaded through watch_opts); semantic problems go
+ * to e. */
 static void parse_watch(struct watch *w, const config_setting_t *g, struct hp_errs *e)
 {
     char path[256];
-    const config_setting_t *at;
-    const char *s;
+    struct watch_cfg c = {.by = -1};
     hp_setting_path(g, path, sizeof(path));
-    if ((at = config_setting_get_member(g, "pid")))
-        w->pid = (int32_t)config_setting_get_int64(at);
-    w->pidfile = member_string(g, "pidfile", &at);
-    w->name = member_string(g, "name", &at);
-    if ((s = member_string(g, "cmdline", &at)))
-        parse_regex(w, s, at, path, e);
-    if ((s = member_string(g, "user", &at)))
-        parse_user(w, s, at, path, e);
-    w->self = hp_opt_bool(g, watch_opts, "self");
-    w->unit = member_string(g, "unit", &at);
-    w->cgroup = member_string(g, "cgroup", &at);
-    if ((at = config_setting_get_member(g, "top")))
-        w->top = (int)config_setting_get_int64(at);
-    w->by_mem = strcmp(hp_opt_string(g, watch_opts, "by"), "memory") == 0;
-    if ((at = config_setting_get_member(g, "by")) && !w->top)
-        hp_errs_add(e, at, "%s.by: only goes with top", path);
-    w->aggregate = hp_opt_bool(g, watch_opts, "aggregate");
-    if (!w->pid && !w->pidfile && !w->name && !config_setting_get_member(g, "cmdline") &&
-        !config_setting_get_member(g, "user") && !w->self && !w->top && !w->unit && !w->cgroup)
+    hp_opts_load(g, watch_opts, &c);
+    w->pid = (int32_t)c.pid;
+    w->pidfile = c.pidfile;
+    w->name = c.name;
+    if (c.cmdline)
+        parse_regex(w, c.cmdline, line_of(g, "cmdline"), path, e);
+    if (c.user)
+        parse_user(w, c.user, line_of(g, "user"), path, e);
+    w->self = c.self;
+    w->unit = c.unit;
+    w->cgroup = c.cgroup;
+    w->top = (int)c.top;
+    w->by_mem = c.by == 1;
+    if (c.by >= 0 && !w->top)
+        hp_errs_add(e, line_of(g, "by"), "%s.by: only goes with top", path);
+    w->aggregate = c.aggregate;
+    if (!w->pid && !w->pidfile && !w->name && !c.cmdline && !c.user && !w->self && !w->top &&
+        !w->unit && !w->cgroup)
         hp_errs_add(e, g,
                     "%s: a watch group needs a selector (pid, pidfile, name, cmdline, "
                     "user, self, unit, cgroup or top)",
                     path);
-    if ((s = member_string(g, "label", &at)))
-        snprintf(w->label, sizeof(w->label), "%s", s);
+    if (c.label && strlen(c.label) >= sizeof(w->label))
+        hp_errs_add(e, line_of(g, "label"), "%s.label: %zu bytes; at most %zu", path,
+                    strlen(c.label), sizeof(w->label) - 1);
+    else if (c.label)
+        snprintf(w->label, sizeof(w->label), "%s", c.label);
     else
-        default_label(w, g);
+        default_label(w, &c);
 }
 
 static int parse_watches(struct proc *p, const config_setting_t *cfg, struct hp_errs *e)
 {
-    const config_setting_t *list = cfg ? config_setting_get_member(cfg, "watch") : NULL;
+    (void)cfg;
+    const config_setting_t *list = p->watch;
     int n = list ? config_setting_length(list) : 0;
     if (n > MAX_WATCH) {
         hp_errs_add(e, list, "reporters.process.watch: at most %d groups", MAX_WATCH);
@@ -330,10 +379,11 @@ static int process_init(struct hp_reporter *r, const config_setting_t *cfg, stru
     r->priv = p;
     unsigned before = errs->count;
     snprintf(p->root, sizeof(p->root), "%s", r->proc_root);
-    p->cmdline_max = (size_t)hp_opt_int(cfg, process_opts, "cmdline_max");
+    hp_opts_load(cfg, process_opts, p);
+    p->cmdline_max = (size_t)p->opt_cmdline_max;
     p->hz = sysconf(_SC_CLK_TCK);
     p->page = sysconf(_SC_PAGESIZE);
-    p->fd_budget = fd_budget((size_t)hp_opt_int(cfg, process_opts, "keep_open"));
+    p->fd_budget = fd_budget((size_t)p->opt_keep_open);
     char path[512];
     hp_procfile_init(&p->scratch, "");
     p->scratch.cap = 4096; /* read_stat uses it directly */
@@ -494,7 +544,7 @@ static const char *read_stat(struct proc *p, const char *pid, int *fd)
             close(*fd);
         char rel[32];
         snprintf(rel, sizeof(rel), "%s/stat", pid);
-        *fd = openat(dirfd(p->dir), rel, O_RDONLY | O_CLOEXEC);
+        *fd = hp_open_regular(dirfd(p->dir), rel, NULL);
         n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
     }
     if (n <= 0) {
@@ -985,9 +1035,7 @@ static void read_host(struct proc *p)
 {
     if (!p->btime) {
         snprintf(p->scratch.path, sizeof(p->scratch.path), "%s/stat", p->root);
-        const char *s = hp_procfile_read(&p->scratch, false);
-        const char *bt = s ? strstr(s, "\nbtime ") : NULL;
-        if (!bt || (bt += 7, !hp_parse_u64(&bt, &p->btime)))
+        if (!hp_find_btime(hp_procfile_read(&p->scratch, false), &p->btime))
             hp_warn_once(&p->warned_btime, "process: no btime in %s/stat", p->root);
     }
     const char *m = hp_procfile_read(&p->meminfo, true);

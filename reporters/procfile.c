@@ -2,6 +2,8 @@
  * allocation-free number parsing for the reporters. */
 #include "reporters/procfile.h"
 
+#include "lib/regfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,7 +25,7 @@ void hp_procfile_init(struct hp_procfile *f, const char *path)
 const char *hp_procfile_read(struct hp_procfile *f, bool keep_open)
 {
     if (f->fd < 0) {
-        f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+        f->fd = hp_open_regular(AT_FDCWD, f->path, NULL);
         if (f->fd < 0) {
             f->last_errno = errno;
             return NULL;
@@ -80,7 +82,7 @@ void hp_procfile_fini(struct hp_procfile *f)
 
 long hp_read_small(const char *path, char *buf, size_t len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = hp_open_regular(AT_FDCWD, path, NULL);
     if (fd < 0)
         return -1;
     ssize_t n = read(fd, buf, len - 1);
@@ -168,4 +170,14 @@ bool hp_find_key_u64(const char *buf, const char *key, uint64_t *out)
         p = nl ? nl + 1 : NULL;
     }
     return false;
+}
+
+bool hp_find_btime(const char *stat, uint64_t *secs)
+{
+    const char *bt = stat ? strstr(stat, "\nbtime ") : NULL;
+    uint64_t v;
+    if (!bt || (bt += 7, !hp_parse_u64(&bt, &v)) || v == 0 || v > (uint64_t)INT64_MAX / 1000)
+        return false;
+    *secs = v;
+    return true;
 }

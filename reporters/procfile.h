@@ -4,7 +4,10 @@
  * procfs regenerates a file's content on every read from offset 0, so a
  * descriptor opened once and re-read with pread(fd, buf, cap, 0) gives a
  * fresh snapshot without open/close per sample. The buffer grows (doubling)
- * when a read fills it, so one snapshot is always one whole read. */
+ * when a read fills it (up to 64 MiB), so one snapshot is always one whole
+ * read. Only regular files are opened, without blocking (lib/regfile.h):
+ * a FIFO or a device planted in the proc root fails the read instead of
+ * hanging the reporter. */
 #ifndef HP_PROCFILE_H
 #define HP_PROCFILE_H
 
@@ -44,5 +47,14 @@ bool hp_next_line(const char **p);
 /* The value of "Key:   123 kB" style lines in buf (meminfo, status); the
  * number before the unit. false when the key is absent. */
 bool hp_find_key_u64(const char *buf, const char *key, uint64_t *out);
+/* The boot time (the "btime" line of a /proc/stat text) in seconds since
+ * the epoch. false when absent, or too large to be one in milliseconds. */
+bool hp_find_btime(const char *stat, uint64_t *secs);
+
+/* 100 * part / whole; 0 when whole is 0. */
+static inline double hp_percent(uint64_t part, uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
 
 #endif

@@ -1,38 +1,33 @@
 /* registry.c -- every reporter type. Adding one: a new file in reporters/
- * and one line here. The order is the order of threads and of --once. */
+ * and one X(name) line in HP_REPORTERS below. The order is the order of
+ * threads and of --once. */
 #include "reporters/reporter.h"
 
 #include <stdio.h>
 #include <string.h>
 
-extern const struct hp_reporter_ops hp_reporter_cpu;
-extern const struct hp_reporter_ops hp_reporter_mem;
-extern const struct hp_reporter_ops hp_reporter_net;
-extern const struct hp_reporter_ops hp_reporter_uptime;
-extern const struct hp_reporter_ops hp_reporter_ipaddr;
-extern const struct hp_reporter_ops hp_reporter_disk;
-extern const struct hp_reporter_ops hp_reporter_agent;
-extern const struct hp_reporter_ops hp_reporter_process;
-extern const struct hp_reporter_ops hp_reporter_temperature;
-extern const struct hp_reporter_ops hp_reporter_pressure;
-extern const struct hp_reporter_ops hp_reporter_netstat;
-extern const struct hp_reporter_ops hp_reporter_cgroup;
+/* One line per reporter type, in order: X(name) for a file that defines
+ * `const struct hp_reporter_ops hp_reporter_name`. */
+/* clang-format off */
+#define HP_REPORTERS(X)                                                                            \
+    X(cpu)                                                                                         \
+    X(mem)                                                                                         \
+    X(net)                                                                                         \
+    X(uptime)                                                                                      \
+    X(ipaddr)                                                                                      \
+    X(disk)                                                                                        \
+    X(process)                                                                                     \
+    X(temperature)                                                                                 \
+    X(pressure)                                                                                    \
+    X(netstat)                                                                                     \
+    X(cgroup)                                                                                      \
+    X(self) /* last: in --once it reports on the others */
+/* clang-format on */
 
-const struct hp_reporter_ops *const hp_reporter_types[] = {
-    &hp_reporter_cpu,
-    &hp_reporter_mem,
-    &hp_reporter_net,
-    &hp_reporter_uptime,
-    &hp_reporter_ipaddr,
-    &hp_reporter_disk,
-    &hp_reporter_process,
-    &hp_reporter_temperature,
-    &hp_reporter_pressure,
-    &hp_reporter_netstat,
-    &hp_reporter_cgroup,
-    &hp_reporter_agent, /* last: in --once it reports on the others */
-    NULL,
-};
+#define HP_DECLARE(n) extern const struct hp_reporter_ops hp_reporter_##n;
+HP_REPORTERS(HP_DECLARE)
+#define HP_ENTRY(n) &hp_reporter_##n,
+const struct hp_reporter_ops *const hp_reporter_types[] = {HP_REPORTERS(HP_ENTRY) NULL};
 
 const struct hp_reporter_ops *hp_reporter_find(const char *name)
 {

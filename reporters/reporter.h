@@ -1,13 +1,23 @@
 /* reporter.h -- the reporter interface.
  *
- * A reporter samples one part of the host into a json-c object. The
- * scheduler (agent/scheduler.c) owns the thread, the timer, the envelope,
- * the sequence number and the ring push; a reporter only fills `data`.
- * Adding a reporter is one new file in reporters/ plus one line in
- * reporters/registry.c.
+ * A reporter samples one part of the host into a json-c object. It sees
+ * only struct hp_reporter: where procfs and sysfs are, its interval and
+ * its own private state. The thread, the timer, the envelope, the sequence
+ * number, the ring push and the statistics belong to the scheduler
+ * (agent/scheduler.c). Adding a reporter is one new file in reporters/
+ * plus one line in reporters/registry.c.
  *
- * Threading: init and fini run on the main thread while no reporter runs;
- * sample runs on the reporter's own thread only, so priv needs no locks. */
+ * Contract (who calls what, when):
+ *  - init(r, cfg, errs): main thread, while none of this reporter's
+ *    samples run (at start, or on a reload while the old reporters still
+ *    run). cfg has passed hp_opts_check against ops->opts. Load the options
+ *    with hp_opts_load into priv; report semantic problems to errs.
+ *  - sample(r, data): the reporter's own thread only, one call at a time
+ *    (or the main thread for --once, with no thread running), so priv needs
+ *    no locks. A needs_prime reporter gets one unpublished sample first.
+ *  - fini(r): main thread, after the reporter's thread was joined (or when
+ *    it never started, or init failed half-way: priv may be partial or NULL).
+ * The config (and every string borrowed from it) lives from init to fini. */
 #ifndef HP_REPORTER_H
 #define HP_REPORTER_H
 
@@ -15,13 +25,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <pthread.h>
 
 #include <json-c/json.h>
 
 #include "lib/opts.h"
 
-struct hp_agent;
 struct hp_reporter;
 
 struct hp_reporter_ops {
@@ -33,7 +41,7 @@ struct hp_reporter_ops {
      * a short fixed window before the published one). */
     bool needs_prime;
     const struct hp_opt *opts; /* reporter-specific options, NULL-terminated; may be NULL */
-    /* Parse options (already type-checked against opts) and allocate priv.
+    /* Load options (already type-checked against opts) and allocate priv.
      * Semantic problems go to errs as FILE:LINE: messages; return -1. */
     int (*init)(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs);
     /* Fill data. Missing sources leave fields out (warn once); return -1
@@ -42,8 +50,9 @@ struct hp_reporter_ops {
     void (*fini)(struct hp_reporter *r);
 };
 
-/* Per-reporter statistics, written by the reporter's thread and read by
- * the agent self-report: relaxed atomics, each value stands alone. */
+/* Per-reporter statistics, written by the scheduler on the reporter's
+ * thread and read by the self-report: relaxed atomics, each value stands
+ * alone. */
 struct hp_reporter_stats {
     _Atomic uint64_t samples;
     _Atomic uint64_t errors;     /* sample() returned -1 */
@@ -51,20 +60,19 @@ struct hp_reporter_stats {
     _Atomic uint64_t dropped;    /* ring full */
     _Atomic int64_t cpu_ns_last; /* thread CPU time of the last sample */
     _Atomic int64_t cpu_ns_total;
+    /* Heartbeat: CLOCK_MONOTONIC ns when the sample in progress began, 0
+     * while the thread sleeps. The watchdog withholds its keep-alive when
+     * a sample runs far too long (a read that never returns). */
+    _Atomic int64_t busy_since_ns;
 };
 
+/* What a reporter sees of itself. */
 struct hp_reporter {
     const struct hp_reporter_ops *ops;
-    struct hp_agent *agent; /* read-only for reporters */
-    const char *proc_root;  /* "/proc" unless redirected (tests, containers) */
-    const char *sys_root;   /* "/sys" unless redirected */
-    double interval;        /* seconds */
-    void *priv;             /* the reporter's own state */
-    uint64_t *seq;          /* last seq used, in agent->seqs (survives reloads);
-                               owned by the reporter's thread while it runs */
-    pthread_t thread;
-    bool running;
-    struct hp_reporter_stats stats;
+    const char *proc_root; /* "/proc" unless redirected (tests, containers) */
+    const char *sys_root;  /* "/sys" unless redirected */
+    double interval;       /* seconds */
+    void *priv;            /* the reporter's own state */
 };
 
 /* The registry: every reporter type, in configuration order. */

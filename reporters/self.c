@@ -1,12 +1,16 @@
-/* self.c -- the agent's own health: messages produced and dropped, ring
- * occupancy, each sink's delivery counters and backlog, each reporter's CPU
- * time per sample, each sink's disk spool (size, queued, dropped, corrupt),
- * and the process's RSS and CPU use. Everything read here
- * is a relaxed atomic written by another thread, or /proc/self. */
-#include "agent/agent.h"
+/* self.c -- the self-report (wire name "agent"): the agent's own health.
+ * Messages produced and dropped, ring occupancy, each sink's delivery
+ * counters and backlog, each reporter's CPU time per sample, each sink's
+ * disk spool (size, queued, dropped, corrupt), and the process's RSS and
+ * CPU use. It reads the agent only through the struct hp_self_view the
+ * lifecycle binds (reporters/self.h): every counter there is a relaxed
+ * atomic written by another thread; the rest comes from /proc/self. */
+#include "reporters/self.h"
+
 #include "lib/clock.h"
+#include "lib/msg.h"
 #include "reporters/procfile.h"
-#include "transport/transport.h"
+#include "transport/sink.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +22,10 @@ struct self {
     uint64_t prev_ticks;
     int64_t prev_ns;
     long hz, page;
+    const struct hp_self_view *view; /* NULL until bound: nothing to report */
 };
 
-static int agent_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
+static int self_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
 {
     (void)cfg;
     (void)errs;
@@ -33,6 +38,13 @@ static int agent_init(struct hp_reporter *r, const config_setting_t *cfg, struct
     s->page = sysconf(_SC_PAGESIZE);
     r->priv = s;
     return 0;
+}
+
+void hp_self_bind(struct hp_reporter *r, const struct hp_self_view *view)
+{
+    struct self *s = r->priv;
+    if (s)
+        s->view = view;
 }
 
 static uint64_t load(const _Atomic uint64_t *v)
@@ -72,11 +84,11 @@ static void add_process(struct self *s, json_object *data)
     }
 }
 
-static json_object *sink_stats(struct hp_sink *k)
+static json_object *sink_stats(const struct hp_self_sink *k)
 {
-    const struct hp_sink_stats *st = hp_sink_stats_of(k);
+    const struct hp_sink_stats *st = k->stats;
     json_object *o = json_object_new_object();
-    hp_json_add_string(o, "type", k->ops->type);
+    hp_json_add_string(o, "type", k->type);
     json_object_object_add(
         o, "up", json_object_new_boolean(atomic_load_explicit(&st->up, memory_order_relaxed)));
     hp_json_add_uint(o, "sent", load(&st->sent));
@@ -90,9 +102,9 @@ static json_object *sink_stats(struct hp_sink *k)
 }
 
 /* The disk spool of sink k, or NULL when it has none. */
-static json_object *spool_stats(struct hp_sink *k)
+static json_object *spool_stats(const struct hp_self_sink *k)
 {
-    const struct hp_sink_stats *st = hp_sink_stats_of(k);
+    const struct hp_sink_stats *st = k->stats;
     if (!atomic_load_explicit(&st->spool.enabled, memory_order_relaxed))
         return NULL;
     json_object *o = json_object_new_object();
@@ -108,55 +120,63 @@ static json_object *spool_stats(struct hp_sink *k)
     return o;
 }
 
-static json_object *reporter_stats(struct hp_reporter *q)
+static json_object *reporter_stats(const struct hp_reporter_stats *q)
 {
     json_object *o = json_object_new_object();
-    uint64_t samples = load(&q->stats.samples);
-    int64_t total = atomic_load_explicit(&q->stats.cpu_ns_total, memory_order_relaxed);
+    uint64_t samples = load(&q->samples);
+    int64_t total = atomic_load_explicit(&q->cpu_ns_total, memory_order_relaxed);
     hp_json_add_uint(o, "samples", samples);
-    hp_json_add_uint(o, "errors", load(&q->stats.errors));
-    hp_json_add_uint(o, "skipped", load(&q->stats.skipped));
-    hp_json_add_uint(o, "dropped", load(&q->stats.dropped));
-    hp_json_add_double(
-        o, "cpu_us_last",
-        (double)atomic_load_explicit(&q->stats.cpu_ns_last, memory_order_relaxed) / 1e3, 1);
+    hp_json_add_uint(o, "errors", load(&q->errors));
+    hp_json_add_uint(o, "skipped", load(&q->skipped));
+    hp_json_add_uint(o, "dropped", load(&q->dropped));
+    hp_json_add_double(o, "cpu_us_last",
+                       (double)atomic_load_explicit(&q->cpu_ns_last, memory_order_relaxed) / 1e3,
+                       1);
     if (samples)
         hp_json_add_double(o, "cpu_us_avg", (double)total / 1e3 / (double)samples, 1);
     return o;
 }
 
-static int agent_sample(struct hp_reporter *r, json_object *data)
+static void add_sinks(const struct hp_self_view *v, json_object *data)
 {
-    struct hp_agent *a = r->agent;
-    hp_json_add_string(data, "version", HP_VERSION);
-    hp_json_add_double(data, "uptime", (double)(hp_mono_ns() - a->start_mono_ns) / 1e9, 1);
-    hp_json_add_uint(data, "produced", load(&a->stats.produced));
-    hp_json_add_uint(data, "dropped", load(&a->stats.dropped));
-    json_object *ring = json_object_new_object();
-    hp_json_add_uint(ring, "capacity", hp_ring_capacity(a->ring));
-    hp_json_add_uint(ring, "used", hp_ring_size(a->ring));
-    hp_json_add_uint(ring, "high_water", hp_ring_high_water(a->ring));
-    json_object_object_add(data, "ring", ring);
-    add_process(r->priv, data);
     json_object *sinks = json_object_new_object();
-    for (size_t i = 0; i < a->n_sinks; i++)
-        json_object_object_add(sinks, a->sinks[i].name, sink_stats(&a->sinks[i]));
+    for (size_t i = 0; i < v->n_sinks; i++)
+        json_object_object_add(sinks, v->sinks[i].name, sink_stats(&v->sinks[i]));
     json_object_object_add(data, "sinks", sinks);
     json_object *spool = json_object_new_object();
-    for (size_t i = 0; i < a->n_sinks; i++) {
-        json_object *o = spool_stats(&a->sinks[i]);
+    for (size_t i = 0; i < v->n_sinks; i++) {
+        json_object *o = spool_stats(&v->sinks[i]);
         if (o)
-            json_object_object_add(spool, a->sinks[i].name, o);
+            json_object_object_add(spool, v->sinks[i].name, o);
     }
     json_object_object_add(data, "spool", spool);
+}
+
+static int self_sample(struct hp_reporter *r, json_object *data)
+{
+    struct self *s = r->priv;
+    const struct hp_self_view *v = s->view;
+    if (!v)
+        return -1;
+    hp_json_add_string(data, "version", v->version);
+    hp_json_add_double(data, "uptime", (double)(hp_mono_ns() - v->start_mono_ns) / 1e9, 1);
+    hp_json_add_uint(data, "produced", load(v->produced));
+    hp_json_add_uint(data, "dropped", load(v->dropped));
+    json_object *ring = json_object_new_object();
+    hp_json_add_uint(ring, "capacity", hp_ring_capacity(v->ring));
+    hp_json_add_uint(ring, "used", hp_ring_size(v->ring));
+    hp_json_add_uint(ring, "high_water", hp_ring_high_water(v->ring));
+    json_object_object_add(data, "ring", ring);
+    add_process(s, data);
+    add_sinks(v, data);
     json_object *reps = json_object_new_object();
-    for (size_t i = 0; i < a->n_reporters; i++)
-        json_object_object_add(reps, a->reporters[i].ops->name, reporter_stats(&a->reporters[i]));
+    for (size_t i = 0; i < v->n_reporters; i++)
+        json_object_object_add(reps, v->reporters[i].name, reporter_stats(v->reporters[i].stats));
     json_object_object_add(data, "reporters", reps);
     return 0;
 }
 
-static void agent_fini(struct hp_reporter *r)
+static void self_fini(struct hp_reporter *r)
 {
     struct self *s = r->priv;
     if (!s)
@@ -167,12 +187,12 @@ static void agent_fini(struct hp_reporter *r)
     r->priv = NULL;
 }
 
-const struct hp_reporter_ops hp_reporter_agent = {
-    .name = "agent",
+const struct hp_reporter_ops hp_reporter_self = {
+    .name = "agent", /* the wire name stays "agent" (docs/schema/message.schema.json) */
     .default_interval = 10.0,
     .default_enabled = true,
     .needs_prime = true,
-    .init = agent_init,
-    .sample = agent_sample,
-    .fini = agent_fini,
+    .init = self_init,
+    .sample = self_sample,
+    .fini = self_fini,
 };

@@ -13,22 +13,18 @@
 
 #include "lib/log.h"
 #include "lib/msg.h"
+#include "lib/regfile.h"
 #include "reporters/reporter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sensors/error.h>
 #include <sensors/sensors.h>
-
-static const struct hp_opt temperature_opts[] = {
-    {.name = "config",
-     .type = HP_OPT_STRING,
-     .help = "libsensors configuration file (default: /etc/sensors3.conf and /etc/sensors.d)"},
-    {NULL},
-};
 
 struct input {
     const sensors_chip_name *chip;
@@ -47,6 +43,42 @@ struct temp {
     bool warned_init, warned_none, warned_read;
 };
 
+static const struct hp_opt temperature_opts[] = {
+    {.name = "config",
+     .type = HP_OPT_STRING,
+     .help = "libsensors configuration file (default: /etc/sensors3.conf and /etc/sensors.d)",
+     HP_AT_STR(struct temp, config)},
+    {NULL},
+};
+
+/* A sensors configuration is a few KB; libsensors' parser must never see
+ * a FIFO, a device such as /dev/zero (it would parse forever) or a huge
+ * file. */
+#define SENSORS_CONFIG_MAX (1 << 20)
+
+/* The configured file opened for libsensors, or NULL with a reason in why. */
+static FILE *open_config(const char *path, char *why, size_t len)
+{
+    off_t size = 0;
+    int fd = hp_open_regular(AT_FDCWD, path, &size);
+    if (fd < 0) {
+        snprintf(why, len, "%s", hp_open_error(errno));
+        return NULL;
+    }
+    if (size > SENSORS_CONFIG_MAX) {
+        snprintf(why, len, "too large (%lld bytes; the limit is %d)", (long long)size,
+                 SENSORS_CONFIG_MAX);
+        close(fd);
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        snprintf(why, len, "%s", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
                             struct hp_errs *errs)
 {
@@ -54,17 +86,16 @@ static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
     if (!t)
         return -1;
     r->priv = t;
-    t->config = hp_opt_string(cfg, temperature_opts, "config");
-    if (t->config) {
-        FILE *f = fopen(t->config, "r");
-        if (!f) {
-            hp_errs_add(errs, config_setting_get_member(cfg, "config"),
-                        "reporters.temperature.config: cannot open %s: %s", t->config,
-                        strerror(errno));
-            return -1;
-        }
-        fclose(f);
+    hp_opts_load(cfg, temperature_opts, t);
+    char why[128];
+    FILE *f = t->config ? open_config(t->config, why, sizeof(why)) : NULL;
+    if (t->config && !f) {
+        hp_errs_add(errs, config_setting_get_member(cfg, "config"),
+                    "reporters.temperature.config: cannot open %s: %s", t->config, why);
+        return -1;
     }
+    if (f)
+        fclose(f);
     return 0;
 }
 
@@ -111,10 +142,10 @@ static int by_path(const void *a, const void *b)
 /* Initialise libsensors and cache every temperature input. */
 static int open_sensors(struct temp *t)
 {
-    FILE *f = t->config ? fopen(t->config, "r") : NULL;
+    char why[128];
+    FILE *f = t->config ? open_config(t->config, why, sizeof(why)) : NULL;
     if (t->config && !f) {
-        hp_warn_once(&t->warned_init, "temperature: cannot open %s: %s", t->config,
-                     strerror(errno));
+        hp_warn_once(&t->warned_init, "temperature: cannot open %s: %s", t->config, why);
         return -1;
     }
     int rc = sensors_init(f);

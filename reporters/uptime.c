@@ -37,15 +37,9 @@ static int uptime_init(struct hp_reporter *r, const config_setting_t *cfg, struc
 /* btime of /proc/stat in epoch ms, or 0. The buffer is released after. */
 static int64_t read_btime(struct uptime *u)
 {
-    const char *s = hp_procfile_read(&u->stat, false);
-    const char *bt = s ? strstr(s, "\nbtime ") : NULL;
     uint64_t btime = 0;
-    if (bt) {
-        bt += 7;
-        hp_parse_u64(&bt, &btime);
-    }
-    if (btime > (uint64_t)INT64_MAX / 1000)
-        btime = 0; /* garbage: an overflowing value is no boot time */
+    if (!hp_find_btime(hp_procfile_read(&u->stat, false), &btime))
+        btime = 0;
     hp_procfile_fini(&u->stat);
     return (int64_t)btime * 1000;
 }

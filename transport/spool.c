@@ -88,7 +88,7 @@ const struct hp_opt hp_spool_opts[] = {
 
 void hp_spool_cfg_read(struct hp_spool_cfg *c, const config_setting_t *g)
 {
-    struct spool_opts o;
+    struct spool_opts o = {0};
     hp_opts_load(g, hp_spool_opts, &o);
     /* HOSTPULSE_SPOOL_DIR is the default directory (the test suite gives
      * every agent its own); a directory set in the file wins. */

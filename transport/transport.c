@@ -55,7 +55,16 @@ struct hp_transport {
      * with a release store (hp_transport_stop), read with acquire by the
      * thread's loop (T1). */
     _Atomic int stop;
+    /* Monotonic ns since the thread has been busy in a turn (draining,
+     * servicing sinks), 0 while it waits: a lone timestamp for the
+     * watchdog, written relaxed by the thread, read relaxed by main. */
+    _Atomic int64_t busy_ns;
 };
+
+int64_t hp_transport_busy_since(const struct hp_transport *t)
+{
+    return t ? atomic_load_explicit(&t->busy_ns, memory_order_relaxed) : 0;
+}
 
 /* clang-format off */
 const struct hp_opt hp_sink_common_opts[] = {
@@ -81,7 +90,7 @@ const struct hp_opt hp_sink_common_opts[] = {
 int hp_sink_setup(struct hp_sink *s, const struct hp_sink_ops *ops, const config_setting_t *cfg,
                   const struct hp_sink_ident *id, struct hp_errs *errs)
 {
-    struct hp_sink_common c;
+    struct hp_sink_common c = {0};
     hp_opts_load(cfg, hp_sink_common_opts, &c);
     s->ops = ops;
     s->cfg = cfg;
@@ -454,9 +463,12 @@ static void *transport_main(void *arg)
      * everything main did before asking us to stop is visible here. */
     while ((stop = atomic_load_explicit(&t->stop, memory_order_acquire)) == 0) {
         int64_t now = hp_mono_ms();
+        /* Heartbeat for the watchdog (relaxed: a lone timestamp). */
+        atomic_store_explicit(&t->busy_ns, hp_mono_ns(), memory_order_relaxed);
         if (drain(t) > 0)
             last_msg_ms = now;
         service_all(t, now);
+        atomic_store_explicit(&t->busy_ns, 0, memory_order_relaxed);
         if (!can_offer(t) && wait_for_work(t, idle_timeout_ms(t, tick_ms)) && linger_ns > 0 &&
             hp_mono_ms() - last_msg_ms >= QUIET_MS)
             linger(linger_ns);

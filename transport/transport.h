@@ -47,6 +47,10 @@ size_t hp_sinks_backlog(const struct hp_sink *sinks, size_t n);
  * in-flight ones. Main thread, transport stopped. */
 void hp_sink_take_backlog(struct hp_sink *to, struct hp_sink *from);
 
+/* Monotonic ns at which the transport thread began its current turn, or 0
+ * while it sleeps waiting for work: the watchdog's view of a stuck sink. */
+int64_t hp_transport_busy_since(const struct hp_transport *t);
+
 /* A sink's delivery statistics, for the self-report: valid between
  * hp_sink_setup and hp_sink_teardown. Written by the transport thread
  * (relaxed atomics). */

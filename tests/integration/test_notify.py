@@ -9,9 +9,11 @@ import os
 import signal
 import socket
 import tempfile
+import time
 import unittest
 
 import tests.integration.hp as hp
+import tests.integration.stuckfs as stuckfs
 
 CONFIG = """
 agent: { hostname = "notifyhost"; };
@@ -82,6 +84,40 @@ class NotifyTest(unittest.TestCase):
             if self.next_message(skip_watchdog=False).get("WATCHDOG") == "1":
                 pings += 1
         self.assertEqual(a.stop(), 0, a.stderr)
+
+    def test_watchdog_stops_while_a_reporter_is_stuck(self):
+        # cpu reads its proc root from a file system whose reads never
+        # return: the main thread still answers, but the keep-alives must
+        # stop so that the service manager restarts the agent.
+        fs = stuckfs.mount(self, ["stat", "loadavg"])
+        with open(self.config, "w") as f:
+            f.write('agent: { hostname = "notifyhost"; proc_root = "%s"; shutdown_timeout = 1.0; };\n'
+                    'reporters: { cpu: { interval = 0.2; }; mem: { enabled = false; };\n'
+                    '  net: { enabled = false; }; uptime: { enabled = false; };\n'
+                    '  disk: { enabled = false; }; process: { enabled = false; };\n'
+                    '  agent: { interval = 0.5; }; };\n'
+                    'sinks = ( { type = "stdout"; } );\n' % fs.path)
+        a = self.agent({"WATCHDOG_USEC": "400000"})  # pings every 0.2 s while healthy
+        self.addCleanup(fs.abort)  # before the agent's cleanup waits for it
+        self.assertEqual(self.next_message().get("READY"), "1")
+        time.sleep(1.0 * hp.SLOW)  # the cpu sample is now stuck for longer than 0.4 s
+        while True:  # drain what was sent before
+            self.sock.settimeout(0.01)
+            try:
+                self.sock.recv(4096)
+            except socket.timeout:
+                break
+        msgs, until = [], time.monotonic() + 1.5 * hp.SLOW
+        while time.monotonic() < until:  # a window: a healthy agent pings all along
+            self.sock.settimeout(max(until - time.monotonic(), 0.01))
+            try:
+                msgs.append(self.next_message(skip_watchdog=False))
+            except socket.timeout:
+                break
+        self.assertFalse([m for m in msgs if m.get("WATCHDOG")], msgs)
+        fs.abort()  # the read fails, the reporter moves on: a clean stop
+        self.assertEqual(a.stop(), 0, a.stderr)
+        self.assertIn("watchdog: reporter cpu has been in one sample for", a.stderr)
 
     def test_watchdog_for_another_pid_is_ignored(self):
         # WATCHDOG_PID names another process: the agent must not ping.

@@ -203,6 +203,53 @@ static void load_fills_bound_fields(void **state)
     config_destroy(&cfg);
 }
 
+/* A scalar row without a default keeps the owner's preset when absent. */
+struct preset {
+    bool on;
+    double every;
+    int pick;
+};
+static const char *const picks[] = {"a", "b", NULL};
+static const struct hp_opt preset_table[] = {
+    {.name = "on", .type = HP_OPT_BOOL, HP_AT_BOOL(struct preset, on)},
+    {.name = "every", .type = HP_OPT_FLOAT, HP_AT_FLOAT(struct preset, every)},
+    {.name = "pick", .type = HP_OPT_ENUM, .choices = picks, HP_AT_ENUM(struct preset, pick)},
+    {0},
+};
+
+static void load_keeps_presets_without_default(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "every = 2.5;\n"), CONFIG_TRUE);
+    struct preset p = {.on = true, .every = 9.0, .pick = -1};
+    hp_opts_load(config_root_setting(&cfg), preset_table, &p);
+    assert_true(p.on);            /* absent: preset kept */
+    assert_true(p.every == 2.5);  /* given */
+    assert_int_equal(p.pick, -1); /* absent: preset kept */
+    assert_int_equal(config_read_string(&cfg, "on = false;\npick = \"b\";\n"), CONFIG_TRUE);
+    hp_opts_load(config_root_setting(&cfg), preset_table, &p);
+    assert_false(p.on);
+    assert_int_equal(p.pick, 1);
+    config_destroy(&cfg);
+}
+
+static void identifiers(void **state)
+{
+    (void)state;
+    assert_true(hp_is_identifier("amqp-1.main_x", 32));
+    assert_true(hp_is_identifier("a", 2));
+    assert_false(hp_is_identifier("ab", 2)); /* max counts the NUL */
+    assert_false(hp_is_identifier("", 32));
+    assert_false(hp_is_identifier(NULL, 32));
+    assert_false(hp_is_identifier("..", 32));
+    assert_false(hp_is_identifier("a..b", 32));
+    assert_false(hp_is_identifier("a/b", 32));
+    assert_false(hp_is_identifier("a b", 32));
+    assert_false(hp_is_identifier("caf\xc3\xa9", 32));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +258,8 @@ int main(void)
         cmocka_unit_test(missing_required),
         cmocka_unit_test(getters_and_defaults),
         cmocka_unit_test(load_fills_bound_fields),
+        cmocka_unit_test(load_keeps_presets_without_default),
+        cmocka_unit_test(identifiers),
         cmocka_unit_test(numbers_are_short_and_finite),
         cmocka_unit_test(envelope_round_trip),
         cmocka_unit_test(urls_are_redacted),

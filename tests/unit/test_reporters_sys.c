@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "lib/msg.h"
 #include "lib/opts.h"
 #include "reporters/ipaddr.h"
 #include "reporters/reporter.h"
@@ -711,18 +712,42 @@ static void disk_missing(void **state)
     inst_free(in);
 }
 
+/* Reporter names become config keys, the envelope's "reporter" (at most
+ * HP_NAME_MAX - 1 bytes), thread names and file names in sinks. */
+static void registry_names_are_identifiers(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (const struct hp_reporter_ops *const *t = hp_reporter_types; *t; t++, n++) {
+        if (!hp_is_identifier((*t)->name, HP_NAME_MAX))
+            fail_msg("reporter name \"%s\" is not an identifier", (*t)->name);
+        assert_ptr_equal(hp_reporter_find((*t)->name), *t);
+    }
+    assert_true(n >= 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(cpu_fixture),    cmocka_unit_test(cpu_rates),
-        cmocka_unit_test(cpu_missing),    cmocka_unit_test(mem_fixture),
-        cmocka_unit_test(mem_rates),      cmocka_unit_test(mem_noswap_and_missing),
-        cmocka_unit_test(net_fixture),    cmocka_unit_test(net_options),
-        cmocka_unit_test(net_rates),      cmocka_unit_test(net_missing),
-        cmocka_unit_test(uptime_fixture), cmocka_unit_test(uptime_missing),
-        cmocka_unit_test(ipaddr_list),    cmocka_unit_test(ipaddr_live),
-        cmocka_unit_test(disk_fixture),   cmocka_unit_test(disk_options),
-        cmocka_unit_test(disk_rates),     cmocka_unit_test(disk_directories),
+        cmocka_unit_test(registry_names_are_identifiers),
+        cmocka_unit_test(cpu_fixture),
+        cmocka_unit_test(cpu_rates),
+        cmocka_unit_test(cpu_missing),
+        cmocka_unit_test(mem_fixture),
+        cmocka_unit_test(mem_rates),
+        cmocka_unit_test(mem_noswap_and_missing),
+        cmocka_unit_test(net_fixture),
+        cmocka_unit_test(net_options),
+        cmocka_unit_test(net_rates),
+        cmocka_unit_test(net_missing),
+        cmocka_unit_test(uptime_fixture),
+        cmocka_unit_test(uptime_missing),
+        cmocka_unit_test(ipaddr_list),
+        cmocka_unit_test(ipaddr_live),
+        cmocka_unit_test(disk_fixture),
+        cmocka_unit_test(disk_options),
+        cmocka_unit_test(disk_rates),
+        cmocka_unit_test(disk_directories),
         cmocka_unit_test(disk_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

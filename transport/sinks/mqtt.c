@@ -19,7 +19,6 @@
  * The password is never logged: URLs are shown redacted.
  *
  * hp-module-pkgs: libmosquitto */
-#include "agent/agent.h"
 #include "lib/clock.h"
 #include "transport/sink.h"
 #include "transport/sinks/psistats.h"
