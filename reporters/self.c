@@ -10,7 +10,7 @@
 #include "lib/clock.h"
 #include "lib/msg.h"
 #include "reporters/procfile.h"
-#include "transport/sink.h"
+#include "lib/sink_stats.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,7 +17,7 @@
 #include "lib/ring.h"
 #include "reporters/reporter.h"
 
-struct hp_sink_stats; /* transport/sink.h; from hp_sink_stats_of() */
+struct hp_sink_stats; /* lib/sink_stats.h; from hp_sink_stats_of() */
 
 struct hp_self_sink {
     const char *name; /* unique sink name */

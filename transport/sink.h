@@ -39,6 +39,7 @@
 #include "lib/log.h"
 #include "lib/msg.h"
 #include "lib/opts.h"
+#include "lib/sink_stats.h"
 
 struct hp_sink;
 struct hp_sink_engine; /* transport.c: backlog, backoff, stats */
@@ -93,28 +94,6 @@ struct hp_sink_ops {
     /* Optional, for --check --connect: probe the destination and print each
      * problem; return the number of problems. Default: open() + close(). */
     int (*check)(struct hp_sink *s);
-};
-
-/* Per-sink statistics: written by the transport thread, read by the agent
- * self-report through hp_sink_stats_of(). Relaxed atomics; each value
- * stands alone. */
-struct hp_sink_stats {
-    _Atomic uint64_t sent;     /* acked OK */
-    _Atomic uint64_t failed;   /* open/write failures (connection level) */
-    _Atomic uint64_t retried;  /* messages acked RETRY or re-queued */
-    _Atomic uint64_t rejected; /* acked DROP */
-    _Atomic uint64_t dropped;  /* lost to a full backlog */
-    _Atomic uint64_t backlog;  /* messages waiting or in flight */
-    _Atomic uint64_t returned; /* accepted, then handed back as unroutable by the
-                                  destination (hp_sink_returned; AMQP basic.return) */
-    _Atomic int up;            /* 1 while open */
-    struct {                   /* the disk spool (transport/spool.h) */
-        _Atomic int enabled;   /* 1 once opened */
-        _Atomic int spilling;  /* 1 while new messages go to disk */
-        _Atomic uint64_t bytes, segments;
-        _Atomic uint64_t queued; /* messages on disk not yet in memory */
-        _Atomic uint64_t dropped, corrupt, failed;
-    } spool;
 };
 
 /* Who this agent run is, for sinks that name things after it before any
