@@ -15,7 +15,8 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 \
-           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git
+           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
+           libsqlite3-dev sqlite3 libmicrohttpd-dev libjs-chart.js libmosquitto-dev mosquitto
 
 CC      ?= cc
 OPT     ?= -O2
@@ -57,6 +58,13 @@ SRCS      := $(wildcard lib/*.c agent/*.c reporters/*.c transport/*.c $(SINK_DIR
 OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
 CORE_OBJS := $(filter-out $(MOD_OBJS),$(OBJS))
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
+# hostpulse-web: every web/*.c (no Makefile edit per file) on the shared
+# base lib/, linked with its own client and server libraries.
+WEB_PKGS  := json-c libconfig sqlite3 librabbitmq rdkafka libmosquitto libmicrohttpd
+WEB_SRCS  := $(wildcard web/*.c)
+WEB_OBJS  := $(WEB_SRCS:%.c=$(BUILD)/%.o) $(filter $(BUILD)/lib/%,$(OBJS))
+WEB_LDLIBS = $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null) -lcrypt -lpthread -lm
+$(WEB_SRCS:%.c=$(BUILD)/%.o): PKG_CFLAGS += $(shell pkg-config --cflags $(WEB_PKGS) 2>/dev/null)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -74,13 +82,18 @@ DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
 .PHONY: FORCE pkgs all run check test unit asan tsan deps bench deb install clean format format-check lint cppcheck fuzz test-bins
 
-all: $(BUILD)/hostpulse $(MOD_LIBS)
+all: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web
 ifeq ($(VARIANT),release)
-all: hostpulse
+all: hostpulse hostpulse-web
 # A link, so that the agent finds build/release/modules beside its target.
 hostpulse: $(BUILD)/hostpulse
 	ln -sf $< $@
+hostpulse-web: $(BUILD)/hostpulse-web
+	ln -sf $< $@
 endif
+
+$(BUILD)/hostpulse-web: $(WEB_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WEB_LDLIBS)
 
 # The agent exports its hp_* functions for the modules to call back.
 $(BUILD)/hostpulse: $(CORE_OBJS)
@@ -123,7 +136,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS)
 
-test-bins: $(BUILD)/hostpulse $(MOD_LIBS) $(UNIT_BINS) $(HELPER_BINS)
+test-bins: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web $(UNIT_BINS) $(HELPER_BINS)
 
 # The agent in the foreground with the development config (stdout sink).
 run: deps all
@@ -195,9 +208,9 @@ lint: format-check cppcheck
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --std=c11 -I. -D_GNU_SOURCE --suppress=missingIncludeSystem \
-	  lib agent reporters transport
+	  lib agent reporters transport web
 
 clean:
-	rm -rf build hostpulse
+	rm -rf build hostpulse hostpulse-web
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(WEB_SRCS:%.c=$(BUILD)/%.d)
