@@ -128,6 +128,12 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS) -lcmocka
 
+# Unit tests of hostpulse-web (test_web_*.c) link its objects, not the agent's.
+WEB_LIB_OBJS := $(filter-out $(BUILD)/web/main.o,$(WEB_OBJS))
+$(BUILD)/tests/unit/test_web_%: tests/unit/test_web_%.c $(WEB_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_LIB_OBJS) $(WEB_LDLIBS) -lcmocka
+
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS)
