@@ -355,7 +355,8 @@ static enum MHD_Result serve_api(struct hp_http *h, struct MHD_Connection *c, co
         if (!r || pthread_setspecific(h->reader_key, r) != 0) {
             hp_store_reader_close(r);
             hp_warn("http: cannot open the store for reading: %s", err);
-            return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "store unavailable\n");
+            static const char msg[] = "{\"error\":\"store unavailable\"}\n";
+            return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", msg, sizeof msg - 1);
         }
     }
     struct hp_buf body = {0};
@@ -468,11 +469,11 @@ static int start_daemon(struct hp_http *h, char *err, size_t len)
         flags |= MHD_USE_TLS;
     unsigned threads = h->conf->http_threads > 0 ? (unsigned)h->conf->http_threads : 2;
     struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL}, /* first, as MHD asks */
         {MHD_OPTION_SOCK_ADDR, 0, &sa},
         {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, 256, NULL},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
         {h->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, h->tls_cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
         {MHD_OPTION_END, 0, NULL},

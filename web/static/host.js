@@ -123,7 +123,13 @@ async function loadChart(c, now) {
                                     from: Math.round(from), to: Math.round(now), points: POINTS });
     const s = await getJSON("/api/series?" + q);
     source = s.source;
-    c.chart.data.datasets[i].data = s.points.map(p => ({ x: p[0], y: p[1] }));
+    const ds = c.chart.data.datasets[i];
+    ds.data = s.points.map(p => ({ x: p[0], y: p[1] }));
+    // few samples (a new host, a long gap): dots, or single samples vanish
+    const have = s.points.filter(p => p[1] !== null);
+    ds.pointRadius = have.length < 60 ? 2 : 0;
+    // the legend shows each line's latest value, readable from afar
+    ds.label = l.label + (have.length ? " " + c.def.fmt(have[have.length - 1][1]) : "");
   }));
   c.chart.options.scales.x.min = from;
   c.chart.options.scales.x.max = now;

@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: Apache-2.0
+# hp: slow
+"""hostpulse-web in a real browser: Debian's headless chromium, driven over
+the DevTools protocol, opens the fleet page and host pages of an instance
+fed through --stdin with crafted agent messages (tests/integration/webfeed):
+every chart canvas must be drawn (pixels of its lines' colours inside the
+plot area), the page must log no JavaScript error, a host named
+<script>alert(1)</script> must stay text (no dialog, no extra script
+element), stale hosts and lost messages must be marked. Screenshots of each
+page are kept in the test output directory (build/VARIANT/test-logs/).
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+from tests.integration import hp, webfeed
+
+WEB = os.path.join(hp.BUILD, "hostpulse-web")
+LOGS = os.path.join(hp.BUILD, "test-logs")
+HOSTILE = "<script>alert(1)</script>"
+STEP_S = 30
+
+# Charts the host page draws for webfeed's reporters, by card id.
+CHARTS = ["cpu", "load", "mem", "membytes", "rx", "tx", "fs", "dread", "dwrite", "dbusy",
+          "temp", "pcpu", "prss", "tasks"]
+
+# For every chart: how many pixels inside its plot area have one of its
+# datasets' line colours (exact match, as Chart.js draws 1.5 px lines
+# without smoothing the colour away everywhere).
+DRAWN_JS = r"""
+(() => {
+  const out = {};
+  for (const c of Object.values(Chart.instances)) {
+    const a = c.chartArea, ctx = c.ctx;
+    const img = ctx.getImageData(Math.ceil(a.left), Math.ceil(a.top),
+                                 Math.floor(a.right - a.left), Math.floor(a.bottom - a.top)).data;
+    const want = new Set(c.data.datasets.map(d => d.borderColor.toLowerCase()));
+    let n = 0;
+    for (let i = 0; i < img.length; i += 4) {
+      if (img[i + 3] < 250) continue;
+      const hex = "#" + [img[i], img[i + 1], img[i + 2]].map(v => v.toString(16).padStart(2, "0")).join("");
+      if (want.has(hex)) n++;
+    }
+    out[c.canvas.closest(".card").id.replace("chart-", "")] = n;
+  }
+  return out;
+})()
+"""
+
+CHARTS_READY_JS = r"""
+(() => {
+  const all = Object.values(window.Chart ? Chart.instances : {});
+  return all.length >= %d && all.every(c => c.data.datasets.some(d => d.data.length > 0)) &&
+         !!document.querySelector("#charts .card h2 .unit") &&
+         [...document.querySelectorAll("#charts .card h2 .unit")].every(u => u.textContent.length > 0);
+})()
+""" % len(CHARTS)
+
+
+def have_chromium():
+    return shutil.which("chromium") is not None
+
+
+class Web:
+    """hostpulse-web --stdin on a free loopback port, with a fresh database."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="hp-web-")
+        self.port = hp.free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.err = open(os.path.join(self.tmp, "stderr"), "w+")
+        conf = hp.write_config(self.tmp, "web: { static_dir = \"%s\"; };\n" % os.path.join(
+            hp.ROOT, "web", "static"), name="web.conf")
+        self.proc = subprocess.Popen(
+            [WEB, "-c", conf, "--stdin", "--db", os.path.join(self.tmp, "web.db"),
+             "--listen", "127.0.0.1:%d" % self.port],
+            stdin=subprocess.PIPE, stdout=self.err, stderr=self.err, text=True)
+
+    def feed(self, lines):
+        self.proc.stdin.write("\n".join(lines) + "\n")
+        self.proc.stdin.flush()
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=10) as r:
+            return json.load(r)
+
+    def stderr(self):
+        with open(self.err.name) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20 * hp.SLOW)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+        text = self.stderr()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        hp.check_sanitizers(text)
+
+
+@unittest.skipUnless(have_chromium(), "chromium is not installed (make deps installs it)")
+class BrowserTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        os.makedirs(LOGS, exist_ok=True)
+        cls.web = Web()
+        now = int(time.time() * 1000)
+        lines = []
+        # web01: an hour of samples, two of them lost on the way
+        lines += webfeed.history("web01", now, minutes=60, step_s=STEP_S, skip=(40, 41))
+        lines += webfeed.history("db01", now, minutes=60, step_s=STEP_S, hot=30)
+        lines += webfeed.history(HOSTILE, now, minutes=20, step_s=STEP_S)
+        # old01 stopped reporting half an hour ago: stale
+        lines += webfeed.history("old01", now - 1800e3, minutes=30, step_s=STEP_S,
+                                 version="0.0.9")
+        cls.sent = len(lines)
+        cls.web.feed(lines)
+        try:
+            hp.wait_for(lambda: cls._stored() >= cls.sent, timeout=60,
+                        what="hostpulse-web to store %d messages" % cls.sent)
+        except BaseException:
+            print(cls.web.stderr())
+            cls.web.stop()
+            raise
+
+    @classmethod
+    def _stored(cls):
+        try:
+            return cls.web.get("/api/fleet")["stats"]["stored"]
+        except (OSError, KeyError, TypeError, ValueError):
+            return 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.web.stop()
+
+    def browse(self):
+        from tests.integration.chromium import Browser
+        return Browser(width=1600, height=1000)
+
+    def assertClean(self, b):
+        b.pump(0.5)
+        self.assertEqual(b.dialogs, [], "a dialog opened: a message string ran as script")
+        self.assertEqual(b.errors, [], "JavaScript errors:\n" + "\n".join(b.errors))
+
+    def test_fleet_page(self):
+        with self.browse() as b:
+            b.open(self.web.base + "/")
+            b.wait("document.querySelectorAll('#fleet tbody tr').length === 4",
+                   what="four host rows")
+            b.screenshot(os.path.join(LOGS, "web-fleet.png"))
+            names = b.eval("[...document.querySelectorAll('#fleet td.host a')]"
+                           ".map(a => a.textContent)")
+            self.assertEqual(sorted(names), sorted(["web01", "db01", "old01", HOSTILE]))
+            # two scripts of our own, none from a host name
+            self.assertEqual(b.eval("document.scripts.length"), 2)
+            stale = b.eval("[...document.querySelectorAll('#fleet tr.stale td.host')]"
+                           ".map(td => td.textContent)")
+            self.assertEqual(stale, ["old01"])
+            lost = b.eval("Object.fromEntries([...document.querySelectorAll('#fleet tbody tr')]"
+                          ".map(tr => [tr.querySelector('td.host').textContent,"
+                          " tr.lastElementChild.textContent]))")
+            # two samples of every interval reporter are missing on web01
+            self.assertGreater(int(lost["web01"]), 0, lost)
+            self.assertEqual(lost["db01"], "0", lost)
+            link = b.eval("[...document.querySelectorAll('#fleet td.host a')]"
+                          ".find(a => a.textContent.startsWith('<')).getAttribute('href')")
+            self.assertEqual(link, "/host/" + urllib.parse.quote(HOSTILE, safe="()"))
+            # sorting: a click on "cpu %" puts the busiest first
+            b.eval("document.querySelector('th[data-key=cpu_pct]').click()")
+            first = b.eval("document.querySelector('#fleet tbody td.host').textContent")
+            self.assertIn(first, ("web01", "db01", "old01", HOSTILE))
+            self.assertClean(b)
+
+    def check_host_page(self, b, name, shot):
+        b.open(self.web.base + "/host/" + urllib.parse.quote(name, safe=""))
+        b.wait(CHARTS_READY_JS, timeout=60, what="every chart of %s to have data" % name)
+        b.pump(0.5)
+        b.screenshot(os.path.join(LOGS, shot))
+        drawn = b.eval(DRAWN_JS)
+        self.assertEqual(sorted(drawn), sorted(CHARTS))
+        blank = {k: v for k, v in drawn.items() if v < 100}
+        self.assertEqual(blank, {}, "charts without drawn lines (pixels per chart): %s" % drawn)
+        units = b.eval("[...document.querySelectorAll('#charts .card h2')].map(h => h.textContent)")
+        for u in units[:len(CHARTS)]:
+            self.assertRegex(u, r"\(.+, last hour", "a chart without unit or range: " + u)
+        self.assertEqual(b.eval("document.getElementById('hostname').textContent"), name)
+        self.assertTrue(b.eval("document.title").startswith(name))
+        self.assertEqual(b.eval("document.scripts.length"), 3)
+
+    def test_host_page(self):
+        with self.browse() as b:
+            self.check_host_page(b, "web01", "web-host.png")
+            procs = b.eval("[...document.querySelectorAll('#procs td:nth-child(2)')]"
+                           ".map(td => td.textContent)")
+            self.assertIn("postgres", procs)
+            facts = b.eval("document.getElementById('facts').textContent")
+            self.assertIn("6.1.0-13-amd64", facts)
+            self.assertIn("192.0.2.10", facts)
+            lost = b.eval("[...document.querySelectorAll('#loss tr')].slice(1)"
+                          ".map(tr => [tr.children[0].textContent, tr.children[2].textContent])")
+            self.assertIn(["cpu", "2"], lost)
+            self.assertClean(b)
+
+    def test_hostile_host_page(self):
+        with self.browse() as b:
+            self.check_host_page(b, HOSTILE, "web-host-hostile.png")
+            self.assertClean(b)
+
+    def test_range_switch(self):
+        with self.browse() as b:
+            b.open(self.web.base + "/host/db01")
+            b.wait(CHARTS_READY_JS, timeout=60, what="charts of db01")
+            b.eval("document.querySelector('button[data-range=\"7d\"]').click()")
+            b.wait("[...document.querySelectorAll('#charts .card h2 .unit')]"
+                   ".every(u => u.textContent.includes('last 7 days'))", timeout=60,
+                   what="every chart to show the 7-day range")
+            b.wait(CHARTS_READY_JS, timeout=60, what="7-day charts with data")
+            self.assertEqual(b.eval("location.hash"), "#7d")
+            b.screenshot(os.path.join(LOGS, "web-host-7d.png"))
+            self.assertClean(b)
+
+
+if __name__ == "__main__":
+    unittest.main()
