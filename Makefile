@@ -129,11 +129,20 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(ALL_LDLIBS) -lcmocka
 
-# Unit tests of hostpulse-web (test_web_*.c) link its objects, not the agent's.
-WEB_LIB_OBJS := $(filter-out $(BUILD)/web/main.o,$(WEB_OBJS))
-$(BUILD)/tests/unit/test_web_%: tests/unit/test_web_%.c $(WEB_LIB_OBJS)
+# Tests and helpers of hostpulse-web (test_web*.c, web_*.c) link its objects
+# (all but main) instead of the agent's.
+WEB_TEST_OBJS = $(filter-out $(BUILD)/web/main.o,$(WEB_OBJS))
+$(BUILD)/tests/unit/test_web%: tests/unit/test_web%.c $(WEB_TEST_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_LIB_OBJS) $(WEB_LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_TEST_OBJS) $(WEB_LDLIBS) -lcmocka
+
+$(BUILD)/tests/helpers/web_%: tests/helpers/web_%.c $(WEB_TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_TEST_OBJS) $(WEB_LDLIBS)
+
+$(BUILD)/bench/web_%: bench/web_%.c $(WEB_TEST_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(WEB_TEST_OBJS) $(WEB_LDLIBS)
 
 $(BUILD)/tests/helpers/%: tests/helpers/%.c $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -42,6 +42,9 @@ void hp_ingest_counts(const struct hp_ingest *ing, struct hp_ingest_counts *out)
  * means the store failed: nothing since the last commit is stored; the
  * input must not ack, and should reconnect or retry later. */
 enum hp_ingest_add hp_ingest_add(struct hp_ingest *ing, const char *body, size_t len);
+/* Count a message of len bytes that the input skipped unread because it
+ * is longer than store.max_message (acked like any rejected message). */
+enum hp_ingest_add hp_ingest_oversize(struct hp_ingest *ing, size_t len);
 /* True when the open batch is full or has waited batch_wait. */
 bool hp_ingest_due(const struct hp_ingest *ing);
 /* Commit the open batch. 0: everything added so far may be acked. */

@@ -64,17 +64,19 @@ void hp_store_close(struct hp_store *s);
 enum hp_store_put hp_store_put(struct hp_store *s, const struct hp_store_msg *m, char *err,
                                size_t len);
 /* Count a rejected message (reason: "json", "version", "fields",
- * "oversize", ...) inside the open transaction. host may be NULL. */
-int hp_store_reject(struct hp_store *s, const char *reason, const char *host, char *err,
-                    size_t len);
+ * "oversize", ...) inside the open transaction. host may be NULL. 0, or -1
+ * with err (rolled back, as for hp_store_put). */
+int hp_store_reject(struct hp_store *s, const char *reason, const char *host, int64_t now_ms,
+                    char *err, size_t len);
 /* Commit the open transaction (no-op when none). 0, or -1 with err: then
  * nothing since the last commit is stored and nothing may be acked. */
 int hp_store_commit(struct hp_store *s, char *err, size_t len);
 /* Messages in the open transaction. */
 size_t hp_store_pending(const struct hp_store *s);
-/* Retention: delete raw samples older than retention_hours and rollups
- * older than rollup_days before now_ms, in bounded steps; call about once
- * a minute outside a transaction. 0, or -1 with err. */
+/* Recompute the rollups of minutes that got samples, and apply retention:
+ * delete raw samples older than retention_hours and rollups older than
+ * rollup_days before now_ms. Call about once a minute; does nothing while
+ * a transaction is open (commit first). 0, or -1 with err. */
 int hp_store_maintain(struct hp_store *s, int64_t now_ms, char *err, size_t len);
 
 /* ---- readers (one per HTTP worker thread) ---- */
