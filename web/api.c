@@ -40,7 +40,8 @@ static unsigned answer(struct hp_buf *body, unsigned status, json_object *o)
     if (!o)
         return 500;
     size_t n = 0;
-    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    const char *s = json_object_to_json_string_length(
+        o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
     if (!s || hp_buf_put(body, s, n) < 0 || hp_buf_str(body, "\n") < 0)
         status = 500;
     json_object_put(o);

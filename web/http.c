@@ -25,6 +25,7 @@
 #include "lib/log.h"
 
 #include <crypt.h>
+#include <json-c/json.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -352,6 +353,9 @@ static enum MHD_Result serve_api(struct hp_http *h, struct MHD_Connection *c, co
     struct hp_store_reader *r = pthread_getspecific(h->reader_key);
     if (!r) {
         r = hp_store_reader_open(h->conf->db, err, sizeof err);
+        /* Doubles as the shortest text that reads back the same value
+         * (60.15, not 60.149999999999999), for this thread's answers. */
+        json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_THREAD);
         if (!r || pthread_setspecific(h->reader_key, r) != 0) {
             hp_store_reader_close(r);
             hp_warn("http: cannot open the store for reading: %s", err);

@@ -91,7 +91,7 @@ def history(host, end_ms, minutes=60, step_s=30, skip=(), hot=0.0, version="0.1.
     out (their seq numbers too: the store must count them as lost)."""
     session = session or str(uuid.uuid4())
     n = int(minutes * 60 / step_s)
-    start = end_ms - (n - 1) * step_s * 1000
+    start = int(end_ms - (n - 1) * step_s * 1000)
     seq = {}
     out = [json.dumps(envelope(host, session, "session", 1, start, 0, {
         "description": "test host " + host, "start": start, "version": version,

@@ -56,7 +56,27 @@ const DEFS = [
     match: (r, p) => r === "process" && (p === "processes" || p === "threads") ? p : null },
 ];
 
-function tickTime(ms) { return clock(ms, RANGES[range] > 24 * 3600e3); }
+// Time ticks at round local times (every 10 min, hour, 6 hours, day...),
+// about six per chart whatever the range.
+const STEPS = [60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 2 * 3600e3, 3 * 3600e3, 6 * 3600e3,
+               12 * 3600e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
+
+function timeTicks(axis) {
+  const span = axis.max - axis.min;
+  const step = STEPS.find(s => span / s <= 7) || STEPS[STEPS.length - 1];
+  const off = new Date(axis.max).getTimezoneOffset() * 60e3; // local wall clock = t - off
+  const ticks = [];
+  for (let t = Math.ceil((axis.min - off) / step) * step + off; t <= axis.max; t += step)
+    ticks.push({ value: t });
+  axis.ticks = ticks;
+  axis.hpStep = step;
+}
+
+function tickLabel(ms, i, ticks) {
+  const step = this.hpStep || 0;
+  if (step >= 86400e3) { const d = new Date(ms); return (d.getMonth() + 1) + "-" + pad2(d.getDate()); }
+  return clock(ms, RANGES[range] > 24 * 3600e3 && (i === 0 || new Date(ms).getHours() === 0));
+}
 
 function makeChart(def, lines, box) {
   const canvas = el("canvas");
@@ -72,8 +92,8 @@ function makeChart(def, lines, box) {
       animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
       normalized: true, interaction: { mode: "index", intersect: false },
       scales: {
-        x: { type: "linear", min: now - RANGES[range], max: now,
-             ticks: { color: "#8a94a6", maxTicksLimit: 8, callback: tickTime },
+        x: { type: "linear", min: now - RANGES[range], max: now, afterBuildTicks: timeTicks,
+             ticks: { color: "#8a94a6", autoSkip: false, maxRotation: 0, callback: tickLabel },
              grid: { color: "#2a3240" } },
         y: { min: 0, suggestedMax: def.max, max: def.max,
              title: { display: true, text: def.unit, color: "#8a94a6" },
