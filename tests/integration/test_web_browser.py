@@ -190,7 +190,7 @@ class BrowserTest(unittest.TestCase):
         b.screenshot(os.path.join(LOGS, shot))
         drawn = b.eval(DRAWN_JS)
         self.assertEqual(sorted(drawn), sorted(CHARTS))
-        blank = {k: v for k, v in drawn.items() if v < 100}
+        blank = {k: v for k, v in drawn.items() if v < 20}
         self.assertEqual(blank, {}, "charts without drawn lines (pixels per chart): %s" % drawn)
         units = b.eval("[...document.querySelectorAll('#charts .card h2')].map(h => h.textContent)")
         for u in units[:len(CHARTS)]:
