@@ -398,14 +398,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     (void)upload_data;
     struct hp_http *h = cls;
-    if (!*state) { /* first call: headers only; answer on the second */
+    bool readonly =
+        strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    if (!*state) { /* first call: headers only */
         *state = h;
+        /* refused before any body is read (MHD then closes the connection) */
+        return readonly ? MHD_YES
+                        : reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or HEAD only\n");
+    }
+    if (*upload_size) { /* a body with GET means nothing: drop it */
+        *upload_size = 0;
         return MHD_YES;
     }
-    if (*upload_size)
-        return reply_text(c, MHD_HTTP_BAD_REQUEST, "no request body expected\n");
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or HEAD only\n");
     enum MHD_Result ret = MHD_NO;
     if (!authorized(h, c, &ret))
         return ret;

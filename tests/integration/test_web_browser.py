@@ -95,8 +95,11 @@ class Web:
             return f.read()
 
     def stop(self):
-        if self.proc.poll() is None:
+        try:
             self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        if self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=20 * hp.SLOW)
