@@ -160,30 +160,35 @@ class BrowserTest(unittest.TestCase):
     def test_fleet_page(self):
         with self.browse() as b:
             b.open(self.web.base + "/")
-            b.wait("document.querySelectorAll('#fleet tbody tr').length === 4",
+            b.wait("document.querySelectorAll('#rows .row').length === 4",
                    what="four host rows")
             b.screenshot(os.path.join(LOGS, "web-fleet.png"))
-            names = b.eval("[...document.querySelectorAll('#fleet td.host a')]"
+            names = b.eval("[...document.querySelectorAll('#rows .host a')]"
                            ".map(a => a.textContent)")
             self.assertEqual(sorted(names), sorted(["web01", "db01", "old01", HOSTILE]))
             # two scripts of our own, none from a host name
             self.assertEqual(b.eval("document.scripts.length"), 2)
-            stale = b.eval("[...document.querySelectorAll('#fleet tr.stale td.host')]"
+            stale = b.eval("[...document.querySelectorAll('#rows .row.stale .host')]"
                            ".map(td => td.textContent)")
             self.assertEqual(stale, ["old01"])
-            lost = b.eval("Object.fromEntries([...document.querySelectorAll('#fleet tbody tr')]"
-                          ".map(tr => [tr.querySelector('td.host').textContent,"
+            lost = b.eval("Object.fromEntries([...document.querySelectorAll('#rows .row')]"
+                          ".map(tr => [tr.querySelector('.host').textContent,"
                           " tr.lastElementChild.textContent]))")
             # two samples of every interval reporter are missing on web01
             self.assertGreater(int(lost["web01"]), 0, lost)
             self.assertEqual(lost["db01"], "0", lost)
-            link = b.eval("[...document.querySelectorAll('#fleet td.host a')]"
+            link = b.eval("[...document.querySelectorAll('#rows .host a')]"
                           ".find(a => a.textContent.startsWith('<')).getAttribute('href')")
             self.assertEqual(link, "/host/" + urllib.parse.quote(HOSTILE, safe="()"))
-            # sorting: a click on "cpu %" puts the busiest first
-            b.eval("document.querySelector('th[data-key=cpu_pct]').click()")
-            first = b.eval("document.querySelector('#fleet tbody td.host').textContent")
-            self.assertIn(first, ("web01", "db01", "old01", HOSTILE))
+            # sorting: a click on "cpu %" puts the busiest first, a second click reverses
+            cpus = ("[...document.querySelectorAll('#rows .row')]"
+                    ".map(r => parseFloat(r.children[3].textContent))")
+            b.eval("document.querySelector('#fleet [data-key=cpu_pct]').click()")
+            got = b.eval(cpus)
+            self.assertEqual(got, sorted(got, reverse=True))
+            self.assertNotEqual(got, sorted(got), "all hosts have the same cpu: a weak check")
+            b.eval("document.querySelector('#fleet [data-key=cpu_pct]').click()")
+            self.assertEqual(b.eval(cpus), sorted(got))
             self.assertClean(b)
 
     def check_host_page(self, b, name, shot):

@@ -10,35 +10,33 @@ const state = { key: "host", dir: 1, hosts: [], now: Date.now() };
 function level(p) { return p >= 90 ? "lvl-bad" : p >= 75 ? "lvl-warn" : "lvl-ok"; }
 
 function pctCell(v) {
-  const td = el("td", null, { class: "pct" });
-  if (v !== null && v !== undefined && isFinite(v)) {
-    const bar = el("div", null, { class: "bar " + level(v) });
-    bar.style.width = Math.min(100, Math.max(0, v)) + "%";
-    td.appendChild(bar);
-  }
-  td.appendChild(el("span", num(v, 1)));
+  const ok = v !== null && v !== undefined && isFinite(v);
+  const td = el("div", num(v, 1), { class: ok ? "pct " + level(v) : "pct", role: "cell" });
+  if (ok) td.style.backgroundSize = Math.min(100, Math.max(0, v)) + "% 70%";
   return td;
 }
 
+function cell(text, cls, title) {
+  const attrs = { role: "cell" };
+  if (cls) attrs.class = cls;
+  if (title) attrs.title = title;
+  return el("div", text, attrs);
+}
+
 function row(h, now) {
-  const tr = el("tr", null, { class: h.stale ? "stale" : "" });
-  const name = el("td", null, { class: "l host", title: h.host });
+  const r = el("div", null, { class: h.stale ? "row stale" : "row", role: "row" });
+  const name = cell(null, "l host", h.host);
   name.appendChild(el("a", h.host, { href: "/host/" + encodeURIComponent(h.host) }));
-  tr.appendChild(name);
-  const st = el("td", null, { class: "l" });
+  const st = cell(null, "l");
   st.appendChild(el("span", h.stale ? "STALE" : "ok", { class: "badge " + (h.stale ? "stale" : "ok") }));
-  tr.appendChild(st);
-  tr.appendChild(el("td", ago(h.last_seen_ms, now), { title: h.last_seen_ms ? new Date(h.last_seen_ms).toISOString() : "" }));
-  tr.appendChild(pctCell(h.cpu_pct));
-  tr.appendChild(pctCell(h.mem_pct));
-  tr.appendChild(pctCell(h.fs_max_pct));
   const t = h.temp_max_c;
-  tr.appendChild(el("td", num(t, 1), { class: t >= 85 ? "t-bad" : t >= 70 ? "t-warn" : "" }));
-  tr.appendChild(el("td", num(h.load1, 2)));
-  tr.appendChild(el("td", duration(h.uptime_s)));
-  tr.appendChild(el("td", h.version || "–", { class: "l" }));
-  tr.appendChild(el("td", h.lost === null || h.lost === undefined ? "–" : h.lost, { class: h.lost > 0 ? "lost" : "" }));
-  return tr;
+  r.append(name, st,
+    cell(ago(h.last_seen_ms, now), null, h.last_seen_ms ? new Date(h.last_seen_ms).toISOString() : ""),
+    pctCell(h.cpu_pct), pctCell(h.mem_pct), pctCell(h.fs_max_pct),
+    cell(num(t, 1), t >= 85 ? "t-bad" : t >= 70 ? "t-warn" : ""),
+    cell(num(h.load1, 2)), cell(duration(h.uptime_s)), cell(h.version || "–", "l"),
+    cell(h.lost === null || h.lost === undefined ? "–" : h.lost, h.lost > 0 ? "lost" : ""));
+  return r;
 }
 
 function compare(a, b) {
@@ -50,12 +48,12 @@ function compare(a, b) {
 }
 
 function render() {
-  const tbody = document.querySelector("#fleet tbody");
+  const tbody = document.getElementById("rows");
   const rows = state.hosts.slice().sort((a, b) => compare(a, b) || a.host.localeCompare(b.host));
   const frag = document.createDocumentFragment();
   for (const h of rows) frag.appendChild(row(h, state.now));
   tbody.replaceChildren(frag);
-  for (const th of document.querySelectorAll("#fleet th")) {
+  for (const th of document.querySelectorAll("#fleet .head > div")) {
     const on = th.dataset.key === state.key;
     th.classList.toggle("sorted", on);
     th.dataset.arrow = on ? (state.dir > 0 ? " ▲" : " ▼") : "";
@@ -93,7 +91,7 @@ async function refresh() {
   }
 }
 
-for (const th of document.querySelectorAll("#fleet th")) {
+for (const th of document.querySelectorAll("#fleet .head > div")) {
   th.addEventListener("click", () => {
     if (state.key === th.dataset.key) state.dir = -state.dir;
     else { state.key = th.dataset.key; state.dir = th.dataset.key === "host" || th.dataset.key === "version" ? 1 : -1; }
