@@ -128,4 +128,5 @@ if __name__ == "__main__":
     ap.add_argument("--build", default="build/release")
     ap.add_argument("--hosts", default="10,1000")
     a = ap.parse_args()
-    main(os.path.join(ROOT, a.build), [int(x) for x in a.hosts.split(",")])
+    main(a.build if os.path.isabs(a.build) else os.path.join(ROOT, a.build),
+         [int(x) for x in a.hosts.split(",")])
