@@ -208,13 +208,16 @@ static void kept_clear(struct kept *k)
     k->n = 0;
 }
 
-static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, size_t len)
+/* Validate and store one body; unread: an oversize body the input skipped
+ * (body is NULL then). */
+static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, size_t len,
+                                    bool unread)
 {
     char err[512];
     struct verdict vd = {0};
     struct hp_store_msg m = {.json = body, .json_len = len};
     json_object *env = NULL;
-    if (!body || len > (size_t)ing->conf->max_message) {
+    if (unread || len > (size_t)ing->conf->max_message) {
         vd.reason = "oversize";
         snprintf(vd.detail, sizeof(vd.detail), "%zu bytes, the limit is %lld", len,
                  (long long)ing->conf->max_message);
@@ -237,8 +240,10 @@ static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, siz
     return res;
 }
 
-enum hp_ingest_add hp_ingest_add(struct hp_ingest *ing, const char *body, size_t len)
+static enum hp_ingest_add add(struct hp_ingest *ing, const char *body, size_t len, bool unread)
 {
+    if (!body) /* an empty AMQP body, or an unread one */
+        body = "";
     if (hp_store_pending(ing->store) == 0)
         ing->batch_start_ms = hp_mono_ms();
     if (ing->keep && keep_body(ing, body, len) != 0) {
@@ -248,7 +253,7 @@ enum hp_ingest_add hp_ingest_add(struct hp_ingest *ing, const char *body, size_t
     }
     if (ing->failed) /* kept for the replay, or refused until the input resyncs */
         return ing->keep ? HP_ADD_STORED : HP_ADD_FAILED;
-    enum hp_ingest_add res = store_one(ing, body, len);
+    enum hp_ingest_add res = store_one(ing, body, len, unread);
     ing->failed = res == HP_ADD_FAILED;
     count(&ing->received);
     if (res == HP_ADD_STORED)
@@ -260,11 +265,16 @@ enum hp_ingest_add hp_ingest_add(struct hp_ingest *ing, const char *body, size_t
     return res;
 }
 
+enum hp_ingest_add hp_ingest_add(struct hp_ingest *ing, const char *body, size_t len)
+{
+    return add(ing, body, len, false);
+}
+
 enum hp_ingest_add hp_ingest_oversize(struct hp_ingest *ing, size_t len)
 {
     bool keep = ing->keep;
     ing->keep = false; /* nothing to keep: a replay would not see it */
-    enum hp_ingest_add res = hp_ingest_add(ing, NULL, len);
+    enum hp_ingest_add res = add(ing, NULL, len, true);
     ing->keep = keep;
     return res;
 }
@@ -298,7 +308,7 @@ static int replay(struct hp_ingest *ing)
     ing->keep = false;
     int rc = 0;
     for (size_t i = 0; i < k.n && rc == 0; i++)
-        rc = store_one(ing, k.body[i], k.len[i]) == HP_ADD_FAILED ? -1 : 0;
+        rc = store_one(ing, k.body[i], k.len[i], false) == HP_ADD_FAILED ? -1 : 0;
     ing->keep = true;
     ing->kept = k;
     return rc;

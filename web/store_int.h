@@ -73,6 +73,10 @@ int hp_store_flatten(const char *reporter, json_object *data, hp_flat_fn fn, voi
 int hp_store_rollup_dirty(struct hp_store *s, int64_t now_ms, char *err, size_t len);
 int hp_store_retain(struct hp_store *s, int64_t now_ms, char *err, size_t len);
 
+/* A number for a JSON result, printed with at most 12 significant digits
+ * ("12.5", not "12.500000000000002"); NULL (JSON null) when not finite. */
+json_object *hp_store_json_double(double d);
+
 /* The connection of a reader (store_series.c). */
 sqlite3 *hp_store_reader_db(struct hp_store_reader *r);
 

@@ -39,8 +39,9 @@ static const char *const rd_sql[RD_COUNT] = {
         " (SELECT json_extract(data, '$.uptime') FROM latest WHERE host_id = h.id AND reporter = 'uptime'),"
         " coalesce(json_extract(h.facts, '$.version'),"
         "  (SELECT json_extract(data, '$.version') FROM latest WHERE host_id = h.id AND reporter = 'agent')),"
-        " (SELECT total(max_seq - min_seq + 1 - received) FROM streams WHERE host_id = h.id),"
-        " (SELECT total(received) FROM streams WHERE host_id = h.id)"
+        " (SELECT CAST(total(max_seq - min_seq + 1 - received) AS INTEGER) FROM streams"
+        "  WHERE host_id = h.id),"
+        " (SELECT CAST(total(received) AS INTEGER) FROM streams WHERE host_id = h.id)"
         " FROM hosts h ORDER BY h.name",
     [RD_HOST] = "SELECT name, session, first_ms, last_ms, facts FROM hosts WHERE name = ?1",
     [RD_SERIES_LIST] =
@@ -111,6 +112,15 @@ void hp_store_reader_close(struct hp_store_reader *r)
     free(r);
 }
 
+json_object *hp_store_json_double(double d)
+{
+    char buf[32];
+    if (!isfinite(d))
+        return NULL;
+    snprintf(buf, sizeof(buf), "%.12g", d);
+    return json_object_new_double_s(d, buf);
+}
+
 /* A column as json: NULL stays null, numbers keep their type. */
 static json_object *col_json(sqlite3_stmt *st, int i)
 {
@@ -119,7 +129,7 @@ static json_object *col_json(sqlite3_stmt *st, int i)
         return json_object_new_int64(sqlite3_column_int64(st, i));
     case SQLITE_FLOAT: {
         double d = sqlite3_column_double(st, i);
-        return isfinite(d) ? json_object_new_double(d) : NULL;
+        return hp_store_json_double(d);
     }
     case SQLITE_TEXT:
         return json_object_new_string((const char *)sqlite3_column_text(st, i));

@@ -64,7 +64,7 @@ static void add_point(json_object *pts, sqlite3_stmt *st, bool rollup, int64_t t
     for (int i = 1; i < cols; i++)
         json_object_array_add(p, sqlite3_column_type(st, i) == SQLITE_NULL
                                      ? NULL
-                                     : json_object_new_double(sqlite3_column_double(st, i)));
+                                     : hp_store_json_double(sqlite3_column_double(st, i)));
     json_object_array_add(pts, p);
 }
 
