@@ -24,8 +24,11 @@ def cpu_at(i):
     return round(35 + 25 * math.sin(i / 15.0), 2)
 
 
-def samples(host, i, ts, hot=0.0):
-    """The data of each reporter for sample number i at ts (ms)."""
+def samples(host, i, ts, hot=0.0, phase=0):
+    """The data of each reporter for sample number i at ts (ms); phase
+    shifts the waves (and fills /var more) to make hosts differ."""
+    var_pct = round(50.0 + (phase * 7) % 48, 2)
+    i += phase
     user = cpu_at(i)
     system = round(5 + 3 * math.cos(i / 7.0), 2)
     iowait = round(1 + abs(math.sin(i / 5.0)) * 4, 2)
@@ -53,7 +56,7 @@ def samples(host, i, ts, hot=0.0):
     fs = {"/": {"device": "/dev/sda1", "fstype": "ext4", "total": 100 * GIB,
                 "used": 40 * GIB, "free": 60 * GIB, "percent": round(40 + i * 0.05, 2)},
           "/var": {"device": "/dev/sdb1", "fstype": "xfs", "total": 500 * GIB,
-                   "used": 400 * GIB, "free": 100 * GIB, "percent": 80.0}}
+                   "used": 400 * GIB, "free": 100 * GIB, "percent": var_pct}}
     devs = {"sda": {"read_bytes_per_sec": round(5e5 * (1 + math.sin(i / 4.0)), 1),
                     "write_bytes_per_sec": round(2e6 * (1 + math.cos(i / 6.0)), 1),
                     "busy_percent": round(10 + 5 * math.sin(i / 3.0), 2)},
@@ -85,7 +88,7 @@ def samples(host, i, ts, hot=0.0):
 
 
 def history(host, end_ms, minutes=60, step_s=30, skip=(), hot=0.0, version="0.1.0",
-            session=None):
+            session=None, phase=0):
     """JSON lines: a session message, then every reporter every step_s
     seconds for `minutes` up to end_ms. Sample numbers in `skip` are left
     out (their seq numbers too: the store must count them as lost)."""
@@ -104,7 +107,7 @@ def history(host, end_ms, minutes=60, step_s=30, skip=(), hot=0.0, version="0.1.
                                  "prefixlen": 64}]}})))
     for i in range(n):
         ts = start + i * step_s * 1000
-        for reporter, data in samples(host, i, ts, hot):
+        for reporter, data in samples(host, i, ts, hot, phase):
             seq[reporter] = seq.get(reporter, 0) + 1
             if i in skip:
                 continue

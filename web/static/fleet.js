@@ -12,7 +12,8 @@ function level(p) { return p >= 90 ? "lvl-bad" : p >= 75 ? "lvl-warn" : "lvl-ok"
 function pctCell(v) {
   const ok = v !== null && v !== undefined && isFinite(v);
   const td = el("div", num(v, 1), { class: ok ? "pct " + level(v) : "pct", role: "cell" });
-  if (ok) td.style.backgroundSize = Math.min(100, Math.max(0, v)) + "% 70%";
+  // the bar takes at most 60 % of the cell, the number stays clear of it
+  if (ok) td.style.backgroundSize = (0.6 * Math.min(100, Math.max(0, v))).toFixed(1) + "% 70%";
   return td;
 }
 
