@@ -337,9 +337,12 @@ static bool authorized(struct hp_http *h, struct MHD_Connection *c, enum MHD_Res
 
 /* ---- the API ------------------------------------------------------------ */
 
+/* Destructor of the thread-specific reader slot: runs when a worker thread
+ * ends. Also frees the thread's json-c number format (serve_api). */
 static void close_reader(void *r)
 {
     hp_store_reader_close(r);
+    json_c_set_serialization_double_format(NULL, JSON_C_OPTION_THREAD);
 }
 
 static const char *query_arg(void *c, const char *key)
@@ -353,15 +356,16 @@ static enum MHD_Result serve_api(struct hp_http *h, struct MHD_Connection *c, co
     struct hp_store_reader *r = pthread_getspecific(h->reader_key);
     if (!r) {
         r = hp_store_reader_open(h->conf->db, err, sizeof err);
-        /* Doubles as the shortest text that reads back the same value
-         * (60.15, not 60.149999999999999), for this thread's answers. */
-        json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_THREAD);
         if (!r || pthread_setspecific(h->reader_key, r) != 0) {
             hp_store_reader_close(r);
             hp_warn("http: cannot open the store for reading: %s", err);
             static const char msg[] = "{\"error\":\"store unavailable\"}\n";
             return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", msg, sizeof msg - 1);
         }
+        /* Doubles as the shortest text that reads back the same value
+         * (60.15, not 60.149999999999999), for this thread's answers;
+         * close_reader frees it with the reader. */
+        json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_THREAD);
     }
     struct hp_buf body = {0};
     struct hp_api_req req = {.path = path, .arg = query_arg, .arg_ctx = c};
