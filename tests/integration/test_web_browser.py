@@ -6,7 +6,8 @@ fed through --stdin with crafted agent messages (tests/integration/webfeed):
 every chart canvas must be drawn (pixels of its lines' colours inside the
 plot area), the page must log no JavaScript error, a host named
 <script>alert(1)</script> must stay text (no dialog, no extra script
-element), stale hosts and lost messages must be marked. Screenshots of each
+element), stale hosts and lost messages must be marked, and a new sample
+must reach an open page without a reload. Screenshots of each
 page are kept in the test output directory (build/VARIANT/test-logs/).
 """
 import json
@@ -224,6 +225,23 @@ class BrowserTest(unittest.TestCase):
     def test_hostile_host_page(self):
         with self.browse() as b:
             self.check_host_page(b, HOSTILE, "web-host-hostile.png")
+            self.assertClean(b)
+
+    def test_live_update(self):
+        # A new sample reaches an open page's chart without a reload.
+        with self.browse() as b:
+            b.open(self.web.base + "/host/db01")
+            b.wait(CHARTS_READY_JS, timeout=60, what="charts of db01")
+            b.eval("window.hpMarker = 42")
+            ts = int(time.time() * 1000)
+            data = dict(webfeed.samples("db01", 0, ts))["cpu"]
+            data["user"] = 99.5  # a value no crafted sample has
+            msg = webfeed.envelope("db01", "live-session", "cpu", 1, ts, STEP_S, data)
+            self.web.feed([json.dumps(msg)])
+            b.wait("Chart.getChart(document.querySelector('#chart-cpu canvas')).data.datasets"
+                   ".some(d => d.label.startsWith('user') && d.data.some(p => p.y === 99.5))",
+                   timeout=30, what="the new cpu sample in the open page's chart")
+            self.assertEqual(b.eval("window.hpMarker"), 42, "the page was reloaded")
             self.assertClean(b)
 
     def test_range_switch(self):
