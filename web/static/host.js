@@ -32,25 +32,26 @@ const DEFS = [
     match: (r, p) => r === "cpu" && /^load(1|5|15)$/.test(p) ? p.replace("load", "") + " min" : null },
   { id: "mem", title: "Memory and swap used", unit: "%", fmt: pct, max: 100,
     match: (r, p) => r === "mem" && p === "percent" ? "memory" : r === "mem" && p === "swap.percent" ? "swap" : null },
-  { id: "membytes", title: "Memory", unit: "bytes", fmt: v => bytes(v),
+  { id: "membytes", title: "Memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
     match: (r, p) => r === "mem" && ["used", "available", "cached", "buffers"].includes(p) ? p : null },
-  { id: "rx", title: "Network received", unit: "bytes/s", fmt: rate,
+  { id: "rx", title: "Network received", unit: "bytes/s", fmt: rate, floor: 1024,
     match: (r, p) => r === "net" ? (p.match(/^interfaces\.(.+)\.bytes_recv_per_sec$/) || [])[1] || null : null },
-  { id: "tx", title: "Network sent", unit: "bytes/s", fmt: rate,
+  { id: "tx", title: "Network sent", unit: "bytes/s", fmt: rate, floor: 1024,
     match: (r, p) => r === "net" ? (p.match(/^interfaces\.(.+)\.bytes_sent_per_sec$/) || [])[1] || null : null },
   { id: "fs", title: "Filesystem use", unit: "% of size", fmt: pct, max: 100,
     match: (r, p) => r === "disk" ? (p.match(/^filesystems\.(.+)\.percent$/) || [])[1] || null : null },
-  { id: "dread", title: "Disk reads", unit: "bytes/s", fmt: rate,
+  { id: "dread", title: "Disk reads", unit: "bytes/s", fmt: rate, floor: 1024,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.read_bytes_per_sec$/) || [])[1] || null : null },
-  { id: "dwrite", title: "Disk writes", unit: "bytes/s", fmt: rate,
+  { id: "dwrite", title: "Disk writes", unit: "bytes/s", fmt: rate, floor: 1024,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.write_bytes_per_sec$/) || [])[1] || null : null },
   { id: "dbusy", title: "Disk busy", unit: "% of time", fmt: pct, max: 100,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.busy_percent$/) || [])[1] || null : null },
   { id: "temp", title: "Temperatures", unit: "°C", fmt: v => num(v, 1) + " °C",
     match: (r, p) => r === "temperature" ? (p === "cpu" ? "cpu" : (p.match(/^sensors\.(.+)\.value$/) || [])[1] || null) : null },
-  { id: "pcpu", title: "Watched processes: cpu", unit: "% of one cpu", fmt: pct,
+  { id: "pcpu", title: "Watched processes: cpu", unit: "% of one cpu", fmt: pct, maxLines: 8,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.cpu_percent$/) || [])[1] || null : null },
-  { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v),
+  { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
+    maxLines: 8,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.rss$/) || [])[1] || null : null },
   { id: "tasks", title: "Tasks", unit: "count", fmt: v => num(v, 0),
     match: (r, p) => r === "process" && (p === "processes" || p === "threads") ? p : null },
@@ -95,7 +96,8 @@ function makeChart(def, lines, box) {
         x: { type: "linear", min: now - RANGES[range], max: now, afterBuildTicks: timeTicks,
              ticks: { color: "#8a94a6", autoSkip: false, maxRotation: 0, callback: tickLabel },
              grid: { color: "#2a3240" } },
-        y: { min: 0, suggestedMax: def.max, max: def.max,
+        // floor: an all-zero byte series gets a 0-1 KiB axis, not 0-1 B in fractions
+        y: { min: 0, suggestedMax: def.max || def.floor, max: def.max,
              title: { display: true, text: def.unit, color: "#8a94a6" },
              ticks: { color: "#8a94a6", callback: def.fmt, maxTicksLimit: 6 },
              grid: { color: "#2a3240" } },
@@ -118,9 +120,12 @@ function buildCharts(series) {
     const lines = [];
     for (const s of series) {
       const label = def.match(s.reporter, s.path);
-      if (label !== null) lines.push({ label: label, reporter: s.reporter, path: s.path });
+      if (label !== null) lines.push({ label: label, reporter: s.reporter, path: s.path, last: s.last_ms || 0 });
     }
     if (!lines.length) continue;
+    // top-N process lists come and go: keep the lines seen most recently
+    if (def.maxLines && lines.length > def.maxLines)
+      lines.splice(0, lines.length, ...lines.sort((a, b) => b.last - a.last).slice(0, def.maxLines));
     lines.sort((a, b) => a.label.localeCompare(b.label, undefined, { numeric: true }));
     const card = el("div", null, { class: "card", id: "chart-" + def.id });
     const h2 = el("h2", def.title + " ");
@@ -211,18 +216,27 @@ function processes(latest) {
   box.replaceChildren(t);
 }
 
+// Messages per reporter, over every session of the host (an agent restart
+// starts a new session): lost and duplicates add up, the rest is the latest.
 function loss(list) {
+  const by = {};
+  for (const r of list || []) {
+    const b = by[r.reporter] || (by[r.reporter] = { reporter: r.reporter, received: 0, lost: 0,
+                                                    duplicates: 0, sessions: 0, last_ms: 0 });
+    b.received += r.received; b.lost += r.lost; b.duplicates += r.duplicates; b.sessions++;
+    if (r.last_ms >= b.last_ms) { b.last_ms = r.last_ms; b.last_seq = r.last_seq; }
+  }
   const box = document.getElementById("loss");
   const t = el("table", null, { class: "loss" });
   const head = el("tr");
-  for (const h of ["reporter", "received", "lost", "duplicates", "last seq", "last message"])
+  for (const h of ["reporter", "received", "lost", "duplicates", "sessions", "last seq", "last message"])
     head.appendChild(el("th", h, { class: h === "reporter" ? "l" : "" }));
   t.appendChild(head);
-  for (const r of list || []) {
+  for (const r of Object.values(by).sort((a, b) => a.reporter.localeCompare(b.reporter))) {
     const tr = el("tr");
     tr.append(el("td", r.reporter, { class: "l" }), el("td", r.received),
               el("td", r.lost, { class: r.lost > 0 ? "err" : "" }), el("td", r.duplicates),
-              el("td", r.last_seq), el("td", r.last_ms ? clock(r.last_ms) : "–"));
+              el("td", r.sessions), el("td", r.last_seq), el("td", r.last_ms ? clock(r.last_ms) : "–"));
     t.appendChild(tr);
   }
   box.replaceChildren(t);
