@@ -91,6 +91,13 @@ class Web:
         with urllib.request.urlopen(self.base + path, timeout=10) as r:
             return json.load(r)
 
+    def poll(self, path):
+        """get(path), or None while the server is not answering yet."""
+        try:
+            return self.get(path)
+        except OSError:
+            return None
+
     def stderr(self):
         with open(self.err.name) as f:
             return f.read()
@@ -256,6 +263,65 @@ class BrowserTest(unittest.TestCase):
             self.assertEqual(b.eval("location.hash"), "#7d")
             b.screenshot(os.path.join(LOGS, "web-host-7d.png"))
             self.assertClean(b)
+
+
+AGENT_CONF = """
+agent: { description = "browser test"; };
+reporters: {
+  cpu: { interval = 0.5; }; mem: { interval = 0.5; }; net: { interval = 0.5; };
+  disk: { interval = 0.5; }; uptime: { interval = 1.0; }; agent: { interval = 1.0; };
+  process: { enabled = true; interval = 0.5; watch = ( { self = true; } ); };
+};
+sinks = ( { type = "stdout"; } );
+"""
+
+# The real agent's charts: cpu, load, memory (two), network (two),
+# filesystems, disk I/O (three), its own process (two), tasks.
+AGENT_CHARTS = {"cpu", "load", "mem", "membytes", "rx", "tx", "fs", "dread", "dwrite", "dbusy",
+                "pcpu", "prss", "tasks"}
+
+
+@unittest.skipUnless(have_chromium(), "chromium is not installed (make deps installs it)")
+class RealAgentTest(unittest.TestCase):
+    """`hostpulse --stdout | hostpulse-web --stdin`: the real agent's messages."""
+
+    def test_agent_pipeline_page(self):
+        web = Web()
+        self.addCleanup(web.stop)
+        conf = hp.write_config(web.tmp, AGENT_CONF)
+        env = dict(os.environ, HOSTPULSE_SPOOL_DIR=os.path.join(web.tmp, "spool"))
+        agent = subprocess.Popen([hp.BIN, "-c", conf, "--stdout"], stdout=web.proc.stdin,
+                                 stderr=subprocess.DEVNULL, env=env)
+        self.addCleanup(agent.wait)
+        self.addCleanup(agent.terminate)
+        hosts = hp.wait_for(lambda: (web.poll("/api/fleet") or {}).get("hosts"), timeout=30,
+                            what="the agent's host in the fleet")
+        name = hosts[0]["host"]
+        # a few samples of each reporter, so that every chart has a line
+        want = {"cpu", "mem", "net", "disk", "process"}
+
+        def enough():
+            loss = web.get("/api/host?host=" + urllib.parse.quote(name))["loss"]
+            have = {r["reporter"] for r in loss if r["received"] >= 4}
+            return want <= have
+        hp.wait_for(enough, timeout=60, what="four samples of every reporter")
+        from tests.integration.chromium import Browser
+        with Browser(width=1600, height=1000) as b:
+            b.open(web.base + "/host/" + urllib.parse.quote(name, safe=""))
+            b.wait(CHARTS_READY_JS.replace(">= %d" % len(CHARTS), ">= %d" % len(AGENT_CHARTS)),
+                   timeout=60, what="the agent's charts with data")
+            b.pump(0.5)
+            b.screenshot(os.path.join(LOGS, "web-host-agent.png"))
+            drawn = b.eval(DRAWN_JS)
+            self.assertTrue(AGENT_CHARTS <= set(drawn), "missing charts: %s" % (
+                AGENT_CHARTS - set(drawn)))
+            # dots (few samples): fewer pixels than lines, but never none
+            blank = {k: v for k, v in drawn.items() if k in AGENT_CHARTS and v == 0}
+            self.assertEqual(blank, {}, "charts with nothing drawn: %s" % drawn)
+            facts = b.eval("document.getElementById('facts').textContent")
+            self.assertIn("browser test", facts)  # the session message's description
+            self.assertEqual(b.dialogs, [])
+            self.assertEqual(b.errors, [], "\n".join(b.errors))
 
 
 if __name__ == "__main__":

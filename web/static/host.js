@@ -20,7 +20,11 @@ let range = (location.hash || "").slice(1) in RANGES ? location.hash.slice(1) : 
 let charts = []; // {def, chart, card}
 let timer = null;
 
-function pct(v) { return num(v, 0) + " %"; }
+// whole numbers as they are, small fractions with one decimal (axis ticks
+// of an idle process: 0.2 %, 0.4 %, not 0 %, 0 %)
+function pct(v) {
+  return (Number.isInteger(v) ? v : num(v, Math.abs(v) < 10 ? 1 : 0)) + " %";
+}
 function rate(v) { return bytes(v, "/s"); }
 
 // Chart definitions: which series of /api/host's list each chart draws.
@@ -48,7 +52,7 @@ const DEFS = [
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.busy_percent$/) || [])[1] || null : null },
   { id: "temp", title: "Temperatures", unit: "°C", fmt: v => num(v, 1) + " °C",
     match: (r, p) => r === "temperature" ? (p === "cpu" ? "cpu" : (p.match(/^sensors\.(.+)\.value$/) || [])[1] || null) : null },
-  { id: "pcpu", title: "Watched processes: cpu", unit: "% of one cpu", fmt: pct, maxLines: 8,
+  { id: "pcpu", title: "Watched processes: cpu", unit: "% of one cpu", fmt: pct, maxLines: 8, floor: 10,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.cpu_percent$/) || [])[1] || null : null },
   { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
     maxLines: 8,
