@@ -368,14 +368,14 @@ static int run_input(struct hp_ingest *ing)
     const struct hp_web_conf *c = ing->conf;
     switch (c->input) {
     case HP_IN_STDIN:
-        return hp_input_stdin_run(ing, STDIN_FILENO);
+        return hp_input_stdin_run(ing, STDIN_FILENO, "stdin");
     case HP_IN_FILE: {
         int fd = open(c->input_file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             hp_err("ingest: cannot open %s: %s", c->input_file, strerror(errno));
             return -1;
         }
-        int rc = hp_input_stdin_run(ing, fd);
+        int rc = hp_input_stdin_run(ing, fd, c->input_file);
         close(fd);
         return rc;
     }
@@ -405,7 +405,7 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-struct hp_ingest *hp_ingest_start(const struct hp_web_conf *conf, char *err, size_t len)
+struct hp_ingest *hp_ingest_open(const struct hp_web_conf *conf, char *err, size_t len)
 {
     struct hp_ingest *ing = calloc(1, sizeof(*ing));
     if (!ing) {
@@ -418,19 +418,26 @@ struct hp_ingest *hp_ingest_start(const struct hp_web_conf *conf, char *err, siz
     struct hp_store_opts o = {.retention_hours = conf->retention_hours,
                               .rollup_days = conf->rollup_days};
     ing->store = hp_store_open(conf->db, &o, err, len);
-    if (!ing->store)
-        goto err;
+    if (!ing->store) {
+        free(ing);
+        return NULL;
+    }
+    return ing;
+}
+
+struct hp_ingest *hp_ingest_start(const struct hp_web_conf *conf, char *err, size_t len)
+{
+    struct hp_ingest *ing = hp_ingest_open(conf, err, len);
+    if (!ing)
+        return NULL;
     int rc = pthread_create(&ing->thread, NULL, thread_main, ing);
     if (rc != 0) {
         snprintf(err, len, "ingest: cannot start its thread: %s", strerror(rc));
-        goto err;
+        hp_ingest_close(ing);
+        return NULL;
     }
     ing->started = true;
     return ing;
-err:
-    hp_store_close(ing->store);
-    free(ing);
-    return NULL;
 }
 
 void hp_ingest_stop(struct hp_ingest *ing)
@@ -440,6 +447,13 @@ void hp_ingest_stop(struct hp_ingest *ing)
     atomic_store_explicit(&ing->stop, true, memory_order_relaxed);
     if (ing->started)
         pthread_join(ing->thread, NULL);
+    hp_ingest_close(ing);
+}
+
+void hp_ingest_close(struct hp_ingest *ing)
+{
+    if (!ing)
+        return;
     char err[512];
     if (hp_store_commit(ing->store, err, sizeof(err)) != 0)
         hp_err("ingest: final commit: %s", err);

@@ -32,6 +32,11 @@ enum hp_ingest_add { HP_ADD_STORED = 0, HP_ADD_DUP, HP_ADD_REJECTED, HP_ADD_FAIL
 struct hp_ingest *hp_ingest_start(const struct hp_web_conf *conf, char *err, size_t len);
 /* Ask the input to stop, commit what it holds, join, close. NULL: no-op. */
 void hp_ingest_stop(struct hp_ingest *ing);
+/* The same without a thread or an input, for benchmarks and tests that
+ * call hp_ingest_add/hp_ingest_commit themselves: open the store, close it
+ * (committing what is pending). */
+struct hp_ingest *hp_ingest_open(const struct hp_web_conf *conf, char *err, size_t len);
+void hp_ingest_close(struct hp_ingest *ing);
 /* True once the input has finished by itself (end of stdin or file). */
 bool hp_ingest_finished(const struct hp_ingest *ing);
 void hp_ingest_counts(const struct hp_ingest *ing, struct hp_ingest_counts *out);
@@ -59,7 +64,7 @@ const struct hp_web_conf *hp_ingest_conf(const struct hp_ingest *ing);
 /* The inputs: each runs until hp_ingest_stopping (or end of input for
  * stdin/file), reconnecting with backoff. 0 on a clean end, -1 on a fatal
  * error (logged). */
-int hp_input_stdin_run(struct hp_ingest *ing, int fd);
+int hp_input_stdin_run(struct hp_ingest *ing, int fd, const char *name);
 int hp_input_amqp_run(struct hp_ingest *ing);
 int hp_input_kafka_run(struct hp_ingest *ing);
 int hp_input_mqtt_run(struct hp_ingest *ing);

@@ -76,7 +76,7 @@ static int fill(struct line_reader *r, int fd)
     return n < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : (int)(n > 0);
 }
 
-int hp_input_stdin_run(struct hp_ingest *ing, int fd)
+int hp_input_stdin_run(struct hp_ingest *ing, int fd, const char *name)
 {
     struct line_reader r = {0};
     size_t max = (size_t)hp_ingest_conf(ing)->max_message;
@@ -87,7 +87,7 @@ int hp_input_stdin_run(struct hp_ingest *ing, int fd)
         if (ready > 0) {
             int got = fill(&r, fd);
             if (got < 0) {
-                hp_err("stdin: out of memory");
+                hp_err("%s: out of memory", name);
                 rc = -1;
                 break;
             }
@@ -102,6 +102,6 @@ int hp_input_stdin_run(struct hp_ingest *ing, int fd)
         deliver(ing, r.buf, r.len);
     hp_ingest_commit(ing);
     free(r.buf);
-    hp_info("stdin: end of input");
+    hp_info("%s: end of input", name);
     return rc;
 }

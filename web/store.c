@@ -58,11 +58,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                       " WHERE id = ?1 AND (facts_ms IS NULL OR facts_ms <= ?3)",
     [ST_STREAM_SEL] = "SELECT id FROM streams WHERE host_id = ?1 AND reporter = ?2 AND session = ?3",
     [ST_STREAM_INS] = "INSERT INTO streams(host_id, reporter, session) VALUES(?1, ?2, ?3)",
-    [ST_STREAM_UPD] = "UPDATE streams SET min_seq = min(coalesce(min_seq, ?2), ?2),"
-                      " max_seq = max(coalesce(max_seq, ?2), ?2), received = received + 1,"
-                      " first_ms = min(coalesce(first_ms, ?3), ?3),"
-                      " last_ms = max(coalesce(last_ms, ?3), ?3), interval = ?4 WHERE id = ?1",
-    [ST_STREAM_DUP] = "UPDATE streams SET duplicates = duplicates + 1 WHERE id = ?1",
+    /* min(x, NULL) is NULL in SQL: coalesce keeps whichever side is known */
+    [ST_STREAM_UPD] = "UPDATE streams SET min_seq = coalesce(min(min_seq, ?2), min_seq, ?2),"
+                      " max_seq = coalesce(max(max_seq, ?3), max_seq, ?3),"
+                      " received = received + ?4, duplicates = duplicates + ?5,"
+                      " first_ms = coalesce(min(first_ms, ?6), first_ms, ?6),"
+                      " last_ms = coalesce(max(last_ms, ?7), last_ms, ?7),"
+                      " interval = CASE WHEN ?7 >= coalesce(last_ms, 0) THEN ?8 ELSE interval END"
+                      " WHERE id = ?1",
     [ST_MSG_INS] = "INSERT OR IGNORE INTO msgs(stream_id, ts, seq) VALUES(?1, ?2, ?3)",
     [ST_SERIES_SEL] = "SELECT id FROM series WHERE host_id = ?1 AND reporter = ?2 AND path = ?3",
     [ST_SERIES_INS] = "INSERT INTO series(host_id, reporter, path) VALUES(?1, ?2, ?3)",
@@ -161,6 +164,8 @@ void hp_store_close(struct hp_store *s)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->tx_hosts, free);
+    hp_strmap_clear(&s->tx_streams, free);
     sqlite3_close(s->db);
     free(s);
 }
@@ -219,6 +224,8 @@ static void rollback(struct hp_store *s)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->tx_hosts, free);
+    hp_strmap_clear(&s->tx_streams, free);
 }
 
 /* The id of a row found by a (select, insert) statement pair bound the same
@@ -341,33 +348,144 @@ static void mark_dirty(struct hp_store *s, int64_t ts_ms)
     sqlite3_reset(s->st[ST_DIRTY_INS]);
 }
 
+/* The open transaction's changes to one hosts row. */
+struct host_acc {
+    int64_t id, last_ms;
+    char session[HP_SESSION_MAX + 1];
+};
+
+/* The open transaction's changes to one streams row. */
+struct stream_acc {
+    int64_t id, min_seq, max_seq, received, dups, first_ms, last_ms;
+    double interval;
+};
+
+/* The accumulator of row id in map, made on first use. NULL on ENOMEM. */
+static void *acc(struct hp_strmap *map, int64_t id, size_t size)
+{
+    void *a = hp_strmap_get(map, &id, sizeof(id));
+    if (a)
+        return a;
+    a = calloc(1, size);
+    if (!a || hp_strmap_put(map, &id, sizeof(id), a) != 0) {
+        free(a);
+        return NULL;
+    }
+    *(int64_t *)a = id;
+    return a;
+}
+
+static int note_stream(struct hp_store *s, int64_t id, const struct hp_store_msg *m, bool dup)
+{
+    struct stream_acc *a = acc(&s->tx_streams, id, sizeof(*a));
+    if (!a)
+        return -1;
+    int64_t seq = (int64_t)m->seq;
+    if (dup) {
+        a->dups++;
+        return 0;
+    }
+    if (!a->received || seq < a->min_seq)
+        a->min_seq = seq;
+    if (!a->received || seq > a->max_seq)
+        a->max_seq = seq;
+    if (!a->received || m->ts_ms < a->first_ms)
+        a->first_ms = m->ts_ms;
+    if (!a->received || m->ts_ms >= a->last_ms) {
+        a->last_ms = m->ts_ms;
+        a->interval = m->interval;
+    }
+    a->received++;
+    return 0;
+}
+
+static int note_host(struct hp_store *s, int64_t id, const struct hp_store_msg *m)
+{
+    struct host_acc *a = acc(&s->tx_hosts, id, sizeof(*a));
+    if (!a)
+        return -1;
+    if (!a->session[0] || m->ts_ms >= a->last_ms) {
+        a->last_ms = m->ts_ms;
+        snprintf(a->session, sizeof(a->session), "%s", m->session);
+    }
+    return 0;
+}
+
+static void flush_stream(void *val, void *ud)
+{
+    struct hp_store *s = ud;
+    const struct stream_acc *a = val;
+    sqlite3_stmt *st = s->st[ST_STREAM_UPD];
+    sqlite3_bind_int64(st, 1, a->id);
+    if (a->received) {
+        sqlite3_bind_int64(st, 2, a->min_seq);
+        sqlite3_bind_int64(st, 3, a->max_seq);
+        sqlite3_bind_int64(st, 6, a->first_ms);
+        sqlite3_bind_int64(st, 7, a->last_ms);
+        sqlite3_bind_double(st, 8, a->interval);
+    } else { /* only duplicates: NULLs leave the columns as they are */
+        for (int i = 2; i <= 8; i++)
+            sqlite3_bind_null(st, i);
+    }
+    sqlite3_bind_int64(st, 4, a->received);
+    sqlite3_bind_int64(st, 5, a->dups);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        s->tx_err = -1;
+    sqlite3_reset(st);
+}
+
+static void flush_host(void *val, void *ud)
+{
+    struct hp_store *s = ud;
+    const struct host_acc *a = val;
+    sqlite3_stmt *st = s->st[ST_HOST_UPD];
+    sqlite3_bind_int64(st, 1, a->id);
+    sqlite3_bind_int64(st, 2, a->last_ms);
+    sqlite3_bind_text(st, 3, a->session, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        s->tx_err = -1;
+    sqlite3_reset(st);
+}
+
+/* Bind the latest-data text: the envelope as it came (no re-serialising),
+ * or one made of data when the caller has no text. */
+static json_object *bind_latest(sqlite3_stmt *st, int i, const struct hp_store_msg *m)
+{
+    if (m->json) {
+        sqlite3_bind_text(st, i, m->json, (int)m->json_len, SQLITE_STATIC);
+        return NULL;
+    }
+    json_object *env = json_object_new_object();
+    json_object_object_add(env, "data", json_object_get(m->data));
+    sqlite3_bind_text(st, i, json_object_to_json_string_ext(env, JSON_C_TO_STRING_PLAIN), -1,
+                      SQLITE_STATIC);
+    return env;
+}
+
 /* The message is new: its samples, its latest data, its host's facts. */
 static int put_new(struct put_ctx *c, int64_t stream_id)
 {
     struct hp_store *s = c->s;
     const struct hp_store_msg *m = c->m;
-    sqlite3_stmt *st = s->st[ST_STREAM_UPD];
-    sqlite3_bind_int64(st, 1, stream_id);
-    sqlite3_bind_int64(st, 2, (int64_t)m->seq);
-    sqlite3_bind_int64(st, 3, m->ts_ms);
-    sqlite3_bind_double(st, 4, m->interval);
-    if (step(s, ST_STREAM_UPD, c->err, c->len) != 0)
-        return -1;
-    const char *data = json_object_to_json_string_ext(m->data, JSON_C_TO_STRING_PLAIN);
+    if (note_stream(s, stream_id, m, false) != 0 || note_host(s, c->host_id, m) != 0)
+        return snprintf(c->err, c->len, "store: out of memory"), -1;
     bool session = strcmp(m->reporter, "session") == 0;
-    st = s->st[session ? ST_HOST_FACTS : ST_LATEST_UPS];
+    enum hp_stmt which = session ? ST_HOST_FACTS : ST_LATEST_UPS;
+    sqlite3_stmt *st = s->st[which];
+    json_object *made = NULL;
     sqlite3_bind_int64(st, 1, c->host_id);
     if (session) {
-        sqlite3_bind_text(st, 2, data, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, json_object_to_json_string_ext(m->data, JSON_C_TO_STRING_PLAIN),
+                          -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, m->ts_ms);
     } else {
         sqlite3_bind_text(st, 2, m->reporter, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, m->ts_ms);
-        sqlite3_bind_text(st, 4, data, -1, SQLITE_STATIC);
+        made = bind_latest(st, 4, m);
     }
-    if (step(s, session ? ST_HOST_FACTS : ST_LATEST_UPS, c->err, c->len) != 0)
-        return -1;
-    if (hp_store_flatten(m->reporter, m->data, put_sample, c) != 0)
+    int rc = step(s, which, c->err, c->len);
+    json_object_put(made);
+    if (rc != 0 || hp_store_flatten(m->reporter, m->data, put_sample, c) != 0)
         return -1;
     mark_dirty(s, m->ts_ms);
     return 0;
@@ -375,15 +493,8 @@ static int put_new(struct put_ctx *c, int64_t stream_id)
 
 static int64_t host_id(struct hp_store *s, const struct hp_store_msg *m, char *err, size_t len)
 {
-    int64_t id = cached_id(s, &s->hosts, m->host, strlen(m->host), ST_HOST_SEL, ST_HOST_INS,
-                           bind_host, m, err, len);
-    if (!id)
-        return 0;
-    sqlite3_stmt *st = s->st[ST_HOST_UPD];
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int64(st, 2, m->ts_ms);
-    sqlite3_bind_text(st, 3, m->session, -1, SQLITE_STATIC);
-    return step(s, ST_HOST_UPD, err, len) == 0 ? id : 0;
+    return cached_id(s, &s->hosts, m->host, strlen(m->host), ST_HOST_SEL, ST_HOST_INS, bind_host, m,
+                     err, len);
 }
 
 enum hp_store_put hp_store_put(struct hp_store *s, const struct hp_store_msg *m, char *err,
@@ -411,8 +522,7 @@ enum hp_store_put hp_store_put(struct hp_store *s, const struct hp_store_msg *m,
         goto err;
     s->pending++;
     if (sqlite3_changes(s->db) == 0) {
-        sqlite3_bind_int64(s->st[ST_STREAM_DUP], 1, stream);
-        if (step(s, ST_STREAM_DUP, err, len) != 0)
+        if (note_stream(s, stream, m, true) != 0)
             goto err;
         return HP_STORE_DUP;
     }
@@ -453,8 +563,17 @@ int hp_store_commit(struct hp_store *s, char *err, size_t len)
         if (step(s, ST_DIRTY_INS, err, len) != 0)
             goto err;
     }
+    s->tx_err = 0;
+    hp_strmap_each(&s->tx_hosts, flush_host, s);
+    hp_strmap_each(&s->tx_streams, flush_stream, s);
+    if (s->tx_err) {
+        snprintf(err, len, "store: updating hosts and streams: %s", sqlite3_errmsg(s->db));
+        goto err;
+    }
     if (step(s, ST_COMMIT, err, len) != 0)
         goto err;
+    hp_strmap_clear(&s->tx_hosts, free);
+    hp_strmap_clear(&s->tx_streams, free);
     s->in_tx = false;
     s->pending = 0;
     s->n_dirty = 0;

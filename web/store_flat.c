@@ -33,10 +33,14 @@ static bool skipped(const char *key)
 static bool has_rate(json_object *obj, const char *key)
 {
     char k[128];
-    snprintf(k, sizeof(k), "%s_per_sec", key);
+    size_t n = strlen(key);
+    if (n + sizeof("_per_sec") > sizeof(k))
+        return false;
+    memcpy(k, key, n);
+    memcpy(k + n, "_per_sec", sizeof("_per_sec"));
     if (json_object_object_get_ex(obj, k, NULL))
         return true;
-    snprintf(k, sizeof(k), "%s_rate", key);
+    memcpy(k + n, "_rate", sizeof("_rate"));
     return json_object_object_get_ex(obj, k, NULL);
 }
 
@@ -77,10 +81,13 @@ static int walk(struct walk *w, json_object *v, size_t plen);
 /* Append ".name" (or "name" at the top) to the path and walk v there. */
 static int walk_child(struct walk *w, json_object *v, size_t plen, const char *name)
 {
-    int n = snprintf(w->path + plen, sizeof(w->path) - plen, "%s%s", plen ? "." : "", name);
-    if (n < 0 || (size_t)n >= sizeof(w->path) - plen)
+    size_t nl = strlen(name), n = nl + (plen ? 1 : 0);
+    if (plen + n >= sizeof(w->path))
         return 0; /* too deep or too long: no series */
-    int rc = walk(w, v, plen + (size_t)n);
+    if (plen)
+        w->path[plen] = '.';
+    memcpy(w->path + plen + (plen ? 1 : 0), name, nl + 1);
+    int rc = walk(w, v, plen + n);
     w->path[plen] = '\0';
     return rc;
 }

@@ -15,6 +15,7 @@
 
 #define HP_MINUTE_MS   60000
 #define HP_PATH_MAX    256
+#define HP_SESSION_MAX 128                  /* bytes of a session id (ingest checks it) */
 #define HP_RAW_MAX_MS  (48LL * 3600 * 1000) /* longest range read from raw rows */
 #define HP_DIRTY_BATCH 64                   /* rollup minutes recomputed per maintain */
 
@@ -29,7 +30,6 @@ enum hp_stmt {
     ST_STREAM_SEL,
     ST_STREAM_INS,
     ST_STREAM_UPD,
-    ST_STREAM_DUP,
     ST_MSG_INS,
     ST_SERIES_SEL,
     ST_SERIES_INS,
@@ -52,6 +52,11 @@ struct hp_store {
     struct hp_strmap hosts;   /* host name -> hosts.id */
     struct hp_strmap streams; /* host id, reporter, session -> streams.id */
     struct hp_strmap series;  /* host id, reporter, path -> series.id */
+    /* What the open transaction changes in hosts and streams, summed in
+     * memory and written once per row at commit (struct host_acc and
+     * struct stream_acc in store.c, keyed by their row id). */
+    struct hp_strmap tx_hosts, tx_streams;
+    int tx_err; /* a flush at commit failed */
     /* Minutes that got samples in the open transaction (their rollups are
      * recomputed by hp_store_maintain); a tiny set, most batches touch 1-2. */
     int64_t dirty[16];

@@ -29,16 +29,16 @@ static const char *const rd_sql[RD_COUNT] = {
         "SELECT h.name, h.last_ms,"
         " (SELECT min(interval) FROM streams WHERE host_id = h.id AND session = h.session"
         "  AND interval > 0),"
-        " (SELECT json_extract(data, '$.percent') FROM latest WHERE host_id = h.id AND reporter = 'cpu'),"
-        " (SELECT json_extract(data, '$.percent') FROM latest WHERE host_id = h.id AND reporter = 'mem'),"
-        " (SELECT max(json_extract(j.value, '$.percent')) FROM latest l, json_each(l.data, '$.filesystems') j"
+        " (SELECT json_extract(data, '$.data.percent') FROM latest WHERE host_id = h.id AND reporter = 'cpu'),"
+        " (SELECT json_extract(data, '$.data.percent') FROM latest WHERE host_id = h.id AND reporter = 'mem'),"
+        " (SELECT max(json_extract(j.value, '$.percent')) FROM latest l, json_each(l.data, '$.data.filesystems') j"
         "  WHERE l.host_id = h.id AND l.reporter = 'disk'),"
-        " (SELECT max(json_extract(j.value, '$.value')) FROM latest l, json_each(l.data, '$.sensors') j"
+        " (SELECT max(json_extract(j.value, '$.value')) FROM latest l, json_each(l.data, '$.data.sensors') j"
         "  WHERE l.host_id = h.id AND l.reporter = 'temperature'),"
-        " (SELECT json_extract(data, '$.load1') FROM latest WHERE host_id = h.id AND reporter = 'cpu'),"
-        " (SELECT json_extract(data, '$.uptime') FROM latest WHERE host_id = h.id AND reporter = 'uptime'),"
+        " (SELECT json_extract(data, '$.data.load1') FROM latest WHERE host_id = h.id AND reporter = 'cpu'),"
+        " (SELECT json_extract(data, '$.data.uptime') FROM latest WHERE host_id = h.id AND reporter = 'uptime'),"
         " coalesce(json_extract(h.facts, '$.version'),"
-        "  (SELECT json_extract(data, '$.version') FROM latest WHERE host_id = h.id AND reporter = 'agent')),"
+        "  (SELECT json_extract(data, '$.data.version') FROM latest WHERE host_id = h.id AND reporter = 'agent')),"
         " (SELECT CAST(total(max_seq - min_seq + 1 - received) AS INTEGER) FROM streams"
         "  WHERE host_id = h.id),"
         " (SELECT CAST(total(received) AS INTEGER) FROM streams WHERE host_id = h.id)"
@@ -225,7 +225,9 @@ json_object *hp_store_latest(struct hp_store_reader *r, const char *host, const 
     }
     json_object *o = json_object_new_object();
     json_object_object_add(o, "ts", col_json(st, 0));
-    json_object_object_add(o, "data", json_tokener_parse((const char *)sqlite3_column_text(st, 1)));
+    json_object *env = json_tokener_parse((const char *)sqlite3_column_text(st, 1));
+    json_object_object_add(o, "data", json_object_get(json_object_object_get(env, "data")));
+    json_object_put(env);
     return done(r, st, SQLITE_DONE, o, err, len);
 }
 

@@ -8,6 +8,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -51,18 +52,22 @@ class Pipe:
 
     def run(self, seconds):
         self.agent.env["HOSTPULSE_SPOOL_DIR"] = os.path.join(self.agent.tmp.name, "spool")
-        proc = subprocess.Popen(self.agent.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        err = tempfile.TemporaryFile(mode="w+")
+        proc = subprocess.Popen(self.agent.args, stdout=subprocess.PIPE, stderr=err,
                                 env=self.agent.env, text=True)
         self.w.start(stdin=subprocess.PIPE)
         pump = threading.Thread(target=self.pump, args=(proc.stdout, self.w.proc.stdin))
         pump.start()
         time.sleep(seconds)
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30 * hp.SLOW)
-        pump.join()
-        hp.check_sanitizers(err)
+        rc = proc.wait(timeout=30 * hp.SLOW)
+        pump.join()  # it ends at the agent's end of output
+        proc.stdout.close()
+        err.seek(0)
+        hp.check_sanitizers(err.read())
+        err.close()
         self.agent.tmp.cleanup()
-        return proc.returncode
+        return rc
 
     def pump(self, src, dst):
         for line in src:
@@ -169,6 +174,70 @@ class BadInput(unittest.TestCase):
             self.assertEqual(w.query("loss", "h")[0]["lost"], 4)
             self.assertEqual(w.query("fleet")[0]["lost"], 4)
             self.assertEqual(w.stop(), 0)
+
+
+class Lifecycle(unittest.TestCase):
+    """READY=1 / RELOADING=1 / STOPPING=1 to the service manager (a datagram
+    socket stands in for it), SIGHUP reload (a bad file keeps the running
+    configuration), SIGTERM clean stop with the input's batch committed."""
+
+    def next_message(self, sock):
+        while True:
+            data = sock.recv(4096).decode()
+            fields = dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
+            if fields.get("WATCHDOG") != "1":
+                return fields
+
+    def test_notify_reload_and_stop(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "notify")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.addCleanup(sock.close)
+            sock.bind(path)
+            sock.settimeout(10 * hp.SLOW)
+            w = web.Web(d, input_conf='type = "file"; file = "%s/in.jsonl";' % d)
+            t = int(time.time() * 1000)
+            with open(os.path.join(d, "in.jsonl"), "w") as f:
+                for i in range(1, 4):
+                    f.write(json.dumps(envelope(seq=i, ts=t + i)) + "\n")
+            w.args = w.args  # same command line
+            env = dict(os.environ, NOTIFY_SOCKET=path)
+            w.err = open(os.path.join(d, "stderr"), "w+")
+            w.proc = subprocess.Popen(w.args, stdout=subprocess.DEVNULL, stderr=w.err, env=env)
+            m = self.next_message(sock)
+            self.assertEqual(m.get("READY"), "1", m)
+            self.assertIn("running on 127.0.0.1:", m.get("STATUS", ""))
+            hp.wait_for(lambda: w.stored() == 3, what="file stored")
+            # A broken file: reload refused, still running.
+            with open(w.conf, "a") as f:
+                f.write("bogus_group: { x = 1; };\n")
+            w.proc.send_signal(signal.SIGHUP)
+            self.assertEqual(self.next_message(sock).get("RELOADING"), "1")
+            m = self.next_message(sock)
+            self.assertEqual(m.get("READY"), "1", m)
+            self.assertIn("reload failed", m.get("STATUS", ""))
+            self.assertTrue(w.alive())
+            # Fixed: the reload restarts both halves; the file is read again
+            # and every line is a duplicate.
+            with open(w.conf) as f:
+                text = f.read().replace("bogus_group: { x = 1; };\n", "")
+            with open(w.conf, "w") as f:
+                f.write(text)
+            w.proc.send_signal(signal.SIGHUP)
+            self.assertEqual(self.next_message(sock).get("RELOADING"), "1")
+            m = self.next_message(sock)
+            self.assertIn("reloaded", m.get("STATUS", ""))
+            hp.wait_for(lambda: w.query("stats")["duplicates"] == 3, what="file read again")
+            w.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(self.next_message(sock).get("STOPPING"), "1")
+            self.assertEqual(w.proc.wait(timeout=30), 0)
+            w.err.close()
+            with open(os.path.join(d, "stderr")) as f:
+                err = f.read()
+            hp.check_sanitizers(err)
+            self.assertRegex(err, r"web\.conf:\d+: .*bogus_group")
+            self.assertIn("in.jsonl: end of input", err)
+            self.assertEqual(w.query("stats")["stored"], 3)
 
 
 class Cli(unittest.TestCase):

@@ -215,6 +215,31 @@ static void long_ranges_read_minute_rollups(void **state)
     json_object_put(s);
 }
 
+static void long_ranges_read_raw_rows_not_rolled_up_yet(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t now = hp_real_ms();
+    int64_t old = now - 3600000; /* rolled up below */
+    put(f, "t", "cpu", 1, old, "{\"percent\":7}");
+    commit(f);
+    assert_int_equal(hp_store_maintain(f->w, now, err, sizeof(err)), 0);
+    int64_t b = now - now % 180000;               /* a bucket of the 48 h / 1,000 points chart */
+    put(f, "t", "cpu", 2, b, "{\"percent\":40}"); /* not rolled up yet */
+    put(f, "t", "cpu", 3, b + 1, "{\"percent\":60}");
+    commit(f);
+    json_object *s = series(f, "t", "cpu", "percent", now - 48 * 3600000LL, now + 1000, 1000);
+    assert_int_equal(json_object_get_int64(json_object_object_get(s, "step_ms")), 180000);
+    assert_string_equal(json_object_get_string(json_object_object_get(s, "source")), "minute");
+    size_t n = json_object_array_length(json_object_object_get(s, "points"));
+    assert_true(n >= 3); /* the rollup, a gap, the raw tail */
+    assert_true(value(s, 0, 1) == 7);
+    assert_true(isnan(value(s, 1, 1)));
+    assert_true(value(s, n - 1, 1) == 50); /* 40 and 60 in one bucket */
+    assert_true(value(s, n - 1, 2) == 40 && value(s, n - 1, 3) == 60);
+    json_object_put(s);
+}
+
 static void retention_drops_old_raw_rows_keeps_rollups(void **state)
 {
     struct fx *f = *state;
@@ -335,6 +360,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(series_are_named_by_element_not_position, setup, teardown),
         cmocka_unit_test_setup_teardown(a_silence_is_a_null_point, setup, teardown),
         cmocka_unit_test_setup_teardown(long_ranges_read_minute_rollups, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_ranges_read_raw_rows_not_rolled_up_yet, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(retention_drops_old_raw_rows_keeps_rollups, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(fleet_summarises_each_host, setup, teardown),
