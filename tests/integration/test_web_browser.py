@@ -32,21 +32,25 @@ CHARTS = ["cpu", "load", "mem", "membytes", "rx", "tx", "fs", "dread", "dwrite",
           "temp", "pcpu", "prss", "tasks"]
 
 # For every chart: how many pixels inside its plot area have one of its
-# datasets' line colours (exact match, as Chart.js draws 1.5 px lines
-# without smoothing the colour away everywhere).
+# datasets' colours. The canvas is transparent and getImageData returns
+# un-premultiplied colours, so an antialiased pixel of a thin line or a dot
+# keeps its line's colour with a lower alpha: match the colour within a few
+# steps per channel, any alpha from a quarter up. Grid lines (#2a3240) are
+# far from every line colour.
 DRAWN_JS = r"""
 (() => {
   const out = {};
+  const rgb = hex => [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
   for (const c of Object.values(Chart.instances)) {
     const a = c.chartArea, ctx = c.ctx;
     const img = ctx.getImageData(Math.ceil(a.left), Math.ceil(a.top),
                                  Math.floor(a.right - a.left), Math.floor(a.bottom - a.top)).data;
-    const want = new Set(c.data.datasets.map(d => d.borderColor.toLowerCase()));
+    const want = c.data.datasets.map(d => rgb(d.borderColor));
     let n = 0;
     for (let i = 0; i < img.length; i += 4) {
-      if (img[i + 3] < 250) continue;
-      const hex = "#" + [img[i], img[i + 1], img[i + 2]].map(v => v.toString(16).padStart(2, "0")).join("");
-      if (want.has(hex)) n++;
+      if (img[i + 3] < 64) continue;
+      if (want.some(w => Math.abs(w[0] - img[i]) <= 24 && Math.abs(w[1] - img[i + 1]) <= 24 &&
+                         Math.abs(w[2] - img[i + 2]) <= 24)) n++;
     }
     out[c.canvas.closest(".card").id.replace("chart-", "")] = n;
   }
@@ -57,7 +61,7 @@ DRAWN_JS = r"""
 CHARTS_READY_JS = r"""
 (() => {
   const all = Object.values(window.Chart ? Chart.instances : {});
-  return all.length >= %d && all.every(c => c.data.datasets.some(d => d.data.length > 0)) &&
+  return all.length >= %d && all.every(c => c.data.datasets.some(d => d.data.some(p => p.y !== null))) &&
          !!document.querySelector("#charts .card h2 .unit") &&
          [...document.querySelectorAll("#charts .card h2 .unit")].every(u => u.textContent.length > 0);
 })()
