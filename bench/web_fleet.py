@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""bench/web_fleet.py -- hostpulse-web's fleet page with many hosts (a
-section of bench/run, also runnable alone):
+"""bench/web_fleet.py -- hostpulse-web's fleet page with many hosts (run by
+bench/web.py, the "web" section of bench/run; also runnable alone):
 
   - /api/fleet (what the page fetches every 5 s): median and worst of 20
     requests, with 10 hosts (the baseline) and with 1,000;
@@ -112,6 +112,7 @@ def run(build, hosts):
 
 
 def main(build, host_counts=(10, 1000)):
+    print("\n== web fleet page: 10 and 1,000 hosts ==")
     print("fleet page (target: < %.0f s with 1,000 hosts)" % TARGET_S)
     print("  %6s %14s %12s %10s %14s %10s" % ("hosts", "api median ms", "api max ms",
                                                "api KiB", "page (rows) s", "RSS MiB"))
