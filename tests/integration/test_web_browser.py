@@ -132,8 +132,9 @@ class BrowserTest(unittest.TestCase):
         cls.web = Web()
         now = int(time.time() * 1000)
         lines = []
-        # web01: an hour of samples, two of them lost on the way
-        lines += webfeed.history("web01", now, minutes=60, step_s=STEP_S, skip=(40, 41))
+        # web01: an hour of samples, six in a row lost on the way (3 minutes:
+        # more than three intervals, so the charts must show a gap)
+        lines += webfeed.history("web01", now, minutes=60, step_s=STEP_S, skip=range(40, 46))
         lines += webfeed.history("db01", now, minutes=60, step_s=STEP_S, hot=30)
         lines += webfeed.history(HOSTILE, now, minutes=20, step_s=STEP_S)
         # old01 stopped reporting half an hour ago: stale
@@ -230,7 +231,16 @@ class BrowserTest(unittest.TestCase):
             self.assertIn("192.0.2.10", facts)
             lost = b.eval("[...document.querySelectorAll('#loss tr')].slice(1)"
                           ".map(tr => [tr.children[0].textContent, tr.children[2].textContent])")
-            self.assertIn(["cpu", "2"], lost)
+            self.assertIn(["cpu", "6"], lost)
+            # the lost samples are a gap in the line: a null point between
+            # non-null ones, and Chart.js told not to bridge it
+            gap = b.eval("(() => { const c = Chart.getChart(document.querySelector('#chart-cpu canvas'));"
+                         " const d = c.data.datasets.find(d => d.label.startsWith('user'));"
+                         " const ys = d.data.map(p => p.y);"
+                         " const first = ys.findIndex(y => y !== null);"
+                         " const inner = ys.slice(first, ys.length - [...ys].reverse().findIndex(y => y !== null));"
+                         " return [inner.includes(null), d.spanGaps]; })()")
+            self.assertEqual(gap, [True, False], "no gap in web01's cpu line")
             self.assertClean(b)
 
     def test_hostile_host_page(self):
