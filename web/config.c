@@ -8,6 +8,7 @@
 #include "web/config.h"
 #include "lib/conffile.h"
 
+#include <amqp.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +137,22 @@ static void load_all(struct hp_web_conf *c)
     hp_opts_load(lc ? member(lc, "log") : NULL, log_opts, c);
 }
 
+/* An amqp input's URL must parse (named redacted: never the password). */
+static void check_amqp_url(const struct hp_web_conf *c, struct hp_errs *e)
+{
+    if (c->input != HP_IN_AMQP)
+        return;
+    char *copy = strdup(c->amqp_url), shown[256];
+    struct amqp_connection_info info;
+    if (copy && amqp_parse_url(copy, &info) != AMQP_STATUS_OK) {
+        const config_setting_t *in = member(&c->lc, "input");
+        hp_redact_url(c->amqp_url, shown, sizeof(shown));
+        hp_errs_add(e, in ? config_setting_get_member(in, "url") : NULL,
+                    "input.url: %s is not an amqp:// or amqps:// URL", shown);
+    }
+    free(copy);
+}
+
 static void check_pairs(const struct hp_web_conf *c, struct hp_errs *e)
 {
     const config_setting_t *web = member(&c->lc, "web");
@@ -150,6 +167,7 @@ static void check_pairs(const struct hp_web_conf *c, struct hp_errs *e)
                     "web.auth_hash: not a crypt(3) hash (\"$y$...\" or \"$6$...\")");
     if (c->input == HP_IN_FILE && !(c->input_file && *c->input_file))
         hp_errs_add(e, member(&c->lc, "input"), "input.file: required with type = \"file\"");
+    check_amqp_url(c, e);
 }
 
 struct hp_web_conf *hp_web_conf_load(const char *path, struct hp_errs *e)
@@ -213,24 +231,43 @@ bool hp_web_listen_is_loopback(const char *listen)
     return false;
 }
 
+/* The web.listen setting, when the running value came from it (not from
+ * --listen): so that a warning names the right FILE:LINE. */
+static const config_setting_t *listen_setting(const struct hp_web_conf *c)
+{
+    const config_setting_t *web = member(&c->lc, "web");
+    const config_setting_t *at = web ? config_setting_get_member(web, "listen") : NULL;
+    const char *v = at ? config_setting_get_string(at) : NULL;
+    return v && strcmp(v, c->listen) == 0 ? at : NULL;
+}
+
+/* A warning at the listen setting, or about the value from --listen or
+ * the default when the file has none. */
+static void warn_listen(const struct hp_web_conf *c, struct hp_errs *e, const char *what)
+{
+    const config_setting_t *at = listen_setting(c);
+    const char *fmt = "warning: web.listen %s is beyond loopback with %s";
+    if (at)
+        hp_errs_add(e, at, fmt, c->listen, what);
+    else {
+        const char *dir = e->include_dir; /* a name, not a file under it */
+        e->include_dir = NULL;
+        hp_errs_raw(e, "hostpulse-web", 0, fmt, c->listen, what);
+        e->include_dir = dir;
+    }
+}
+
 unsigned hp_web_conf_warn(const struct hp_web_conf *c, struct hp_errs *e)
 {
     unsigned before = e->count;
     bool auth = c->auth_user && *c->auth_user;
     bool tls = c->tls_cert && *c->tls_cert;
-    if (!hp_web_listen_is_loopback(c->listen) && !auth && !tls) {
-        const config_setting_t *web = member(&c->lc, "web");
-        hp_errs_add(e, web ? config_setting_get_member(web, "listen") : NULL,
-                    "warning: web.listen %s is beyond loopback with neither auth_user/auth_hash "
-                    "nor tls_cert/tls_key: anyone who can reach it reads every host's data",
-                    c->listen);
-    } else if (!hp_web_listen_is_loopback(c->listen) && auth && !tls) {
-        const config_setting_t *web = member(&c->lc, "web");
-        hp_errs_add(e, web ? config_setting_get_member(web, "listen") : NULL,
-                    "warning: web.listen %s is beyond loopback with basic auth but no TLS: "
-                    "the password crosses the network in clear",
-                    c->listen);
-    }
+    if (hp_web_listen_is_loopback(c->listen) || tls)
+        return 0;
+    warn_listen(c, e,
+                auth ? "basic auth but no TLS: the password crosses the network in clear"
+                     : "neither auth_user/auth_hash nor tls_cert/tls_key: anyone who can reach "
+                       "it reads every host's data");
     return e->count - before;
 }
 

@@ -99,7 +99,9 @@ json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err
  * NULL with err "unknown host" when never seen. */
 json_object *hp_store_host(struct hp_store_reader *r, const char *host, char *err, size_t len);
 
-/* Series a host has: [{"reporter", "path", "first_ms", "last_ms"}, ...]. */
+/* Series a host has: [{"reporter", "path", "first_ms", "last_ms"}, ...]:
+ * first_ms is its oldest rollup minute or raw sample, last_ms its newest
+ * raw sample (null once only rollups are left). */
 json_object *hp_store_host_series(struct hp_store_reader *r, const char *host, char *err,
                                   size_t len);
 
@@ -124,8 +126,9 @@ json_object *hp_store_latest(struct hp_store_reader *r, const char *host, const 
  * "duplicates", "last_seq", "last_ms"}, ...]. */
 json_object *hp_store_host_loss(struct hp_store_reader *r, const char *host, char *err, size_t len);
 
-/* Ingest statistics: {"received", "stored", "duplicates", "rejected":
- * {"json": n, "version": n, ...}}. */
+/* Store statistics: {"stored" (messages), "duplicates" (dropped), "lost"
+ * (gaps in seq), "hosts", "rejected": {"json": n, "version": n, "fields": n,
+ * "oversize": n}} (only the reasons that occurred). */
 json_object *hp_store_stats(struct hp_store_reader *r, char *err, size_t len);
 
 #endif

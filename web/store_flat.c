@@ -2,12 +2,13 @@
 /* store_flat.c -- which numbers of a message become series, and their names.
  *
  * Every numeric (or boolean) leaf under "data" is a series named by its
- * dotted path, with two exceptions that keep the store small: a cumulative
+ * dotted path, with exceptions that keep the store small: a cumulative
  * counter is skipped when the same object has its rate beside it ("x" with
- * "x_per_sec" or "x_rate"), and identity or clock fields (pid, start_time,
- * boot_time, ...) are skipped. An array of objects is indexed by a name-like
- * member of each element, so that a series keeps its name when the order
- * changes: "sensors.coretemp-isa-0000/Core 0.value", "cpus.1.user",
+ * "x_per_sec" or "x_rate"), and so are identity and clock fields (pid,
+ * start_time, boot_time, ...) and the agent's per-reporter cost counters.
+ * An array of objects is indexed by a name-like member of each element, so
+ * that a series keeps its name when the order changes:
+ * "sensors.coretemp-isa-0000/Core 0.value", "cpus.1.user",
  * "watched.nginx:1234.rss". Other arrays are indexed by position. Session
  * and ipaddr messages hold facts, not series. */
 #include "web/store_int.h"
@@ -16,9 +17,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* "reporters": the agent's per-reporter cost counters (its own log and
+ * bench/ show them); the rest are identities and clocks. */
 static const char *const skipped_keys[] = {
-    "times", "start_time", "boot_time", "walked",   "start", "pid",
-    "ppid",  "uid",        "prefixlen", "priority", NULL,
+    "reporters", "times", "start_time", "boot_time", "walked",   "start",
+    "pid",       "ppid",  "uid",        "prefixlen", "priority", NULL,
 };
 
 static bool skipped(const char *key)
@@ -70,9 +73,14 @@ static void element_name(json_object *el, size_t i, char *buf, size_t len)
         snprintf(buf, len, "%zu", i);
 }
 
+/* Series one message may feed: a 1 MB message of numbers would otherwise
+ * make 100,000 of them. The agent's largest messages have a few hundred. */
+#define LEAVES_MAX 4096
+
 struct walk {
     hp_flat_fn fn;
     void *ud;
+    unsigned leaves;
     char path[HP_PATH_MAX];
 };
 
@@ -99,7 +107,9 @@ static int walk(struct walk *w, json_object *v, size_t plen)
     case json_type_double:
     case json_type_boolean: {
         double d = json_object_get_double(v);
-        return plen && isfinite(d) ? w->fn(w->ud, w->path, plen, d) : 0;
+        if (!plen || !isfinite(d) || ++w->leaves > LEAVES_MAX)
+            return 0;
+        return w->fn(w->ud, w->path, plen, d);
     }
     case json_type_object: {
         json_object_object_foreach(v, key, child)

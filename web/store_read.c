@@ -39,23 +39,27 @@ static const char *const rd_sql[RD_COUNT] = {
         " (SELECT json_extract(data, '$.data.uptime') FROM latest WHERE host_id = h.id AND reporter = 'uptime'),"
         " coalesce(json_extract(h.facts, '$.version'),"
         "  (SELECT json_extract(data, '$.data.version') FROM latest WHERE host_id = h.id AND reporter = 'agent')),"
-        " (SELECT CAST(total(max_seq - min_seq + 1 - received) AS INTEGER) FROM streams"
+        " (SELECT CAST(total(max(0, max_seq - min_seq + 1 - received)) AS INTEGER) FROM streams"
         "  WHERE host_id = h.id),"
         " (SELECT CAST(total(received) AS INTEGER) FROM streams WHERE host_id = h.id)"
         " FROM hosts h ORDER BY h.name",
     [RD_HOST] = "SELECT name, session, first_ms, last_ms, facts FROM hosts WHERE name = ?1",
     [RD_SERIES_LIST] =
-        "SELECT s.reporter, s.path FROM series s JOIN hosts h ON h.id = s.host_id"
+        "SELECT s.reporter, s.path,"
+        " coalesce((SELECT min(minute) FROM rollup WHERE series_id = s.id),"
+        "  (SELECT min(ts) FROM samples WHERE series_id = s.id)),"
+        " (SELECT max(ts) FROM samples WHERE series_id = s.id)"
+        " FROM series s JOIN hosts h ON h.id = s.host_id"
         " WHERE h.name = ?1 ORDER BY s.reporter, s.path",
     [RD_LATEST] =
         "SELECT l.ts, l.data FROM latest l JOIN hosts h ON h.id = l.host_id"
         " WHERE h.name = ?1 AND l.reporter = ?2",
     [RD_LOSS] =
-        "SELECT s.reporter, s.session, s.received, s.max_seq - s.min_seq + 1 - s.received,"
+        "SELECT s.reporter, s.session, s.received, max(0, s.max_seq - s.min_seq + 1 - s.received),"
         " s.duplicates, s.max_seq, s.last_ms, s.interval FROM streams s"
         " JOIN hosts h ON h.id = s.host_id WHERE h.name = ?1 ORDER BY s.reporter, s.last_ms",
     [RD_STATS] =
-        "SELECT total(received), total(duplicates), total(max_seq - min_seq + 1 - received),"
+        "SELECT total(received), total(duplicates), total(max(0, max_seq - min_seq + 1 - received)),"
         " count(DISTINCT host_id) FROM streams",
     [RD_REJECTS] = "SELECT reason, count, last_ms, last_host FROM rejects ORDER BY reason",
 };
@@ -205,6 +209,8 @@ json_object *hp_store_host_series(struct hp_store_reader *r, const char *host, c
         json_object *o = json_object_new_object();
         json_object_object_add(o, "reporter", col_json(st, 0));
         json_object_object_add(o, "path", col_json(st, 1));
+        json_object_object_add(o, "first_ms", col_json(st, 2));
+        json_object_object_add(o, "last_ms", col_json(st, 3));
         json_object_array_add(res, o);
     }
     return done(r, st, rc, res, err, len);

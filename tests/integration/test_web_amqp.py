@@ -89,7 +89,13 @@ class WebAmqp(unittest.TestCase):
                 self.b.stop()
                 time.sleep(1.5)
                 self.b.start()
-                time.sleep(3)
+                time.sleep(2)
+                w.stop()  # and both at once
+                self.b.stop()
+                time.sleep(1)
+                self.b.start()
+                w.start()
+                time.sleep(2)
             self.assertEqual(a.returncode, 0, a.stderr)
             msgs = hp.parse_lines(a.stdout)
             self.wait_all(w, msgs, timeout=90)
@@ -137,3 +143,45 @@ class WebAmqp(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class WebAmqps(unittest.TestCase):
+    """amqps:// with the broker's certificate verified against cacert; a
+    wrong CA is refused with a reason and no password in the log."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.addClassCleanup(cls.tmp.cleanup)
+        cls.certs = rabbit.make_certs(cls.tmp.name)
+        cls.b = rabbit.Broker(tls=cls.certs)
+        cls.addClassCleanup(cls.b.close)
+        cls.b.start()
+
+    def web(self, d, ca):
+        w = web.Web(d, input_conf='type = "amqp"; url = "%s"; queue = "web-tls"; cacert = "%s";'
+                    % (self.b.tls_url(), ca))
+        self.addCleanup(lambda: w.alive() and w.stop())
+        return w.start()
+
+    def test_tls_verified(self):
+        t = int(time.time() * 1000)
+        with tempfile.TemporaryDirectory() as d:
+            w = self.web(d, self.certs["ca"])
+            hp.wait_for(lambda: "consuming queue web-tls" in w.read_stderr(), what="consuming")
+            body = json.dumps({"v": 1, "host": "tls", "reporter": "mem", "ts": t,
+                               "session": "s", "seq": 1, "interval": 1,
+                               "data": {"percent": 42}})
+            p = subprocess.run([PUBLISH, self.b.url(), "hostpulse", "hostpulse.tls.mem"],
+                               input=body + "\n", capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            hp.wait_for(lambda: w.stored() == 1, what="stored over TLS")
+            self.assertEqual(w.stop(), 0)
+
+    def test_wrong_ca_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            w = self.web(d, self.certs["other_ca"])
+            hp.wait_for(lambda: "amqps://guest:***@" in w.read_stderr(), what="a failure logged")
+            self.assertEqual(w.stop(), 0)
+            self.assertNotIn("consuming queue", w.stderr)
+            self.assertNotIn("guest:guest", w.stderr)

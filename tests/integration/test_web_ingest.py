@@ -81,6 +81,7 @@ class StdinPipeline(unittest.TestCase):
     def test_agent_pipe_stores_every_series_with_its_values(self):
         with tempfile.TemporaryDirectory() as d:
             w = web.Web(d, extra=["--stdin"])
+            self.addCleanup(lambda: w.alive() and w.stop())
             pipe = Pipe(d, w, "pipe-host")
             self.assertEqual(pipe.run(3), 0)
             msgs = pipe.lines
@@ -103,6 +104,7 @@ class StdinPipeline(unittest.TestCase):
 class BadInput(unittest.TestCase):
     def feed(self, w, lines):
         w.start(stdin=subprocess.PIPE)
+        self.addCleanup(lambda: w.alive() and w.stop())
         for line in lines:
             w.proc.stdin.write(line if isinstance(line, bytes) else line.encode() + b"\n")
         w.proc.stdin.close()
@@ -200,10 +202,10 @@ class Lifecycle(unittest.TestCase):
             with open(os.path.join(d, "in.jsonl"), "w") as f:
                 for i in range(1, 4):
                     f.write(json.dumps(envelope(seq=i, ts=t + i)) + "\n")
-            w.args = w.args  # same command line
             env = dict(os.environ, NOTIFY_SOCKET=path)
             w.err = open(os.path.join(d, "stderr"), "w+")
             w.proc = subprocess.Popen(w.args, stdout=subprocess.DEVNULL, stderr=w.err, env=env)
+            self.addCleanup(lambda: w.proc.poll() is None and w.proc.kill())
             m = self.next_message(sock)
             self.assertEqual(m.get("READY"), "1", m)
             self.assertIn("running on 127.0.0.1:", m.get("STATUS", ""))
@@ -257,6 +259,14 @@ class Cli(unittest.TestCase):
         p = self.run_web(["--check"], conf="web: { bogus = 1; };\n")
         self.assertEqual(p.returncode, 1)
         self.assertIn("bogus", p.stderr)
+        p = self.run_web(["--check"], conf='input: {\n type = "amqp";\n'
+                         ' url = "http://u:Secr3t@h/";\n};\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"web\.conf:3: input\.url: http://u:\*\*\*@h/ is not an amqp")
+        self.assertNotIn("Secr3t", p.stderr)
+        p = self.run_web(["--check"], conf='input: { type = "carrier-pigeon"; };\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("carrier-pigeon", p.stderr)
 
     def test_listening_beyond_loopback_without_auth_or_tls_warns(self):
         p = self.run_web(["--check", "--listen", "0.0.0.0:9180"], conf="")

@@ -162,6 +162,9 @@ static void series_are_named_by_element_not_position(void **state)
     assert_non_null(strstr(got, "\"interfaces.eth0.bytes_recv_per_sec\""));
     assert_null(strstr(got, "\"interfaces.eth0.bytes_recv\"")); /* counter with a rate */
     assert_null(strstr(got, "start_time"));
+    json_object *first = json_object_array_get_idx(l, 0);
+    assert_int_equal(json_object_get_int64(json_object_object_get(first, "first_ms")), t);
+    assert_int_equal(json_object_get_int64(json_object_object_get(first, "last_ms")), t);
     json_object_put(l);
 }
 
