@@ -156,7 +156,7 @@ async function loadChart(c, now) {
     ds.data = s.points.map(p => ({ x: p[0], y: p[1] }));
     // few samples (a new host, a long gap): dots, or single samples vanish
     const have = s.points.filter(p => p[1] !== null);
-    ds.pointRadius = have.length < 60 ? 2 : 0;
+    ds.pointRadius = have.length < 20 ? 2 : 0;
     // the legend shows each line's latest value, readable from afar
     ds.label = l.label + (have.length ? " " + c.def.fmt(have[have.length - 1][1]) : "");
   }));
