@@ -36,15 +36,19 @@ CHARTS = ["cpu", "load", "mem", "membytes", "rx", "tx", "fs", "dread", "dwrite",
 # un-premultiplied colours, so an antialiased pixel of a thin line or a dot
 # keeps its line's colour with a lower alpha: match the colour within a few
 # steps per channel, any alpha from a quarter up. Grid lines (#2a3240) are
-# far from every line colour.
+# far from every line colour, tick labels (#8a94a6) from every colour of
+# the palette.
 DRAWN_JS = r"""
 (() => {
   const out = {};
   const rgb = hex => [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
   for (const c of Object.values(Chart.instances)) {
     const a = c.chartArea, ctx = c.ctx;
-    const img = ctx.getImageData(Math.ceil(a.left), Math.ceil(a.top),
-                                 Math.floor(a.right - a.left), Math.floor(a.bottom - a.top)).data;
+    // the plot area plus 3 px right and below: a line along zero, or the
+    // newest dot at the right edge, is drawn half across the border
+    const w = Math.min(c.canvas.width, Math.floor(a.right) + 3) - Math.ceil(a.left);
+    const h = Math.min(c.canvas.height, Math.floor(a.bottom) + 3) - Math.ceil(a.top);
+    const img = ctx.getImageData(Math.ceil(a.left), Math.ceil(a.top), w, h).data;
     const want = c.data.datasets.map(d => rgb(d.borderColor));
     let n = 0;
     for (let i = 0; i < img.length; i += 4) {

@@ -14,7 +14,7 @@ const RANGES = { "1h": 3600e3, "6h": 6 * 3600e3, "24h": 24 * 3600e3, "48h": 48 *
 const RANGE_TEXT = { "1h": "last hour", "6h": "last 6 hours", "24h": "last 24 hours",
                      "48h": "last 48 hours", "7d": "last 7 days", "30d": "last 30 days" };
 const COLORS = ["#5aa9e6", "#e0584f", "#f0a030", "#5fb760", "#b67be0", "#4fd1c5", "#e07bb6",
-                "#c9c95a", "#8d99ae", "#ff8c69", "#7bdff2", "#a3be8c"];
+                "#c9c95a", "#ffd166", "#ff8c69", "#7bdff2", "#a3be8c"];
 const POINTS = 600;
 let range = (location.hash || "").slice(1) in RANGES ? location.hash.slice(1) : "1h";
 let charts = []; // {def, chart, card}
