@@ -72,6 +72,23 @@ class WebPackageTest(unittest.TestCase):
         for dep in ("libjs-chart.js", "adduser", "libmicrohttpd12", "libsqlite3-0"):
             self.assertIn(dep, fields)
 
+    def test_maintainer_scripts(self):
+        # enabled and restarted on upgrade, stopped on removal, for both
+        # init systems; its configuration files are conffiles
+        with tempfile.TemporaryDirectory() as d:
+            sh(["dpkg-deb", "-e", self.deb, d], check=True)
+            scripts = {}
+            for name in ("postinst", "prerm", "postrm", "conffiles"):
+                with open(os.path.join(d, name)) as f:
+                    scripts[name] = f.read()
+        self.assertIn("adduser --system", scripts["postinst"])
+        self.assertRegex(scripts["postinst"], r"invoke-rc.d .*hostpulse-web \$_dh_action")
+        self.assertRegex(scripts["postinst"], r"deb-systemd-helper enable .hostpulse-web.service")
+        self.assertRegex(scripts["prerm"], r"invoke-rc.d .*hostpulse-web stop")
+        self.assertRegex(scripts["prerm"], r"deb-systemd-invoke stop .hostpulse-web.service")
+        self.assertEqual(sorted(scripts["conffiles"].split()), [
+            "/etc/default/hostpulse-web", "/etc/hostpulse/web.conf", "/etc/init.d/hostpulse-web"])
+
     def test_unit(self):
         keys = {}
         with open(UNIT) as f:
