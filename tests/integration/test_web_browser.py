@@ -338,6 +338,17 @@ class RealAgentTest(unittest.TestCase):
             self.assertEqual(blank, {}, "charts with nothing drawn: %s" % drawn)
             facts = b.eval("document.getElementById('facts').textContent")
             self.assertIn("browser test", facts)  # the session message's description
+
+            # the fleet page follows the running agent without a reload
+            b.open(web.base + "/")
+            stored = ("(() => { const b = document.querySelectorAll('#summary b');"
+                      " return b.length ? parseInt(b[b.length - 1].textContent) : 0; })()")
+            first = b.wait(stored, what="the stored count in the fleet header")
+            b.eval("window.hpMarker = 7")
+            b.wait("%s > %d" % (stored, first), timeout=30,
+                   what="the fleet header to count new messages")
+            self.assertEqual(b.eval("window.hpMarker"), 7, "the page was reloaded")
+            self.assertEqual(b.eval("document.querySelector('#rows .host').textContent"), name)
             self.assertEqual(b.dialogs, [])
             self.assertEqual(b.errors, [], "\n".join(b.errors))
 
