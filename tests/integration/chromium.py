@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -50,7 +51,7 @@ class Browser:
                                   "--remote-debugging-port=%d" % port,
                                   "--window-size=%d,%d" % (self.width, self.height),
                                   "about:blank"],
-            stdout=self.log, stderr=self.log)
+            stdout=self.log, stderr=self.log, start_new_session=True)
         try:
             target = hp.wait_for(lambda: self._page_target(port), timeout=60,
                                  what="chromium's DevTools endpoint")
@@ -68,11 +69,21 @@ class Browser:
     def __exit__(self, *exc):
         if self.ws:
             self.ws.close()
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
+        if self.proc:
+            # chromium's own children (zygote, renderer, gpu) share its
+            # process group: kill them all, or they write into the profile
+            # while it is being removed
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.proc.wait()
         self.log.close()
-        shutil.rmtree(self.profile, ignore_errors=True)
+        for _ in range(20):
+            shutil.rmtree(self.profile, ignore_errors=True)
+            if not os.path.exists(self.profile):
+                break
+            time.sleep(0.1)
         return False
 
     @staticmethod
