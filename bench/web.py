@@ -63,6 +63,8 @@ def ingest(build, d, tpl, hosts, seconds):
     print("ratio ingest/bare %.2f (target >= 0.80); 2,000 hosts at default intervals send"
           " %.0f msg/s: %.1fx headroom" % (float(v["ratio"]), FLEET_MSG_S,
                                            float(v["ingest_msg_s"]) / FLEET_MSG_S))
+    print("rollups and retention, per minute of data from these %d hosts: %.0f ms (once a"
+          " minute, off the per-message path)" % (hosts, float(v["rollup_ms_per_minute"])))
     print("disk: %.1f MB per host per day of raw samples (+ rollups), %.0f MB per host for 48 h"
           % (float(v["bytes_per_host_day"]) / 1e6, 2 * float(v["bytes_per_host_day"]) / 1e6))
 

@@ -7,6 +7,7 @@
  * struct hp_web_conf, so the same table validates, fills and documents. */
 #include "web/config.h"
 #include "lib/conffile.h"
+#include "web/ingest.h"
 
 #include <amqp.h>
 #include <arpa/inet.h>
@@ -85,6 +86,8 @@ static const struct hp_opt input_opts[] = {
      .help = "type kafka: topics (default \"hostpulse\")"},
     {.name = "group", .type = HP_OPT_STRING, .def = "hostpulse-web", HP_AT_STR(C, kafka_group),
      .help = "type kafka: consumer group"},
+    {.name = "properties", .type = HP_OPT_GROUP, HP_AT_SET(C, kafka_properties),
+     .help = "type kafka: librdkafka properties, verbatim (write '.' as '_': security_protocol)"},
     {.name = "host", .type = HP_OPT_STRING, .def = "localhost", HP_AT_STR(C, mqtt_host),
      .help = "type mqtt: broker host"},
     {.name = "port", .type = HP_OPT_INT, .def = "1883", .min = 1, .max = 65535,
@@ -168,6 +171,8 @@ static void check_pairs(const struct hp_web_conf *c, struct hp_errs *e)
     if (c->input == HP_IN_FILE && !(c->input_file && *c->input_file))
         hp_errs_add(e, member(&c->lc, "input"), "input.file: required with type = \"file\"");
     check_amqp_url(c, e);
+    if (c->input == HP_IN_KAFKA)
+        hp_input_kafka_check(c, e);
 }
 
 struct hp_web_conf *hp_web_conf_load(const char *path, struct hp_errs *e)

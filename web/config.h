@@ -61,6 +61,7 @@ struct hp_web_conf {
     const char *kafka_brokers;
     const config_setting_t *kafka_topics; /* NULL: "hostpulse" */
     const char *kafka_group;
+    const config_setting_t *kafka_properties; /* librdkafka properties, NULL: none */
     const char *mqtt_host;
     int64_t mqtt_port;
     const char *mqtt_topic;

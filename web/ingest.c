@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct kept {
 struct hp_ingest {
     const struct hp_web_conf *conf;
     struct hp_store *store;
+    json_tokener *tok; /* reused for every message (ingest thread) */
     pthread_t thread;
     bool started;
     /* Written by the main thread, read by the ingest thread: relaxed, as
@@ -150,8 +152,8 @@ static void check_envelope(json_object *env, struct hp_store_msg *m, struct verd
         return bad_field(vd, "data", "an object");
 }
 
-/* Parse body; NULL with vd filled when it is not one JSON value. */
-static json_object *parse(const char *body, size_t len, struct verdict *vd)
+/* Parse body with tok; NULL with vd filled when it is not one JSON value. */
+static json_object *parse(json_tokener *tok, const char *body, size_t len, struct verdict *vd)
 {
     if (memchr(body, '\0', len)) {
         vd->reason = "json";
@@ -159,13 +161,10 @@ static json_object *parse(const char *body, size_t len, struct verdict *vd)
                  (size_t)((const char *)memchr(body, '\0', len) - body));
         return NULL;
     }
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return NULL;
+    json_tokener_reset(tok);
     json_object *env = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
     while (env && end < len && strchr(" \t\r\n", body[end]))
         end++;
     if (!env || jerr != json_tokener_success || end != len) {
@@ -221,7 +220,7 @@ static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, siz
         vd.reason = "oversize";
         snprintf(vd.detail, sizeof(vd.detail), "%zu bytes, the limit is %lld", len,
                  (long long)ing->conf->max_message);
-    } else if ((env = parse(body, len, &vd)) != NULL) {
+    } else if ((env = parse(ing->tok, body, len, &vd)) != NULL) {
         check_envelope(env, &m, &vd);
     }
     enum hp_ingest_add res;
@@ -418,7 +417,13 @@ struct hp_ingest *hp_ingest_open(const struct hp_web_conf *conf, char *err, size
     struct hp_store_opts o = {.retention_hours = conf->retention_hours,
                               .rollup_days = conf->rollup_days};
     ing->store = hp_store_open(conf->db, &o, err, len);
-    if (!ing->store) {
+    ing->tok = json_tokener_new();
+    if (!ing->store || !ing->tok) {
+        if (ing->store && !ing->tok)
+            snprintf(err, len, "out of memory");
+        hp_store_close(ing->store);
+        if (ing->tok)
+            json_tokener_free(ing->tok);
         free(ing);
         return NULL;
     }
@@ -458,10 +463,16 @@ void hp_ingest_close(struct hp_ingest *ing)
     if (hp_store_commit(ing->store, err, sizeof(err)) != 0)
         hp_err("ingest: final commit: %s", err);
     hp_store_close(ing->store);
+    json_tokener_free(ing->tok);
     kept_clear(&ing->kept);
     free(ing->kept.body);
     free(ing->kept.len);
     free(ing);
+}
+
+void hp_ingest_no_maintenance(struct hp_ingest *ing)
+{
+    ing->next_maint_ms = INT64_MAX;
 }
 
 bool hp_ingest_finished(const struct hp_ingest *ing)

@@ -37,6 +37,9 @@ void hp_ingest_stop(struct hp_ingest *ing);
  * (committing what is pending). */
 struct hp_ingest *hp_ingest_open(const struct hp_web_conf *conf, char *err, size_t len);
 void hp_ingest_close(struct hp_ingest *ing);
+/* Benchmarks: leave rollups and retention (hp_store_maintain) out of
+ * hp_ingest_commit, to time them apart. */
+void hp_ingest_no_maintenance(struct hp_ingest *ing);
 /* True once the input has finished by itself (end of stdin or file). */
 bool hp_ingest_finished(const struct hp_ingest *ing);
 void hp_ingest_counts(const struct hp_ingest *ing, struct hp_ingest_counts *out);
@@ -67,6 +70,9 @@ const struct hp_web_conf *hp_ingest_conf(const struct hp_ingest *ing);
 int hp_input_stdin_run(struct hp_ingest *ing, int fd, const char *name);
 int hp_input_amqp_run(struct hp_ingest *ing);
 int hp_input_kafka_run(struct hp_ingest *ing);
+/* --check: every input.properties entry must be a librdkafka property with
+ * a valid value (librdkafka's own message, at its FILE:LINE). */
+void hp_input_kafka_check(const struct hp_web_conf *c, struct hp_errs *e);
 int hp_input_mqtt_run(struct hp_ingest *ing);
 
 #endif

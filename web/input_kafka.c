@@ -33,11 +33,64 @@ static int set(rd_kafka_conf_t *conf, const char *k, const char *v, char *why, s
     return -1;
 }
 
+/* Value of a properties entry as text, in buf when it is not a string. */
+static const char *prop_value(const config_setting_t *p, char *buf, size_t len)
+{
+    switch (config_setting_type(p)) {
+    case CONFIG_TYPE_STRING:
+        return config_setting_get_string(p);
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        snprintf(buf, len, "%lld", (long long)config_setting_get_int64(p));
+        return buf;
+    case CONFIG_TYPE_FLOAT:
+        snprintf(buf, len, "%g", config_setting_get_float(p));
+        return buf;
+    case CONFIG_TYPE_BOOL:
+        return config_setting_get_bool(p) ? "true" : "false";
+    default:
+        return NULL;
+    }
+}
+
+/* Apply input.properties to conf: a name's '_' read as '.' (libconfig names
+ * cannot hold dots), or else as written. On error, the entry in *bad. */
+static int set_properties(rd_kafka_conf_t *conf, const config_setting_t *props,
+                          const config_setting_t **bad, char *why, size_t len)
+{
+    for (int i = 0; props && i < config_setting_length(props); i++) {
+        const config_setting_t *p = config_setting_get_elem(props, (unsigned)i);
+        char name[128], buf[64];
+        const char *v = prop_value(p, buf, sizeof(buf));
+        snprintf(name, sizeof(name), "%s", config_setting_name(p));
+        for (char *c = name; *c; c++)
+            *c = *c == '_' ? '.' : *c;
+        *bad = p;
+        if (!v)
+            return snprintf(why, len, "must be a string, a number or a boolean"), -1;
+        if (set(conf, name, v, why, len) != 0 && set(conf, config_setting_name(p), v, why, len))
+            return -1;
+    }
+    return 0;
+}
+
+void hp_input_kafka_check(const struct hp_web_conf *c, struct hp_errs *e)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const config_setting_t *bad = NULL;
+    char why[256];
+    if (set_properties(conf, c->kafka_properties, &bad, why, sizeof(why)) != 0)
+        hp_errs_add(e, bad, "input.properties.%s: %s", config_setting_name(bad), why);
+    rd_kafka_conf_destroy(conf);
+}
+
 static int make(struct consumer *k, char *why, size_t len)
 {
     const struct hp_web_conf *c = k->c;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (set(conf, "bootstrap.servers", c->kafka_brokers, why, len) ||
+    const config_setting_t *bad;
+    if (set_properties(conf, c->kafka_properties, &bad, why, len) ||
+        set(conf, "bootstrap.servers", c->kafka_brokers, why, len) ||
         set(conf, "group.id", c->kafka_group, why, len) ||
         set(conf, "enable.auto.commit", "false", why, len) ||
         set(conf, "auto.offset.reset", "earliest", why, len) ||

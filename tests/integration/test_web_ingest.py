@@ -264,6 +264,10 @@ class Cli(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertRegex(p.stderr, r"web\.conf:3: input\.url: http://u:\*\*\*@h/ is not an amqp")
         self.assertNotIn("Secr3t", p.stderr)
+        p = self.run_web(["--check"], conf='input: {\n type = "kafka";\n properties: {\n'
+                         '  security_protocol = "ssl";\n  no_such_property = 1;\n };\n};\n')
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"web\.conf:5: input\.properties\.no_such_property: ")
         p = self.run_web(["--check"], conf='input: { type = "carrier-pigeon"; };\n')
         self.assertEqual(p.returncode, 1)
         self.assertIn("carrier-pigeon", p.stderr)
