@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
-"""bench/web_fleet.py -- hostpulse-web's fleet page with many hosts (run by
-bench/web.py, the "web" section of bench/run; also runnable alone):
+"""bench/web_fleet.py -- hostpulse-web's fleet page with many hosts (the
+"webfleet" section of bench/run; also runnable alone):
 
   - /api/fleet (what the page fetches every 5 s): median and worst of 20
     requests, with 10 hosts (the baseline) and with 1,000;
