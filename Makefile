@@ -17,7 +17,8 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            kcat openssl lm-sensors util-linux procps iproute2 python3-fusepy \
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \
-           maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js
+           maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js \
+           chromium python3-websocket
 
 CC      ?= cc
 OPT     ?= -O2
@@ -81,7 +82,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: FORCE pkgs all run check test unit asan tsan deps servers bench deb install clean format format-check lint cppcheck includes fuzz test-bins
+.PHONY: FORCE pkgs all run check test unit asan tsan deps servers bench deb install install-web clean format format-check lint cppcheck includes fuzz test-bins
 
 all: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web
 ifeq ($(VARIANT),release)
@@ -212,8 +213,26 @@ install: all
 	install -d $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 docs/schema/*.json $(DESTDIR)$(DATADIR)/schema/
 	$(if $(wildcard etc/*.json etc/*.sql),install -m 0644 $(wildcard etc/*.json etc/*.sql) $(DESTDIR)$(DATADIR)/)
-	install -m 0644 $(filter-out etc/hostpulse.conf,$(wildcard etc/*.conf)) $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(filter-out etc/hostpulse.conf etc/web.conf,$(wildcard etc/*.conf)) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 README.md $(filter-out docs/web.md,$(wildcard docs/*.md)) $(DESTDIR)$(DOCDIR)/
+	$(MAKE) --no-print-directory install-web
+
+# hostpulse-web (the second binary package): the program, its pages (the
+# charts library itself comes from Debian's libjs-chart.js), configuration,
+# both init systems' files, man page and documentation.
+WEBDATADIR ?= $(PREFIX)/share/hostpulse-web
+WEBDOCDIR  ?= $(PREFIX)/share/doc/hostpulse-web
+install-web: $(BUILD)/hostpulse-web
+	install -D -m 0755 $(BUILD)/hostpulse-web $(DESTDIR)$(PREFIX)/sbin/hostpulse-web
+	install -d $(DESTDIR)$(WEBDATADIR)/static
+	install -m 0644 $(wildcard web/static/*) $(DESTDIR)$(WEBDATADIR)/static/
+	install -D -m 0644 etc/web.conf $(DESTDIR)$(SYSCONFDIR)/hostpulse/web.conf
+	install -D -m 0644 init/hostpulse-web.default $(DESTDIR)$(SYSCONFDIR)/default/hostpulse-web
+	install -D -m 0755 init/hostpulse-web.init $(DESTDIR)$(SYSCONFDIR)/init.d/hostpulse-web
+	install -D -m 0644 init/hostpulse-web.service $(DESTDIR)$(UNITDIR)/hostpulse-web.service
+	install -D -m 0644 docs/hostpulse-web.8 $(DESTDIR)$(MANDIR)/man8/hostpulse-web.8
+	install -D -m 0644 docs/web.md $(DESTDIR)$(WEBDOCDIR)/web.md
+	$(if $(wildcard docs/images/web-*.png),install -D -m 0644 $(wildcard docs/images/web-*.png) -t $(DESTDIR)$(WEBDOCDIR)/images/)
 
 deb:
 	scripts/build-deb.sh

@@ -5,6 +5,7 @@
 #define HP_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 /* Grow the array *pp (elements of `size` bytes, *cap of them) to hold at
  * least `need`, doubling (from 16). pp is the address of the array pointer
@@ -22,5 +23,10 @@ int hp_buf_reserve(struct hp_buf *b, size_t need);
 /* Append n bytes and keep the NUL. 0, or -1 on ENOMEM (b unchanged). */
 int hp_buf_put(struct hp_buf *b, const void *s, size_t n);
 void hp_buf_free(struct hp_buf *b);
+/* Append a NUL-terminated string: hp_buf_put of its bytes. */
+static inline int hp_buf_str(struct hp_buf *b, const char *s)
+{
+    return hp_buf_put(b, s, strlen(s));
+}
 
 #endif

@@ -1,6 +1,7 @@
 #!/bin/bash
-# build-deb.sh -- `make deb`: build the hostpulse Debian package and leave
-# it in dist/ (hostpulse_VERSION_ARCH.deb with its .buildinfo and .changes).
+# build-deb.sh -- `make deb`: build the hostpulse Debian packages (the agent,
+# hostpulse, and hostpulse-web) and leave them in dist/ (PKG_VERSION_ARCH.deb
+# with the .buildinfo and .changes); lintian checks both.
 #
 # dpkg-buildpackage builds in the source tree and writes its results to the
 # parent directory, so this script runs it in a temporary copy of the tree
@@ -29,11 +30,13 @@ trap 'rm -rf "$tmp"' EXIT
 src="$tmp/hostpulse-$version"
 mkdir "$src"
 
-# Copy the source: git's view of it when this is a checkout, else all but
+# Copy the source: git's view of it when this is a checkout (files deleted
+# but not yet committed left out; symlinks kept, even dangling fixture ones),
+# else all but
 # build products.
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     git ls-files -z --cached --others --exclude-standard |
-        while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+        while IFS= read -r -d '' f; do { [ -e "$f" ] || [ -L "$f" ]; } && printf '%s\0' "$f"; done |
         tar -c --null -T - | tar -x -C "$src"
 else
     tar -c --exclude=./build --exclude=./dist --exclude=./.git --exclude=./hostpulse . |
@@ -51,14 +54,17 @@ if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$log" 2>&1; then
 fi
 cp "$log" dist/build.log
 
-rm -f dist/hostpulse_* dist/hostpulse-dbgsym_*
+rm -f dist/hostpulse_* dist/hostpulse-dbgsym_* dist/hostpulse-web_* dist/hostpulse-web-dbgsym_*
 shopt -s nullglob
 cp "$tmp"/hostpulse*_"$version"_*.{deb,ddeb,buildinfo,changes} dist/
 deb=$(ls "$root"/dist/hostpulse_"$version"_*.deb)
+webdeb=$(ls "$root"/dist/hostpulse-web_"$version"_*.deb)
 
 if [ "${LINTIAN:-1}" != 0 ]; then
     command -v lintian >/dev/null || die "lintian is missing (apt-get install lintian; or LINTIAN=0)"
     echo "build-deb: lintian"
-    lintian --fail-on error,warning --info "$deb" || die "lintian found problems in $deb"
+    for d in "$deb" "$webdeb"; do
+        lintian --fail-on error,warning --info "$d" || die "lintian found problems in $d"
+    done
 fi
-echo "build-deb: $deb"
+echo "build-deb: $deb $webdeb"

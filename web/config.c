@@ -7,7 +7,7 @@
  * struct hp_web_conf, so the same table validates, fills and documents. */
 #include "web/config.h"
 #include "lib/conffile.h"
-#include "web/ingest.h"
+#include "web/input_check.h"
 
 #include <amqp.h>
 #include <arpa/inet.h>

@@ -70,9 +70,6 @@ const struct hp_web_conf *hp_ingest_conf(const struct hp_ingest *ing);
 int hp_input_stdin_run(struct hp_ingest *ing, int fd, const char *name);
 int hp_input_amqp_run(struct hp_ingest *ing);
 int hp_input_kafka_run(struct hp_ingest *ing);
-/* --check: every input.properties entry must be a librdkafka property with
- * a valid value (librdkafka's own message, at its FILE:LINE). */
-void hp_input_kafka_check(const struct hp_web_conf *c, struct hp_errs *e);
 int hp_input_mqtt_run(struct hp_ingest *ing);
 
 #endif

@@ -12,6 +12,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "web/ingest.h"
+#include "web/input_check.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
