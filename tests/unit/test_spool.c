@@ -179,35 +179,200 @@ static void torn_tail_is_cut(void **state)
     hp_spool_close(sp);
 }
 
-static void corrupt_record_truncates_rest(void **state)
+/* Which of the records "record %06d" 0..n-1 were read; returns how many
+ * records were read. Numbers may jump after damage, so the payload says
+ * which record it is; positions must only grow. */
+static int read_set(struct hp_spool *sp, bool *seen, int n)
+{
+    const char *d;
+    size_t len;
+    uint64_t pos, prev = 0;
+    int got = 0;
+    while (hp_spool_read(sp, &d, &len, &pos) == 1) {
+        int k = -1;
+        char tmp[64];
+        assert_true(len < sizeof(tmp));
+        memcpy(tmp, d, len);
+        tmp[len] = '\0';
+        assert_int_equal(sscanf(tmp, "record %d", &k), 1);
+        assert_true(k >= 0 && k < n);
+        assert_true(got == 0 || pos > prev);
+        prev = pos;
+        seen[k] = true;
+        got++;
+    }
+    return got;
+}
+
+/* 30 records of 21 bytes after the 8-byte magic. */
+#define REC(i) (8 + (i)*21)
+
+static void damage(uint64_t first, off_t off, const void *bytes, size_t n)
+{
+    char path[128];
+    seg_file(path, sizeof(path), first);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, bytes, n, off), (ssize_t)n);
+    close(fd);
+}
+
+static void write_acked(const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/s/acked", tmpdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static struct hp_spool *thirty(struct hp_spool_cfg *c)
+{
+    *c = cfg();
+    c->segment_bytes = 1 << 20;
+    struct hp_spool *sp = open_ok(c);
+    append_n(sp, 0, 30);
+    hp_spool_close(sp);
+    return NULL;
+}
+
+/* Open after damage; every record except `lost` must be read, and the
+ * replay count must be exactly what is read. */
+static void expect_all_but(const struct hp_spool_cfg *c, int lost, uint64_t corrupt)
+{
+    struct hp_spool *sp = open_ok(c);
+    assert_int_equal(hp_spool_stats(sp)->corrupt, corrupt);
+    uint64_t unread = hp_spool_unread(sp);
+    bool seen[30] = {0};
+    int got = read_set(sp, seen, 30);
+    assert_int_equal(unread, (uint64_t)got);
+    for (int i = 0; i < 30; i++)
+        assert_true(seen[i] == (i != lost));
+    assert_int_equal(hp_spool_unread(sp), 0);
+    hp_spool_close(sp);
+}
+
+static void flipped_bytes_skip_one_record(void **state)
+{
+    (void)state;
+    /* a payload byte, a length byte, a CRC byte, each in a different record */
+    static const off_t where[][2] = {{5, 10}, {5, 0}, {5, 3}, {5, 6}, {0, 12}, {29, 9}, {17, 1}};
+    for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+        struct hp_spool_cfg c;
+        thirty(&c);
+        int rec = (int)where[i][0];
+        damage(0, REC(rec) + where[i][1], "\x7f", 1);
+        expect_all_but(&c, rec, rec == 29 ? 1 : 1);
+        hp_test_rmtree(tmpdir);
+        assert_int_equal(mkdir(tmpdir, 0700), 0);
+    }
+}
+
+static void bad_magic_keeps_the_records(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c;
+    thirty(&c);
+    damage(0, 0, "NOTSPOOL", 8);
+    expect_all_but(&c, -1, 1);
+}
+
+static void huge_length_and_torn_tail(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c;
+    thirty(&c);
+    damage(0, REC(7), "\xff\xff\xff\x7f", 4);          /* a length past the limit */
+    damage(0, REC(30), "\x05\x00\x00\x00garbage", 11); /* a torn tail after the end */
+    expect_all_but(&c, 7, 2);
+    char path[128];
+    seg_file(path, sizeof(path), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, REC(30)); /* only the tail was cut */
+}
+
+/* Damage below the acked mark must not make a later record look acked. */
+static void damage_below_acked_loses_nothing(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c;
+    thirty(&c);
+    write_acked("10\n");
+    damage(0, REC(5) + 10, "\x7f", 1);
+    struct hp_spool *sp = open_ok(&c);
+    bool seen[30] = {0};
+    read_set(sp, seen, 30);
+    for (int i = 10; i < 30; i++)
+        assert_true(seen[i]);
+    hp_spool_close(sp);
+}
+
+static void bad_acked_replays_everything(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "-1\n", "18446744073709551615\n", "abc\n", "12x\n", "99999\n", "", "10"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct hp_spool_cfg c;
+        thirty(&c);
+        write_acked(bad[i]);
+        expect_all_but(&c, -1, 0);
+        /* and the numbering goes on from the records, not from garbage */
+        struct hp_spool *sp = open_ok(&c);
+        uint64_t pos;
+        assert_int_equal(hp_spool_append(sp, "x", 1, false, &pos), 0);
+        assert_int_equal(pos, 30);
+        hp_spool_close(sp);
+        hp_test_rmtree(tmpdir);
+        assert_int_equal(mkdir(tmpdir, 0700), 0);
+    }
+}
+
+static void symlinked_segment_is_not_followed(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c;
+    thirty(&c);
+    char outside[128], link[128];
+    snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+    FILE *f = fopen(outside, "w");
+    assert_non_null(f);
+    fputs("HPSPOOL1 not yours", f);
+    fclose(f);
+    seg_file(link, sizeof(link), 30);
+    assert_int_equal(symlink(outside, link), 0);
+    struct hp_spool *sp = open_ok(&c);
+    bool seen[30] = {0};
+    assert_int_equal(read_set(sp, seen, 30), 30);
+    uint64_t pos;
+    assert_int_equal(hp_spool_append(sp, "record 000030", 13, false, &pos), 0);
+    hp_spool_close(sp);
+    struct stat st;
+    assert_int_equal(stat(outside, &st), 0);
+    assert_int_equal(st.st_size, 18); /* untouched */
+}
+
+static void unsafe_directories_are_refused(void **state)
 {
     (void)state;
     struct hp_spool_cfg c = cfg();
-    c.segment_bytes = 1 << 20;
-    struct hp_spool *sp = open_ok(&c);
-    append_n(sp, 0, 10);
+    char err[256], dir[128];
+    assert_null(hp_spool_open(&c, "../x", err, sizeof(err)));
+    assert_non_null(strstr(err, "sink name"));
+    assert_null(hp_spool_open(&c, "", err, sizeof(err)));
+    snprintf(dir, sizeof(dir), "%s/s", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_null(hp_spool_open(&c, "s", err, sizeof(err)));
+    assert_non_null(strstr(err, "writable by every user"));
+    assert_int_equal(chmod(dir, 0750), 0);
+    struct hp_spool *sp = open_ok(&c); /* a second agent on it fails clearly */
+    assert_null(hp_spool_open(&c, "s", err, sizeof(err)));
+    assert_non_null(strstr(err, "in use by another hostpulse"));
     hp_spool_close(sp);
-    char path[128];
-    seg_file(path, sizeof(path), 0);
-    int fd = open(path, O_RDWR);
-    assert_true(fd >= 0);
-    /* records are 8 + 13 bytes after the 8-byte magic: flip a byte of #4 */
-    assert_int_equal(pwrite(fd, "X", 1, 8 + 4 * 21 + 10), 1);
-    /* and garbage appended after the end */
-    assert_int_equal(pwrite(fd, "\xff\xff\xff\xff", 4, 8 + 10 * 21), 4);
-    close(fd);
-    sp = open_ok(&c);
-    assert_int_equal(hp_spool_stats(sp)->corrupt, 1);
-    uint64_t first = 0, last = 0;
-    assert_int_equal(read_all(sp, &first, &last), 4);
-    hp_spool_close(sp);
-
-    /* a bad magic leaves nothing of the segment */
-    fd = open(path, O_RDWR);
-    assert_int_equal(pwrite(fd, "NOTSPOOL", 8, 0), 8);
-    close(fd);
-    sp = open_ok(&c);
-    assert_int_equal(hp_spool_unread(sp), 0);
+    sp = open_ok(&c); /* and the lock goes with the spool */
     hp_spool_close(sp);
 }
 
@@ -294,7 +459,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(append_read_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_after_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_is_cut, setup, teardown),
-        cmocka_unit_test_setup_teardown(corrupt_record_truncates_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(flipped_bytes_skip_one_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_magic_keeps_the_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(huge_length_and_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(damage_below_acked_loses_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_acked_replays_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(symlinked_segment_is_not_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(unsafe_directories_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(budget_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(max_age_drops_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(consume_keeps_read_in_step, setup, teardown),
