@@ -81,6 +81,7 @@ static json_object *sink_stats(struct hp_sink *k)
     hp_json_add_uint(o, "failed", load(&k->stats.failed));
     hp_json_add_uint(o, "retried", load(&k->stats.retried));
     hp_json_add_uint(o, "rejected", load(&k->stats.rejected));
+    hp_json_add_uint(o, "dead_lettered", load(&k->stats.dead_lettered));
     hp_json_add_uint(o, "dropped", load(&k->stats.dropped));
     hp_json_add_uint(o, "returned", load(&k->stats.returned));
     hp_json_add_uint(o, "backlog", load(&k->stats.backlog));

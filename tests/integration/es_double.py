@@ -17,6 +17,9 @@ A request that breaks the contract is answered 400 and recorded in
 injected: fail_requests([429, 503]) answers the next requests with those
 statuses; fail_items(predicate, status, times) gives matching items that
 status (400 mapper_parsing_exception, 429 ...) `times` times each.
+max_content_length (bytes of the decompressed body, as Elasticsearch's
+http.max_content_length) answers a bigger request 413 before reading its
+items; `rejected_413` counts those.
 
 Standard library only; runs in a thread on 127.0.0.1 with a free port:
 
@@ -42,6 +45,8 @@ class EsDouble:
         self.protocol_errors = []
         self._fail_requests = []  # statuses for the next whole requests
         self._fail_items = []     # [predicate, status, times left per _id, dict]
+        self.max_content_length = None  # bytes of the decompressed body, or None
+        self.rejected_413 = 0     # requests answered 413
         self.server = None
         self.thread = None
 
@@ -180,6 +185,18 @@ class EsDouble:
                 status = self._fail_requests.pop(0)
                 return status, {"error": {"type": "injected", "reason": "injected %d" % status},
                                 "status": status}
+        if self.max_content_length is not None:
+            body = raw
+            if headers.get("Content-Encoding") == "gzip":
+                try:
+                    body = gzip.decompress(raw)
+                except OSError:
+                    pass  # parse() reports it
+            if len(body) > self.max_content_length:
+                with self.lock:
+                    self.rejected_413 += 1
+                return 413, {"error": {"type": "content_too_long_exception",
+                                       "reason": "request body too large"}, "status": 413}
         pairs, reason = self.parse(headers, raw)
         if pairs is None:
             return self.protocol_error(reason)

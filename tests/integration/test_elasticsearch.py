@@ -40,10 +40,19 @@ class ElasticsearchTest(unittest.TestCase):
         self.addCleanup(self.es.stop)
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
+        self.spool = os.path.join(self.tmp.name, "spool")
+
+    def dead_letters(self):
+        """The dead-letter lines of the elasticsearch sink, parsed."""
+        path = os.path.join(self.spool, "elasticsearch.dead-letters.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f]
 
     def run_agent(self, extra="", until=None, min_docs=10):
         path = hp.write_config(self.tmp.name, CONFIG % {"url": self.es.url, "extra": extra})
-        with hp.Agent(path) as a:
+        with hp.Agent(path, env={"HOSTPULSE_SPOOL_DIR": self.spool}) as a:
             hp.wait_for(lambda: len(self.es.ids()) >= min_docs, timeout=20, what="documents")
             if until:
                 hp.wait_for(lambda: until(a), timeout=20, what="agent state")
@@ -111,6 +120,54 @@ class ElasticsearchTest(unittest.TestCase):
         for i in rejected:
             self.assertEqual(self.es.statuses[i], [400], "a 400 item is not retried")
         self.assertIn("mapper_parsing_exception", a.stderr)
+        # the dead letters hold exactly the refused messages, with the reason
+        dead = self.dead_letters()
+        self.assertEqual({doc_id(json.loads(d["message"])) for d in dead}, rejected)
+        self.assertEqual(len(dead), 2)
+        for d in dead:
+            self.assertEqual(d["sink"], "elasticsearch")
+            self.assertIn("item status 400", d["reason"])
+            self.assertIn("mapper_parsing_exception", d["reason"])
+            self.assertRegex(d["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        last = [m for m in msgs if m["reporter"] == "agent"][-1]
+        self.assertEqual(last["data"]["sinks"]["elasticsearch"]["dead_lettered"], 2)
+
+    def test_413_splits_the_batch_and_dead_letters_a_lone_giant(self):
+        # Bodies over 1200 bytes are refused whole (413). An agent report
+        # (~1.7 KB as a bulk pair) is too big even alone: it must be
+        # dead-lettered; uptime and session messages (< 800 bytes) arrive,
+        # after batches of them are split.
+        self.es.max_content_length = 1200
+
+        def settled(a):
+            agents = [m for m in hp.parse_lines(a.read_stdout()) if m["reporter"] == "agent"]
+            return len(agents) >= 5 and len(self.dead_letters()) >= len(agents) - 2
+
+        msgs, a = self.run_agent("gzip = false;", until=settled, min_docs=20)
+        self.assertGreater(self.es.rejected_413, 0)
+        agents = {doc_id(m) for m in msgs if m["reporter"] == "agent"}
+        dead = [json.loads(d["message"]) for d in self.dead_letters()]
+        dead_ids = {doc_id(m) for m in dead}
+        self.assertEqual(len(dead_ids), len(dead), "each dead letter once")
+        self.assertTrue(dead_ids <= agents, "only the giants are dead letters")
+        self.assertGreaterEqual(len(dead_ids), len(agents) - 3)
+        for d in self.dead_letters():
+            self.assertIn("HTTP 413", d["reason"])
+        for m in dead:
+            hp.validate(m)
+        # everything else arrived, once, unchanged
+        self.assertDelivered(msgs, skip=agents)
+        self.assertIn("dead-lettering agent #", a.stderr)
+
+    def test_401_keeps_the_data_and_says_why(self):
+        self.es.fail_requests([401, 401, 403])
+        msgs, a = self.run_agent('user = "elastic"; password = "s3cret";')
+        self.assertDelivered(msgs)
+        self.assertIn("HTTP 401", a.stderr)
+        self.assertIn("sink elasticsearch", a.stderr)
+        self.assertIn("refused the credentials", a.stderr)
+        self.assertNotIn("s3cret", a.stderr)
+        self.assertEqual(self.dead_letters(), [])
 
     def test_item_429_retries_only_those(self):
         bad = lambda meta, d: d["seq"] in (2, 4)

@@ -5,10 +5,15 @@
  * The per-item results of the response decide each message's fate: 2xx is
  * confirmed, 429 and 5xx are retried (and the sink backs off, so a busy
  * cluster is not hammered), any other status (400 mapper_parsing_exception,
- * say) is logged with the item and dropped. A failed connection, a timeout,
- * or an HTTP 429/5xx for the whole request is a connection-level failure:
- * the transport re-queues the batch and retries with capped exponential
- * backoff. Each document has a fixed _id, so a re-sent one overwrites
+ * say) is logged with the item and put in the sink's dead-letter file
+ * (transport/deadletter.h): a poison message never stops the sink.
+ * A whole request answered 413 (too large) or 400 is split in halves and
+ * each half sent again, down to single documents; a single document still
+ * refused so is dead-lettered. A failed connection, a timeout, an HTTP
+ * 429/5xx, or 401/403 (credentials) for the whole request is a
+ * connection-level failure: the transport keeps the batch (memory, then
+ * spool) and retries with capped exponential backoff, and the log names
+ * the status. Each document has a fixed _id, so a re-sent one overwrites
  * itself instead of duplicating.
  *
  * The curl easy handle lives from open() to close(), so its connection is
@@ -17,6 +22,7 @@
  *
  * hp-module-pkgs: libcurl zlib */
 #include "lib/buf.h"
+#include "transport/deadletter.h"
 #include "transport/sinks/es_bulk.h"
 #include "transport/sink.h"
 
@@ -45,6 +51,7 @@ struct es {
     struct json_tokener *tok;
     uint64_t *pos; /* backlog position of each document in the request */
     const struct hp_msg **msgs;
+    struct hp_out *outs; /* the envelopes of the batch, split on 413/400 */
     size_t cap;
     int64_t drop_window_ms;             /* start of the minute counted below */
     unsigned drops_logged, drops_quiet; /* dropped items logged / not, this minute */
@@ -141,6 +148,10 @@ static int settle_item(struct hp_sink *s, size_t i, json_object *item)
     }
     json_object_object_get_ex(res, "error", &err);
     log_drop(s, e->msgs[i], code, err);
+    char why[512], reason[560];
+    error_text(err, why, sizeof(why));
+    snprintf(reason, sizeof(reason), "item status %d: %s", code, why);
+    hp_dead_letter(s, e->msgs[i], reason);
     hp_sink_ack(s, e->pos[i], HP_ACK_DROP);
     return 0;
 }
@@ -178,6 +189,11 @@ static int http_fail(struct hp_sink *s, long code)
     if (r && json_object_object_get_ex(r, "error", &err))
         error_text(err, why, sizeof(why));
     json_object_put(r);
+    if (code == 401 || code == 403)
+        return hp_sink_fail(s,
+                            "POST %s: HTTP %ld%s%s%s: the cluster refused the credentials (check "
+                            "user/password or api_key); messages are kept and retried",
+                            e->safe_url, code, why[0] ? " (" : "", why, why[0] ? ")" : "");
     return hp_sink_fail(s, "POST %s: HTTP %ld%s%s%s", e->safe_url, code, why[0] ? " (" : "", why,
                         why[0] ? ")" : "");
 }
@@ -218,8 +234,75 @@ static int reserve_docs(struct es *e, size_t n)
     if (!msgs)
         return -1;
     e->msgs = msgs;
+    struct hp_out *outs = realloc(e->outs, n * sizeof(*outs));
+    if (!outs)
+        return -1;
+    e->outs = outs;
     e->cap = n;
     return 0;
+}
+
+/* Build the bulk body of out[0..n) (all envelopes). 0 or -1. */
+static int build(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct es *e = s->priv;
+    hp_es_bulk_reset(&e->bulk);
+    for (size_t i = 0; i < n; i++) {
+        if (hp_es_bulk_add(&e->bulk, e->index, out[i].msg) != 0)
+            return hp_sink_fail(s, "out of memory");
+        e->pos[e->bulk.ndocs - 1] = out[i].pos;
+        e->msgs[e->bulk.ndocs - 1] = out[i].msg;
+    }
+    return 0;
+}
+
+/* A single document the cluster refuses as a whole request: dead-letter it
+ * and move on. */
+static void refuse_one(struct hp_sink *s, const struct hp_out *o, long code)
+{
+    struct es *e = s->priv;
+    char why[300] = "", reason[400];
+    json_tokener_reset(e->tok);
+    json_object *r =
+        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
+    json_object *err = NULL;
+    if (r && json_object_object_get_ex(r, "error", &err))
+        error_text(err, why, sizeof(why));
+    json_object_put(r);
+    snprintf(reason, sizeof(reason), "HTTP %ld for the document alone%s%s", code,
+             why[0] ? ": " : (code == 413 ? ": larger than http.max_content_length" : ""), why);
+    hp_warn("sink %s: dead-lettering %s #%llu: %s", s->name, o->msg->reporter,
+            (unsigned long long)o->msg->seq, reason);
+    hp_dead_letter(s, o->msg, reason);
+    hp_sink_ack(s, o->pos, HP_ACK_DROP);
+}
+
+/* Send out[0..n) as one request (the body already built when `built`).
+ * A 413 or 400 for the whole request splits it in halves, down to single
+ * documents. Returns how many items are to be retried, or -1 when the
+ * sink failed (reason in s->error; the unacked ones are re-queued). */
+static int send_part(struct hp_sink *s, const struct hp_out *out, size_t n, bool built)
+{
+    struct es *e = s->priv;
+    if (!built && build(s, out, n) != 0)
+        return -1;
+    long code = 0;
+    if (post(s, &code) != 0)
+        return -1;
+    if (code == 200)
+        return settle(s, e->bulk.ndocs);
+    if (code != 413 && code != 400)
+        return http_fail(s, code);
+    if (n == 1) {
+        refuse_one(s, out, code);
+        return 0;
+    }
+    hp_debug("sink %s: HTTP %ld for %zu documents; sending them in two halves", s->name, code, n);
+    int a = send_part(s, out, n / 2, false);
+    if (a < 0)
+        return -1;
+    int b = send_part(s, out + n / 2, n - n / 2, false);
+    return b < 0 ? -1 : a + b;
 }
 
 static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
@@ -228,6 +311,7 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
     if (reserve_docs(e, n) != 0)
         return hp_sink_fail(s, "out of memory");
     hp_es_bulk_reset(&e->bulk);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = hp_es_bulk_add(&e->bulk, e->index, out[i].msg);
         if (rc < 0)
@@ -235,25 +319,22 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         if (rc > 0) {
             hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
                     out[i].msg->reporter, (unsigned long long)out[i].msg->seq);
+            hp_dead_letter(s, out[i].msg, "not a message envelope");
             hp_sink_ack(s, out[i].pos, HP_ACK_DROP);
             continue;
         }
         e->pos[e->bulk.ndocs - 1] = out[i].pos;
         e->msgs[e->bulk.ndocs - 1] = out[i].msg;
+        e->outs[k++] = out[i];
     }
-    if (e->bulk.ndocs == 0)
+    if (k == 0)
         return (int)n;
-    long code = 0;
-    if (post(s, &code) != 0)
-        return -1;
-    if (code != 200)
-        return http_fail(s, code);
-    int retry = settle(s, e->bulk.ndocs);
+    int retry = send_part(s, e->outs, k, true);
     if (retry < 0)
         return -1;
     if (retry > 0) /* only those come back, after a backoff */
         return hp_sink_fail(s, "%d of %zu documents refused for now (429/5xx); backing off", retry,
-                            e->bulk.ndocs);
+                            k);
     return (int)n;
 }
 
@@ -459,6 +540,7 @@ static void es_fini(struct hp_sink *s)
     free(e->resp.p);
     free(e->pos);
     free(e->msgs);
+    free(e->outs);
     free(e);
     s->priv = NULL;
 }
