@@ -135,6 +135,10 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
             if (strcmp(sinks[j].name, s->name) == 0)
                 hp_errs_add(e, g, "sinks[%d]: a sink named \"%s\" already exists (set `name`)", i,
                             s->name);
+        if (!hp_name_ok(s->name)) /* it names the sink's spool directory */
+            hp_errs_add(
+                e, config_setting_get_member(g, "name") ? config_setting_get_member(g, "name") : g,
+                "sinks[%d]: name \"%s\" must be letters, digits, _ - . (not first)", i, s->name);
     }
     if (*n == 0) {
         if (!a->stdout_only)

@@ -31,6 +31,18 @@ void hp_msg_unref(struct hp_msg *m)
         free(m);
 }
 
+bool hp_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len >= HP_NAME_MAX || n[0] == '.' || n[0] == '-')
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
 struct hp_msg *hp_msg_parse(const char *json, size_t len)
 {
     struct json_tokener *tok = json_tokener_new();
@@ -43,7 +55,7 @@ struct hp_msg *hp_msg_parse(const char *json, size_t len)
     struct hp_msg *m = NULL;
     if (ok && json_object_object_get_ex(o, "reporter", &rep) &&
         json_object_object_get_ex(o, "seq", &seq) && json_object_object_get_ex(o, "ts", &ts) &&
-        json_object_is_type(rep, json_type_string))
+        json_object_is_type(rep, json_type_string) && hp_name_ok(json_object_get_string(rep)))
         m = hp_msg_new(json_object_get_string(rep), (uint64_t)json_object_get_int64(seq),
                        json_object_get_int64(ts), json, len);
     json_object_put(o);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
 #define HP_ENVELOPE_VERSION 1
 #define HP_NAME_MAX         32
@@ -28,8 +29,13 @@ struct hp_msg {
 /* Copy json into a new message with one reference. NULL on ENOMEM. */
 struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, const char *json,
                           size_t len);
-/* Parse a serialized envelope (spool replay, tests). NULL if it is not one. */
+/* Parse a serialized envelope (spool replay, tests). NULL if it is not one,
+ * or if its reporter is not hp_name_ok() (it names files: CSV, tables). */
 struct hp_msg *hp_msg_parse(const char *json, size_t len);
+/* True if name can name a file or directory safely: 1 to HP_NAME_MAX - 1
+ * of letters, digits, '_', '-', '.', not starting with '.' or '-' (so
+ * never "..", "../x" or an option). Sink and reporter names. */
+bool hp_name_ok(const char *name);
 static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
 {
     m->refs++;

@@ -5,6 +5,7 @@
 #include "agent/config.h"
 #include "lib/log.h"
 #include "lib/crc32c.h"
+#include "lib/msg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -474,20 +475,6 @@ static void save_acked(struct hp_spool *sp, bool sync)
 
 /* ---- open / close ---------------------------------------------------- */
 
-/* A sink name becomes a directory name: letters, digits, '_', '-', '.'
- * (not leading), so "../x" can never leave the spool directory. */
-static bool safe_name(const char *n)
-{
-    size_t len = strlen(n);
-    if (len == 0 || len >= 64 || n[0] == '.' || n[0] == '-')
-        return false;
-    for (const char *p = n; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || *p == '.'))
-            return false;
-    return true;
-}
-
 /* Refuse a directory another user could plant files or links in. 0 if it
  * is ours (or absent), else -1 with the reason in err. */
 static int check_dir(const char *dir, char *err, size_t errlen)
@@ -534,7 +521,7 @@ static int lock_dir(struct hp_spool *sp, char *err, size_t errlen)
  * directories' owners and modes, the lock. */
 static int open_checks(struct hp_spool *sp, const char *name, char *err, size_t errlen)
 {
-    if (!safe_name(name)) {
+    if (!hp_name_ok(name)) { /* it names a directory: "../x" must never leave the spool */
         snprintf(err, errlen, "sink name \"%s\" cannot name a spool directory", name);
         return -1;
     }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lib/crc32c.h"
+#include "lib/msg.h"
 #include "transport/spool.h"
 #include "tests/unit/testutil.h"
 
@@ -376,6 +377,29 @@ static void unsafe_directories_are_refused(void **state)
     hp_spool_close(sp);
 }
 
+/* A reporter name read back from the spool names files downstream (CSV):
+ * one that could leave a directory is refused, like a bad sink name. */
+static void names_from_the_spool_are_checked(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "../../pwned", "..", ".hidden", "-rf",
+        "a/b",         "",   "x\\y",    "0123456789012345678901234567890123"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_false(hp_name_ok(bad[i]));
+        char json[256];
+        int n = snprintf(json, sizeof(json), "{\"reporter\":\"%s\",\"seq\":1,\"ts\":2}", bad[i]);
+        assert_null(hp_msg_parse(json, (size_t)n));
+    }
+    static const char *const good[] = {"cpu", "agent", "session", "my-sink_2", "es.file"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(hp_name_ok(good[i]));
+    const char *ok = "{\"reporter\":\"cpu\",\"seq\":1,\"ts\":2}";
+    struct hp_msg *m = hp_msg_parse(ok, strlen(ok));
+    assert_non_null(m);
+    hp_msg_unref(m);
+}
+
 static void budget_drops_oldest(void **state)
 {
     (void)state;
@@ -466,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_acked_replays_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(symlinked_segment_is_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(unsafe_directories_are_refused, setup, teardown),
+        cmocka_unit_test(names_from_the_spool_are_checked),
         cmocka_unit_test_setup_teardown(budget_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(max_age_drops_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(consume_keeps_read_in_step, setup, teardown),
