@@ -535,8 +535,8 @@ static int open_checks(struct hp_spool *sp, const char *name, char *err, size_t 
     return lock_dir(sp, err, errlen);
 }
 
-struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name, char *err,
-                               size_t errlen)
+static struct hp_spool *spool_open(const struct hp_spool_cfg *cfg, const char *name, bool quiet,
+                                   char *err, size_t errlen)
 {
     struct hp_spool *sp = calloc(1, sizeof(*sp));
     if (!sp) {
@@ -575,10 +575,64 @@ struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name,
     if (sp->nsegs && sp->read < sp->segs[0].first)
         sp->read = sp->segs[0].first;
     recount_holes(sp);
-    if (hp_spool_unread(sp))
+    if (hp_spool_unread(sp) && !quiet)
         hp_info("spool %s: %" PRIu64 " message(s) to replay from %s", sp->name, hp_spool_unread(sp),
                 sp->dir);
     return sp;
+}
+
+struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name, char *err,
+                               size_t errlen)
+{
+    return spool_open(cfg, name, false, err, errlen);
+}
+
+/* One orphan: remove it if empty, else say what is left. */
+static void orphan(const struct hp_spool_cfg *cfg, const char *name)
+{
+    char err[256];
+    struct hp_spool *sp = spool_open(cfg, name, true, err, sizeof(err));
+    if (!sp) {
+        hp_debug("spool %s: not looked at: %s", name, err);
+        return;
+    }
+    uint64_t left = hp_spool_unread(sp);
+    char dir[sizeof(sp->dir)], path[1100];
+    snprintf(dir, sizeof(dir), "%s", sp->dir);
+    if (left) {
+        hp_warn("spool %s: %" PRIu64 " message(s) left in %s by a sink that is no longer "
+                "configured; kept: configure a sink named \"%s\" to deliver them",
+                name, left, dir, name);
+        hp_spool_close(sp);
+        return;
+    }
+    for (size_t i = 0; i < sp->nsegs; i++) /* empty ones were dropped at open */
+        unlink_seg(sp, sp->segs[i].first);
+    sp->acked_saved = sp->acked; /* nothing to save */
+    hp_spool_close(sp);
+    snprintf(path, sizeof(path), "%s/acked", dir);
+    unlink(path);
+    if (rmdir(dir) == 0)
+        hp_info("spool %s: removed the empty spool of a sink that is no longer configured", name);
+    else
+        hp_debug("spool %s: rmdir %s: %s", name, dir, strerror(errno));
+}
+
+void hp_spool_orphans(const struct hp_spool_cfg *cfg, bool (*live)(const char *name, void *ud),
+                      void *ud)
+{
+    DIR *d = opendir(cfg->directory);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (!hp_name_ok(e->d_name) || live(e->d_name, ud) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        orphan(cfg, e->d_name);
+    }
+    closedir(d);
 }
 
 void hp_spool_close(struct hp_spool *sp)

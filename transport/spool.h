@@ -93,6 +93,14 @@ void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
  * max_age. */
 void hp_spool_sync(struct hp_spool *sp, int64_t now_ms);
 bool hp_spool_always(const struct hp_spool *sp);
+/* Spools left in cfg->directory by sinks that are no longer configured
+ * (live(name, ud) is false for them): an empty one is removed; one that
+ * still holds messages is kept and logged (how many, where, and that a
+ * sink of that name would deliver them), never deleted with data in it.
+ * Main or transport thread, with the live sinks' spools open (their
+ * flocks make them skipped in any case). */
+void hp_spool_orphans(const struct hp_spool_cfg *cfg, bool (*live)(const char *name, void *ud),
+                      void *ud);
 const struct hp_spool_stats *hp_spool_stats(const struct hp_spool *sp);
 
 #endif

@@ -87,8 +87,18 @@ static void publish_stats(struct hp_sink *s)
     atomic_store_explicit(&st->spool.failed, sp->failed, memory_order_relaxed);
 }
 
+static bool sink_named(const char *name, void *ud)
+{
+    const struct hp_agent *a = ud;
+    for (size_t j = 0; j < a->n_sinks; j++)
+        if (strcmp(a->sinks[j].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Open each sink's spool (unless it kept one across a reload). A spool
- * that cannot be opened leaves the sink with its memory backlog only. */
+ * that cannot be opened leaves the sink with its memory backlog only.
+ * Then look at the spools of sinks that are gone (hp_spool_orphans). */
 static void open_spools(struct hp_agent *a)
 {
     if (a->stdout_only)
@@ -108,6 +118,7 @@ static void open_spools(struct hp_agent *a)
         }
         publish_stats(s);
     }
+    hp_spool_orphans(&cfg, sink_named, a);
 }
 
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)

@@ -400,6 +400,55 @@ static void names_from_the_spool_are_checked(void **state)
     hp_msg_unref(m);
 }
 
+static bool only_s(const char *name, void *ud)
+{
+    (void)ud;
+    return strcmp(name, "s") == 0;
+}
+
+static bool exists(const char *sub)
+{
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, sub);
+    return stat(path, &st) == 0;
+}
+
+/* Spools of sinks that are gone: removed once empty, kept (and logged)
+ * while they hold messages; one in use (flocked) is not touched. */
+static void orphan_spools_are_removed_only_when_empty(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c = cfg();
+    char err[256];
+    const char *names[] = {"full", "empty", "busy"};
+    for (size_t i = 0; i < 3; i++) {
+        struct hp_spool *sp = hp_spool_open(&c, names[i], err, sizeof(err));
+        assert_non_null(sp);
+        uint64_t pos;
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(hp_spool_append(sp, "{}", 2, false, &pos), 0);
+        if (i == 1)
+            hp_spool_ack(sp, 3);
+        hp_spool_close(sp);
+    }
+    struct hp_spool *live = open_ok(&c);
+    append_n(live, 0, 1); /* the live sink's own spool: never an orphan */
+    struct hp_spool *busy = hp_spool_open(&c, "busy", err, sizeof(err));
+    assert_non_null(busy);
+    hp_spool_ack(busy, 3); /* empty, but still open elsewhere */
+    hp_spool_orphans(&c, only_s, NULL);
+    assert_true(exists("full/0000000000000000.seg"));
+    assert_false(exists("empty"));
+    assert_true(exists("busy"));
+    hp_spool_close(busy);
+    hp_spool_close(live);
+    hp_spool_orphans(&c, only_s, NULL);
+    assert_false(exists("busy"));
+    assert_true(exists("full/0000000000000000.seg"));
+    assert_true(exists("s"));
+}
+
 static void budget_drops_oldest(void **state)
 {
     (void)state;
@@ -491,6 +540,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(symlinked_segment_is_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(unsafe_directories_are_refused, setup, teardown),
         cmocka_unit_test(names_from_the_spool_are_checked),
+        cmocka_unit_test_setup_teardown(orphan_spools_are_removed_only_when_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(budget_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(max_age_drops_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(consume_keeps_read_in_step, setup, teardown),
