@@ -432,9 +432,17 @@ static int es_check(struct hp_sink *s)
     CURLcode rc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    if (rc != CURLE_OK || code != 200) {
-        fprintf(stderr, "sink %s (%s): GET %s: %s%ld\n", s->name, s->ops->type, e->safe_url,
-                rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP ", rc != CURLE_OK ? 0L : code);
+    char base[sizeof(e->safe_url)];
+    hp_redact_url(e->url, base, sizeof(base));
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "sink %s (%s): GET %s: %s\n", s->name, s->ops->type, base,
+                curl_easy_strerror(rc));
+        problems = 1;
+    } else if (code != 200) {
+        fprintf(stderr, "sink %s (%s): GET %s: HTTP %ld%s\n", s->name, s->ops->type, base, code,
+                code == 401 || code == 403 ? " (credentials refused: check user/password or "
+                                             "api_key)"
+                                           : "");
         problems = 1;
     } else {
         fprintf(stderr, "sink %s (%s): ok\n", s->name, s->ops->type);
