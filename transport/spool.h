@@ -17,11 +17,17 @@
  * most once per sync; after a crash, records acked since the last save are
  * delivered again: at-least-once, never lost.
  *
- * On open, every segment is checked record by record; a torn or corrupt
- * tail (crash mid-write) is truncated, counted in `corrupt` and logged,
- * never fatal. Bounded by max_bytes (the oldest segments are dropped, and
- * the unread records they held counted in `dropped`) and optionally by
- * max_age.
+ * On open, every segment is checked record by record. A damaged record
+ * (bad CRC, impossible length) or a bad magic is skipped by scanning to
+ * the next whole record; the stretch keeps an upper bound of record
+ * numbers so `acked` never covers a record after it by mistake. A torn
+ * tail (crash mid-write) is truncated. Both are counted in `corrupt` and
+ * logged, never fatal; only real records are counted as unread. Segment
+ * files and `acked` are never opened through a symbolic link; the sink
+ * directory is flock'ed while the spool is open (one agent per spool), and
+ * refused if another user owns it or anyone may write to it. Bounded by
+ * max_bytes (the oldest segments are dropped, and the unread records they
+ * held counted in `dropped`) and optionally by max_age.
  *
  * Transport thread only (or main while the transport is stopped). */
 #ifndef HP_SPOOL_H
