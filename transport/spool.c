@@ -62,6 +62,7 @@ struct hp_spool {
     int64_t last_sync_ms;
     int lockfd;     /* the sink directory, flock'ed: one agent per spool; -1 */
     uint64_t holes; /* numbers in [read, next) that hold no record */
+    char type[32];  /* the owning sink's type, written to <dir>/type */
     struct hp_spool_stats stats;
     struct hp_complain write_complain, drop_complain;
 };
@@ -587,8 +588,64 @@ struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name,
     return spool_open(cfg, name, false, err, errlen);
 }
 
-/* One orphan: remove it if empty, else say what is left. */
-static void orphan(const struct hp_spool_cfg *cfg, const char *name)
+/* The type recorded in sp's directory into sp->type ("" if none). */
+static void read_type(struct hp_spool *sp)
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/type", sp->dir);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, sp->type, sizeof(sp->type) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    sp->type[n > 0 ? n : 0] = '\0';
+    sp->type[strcspn(sp->type, "\n")] = '\0';
+    if (!hp_name_ok(sp->type))
+        sp->type[0] = '\0';
+}
+
+static void write_type(struct hp_spool *sp)
+{
+    if (!sp->type[0] || !sp->made_dir)
+        return;
+    char path[1100], tmp[1100], line[40];
+    snprintf(path, sizeof(path), "%s/type", sp->dir);
+    snprintf(tmp, sizeof(tmp), "%s/type.tmp", sp->dir);
+    int len = snprintf(line, sizeof(line), "%s\n", sp->type);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    bool ok = fd >= 0 && write(fd, line, (size_t)len) == len;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp); /* only a hint for orphans: never an error */
+}
+
+void hp_spool_set_type(struct hp_spool *sp, const char *type)
+{
+    snprintf(sp->type, sizeof(sp->type), "%s", hp_name_ok(type) ? type : "");
+    write_type(sp);
+}
+
+/* Move every unread record of sp to the spool `to`. Returns how many were
+ * moved, or -1 if an append failed (what was moved is then delivered by
+ * both: duplicates, never loss). */
+static int64_t move_records(struct hp_spool *sp, struct hp_spool *to)
+{
+    const char *data;
+    size_t len;
+    uint64_t pos, out;
+    int64_t n = 0;
+    while (hp_spool_read(sp, &data, &len, &pos) == 1) {
+        if (hp_spool_append(to, data, len, false, &out) != 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+/* One orphan: hand its messages to a sink of the same type, remove it
+ * once empty, else say what is left. */
+static void orphan(const struct hp_spool_cfg *cfg, const char *name, const struct hp_spool_live *lv)
 {
     char err[256];
     struct hp_spool *sp = spool_open(cfg, name, true, err, sizeof(err));
@@ -599,6 +656,16 @@ static void orphan(const struct hp_spool_cfg *cfg, const char *name)
     uint64_t left = hp_spool_unread(sp);
     char dir[sizeof(sp->dir)], path[1100];
     snprintf(dir, sizeof(dir), "%s", sp->dir);
+    read_type(sp);
+    struct hp_spool *heir = left && sp->type[0] ? lv->heir(sp->type, lv->ud) : NULL;
+    if (heir) {
+        int64_t moved = move_records(sp, heir);
+        if (moved >= 0)
+            hp_info("spool %s: %" PRId64 " message(s) of a sink that is no longer configured "
+                    "handed to sink %s (same type, %s)",
+                    name, moved, heir->name, sp->type);
+        left = moved >= 0 ? 0 : left;
+    }
     if (left) {
         hp_warn("spool %s: %" PRIu64 " message(s) left in %s by a sink that is no longer "
                 "configured; kept: configure a sink named \"%s\" to deliver them",
@@ -612,14 +679,15 @@ static void orphan(const struct hp_spool_cfg *cfg, const char *name)
     hp_spool_close(sp);
     snprintf(path, sizeof(path), "%s/acked", dir);
     unlink(path);
+    snprintf(path, sizeof(path), "%s/type", dir);
+    unlink(path);
     if (rmdir(dir) == 0)
         hp_info("spool %s: removed the empty spool of a sink that is no longer configured", name);
     else
         hp_debug("spool %s: rmdir %s: %s", name, dir, strerror(errno));
 }
 
-void hp_spool_orphans(const struct hp_spool_cfg *cfg, bool (*live)(const char *name, void *ud),
-                      void *ud)
+void hp_spool_orphans(const struct hp_spool_cfg *cfg, const struct hp_spool_live *lv)
 {
     DIR *d = opendir(cfg->directory);
     if (!d)
@@ -627,10 +695,10 @@ void hp_spool_orphans(const struct hp_spool_cfg *cfg, bool (*live)(const char *n
     struct dirent *e;
     while ((e = readdir(d))) {
         struct stat st;
-        if (!hp_name_ok(e->d_name) || live(e->d_name, ud) ||
+        if (!hp_name_ok(e->d_name) || lv->live(e->d_name, lv->ud) ||
             fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
             continue;
-        orphan(cfg, e->d_name);
+        orphan(cfg, e->d_name, lv);
     }
     closedir(d);
 }
@@ -683,6 +751,7 @@ static int make_dir(struct hp_spool *sp)
         return -1;
     }
     sp->made_dir = true;
+    write_type(sp);
     return 0;
 }
 

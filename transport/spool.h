@@ -99,14 +99,28 @@ void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
  * max_age. */
 void hp_spool_sync(struct hp_spool *sp, int64_t now_ms);
 bool hp_spool_always(const struct hp_spool *sp);
-/* Spools left in cfg->directory by sinks that are no longer configured
- * (live(name, ud) is false for them): an empty one is removed; one that
- * still holds messages is kept and logged (how many, where, and that a
- * sink of that name would deliver them), never deleted with data in it.
- * Main or transport thread, with the live sinks' spools open (their
+/* Record the type of the sink that owns the spool (a `type` file in its
+ * directory, written with the first record), so that its messages can
+ * find a sink of the same type if this one is removed. */
+void hp_spool_set_type(struct hp_spool *sp, const char *type);
+
+/* How hp_spool_orphans sees the live sinks: live(name) is true for a
+ * configured sink; heir(type) is the open spool of a configured sink of
+ * that type (NULL if there is none). */
+struct hp_spool_live {
+    bool (*live)(const char *name, void *ud);
+    struct hp_spool *(*heir)(const char *type, void *ud);
+    void *ud;
+};
+
+/* Spools left in cfg->directory by sinks that are no longer configured:
+ * an empty one is removed; the messages of one that still holds some are
+ * moved (appended, unread) to the spool of a live sink of the same type,
+ * then it is removed; with no such sink it is kept and logged (how many,
+ * where, which sink name would deliver them), never deleted with data in
+ * it. Main or transport thread, with the live sinks' spools open (their
  * flocks make them skipped in any case). */
-void hp_spool_orphans(const struct hp_spool_cfg *cfg, bool (*live)(const char *name, void *ud),
-                      void *ud);
+void hp_spool_orphans(const struct hp_spool_cfg *cfg, const struct hp_spool_live *lv);
 const struct hp_spool_stats *hp_spool_stats(const struct hp_spool *sp);
 
 #endif

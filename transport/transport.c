@@ -96,6 +96,16 @@ static bool sink_named(const char *name, void *ud)
     return false;
 }
 
+/* The spool of the first sink of that type, for a removed sink's messages. */
+static struct hp_spool *sink_of_type(const char *type, void *ud)
+{
+    const struct hp_agent *a = ud;
+    for (size_t j = 0; j < a->n_sinks; j++)
+        if (strcmp(a->sinks[j].ops->type, type) == 0 && a->sinks[j].backlog->spool)
+            return a->sinks[j].backlog->spool;
+    return NULL;
+}
+
 /* Open each sink's spool (unless it kept one across a reload). A spool
  * that cannot be opened leaves the sink with its memory backlog only.
  * Then look at the spools of sinks that are gone (hp_spool_orphans). */
@@ -116,9 +126,10 @@ static void open_spools(struct hp_agent *a)
             }
             hp_backlog_set_spool(s->backlog, sp, s->window);
         }
+        hp_spool_set_type(s->backlog->spool, s->ops->type);
         publish_stats(s);
     }
-    hp_spool_orphans(&cfg, sink_named, a);
+    hp_spool_orphans(&cfg, &(struct hp_spool_live){sink_named, sink_of_type, a});
 }
 
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)

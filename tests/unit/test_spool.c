@@ -406,6 +406,18 @@ static bool only_s(const char *name, void *ud)
     return strcmp(name, "s") == 0;
 }
 
+static struct hp_spool *no_heir(const char *type, void *ud)
+{
+    (void)type;
+    (void)ud;
+    return NULL;
+}
+
+static struct hp_spool *heir_for_csv(const char *type, void *ud)
+{
+    return strcmp(type, "csv") == 0 ? ud : NULL;
+}
+
 static bool exists(const char *sub)
 {
     char path[128];
@@ -434,19 +446,48 @@ static void orphan_spools_are_removed_only_when_empty(void **state)
     }
     struct hp_spool *live = open_ok(&c);
     append_n(live, 0, 1); /* the live sink's own spool: never an orphan */
+    const struct hp_spool_live lv = {only_s, no_heir, NULL};
     struct hp_spool *busy = hp_spool_open(&c, "busy", err, sizeof(err));
     assert_non_null(busy);
     hp_spool_ack(busy, 3); /* empty, but still open elsewhere */
-    hp_spool_orphans(&c, only_s, NULL);
+    hp_spool_orphans(&c, &lv);
     assert_true(exists("full/0000000000000000.seg"));
     assert_false(exists("empty"));
     assert_true(exists("busy"));
     hp_spool_close(busy);
     hp_spool_close(live);
-    hp_spool_orphans(&c, only_s, NULL);
+    hp_spool_orphans(&c, &lv);
     assert_false(exists("busy"));
     assert_true(exists("full/0000000000000000.seg"));
     assert_true(exists("s"));
+}
+
+/* A removed sink's messages go to a live sink of the same type, once. */
+static void orphan_messages_go_to_a_sink_of_the_same_type(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c = cfg();
+    char err[256];
+    struct hp_spool *old = hp_spool_open(&c, "oldcsv", err, sizeof(err));
+    assert_non_null(old);
+    hp_spool_set_type(old, "csv");
+    append_n(old, 0, 5);
+    hp_spool_close(old);
+    struct hp_spool *other = hp_spool_open(&c, "oldes", err, sizeof(err));
+    assert_non_null(other);
+    hp_spool_set_type(other, "elasticsearch");
+    append_n(other, 0, 3);
+    hp_spool_close(other);
+    struct hp_spool *live = open_ok(&c);
+    hp_spool_set_type(live, "csv");
+    const struct hp_spool_live lv = {only_s, heir_for_csv, live};
+    hp_spool_orphans(&c, &lv);
+    assert_false(exists("oldcsv"));
+    assert_true(exists("oldes/0000000000000000.seg")); /* no elasticsearch sink: kept */
+    uint64_t first = 0, last = 0;
+    assert_int_equal(hp_spool_unread(live), 5);
+    assert_int_equal(read_all(live, &first, &last), 5); /* "record N" at position N */
+    hp_spool_close(live);
 }
 
 static void budget_drops_oldest(void **state)
@@ -541,6 +582,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(unsafe_directories_are_refused, setup, teardown),
         cmocka_unit_test(names_from_the_spool_are_checked),
         cmocka_unit_test_setup_teardown(orphan_spools_are_removed_only_when_empty, setup, teardown),
+        cmocka_unit_test_setup_teardown(orphan_messages_go_to_a_sink_of_the_same_type, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(budget_drops_oldest, setup, teardown),
         cmocka_unit_test_setup_teardown(max_age_drops_old_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(consume_keeps_read_in_step, setup, teardown),
