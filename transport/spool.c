@@ -385,7 +385,8 @@ static int load_segs(struct hp_spool *sp)
         }
     }
     closedir(d);
-    qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), cmp_seg);
+    if (sp->nsegs) /* qsort(NULL, 0) is undefined */
+        qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), cmp_seg);
     size_t keep = 0;
     for (size_t i = 0; i < sp->nsegs; i++) {
         struct seg s = sp->segs[i];
