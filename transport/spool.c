@@ -64,7 +64,7 @@ struct hp_spool {
     uint64_t holes; /* numbers in [read, next) that hold no record */
     char type[32];  /* the owning sink's type, written to <dir>/type */
     struct hp_spool_stats stats;
-    struct hp_complain write_complain, drop_complain;
+    struct hp_complain write_complain, drop_complain, skip_complain;
 };
 
 /* ---- config ---------------------------------------------------------- */
@@ -962,6 +962,15 @@ int hp_spool_read(struct hp_spool *sp, const char **data, size_t *len, uint64_t 
         return 1;
     }
     return 0;
+}
+
+void hp_spool_skip(struct hp_spool *sp, uint64_t pos)
+{
+    sp->stats.corrupt++;
+    hp_complain(&sp->skip_complain, HP_LOG_WARN,
+                "spool %s: record %" PRIu64 " in %s is not a usable message envelope (or its "
+                "reporter name is not a safe file name); skipped, counted in corrupt",
+                sp->name, pos, sp->dir);
 }
 
 void hp_spool_ack(struct hp_spool *sp, uint64_t upto)

@@ -93,6 +93,10 @@ uint64_t hp_spool_unread(const struct hp_spool *sp);
  * Damaged records are skipped (counted in corrupt), so it always makes
  * progress. */
 int hp_spool_read(struct hp_spool *sp, const char **data, size_t *len, uint64_t *pos);
+/* The record at pos, just read, cannot be used (not a message envelope,
+ * or a reporter name that is not a safe file name): count it in corrupt
+ * and log it (rate-limited). */
+void hp_spool_skip(struct hp_spool *sp, uint64_t pos);
 /* Every record below upto is confirmed; fully acked segments are deleted. */
 void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
 /* Periodic work, now_ms monotonic: fsync per policy, save `acked`, apply

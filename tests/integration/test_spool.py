@@ -357,6 +357,19 @@ class SpoolDamageTest(unittest.TestCase):
                 self.assertEqual([n for n in os.listdir(self.spool.dir) if n.endswith(".seg")],
                                  [])
 
+    def test_unusable_records_are_counted_and_skipped(self):
+        # CRC-valid records that are not usable envelopes: one naming a
+        # reporter that would leave a directory (it names CSV files), and
+        # one that is not JSON at all.
+        payloads = [gen.envelope(i + 1) for i in range(10)]
+        payloads[3] = gen.envelope(4, reporter="../../pwned")
+        payloads[6] = b"not json at all"
+        self.spool.write(0, payloads)
+        seqs, report, log = self.replay(8)
+        self.assertEqual(seqs, [1, 2, 3, 5, 6, 8, 9, 10])
+        self.assertEqual(report["corrupt"], 2)
+        self.assertIn("is not a usable message envelope", log)
+
     def test_symlinked_segment_is_not_followed(self):
         self.segment(0)
         os.symlink(self.victim, self.spool.path(30))
