@@ -477,6 +477,22 @@ static void save_acked(struct hp_spool *sp, bool sync)
 
 /* ---- open / close ---------------------------------------------------- */
 
+/* mkdir -p dir. 0 or -1 with errno. */
+static int mkdir_p(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* Refuse a directory another user could plant files or links in. 0 if it
  * is ours (or absent), else -1 with the reason in err. */
 static int check_dir(const char *dir, char *err, size_t errlen)
@@ -534,6 +550,10 @@ static int open_checks(struct hp_spool *sp, const char *name, char *err, size_t 
         snprintf(err, errlen, "%s is a symbolic link", sp->dir);
         return -1;
     }
+    /* Made now (if it can be: else at the first write) so that the lock
+     * holds from the start: a second agent is told at once. */
+    if (mkdir_p(sp->dir) != 0)
+        hp_debug("spool %s: cannot make %s yet: %s", sp->name, sp->dir, strerror(errno));
     return lock_dir(sp, err, errlen);
 }
 
@@ -727,22 +747,12 @@ void hp_spool_close(struct hp_spool *sp)
 
 /* ---- append ---------------------------------------------------------- */
 
-/* mkdir -p sp->dir. */
+/* mkdir -p sp->dir and lock it. */
 static int make_dir(struct hp_spool *sp)
 {
     if (sp->made_dir)
         return 0;
-    char path[sizeof(sp->dir)];
-    snprintf(path, sizeof(path), "%s", sp->dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+    if (mkdir_p(sp->dir) != 0)
         return -1;
     char err[256];
     if (lock_dir(sp, err, sizeof(err)) != 0) {

@@ -370,6 +370,17 @@ class SpoolDamageTest(unittest.TestCase):
         self.assertEqual(report["corrupt"], 2)
         self.assertIn("is not a usable message envelope", log)
 
+    def test_second_agent_on_the_same_spool_is_told(self):
+        path = hp.write_config(self.d, DAMAGE_CONFIG.format(spool=self.spool_dir))
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: stdout_msgs(a, "agent"), what="the first agent running")
+            with hp.Agent(path) as b:
+                hp.wait_for(lambda: "in use by another hostpulse" in b.read_stderr(),
+                            what="the second agent's error")
+        self.assertIn("sink out: no disk spool (%s/out is in use by another hostpulse"
+                      % self.spool_dir, b.stderr)
+        self.assertNotIn("in use", a.stderr)
+
     def test_symlinked_segment_is_not_followed(self):
         self.segment(0)
         os.symlink(self.victim, self.spool.path(30))
