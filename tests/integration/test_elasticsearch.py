@@ -159,6 +159,25 @@ class ElasticsearchTest(unittest.TestCase):
         self.assertDelivered(msgs, skip=agents)
         self.assertIn("dead-lettering agent #", a.stderr)
 
+    def test_whole_request_400_isolates_the_poison(self):
+        # Any request holding uptime #3 is refused whole (400): the batches
+        # are split until that document is alone, it is dead-lettered, and
+        # every other message arrives.
+        self.es.poison_requests(lambda meta, d: d["reporter"] == "uptime" and d["seq"] == 3)
+
+        def settled(a):
+            return len(self.dead_letters()) == 1
+
+        msgs, a = self.run_agent(until=settled, min_docs=20)
+        bad = {doc_id(m) for m in msgs if m["reporter"] == "uptime" and m["seq"] == 3}
+        self.assertEqual(len(bad), 1)
+        self.assertGreater(self.es.rejected_400, 0)
+        self.assertDelivered(msgs, skip=bad)
+        dead = self.dead_letters()
+        self.assertEqual([doc_id(json.loads(d["message"])) for d in dead], list(bad))
+        self.assertIn("HTTP 400 for the document alone", dead[0]["reason"])
+        self.assertIn("x_content_parse_exception", dead[0]["reason"])
+
     def test_401_keeps_the_data_and_says_why(self):
         self.es.fail_requests([401, 401, 403])
         msgs, a = self.run_agent('user = "elastic"; password = "s3cret";')

@@ -7,13 +7,12 @@
  * cluster is not hammered), any other status (400 mapper_parsing_exception,
  * say) is logged with the item and put in the sink's dead-letter file
  * (transport/deadletter.h): a poison message never stops the sink.
- * A whole request answered 413 (too large) or 400 is split in halves and
- * each half sent again, down to single documents; a single document still
- * refused so is dead-lettered. A failed connection, a timeout, an HTTP
- * 429/5xx, or 401/403 (credentials) for the whole request is a
- * connection-level failure: the transport keeps the batch (memory, then
- * spool) and retries with capped exponential backoff, and the log names
- * the status. Each document has a fixed _id, so a re-sent one overwrites
+ * A whole request answered 413 (too large), or 400 with an Elasticsearch
+ * error object, is split in halves and each half sent again, down to
+ * single documents; a single document still refused so is dead-lettered. A failed connection, a
+ * timeout, an HTTP 429/5xx, or 401/403 (credentials) for the whole request is a connection-level
+ * failure: the transport keeps the batch (memory, then spool) and retries with capped exponential
+ * backoff, and the log names the status. Each document has a fixed _id, so a re-sent one overwrites
  * itself instead of duplicating.
  *
  * The curl easy handle lives from open() to close(), so its connection is
@@ -256,6 +255,19 @@ static int build(struct hp_sink *s, const struct hp_out *out, size_t n)
     return 0;
 }
 
+/* True if the answer is an Elasticsearch error object ({"error":{...}}). */
+static bool es_error_body(struct es *e)
+{
+    json_tokener_reset(e->tok);
+    json_object *r =
+        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
+    json_object *err = NULL;
+    bool yes = r && json_object_object_get_ex(r, "error", &err) &&
+               json_object_is_type(err, json_type_object);
+    json_object_put(r);
+    return yes;
+}
+
 /* A single document the cluster refuses as a whole request: dead-letter it
  * and move on. */
 static void refuse_one(struct hp_sink *s, const struct hp_out *o, long code)
@@ -291,7 +303,9 @@ static int send_part(struct hp_sink *s, const struct hp_out *out, size_t n, bool
         return -1;
     if (code == 200)
         return settle(s, e->bulk.ndocs);
-    if (code != 413 && code != 400)
+    /* A 400 is about the content only when Elasticsearch says why (a
+     * proxy's 400 page is a configuration problem: keep the data). */
+    if (code != 413 && (code != 400 || !es_error_body(e)))
         return http_fail(s, code);
     if (n == 1) {
         refuse_one(s, out, code);
