@@ -307,6 +307,20 @@ class MySQLTest(unittest.TestCase):
             dead = [json.loads(line) for line in f]
         self.assertEqual([d["message"] for d in dead], [giant])
 
+    def test_remote_host_requires_tls_by_default(self):
+        # 192.0.2.1 (TEST-NET-1) is not loopback: TLS is required unless
+        # plaintext_remote says otherwise (the decision itself, on resolved
+        # addresses, is tests/unit/test_mysql.c tls_decision). Loopback
+        # plaintext is every other test here.
+        with tempfile.TemporaryDirectory() as d:
+            for extra, told in (("", True), ("plaintext_remote = true;", False)):
+                path = hp.write_config(d, 'sinks = ( { type = "mysql"; host = "192.0.2.1"; '
+                                          'timeout = 1.0; %s } );' % extra)
+                p = hp.run(["-c", path, "--check", "--connect"])
+                self.assertNotEqual(p.returncode, 0)
+                self.assertEqual("192.0.2.1 is not on this host: TLS required" in p.stderr, told,
+                                 p.stderr)
+
     def test_tls_with_verified_server_certificate(self):
         if not self.db.tls:
             self.skipTest("openssl not installed: no certificates for the server")
