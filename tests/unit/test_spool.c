@@ -55,14 +55,14 @@ static void append_n(struct hp_spool *sp, int from, int to)
 {
     char buf[64];
     for (int i = from; i < to; i++) {
-        int n = snprintf(buf, sizeof(buf), "record %06d", i);
+        int n = snprintf(buf, sizeof(buf), "{record %06d}", i);
         uint64_t pos;
         assert_int_equal(hp_spool_append(sp, buf, (size_t)n, false, &pos), 0);
         assert_int_equal(pos, (uint64_t)i);
     }
 }
 
-/* Read everything unread; check each record is "record <its number>". */
+/* Read everything unread; check each record is "{record <its number>}". */
 static int read_all(struct hp_spool *sp, uint64_t *first, uint64_t *last)
 {
     const char *d;
@@ -71,7 +71,7 @@ static int read_all(struct hp_spool *sp, uint64_t *first, uint64_t *last)
     int n = 0;
     while (hp_spool_read(sp, &d, &len, &pos) == 1) {
         char want[64];
-        snprintf(want, sizeof(want), "record %06d", (int)pos);
+        snprintf(want, sizeof(want), "{record %06d}", (int)pos);
         assert_int_equal(len, strlen(want));
         assert_memory_equal(d, want, len);
         if (n == 0 && first)
@@ -180,7 +180,7 @@ static void torn_tail_is_cut(void **state)
     hp_spool_close(sp);
 }
 
-/* Which of the records "record %06d" 0..n-1 were read; returns how many
+/* Which of the records "{record %06d}" 0..n-1 were read; returns how many
  * records were read. Numbers may jump after damage, so the payload says
  * which record it is; positions must only grow. */
 static int read_set(struct hp_spool *sp, bool *seen, int n)
@@ -195,7 +195,7 @@ static int read_set(struct hp_spool *sp, bool *seen, int n)
         assert_true(len < sizeof(tmp));
         memcpy(tmp, d, len);
         tmp[len] = '\0';
-        assert_int_equal(sscanf(tmp, "record %d", &k), 1);
+        assert_int_equal(sscanf(tmp, "{record %d}", &k), 1);
         assert_true(k >= 0 && k < n);
         assert_true(got == 0 || pos > prev);
         prev = pos;
@@ -205,8 +205,8 @@ static int read_set(struct hp_spool *sp, bool *seen, int n)
     return got;
 }
 
-/* 30 records of 21 bytes after the 8-byte magic. */
-#define REC(i) (8 + (i)*21)
+/* 30 records of 23 bytes after the 8-byte magic. */
+#define REC(i) (8 + (i)*23)
 
 static void damage(uint64_t first, off_t off, const void *bytes, size_t n)
 {
@@ -348,7 +348,7 @@ static void symlinked_segment_is_not_followed(void **state)
     bool seen[30] = {0};
     assert_int_equal(read_set(sp, seen, 30), 30);
     uint64_t pos;
-    assert_int_equal(hp_spool_append(sp, "record 000030", 13, false, &pos), 0);
+    assert_int_equal(hp_spool_append(sp, "{record 000030}", 15, false, &pos), 0);
     hp_spool_close(sp);
     struct stat st;
     assert_int_equal(stat(outside, &st), 0);
@@ -486,7 +486,7 @@ static void orphan_messages_go_to_a_sink_of_the_same_type(void **state)
     assert_true(exists("oldes/0000000000000000.seg")); /* no elasticsearch sink: kept */
     uint64_t first = 0, last = 0;
     assert_int_equal(hp_spool_unread(live), 5);
-    assert_int_equal(read_all(live, &first, &last), 5); /* "record N" at position N */
+    assert_int_equal(read_all(live, &first, &last), 5); /* "{record N}" at position N */
     hp_spool_close(live);
 }
 
@@ -496,7 +496,7 @@ static void budget_drops_oldest(void **state)
     struct hp_spool_cfg c = cfg();
     c.max_bytes = 65536;
     struct hp_spool *sp = open_ok(&c);
-    append_n(sp, 0, 10000); /* 210 KB of records */
+    append_n(sp, 0, 10000); /* 230 KB of records */
     const struct hp_spool_stats *st = hp_spool_stats(sp);
     assert_true(st->bytes <= c.max_bytes);
     assert_true(st->dropped > 0);
