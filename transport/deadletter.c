@@ -26,7 +26,7 @@ void hp_dead_letter_path(const char *dir, const char *name, char *buf, size_t le
 }
 
 /* The line for m, NUL-terminated, owned by the returned object. */
-static json_object *line_of(const struct hp_sink *s, const struct hp_msg *m, const char *reason)
+static json_object *line_of(const char *sink, const struct hp_msg *m, const char *reason)
 {
     int64_t now = hp_real_ms();
     time_t t = (time_t)(now / 1000);
@@ -39,17 +39,17 @@ static json_object *line_of(const struct hp_sink *s, const struct hp_msg *m, con
     if (!o)
         return NULL;
     json_object_object_add(o, "time", json_object_new_string(when));
-    json_object_object_add(o, "sink", json_object_new_string(s->name));
+    json_object_object_add(o, "sink", json_object_new_string(sink));
     json_object_object_add(o, "reason", json_object_new_string(reason));
     json_object_object_add(o, "message", json_object_new_string_len(m->json, (int)m->len));
     return o;
 }
 
 /* Rotate path to path.1 when adding n bytes would pass the bound. */
-static void rotate(const char *path, size_t n)
+static void rotate(const char *path, size_t n, size_t max)
 {
     struct stat st;
-    if (lstat(path, &st) != 0 || (uint64_t)st.st_size + n <= HP_DEADLETTER_MAX)
+    if (lstat(path, &st) != 0 || (uint64_t)st.st_size + n <= max)
         return;
     char old[1200];
     snprintf(old, sizeof(old), "%s.1", path);
@@ -57,9 +57,9 @@ static void rotate(const char *path, size_t n)
         hp_warn("dead letters: cannot rotate %s: %s", path, strerror(errno));
 }
 
-static int append_line(const char *path, const char *text, size_t n)
+static int append_line(const char *path, const char *text, size_t n, size_t max)
 {
-    rotate(path, n + 1);
+    rotate(path, n + 1, max);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
@@ -73,26 +73,35 @@ static int append_line(const char *path, const char *text, size_t n)
     return ok ? 0 : -1;
 }
 
+int hp_dead_letter_write(const char *dir, const char *sink, size_t max, const struct hp_msg *m,
+                         const char *reason)
+{
+    char path[1100];
+    hp_dead_letter_path(dir, sink, path, sizeof(path));
+    json_object *o = line_of(sink, m, reason);
+    size_t n = 0;
+    const char *text = o ? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n) : NULL;
+    int rc = -1;
+    errno = ENOMEM;
+    if (text) {
+        rc = append_line(path, text, n, max);
+        if (rc != 0 && errno == ENOENT && mkdir(dir, 0750) == 0)
+            rc = append_line(path, text, n, max);
+    }
+    int e = errno;
+    json_object_put(o);
+    errno = e;
+    return rc;
+}
+
 int hp_dead_letter(struct hp_sink *s, const struct hp_msg *m, const char *reason)
 {
     struct hp_spool_cfg cfg;
     hp_spool_cfg_read(&cfg, s->agent && s->agent->cfg ? s->agent->cfg->spool : NULL);
-    char path[1100];
-    hp_dead_letter_path(cfg.directory, s->name, path, sizeof(path));
     atomic_fetch_add_explicit(&s->stats.dead_lettered, 1, memory_order_relaxed);
-    json_object *o = line_of(s, m, reason);
-    size_t n = 0;
-    const char *text = o ? json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n) : NULL;
-    int rc = -1;
-    if (text) {
-        rc = append_line(path, text, n);
-        if (rc != 0 && errno == ENOENT && mkdir(cfg.directory, 0750) == 0)
-            rc = append_line(path, text, n);
-    }
+    int rc = hp_dead_letter_write(cfg.directory, s->name, HP_DEADLETTER_MAX, m, reason);
     if (rc != 0)
-        hp_err("sink %s: cannot write the dead letter of %s #%llu to %s: %s; it is lost", s->name,
-               m->reporter, (unsigned long long)m->seq, path,
-               text ? strerror(errno) : "out of memory");
-    json_object_put(o);
+        hp_err("sink %s: cannot write the dead letter of %s #%llu under %s: %s; it is lost",
+               s->name, m->reporter, (unsigned long long)m->seq, cfg.directory, strerror(errno));
     return rc;
 }

@@ -36,4 +36,9 @@ int hp_dead_letter(struct hp_sink *s, const struct hp_msg *m, const char *reason
 /* The file of sink `name` under spool directory `dir`, into buf. */
 void hp_dead_letter_path(const char *dir, const char *name, char *buf, size_t len);
 
+/* The writing half of hp_dead_letter, with its bound (max bytes per
+ * file) explicit: 0, or -1 with errno. No counting, no logging. */
+int hp_dead_letter_write(const char *dir, const char *sink, size_t max, const struct hp_msg *m,
+                         const char *reason);
+
 #endif

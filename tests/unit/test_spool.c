@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <json-c/json.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "lib/crc32c.h"
 #include "lib/msg.h"
+#include "transport/deadletter.h"
 #include "transport/spool.h"
 #include "tests/unit/testutil.h"
 
@@ -490,6 +492,54 @@ static void orphan_messages_go_to_a_sink_of_the_same_type(void **state)
     hp_spool_close(live);
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Dead letters: one JSON line per message with time, sink, reason and the
+ * envelope as a string; the file rotates to .1 past its bound, so at most
+ * twice the bound is kept; a planted link is never written through. */
+static void dead_letters_are_bounded_json_lines(void **state)
+{
+    (void)state;
+    const char *env = "{\"v\":1,\"reporter\":\"cpu\",\"seq\":7,\"ts\":1,\"data\":{}}";
+    struct hp_msg *m = hp_msg_new("cpu", 7, 1, env, strlen(env));
+    assert_non_null(m);
+    char path[256], old[300];
+    hp_dead_letter_path(tmpdir, "es", path, sizeof(path));
+    snprintf(old, sizeof(old), "%s.1", path);
+    assert_int_equal(hp_dead_letter_write(tmpdir, "es", 4096, m, "item status 400: bad"), 0);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[1024];
+    assert_non_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    json_object *o = json_tokener_parse(line), *v;
+    assert_non_null(o);
+    assert_true(json_object_object_get_ex(o, "message", &v));
+    assert_string_equal(json_object_get_string(v), env);
+    assert_true(json_object_object_get_ex(o, "reason", &v));
+    assert_string_equal(json_object_get_string(v), "item status 400: bad");
+    assert_true(json_object_object_get_ex(o, "sink", &v));
+    assert_string_equal(json_object_get_string(v), "es");
+    assert_true(json_object_object_get_ex(o, "time", &v));
+    assert_int_equal(strlen(json_object_get_string(v)), 24); /* 2026-11-27T23:04:05.123Z */
+    json_object_put(o);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(hp_dead_letter_write(tmpdir, "es", 4096, m, "x"), 0);
+    assert_true(file_size(path) <= 4096);
+    assert_true(file_size(old) > 0 && file_size(old) <= 4096);
+    unlink(path);
+    char outside[256];
+    snprintf(outside, sizeof(outside), "%s/outside", tmpdir);
+    assert_int_equal(symlink(outside, path), 0);
+    assert_int_equal(hp_dead_letter_write(tmpdir, "es", 4096, m, "x"), -1);
+    assert_int_equal(file_size(outside), -1); /* never created through the link */
+    hp_msg_unref(m);
+}
+
 static void budget_drops_oldest(void **state)
 {
     (void)state;
@@ -581,6 +631,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(symlinked_segment_is_not_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(unsafe_directories_are_refused, setup, teardown),
         cmocka_unit_test(names_from_the_spool_are_checked),
+        cmocka_unit_test_setup_teardown(dead_letters_are_bounded_json_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(orphan_spools_are_removed_only_when_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(orphan_messages_go_to_a_sink_of_the_same_type, setup,
                                         teardown),
