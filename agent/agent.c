@@ -135,10 +135,12 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
             if (strcmp(sinks[j].name, s->name) == 0)
                 hp_errs_add(e, g, "sinks[%d]: a sink named \"%s\" already exists (set `name`)", i,
                             s->name);
-        if (!hp_name_ok(s->name)) /* it names the sink's spool directory */
+        const char *raw = hp_opt_string(g, hp_sink_common_opts, "name");
+        if (!hp_name_ok(raw ? raw : s->name)) /* it names the sink's spool directory */
             hp_errs_add(
                 e, config_setting_get_member(g, "name") ? config_setting_get_member(g, "name") : g,
-                "sinks[%d]: name \"%s\" must be letters, digits, _ - . (not first)", i, s->name);
+                "sinks[%d]: name \"%s\" must be 1 to %d letters, digits, _ - . (not first)", i,
+                raw ? raw : s->name, HP_NAME_MAX - 1);
     }
     if (*n == 0) {
         if (!a->stdout_only)

@@ -406,6 +406,18 @@ class BadConfigTest(unittest.TestCase):
                          % p.stderr[-500:])
         self.assertTrue(p.stderr.startswith(path + ":"), p.stderr[:500])
 
+    def test_sink_names_that_leave_the_spool_are_refused(self):
+        # A sink name names its spool directory: "../../x" would put it
+        # outside. Refused with the file and line of the name.
+        for name in ("../../x", "..", "a/b", ".hidden", "-x", "x" * 40):
+            with self.subTest(name=name):
+                p, path = self.check_file(
+                    b'sinks = (\n  { type = "stdout";\n    name = "%s"; }\n);\n' % name.encode())
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn('%s:3: sinks[0]: name "%s" must be' % (path, name), p.stderr)
+        p, _ = self.check_file(b'sinks = ( { type = "stdout"; name = "out-1.b_2"; } );\n')
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_truncated_configs(self):
         text = GOOD.encode()
         for cut in (len(text) - 3, len(text) // 2, 20, 9):
