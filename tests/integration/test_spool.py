@@ -126,6 +126,30 @@ class SpoolTest(unittest.TestCase):
         self.assertEqual(len(got), len(set(got)), "no duplicates")
         self.assertTrue(set(seqs) <= set(got), "missing: %s" % sorted(set(seqs) - set(got)))
 
+    def test_renamed_sink_hands_its_spool_over(self):
+        # Messages spooled by sink "old" during an outage reach the CSV after
+        # the sink is renamed "new" (same type), and the old spool goes.
+        spool = os.path.join(self.d, "spool")
+        conf = CONFIG.format(spool=spool, fsync="batch", csv=self.csvdir, agent_interval=1.0,
+                             backlog=10000)
+        old = hp.write_config(self.d, conf.replace('{ type = "csv";', '{ type = "csv"; name = "old";'))
+        with hp.Agent(old) as a:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 10, what="10 uptime messages")
+        first = stdout_msgs(a.stdout, "uptime")
+        self.assertTrue(os.path.isdir(os.path.join(spool, "old")))
+        self.end_outage()
+        new = hp.write_config(self.d, conf.replace('{ type = "csv";', '{ type = "csv"; name = "new";'))
+        upcsv = os.path.join(self.csvdir, "uptime.csv")
+        session1 = first[0]["session"]
+        want = {m["seq"] for m in first}
+        with hp.Agent(new) as b:
+            hp.wait_for(lambda: want <= {int(r["seq"]) for r in csv_rows(upcsv)
+                                         if r["session"] == session1},
+                        what="the old sink's messages in the CSV")
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertIn("handed to sink new (same type, csv)", b.stderr)
+        self.assertFalse(os.path.exists(os.path.join(spool, "old")), "the old spool is gone")
+
     def test_reload_during_outage_keeps_the_spool(self):
         path = self.config(os.path.join(self.d, "spool"))
         with hp.Agent(path) as a:

@@ -106,7 +106,7 @@ static void log_drop(struct hp_sink *s, const struct hp_msg *m, int code, json_o
     int64_t now = hp_mono_ms();
     if (now - e->drop_window_ms >= 60000) {
         if (e->drops_quiet)
-            hp_warn("sink %s: %u more document(s) dropped in the last minute", s->name,
+            hp_warn("sink %s: %u more document(s) dead-lettered in the last minute", s->name,
                     e->drops_quiet);
         e->drop_window_ms = now;
         e->drops_logged = e->drops_quiet = 0;
@@ -118,7 +118,7 @@ static void log_drop(struct hp_sink *s, const struct hp_msg *m, int code, json_o
     e->drops_logged++;
     char why[512];
     error_text(err, why, sizeof(why));
-    hp_warn("sink %s: dropping %s #%llu: status %d %s", s->name, m->reporter,
+    hp_warn("sink %s: dead-lettering %s #%llu: status %d %s", s->name, m->reporter,
             (unsigned long long)m->seq, code, why);
 }
 
