@@ -35,6 +35,7 @@
 
 #define RESPONSE_MAX (64u << 20) /* a bigger answer is an error */
 #define DROP_LOG_MAX 10          /* dropped items logged per minute */
+#define SPLIT_POSTS  16          /* requests per write() while splitting (> log2 of a batch) */
 
 struct es {
     const char *url, *index, *user, *password, *api_key, *ca_file;
@@ -51,6 +52,7 @@ struct es {
     uint64_t *pos; /* backlog position of each document in the request */
     const struct hp_msg **msgs;
     struct hp_out *outs; /* the envelopes of the batch, split on 413/400 */
+    size_t *from;        /* index in the offered batch of each of outs */
     size_t cap;
     int64_t drop_window_ms;             /* start of the minute counted below */
     unsigned drops_logged, drops_quiet; /* dropped items logged / not, this minute */
@@ -237,6 +239,10 @@ static int reserve_docs(struct es *e, size_t n)
     if (!outs)
         return -1;
     e->outs = outs;
+    size_t *from = realloc(e->from, n * sizeof(*from));
+    if (!from)
+        return -1;
+    e->from = from;
     e->cap = n;
     return 0;
 }
@@ -290,10 +296,12 @@ static void refuse_one(struct hp_sink *s, const struct hp_out *o, long code)
 }
 
 /* Send out[0..n) as one request (the body already built when `built`).
- * A 413 or 400 for the whole request splits it in halves, down to single
- * documents. Returns how many items are to be retried, or -1 when the
- * sink failed (reason in s->error; the unacked ones are re-queued). */
-static int send_part(struct hp_sink *s, const struct hp_out *out, size_t n, bool built)
+ * Returns n when the answer settled them (items to retry are added to
+ * *retry); 0 when the request was too big or unparseable as a whole (413,
+ * or 400 with an Elasticsearch error object) and n > 1: the caller sends
+ * less; 1 when that single document was dead-lettered; -1 when the sink
+ * failed (reason in s->error; the unacked ones are re-queued). */
+static int send_chunk(struct hp_sink *s, const struct hp_out *out, size_t n, bool built, int *retry)
 {
     struct es *e = s->priv;
     if (!built && build(s, out, n) != 0)
@@ -301,22 +309,23 @@ static int send_part(struct hp_sink *s, const struct hp_out *out, size_t n, bool
     long code = 0;
     if (post(s, &code) != 0)
         return -1;
-    if (code == 200)
-        return settle(s, e->bulk.ndocs);
+    if (code == 200) {
+        int r = settle(s, e->bulk.ndocs);
+        if (r < 0)
+            return -1;
+        *retry += r;
+        return (int)n;
+    }
     /* A 400 is about the content only when Elasticsearch says why (a
      * proxy's 400 page is a configuration problem: keep the data). */
     if (code != 413 && (code != 400 || !es_error_body(e)))
         return http_fail(s, code);
-    if (n == 1) {
-        refuse_one(s, out, code);
+    if (n > 1) {
+        hp_debug("sink %s: HTTP %ld for %zu documents; sending fewer", s->name, code, n);
         return 0;
     }
-    hp_debug("sink %s: HTTP %ld for %zu documents; sending them in two halves", s->name, code, n);
-    int a = send_part(s, out, n / 2, false);
-    if (a < 0)
-        return -1;
-    int b = send_part(s, out + n / 2, n - n / 2, false);
-    return b < 0 ? -1 : a + b;
+    refuse_one(s, out, code);
+    return 1;
 }
 
 static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
@@ -331,7 +340,7 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         if (rc < 0)
             return hp_sink_fail(s, "out of memory");
         if (rc > 0) {
-            hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
+            hp_warn("sink %s: dead-lettering a message that is not an envelope (%s #%llu)", s->name,
                     out[i].msg->reporter, (unsigned long long)out[i].msg->seq);
             hp_dead_letter(s, out[i].msg, "not a message envelope");
             hp_sink_ack(s, out[i].pos, HP_ACK_DROP);
@@ -339,17 +348,34 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         }
         e->pos[e->bulk.ndocs - 1] = out[i].pos;
         e->msgs[e->bulk.ndocs - 1] = out[i].msg;
+        e->from[k] = i;
         e->outs[k++] = out[i];
     }
     if (k == 0)
         return (int)n;
-    int retry = send_part(s, e->outs, k, true);
-    if (retry < 0)
-        return -1;
+    /* Normally one request. A 413/400 halves the request size until it
+     * passes (a single document still refused is dead-lettered), then it
+     * doubles again: about one request per document through a bad patch.
+     * At most SPLIT_POSTS requests per call, so a poison batch never holds
+     * the transport thread for long (the first document always settles:
+     * SPLIT_POSTS is more than log2 of any batch); the rest is offered at
+     * the next turn. */
+    int retry = 0, posts = SPLIT_POSTS;
+    size_t done = 0, chunk = k;
+    while (done < k && posts-- > 0) {
+        size_t size = chunk < k - done ? chunk : k - done;
+        int r = send_chunk(s, e->outs + done, size, size == k, &retry);
+        if (r < 0)
+            return -1;
+        chunk = r == 0 ? size / 2 : (chunk * 2 < k ? chunk * 2 : k);
+        done += (size_t)r;
+    }
     if (retry > 0) /* only those come back, after a backoff */
         return hp_sink_fail(s, "%d of %zu documents refused for now (429/5xx); backing off", retry,
-                            k);
-    return (int)n;
+                            done);
+    /* Taken: everything before the first envelope not sent (non-envelopes
+     * in between were dead-lettered above). */
+    return done == k ? (int)n : (int)e->from[done];
 }
 
 static int set_headers(struct es *e)
@@ -563,6 +589,7 @@ static void es_fini(struct hp_sink *s)
     free(e->pos);
     free(e->msgs);
     free(e->outs);
+    free(e->from);
     free(e);
     s->priv = NULL;
 }
