@@ -62,6 +62,10 @@ class AmqpQueueBounds(unittest.TestCase):
             spool = os.path.join(d, "spool")
             extra = 'queue: { max_length = 5; overflow = "reject-publish"; };'
             path = config(d, self.url, host="rejpub", extra=extra)
+            with open(path) as f:  # a stdout sink beside it: what was produced
+                text = f.read().replace("sinks = ( {", 'sinks = ( { type = "stdout"; }, {', 1)
+            with open(path, "w") as f:
+                f.write(text)
             env = {"HOSTPULSE_SPOOL_DIR": spool}
             # 1: the queue fills; the rest is nacked and kept (spooled at exit).
             with hp.Agent(path, env=env) as a:
@@ -89,6 +93,10 @@ class AmqpQueueBounds(unittest.TestCase):
         run1 = [g for g in got if g["body"]["session"] == session]
         self.assertGreater(len(run1), 20, "the first run's messages were kept")
         seq_report(self, run1)  # no gap: nothing nacked was lost
+        produced = {(m["reporter"], m["seq"]) for m in hp.parse_lines(a.stdout)}
+        self.assertGreater(len(produced), 20)
+        delivered = {(g["body"]["reporter"], g["body"]["seq"]) for g in run1}
+        self.assertEqual(produced - delivered, set(), "every message of the first run arrived")
 
 
 if __name__ == "__main__":
