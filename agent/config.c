@@ -152,7 +152,7 @@ static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
         if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
             hp_errs_add(e, config_setting_get_member(s, "name"),
                         "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
-                        "no \"..\"",
+                        "not starting with . or -, no \"..\"",
                         path, name, HP_NAME_MAX - 1);
     }
 }

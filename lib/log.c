@@ -116,16 +116,150 @@ void hp_complain_clear(struct hp_complain *c, const char *fmt, ...)
     va_end(ap);
 }
 
+/* ---- URL redaction ------------------------------------------------------
+ *
+ * Over-redaction is harmless, a leak is not: where a URL is ambiguous
+ * (an unescaped '@' or '/' in the password, a colon with no '@' after it)
+ * the widest reading that could hold a secret is masked. */
+
+struct redact_out {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct redact_out *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && o->len + 1 < o->cap; i++)
+        o->p[o->len++] = s[i];
+    if (o->cap)
+        o->p[o->len] = '\0';
+}
+
+static bool is_scheme_at(const char *s, const char *end)
+{
+    const char *p = s;
+    if (p >= end || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+        return false;
+    while (p < end && (strchr("+-.", *p) || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                       (*p >= '0' && *p <= '9')))
+        p++;
+    return end - p >= 3 && memcmp(p, "://", 3) == 0;
+}
+
+/* Query keys whose values are secrets (case-insensitive, exact key). */
+static bool secret_key(const char *k, size_t n)
+{
+    static const char *const keys[] = {
+        "password", "passwd", "pass", "pwd",          "secret",        "token",      "api_key",
+        "apikey",   "key",    "auth", "access_token", "sasl_password", "credentials"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strlen(keys[i]) == n && strncasecmp(k, keys[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* Copy the query/fragment part q[0..n) with secret values masked. */
+static void redact_query(struct redact_out *o, const char *q, size_t n)
+{
+    const char *end = q + n, *p = q;
+    while (p < end) {
+        size_t sep = strcspn(p, "&;#");
+        if (p + sep > end)
+            sep = (size_t)(end - p);
+        const char *eq = memchr(p, '=', sep);
+        size_t klen = eq ? (size_t)(eq - p) : sep;
+        const char *k = p;
+        while (klen && (*k == '?' || *k == '&')) /* the leading '?' belongs to no key */
+            k++, klen--;
+        if (eq && secret_key(k, klen)) {
+            put(o, p, (size_t)(eq - p) + 1);
+            put(o, "***", 3);
+        } else {
+            put(o, p, sep);
+        }
+        p += sep;
+        if (p < end)
+            put(o, p++, 1);
+    }
+}
+
+/* True if s[0..n) is empty or all digits (a port, not a password). */
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* Redact one URL u[0..n). */
+static void redact_one(struct redact_out *o, const char *u, size_t n)
+{
+    const char *end = u + n, *scheme = NULL;
+    for (const char *p = u; p + 3 <= end && !scheme; p++)
+        if (memcmp(p, "://", 3) == 0)
+            scheme = p;
+    const char *auth = scheme ? scheme + 3 : u;
+    const char *at = memchr(auth, '@', (size_t)(end - auth));
+    const char *hostpart = auth, *mask_from = NULL, *mask_to = NULL;
+    if (at) {
+        /* The userinfo ends at the last '@' before the path that follows
+         * the first '@': "u:p@ss@host/vh" and "u:pa/ss@host" both mask. */
+        const char *path = at + strcspn(at, "/?#");
+        if (path > end)
+            path = end;
+        for (const char *p = at; p < path; p++)
+            if (*p == '@')
+                at = p;
+        const char *colon = memchr(auth, ':', (size_t)(at - auth));
+        if (colon) {
+            mask_from = colon + 1;
+            mask_to = at;
+        }
+        hostpart = at;
+    } else {
+        /* No '@': "scheme://user:secret" still hides a password unless
+         * what follows the colon is a port. */
+        size_t alen = strcspn(auth, "/?#");
+        if (auth + alen > end)
+            alen = (size_t)(end - auth);
+        const char *colon = memchr(auth, ':', alen);
+        if (colon && !all_digits(colon + 1, (size_t)(auth + alen - colon - 1))) {
+            mask_from = colon + 1;
+            mask_to = auth + alen;
+        }
+    }
+    const char *q = hostpart + strcspn(hostpart, "?#");
+    if (q > end)
+        q = end;
+    if (mask_from) {
+        put(o, u, (size_t)(mask_from - u));
+        put(o, "***", 3);
+        if (mask_to > q) /* the mask swallowed the query */
+            q = mask_to;
+        put(o, mask_to, (size_t)(q - mask_to));
+    } else {
+        put(o, u, (size_t)(q - u));
+    }
+    redact_query(o, q, (size_t)(end - q));
+}
+
 void hp_redact_url(const char *url, char *out, size_t outlen)
 {
-    /* scheme://user:password@host -> scheme://user:***@host */
-    const char *scheme = strstr(url, "://");
-    const char *auth = scheme ? scheme + 3 : url;
-    const char *at = strchr(auth, '@');
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (!colon) {
-        snprintf(out, outlen, "%s", url);
-        return;
+    struct redact_out o = {out, 0, outlen};
+    put(&o, "", 0);
+    /* A list of URLs: split before each "scheme://" that follows a comma or
+     * white space (a comma inside a password does not split). */
+    const char *p = url, *end = url + strlen(url);
+    while (p < end) {
+        const char *q = p + 1;
+        while (q < end && !(strchr(", \t\n", q[-1]) && is_scheme_at(q, end)))
+            q++;
+        const char *e = q;
+        while (e > p && strchr(", \t\n", e[-1]))
+            e--;
+        redact_one(&o, p, (size_t)(e - p));
+        put(&o, e, (size_t)(q - e));
+        p = q;
     }
-    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
 }

@@ -64,7 +64,8 @@ struct hp_msg *hp_msg_parse(const char *json, size_t len)
     const char *rep = ok ? member_string(o, "reporter") : NULL;
     struct hp_envelope id = {.host = member_string(o, "host"),
                              .session = member_string(o, "session")};
-    if (rep && json_object_object_get_ex(o, "seq", &seq) && json_object_object_get_ex(o, "ts", &ts))
+    if (rep && hp_name_ok(rep) && json_object_object_get_ex(o, "seq", &seq) &&
+        json_object_object_get_ex(o, "ts", &ts))
         m = hp_msg_new_id(&id, rep, (uint64_t)json_object_get_int64(seq), json_object_get_int64(ts),
                           json, len);
     json_object_put(o);

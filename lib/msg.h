@@ -15,6 +15,9 @@
 
 #include <json-c/json.h>
 
+#include "lib/opts.h"
+#include <stdbool.h>
+
 #define HP_ENVELOPE_VERSION 1
 #define HP_NAME_MAX         32
 
@@ -43,8 +46,18 @@ struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter,
 struct hp_msg *hp_msg_new(const char *reporter, uint64_t seq, int64_t ts_ms, const char *json,
                           size_t len);
 /* Parse a serialized envelope (spool replay, tests): reporter, seq, ts, host
- * and session are taken from it. NULL if it is not one. */
+ * and session are taken from it. NULL if it is not one, or if its reporter
+ * is not hp_name_ok() (it names files: CSV, tables). */
 struct hp_msg *hp_msg_parse(const char *json, size_t len);
+/* True if name can name a file or directory safely: 1 to HP_NAME_MAX - 1
+ * of letters, digits, '_', '-', '.', not starting with '.' or '-' (so
+ * never "..", "../x" or an option). Sink and reporter names. */
+/* A name that may name a file or directory (sink, reporter, spool type):
+ * hp_is_identifier (lib/opts.h) of at most HP_NAME_MAX - 1 bytes. */
+static inline bool hp_name_ok(const char *name)
+{
+    return hp_is_identifier(name, HP_NAME_MAX);
+}
 static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
 {
     m->refs++;

@@ -288,7 +288,7 @@ void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, voi
 bool hp_is_identifier(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= max || strstr(s, ".."))
+    if (n == 0 || n >= max || strstr(s, "..") || s[0] == '.' || s[0] == '-')
         return false;
     for (const char *p = s; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '.' && *p != '-')

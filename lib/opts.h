@@ -95,7 +95,8 @@ void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
 void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, void *dst);
 
 /* Is s a name fit for files, topics and metrics: 1 to max-1 bytes of
- * [A-Za-z0-9_.-], and no ".." (so never a path)? */
+ * [A-Za-z0-9_.-], not starting with '.' or '-', and no ".." (so never a
+ * path, a hidden file or an option)? */
 bool hp_is_identifier(const char *s, size_t max);
 
 /* Elements of a STRINGS setting (a single string counts as one). s may be

@@ -28,6 +28,8 @@ struct hp_sink_stats {
         _Atomic uint64_t queued; /* messages on disk not yet in memory */
         _Atomic uint64_t dropped, corrupt, failed;
     } spool;
+    /* poison messages written to the sink's dead-letter file (deadletter.h) */
+    _Atomic uint64_t dead_lettered;
 };
 
 #endif

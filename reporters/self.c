@@ -95,6 +95,7 @@ static json_object *sink_stats(const struct hp_self_sink *k)
     hp_json_add_uint(o, "failed", load(&st->failed));
     hp_json_add_uint(o, "retried", load(&st->retried));
     hp_json_add_uint(o, "rejected", load(&st->rejected));
+    hp_json_add_uint(o, "dead_lettered", load(&st->dead_lettered));
     hp_json_add_uint(o, "dropped", load(&st->dropped));
     hp_json_add_uint(o, "returned", load(&st->returned));
     hp_json_add_uint(o, "backlog", load(&st->backlog));

@@ -137,8 +137,10 @@ static void refill(struct hp_backlog *b)
     while (b->spool && b->count < b->window && hp_spool_unread(b->spool) > 0 &&
            hp_spool_read(b->spool, &data, &len, &pos) == 1) {
         struct hp_msg *m = hp_msg_parse(data, len);
-        if (!m)
+        if (!m) {
+            hp_spool_skip(b->spool, pos); /* counted and logged, never silent */
             continue;
+        }
         mem_push(b, m, pos, HP_PENDING);
         hp_msg_unref(m);
     }

@@ -6,6 +6,7 @@
 #include "lib/opts.h"
 #include "lib/buf.h"
 #include "lib/crc32c.h"
+#include "lib/msg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,15 +15,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+/* Record numbers above this are damage (a real spool counts messages). */
+#define MAX_POS (UINT64_C(1) << 60)
+
+/* A damaged stretch inside a segment, skipped on open: bytes [off, to)
+ * held records numbered [num, num + nums). nums is an upper bound (one
+ * per HP_SPOOL_HDR bytes), so a record after the damage never gets a
+ * number below its original one and `acked` never covers it by mistake:
+ * at worst a record is delivered twice, never lost. */
+struct gap {
+    uint64_t off, to;
+    uint64_t num, nums;
+};
+
 struct seg {
     uint64_t first;   /* number of its first record */
-    uint64_t count;   /* valid records */
+    uint64_t count;   /* numbers used: valid records plus gaps */
+    uint64_t valid;   /* records that passed their CRC */
     uint64_t bytes;   /* file size, magic included */
     int64_t mtime_ms; /* last append (epoch ms), for max_age */
+    struct gap *gaps; /* owned; NULL for an undamaged segment */
+    size_t ngaps;
 };
 
 struct hp_spool {
@@ -42,8 +61,11 @@ struct hp_spool {
     bool dirty; /* appended since the last fsync */
     bool made_dir;
     int64_t last_sync_ms;
+    int lockfd;     /* the sink directory, flock'ed: one agent per spool; -1 */
+    uint64_t holes; /* numbers in [read, next) that hold no record */
+    char type[32];  /* the owning sink's type, written to <dir>/type */
     struct hp_spool_stats stats;
-    struct hp_complain write_complain, drop_complain;
+    struct hp_complain write_complain, drop_complain, skip_complain;
 };
 
 /* ---- config ---------------------------------------------------------- */
@@ -140,6 +162,39 @@ static long read_record(struct hp_spool *sp, int fd, uint64_t off, uint64_t size
     return (long)len;
 }
 
+/* The record at off of map[0..size): its payload length if it is whole
+ * and passes its CRC, else -1. */
+static long check_record(const unsigned char *map, uint64_t size, uint64_t off)
+{
+    if (size < HP_SPOOL_HDR || off > size - HP_SPOOL_HDR)
+        return -1;
+    uint32_t len = le32(map + off);
+    if (len > HP_SPOOL_MAX_RECORD || size - off - HP_SPOOL_HDR < len)
+        return -1;
+    uint32_t crc = hp_crc32c(hp_crc32c(0, map + off, 4), map + off + HP_SPOOL_HDR, len);
+    return crc == le32(map + off + 4) ? (long)len : -1;
+}
+
+/* The offset of the next whole record at or after off, or size if there
+ * is none. Only records holding a JSON object ('{' ... '}', as every
+ * message is) are looked for: in random bytes one offset in ~1600 has a
+ * plausible length, and without that filter each of them would cost a CRC
+ * over up to a whole segment (a 1 MiB garbage stretch took 3 s to cross;
+ * with it, milliseconds). A record that is not an object would be skipped
+ * at replay anyway. */
+static uint64_t resync(const unsigned char *map, uint64_t size, uint64_t off)
+{
+    for (; size >= HP_SPOOL_HDR && off <= size - HP_SPOOL_HDR; off++) {
+        uint32_t len = le32(map + off);
+        if (len < 2 || len > HP_SPOOL_MAX_RECORD || size - off - HP_SPOOL_HDR < len ||
+            map[off + HP_SPOOL_HDR] != '{' || map[off + HP_SPOOL_HDR + len - 1] != '}')
+            continue;
+        if (check_record(map, size, off) >= 0)
+            return off;
+    }
+    return size;
+}
+
 /* ---- segments -------------------------------------------------------- */
 
 static void seg_path(const struct hp_spool *sp, uint64_t first, char *buf, size_t len)
@@ -161,41 +216,113 @@ static int add_seg(struct hp_spool *sp, struct seg s)
     return 0;
 }
 
-/* Count the valid records of an existing segment; cut a torn or damaged
- * tail. Returns -1 if the file cannot be read at all. */
-static int scan_seg(struct hp_spool *sp, struct seg *s)
+static int add_gap(struct seg *s, uint64_t off, uint64_t to)
+{
+    struct gap *g = realloc(s->gaps, (s->ngaps + 1) * sizeof(*g));
+    if (!g)
+        return -1;
+    s->gaps = g;
+    uint64_t nums = (to - off + HP_SPOOL_HDR - 1) / HP_SPOOL_HDR;
+    g[s->ngaps++] =
+        (struct gap){.off = off, .to = to, .num = s->first + s->count, .nums = nums ? nums : 1};
+    s->count += g[s->ngaps - 1].nums;
+    return 0;
+}
+
+/* Segments are contiguous when written, so the next segment's first
+ * number bounds this one's: shrink the gaps' estimates (to at least one
+ * number each, newest first) until it fits. */
+static void fit_gaps(struct seg *s, uint64_t limit)
+{
+    for (size_t i = s->ngaps; i-- > 0 && s->first + s->count > limit;) {
+        uint64_t over = s->first + s->count - limit, can = s->gaps[i].nums - 1;
+        uint64_t cut = over < can ? over : can;
+        s->gaps[i].nums -= cut;
+        s->count -= cut;
+        for (size_t k = i + 1; k < s->ngaps; k++)
+            s->gaps[k].num -= cut;
+    }
+}
+
+/* Walk the records of map[0..size): count them, record damaged stretches
+ * as gaps (resynchronising on the next whole record). Returns the end of
+ * the last whole record: anything after it is a torn tail. */
+static uint64_t walk_seg(struct hp_spool *sp, struct seg *s, const unsigned char *map,
+                         uint64_t size, const char *path)
+{
+    uint64_t off = HP_SPOOL_MAGIC_LEN;
+    if (size < HP_SPOOL_MAGIC_LEN || memcmp(map, HP_SPOOL_MAGIC, HP_SPOOL_MAGIC_LEN) != 0) {
+        hp_warn("spool %s: %s: bad magic; looking for records after it", sp->name, path);
+        sp->stats.corrupt++;
+        off = resync(map, size, size < HP_SPOOL_MAGIC_LEN ? size : HP_SPOOL_MAGIC_LEN);
+        if (off >= size)
+            return HP_SPOOL_MAGIC_LEN; /* nothing whole in it */
+        if (off > HP_SPOOL_MAGIC_LEN && add_gap(s, HP_SPOOL_MAGIC_LEN, off) != 0)
+            return HP_SPOOL_MAGIC_LEN;
+    }
+    uint64_t end = off;
+    while (off < size) {
+        long len = check_record(map, size, off);
+        if (len >= 0) {
+            off += HP_SPOOL_HDR + (uint64_t)len;
+            end = off;
+            s->valid++;
+            s->count++;
+            continue;
+        }
+        uint64_t next = resync(map, size, off + 1);
+        if (next >= size || add_gap(s, off, next) != 0)
+            break; /* a torn tail: cut below */
+        hp_warn("spool %s: %s: damaged record at offset %" PRIu64 ", %" PRIu64
+                " byte(s) skipped; reading on from offset %" PRIu64,
+                sp->name, path, off, next - off, next);
+        sp->stats.corrupt++;
+        off = next;
+    }
+    return end;
+}
+
+/* Count the valid records of an existing segment (whose successor starts
+ * at record `limit`), skip damaged ones, cut a torn tail. Returns -1 if
+ * the file cannot be read or is not a regular file (a symlink is never
+ * followed, so nothing outside the spool is ever truncated). */
+static int scan_seg(struct hp_spool *sp, struct seg *s, uint64_t limit)
 {
     char path[1100];
     seg_path(sp, s->first, path, sizeof(path));
-    int fd = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        hp_warn("spool %s: cannot open %s: %s", sp->name, path, strerror(errno));
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        hp_warn("spool %s: ignoring %s: %s", sp->name, path,
+                fd < 0 && errno == ELOOP ? "a symbolic link"
+                : fd < 0                 ? strerror(errno)
+                                         : "not a regular file");
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    uint64_t size = (uint64_t)st.st_size, off = HP_SPOOL_MAGIC_LEN;
-    char magic[HP_SPOOL_MAGIC_LEN];
-    bool ok = pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
-              memcmp(magic, HP_SPOOL_MAGIC, HP_SPOOL_MAGIC_LEN) == 0;
-    long len;
-    s->count = 0;
-    while (ok && off < size && (len = read_record(sp, fd, off, size)) >= 0) {
-        off += HP_SPOOL_HDR + (uint64_t)len;
-        s->count++;
+    uint64_t size = (uint64_t)st.st_size, end = 0;
+    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    if (map == MAP_FAILED) {
+        hp_warn("spool %s: cannot read %s: %s", sp->name, path, strerror(errno));
+        close(fd);
+        return -1;
     }
-    if (!ok)
-        off = 0;
-    if (off < size) {
+    s->count = s->valid = 0;
+    if (map) {
+        end = walk_seg(sp, s, map, size, path);
+        munmap(map, size);
+    }
+    fit_gaps(s, limit);
+    if (end < size) {
         hp_warn("spool %s: %s: torn or corrupt data at offset %" PRIu64 ", %" PRIu64
                 " byte(s) truncated",
-                sp->name, path, off, size - off);
+                sp->name, path, end, size - end);
         sp->stats.corrupt++;
-        if (ftruncate(fd, (off_t)off) != 0)
+        if (ftruncate(fd, (off_t)end) != 0)
             hp_warn("spool %s: truncate %s: %s", sp->name, path, strerror(errno));
     }
-    s->bytes = off;
+    s->bytes = end;
     s->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
     close(fd);
     return 0;
@@ -209,13 +336,42 @@ static void unlink_seg(struct hp_spool *sp, uint64_t first)
         hp_warn("spool %s: remove %s: %s", sp->name, path, strerror(errno));
 }
 
+/* Valid records of s numbered from `from` on. */
+static uint64_t real_from(const struct seg *s, uint64_t from)
+{
+    uint64_t end = s->first + s->count;
+    if (from >= end)
+        return 0;
+    if (from < s->first)
+        from = s->first;
+    uint64_t n = end - from;
+    for (size_t i = 0; i < s->ngaps; i++) {
+        const struct gap *g = &s->gaps[i];
+        uint64_t lo = g->num > from ? g->num : from, hi = g->num + g->nums;
+        if (hi > lo)
+            n -= hi - lo;
+    }
+    return n;
+}
+
+/* Records still to read: the unread numbers minus damaged and dropped
+ * stretches. Cheap for an undamaged spool; called when `read` jumps. */
+static void recount_holes(struct hp_spool *sp)
+{
+    uint64_t real = 0;
+    for (size_t i = 0; i < sp->nsegs; i++)
+        real += real_from(&sp->segs[i], sp->read);
+    uint64_t span = sp->next > sp->read ? sp->next - sp->read : 0;
+    sp->holes = span > real ? span - real : 0;
+}
+
 /* Delete the oldest segment. Its records not yet read are lost. */
 static void drop_oldest(struct hp_spool *sp, bool count_lost)
 {
     struct seg s = sp->segs[0];
     uint64_t end = s.first + s.count;
     if (count_lost && sp->read < end)
-        sp->stats.dropped += end - (sp->read > s.first ? sp->read : s.first);
+        sp->stats.dropped += real_from(&s, sp->read);
     if (sp->read < end)
         sp->read = end;
     if (sp->rfd >= 0 && sp->rfirst == s.first) {
@@ -227,10 +383,12 @@ static void drop_oldest(struct hp_spool *sp, bool count_lost)
         sp->wfd = -1;
     }
     unlink_seg(sp, s.first);
+    free(s.gaps);
     sp->stats.bytes -= s.bytes;
     memmove(sp->segs, sp->segs + 1, (sp->nsegs - 1) * sizeof(*sp->segs));
     sp->nsegs--;
     sp->stats.segments = sp->nsegs;
+    recount_holes(sp);
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -251,7 +409,8 @@ static int load_segs(struct hp_spool *sp)
         char *end;
         errno = 0;
         uint64_t first = strtoull(e->d_name, &end, 16);
-        if (errno || end != e->d_name + 16 || strcmp(end, ".seg") != 0)
+        if (errno || end != e->d_name + 16 || strcmp(end, ".seg") != 0 || e->d_name[0] == '-' ||
+            e->d_name[0] == '+' || first >= MAX_POS)
             continue;
         if (add_seg(sp, (struct seg){.first = first}) != 0) {
             closedir(d);
@@ -259,14 +418,22 @@ static int load_segs(struct hp_spool *sp)
         }
     }
     closedir(d);
-    qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), cmp_seg);
+    if (sp->nsegs) /* qsort(NULL, 0) is undefined */
+        qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), cmp_seg);
     size_t keep = 0;
     for (size_t i = 0; i < sp->nsegs; i++) {
         struct seg s = sp->segs[i];
         uint64_t prev_end = keep ? sp->segs[keep - 1].first + sp->segs[keep - 1].count : 0;
-        if (scan_seg(sp, &s) != 0)
+        uint64_t limit = i + 1 < sp->nsegs ? sp->segs[i + 1].first : MAX_POS;
+        if (scan_seg(sp, &s, limit) != 0)
             continue;
-        if (s.count == 0 || s.first < prev_end) { /* empty, or overlapping: unusable */
+        if (s.valid == 0 || s.first < prev_end || s.first + s.count > MAX_POS) {
+            if (s.valid) /* overlapping: written by something else */
+                hp_warn("spool %s: segment %016" PRIx64 " overlaps the one before it; "
+                        "removing its %" PRIu64 " message(s)",
+                        sp->name, s.first, s.valid);
+            sp->stats.dropped += s.valid;
+            free(s.gaps);
             unlink_seg(sp, s.first);
             continue;
         }
@@ -284,20 +451,42 @@ static void load_acked(struct hp_spool *sp)
 {
     char path[1100], buf[32];
     snprintf(path, sizeof(path), "%s/acked", sp->dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
     if (fd >= 0)
         close(fd);
-    if (n <= 0)
-        return;
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    uint64_t v = strtoull(buf, &end, 10);
-    if (errno == 0 && end != buf && *end == '\n')
+    if (n < 0 && (errno == ENOENT || errno == ENOTDIR))
+        return; /* nothing acked yet */
+    buf[n > 0 ? n : 0] = '\0';
+    /* Digits only: strtoull would take "-1" as UINT64_MAX, which once
+     * made every record look acked and wrapped the numbering. */
+    char *end = buf;
+    uint64_t v = 0;
+    bool ok = n > 0 && buf[0] >= '0' && buf[0] <= '9';
+    if (ok) {
+        errno = 0;
+        v = strtoull(buf, &end, 10);
+        ok = errno == 0 && *end == '\n' && end[1] == '\0' && v < MAX_POS;
+    }
+    if (ok)
         sp->acked = v;
     else
-        hp_warn("spool %s: %s is damaged; messages may be delivered twice", sp->name, path);
+        hp_warn("spool %s: %s is damaged (not a record number); replaying the whole spool, "
+                "messages may be delivered twice",
+                sp->name, path);
+}
+
+/* An `acked` beyond the last record is damage too: replay everything. */
+static void check_acked(struct hp_spool *sp)
+{
+    const struct seg *last = sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
+    if (!last || sp->acked <= last->first + last->count)
+        return;
+    hp_warn("spool %s: acked %" PRIu64 " is past the last record (%" PRIu64
+            "); replaying the whole spool, messages may be delivered twice",
+            sp->name, sp->acked, last->first + last->count);
+    sp->acked = 0;
+    sp->acked_saved = UINT64_MAX; /* rewrite it at the next sync */
 }
 
 static void save_acked(struct hp_spool *sp, bool sync)
@@ -308,7 +497,8 @@ static void save_acked(struct hp_spool *sp, bool sync)
     snprintf(path, sizeof(path), "%s/acked", sp->dir);
     snprintf(tmp, sizeof(tmp), "%s/acked.tmp", sp->dir);
     int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", sp->acked);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    unlink(tmp); /* never write through a planted link */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     bool ok = fd >= 0 && write(fd, buf, (size_t)len) == len && (!sync || fdatasync(fd) == 0);
     if (fd >= 0)
         close(fd);
@@ -320,8 +510,88 @@ static void save_acked(struct hp_spool *sp, bool sync)
 
 /* ---- open / close ---------------------------------------------------- */
 
-struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name, char *err,
-                               size_t errlen)
+/* mkdir -p dir. 0 or -1 with errno. */
+static int mkdir_p(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(path, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Refuse a directory another user could plant files or links in. 0 if it
+ * is ours (or absent), else -1 with the reason in err. */
+static int check_dir(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return 0; /* made (or refused) at the first write */
+    if (st.st_uid != geteuid()) {
+        snprintf(err, errlen, "%s belongs to uid %u, not to this agent (uid %u)", dir,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if (st.st_mode & S_IWOTH) {
+        snprintf(err, errlen, "%s is writable by every user (mode %04o); chmod o-w it", dir,
+                 (unsigned)(st.st_mode & 07777));
+        return -1;
+    }
+    return 0;
+}
+
+/* Hold an exclusive flock on the sink directory for the spool's life, so
+ * a second agent given the same directory fails clearly instead of
+ * interleaving records. 0, or -1 with the reason in err. */
+static int lock_dir(struct hp_spool *sp, char *err, size_t errlen)
+{
+    if (sp->lockfd >= 0)
+        return 0;
+    int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        snprintf(err, errlen, "%s is in use by another hostpulse (flock: %s)", sp->dir,
+                 strerror(e));
+        errno = e;
+        return -1;
+    }
+    sp->lockfd = fd;
+    return 0;
+}
+
+/* Everything hp_spool_open checks before reading: the name, both
+ * directories' owners and modes, the lock. */
+static int open_checks(struct hp_spool *sp, const char *name, char *err, size_t errlen)
+{
+    if (!hp_name_ok(name)) { /* it names a directory: "../x" must never leave the spool */
+        snprintf(err, errlen, "sink name \"%s\" cannot name a spool directory", name);
+        return -1;
+    }
+    if (check_dir(sp->cfg.directory, err, errlen) != 0 || check_dir(sp->dir, err, errlen) != 0)
+        return -1;
+    struct stat st;
+    if (lstat(sp->dir, &st) == 0 && S_ISLNK(st.st_mode)) {
+        snprintf(err, errlen, "%s is a symbolic link", sp->dir);
+        return -1;
+    }
+    /* Made now (if it can be: else at the first write) so that the lock
+     * holds from the start: a second agent is told at once. */
+    if (mkdir_p(sp->dir) != 0)
+        hp_debug("spool %s: cannot make %s yet: %s", sp->name, sp->dir, strerror(errno));
+    return lock_dir(sp, err, errlen);
+}
+
+static struct hp_spool *spool_open(const struct hp_spool_cfg *cfg, const char *name, bool quiet,
+                                   char *err, size_t errlen)
 {
     struct hp_spool *sp = calloc(1, sizeof(*sp));
     if (!sp) {
@@ -335,7 +605,14 @@ struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name,
         sp->cfg.segment_bytes = sp->cfg.max_bytes / 2;
     snprintf(sp->name, sizeof(sp->name), "%s", name);
     snprintf(sp->dir, sizeof(sp->dir), "%s/%s", cfg->directory, name);
-    sp->wfd = sp->rfd = -1;
+    sp->wfd = sp->rfd = sp->lockfd = -1;
+    err[0] = '\0';
+    if (open_checks(sp, name, err, errlen) != 0) {
+        if (!err[0])
+            snprintf(err, errlen, "cannot open %s: %s", sp->dir, strerror(errno));
+        hp_spool_close(sp);
+        return NULL;
+    }
     load_acked(sp);
     sp->acked_saved = sp->acked;
     if (load_segs(sp) != 0) {
@@ -343,6 +620,7 @@ struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name,
         hp_spool_close(sp);
         return NULL;
     }
+    check_acked(sp);
     struct seg *last = sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
     sp->next =
         last && last->first + last->count > sp->acked ? last->first + last->count : sp->acked;
@@ -351,10 +629,132 @@ struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name,
         drop_oldest(sp, false);
     if (sp->nsegs && sp->read < sp->segs[0].first)
         sp->read = sp->segs[0].first;
-    if (hp_spool_unread(sp))
+    recount_holes(sp);
+    if (hp_spool_unread(sp) && !quiet)
         hp_info("spool %s: %" PRIu64 " message(s) to replay from %s", sp->name, hp_spool_unread(sp),
                 sp->dir);
     return sp;
+}
+
+struct hp_spool *hp_spool_open(const struct hp_spool_cfg *cfg, const char *name, char *err,
+                               size_t errlen)
+{
+    return spool_open(cfg, name, false, err, errlen);
+}
+
+/* The type recorded in sp's directory into sp->type ("" if none). */
+static void read_type(struct hp_spool *sp)
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/type", sp->dir);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, sp->type, sizeof(sp->type) - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    sp->type[n > 0 ? n : 0] = '\0';
+    sp->type[strcspn(sp->type, "\n")] = '\0';
+    if (!hp_name_ok(sp->type))
+        sp->type[0] = '\0';
+}
+
+static void write_type(struct hp_spool *sp)
+{
+    if (!sp->type[0] || !sp->made_dir)
+        return;
+    char path[1100], tmp[1100], line[40];
+    snprintf(path, sizeof(path), "%s/type", sp->dir);
+    snprintf(tmp, sizeof(tmp), "%s/type.tmp", sp->dir);
+    int len = snprintf(line, sizeof(line), "%s\n", sp->type);
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    bool ok = fd >= 0 && write(fd, line, (size_t)len) == len;
+    if (fd >= 0)
+        close(fd);
+    if (!ok || rename(tmp, path) != 0)
+        unlink(tmp); /* only a hint for orphans: never an error */
+}
+
+void hp_spool_set_type(struct hp_spool *sp, const char *type)
+{
+    snprintf(sp->type, sizeof(sp->type), "%s", hp_name_ok(type) ? type : "");
+    write_type(sp);
+}
+
+/* Move every unread record of sp to the spool `to`. Returns how many were
+ * moved, or -1 if an append failed (what was moved is then delivered by
+ * both: duplicates, never loss). */
+static int64_t move_records(struct hp_spool *sp, struct hp_spool *to)
+{
+    const char *data;
+    size_t len;
+    uint64_t pos, out;
+    int64_t n = 0;
+    while (hp_spool_read(sp, &data, &len, &pos) == 1) {
+        if (hp_spool_append(to, data, len, false, &out) != 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+/* One orphan: hand its messages to a sink of the same type, remove it
+ * once empty, else say what is left. */
+static void orphan(const struct hp_spool_cfg *cfg, const char *name, const struct hp_spool_live *lv)
+{
+    char err[256];
+    struct hp_spool *sp = spool_open(cfg, name, true, err, sizeof(err));
+    if (!sp) {
+        hp_debug("spool %s: not looked at: %s", name, err);
+        return;
+    }
+    uint64_t left = hp_spool_unread(sp);
+    char dir[sizeof(sp->dir)], path[1100];
+    snprintf(dir, sizeof(dir), "%s", sp->dir);
+    read_type(sp);
+    struct hp_spool *heir = left && sp->type[0] ? lv->heir(sp->type, lv->ud) : NULL;
+    if (heir) {
+        int64_t moved = move_records(sp, heir);
+        if (moved >= 0)
+            hp_info("spool %s: %" PRId64 " message(s) of a sink that is no longer configured "
+                    "handed to sink %s (same type, %s)",
+                    name, moved, heir->name, sp->type);
+        left = moved >= 0 ? 0 : left;
+    }
+    if (left) {
+        hp_warn("spool %s: %" PRIu64 " message(s) left in %s by a sink that is no longer "
+                "configured; kept: configure a sink named \"%s\" to deliver them",
+                name, left, dir, name);
+        hp_spool_close(sp);
+        return;
+    }
+    for (size_t i = 0; i < sp->nsegs; i++) /* empty ones were dropped at open */
+        unlink_seg(sp, sp->segs[i].first);
+    sp->acked_saved = sp->acked; /* nothing to save */
+    hp_spool_close(sp);
+    snprintf(path, sizeof(path), "%s/acked", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/type", dir);
+    unlink(path);
+    if (rmdir(dir) == 0)
+        hp_info("spool %s: removed the empty spool of a sink that is no longer configured", name);
+    else
+        hp_debug("spool %s: rmdir %s: %s", name, dir, strerror(errno));
+}
+
+void hp_spool_orphans(const struct hp_spool_cfg *cfg, const struct hp_spool_live *lv)
+{
+    DIR *d = opendir(cfg->directory);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (!hp_name_ok(e->d_name) || lv->live(e->d_name, lv->ud) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        orphan(cfg, e->d_name, lv);
+    }
+    closedir(d);
 }
 
 void hp_spool_close(struct hp_spool *sp)
@@ -369,6 +769,10 @@ void hp_spool_close(struct hp_spool *sp)
     if (sp->rfd >= 0)
         close(sp->rfd);
     save_acked(sp, sp->cfg.fsync != HP_FSYNC_NEVER);
+    if (sp->lockfd >= 0)
+        close(sp->lockfd); /* releases the flock */
+    for (size_t i = 0; i < sp->nsegs; i++)
+        free(sp->segs[i].gaps);
     free(sp->segs);
     free(sp->buf);
     free(sp);
@@ -376,24 +780,22 @@ void hp_spool_close(struct hp_spool *sp)
 
 /* ---- append ---------------------------------------------------------- */
 
-/* mkdir -p sp->dir. */
+/* mkdir -p sp->dir and lock it. */
 static int make_dir(struct hp_spool *sp)
 {
     if (sp->made_dir)
         return 0;
-    char path[sizeof(sp->dir)];
-    snprintf(path, sizeof(path), "%s", sp->dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+    if (mkdir_p(sp->dir) != 0)
         return -1;
+    char err[256];
+    if (lock_dir(sp, err, sizeof(err)) != 0) {
+        int e = errno;
+        hp_complain(&sp->write_complain, HP_LOG_ERR, "spool %s: %s", sp->name, err);
+        errno = e;
+        return -1;
+    }
     sp->made_dir = true;
+    write_type(sp);
     return 0;
 }
 
@@ -420,7 +822,10 @@ static int new_segment(struct hp_spool *sp)
         return -1;
     char path[1100];
     seg_path(sp, sp->next, path, sizeof(path));
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+    /* A stale file (or a planted link) by that name holds nothing we
+     * count: remove it, then create exclusively, never following a link. */
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return -1;
     if (write(fd, HP_SPOOL_MAGIC, HP_SPOOL_MAGIC_LEN) != HP_SPOOL_MAGIC_LEN ||
@@ -510,22 +915,41 @@ int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool cons
 
 uint64_t hp_spool_unread(const struct hp_spool *sp)
 {
-    return sp->next - sp->read;
+    uint64_t span = sp->next - sp->read;
+    return span > sp->holes ? span - sp->holes : 0;
+}
+
+/* Move roff/rnum over a damaged stretch that starts at roff. */
+static void skip_gap(struct hp_spool *sp, const struct seg *s)
+{
+    for (size_t i = 0; i < s->ngaps; i++)
+        if (s->gaps[i].off == sp->roff && s->gaps[i].num == sp->rnum) {
+            sp->roff = s->gaps[i].to;
+            sp->rnum += s->gaps[i].nums;
+        }
 }
 
 /* The segment holding record `read`, moving read past gaps (dropped or
  * damaged ranges). NULL when nothing is left. */
 static struct seg *read_seg(struct hp_spool *sp)
 {
-    for (size_t i = 0; i < sp->nsegs; i++) {
+    uint64_t was = sp->read;
+    struct seg *found = NULL;
+    for (size_t i = 0; i < sp->nsegs && !found; i++) {
         struct seg *s = &sp->segs[i];
         if (sp->read < s->first)
             sp->read = s->first;
+        for (size_t k = 0; k < s->ngaps; k++)
+            if (sp->read >= s->gaps[k].num && sp->read < s->gaps[k].num + s->gaps[k].nums)
+                sp->read = s->gaps[k].num + s->gaps[k].nums;
         if (sp->read < s->first + s->count)
-            return s;
+            found = s;
     }
-    sp->read = sp->next;
-    return NULL;
+    if (!found)
+        sp->read = sp->next;
+    if (sp->read != was)
+        recount_holes(sp);
+    return found;
 }
 
 /* Point rfd/roff at record `read` of s. */
@@ -538,19 +962,21 @@ static int seek_read(struct hp_spool *sp, struct seg *s)
             close(sp->rfd);
         char path[1100];
         seg_path(sp, s->first, path, sizeof(path));
-        sp->rfd = open(path, O_RDONLY | O_CLOEXEC);
+        sp->rfd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (sp->rfd < 0)
             return -1;
         sp->rfirst = s->first;
         sp->rnum = s->first;
         sp->roff = HP_SPOOL_MAGIC_LEN;
     }
+    skip_gap(sp, s);
     while (sp->rnum < sp->read) { /* rare: skip records already taken */
         long len = read_record(sp, sp->rfd, sp->roff, s->bytes);
         if (len < 0)
             return -1;
         sp->roff += HP_SPOOL_HDR + (uint64_t)len;
         sp->rnum++;
+        skip_gap(sp, s);
     }
     return sp->rnum == sp->read ? 0 : -1;
 }
@@ -561,21 +987,33 @@ int hp_spool_read(struct hp_spool *sp, const char **data, size_t *len, uint64_t 
     while ((s = read_seg(sp)) != NULL) {
         long n = seek_read(sp, s) == 0 ? read_record(sp, sp->rfd, sp->roff, s->bytes) : -1;
         if (n < 0) { /* damaged since open: skip the rest of the segment */
+            uint64_t lost = real_from(s, sp->read);
             hp_warn("spool %s: segment %016" PRIx64 " unreadable at record %" PRIu64
                     ", skipping %" PRIu64 " message(s)",
-                    sp->name, s->first, sp->read, s->first + s->count - sp->read);
-            sp->stats.corrupt += s->first + s->count - sp->read;
+                    sp->name, s->first, sp->read, lost);
+            sp->stats.corrupt += lost;
             sp->read = s->first + s->count;
+            recount_holes(sp);
             continue;
         }
         sp->roff += HP_SPOOL_HDR + (uint64_t)n;
         sp->rnum++;
+        skip_gap(sp, s);
         *data = sp->buf;
         *len = (size_t)n;
         *pos = sp->read++;
         return 1;
     }
     return 0;
+}
+
+void hp_spool_skip(struct hp_spool *sp, uint64_t pos)
+{
+    sp->stats.corrupt++;
+    hp_complain(&sp->skip_complain, HP_LOG_WARN,
+                "spool %s: record %" PRIu64 " in %s is not a usable message envelope (or its "
+                "reporter name is not a safe file name); skipped, counted in corrupt",
+                sp->name, pos, sp->dir);
 }
 
 void hp_spool_ack(struct hp_spool *sp, uint64_t upto)

@@ -17,11 +17,17 @@
  * most once per sync; after a crash, records acked since the last save are
  * delivered again: at-least-once, never lost.
  *
- * On open, every segment is checked record by record; a torn or corrupt
- * tail (crash mid-write) is truncated, counted in `corrupt` and logged,
- * never fatal. Bounded by max_bytes (the oldest segments are dropped, and
- * the unread records they held counted in `dropped`) and optionally by
- * max_age.
+ * On open, every segment is checked record by record. A damaged record
+ * (bad CRC, impossible length) or a bad magic is skipped by scanning to
+ * the next whole record; the stretch keeps an upper bound of record
+ * numbers so `acked` never covers a record after it by mistake. A torn
+ * tail (crash mid-write) is truncated. Both are counted in `corrupt` and
+ * logged, never fatal; only real records are counted as unread. Segment
+ * files and `acked` are never opened through a symbolic link; the sink
+ * directory is flock'ed while the spool is open (one agent per spool), and
+ * refused if another user owns it or anyone may write to it. Bounded by
+ * max_bytes (the oldest segments are dropped, and the unread records they
+ * held counted in `dropped`) and optionally by max_age.
  *
  * Transport thread only (or main while the transport is stopped). */
 #ifndef HP_SPOOL_H
@@ -92,12 +98,38 @@ uint64_t hp_spool_unread(const struct hp_spool *sp);
  * Damaged records are skipped (counted in corrupt), so it always makes
  * progress. */
 int hp_spool_read(struct hp_spool *sp, const char **data, size_t *len, uint64_t *pos);
+/* The record at pos, just read, cannot be used (not a message envelope,
+ * or a reporter name that is not a safe file name): count it in corrupt
+ * and log it (rate-limited). */
+void hp_spool_skip(struct hp_spool *sp, uint64_t pos);
 /* Every record below upto is confirmed; fully acked segments are deleted. */
 void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
 /* Periodic work, now_ms monotonic: fsync per policy, save `acked`, apply
  * max_age. */
 void hp_spool_sync(struct hp_spool *sp, int64_t now_ms);
 bool hp_spool_always(const struct hp_spool *sp);
+/* Record the type of the sink that owns the spool (a `type` file in its
+ * directory, written with the first record), so that its messages can
+ * find a sink of the same type if this one is removed. */
+void hp_spool_set_type(struct hp_spool *sp, const char *type);
+
+/* How hp_spool_orphans sees the live sinks: live(name) is true for a
+ * configured sink; heir(type) is the open spool of a configured sink of
+ * that type (NULL if there is none). */
+struct hp_spool_live {
+    bool (*live)(const char *name, void *ud);
+    struct hp_spool *(*heir)(const char *type, void *ud);
+    void *ud;
+};
+
+/* Spools left in cfg->directory by sinks that are no longer configured:
+ * an empty one is removed; the messages of one that still holds some are
+ * moved (appended, unread) to the spool of a live sink of the same type,
+ * then it is removed; with no such sink it is kept and logged (how many,
+ * where, which sink name would deliver them), never deleted with data in
+ * it. Main or transport thread, with the live sinks' spools open (their
+ * flocks make them skipped in any case). */
+void hp_spool_orphans(const struct hp_spool_cfg *cfg, const struct hp_spool_live *lv);
 const struct hp_spool_stats *hp_spool_stats(const struct hp_spool *sp);
 
 #endif

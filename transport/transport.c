@@ -23,7 +23,9 @@
 #include "transport/transport.h"
 #include "lib/clock.h"
 #include "transport/backlog.h"
+#include "transport/deadletter.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -42,8 +44,10 @@ struct hp_sink_engine {
     int64_t backoff_ms;
     int64_t retry_initial_ms, retry_max_ms;
     bool open;
-    bool stalled; /* last write() took nothing: wait before re-offering */
-    bool inited;  /* init was called: fini is due, even after a failed init */
+    bool stalled;         /* last write() took nothing: wait before re-offering */
+    bool inited;          /* init was called: fini is due, even after a failed init */
+    const char *dead_dir; /* where its dead letters go (the spool directory);
+                             set when the transport starts, borrowed */
     struct hp_sink_stats stats;
 };
 
@@ -210,10 +214,36 @@ static void publish_stats(struct hp_sink *s)
     atomic_store_explicit(&st->spool.failed, sp->failed, memory_order_relaxed);
 }
 
+static bool sink_named(const char *name, void *ud)
+{
+    const struct hp_transport *t = ud;
+    for (size_t j = 0; j < t->cfg.n_sinks; j++)
+        if (strcmp(t->cfg.sinks[j].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* The spool of the first sink of that type, for a removed sink's messages. */
+static struct hp_spool *sink_of_type(const char *type, void *ud)
+{
+    const struct hp_transport *t = ud;
+    for (size_t j = 0; j < t->cfg.n_sinks; j++) {
+        const struct hp_sink *s = &t->cfg.sinks[j];
+        if (strcmp(s->ops->type, type) == 0 && s->engine->backlog->spool)
+            return s->engine->backlog->spool;
+    }
+    return NULL;
+}
+
 /* Open each sink's spool (unless it kept one across a reload). A spool
- * that cannot be opened leaves the sink with its memory backlog only. */
+ * that cannot be opened leaves the sink with its memory backlog only.
+ * Then look at the spools of sinks that are gone (hp_spool_orphans). */
 static void open_spools(struct hp_transport *t)
 {
+    struct hp_spool_cfg def;
+    hp_spool_cfg_read(&def, NULL);
+    for (size_t j = 0; j < t->cfg.n_sinks; j++)
+        t->cfg.sinks[j].engine->dead_dir = t->cfg.spool ? t->cfg.spool->directory : def.directory;
     if (!t->cfg.spool)
         return;
     for (size_t j = 0; j < t->cfg.n_sinks; j++) {
@@ -227,8 +257,27 @@ static void open_spools(struct hp_transport *t)
             }
             hp_backlog_set_spool(s->engine->backlog, sp, s->window);
         }
+        hp_spool_set_type(s->engine->backlog->spool, s->ops->type);
         publish_stats(s);
     }
+    hp_spool_orphans(t->cfg.spool, &(struct hp_spool_live){sink_named, sink_of_type, t});
+}
+
+int hp_dead_letter(struct hp_sink *s, const struct hp_msg *m, const char *reason)
+{
+    struct hp_sink_engine *e = s->engine;
+    atomic_fetch_add_explicit(&e->stats.dead_lettered, 1, memory_order_relaxed);
+    const char *dir = e->dead_dir;
+    struct hp_spool_cfg def;
+    if (!dir) { /* a sink driven without the transport (tests, tools) */
+        hp_spool_cfg_read(&def, NULL);
+        dir = def.directory;
+    }
+    int rc = hp_dead_letter_write(dir, s->name, HP_DEADLETTER_MAX, m, reason);
+    if (rc != 0)
+        hp_err("sink %s: cannot write the dead letter of %s #%llu under %s: %s; it is lost",
+               s->name, m->reporter, (unsigned long long)m->seq, dir, strerror(errno));
+    return rc;
 }
 
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)

@@ -17,6 +17,12 @@ A request that breaks the contract is answered 400 and recorded in
 injected: fail_requests([429, 503]) answers the next requests with those
 statuses; fail_items(predicate, status, times) gives matching items that
 status (400 mapper_parsing_exception, 429 ...) `times` times each.
+max_content_length (bytes of the decompressed body, as Elasticsearch's
+http.max_content_length) answers a bigger request 413 before reading its
+items; `rejected_413` counts those. poison_requests(predicate) answers 400
+(x_content_parse_exception) to any request holding a document that matches:
+the whole request is refused, as Elasticsearch does for a body it cannot
+parse; `rejected_400` counts those.
 
 Standard library only; runs in a thread on 127.0.0.1 with a free port:
 
@@ -42,6 +48,10 @@ class EsDouble:
         self.protocol_errors = []
         self._fail_requests = []  # statuses for the next whole requests
         self._fail_items = []     # [predicate, status, times left per _id, dict]
+        self.max_content_length = None  # bytes of the decompressed body, or None
+        self.rejected_413 = 0     # requests answered 413
+        self._poison = None       # predicate(meta, doc): the whole request gets 400
+        self.rejected_400 = 0     # requests answered 400 by poison_requests
         self.server = None
         self.thread = None
 
@@ -56,6 +66,10 @@ class EsDouble:
         `status` the first `times` times each is offered."""
         with self.lock:
             self._fail_items.append([predicate, status, times, {}])
+
+    def poison_requests(self, predicate):
+        with self.lock:
+            self._poison = predicate
 
     def ids(self):
         with self.lock:
@@ -180,9 +194,27 @@ class EsDouble:
                 status = self._fail_requests.pop(0)
                 return status, {"error": {"type": "injected", "reason": "injected %d" % status},
                                 "status": status}
+        if self.max_content_length is not None:
+            body = raw
+            if headers.get("Content-Encoding") == "gzip":
+                try:
+                    body = gzip.decompress(raw)
+                except OSError:
+                    pass  # parse() reports it
+            if len(body) > self.max_content_length:
+                with self.lock:
+                    self.rejected_413 += 1
+                return 413, {"error": {"type": "content_too_long_exception",
+                                       "reason": "request body too large"}, "status": 413}
         pairs, reason = self.parse(headers, raw)
         if pairs is None:
             return self.protocol_error(reason)
+        with self.lock:
+            if self._poison and any(self._poison(m, d) for m, d in pairs):
+                self.rejected_400 += 1
+                return 400, {"error": {"type": "x_content_parse_exception",
+                                       "reason": "[1:2] failed to parse (injected)"},
+                             "status": 400}
         items, errors = [], False
         with self.lock:
             for meta, doc in pairs:

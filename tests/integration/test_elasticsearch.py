@@ -40,10 +40,19 @@ class ElasticsearchTest(unittest.TestCase):
         self.addCleanup(self.es.stop)
         self.tmp = tempfile.TemporaryDirectory()
         self.addCleanup(self.tmp.cleanup)
+        self.spool = os.path.join(self.tmp.name, "spool")
 
-    def run_agent(self, extra="", until=None, min_docs=10):
-        path = hp.write_config(self.tmp.name, CONFIG % {"url": self.es.url, "extra": extra})
-        with hp.Agent(path) as a:
+    def dead_letters(self):
+        """The dead-letter lines of the elasticsearch sink, parsed."""
+        path = os.path.join(self.spool, "elasticsearch.dead-letters.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f]
+
+    def run_agent(self, extra="", until=None, min_docs=10, config=CONFIG):
+        path = hp.write_config(self.tmp.name, config % {"url": self.es.url, "extra": extra})
+        with hp.Agent(path, env={"HOSTPULSE_SPOOL_DIR": self.spool}) as a:
             hp.wait_for(lambda: len(self.es.ids()) >= min_docs, timeout=20, what="documents")
             if until:
                 hp.wait_for(lambda: until(a), timeout=20, what="agent state")
@@ -111,6 +120,77 @@ class ElasticsearchTest(unittest.TestCase):
         for i in rejected:
             self.assertEqual(self.es.statuses[i], [400], "a 400 item is not retried")
         self.assertIn("mapper_parsing_exception", a.stderr)
+        # the dead letters hold exactly the refused messages, with the reason
+        dead = self.dead_letters()
+        self.assertEqual({doc_id(json.loads(d["message"])) for d in dead}, rejected)
+        self.assertEqual(len(dead), 2)
+        for d in dead:
+            self.assertEqual(d["sink"], "elasticsearch")
+            self.assertIn("item status 400", d["reason"])
+            self.assertIn("mapper_parsing_exception", d["reason"])
+            self.assertRegex(d["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        last = [m for m in msgs if m["reporter"] == "agent"][-1]
+        self.assertEqual(last["data"]["sinks"]["elasticsearch"]["dead_lettered"], 2)
+
+    def test_413_splits_the_batch_and_dead_letters_a_lone_giant(self):
+        # Bodies over 1200 bytes are refused whole (413). A message over 900
+        # bytes (agent reports ~1.5 KB, net ~1.5 KB) is too big even alone
+        # as a bulk pair: it must be dead-lettered; the others (uptime
+        # ~200 B, session ~540 B) arrive, after batches of them are split.
+        self.es.max_content_length = 1200
+        big = lambda m: len(json.dumps(m, separators=(",", ":"))) > 900
+
+        def settled(a):
+            giants = [m for m in hp.parse_lines(a.read_stdout()) if big(m)]
+            return len(giants) >= 5 and len(self.dead_letters()) >= len(giants) - 2
+
+        # Slower reporters: through a bad patch each document costs about
+        # one request more, and the double answers only a few dozen a second.
+        slow = CONFIG.replace("interval = 0.1", "interval = 0.3")
+        msgs, a = self.run_agent("gzip = false;", until=settled, min_docs=20, config=slow)
+        self.assertGreater(self.es.rejected_413, 0)
+        giants = {doc_id(m) for m in msgs if big(m)}
+        dead = [json.loads(d["message"]) for d in self.dead_letters()]
+        dead_ids = {doc_id(m) for m in dead}
+        self.assertEqual(len(dead_ids), len(dead), "each dead letter once")
+        self.assertTrue(dead_ids <= giants, "only the giants are dead letters")
+        self.assertGreaterEqual(len(dead_ids), len(giants) - 3)
+        for d in self.dead_letters():
+            self.assertIn("HTTP 413", d["reason"])
+        for m in dead:
+            hp.validate(m)
+        # everything else arrived, once, unchanged
+        self.assertDelivered(msgs, skip=giants)
+        self.assertIn("dead-lettering agent #", a.stderr)
+
+    def test_whole_request_400_isolates_the_poison(self):
+        # Any request holding uptime #3 is refused whole (400): the batches
+        # are split until that document is alone, it is dead-lettered, and
+        # every other message arrives.
+        self.es.poison_requests(lambda meta, d: d["reporter"] == "uptime" and d["seq"] == 3)
+
+        def settled(a):
+            return len(self.dead_letters()) == 1
+
+        msgs, a = self.run_agent(until=settled, min_docs=20)
+        bad = {doc_id(m) for m in msgs if m["reporter"] == "uptime" and m["seq"] == 3}
+        self.assertEqual(len(bad), 1)
+        self.assertGreater(self.es.rejected_400, 0)
+        self.assertDelivered(msgs, skip=bad)
+        dead = self.dead_letters()
+        self.assertEqual([doc_id(json.loads(d["message"])) for d in dead], list(bad))
+        self.assertIn("HTTP 400 for the document alone", dead[0]["reason"])
+        self.assertIn("x_content_parse_exception", dead[0]["reason"])
+
+    def test_401_keeps_the_data_and_says_why(self):
+        self.es.fail_requests([401, 401, 403])
+        msgs, a = self.run_agent('user = "elastic"; password = "s3cret";')
+        self.assertDelivered(msgs)
+        self.assertIn("HTTP 401", a.stderr)
+        self.assertIn("sink elasticsearch", a.stderr)
+        self.assertIn("refused the credentials", a.stderr)
+        self.assertNotIn("s3cret", a.stderr)
+        self.assertEqual(self.dead_letters(), [])
 
     def test_item_429_retries_only_those(self):
         bad = lambda meta, d: d["seq"] in (2, 4)

@@ -219,14 +219,16 @@ class MySQLTest(unittest.TestCase):
         msgs, err = self.run_agent(conf, lambda a: self.count("hp", "ck_agent") >= 10,
                                    "agent rows")
         self.assertEqual(self.count("hp", "ck_uptime"), 0)
-        warning = ("warning: sink mysql: dropping rows the server refuses (counted as "
-                   "rejected): insert into ck_uptime: CONSTRAINT `no_uptime` failed")
+        warning = ("warning: sink mysql: rows the server refuses go to the dead-letter file "
+                   "(counted as rejected and dead_lettered): insert into ck_uptime: "
+                   "CONSTRAINT `no_uptime` failed")
         self.assertEqual(err.count(warning), 1, err)  # rate-limited
         agent = [m for m in msgs if m["reporter"] == "agent"]
         rows = self.rows("hp", "ck_agent", msgs[0]["session"])
         self.assertEqual([int(r[2]) for r in rows], [m["seq"] for m in agent])
         last = agent[-1]["data"]["sinks"]["mysql"]
         self.assertGreater(last["rejected"], 0)
+        self.assertEqual(last["dead_lettered"], last["rejected"])
 
     def test_write_batches_resend_and_bad_messages(self):
         # The sink's write() driven directly (tests/helpers/mysql_write.c):
@@ -246,9 +248,12 @@ class MySQLTest(unittest.TestCase):
         lines = [json.dumps(m) for m in good[:150]] + bad + [json.dumps(m) for m in good[150:]]
         conf = ('sink: { host = "127.0.0.1"; port = %d; user = "%s"; password = "%s"; '
                 'database = "hp"; table_prefix = "dw_"; };' % (self.db.port, USER, PASSWORD))
+        spool = tempfile.TemporaryDirectory()
+        self.addCleanup(spool.cleanup)
         for batch in (256, 7):
             p = subprocess.run([helper, conf, str(batch)], input="\n".join(lines) + "\n",
-                               capture_output=True, text=True, timeout=120 * hp.SLOW)
+                               capture_output=True, text=True, timeout=120 * hp.SLOW,
+                               env=dict(os.environ, HOSTPULSE_SPOOL_DIR=spool.name))
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
             self.assertNoPassword(p.stdout, p.stderr)
             self.assertEqual(json.loads(p.stdout), {"ok": 300, "drop": 4, "retry": 0,
@@ -257,11 +262,64 @@ class MySQLTest(unittest.TestCase):
             self.assertEqual([int(r[2]) for r in rows], list(range(1, 301)))
             self.assertEqual([json.loads(r[5]) for r in rows], [m["data"] for m in good])
             self.assertEqual({r[4] for r in rows[:1]}, {utc_text(good[0]["ts"])})
-        self.assertIn("dropping garbage #1: not an envelope", p.stderr)
-        self.assertIn("dropping bad-name #1: the reporter name is not a valid table name",
+        self.assertIn("dead-lettering garbage #1: not an envelope", p.stderr)
+        self.assertIn("dead-lettering bad-name #1: the reporter name is not a valid table name",
                       p.stderr)
-        self.assertIn("dropping rows the server refuses (counted as rejected): insert into "
-                      "dw_cpu: Data too long for column 'host'", p.stderr)
+        self.assertIn("rows the server refuses go to the dead-letter file (counted as rejected "
+                      "and dead_lettered): insert into dw_cpu: Data too long for column 'host'",
+                      p.stderr)
+        # the dead letters are exactly the bad messages, once per run
+        with open(os.path.join(spool.name, "mysql.dead-letters.jsonl")) as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual(sorted(d["message"] for d in dead), sorted(bad * 2))
+        self.assertTrue(all(d["sink"] == "mysql" and d["reason"] for d in dead))
+
+    def test_row_over_max_allowed_packet_is_dead_lettered(self):
+        # A row the server could never take in one packet used to break the
+        # connection at every retry, stopping the sink for good. It is now
+        # dead-lettered up front and the rows around it are stored.
+        helper = os.path.join(hp.HELPERS, "mysql_write")
+        if not os.path.exists(helper):
+            self.skipTest("helper not built: make test-bins")
+        old = self.db.sql("SELECT @@GLOBAL.max_allowed_packet")[-1][0]
+        self.db.sql("SET GLOBAL max_allowed_packet = 1048576")
+        self.addCleanup(self.db.sql, "SET GLOBAL max_allowed_packet = %s" % old)
+        env = lambda i, data: json.dumps({"v": 1, "host": "h1", "reporter": "cpu",
+                                          "ts": 1795290000000 + i, "session": "s-big",
+                                          "seq": i, "interval": 1, "data": data})
+        giant = env(50, {"blob": "x" * 1200000})
+        lines = [env(i, {"i": i}) for i in range(1, 50)] + [giant] + \
+                [env(i, {"i": i}) for i in range(51, 101)]
+        conf = ('sink: { host = "127.0.0.1"; port = %d; user = "%s"; password = "%s"; '
+                'database = "hp"; table_prefix = "big_"; };' % (self.db.port, USER, PASSWORD))
+        spool = tempfile.TemporaryDirectory()
+        self.addCleanup(spool.cleanup)
+        p = subprocess.run([helper, conf, "64"], input="\n".join(lines) + "\n",
+                           capture_output=True, text=True, timeout=120 * hp.SLOW,
+                           env=dict(os.environ, HOSTPULSE_SPOOL_DIR=spool.name))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(json.loads(p.stdout), {"ok": 99, "drop": 1, "retry": 0,
+                                                "written": 100})
+        rows = self.rows("hp", "big_cpu", "s-big")
+        self.assertEqual([int(r[2]) for r in rows], [i for i in range(1, 101) if i != 50])
+        self.assertIn("exceeds the server's max_allowed_packet (1048576)", p.stderr)
+        with open(os.path.join(spool.name, "mysql.dead-letters.jsonl")) as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual([d["message"] for d in dead], [giant])
+
+    def test_remote_host_requires_tls_by_default(self):
+        # 192.0.2.1 (TEST-NET-1) is not loopback: TLS is required unless
+        # plaintext_remote says otherwise (the decision itself, on resolved
+        # addresses, is tests/unit/test_mysql.c tls_decision). Loopback
+        # plaintext is every other test here.
+        with tempfile.TemporaryDirectory() as d:
+            for extra, told in (("", True), ("plaintext_remote = true;", False)):
+                path = hp.write_config(d, 'sinks = ( { type = "mysql"; host = "192.0.2.1"; '
+                                          'timeout = 1.0; %s } );' % extra)
+                p = hp.run(["-c", path, "--check", "--connect"])
+                self.assertNotEqual(p.returncode, 0)
+                self.assertEqual("192.0.2.1 is not on this host: TLS required" in p.stderr, told,
+                                 p.stderr)
 
     def test_tls_with_verified_server_certificate(self):
         if not self.db.tls:

@@ -5,7 +5,12 @@
 # binary and huge config files and garbage /proc fixtures give clear errors,
 # never a crash. A failing sink is the real CSV sink whose directory's
 # parent is a regular file; the outage ends by replacing it with a directory.
+# SpoolDamageTest: spools written and damaged by tests/integration/spool_gen.py
+# (flipped bytes at several offsets, torn tails, bad magic, bad lengths, bad
+# `acked`, a symlinked segment): every good record is delivered, the skipped
+# ones are counted and logged, and no file outside the spool is touched.
 import csv
+import hashlib
 import json
 import os
 import signal
@@ -13,6 +18,7 @@ import tempfile
 import unittest
 
 import tests.integration.hp as hp
+import tests.integration.spool_gen as gen
 
 CONFIG = """
 agent: {{
@@ -119,6 +125,30 @@ class SpoolTest(unittest.TestCase):
         self.assertEqual(got, sorted(got), "in order")
         self.assertEqual(len(got), len(set(got)), "no duplicates")
         self.assertTrue(set(seqs) <= set(got), "missing: %s" % sorted(set(seqs) - set(got)))
+
+    def test_renamed_sink_hands_its_spool_over(self):
+        # Messages spooled by sink "old" during an outage reach the CSV after
+        # the sink is renamed "new" (same type), and the old spool goes.
+        spool = os.path.join(self.d, "spool")
+        conf = CONFIG.format(spool=spool, fsync="batch", csv=self.csvdir, agent_interval=1.0,
+                             backlog=10000)
+        old = hp.write_config(self.d, conf.replace('{ type = "csv";', '{ type = "csv"; name = "old";'))
+        with hp.Agent(old) as a:
+            hp.wait_for(lambda: len(stdout_msgs(a, "uptime")) >= 10, what="10 uptime messages")
+        first = stdout_msgs(a.stdout, "uptime")
+        self.assertTrue(os.path.isdir(os.path.join(spool, "old")))
+        self.end_outage()
+        new = hp.write_config(self.d, conf.replace('{ type = "csv";', '{ type = "csv"; name = "new";'))
+        upcsv = os.path.join(self.csvdir, "uptime.csv")
+        session1 = first[0]["session"]
+        want = {m["seq"] for m in first}
+        with hp.Agent(new) as b:
+            hp.wait_for(lambda: want <= {int(r["seq"]) for r in csv_rows(upcsv)
+                                         if r["session"] == session1},
+                        what="the old sink's messages in the CSV")
+        self.assertEqual(b.returncode, 0, b.stderr)
+        self.assertIn("handed to sink new (same type, csv)", b.stderr)
+        self.assertFalse(os.path.exists(os.path.join(spool, "old")), "the old spool is gone")
 
     def test_reload_during_outage_keeps_the_spool(self):
         path = self.config(os.path.join(self.d, "spool"))
@@ -247,6 +277,144 @@ sinks = ( { type = "stdout"; } );
 """
 
 
+DAMAGE_CONFIG = """
+agent: {{ hostname = "spooltest"; spool: {{ directory = "{spool}"; }}; }};
+reporters: {{ uptime: {{ interval = 3600.0; }}; agent: {{ interval = 0.2; }}; }};
+sinks = ( {{ type = "stdout"; name = "out"; }} );
+"""
+
+
+class SpoolDamageTest(unittest.TestCase):
+    """A spool for the stdout sink "out" is generated and damaged, then the
+    agent replays it to stdout: what it prints is what it delivered."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.d = self.tmp.name
+        self.spool_dir = os.path.join(self.d, "spool")
+        self.spool = gen.Spool(self.spool_dir, "out")
+        self.victim = os.path.join(self.d, "victim")  # outside the spool
+        with open(self.victim, "wb") as f:
+            f.write(gen.MAGIC + b"a file the agent must never touch\n")
+
+    def segment(self, first, n=30):
+        """A segment of n envelopes, seq first+1 .. first+n; (path, payloads)."""
+        payloads = [gen.envelope(first + i + 1) for i in range(n)]
+        return self.spool.write(first, payloads), payloads
+
+    def outside(self):
+        """Digest, size and mtime of every file outside the spool directory."""
+        seen = {}
+        for root, dirs, files in os.walk(self.d):
+            if root.startswith(self.spool_dir):
+                continue
+            for name in files:
+                p = os.path.join(root, name)
+                if os.path.islink(p) or p.endswith(".conf"):
+                    continue
+                with open(p, "rb") as f:
+                    seen[p] = (hashlib.sha256(f.read()).hexdigest(), os.stat(p).st_mtime_ns)
+        return seen
+
+    def replay(self, want):
+        """Run the agent until `want` generated messages and a self-report
+        with the spool emptied came out; (seqs delivered, self-report, log)."""
+        path = hp.write_config(self.d, DAMAGE_CONFIG.format(spool=self.spool_dir))
+        before = self.outside()
+
+        def done(a):
+            msgs = stdout_msgs(a, "uptime")
+            got = [m for m in msgs if m["session"] == "gen-session"]
+            reports = [m for m in stdout_msgs(a, "agent")
+                       if m["data"]["spool"].get("out", {}).get("queued") == 0]
+            return len(got) >= want and reports
+
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: done(a), timeout=30, what="the replay")
+        self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(self.outside(), before, "a file outside the spool changed")
+        seqs = [m["seq"] for m in stdout_msgs(a.stdout, "uptime") if m["session"] == "gen-session"]
+        self.assertEqual(seqs, sorted(seqs), "in order")
+        self.assertEqual(len(seqs), len(set(seqs)), "no duplicates")
+        report = stdout_msgs(a.stdout, "agent")[-1]["data"]["spool"]["out"]
+        return seqs, report, a.stderr
+
+    def test_flipped_bytes_lose_only_the_damaged_records(self):
+        p0, r0 = self.segment(0)
+        gen.flip(p0, gen.record_offset(r0, 5) + 40)  # a payload byte of seq 6
+        p1, r1 = self.segment(30)
+        gen.flip(p1, gen.record_offset(r1, 0) + 1)  # a length byte of seq 31
+        p2, r2 = self.segment(60)
+        gen.flip(p2, gen.record_offset(r2, 12) + 5)  # a CRC byte of seq 73
+        seqs, report, log = self.replay(87)
+        self.assertEqual(seqs, [s for s in range(1, 91) if s not in (6, 31, 73)])
+        self.assertEqual(report["corrupt"], 3)
+        self.assertEqual(log.count("damaged record at offset"), 3, log)
+        self.assertIn("87 message(s) to replay", log)  # real records only
+
+    def test_torn_tail_bad_magic_and_bad_length(self):
+        p0, r0 = self.segment(0)
+        gen.poke(p0, 0, b"NOTSPOOL")  # bad magic: the records are still read
+        p1, r1 = self.segment(30)
+        gen.poke(p1, gen.record_offset(r1, 10), b"\xff\xff\xff\x7f")  # a length of 2 GiB
+        p2, r2 = self.segment(60)
+        with open(p2, "ab") as f:  # a crash mid-append: half a record
+            f.write(gen.record(gen.envelope(91))[:37])
+        seqs, report, log = self.replay(89)
+        self.assertEqual(seqs, [s for s in range(1, 91) if s != 41])
+        self.assertEqual(report["corrupt"], 3)  # the magic, the length, the tail
+        self.assertIn("bad magic", log)
+        self.assertIn("torn or corrupt data", log)
+        # (that only the tail was cut is shown by tests/unit/test_spool.c: here the
+        # segment is deleted once delivered)
+
+    def test_bad_acked_replays_everything(self):
+        for bad in ("-1\n", "18446744073709551615\n", "garbage", "999999\n"):
+            with self.subTest(acked=bad):
+                self.segment(0)
+                self.spool.acked(bad)
+                seqs, report, log = self.replay(30)
+                self.assertEqual(seqs, list(range(1, 31)))
+                self.assertIn("replaying the whole spool", log)
+                # and the numbering did not wrap: the next run starts clean
+                self.assertEqual([n for n in os.listdir(self.spool.dir) if n.endswith(".seg")],
+                                 [])
+
+    def test_unusable_records_are_counted_and_skipped(self):
+        # CRC-valid records that are not usable envelopes: one naming a
+        # reporter that would leave a directory (it names CSV files), and
+        # one that is not JSON at all.
+        payloads = [gen.envelope(i + 1) for i in range(10)]
+        payloads[3] = gen.envelope(4, reporter="../../pwned")
+        payloads[6] = b"not json at all"
+        self.spool.write(0, payloads)
+        seqs, report, log = self.replay(8)
+        self.assertEqual(seqs, [1, 2, 3, 5, 6, 8, 9, 10])
+        self.assertEqual(report["corrupt"], 2)
+        self.assertIn("is not a usable message envelope", log)
+
+    def test_second_agent_on_the_same_spool_is_told(self):
+        path = hp.write_config(self.d, DAMAGE_CONFIG.format(spool=self.spool_dir))
+        with hp.Agent(path) as a:
+            hp.wait_for(lambda: stdout_msgs(a, "agent"), what="the first agent running")
+            with hp.Agent(path) as b:
+                hp.wait_for(lambda: "in use by another hostpulse" in b.read_stderr(),
+                            what="the second agent's error")
+        self.assertIn("sink out: no disk spool (%s/out is in use by another hostpulse"
+                      % self.spool_dir, b.stderr)
+        self.assertNotIn("in use", a.stderr)
+
+    def test_symlinked_segment_is_not_followed(self):
+        self.segment(0)
+        os.symlink(self.victim, self.spool.path(30))
+        seqs, report, log = self.replay(30)
+        self.assertEqual(seqs, list(range(1, 31)))
+        self.assertIn("a symbolic link", log)
+        with open(self.victim, "rb") as f:
+            self.assertEqual(f.read(), gen.MAGIC + b"a file the agent must never touch\n")
+
+
 class BadConfigTest(unittest.TestCase):
     def check_file(self, data):
         with tempfile.TemporaryDirectory() as d:
@@ -261,6 +429,19 @@ class BadConfigTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1, "no clean failure (a crash is negative): %s"
                          % p.stderr[-500:])
         self.assertTrue(p.stderr.startswith(path + ":"), p.stderr[:500])
+
+    def test_sink_names_that_leave_the_spool_are_refused(self):
+        # A sink name names its spool directory: "../../x" would put it
+        # outside. Refused with the file and line of the name.
+        for name in ("../../x", "..", "a/b", ".hidden", "-x", "x" * 40):
+            with self.subTest(name=name):
+                p, path = self.check_file(
+                    b'sinks = (\n  { type = "stdout";\n    name = "%s"; }\n);\n' % name.encode())
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn('%s:3: sinks[0].name: "%s" is not a name' % (path, name[:64]),
+                              p.stderr)
+        p, _ = self.check_file(b'sinks = ( { type = "stdout"; name = "out-1.b_2"; } );\n')
+        self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_truncated_configs(self):
         text = GOOD.encode()

@@ -151,6 +151,27 @@ static void urls_are_redacted(void **state)
     assert_string_equal(out, "amqp://host:5672/");
     hp_redact_url("amqps://user@host/", out, sizeof(out));
     assert_string_equal(out, "amqps://user@host/");
+    /* Every form that once leaked: no '@', '@' or '/' in the password,
+     * percent-encoding, lists, query-string secrets. */
+    static const char *const cases[][2] = {
+        {"amqp://user:s3cret", "amqp://user:***"},
+        {"amqp://guest:5672/vh", "amqp://guest:5672/vh"},
+        {"amqp://user:p@ss@host/vh", "amqp://user:***@host/vh"},
+        {"http://user:pa/ss@host:9200", "http://user:***@host:9200"},
+        {"http://user:p%40ss%3A@host/", "http://user:***@host/"},
+        {"amqp://a:s3cret@h1,amqp://b:s3cret@h2", "amqp://a:***@h1,amqp://b:***@h2"},
+        {"amqp://a:s3,cret@h1 amqps://b:s3cret@h2", "amqp://a:***@h1 amqps://b:***@h2"},
+        {"http://h/?user=x&password=s3cret&a=1", "http://h/?user=x&password=***&a=1"},
+        {"http://h/?api_key=s3cret", "http://h/?api_key=***"},
+        {"https://u:s3cret@h/x?token=s3cret#f", "https://u:***@h/x?token=***#f"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hp_redact_url(cases[i][0], out, sizeof(out));
+        assert_string_equal(out, cases[i][1]);
+        assert_null(strstr(out, "s3"));
+    }
+    hp_redact_url("amqp://user:s3cret@host", out, 12); /* truncated, still terminated */
+    assert_string_equal(out, "amqp://user");
 }
 
 /* The struct a bound table fills: every storage type once. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "transport/sinks/mysql/mysql_schema.h"
+#include "transport/sinks/mysql/mysql_tls.h"
 #include "transport/sink.h"
 
 static void identifiers(void **state)
@@ -23,6 +24,29 @@ static void identifiers(void **state)
     assert_false(hp_mysql_ident_ok("a-b", 24, false));
     assert_false(hp_mysql_ident_ok("a b", 24, false));
     assert_false(hp_mysql_ident_ok("abcdef", 5, false));
+}
+
+/* TLS by default to anything not on this host, decided on the resolved
+ * address; plaintext there only when asked for. */
+static void tls_decision(void **state)
+{
+    (void)state;
+    assert_true(hp_mysql_is_local("localhost", ""));
+    assert_true(hp_mysql_is_local("db.example", "/run/mysqld/mysqld.sock"));
+    assert_true(hp_mysql_is_local("127.0.0.1", ""));
+    assert_true(hp_mysql_is_local("127.0.0.2", ""));
+    assert_true(hp_mysql_is_local("::1", ""));
+    assert_true(hp_mysql_is_local("::ffff:127.0.0.1", ""));
+    assert_false(hp_mysql_is_local("10.1.2.3", ""));
+    assert_false(hp_mysql_is_local("192.0.2.1", ""));
+    assert_false(hp_mysql_is_local("2001:db8::1", ""));
+    assert_false(hp_mysql_is_local("128.0.0.1", ""));
+    assert_false(hp_mysql_is_local("no-such-host.invalid", "")); /* unknown: remote */
+    assert_true(hp_mysql_tls_required(false, false, false));     /* the default, remote */
+    assert_false(hp_mysql_tls_required(false, false, true));     /* explicit plaintext */
+    assert_false(hp_mysql_tls_required(false, true, false));     /* loopback */
+    assert_true(hp_mysql_tls_required(true, true, false));       /* asked for */
+    assert_true(hp_mysql_tls_required(true, false, true));
 }
 
 static void insert_text(void **state)
@@ -112,9 +136,8 @@ static void options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(identifiers),
-        cmocka_unit_test(insert_text),
-        cmocka_unit_test(ddl_text),
+        cmocka_unit_test(identifiers), cmocka_unit_test(tls_decision),
+        cmocka_unit_test(insert_text), cmocka_unit_test(ddl_text),
         cmocka_unit_test(options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

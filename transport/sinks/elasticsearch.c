@@ -5,10 +5,14 @@
  * The per-item results of the response decide each message's fate: 2xx is
  * confirmed, 429 and 5xx are retried (and the sink backs off, so a busy
  * cluster is not hammered), any other status (400 mapper_parsing_exception,
- * say) is logged with the item and dropped. A failed connection, a timeout,
- * or an HTTP 429/5xx for the whole request is a connection-level failure:
- * the transport re-queues the batch and retries with capped exponential
- * backoff. Each document has a fixed _id, so a re-sent one overwrites
+ * say) is logged with the item and put in the sink's dead-letter file
+ * (transport/deadletter.h): a poison message never stops the sink.
+ * A whole request answered 413 (too large), or 400 with an Elasticsearch
+ * error object, is split in halves and each half sent again, down to
+ * single documents; a single document still refused so is dead-lettered. A failed connection, a
+ * timeout, an HTTP 429/5xx, or 401/403 (credentials) for the whole request is a connection-level
+ * failure: the transport keeps the batch (memory, then spool) and retries with capped exponential
+ * backoff, and the log names the status. Each document has a fixed _id, so a re-sent one overwrites
  * itself instead of duplicating.
  *
  * The curl easy handle lives from open() to close(), so its connection is
@@ -17,6 +21,7 @@
  *
  * hp-module-pkgs: libcurl zlib */
 #include "lib/buf.h"
+#include "transport/deadletter.h"
 #include "transport/sinks/es_bulk.h"
 #include "transport/sink.h"
 
@@ -30,6 +35,7 @@
 
 #define RESPONSE_MAX (64u << 20) /* a bigger answer is an error */
 #define DROP_LOG_MAX 10          /* dropped items logged per minute */
+#define SPLIT_POSTS  16          /* requests per write() while splitting (> log2 of a batch) */
 
 struct es {
     /* options (es_opts) */
@@ -49,6 +55,8 @@ struct es {
     struct json_tokener *tok;
     uint64_t *pos; /* backlog position of each document in the request */
     const struct hp_msg **msgs;
+    struct hp_out *outs; /* the envelopes of the batch, split on 413/400 */
+    size_t *from;        /* index in the offered batch of each of outs */
     size_t cap;
     int64_t drop_window_ms;             /* start of the minute counted below */
     unsigned drops_logged, drops_quiet; /* dropped items logged / not, this minute */
@@ -104,7 +112,7 @@ static void log_drop(struct hp_sink *s, const struct hp_msg *m, int code, json_o
     int64_t now = hp_mono_ms();
     if (now - e->drop_window_ms >= 60000) {
         if (e->drops_quiet)
-            hp_warn("sink %s: %u more document(s) dropped in the last minute", s->name,
+            hp_warn("sink %s: %u more document(s) dead-lettered in the last minute", s->name,
                     e->drops_quiet);
         e->drop_window_ms = now;
         e->drops_logged = e->drops_quiet = 0;
@@ -116,7 +124,7 @@ static void log_drop(struct hp_sink *s, const struct hp_msg *m, int code, json_o
     e->drops_logged++;
     char why[512];
     error_text(err, why, sizeof(why));
-    hp_warn("sink %s: dropping %s #%llu: status %d %s", s->name, m->reporter,
+    hp_warn("sink %s: dead-lettering %s #%llu: status %d %s", s->name, m->reporter,
             (unsigned long long)m->seq, code, why);
 }
 
@@ -145,6 +153,10 @@ static int settle_item(struct hp_sink *s, size_t i, json_object *item)
     }
     json_object_object_get_ex(res, "error", &err);
     log_drop(s, e->msgs[i], code, err);
+    char why[512], reason[560];
+    error_text(err, why, sizeof(why));
+    snprintf(reason, sizeof(reason), "item status %d: %s", code, why);
+    hp_dead_letter(s, e->msgs[i], reason);
     hp_sink_ack(s, e->pos[i], HP_ACK_DROP);
     return 0;
 }
@@ -182,6 +194,11 @@ static int http_fail(struct hp_sink *s, long code)
     if (r && json_object_object_get_ex(r, "error", &err))
         error_text(err, why, sizeof(why));
     json_object_put(r);
+    if (code == 401 || code == 403)
+        return hp_sink_fail(s,
+                            "POST %s: HTTP %ld%s%s%s: the cluster refused the credentials (check "
+                            "user/password or api_key); messages are kept and retried",
+                            e->safe_url, code, why[0] ? " (" : "", why, why[0] ? ")" : "");
     return hp_sink_fail(s, "POST %s: HTTP %ld%s%s%s", e->safe_url, code, why[0] ? " (" : "", why,
                         why[0] ? ")" : "");
 }
@@ -222,8 +239,97 @@ static int reserve_docs(struct es *e, size_t n)
     if (!msgs)
         return -1;
     e->msgs = msgs;
+    struct hp_out *outs = realloc(e->outs, n * sizeof(*outs));
+    if (!outs)
+        return -1;
+    e->outs = outs;
+    size_t *from = realloc(e->from, n * sizeof(*from));
+    if (!from)
+        return -1;
+    e->from = from;
     e->cap = n;
     return 0;
+}
+
+/* Build the bulk body of out[0..n) (all envelopes). 0 or -1. */
+static int build(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct es *e = s->priv;
+    hp_es_bulk_reset(&e->bulk);
+    for (size_t i = 0; i < n; i++) {
+        if (hp_es_bulk_add(&e->bulk, &e->index_t, out[i].msg) != 0)
+            return hp_sink_fail(s, "out of memory");
+        e->pos[e->bulk.ndocs - 1] = out[i].pos;
+        e->msgs[e->bulk.ndocs - 1] = out[i].msg;
+    }
+    return 0;
+}
+
+/* True if the answer is an Elasticsearch error object ({"error":{...}}). */
+static bool es_error_body(struct es *e)
+{
+    json_tokener_reset(e->tok);
+    json_object *r =
+        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
+    json_object *err = NULL;
+    bool yes = r && json_object_object_get_ex(r, "error", &err) &&
+               json_object_is_type(err, json_type_object);
+    json_object_put(r);
+    return yes;
+}
+
+/* A single document the cluster refuses as a whole request: dead-letter it
+ * and move on. */
+static void refuse_one(struct hp_sink *s, const struct hp_out *o, long code)
+{
+    struct es *e = s->priv;
+    char why[300] = "", reason[400];
+    json_tokener_reset(e->tok);
+    json_object *r =
+        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
+    json_object *err = NULL;
+    if (r && json_object_object_get_ex(r, "error", &err))
+        error_text(err, why, sizeof(why));
+    json_object_put(r);
+    snprintf(reason, sizeof(reason), "HTTP %ld for the document alone%s%s", code,
+             why[0] ? ": " : (code == 413 ? ": larger than http.max_content_length" : ""), why);
+    hp_warn("sink %s: dead-lettering %s #%llu: %s", s->name, o->msg->reporter,
+            (unsigned long long)o->msg->seq, reason);
+    hp_dead_letter(s, o->msg, reason);
+    hp_sink_ack(s, o->pos, HP_ACK_DROP);
+}
+
+/* Send out[0..n) as one request (the body already built when `built`).
+ * Returns n when the answer settled them (items to retry are added to
+ * *retry); 0 when the request was too big or unparseable as a whole (413,
+ * or 400 with an Elasticsearch error object) and n > 1: the caller sends
+ * less; 1 when that single document was dead-lettered; -1 when the sink
+ * failed (reason in s->error; the unacked ones are re-queued). */
+static int send_chunk(struct hp_sink *s, const struct hp_out *out, size_t n, bool built, int *retry)
+{
+    struct es *e = s->priv;
+    if (!built && build(s, out, n) != 0)
+        return -1;
+    long code = 0;
+    if (post(s, &code) != 0)
+        return -1;
+    if (code == 200) {
+        int r = settle(s, e->bulk.ndocs);
+        if (r < 0)
+            return -1;
+        *retry += r;
+        return (int)n;
+    }
+    /* A 400 is about the content only when Elasticsearch says why (a
+     * proxy's 400 page is a configuration problem: keep the data). */
+    if (code != 413 && (code != 400 || !es_error_body(e)))
+        return http_fail(s, code);
+    if (n > 1) {
+        hp_debug("sink %s: HTTP %ld for %zu documents; sending fewer", s->name, code, n);
+        return 0;
+    }
+    refuse_one(s, out, code);
+    return 1;
 }
 
 static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
@@ -232,33 +338,48 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
     if (reserve_docs(e, n) != 0)
         return hp_sink_fail(s, "out of memory");
     hp_es_bulk_reset(&e->bulk);
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = hp_es_bulk_add(&e->bulk, &e->index_t, out[i].msg);
         if (rc < 0)
             return hp_sink_fail(s, "out of memory");
         if (rc > 0) {
-            hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
+            hp_warn("sink %s: dead-lettering a message that is not an envelope (%s #%llu)", s->name,
                     out[i].msg->reporter, (unsigned long long)out[i].msg->seq);
+            hp_dead_letter(s, out[i].msg, "not a message envelope");
             hp_sink_ack(s, out[i].pos, HP_ACK_DROP);
             continue;
         }
         e->pos[e->bulk.ndocs - 1] = out[i].pos;
         e->msgs[e->bulk.ndocs - 1] = out[i].msg;
+        e->from[k] = i;
+        e->outs[k++] = out[i];
     }
-    if (e->bulk.ndocs == 0)
+    if (k == 0)
         return (int)n;
-    long code = 0;
-    if (post(s, &code) != 0)
-        return -1;
-    if (code != 200)
-        return http_fail(s, code);
-    int retry = settle(s, e->bulk.ndocs);
-    if (retry < 0)
-        return -1;
+    /* Normally one request. A 413/400 halves the request size until it
+     * passes (a single document still refused is dead-lettered), then it
+     * doubles again: about one request per document through a bad patch.
+     * At most SPLIT_POSTS requests per call, so a poison batch never holds
+     * the transport thread for long (the first document always settles:
+     * SPLIT_POSTS is more than log2 of any batch); the rest is offered at
+     * the next turn. */
+    int retry = 0, posts = SPLIT_POSTS;
+    size_t done = 0, chunk = k;
+    while (done < k && posts-- > 0) {
+        size_t size = chunk < k - done ? chunk : k - done;
+        int r = send_chunk(s, e->outs + done, size, size == k, &retry);
+        if (r < 0)
+            return -1;
+        chunk = r == 0 ? size / 2 : (chunk * 2 < k ? chunk * 2 : k);
+        done += (size_t)r;
+    }
     if (retry > 0) /* only those come back, after a backoff */
         return hp_sink_fail(s, "%d of %zu documents refused for now (429/5xx); backing off", retry,
-                            e->bulk.ndocs);
-    return (int)n;
+                            done);
+    /* Taken: everything before the first envelope not sent (non-envelopes
+     * in between were dead-lettered above). */
+    return done == k ? (int)n : (int)e->from[done];
 }
 
 static int set_headers(struct es *e)
@@ -355,9 +476,17 @@ static int es_check(struct hp_sink *s)
     CURLcode rc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    if (rc != CURLE_OK || code != 200) {
-        fprintf(stderr, "sink %s (%s): GET %s: %s%ld\n", s->name, s->ops->type, e->safe_url,
-                rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP ", rc != CURLE_OK ? 0L : code);
+    char base[sizeof(e->safe_url)];
+    hp_redact_url(e->url, base, sizeof(base));
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "sink %s (%s): GET %s: %s\n", s->name, s->ops->type, base,
+                curl_easy_strerror(rc));
+        problems = 1;
+    } else if (code != 200) {
+        fprintf(stderr, "sink %s (%s): GET %s: HTTP %ld%s\n", s->name, s->ops->type, base, code,
+                code == 401 || code == 403 ? " (credentials refused: check user/password or "
+                                             "api_key)"
+                                           : "");
         problems = 1;
     } else {
         fprintf(stderr, "sink %s (%s): ok\n", s->name, s->ops->type);
@@ -469,6 +598,8 @@ static void es_fini(struct hp_sink *s)
     free(e->resp.p);
     free(e->pos);
     free(e->msgs);
+    free(e->outs);
+    free(e->from);
 }
 
 const struct hp_sink_ops hp_sink_elasticsearch = {

@@ -39,6 +39,7 @@ struct amqp_sink {
     bool skipping; /* inside a basic.return's content */
     uint64_t skip_left;
     bool warned_return, warned_nack;
+    size_t nacked; /* nacks since the last poll: back off (queue full) */
     struct amqp_confirms tags;
     char queue[300], binding[300], rkey[300], msgid[400];
     int format; /* enum hp_format */
@@ -73,6 +74,8 @@ static const struct hp_opt exchange_opts[] = {
      HP_AT_BOOL(struct amqp_sink, o.exchange_auto_delete)},
     {0},
 };
+
+static const char *const overflow_modes[] = {"drop-head", "reject-publish", NULL};
 
 static const struct hp_opt queue_opts[] = {
     {.name = "declare",
@@ -112,6 +115,27 @@ static const struct hp_opt queue_opts[] = {
      .def = "hostpulse.{host}.#",
      .help = "binding key of the queue ({host}, {session})",
      HP_AT_STR(struct amqp_sink, o.binding_key)},
+    {.name = "max_length",
+     .type = HP_OPT_INT,
+     .def = "100000",
+     .min = 0,
+     .max = 9.0e15,
+     .help = "most messages the queue holds (x-max-length); 0: no limit",
+     HP_AT_INT(struct amqp_sink, o.queue_max_length)},
+    {.name = "max_length_bytes",
+     .type = HP_OPT_INT,
+     .def = "0",
+     .min = 0,
+     .max = 9.0e15,
+     .help = "most body bytes the queue holds (x-max-length-bytes); 0: no limit",
+     HP_AT_INT(struct amqp_sink, o.queue_max_length_bytes)},
+    {.name = "overflow",
+     .type = HP_OPT_STRING,
+     .def = "drop-head",
+     .choices = overflow_modes,
+     .help = "past a limit: drop-head (the broker drops the oldest) or reject-publish (the "
+             "broker nacks; the agent keeps the messages, spools them and backs off)",
+     HP_AT_STR(struct amqp_sink, o.queue_overflow)},
     {0},
 };
 
@@ -386,6 +410,7 @@ static void amqp_close(struct hp_sink *s)
     a->conn = NULL;
     a->blocked = false;
     amqp_confirms_reset(&a->tags); /* the transport re-queues what was unacked */
+    a->nacked = 0;
 }
 
 /* The connection is gone: remember it (no graceful close) and say why. */
@@ -419,8 +444,12 @@ static void on_confirm(struct hp_sink *s, uint64_t tag, bool multiple, bool ok)
     size_t n = amqp_confirms_settle(&a->tags, s, tag, multiple, ok ? HP_ACK_OK : HP_ACK_RETRY);
     if (!ok && n && !a->warned_nack) {
         a->warned_nack = true;
-        hp_warn("sink %s: the broker nacked %zu message(s); they are sent again", s->name, n);
+        hp_warn("sink %s: the broker nacked %zu message(s) (a full queue with overflow "
+                "reject-publish?); they are kept and sent again after a backoff",
+                s->name, n);
     }
+    if (!ok)
+        a->nacked += n;
 }
 
 static int on_close(struct hp_sink *s, const amqp_frame_t *f)
@@ -518,9 +547,25 @@ static int read_frames(struct hp_sink *s, int wait_ms)
     return a->broken ? -1 : 0;
 }
 
+/* Nacked messages are back in the backlog; publishing them again at once
+ * into a full queue would spin. Fail the sink instead: the transport
+ * spools new messages and retries with backoff. */
+static int nack_backoff(struct hp_sink *s)
+{
+    struct amqp_sink *a = s->priv;
+    if (!a->nacked)
+        return 0;
+    size_t n = a->nacked;
+    a->nacked = 0;
+    return hp_sink_fail(s,
+                        "the broker refused %zu message(s) (nack: queue '%s' full?); kept, "
+                        "backing off",
+                        n, a->queue);
+}
+
 static int amqp_poll(struct hp_sink *s)
 {
-    return read_frames(s, 0);
+    return read_frames(s, 0) != 0 ? -1 : nack_backoff(s);
 }
 
 static int amqp_pollfd(struct hp_sink *s)
@@ -605,7 +650,7 @@ static int amqp_write(struct hp_sink *s, const struct hp_out *out, size_t n)
     }
     /* Publishing may have read frames into the library's queue, where the
      * socket no longer signals them: handle them now. */
-    return read_frames(s, 0) != 0 ? -1 : (int)i;
+    return read_frames(s, 0) != 0 || nack_backoff(s) != 0 ? -1 : (int)i;
 }
 
 static int amqp_flush(struct hp_sink *s, int timeout_ms)

@@ -37,6 +37,11 @@ struct amqp_opts {
     bool queue_declare, queue_exclusive, queue_durable, queue_auto_delete;
     const char *queue_prefix, *binding_key;
     int64_t queue_ttl_ms; /* 0: no x-message-ttl */
+    /* The queue's bound, so a queue nobody consumes cannot grow on the
+     * broker until it blocks every publisher: x-max-length (0: none),
+     * x-max-length-bytes (0: none), x-overflow. */
+    int64_t queue_max_length, queue_max_length_bytes;
+    const char *queue_overflow; /* "drop-head" or "reject-publish" */
     const char *routing_key;
     bool persistent, confirm, mandatory;
     int heartbeat, frame_max;

@@ -253,9 +253,26 @@ int amqp_conn_declare(struct hp_sink *s, const struct amqp_opts *o, amqp_connect
         return -1;
     if (!o->queue_declare)
         return 0;
-    amqp_table_entry_t ttl = {.key = amqp_cstring_bytes("x-message-ttl"),
-                              .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = o->queue_ttl_ms}};
-    amqp_table_t args = {.num_entries = o->queue_ttl_ms > 0 ? 1 : 0, .entries = &ttl};
+    amqp_table_entry_t e[4];
+    int n = 0;
+    if (o->queue_ttl_ms > 0)
+        e[n++] = (amqp_table_entry_t){
+            .key = amqp_cstring_bytes("x-message-ttl"),
+            .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = o->queue_ttl_ms}};
+    if (o->queue_max_length > 0)
+        e[n++] = (amqp_table_entry_t){
+            .key = amqp_cstring_bytes("x-max-length"),
+            .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = o->queue_max_length}};
+    if (o->queue_max_length_bytes > 0)
+        e[n++] = (amqp_table_entry_t){
+            .key = amqp_cstring_bytes("x-max-length-bytes"),
+            .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = o->queue_max_length_bytes}};
+    if (n > (o->queue_ttl_ms > 0)) /* a length bound: say what happens past it */
+        e[n++] =
+            (amqp_table_entry_t){.key = amqp_cstring_bytes("x-overflow"),
+                                 .value = {.kind = AMQP_FIELD_KIND_UTF8,
+                                           .value.bytes = amqp_cstring_bytes(o->queue_overflow)}};
+    amqp_table_t args = {.num_entries = n, .entries = e};
     amqp_queue_declare(c, AMQP_CHANNEL, amqp_cstring_bytes(queue), 0, o->queue_durable,
                        o->queue_exclusive, o->queue_auto_delete, args);
     amqp_rpc_reply_t r = amqp_get_rpc_reply(c);

@@ -11,11 +11,19 @@
  * reconnects and resends, and the unique key (host, session, seq) makes a
  * row that did get committed a no-op, so nothing is lost or duplicated. If
  * the server refuses the data itself (a value too long, bad text), the
- * batch is retried one row per transaction and the refused rows dropped.
+ * batch is retried one row per transaction and the refused rows go to the
+ * sink's dead-letter file (transport/deadletter.h), as does a row larger
+ * than the server's max_allowed_packet (checked before sending: the server
+ * would drop the connection, and the row would be retried forever).
+ * Multi-row statements stay under half of max_allowed_packet.
+ *
+ * TLS is required for a server not on this host (mysql_tls.h).
  *
  * hp-module-pkgs: libmariadb */
+#include "transport/deadletter.h"
 #include "transport/sink.h"
 #include "transport/sinks/mysql/mysql_schema.h"
+#include "transport/sinks/mysql/mysql_tls.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -65,6 +73,9 @@ struct my {
     bool ssl_opt;           /* set: require TLS */
     unsigned port, timeout; /* derived at init */
     bool ssl, ssl_verify;
+    bool plaintext_remote;      /* allow no TLS to a server not on this host */
+    bool tls_told;              /* the "TLS required" notice was logged */
+    unsigned long max_packet;   /* the server's max_allowed_packet */
     char target[512];           /* user@host:port/db, for messages; no password */
     bool connected_once;        /* later connects are logged by the transport */
     struct hp_complain refused; /* rate-limits the warning about refused rows */
@@ -289,6 +300,26 @@ static void parse_session(struct my_row *r, json_object *data)
     }
 }
 
+/* A row the server cannot take in one packet (max_allowed_packet) would
+ * break the connection at every try: dead-letter it instead. */
+static bool too_big(struct hp_sink *s, const struct my_row *r)
+{
+    struct my *m = s->priv;
+    unsigned long need = r->data_len + r->host_len + r->session_len + 1024;
+    if (r->table == NO_TABLE || strcmp(r->out->msg->reporter, "session") == 0)
+        need += r->data_len; /* sessions store the data twice */
+    if (!m->max_packet || need <= m->max_packet)
+        return false;
+    char why[160];
+    snprintf(why, sizeof(why),
+             "row of about %lu bytes exceeds the server's max_allowed_packet (%lu)", need,
+             m->max_packet);
+    hp_warn("sink %s: dead-lettering %s #%llu: %s", s->name, r->out->msg->reporter,
+            (unsigned long long)r->out->msg->seq, why);
+    hp_dead_letter(s, r->out->msg, why);
+    return true;
+}
+
 /* Fill r from o's envelope. Returns 0, 1 if the message can never be
  * stored (it is dropped), -1 on ENOMEM. */
 static int parse_row(struct hp_sink *s, const struct hp_out *o, struct my_row *r)
@@ -311,8 +342,9 @@ static int parse_row(struct hp_sink *s, const struct hp_out *o, struct my_row *r
     else if (!hp_mysql_ident_ok(msg->reporter, HP_NAME_MAX, false))
         why = "the reporter name is not a valid table name";
     if (why) {
-        hp_warn("sink %s: dropping %s #%llu: %s", s->name, msg->reporter,
+        hp_warn("sink %s: dead-lettering %s #%llu: %s", s->name, msg->reporter,
                 (unsigned long long)msg->seq, why);
+        hp_dead_letter(s, msg, why);
         json_object_put(r->env);
         r->env = NULL;
         return 1;
@@ -320,6 +352,11 @@ static int parse_row(struct hp_sink *s, const struct hp_out *o, struct my_row *r
     r->data = json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN |
                                                        JSON_C_TO_STRING_NOSLASHESCAPE);
     r->data_len = (unsigned long)strlen(r->data);
+    if (too_big(s, r)) {
+        json_object_put(r->env);
+        r->env = NULL;
+        return 1;
+    }
     r->seq = msg->seq;
     r->ts = (double)msg->ts_ms / 1000.0;
     ms_to_time(msg->ts_ms, &r->dt);
@@ -372,6 +409,7 @@ static int insert_session(struct hp_sink *s, struct my_row *r)
  * Returns its log2. */
 static unsigned chunk_bits(const struct my *m, const size_t *idx, size_t k)
 {
+    size_t limit = m->max_packet / 2 < CHUNK_BYTES ? m->max_packet / 2 : CHUNK_BYTES;
     unsigned b = NSIZES - 1;
     while ((1u << b) > k)
         b--;
@@ -379,7 +417,7 @@ static unsigned chunk_bits(const struct my *m, const size_t *idx, size_t k)
         size_t bytes = 0;
         for (size_t i = 0; i < (1u << b); i++)
             bytes += m->rows[idx[i]].data_len;
-        if (b == 0 || bytes < CHUNK_BYTES)
+        if (b == 0 || bytes < limit)
             return b;
         b--;
     }
@@ -447,11 +485,13 @@ static int insert_one_by_one(struct hp_sink *s, size_t nrows)
         struct my_row *r = &m->rows[i];
         int rc = insert_rows(s, i, 1);
         if (rc > 0) {
-            hp_debug("sink %s: dropping %s #%llu: %s", s->name, r->out->msg->reporter,
+            hp_debug("sink %s: dead-lettering %s #%llu: %s", s->name, r->out->msg->reporter,
                      (unsigned long long)r->seq, s->error);
             hp_complain(&m->refused, HP_LOG_WARN,
-                        "sink %s: dropping rows the server refuses (counted as rejected): %s",
+                        "sink %s: rows the server refuses go to the dead-letter file "
+                        "(counted as rejected and dead_lettered): %s",
                         s->name, s->error);
+            hp_dead_letter(s, r->out->msg, s->error);
             s->error[0] = '\0';
             mysql_rollback(m->db);
             hp_sink_ack(s, r->out->pos, HP_ACK_DROP);
@@ -529,6 +569,21 @@ static int my_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 
 /* ---- connection ------------------------------------------------------ */
 
+/* The server's max_allowed_packet, or 0 if it cannot be read (then no
+ * row is refused up front). */
+static unsigned long server_max_packet(MYSQL *db)
+{
+    unsigned long v = 0;
+    if (mysql_real_query(db, "SELECT @@max_allowed_packet", 27) != 0)
+        return 0;
+    MYSQL_RES *res = mysql_store_result(db);
+    MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+    if (row && row[0])
+        v = strtoul(row[0], NULL, 10);
+    mysql_free_result(res);
+    return v;
+}
+
 static MYSQL *db_connect(struct hp_sink *s)
 {
     struct my *m = s->priv;
@@ -541,7 +596,15 @@ static MYSQL *db_connect(struct hp_sink *s)
     mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &m->timeout);
     mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &m->timeout);
     mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (m->ssl) {
+    bool local = hp_mysql_is_local(m->host, m->socket);
+    bool tls = hp_mysql_tls_required(m->ssl, local, m->plaintext_remote);
+    if (tls && !m->ssl && !m->tls_told) {
+        hp_info("sink %s: %s is not on this host: TLS required (set plaintext_remote = true "
+                "to allow plaintext)",
+                s->name, m->host);
+        m->tls_told = true;
+    }
+    if (tls) {
         my_bool on = 1, verify = m->ssl_verify;
         mysql_ssl_set(db, *m->ssl_key ? m->ssl_key : NULL, *m->ssl_cert ? m->ssl_cert : NULL,
                       *m->ssl_ca ? m->ssl_ca : NULL, NULL, NULL);
@@ -561,6 +624,7 @@ static MYSQL *db_connect(struct hp_sink *s)
         return NULL;
     }
     mysql_autocommit(db, 0);
+    m->max_packet = server_max_packet(db);
     return db;
 }
 
@@ -645,6 +709,9 @@ static const struct hp_opt my_opts[] = {
     {.name = "ssl_verify", .type = HP_OPT_BOOL, .def = "true",
      .help = "with TLS: check the server certificate and name",
      HP_AT_BOOL(struct my, ssl_verify)},
+    {.name = "plaintext_remote", .type = HP_OPT_BOOL, .def = "false",
+     .help = "allow an unencrypted connection to a server that is not on this host",
+     HP_AT_BOOL(struct my, plaintext_remote)},
     {0},
 };
 /* clang-format on */
