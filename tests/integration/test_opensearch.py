@@ -152,7 +152,7 @@ class OpenSearchTest(unittest.TestCase):
 
     def es_sink(self, url=None, extra="", index="{reporter}-%Y.%m.%d"):
         # One index per reporter (see test_default_index_holds_every_reporter)
-        return ('type = "elasticsearch"; url = "%s"; index = "%s-%s"; timeout = 5.0; %s'
+        return ('type = "elasticsearch"; url = "%s"; index = "%s-%s"; timeout = 30.0; %s'
                 % (url or node.url, self.prefix, index, extra))
 
     def run_agent(self, sink, reps=None, during=None, settle=1.0):
@@ -257,8 +257,11 @@ class OpenSearchTest(unittest.TestCase):
         m = [m for m in msgs if m["reporter"] == "cpu"][0]
         cpus = m["data"]["cpus"]
         self.assertGreaterEqual(len(cpus), 1)
-        first = {k: (k == "cpu" and 0) or 3 for k in cpus[0]}
-        second = {k: (k == "cpu" and 1) or 2.5 for k in cpus[0]}
+        def shaped(entry, whole, cpu):  # every number whole or fractional, nesting kept
+            return {k: shaped(v, whole, cpu) if isinstance(v, dict) else
+                    (cpu if k == "cpu" else whole) for k, v in entry.items()}
+        first = shaped(cpus[0], 3, 0)
+        second = shaped(cpus[0], 2.5, 1)
         m["data"]["cpus"] = [first, second]
         m["data"]["times"] = {k: 7 for k in m["data"]["times"]}
         index = self.prefix + "-cpu"
@@ -267,9 +270,14 @@ class OpenSearchTest(unittest.TestCase):
         node.request("PUT", "/%s/_doc/fractional?refresh=true" % index, m)
         props = node.request("GET", "/%s/_mapping" % index)[index]["mappings"]["properties"]
         data = props["data"]["properties"]
+        def doubles(props, path):
+            for k, v in props.items():
+                if "properties" in v:  # a nested object: each cpu's times
+                    doubles(v["properties"], path + "." + k)
+                else:
+                    self.assertEqual(v["type"], "double", path + "." + k)
         for group in ("cpus", "times"):
-            for k, v in data[group]["properties"].items():
-                self.assertEqual(v["type"], "double", "data.%s.%s" % (group, k))
+            doubles(data[group]["properties"], "data." + group)
         for k in ("interrupts", "ctx_switches", "count"):
             self.assertEqual(data[k]["type"], "long", k)
 
