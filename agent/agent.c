@@ -57,11 +57,11 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
-    if (ntypes > 64) {
-        hp_err("agent: more than 64 reporter types");
+    if (ntypes + HP_EXEC_MAX > 64) { /* stuck_types has a bit per seq */
+        hp_err("agent: more than %d reporter types", 64 - HP_EXEC_MAX);
         return -1;
     }
-    a->seqs = calloc(ntypes, sizeof(*a->seqs));
+    a->seqs = calloc(ntypes + HP_EXEC_MAX, sizeof(*a->seqs));
     a->ring = hp_ring_new(cfg->ring_capacity);
     if (!a->seqs || !a->ring) {
         hp_err("agent: out of memory creating the ring (%zu messages)", cfg->ring_capacity);
@@ -74,17 +74,82 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     return 0;
 }
 
+/* The exec slot (index into a->exec_names) for instance name: the one it
+ * had, else a free one, else one no instance of this build claimed and no
+ * thread left behind uses. claimed marks the slots of this build. */
+static size_t exec_slot(struct hp_agent *a, size_t ntypes, const char *name, uint64_t *claimed)
+{
+    size_t k = HP_EXEC_MAX;
+    for (size_t i = 0; i < HP_EXEC_MAX && k == HP_EXEC_MAX; i++)
+        if (!strcmp(a->exec_names[i], name))
+            k = i;
+    for (size_t i = 0; i < HP_EXEC_MAX && k == HP_EXEC_MAX; i++)
+        if (!a->exec_names[i][0])
+            k = i;
+    for (size_t i = 0; i < HP_EXEC_MAX && k == HP_EXEC_MAX; i++)
+        if (!(*claimed & 1ULL << i) && !(a->stuck_types & 1ULL << (ntypes + i)))
+            k = i;
+    if (k < HP_EXEC_MAX) {
+        *claimed |= 1ULL << k;
+        snprintf(a->exec_names[k], HP_NAME_MAX, "%s", name);
+    }
+    return k;
+}
+
+/* One task per enabled element of reporters.exec, appended at tasks[*n]
+ * (room for HP_EXEC_MAX). Each gets a copy of the exec ops named after the
+ * instance and its own seq slot. */
+static void build_exec(struct hp_agent *a, const struct hp_config *cfg, size_t ntypes,
+                       struct hp_errs *e, struct hp_task *tasks, size_t *n)
+{
+    const config_setting_t *list = hp_config_reporter(cfg, "exec");
+    uint64_t claimed = 0;
+    for (int i = 0; list && i < config_setting_length(list) && i < HP_EXEC_MAX; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct hp_reporter_common common = {.enabled = true,
+                                            .interval = hp_reporter_exec.default_interval};
+        hp_opts_load(g, hp_reporter_common_opts, &common);
+        const char *name = hp_exec_instance_name(g);
+        if (!common.enabled || !name)
+            continue;
+        size_t slot = exec_slot(a, ntypes, name, &claimed);
+        size_t len = strlen(name) + 1;
+        struct hp_reporter_ops *ops = malloc(sizeof(*ops) + len);
+        if (slot == HP_EXEC_MAX || !ops) {
+            free(ops);
+            hp_errs_add(e, g, "reporters.exec[%d]: no room for another exec instance", i);
+            continue;
+        }
+        *ops = hp_reporter_exec;
+        ops->name = memcpy((char *)(ops + 1), name, len);
+        struct hp_task *t = &tasks[(*n)++];
+        t->own_ops = ops;
+        t->rep = (struct hp_reporter){.ops = ops,
+                                      .proc_root = cfg->proc_root,
+                                      .sys_root = cfg->sys_root,
+                                      .interval = common.interval};
+        t->seq = &a->seqs[ntypes + slot];
+        unsigned before = e->count;
+        if (ops->init(&t->rep, g, e) != 0 && e->count == before)
+            hp_errs_add(e, g, "reporters.exec[%d]: cannot initialise", i);
+    }
+}
+
 static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
                                 struct hp_task **out, size_t *n)
 {
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
-    struct hp_task *tasks = calloc(ntypes ? ntypes : 1, sizeof(*tasks));
+    /* The exec instances go before the self-report (the last type), so
+     * that in --once it reports on them too. */
+    struct hp_task *tasks = calloc(ntypes + HP_EXEC_MAX, sizeof(*tasks));
     unsigned before = e->count;
     *n = 0;
     for (size_t i = 0; tasks && i < ntypes; i++) {
         const struct hp_reporter_ops *ops = hp_reporter_types[i];
+        if (ops == &hp_reporter_self)
+            build_exec(a, cfg, ntypes, e, tasks, n);
         const config_setting_t *g = hp_config_reporter(cfg, ops->name);
         struct hp_reporter_common common = {.enabled = ops->default_enabled,
                                             .interval = ops->default_interval};
@@ -171,6 +236,7 @@ void hp_agent_free_reporters(struct hp_task *reps, size_t n)
         }
         if (reps[i].rep.ops->fini)
             reps[i].rep.ops->fini(&reps[i].rep);
+        free(reps[i].own_ops);
     }
     if (!left_behind)
         free(reps);
@@ -382,6 +448,7 @@ static void drop_left_behind(struct hp_agent *a, struct hp_task *reps, size_t *n
             hp_err("reload: %s stays stopped until the agent restarts", reps[i].rep.ops->name);
             if (reps[i].rep.ops->fini)
                 reps[i].rep.ops->fini(&reps[i].rep);
+            free(reps[i].own_ops);
             continue;
         }
         reps[k++] = reps[i];

@@ -2,6 +2,7 @@
 #include "agent/config.h"
 #include "lib/conffile.h"
 #include "lib/msg.h"
+#include "reporters/exec.h"
 #include "reporters/reporter.h"
 #include "transport/sink.h"
 #include "transport/spool.h"
@@ -101,6 +102,51 @@ static const struct hp_opt top_opts[] = {
 };
 /* clang-format on */
 
+/* The name of exec instance i: an identifier, no built-in reporter's, not
+ * "session" nor "exec", and not an earlier instance's. */
+static void check_exec_name(const config_setting_t *list, int i, struct hp_errs *e)
+{
+    const config_setting_t *x = config_setting_get_elem(list, (unsigned)i);
+    const char *name = hp_exec_instance_name(x);
+    const config_setting_t *at = config_setting_get_member(x, "name");
+    if (!name)
+        return; /* hp_opts_check reported it */
+    if (!hp_is_identifier(name, HP_NAME_MAX))
+        hp_errs_add(e, at,
+                    "reporters.exec[%d].name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . "
+                    "-, no \"..\"",
+                    i, name, HP_NAME_MAX - 1);
+    else if (hp_reporter_find(name) || !strcmp(name, "session") || !strcmp(name, "exec"))
+        hp_errs_add(e, at, "reporters.exec[%d].name: \"%s\" is a built-in reporter's name", i,
+                    name);
+    for (int j = 0; j < i; j++) {
+        const char *other = hp_exec_instance_name(config_setting_get_elem(list, (unsigned)j));
+        if (other && !strcmp(other, name))
+            hp_errs_add(e, at, "reporters.exec[%d].name: \"%s\" is already used by exec[%d]", i,
+                        name, j);
+    }
+}
+
+static void check_exec(const config_setting_t *list, struct hp_errs *e)
+{
+    if (!config_setting_is_list(list)) {
+        hp_errs_add(e, list, "reporters.exec: must be a list ( { name = ...; command = ...; } )");
+        return;
+    }
+    int n = config_setting_length(list);
+    if (n > HP_EXEC_MAX)
+        hp_errs_add(e, list, "reporters.exec: %d instances; at most %d", n, HP_EXEC_MAX);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *x = config_setting_get_elem(list, (unsigned)i);
+        if (!config_setting_is_group(x)) {
+            hp_errs_add(e, x, "reporters.exec[%d]: must be a group { ... }", i);
+            continue;
+        }
+        hp_opts_check(x, hp_exec_opts, hp_reporter_common_opts, e);
+        check_exec_name(list, i, e);
+    }
+}
+
 static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
 {
     char path[256];
@@ -109,7 +155,9 @@ static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
         const char *name = config_setting_name(r);
         const struct hp_reporter_ops *ops = hp_reporter_find(name);
         hp_setting_path(r, path, sizeof(path));
-        if (!ops) {
+        if (!strcmp(name, "exec")) {
+            check_exec(r, e);
+        } else if (!ops) {
             hp_errs_add(e, r, "%s: unknown reporter", path);
         } else if (!config_setting_is_group(r)) {
             hp_errs_add(e, r, "%s: must be a group { ... }", path);
