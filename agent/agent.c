@@ -54,6 +54,7 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     a->start_mono_ns = hp_mono_ns();
     a->env.host = a->host;
     a->env.session = a->session;
+    a->env.labels = cfg->labels;
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
@@ -551,8 +552,12 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
             a->ring = r;
         }
     }
-    if (!left_behind) /* else the reporter left behind may still read it */
+    if (!left_behind) { /* else the reporter left behind may still read it */
         hp_config_free(a->cfg);
+        a->env.labels = cfg->labels; /* no reporter runs: no envelope is being built */
+    } else {
+        hp_warn("reload: agent.labels keep their values until the agent restarts");
+    }
     a->cfg = cfg;
     fill_view(a);
     transport_start(a);

@@ -21,7 +21,7 @@ struct agent_section {
     const char *hostname, *description, *proc_root, *sys_root;
     int64_t ring_capacity, batch_size;
     double shutdown_timeout, tick, linger;
-    const config_setting_t *log, *spool;
+    const config_setting_t *log, *spool, *labels;
 };
 
 struct log_section {
@@ -79,6 +79,10 @@ const struct hp_opt hp_agent_opts[] = {
      HP_AT_FLOAT(struct agent_section, linger)},
     {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog",
      HP_AT_SET(struct agent_section, spool)},
+    {.name = "labels", .type = HP_OPT_GROUP,
+     .help = "name = \"value\" pairs in every envelope's \"labels\" and as {label.NAME} in "
+             "sink templates",
+     HP_AT_SET(struct agent_section, labels)},
     {0},
 };
 /* clang-format on */
@@ -205,6 +209,122 @@ static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
     }
 }
 
+static bool label_name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (len == 0 || len >= HP_LABEL_NAME_MAX || (n[0] >= '0' && n[0] <= '9') ||
+        strncmp(n, "__", 2) == 0)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_'))
+            return false;
+    return true;
+}
+
+/* agent.labels: every member a string with a name and value fit for every
+ * sink (a Prometheus label, a routing key part). */
+static void check_labels(const config_setting_t *agent, struct hp_errs *e)
+{
+    const config_setting_t *g = agent ? config_setting_get_member(agent, "labels") : NULL;
+    int n = g ? config_setting_length(g) : 0;
+    if (n > HP_LABELS_MAX)
+        hp_errs_add(e, g, "agent.labels: %d labels; at most %d", n, HP_LABELS_MAX);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *l = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(l), *v = config_setting_get_string(l);
+        if (!label_name_ok(name))
+            hp_errs_add(e, l,
+                        "agent.labels.%.64s: not a label name: A-Z a-z 0-9 _, not starting "
+                        "with a digit or \"__\", at most %d bytes",
+                        name, HP_LABEL_NAME_MAX - 1);
+        if (!v) {
+            hp_errs_add(e, l, "agent.labels.%.64s: must be a string", name);
+            continue;
+        }
+        if (strlen(v) > HP_LABEL_VALUE_MAX)
+            hp_errs_add(e, l, "agent.labels.%.64s: %zu bytes; at most %d", name, strlen(v),
+                        HP_LABEL_VALUE_MAX);
+        for (const char *p = v; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                hp_errs_add(e, l, "agent.labels.%.64s: contains a control character", name);
+                break;
+            }
+    }
+}
+
+/* c->labels from the (checked) agent.labels group. -1 on ENOMEM. */
+static int build_labels(struct hp_config *c, const config_setting_t *g)
+{
+    int n = g ? config_setting_length(g) : 0;
+    c->labels = calloc((size_t)n * 2 + 1, sizeof(*c->labels));
+    for (int i = 0; c->labels && i < n; i++) {
+        const config_setting_t *l = config_setting_get_elem(g, (unsigned)i);
+        c->labels[2 * i] = config_setting_name(l);
+        c->labels[2 * i + 1] = config_setting_get_string(l);
+    }
+    return c->labels ? 0 : -1;
+}
+
+static const char *label_value(const struct hp_config *c, const char *name, size_t len)
+{
+    for (size_t i = 0; c->labels[i]; i += 2)
+        if (strlen(c->labels[i]) == len && strncmp(c->labels[i], name, len) == 0)
+            return c->labels[i + 1];
+    return NULL;
+}
+
+/* Replace every {label.NAME} in the string setting s by the label's
+ * value. A template (routing key, topic, index, path) then holds only the
+ * placeholders lib/template knows; the value must not add any. */
+static void expand_labels_in(const struct hp_config *c, config_setting_t *s, struct hp_errs *e)
+{
+    static const char ref[] = "{label.";
+    const char *v = config_setting_get_string(s);
+    if (!v || !strstr(v, ref))
+        return;
+    char out[1024], path[256];
+    size_t o = 0;
+    hp_setting_path(s, path, sizeof(path));
+    while (*v) {
+        const char *end = strncmp(v, ref, sizeof(ref) - 1) == 0 ? strchr(v, '}') : NULL;
+        const char *name = v + sizeof(ref) - 1;
+        const char *val = end ? label_value(c, name, (size_t)(end - name)) : NULL;
+        if (end && !val) {
+            hp_errs_add(e, s, "%s: no label \"%.*s\" in agent.labels", path,
+                        (int)(end - name > 64 ? 64 : end - name), name);
+            return;
+        }
+        if (val && strpbrk(val, "{}%")) {
+            hp_errs_add(e, s,
+                        "%s: the value of label %.*s contains { } or %%, which a template "
+                        "would read as a placeholder",
+                        path, (int)(end - name), name);
+            return;
+        }
+        size_t add = val ? strlen(val) : 1;
+        if (o + add >= sizeof(out)) {
+            hp_errs_add(e, s, "%s: longer than %zu bytes with its labels", path, sizeof(out) - 1);
+            return;
+        }
+        memcpy(out + o, val ? val : v, add);
+        o += add;
+        v = val ? end + 1 : v + 1;
+    }
+    out[o] = '\0';
+    config_setting_set_string(s, out);
+}
+
+static void expand_labels(const struct hp_config *c, config_setting_t *s, struct hp_errs *e)
+{
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        expand_labels_in(c, s, e);
+        return;
+    }
+    for (int i = 0; config_setting_is_aggregate(s) && i < config_setting_length(s); i++)
+        expand_labels(c, config_setting_get_elem(s, (unsigned)i), e);
+}
+
 static void resolve_agent(struct hp_config *c)
 {
     struct agent_section a = {0};
@@ -250,8 +370,10 @@ static void check_hostname(const config_setting_t *agent, size_t max, struct hp_
 
 static void check_agent(struct hp_config *c, struct hp_errs *e)
 {
-    if (hp_opts_check(c->agent, hp_agent_opts, NULL, e) == 0)
+    if (hp_opts_check(c->agent, hp_agent_opts, NULL, e) == 0) {
         check_hostname(c->agent, sizeof(c->hostname) - 1, e);
+        check_labels(c->agent, e);
+    }
     const config_setting_t *cap =
         c->agent ? config_setting_get_member(c->agent, "ring_capacity") : NULL;
     long long v = cap ? config_setting_get_int64(cap) : 1024;
@@ -285,6 +407,12 @@ struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
     check_agent(c, e);
     check_reporters(c->reporters, e);
     check_sinks(c->sinks, e);
+    if (e->count == before) {
+        if (build_labels(c, c->agent ? config_setting_get_member(c->agent, "labels") : NULL) != 0)
+            hp_errs_raw(e, path, 0, "out of memory");
+        else if (c->sinks) /* templates see label values, never {label.NAME} */
+            expand_labels(c, (config_setting_t *)c->sinks, e);
+    }
     if (e->count != before) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
@@ -299,6 +427,7 @@ void hp_config_free(struct hp_config *c)
     if (!c)
         return;
     config_destroy(&c->lc);
+    free(c->labels);
     free(c->include_dir);
     free(c);
 }

@@ -33,7 +33,17 @@ struct hp_config {
     double tick;                   /* transport wake-up period, seconds */
     double linger;                 /* transport batching delay after idle, seconds */
     const config_setting_t *spool; /* agent.spool group, may be NULL */
+    /* agent.labels as name, value, ..., NULL (strings borrowed from lc);
+     * never NULL after a successful load. */
+    const char **labels;
 };
+
+/* Label names: like Prometheus label names, [A-Za-z_][A-Za-z0-9_]*, at
+ * most HP_LABEL_NAME_MAX - 1 bytes, not starting with "__"; values: no
+ * control characters, at most HP_LABEL_VALUE_MAX bytes. */
+#define HP_LABELS_MAX      32
+#define HP_LABEL_NAME_MAX  64
+#define HP_LABEL_VALUE_MAX 128
 
 /* The keys every reporter group takes besides its own, bound by
  * hp_reporter_common_opts. Preset with the reporter type's defaults. */
