@@ -517,7 +517,8 @@ static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink
 int hp_agent_reload(struct hp_agent *a, const char *path)
 {
     struct hp_errs errs = {.fallback_file = path};
-    struct hp_config *cfg = hp_config_load(path, &errs);
+    struct hp_config *cfg =
+        hp_config_load_dir(path, a->cfg->config_dir_given ? a->cfg->config_dir : NULL, &errs);
     struct hp_task *reps = NULL;
     struct hp_sink *sinks = NULL;
     size_t n_reps = 0, n_sinks = 0;

@@ -22,6 +22,7 @@ struct agent_section {
     int64_t ring_capacity, batch_size;
     double shutdown_timeout, tick, linger;
     const config_setting_t *log, *spool, *labels;
+    const char *config_dir;
 };
 
 struct log_section {
@@ -79,6 +80,10 @@ const struct hp_opt hp_agent_opts[] = {
      HP_AT_FLOAT(struct agent_section, linger)},
     {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog",
      HP_AT_SET(struct agent_section, spool)},
+    {.name = "config_dir", .type = HP_OPT_STRING, .def = "",
+     .help = "directory of *.conf fragments read after this file, in sorted order (default: "
+             "conf.d beside it; --config-dir overrides; ignored inside a fragment)",
+     HP_AT_STR(struct agent_section, config_dir)},
     {.name = "labels", .type = HP_OPT_GROUP,
      .help = "name = \"value\" pairs in every envelope's \"labels\" and as {label.NAME} in "
              "sink templates",
@@ -381,13 +386,43 @@ static void check_agent(struct hp_config *c, struct hp_errs *e)
         hp_errs_add(e, cap, "agent.ring_capacity: %lld is not a power of two", v);
 }
 
+/* Merge the fragments of the configuration directory into c->lc: dir if
+ * given, else agent.config_dir of the main file, else conf.d beside it
+ * (only this default may be missing). */
+static int read_fragments(struct hp_config *c, const char *path, const char *dir, struct hp_errs *e)
+{
+    const char *from_file = NULL;
+    bool missing_ok = false;
+    char def[PATH_MAX];
+    if (!dir && config_lookup_string(&c->lc, "agent.config_dir", &from_file) && *from_file) {
+        dir = from_file;
+    } else if (!dir) {
+        snprintf(def, sizeof(def), "%.*s/conf.d", PATH_MAX - 8, c->include_dir);
+        dir = def;
+        missing_ok = true;
+    } else {
+        c->config_dir_given = true;
+    }
+    c->config_dir = strdup(dir);
+    struct stat st;
+    size_t main_bytes = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+    return c->config_dir ? hp_conffile_read_dir(&c->lc, dir, missing_ok, main_bytes, &c->frags, e)
+                         : -1;
+}
+
 struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
+{
+    return hp_config_load_dir(path, NULL, e);
+}
+
+struct hp_config *hp_config_load_dir(const char *path, const char *config_dir, struct hp_errs *e)
 {
     struct hp_config *c = calloc(1, sizeof(*c));
     if (!c)
         return NULL;
     config_init(&c->lc);
-    if (hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0) {
+    if (hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0 ||
+        read_fragments(c, path, config_dir, e) != 0) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
@@ -427,6 +462,8 @@ void hp_config_free(struct hp_config *c)
     if (!c)
         return;
     config_destroy(&c->lc);
+    hp_conffrags_free(&c->frags); /* after lc: its settings name their files */
+    free(c->config_dir);
     free(c->labels);
     free(c->include_dir);
     free(c);

@@ -11,12 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/conffile.h"
 #include "lib/log.h"
 #include "lib/opts.h"
 
 struct hp_config {
     config_t lc;                       /* owns every setting and string below */
     char *include_dir;                 /* directory of path: @include is relative to it */
+    struct hp_conffrags frags;         /* conf.d fragments merged into lc (outlive it) */
+    char *config_dir;                  /* where they were read from (--config-dir or default) */
+    bool config_dir_given;             /* by --config-dir: a reload reads the same one */
     const config_setting_t *agent;     /* may be NULL: all defaults */
     const config_setting_t *reporters; /* may be NULL */
     const config_setting_t *sinks;     /* may be NULL: stdout */
@@ -59,6 +63,11 @@ extern const struct hp_opt hp_reporter_common_opts[];
  * error returns NULL. Reporter and sink specific options are type-checked
  * here; their init() checks the rest (see hp_agent_build). */
 struct hp_config *hp_config_load(const char *path, struct hp_errs *errs);
+/* The same with the fragments of config_dir (NULL: agent.config_dir of the
+ * main file, default conf.d beside it, which may be missing) merged after
+ * the main file: see hp_conffile_merge and docs/configuration.md. */
+struct hp_config *hp_config_load_dir(const char *path, const char *config_dir,
+                                     struct hp_errs *errs);
 void hp_config_free(struct hp_config *c);
 
 /* The config group of reporter `name`, or NULL when absent. */

@@ -23,6 +23,7 @@
 
 struct cli {
     const char *config;
+    const char *config_dir; /* --config-dir, NULL: agent.config_dir or conf.d */
     bool check, connect, once, to_stdout, syslog;
     int verbose;
 };
@@ -36,6 +37,7 @@ static void usage(FILE *out)
             "JSON messages to the sinks configured in FILE.\n"
             "\n"
             "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+            "      --config-dir DIR  *.conf fragments read after FILE (default conf.d beside it)\n"
             "      --check        validate the configuration and exit (0: valid)\n"
             "      --connect      with --check: also open every sink and report failures\n"
             "      --once         sample every enabled reporter once, deliver, exit\n"
@@ -78,17 +80,12 @@ static void print_config_help(FILE *out)
 static int parse_cli(int argc, char **argv, struct cli *c)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'k'},
-        {"connect", no_argument, NULL, 'n'},
-        {"once", no_argument, NULL, 'o'},
-        {"stdout", no_argument, NULL, 's'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {"help-config", no_argument, NULL, 'H'},
-        {"syslog", no_argument, NULL, 'y'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},     {"check", no_argument, NULL, 'k'},
+        {"connect", no_argument, NULL, 'n'},          {"once", no_argument, NULL, 'o'},
+        {"stdout", no_argument, NULL, 's'},           {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},          {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'H'},      {"syslog", no_argument, NULL, 'y'},
+        {"config-dir", required_argument, NULL, 'D'}, {NULL, 0, NULL, 0},
     };
     int ch;
     c->config = DEFAULT_CONFIG;
@@ -111,6 +108,9 @@ static int parse_cli(int argc, char **argv, struct cli *c)
             break;
         case 'y':
             c->syslog = true;
+            break;
+        case 'D':
+            c->config_dir = optarg;
             break;
         case 'v':
             c->verbose++;
@@ -246,7 +246,7 @@ int main(int argc, char **argv)
     json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 
     struct hp_errs errs = {.fallback_file = c.config};
-    struct hp_config *cfg = hp_config_load(c.config, &errs);
+    struct hp_config *cfg = hp_config_load_dir(c.config, c.config_dir, &errs);
     if (!cfg) {
         fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
         return 1;
