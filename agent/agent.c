@@ -68,6 +68,10 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
         hp_err("agent: out of memory creating the ring (%zu messages)", cfg->ring_capacity);
         return -1;
     }
+    if (hp_health_init(&a->health, a->host, a->session) != 0) {
+        hp_err("agent: cannot create the health lock");
+        return -1;
+    }
     if (hp_scheduler_init(&a->sched, hp_agent_publish, a) != 0) {
         hp_err("agent: cannot create the scheduler's locks");
         return -1;
@@ -188,7 +192,11 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
 {
     int count = cfg->sinks && !a->stdout_only ? config_setting_length(cfg->sinks) : 0;
     struct hp_sink *sinks = calloc((size_t)count + 1, sizeof(*sinks));
-    struct hp_sink_ident id = {a->host, a->session, reporter_names(reps, n_reps)};
+    struct hp_sink_ident id = {.host = a->host,
+                               .session = a->session,
+                               .reporters = reporter_names(reps, n_reps),
+                               .health = hp_health_json,
+                               .health_ctx = &a->health};
     unsigned before = e->count;
     *n = 0;
     if (!sinks) {
@@ -286,6 +294,8 @@ void hp_agent_destroy(struct hp_agent *a)
 {
     if (a->sched.abandoned) /* a reporter thread may still use all of it */
         return;
+    if (a->health.host) /* set by hp_health_init */
+        hp_health_destroy(&a->health);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
     if (a->ring) {
@@ -377,13 +387,32 @@ void hp_agent_publish_session(struct hp_agent *a)
     hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d);
 }
 
+/* Give health the view just filled, with the reporters' intervals and the
+ * agent.health thresholds. */
+static void attach_health(struct hp_agent *a)
+{
+    struct hp_health_cfg hc;
+    hp_health_cfg_read(&hc, a->cfg->health);
+    double *iv = calloc(a->view.n_reporters + 1, sizeof(*iv));
+    if (!iv || !a->view.sinks || !a->view.reporters) {
+        free(iv);
+        hp_health_detach(&a->health); /* answers "not ready": 503 */
+        return;
+    }
+    for (size_t i = 0; i < a->view.n_reporters; i++)
+        iv[i] = a->reporters[i].rep.interval;
+    hp_health_attach(&a->health, &a->view, iv, &hc);
+    free(iv);
+}
+
 /* Point the self-report at the current sinks, reporters and ring, and bind
  * it. Main thread, no reporter running. On out of memory the self-report
  * stays unbound (its samples fail and are counted as errors). */
 static void fill_view(struct hp_agent *a)
 {
     struct hp_self_view *v = &a->view;
-    if (!a->sched.abandoned) { /* else a self-report left behind may read them */
+    hp_health_detach(&a->health); /* before the arrays it reads go */
+    if (!a->sched.abandoned) {    /* else a self-report left behind may read them */
         free((void *)v->sinks);
         free((void *)v->reporters);
     }
@@ -410,6 +439,7 @@ static void fill_view(struct hp_agent *a)
     for (size_t i = 0; i < a->n_reporters; i++)
         if (a->reporters[i].rep.ops == &hp_reporter_self)
             hp_self_bind(&a->reporters[i].rep, sinks && reps ? v : NULL);
+    attach_health(a);
 }
 
 int hp_agent_start(struct hp_agent *a)
@@ -419,6 +449,7 @@ int hp_agent_start(struct hp_agent *a)
         return -1;
     hp_agent_publish_session(a);
     hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
+    hp_health_serve(&a->health);
     return 0;
 }
 
@@ -430,6 +461,7 @@ static int64_t stop_deadline(const struct hp_agent *a)
 
 size_t hp_agent_stop(struct hp_agent *a)
 {
+    hp_health_stop(&a->health);
     size_t left = hp_scheduler_stop(&a->sched, stop_deadline(a));
     transport_stop(a, HP_STOP_SHUTDOWN);
     return left;
@@ -538,6 +570,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
         return -1;
     }
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
+    hp_health_detach(&a->health); /* the old sinks' and reporters' statistics go */
     if (left_behind)
         drop_left_behind(a, reps, &n_reps);
     hp_agent_free_reporters(a->reporters, a->n_reporters);

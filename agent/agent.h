@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/health.h"
 #include "agent/scheduler.h"
 #include "lib/msg.h"
 #include "lib/ring.h"
@@ -67,6 +68,7 @@ struct hp_agent {
 
     struct hp_transport *transport; /* the delivery thread, NULL when stopped;
                                        main thread only */
+    struct hp_health health;        /* the verdict on a->view, and its socket */
 };
 
 /* Identity, ring and locks. Returns -1 with a logged reason. */

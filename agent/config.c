@@ -1,5 +1,6 @@
 /* config.c -- libconfig file -> validated struct hp_config. */
 #include "agent/config.h"
+#include "agent/health.h"
 #include "lib/conffile.h"
 #include "lib/msg.h"
 #include "reporters/exec.h"
@@ -21,7 +22,7 @@ struct agent_section {
     const char *hostname, *description, *proc_root, *sys_root;
     int64_t ring_capacity, batch_size;
     double shutdown_timeout, tick, linger;
-    const config_setting_t *log, *spool, *labels;
+    const config_setting_t *log, *spool, *labels, *health;
     const char *config_dir;
 };
 
@@ -80,6 +81,9 @@ const struct hp_opt hp_agent_opts[] = {
      HP_AT_FLOAT(struct agent_section, linger)},
     {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog",
      HP_AT_SET(struct agent_section, spool)},
+    {.name = "health", .type = HP_OPT_GROUP, .sub = hp_health_opts,
+     .help = "health socket and the thresholds of a critical verdict",
+     HP_AT_SET(struct agent_section, health)},
     {.name = "config_dir", .type = HP_OPT_STRING, .def = "",
      .help = "directory of *.conf fragments read after this file, in sorted order (default: "
              "conf.d beside it; --config-dir overrides; ignored inside a fragment)",
@@ -353,6 +357,7 @@ static void resolve_agent(struct hp_config *c)
     c->tick = a.tick;
     c->linger = a.linger;
     c->spool = a.spool;
+    c->health = a.health;
 }
 
 /* A host name goes into every message whole, or the file is refused: it

@@ -33,10 +33,11 @@ struct hp_config {
     enum hp_log_level log_level;
     const char *proc_root;
     const char *sys_root;
-    double shutdown_timeout;       /* seconds */
-    double tick;                   /* transport wake-up period, seconds */
-    double linger;                 /* transport batching delay after idle, seconds */
-    const config_setting_t *spool; /* agent.spool group, may be NULL */
+    double shutdown_timeout;        /* seconds */
+    double tick;                    /* transport wake-up period, seconds */
+    double linger;                  /* transport batching delay after idle, seconds */
+    const config_setting_t *spool;  /* agent.spool group, may be NULL */
+    const config_setting_t *health; /* agent.health group, may be NULL */
     /* agent.labels as name, value, ..., NULL (strings borrowed from lc);
      * never NULL after a successful load. */
     const char **labels;
