@@ -131,7 +131,10 @@ static int parse_json(struct exec *x, json_object *data)
         json_object_put(o);
         return -1;
     }
-    json_object_object_foreach(o, key, val) json_object_object_add(data, key, json_object_get(val));
+    json_object_object_foreach(o, key, val)
+    {
+        json_object_object_add(data, key, json_object_get(val));
+    }
     json_object_put(o);
     return 0;
 }
