@@ -65,6 +65,10 @@ static void print_config_help(FILE *out)
         hp_opts_print(out, (*r)->opts, 4);
         fprintf(out, "  };\n");
     }
+    fprintf(out, "  exec: ( {   # a list, one command each; enabled = true, interval = %g\n",
+            hp_reporter_exec.default_interval);
+    hp_opts_print(out, hp_exec_opts, 6);
+    fprintf(out, "  } );\n");
     fprintf(out, "};\n\nsinks = (   # every sink also takes:\n");
     hp_opts_print(out, hp_sink_common_opts, 4);
     for (size_t i = 0; hp_sink_type_name(i); i++) {
