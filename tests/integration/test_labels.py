@@ -70,6 +70,22 @@ class Labels(unittest.TestCase):
             self.assertIn("hostpulse.conf:4: sinks[1].path: the value of label role contains",
                           p.stderr)
 
+    def test_a_reload_applies_new_labels(self):
+        with tempfile.TemporaryDirectory() as d:
+            conf = 'reporters = { cpu = { interval = 0.2; }; };\n'
+            path = hp.write_config(d, LABELS + conf)
+            with hp.Agent(path, ["--stdout"]) as a:
+                hp.wait_for(lambda: '"role":"db"' in a.read_stdout(), what="a labelled message")
+                hp.write_config(d, 'agent = { labels = { role = "web"; }; };\n' + conf)
+                a.send(hp.signal.SIGHUP)
+                hp.wait_for(lambda: '"labels":{"role":"web"}' in a.read_stdout(),
+                            what="the new labels")
+            msgs = hp.parse_lines(a.stdout)
+        labels = [m["labels"] for m in msgs if m["reporter"] == "cpu"]
+        first_new = labels.index({"role": "web"})
+        self.assertTrue(all(x == {"role": "web"} for x in labels[first_new:]))
+        self.assertEqual(labels[0]["role"], "db")
+
     def test_prometheus_agent_info_has_the_labels(self):
         port = hp.free_port()
         with tempfile.TemporaryDirectory() as d:
