@@ -13,14 +13,19 @@ import unittest
 import urllib.error
 import urllib.request
 
+import jsonschema
+
 from tests.integration import hp, rabbit
+
+with open(os.path.join(hp.ROOT, "docs", "schema", "health.schema.json")) as f:
+    HEALTH = jsonschema.Draft202012Validator(json.load(f))
 
 QUIET = "; ".join("%s = { enabled = false; }" % r for r in (
     "mem", "net", "uptime", "ipaddr", "disk", "process", "temperature"))
 
 
 def ask(path):
-    """The JSON the socket at path answers."""
+    """The JSON the socket at path answers, checked against the schema."""
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(10)
         s.connect(path)
@@ -30,7 +35,9 @@ def ask(path):
             if not chunk:
                 break
             data += chunk
-    return json.loads(data)
+    h = json.loads(data)
+    HEALTH.validate(h)
+    return h
 
 
 def status(path):
@@ -111,9 +118,13 @@ sinks = ( { type = "amqp"; name = "broker"; url = "%s"; retry_max = 0.5; },
         def http_health():
             try:
                 with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=5) as r:
-                    return r.status, json.loads(r.read())
+                    h = json.loads(r.read())
+                    HEALTH.validate(h)
+                    return r.status, h
             except urllib.error.HTTPError as e:
-                return e.code, json.loads(e.read())
+                h = json.loads(e.read())
+                HEALTH.validate(h)
+                return e.code, h
 
         with hp.Agent(conf) as a:
             hp.wait_for(lambda: os.path.exists(sock) and
