@@ -400,7 +400,10 @@ static int read_fragments(struct hp_config *c, const char *path, const char *dir
     bool missing_ok = false;
     char def[PATH_MAX];
     if (!dir && config_lookup_string(&c->lc, "agent.config_dir", &from_file) && *from_file) {
-        dir = from_file;
+        /* relative to the main file's directory, as @include is */
+        if (from_file[0] != '/')
+            snprintf(def, sizeof(def), "%.*s/%s", PATH_MAX / 2, c->include_dir, from_file);
+        dir = from_file[0] == '/' ? from_file : def;
     } else if (!dir) {
         snprintf(def, sizeof(def), "%.*s/conf.d", PATH_MAX - 8, c->include_dir);
         dir = def;

@@ -344,7 +344,7 @@ static int listen_at(const char *path)
 
 int hp_health_serve(struct hp_health *h)
 {
-    if (!h->cfg.socket || !*h->cfg.socket || h->running)
+    if (h->running || !h->cfg.socket || !*h->cfg.socket) /* socket: read at start only */
         return 0;
     snprintf(h->path, sizeof(h->path), "%s", h->cfg.socket);
     h->listen_fd = listen_at(h->path);

@@ -92,11 +92,11 @@ class ConfD(unittest.TestCase):
         self.assertEqual({m["host"] for m in hp.parse_lines(p.stdout)}, {"other"})
         with open(self.main) as f:
             text = f.read()
-        text = text.replace('hostname = "main";',
-                            'hostname = "main"; config_dir = "%s/other";' % self.d)
+        # relative to the main file's directory, as @include is
+        text = text.replace('hostname = "main";', 'hostname = "main"; config_dir = "other";')
         with open(self.main, "w") as f:
             f.write(text)
-        p = hp.run(["-c", self.main, "--once"])
+        p = hp.run(["-c", self.main, "--once"], env={"PWD": "/"})
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual({m["host"] for m in hp.parse_lines(p.stdout)}, {"other"})
         p = hp.run(["-c", self.main, "--config-dir", os.path.join(self.d, "missing"), "--check"])
