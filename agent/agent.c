@@ -54,17 +54,22 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     a->start_mono_ns = hp_mono_ns();
     a->env.host = a->host;
     a->env.session = a->session;
+    a->env.labels = cfg->labels;
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
-    if (ntypes > 64) {
-        hp_err("agent: more than 64 reporter types");
+    if (ntypes + HP_EXEC_MAX > 64) { /* stuck_types has a bit per seq */
+        hp_err("agent: more than %d reporter types", 64 - HP_EXEC_MAX);
         return -1;
     }
-    a->seqs = calloc(ntypes, sizeof(*a->seqs));
+    a->seqs = calloc(ntypes + HP_EXEC_MAX, sizeof(*a->seqs));
     a->ring = hp_ring_new(cfg->ring_capacity);
     if (!a->seqs || !a->ring) {
         hp_err("agent: out of memory creating the ring (%zu messages)", cfg->ring_capacity);
+        return -1;
+    }
+    if (hp_health_init(&a->health, a->host, a->session) != 0) {
+        hp_err("agent: cannot create the health lock");
         return -1;
     }
     if (hp_scheduler_init(&a->sched, hp_agent_publish, a) != 0) {
@@ -74,17 +79,82 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     return 0;
 }
 
+/* The exec slot (index into a->exec_names) for instance name: the one it
+ * had, else a free one, else one no instance of this build claimed and no
+ * thread left behind uses. claimed marks the slots of this build. */
+static size_t exec_slot(struct hp_agent *a, size_t ntypes, const char *name, uint64_t *claimed)
+{
+    size_t k = HP_EXEC_MAX;
+    for (size_t i = 0; i < HP_EXEC_MAX && k == HP_EXEC_MAX; i++)
+        if (!strcmp(a->exec_names[i], name))
+            k = i;
+    for (size_t i = 0; i < HP_EXEC_MAX && k == HP_EXEC_MAX; i++)
+        if (!a->exec_names[i][0])
+            k = i;
+    for (size_t i = 0; i < HP_EXEC_MAX && k == HP_EXEC_MAX; i++)
+        if (!(*claimed & 1ULL << i) && !(a->stuck_types & 1ULL << (ntypes + i)))
+            k = i;
+    if (k < HP_EXEC_MAX) {
+        *claimed |= 1ULL << k;
+        snprintf(a->exec_names[k], HP_NAME_MAX, "%s", name);
+    }
+    return k;
+}
+
+/* One task per enabled element of reporters.exec, appended at tasks[*n]
+ * (room for HP_EXEC_MAX). Each gets a copy of the exec ops named after the
+ * instance and its own seq slot. */
+static void build_exec(struct hp_agent *a, const struct hp_config *cfg, size_t ntypes,
+                       struct hp_errs *e, struct hp_task *tasks, size_t *n)
+{
+    const config_setting_t *list = hp_config_reporter(cfg, "exec");
+    uint64_t claimed = 0;
+    for (int i = 0; list && i < config_setting_length(list) && i < HP_EXEC_MAX; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        struct hp_reporter_common common = {.enabled = true,
+                                            .interval = hp_reporter_exec.default_interval};
+        hp_opts_load(g, hp_reporter_common_opts, &common);
+        const char *name = hp_exec_instance_name(g);
+        if (!common.enabled || !name)
+            continue;
+        size_t slot = exec_slot(a, ntypes, name, &claimed);
+        size_t len = strlen(name) + 1;
+        struct hp_reporter_ops *ops = malloc(sizeof(*ops) + len);
+        if (slot == HP_EXEC_MAX || !ops) {
+            free(ops);
+            hp_errs_add(e, g, "reporters.exec[%d]: no room for another exec instance", i);
+            continue;
+        }
+        *ops = hp_reporter_exec;
+        ops->name = memcpy((char *)(ops + 1), name, len);
+        struct hp_task *t = &tasks[(*n)++];
+        t->own_ops = ops;
+        t->rep = (struct hp_reporter){.ops = ops,
+                                      .proc_root = cfg->proc_root,
+                                      .sys_root = cfg->sys_root,
+                                      .interval = common.interval};
+        t->seq = &a->seqs[ntypes + slot];
+        unsigned before = e->count;
+        if (ops->init(&t->rep, g, e) != 0 && e->count == before)
+            hp_errs_add(e, g, "reporters.exec[%d]: cannot initialise", i);
+    }
+}
+
 static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg, struct hp_errs *e,
                                 struct hp_task **out, size_t *n)
 {
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
-    struct hp_task *tasks = calloc(ntypes ? ntypes : 1, sizeof(*tasks));
+    /* The exec instances go before the self-report (the last type), so
+     * that in --once it reports on them too. */
+    struct hp_task *tasks = calloc(ntypes + HP_EXEC_MAX, sizeof(*tasks));
     unsigned before = e->count;
     *n = 0;
     for (size_t i = 0; tasks && i < ntypes; i++) {
         const struct hp_reporter_ops *ops = hp_reporter_types[i];
+        if (ops == &hp_reporter_self)
+            build_exec(a, cfg, ntypes, e, tasks, n);
         const config_setting_t *g = hp_config_reporter(cfg, ops->name);
         struct hp_reporter_common common = {.enabled = ops->default_enabled,
                                             .interval = ops->default_interval};
@@ -122,7 +192,11 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
 {
     int count = cfg->sinks && !a->stdout_only ? config_setting_length(cfg->sinks) : 0;
     struct hp_sink *sinks = calloc((size_t)count + 1, sizeof(*sinks));
-    struct hp_sink_ident id = {a->host, a->session, reporter_names(reps, n_reps)};
+    struct hp_sink_ident id = {.host = a->host,
+                               .session = a->session,
+                               .reporters = reporter_names(reps, n_reps),
+                               .health = hp_health_json,
+                               .health_ctx = &a->health};
     unsigned before = e->count;
     *n = 0;
     if (!sinks) {
@@ -171,6 +245,7 @@ void hp_agent_free_reporters(struct hp_task *reps, size_t n)
         }
         if (reps[i].rep.ops->fini)
             reps[i].rep.ops->fini(&reps[i].rep);
+        free(reps[i].own_ops);
     }
     if (!left_behind)
         free(reps);
@@ -219,6 +294,8 @@ void hp_agent_destroy(struct hp_agent *a)
 {
     if (a->sched.abandoned) /* a reporter thread may still use all of it */
         return;
+    if (a->health.host) /* set by hp_health_init */
+        hp_health_destroy(&a->health);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
     hp_agent_free_sinks(a->sinks, a->n_sinks);
     if (a->ring) {
@@ -310,13 +387,32 @@ void hp_agent_publish_session(struct hp_agent *a)
     hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d);
 }
 
+/* Give health the view just filled, with the reporters' intervals and the
+ * agent.health thresholds. */
+static void attach_health(struct hp_agent *a)
+{
+    struct hp_health_cfg hc;
+    hp_health_cfg_read(&hc, a->cfg->health);
+    double *iv = calloc(a->view.n_reporters + 1, sizeof(*iv));
+    if (!iv || !a->view.sinks || !a->view.reporters) {
+        free(iv);
+        hp_health_detach(&a->health); /* answers "not ready": 503 */
+        return;
+    }
+    for (size_t i = 0; i < a->view.n_reporters; i++)
+        iv[i] = a->reporters[i].rep.interval;
+    hp_health_attach(&a->health, &a->view, iv, &hc);
+    free(iv);
+}
+
 /* Point the self-report at the current sinks, reporters and ring, and bind
  * it. Main thread, no reporter running. On out of memory the self-report
  * stays unbound (its samples fail and are counted as errors). */
 static void fill_view(struct hp_agent *a)
 {
     struct hp_self_view *v = &a->view;
-    if (!a->sched.abandoned) { /* else a self-report left behind may read them */
+    hp_health_detach(&a->health); /* before the arrays it reads go */
+    if (!a->sched.abandoned) {    /* else a self-report left behind may read them */
         free((void *)v->sinks);
         free((void *)v->reporters);
     }
@@ -343,6 +439,7 @@ static void fill_view(struct hp_agent *a)
     for (size_t i = 0; i < a->n_reporters; i++)
         if (a->reporters[i].rep.ops == &hp_reporter_self)
             hp_self_bind(&a->reporters[i].rep, sinks && reps ? v : NULL);
+    attach_health(a);
 }
 
 int hp_agent_start(struct hp_agent *a)
@@ -352,6 +449,7 @@ int hp_agent_start(struct hp_agent *a)
         return -1;
     hp_agent_publish_session(a);
     hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
+    hp_health_serve(&a->health);
     return 0;
 }
 
@@ -363,6 +461,7 @@ static int64_t stop_deadline(const struct hp_agent *a)
 
 size_t hp_agent_stop(struct hp_agent *a)
 {
+    hp_health_stop(&a->health);
     size_t left = hp_scheduler_stop(&a->sched, stop_deadline(a));
     transport_stop(a, HP_STOP_SHUTDOWN);
     return left;
@@ -382,6 +481,7 @@ static void drop_left_behind(struct hp_agent *a, struct hp_task *reps, size_t *n
             hp_err("reload: %s stays stopped until the agent restarts", reps[i].rep.ops->name);
             if (reps[i].rep.ops->fini)
                 reps[i].rep.ops->fini(&reps[i].rep);
+            free(reps[i].own_ops);
             continue;
         }
         reps[k++] = reps[i];
@@ -449,7 +549,8 @@ static void hand_over_backlogs(struct hp_sink *old, size_t n_old, struct hp_sink
 int hp_agent_reload(struct hp_agent *a, const char *path)
 {
     struct hp_errs errs = {.fallback_file = path};
-    struct hp_config *cfg = hp_config_load(path, &errs);
+    struct hp_config *cfg =
+        hp_config_load_dir(path, a->cfg->config_dir_given ? a->cfg->config_dir : NULL, &errs);
     struct hp_task *reps = NULL;
     struct hp_sink *sinks = NULL;
     size_t n_reps = 0, n_sinks = 0;
@@ -469,6 +570,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
         return -1;
     }
     hand_over_backlogs(a->sinks, a->n_sinks, sinks, n_sinks);
+    hp_health_detach(&a->health); /* the old sinks' and reporters' statistics go */
     if (left_behind)
         drop_left_behind(a, reps, &n_reps);
     hp_agent_free_reporters(a->reporters, a->n_reporters);
@@ -484,8 +586,12 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
             a->ring = r;
         }
     }
-    if (!left_behind) /* else the reporter left behind may still read it */
+    if (!left_behind) { /* else the reporter left behind may still read it */
         hp_config_free(a->cfg);
+        a->env.labels = cfg->labels; /* no reporter runs: no envelope is being built */
+    } else {
+        hp_warn("reload: agent.labels keep their values until the agent restarts");
+    }
     a->cfg = cfg;
     fill_view(a);
     transport_start(a);

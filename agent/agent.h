@@ -20,9 +20,11 @@
 #include <stdint.h>
 
 #include "agent/config.h"
+#include "agent/health.h"
 #include "agent/scheduler.h"
 #include "lib/msg.h"
 #include "lib/ring.h"
+#include "reporters/exec.h"
 #include "reporters/self.h"
 #include "transport/sink.h"
 
@@ -52,8 +54,11 @@ struct hp_agent {
     size_t n_sinks;
     bool stdout_only;     /* --stdout: ignore the configured sinks */
     uint64_t session_seq; /* main thread only */
-    uint64_t *seqs;       /* per reporter type, survives reloads */
-    uint64_t stuck_types; /* bit i: a thread of type i was left behind */
+    uint64_t *seqs;       /* per reporter type, then per exec slot; survives reloads */
+    uint64_t stuck_types; /* bit i: a thread of seqs[i] was left behind */
+    /* Which exec instance name owns each exec slot of seqs (after the
+     * types): a name keeps its slot, so its seq survives reloads. */
+    char exec_names[HP_EXEC_MAX][HP_NAME_MAX];
 
     struct hp_agent_stats stats;
     struct hp_scheduler sched;
@@ -63,6 +68,7 @@ struct hp_agent {
 
     struct hp_transport *transport; /* the delivery thread, NULL when stopped;
                                        main thread only */
+    struct hp_health health;        /* the verdict on a->view, and its socket */
 };
 
 /* Identity, ring and locks. Returns -1 with a logged reason. */

@@ -11,12 +11,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/conffile.h"
 #include "lib/log.h"
 #include "lib/opts.h"
 
 struct hp_config {
     config_t lc;                       /* owns every setting and string below */
     char *include_dir;                 /* directory of path: @include is relative to it */
+    struct hp_conffrags frags;         /* conf.d fragments merged into lc (outlive it) */
+    char *config_dir;                  /* where they were read from (--config-dir or default) */
+    bool config_dir_given;             /* by --config-dir: a reload reads the same one */
     const config_setting_t *agent;     /* may be NULL: all defaults */
     const config_setting_t *reporters; /* may be NULL */
     const config_setting_t *sinks;     /* may be NULL: stdout */
@@ -29,11 +33,22 @@ struct hp_config {
     enum hp_log_level log_level;
     const char *proc_root;
     const char *sys_root;
-    double shutdown_timeout;       /* seconds */
-    double tick;                   /* transport wake-up period, seconds */
-    double linger;                 /* transport batching delay after idle, seconds */
-    const config_setting_t *spool; /* agent.spool group, may be NULL */
+    double shutdown_timeout;        /* seconds */
+    double tick;                    /* transport wake-up period, seconds */
+    double linger;                  /* transport batching delay after idle, seconds */
+    const config_setting_t *spool;  /* agent.spool group, may be NULL */
+    const config_setting_t *health; /* agent.health group, may be NULL */
+    /* agent.labels as name, value, ..., NULL (strings borrowed from lc);
+     * never NULL after a successful load. */
+    const char **labels;
 };
+
+/* Label names: like Prometheus label names, [A-Za-z_][A-Za-z0-9_]*, at
+ * most HP_LABEL_NAME_MAX - 1 bytes, not starting with "__"; values: no
+ * control characters, at most HP_LABEL_VALUE_MAX bytes. */
+#define HP_LABELS_MAX      32
+#define HP_LABEL_NAME_MAX  64
+#define HP_LABEL_VALUE_MAX 128
 
 /* The keys every reporter group takes besides its own, bound by
  * hp_reporter_common_opts. Preset with the reporter type's defaults. */
@@ -49,6 +64,11 @@ extern const struct hp_opt hp_reporter_common_opts[];
  * error returns NULL. Reporter and sink specific options are type-checked
  * here; their init() checks the rest (see hp_agent_build). */
 struct hp_config *hp_config_load(const char *path, struct hp_errs *errs);
+/* The same with the fragments of config_dir (NULL: agent.config_dir of the
+ * main file, default conf.d beside it, which may be missing) merged after
+ * the main file: see hp_conffile_merge and docs/configuration.md. */
+struct hp_config *hp_config_load_dir(const char *path, const char *config_dir,
+                                     struct hp_errs *errs);
 void hp_config_free(struct hp_config *c);
 
 /* The config group of reporter `name`, or NULL when absent. */

@@ -23,6 +23,9 @@
 
 struct cli {
     const char *config;
+    const char *config_dir; /* --config-dir, NULL: agent.config_dir or conf.d */
+    bool status;
+    const char *status_socket; /* --status=SOCKET, NULL: agent.health.socket */
     bool check, connect, once, to_stdout, syslog;
     int verbose;
 };
@@ -36,6 +39,9 @@ static void usage(FILE *out)
             "JSON messages to the sinks configured in FILE.\n"
             "\n"
             "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+            "      --config-dir DIR  *.conf fragments read after FILE (default conf.d beside it)\n"
+            "      --status[=SOCKET]  print the running agent's health; exit 0 ok, 1 warning,\n"
+            "                     2 critical (SOCKET default: agent.health.socket)\n"
             "      --check        validate the configuration and exit (0: valid)\n"
             "      --connect      with --check: also open every sink and report failures\n"
             "      --once         sample every enabled reporter once, deliver, exit\n"
@@ -59,6 +65,10 @@ static void print_config_help(FILE *out)
         hp_opts_print(out, (*r)->opts, 4);
         fprintf(out, "  };\n");
     }
+    fprintf(out, "  exec: ( {   # a list, one command each; enabled = true, interval = %g\n",
+            hp_reporter_exec.default_interval);
+    hp_opts_print(out, hp_exec_opts, 6);
+    fprintf(out, "  } );\n");
     fprintf(out, "};\n\nsinks = (   # every sink also takes:\n");
     hp_opts_print(out, hp_sink_common_opts, 4);
     for (size_t i = 0; hp_sink_type_name(i); i++) {
@@ -88,6 +98,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         {"help", no_argument, NULL, 'h'},
         {"help-config", no_argument, NULL, 'H'},
         {"syslog", no_argument, NULL, 'y'},
+        {"config-dir", required_argument, NULL, 'D'},
+        {"status", optional_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int ch;
@@ -111,6 +123,13 @@ static int parse_cli(int argc, char **argv, struct cli *c)
             break;
         case 'y':
             c->syslog = true;
+            break;
+        case 'D':
+            c->config_dir = optarg;
+            break;
+        case 'S':
+            c->status = true;
+            c->status_socket = optarg;
             break;
         case 'v':
             c->verbose++;
@@ -236,17 +255,39 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
     return 0;
 }
 
+static void ignore_line(void *ud, const char *line)
+{
+    (void)ud, (void)line;
+}
+
+/* --status: ask the running agent at --status=SOCKET, else at the
+ * agent.health.socket of the configuration (when it can be read). */
+static int run_status(const struct cli *c)
+{
+    struct hp_errs quiet = {.emit = ignore_line, .fallback_file = c->config};
+    struct hp_config *cfg =
+        c->status_socket ? NULL : hp_config_load_dir(c->config, c->config_dir, &quiet);
+    struct hp_health_cfg hc;
+    hp_health_cfg_read(&hc, cfg ? cfg->health : NULL);
+    const char *path = c->status_socket ? c->status_socket : hc.socket;
+    int rc = hp_health_status(path && *path ? path : HP_HEALTH_SOCKET, stdout);
+    hp_config_free(cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct cli c = {0};
     if (parse_cli(argc, argv, &c) != 0)
         return 2;
+    if (c.status)
+        return run_status(&c);
     set_logging(&c, NULL);
     /* json-c: doubles we do not format ourselves print in short form. */
     json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 
     struct hp_errs errs = {.fallback_file = c.config};
-    struct hp_config *cfg = hp_config_load(c.config, &errs);
+    struct hp_config *cfg = hp_config_load_dir(c.config, c.config_dir, &errs);
     if (!cfg) {
         fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
         return 1;

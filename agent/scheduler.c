@@ -32,10 +32,13 @@ int hp_task_run(struct hp_scheduler *s, struct hp_task *t)
     if (rc != 0) {
         json_object_put(data);
         atomic_fetch_add_explicit(&t->stats.errors, 1, memory_order_relaxed);
+        atomic_store_explicit(&t->stats.last_error_ms, ts, memory_order_relaxed);
     } else {
         rc = s->publish(s->publish_ctx, r->ops->name, t->seq, ts, r->interval, data);
         if (rc == 1)
             atomic_fetch_add_explicit(&t->stats.dropped, 1, memory_order_relaxed);
+        else if (rc == 0)
+            atomic_store_explicit(&t->stats.last_ok_ms, ts, memory_order_relaxed);
     }
     int64_t cpu = hp_thread_cpu_ns() - cpu0;
     atomic_fetch_add_explicit(&t->stats.samples, 1, memory_order_relaxed);

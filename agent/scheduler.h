@@ -34,6 +34,10 @@ struct hp_task {
     uint64_t *seq; /* last seq used; owned by the task's thread while it runs */
     struct hp_reporter_stats stats;
     struct hp_scheduler *sched; /* the scheduler that started the thread */
+    /* An instance of a reporter type (exec): a copy of the type's ops with
+     * the instance's name, owned by the task (freed with it) and pointed at
+     * by rep.ops. NULL for a built-in reporter. */
+    struct hp_reporter_ops *own_ops;
     pthread_t thread;
     bool running;
 };

@@ -6,11 +6,17 @@
  * parser is slow on large input. So the file and, recursively, every
  * @include it names are opened first without blocking (lib/regfile.h):
  * anything but a regular file is refused, and their sizes together must
- * stay within HP_CONFIG_MAX_BYTES. */
+ * stay within HP_CONFIG_MAX_BYTES.
+ *
+ * conf.d: libconfig 1.5 has no wildcard include either, so the fragments of
+ * a directory are parsed one by one into their own trees and merged into
+ * the main one (hp_conffile_merge), copies keeping each setting's FILE and
+ * LINE. */
 #include "lib/conffile.h"
 
 #include "lib/regfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -165,4 +171,199 @@ int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **i
         return -1;
     }
     return 0;
+}
+
+/* The identity of a list element for merging: its `name`, else `type`. */
+static const char *elem_id(const config_setting_t *g)
+{
+    const char *v = NULL;
+    if (!config_setting_is_group(g))
+        return NULL;
+    if (config_setting_lookup_string(g, "name", &v) || config_setting_lookup_string(g, "type", &v))
+        return v;
+    return NULL;
+}
+
+static int copy_into(config_setting_t *parent, const config_setting_t *src, const char *file);
+
+/* Copy the scalar value of src into the new setting d. */
+static void copy_scalar(config_setting_t *d, const config_setting_t *src)
+{
+    switch (config_setting_type(src)) {
+    case CONFIG_TYPE_INT:
+        config_setting_set_int(d, config_setting_get_int(src));
+        break;
+    case CONFIG_TYPE_INT64:
+        config_setting_set_int64(d, config_setting_get_int64(src));
+        break;
+    case CONFIG_TYPE_FLOAT:
+        config_setting_set_float(d, config_setting_get_float(src));
+        break;
+    case CONFIG_TYPE_BOOL:
+        config_setting_set_bool(d, config_setting_get_bool(src));
+        break;
+    case CONFIG_TYPE_STRING:
+        config_setting_set_string(d, config_setting_get_string(src));
+        break;
+    default:
+        break;
+    }
+}
+
+/* Add a deep copy of src under parent (a member when parent is a group,
+ * else an element), with src's file and line. */
+static int copy_into(config_setting_t *parent, const config_setting_t *src, const char *file)
+{
+    const char *name = config_setting_is_group(parent) ? config_setting_name(src) : NULL;
+    config_setting_t *d = config_setting_add(parent, name, config_setting_type(src));
+    if (!d)
+        return -1;
+    d->line = src->line; /* libconfig 1.5's struct is public: keep FILE:LINE */
+    d->file = src->file ? src->file : file;
+    copy_scalar(d, src);
+    d->format = src->format;
+    for (int i = 0; config_setting_is_aggregate(src) && i < config_setting_length(src); i++)
+        if (copy_into(d, config_setting_get_elem(src, (unsigned)i), file) != 0)
+            return -1;
+    return 0;
+}
+
+/* src is a list of groups: append each element, replacing the one of dst
+ * with the same identity. */
+static int merge_list(config_setting_t *dst, const config_setting_t *src, const char *file)
+{
+    for (int i = 0; i < config_setting_length(src); i++) {
+        const config_setting_t *el = config_setting_get_elem(src, (unsigned)i);
+        const char *id = elem_id(el);
+        for (int j = 0; id && j < config_setting_length(dst); j++) {
+            const char *other = elem_id(config_setting_get_elem(dst, (unsigned)j));
+            if (other && strcmp(other, id) == 0) {
+                config_setting_remove_elem(dst, (unsigned)j);
+                break;
+            }
+        }
+        if (copy_into(dst, el, file) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int merge_group(config_setting_t *dst, const config_setting_t *src, const char *file)
+{
+    for (int i = 0; i < config_setting_length(src); i++) {
+        const config_setting_t *s = config_setting_get_elem(src, (unsigned)i);
+        const char *name = config_setting_name(s);
+        config_setting_t *d = config_setting_get_member(dst, name);
+        int rc;
+        if (d && config_setting_is_group(d) && config_setting_is_group(s)) {
+            rc = merge_group(d, s, file);
+        } else if (d && config_setting_is_list(d) && config_setting_is_list(s)) {
+            rc = merge_list(d, s, file);
+        } else {
+            if (d)
+                config_setting_remove(dst, name);
+            rc = copy_into(dst, s, file);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int hp_conffile_merge(config_setting_t *dst, const config_setting_t *src, const char *file,
+                      struct hp_errs *e)
+{
+    if (merge_group(dst, src, file) == 0)
+        return 0;
+    hp_errs_raw(e, file, 0, "cannot merge: %s", strerror(ENOMEM));
+    return -1;
+}
+
+static int conf_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Parse one fragment into frags' next tree and merge it into lc. */
+static int read_fragment(config_t *lc, const char *path, struct hp_conffrags *f, struct hp_errs *e)
+{
+    config_t *fl = &f->lc[f->n];
+    config_init(fl);
+    /* Absolute: hp_errs shows a relative name under the main file's directory. */
+    f->paths[f->n] = realpath(path, NULL);
+    const char *saved_fallback = e->fallback_file, *saved_dir = e->include_dir;
+    e->fallback_file = path;
+    int rc = hp_conffile_read(fl, path, e, &f->dirs[f->n]);
+    f->n++;
+    if (rc == 0 && !f->paths[f->n - 1])
+        rc = -1;
+    if (rc == 0)
+        rc = hp_conffile_merge(config_root_setting(lc), config_root_setting(fl), f->paths[f->n - 1],
+                               e);
+    e->fallback_file = saved_fallback;
+    e->include_dir = saved_dir;
+    return rc;
+}
+
+int hp_conffile_read_dir(config_t *lc, const char *dir, bool missing_ok, size_t main_bytes,
+                         struct hp_conffrags *f, struct hp_errs *e)
+{
+    struct dirent **names = NULL;
+    memset(f, 0, sizeof(*f));
+    int n = scandir(dir, &names, conf_filter, by_name);
+    if (n < 0) {
+        if (errno == ENOENT && missing_ok)
+            return 0;
+        hp_errs_raw(e, dir, 0, "cannot read the configuration directory: %s", strerror(errno));
+        return -1;
+    }
+    f->lc = calloc((size_t)n + 1, sizeof(*f->lc));
+    f->dirs = calloc((size_t)n + 1, sizeof(*f->dirs));
+    f->paths = calloc((size_t)n + 1, sizeof(*f->paths));
+    int rc = f->lc && f->dirs && f->paths ? 0 : -1;
+    size_t total = main_bytes;
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%.*s/%s", PATH_MAX - 300, dir, names[i]->d_name);
+        off_t size = 0;
+        int fd = rc == 0 ? hp_open_regular(AT_FDCWD, path, &size) : -1;
+        if (rc == 0 && fd < 0) {
+            hp_errs_raw(e, path, 0, "cannot open configuration: %s", hp_open_error(errno));
+            rc = -1;
+        }
+        if (fd >= 0)
+            close(fd);
+        total += (size_t)size;
+        if (rc == 0 && total > HP_CONFIG_MAX_BYTES) {
+            hp_errs_raw(e, path, 0,
+                        "the configuration with its fragments is too large (%zu bytes so far; "
+                        "the limit is %d)",
+                        total, HP_CONFIG_MAX_BYTES);
+            rc = -1;
+        }
+        if (rc == 0)
+            rc = read_fragment(lc, path, f, e);
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
+void hp_conffrags_free(struct hp_conffrags *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        config_destroy(&f->lc[i]);
+        free(f->dirs[i]);
+        free(f->paths[i]);
+    }
+    free(f->lc);
+    free(f->dirs);
+    free(f->paths);
+    memset(f, 0, sizeof(*f));
 }

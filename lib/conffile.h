@@ -6,6 +6,7 @@
 #define HP_CONFFILE_H
 
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/opts.h"
@@ -23,5 +24,35 @@
  * refused without blocking). Every problem goes to e as FILE:LINE; returns
  * 0, or -1 on any error. */
 int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **include_dir);
+
+/* Fragments read from a configuration directory (conf.d): each one's
+ * parse tree stays alive while the merged configuration does, because the
+ * merged settings point at their file names (FILE:LINE errors name the
+ * fragment). */
+struct hp_conffrags {
+    config_t *lc; /* n parsed fragments */
+    char **dirs;  /* their include directories */
+    char **paths; /* their paths: the merged settings' FILE */
+    size_t n;
+};
+
+/* Read every regular `*.conf` of dir in sorted (strcmp) order and merge
+ * each into lc after the file already there (see hp_conffile_merge).
+ * main_bytes is the size of what lc was read from: the total of it and the
+ * fragments must stay within HP_CONFIG_MAX_BYTES. A missing dir is fine
+ * when missing_ok. Problems go to e; returns 0, or -1 on any error. frags
+ * is filled even on error; free it with hp_conffrags_free after lc. */
+int hp_conffile_read_dir(config_t *lc, const char *dir, bool missing_ok, size_t main_bytes,
+                         struct hp_conffrags *frags, struct hp_errs *e);
+void hp_conffrags_free(struct hp_conffrags *f);
+
+/* Merge the tree of src into dst: groups key by key (recursively); a
+ * scalar or an array replaces; a list of groups is appended to, except
+ * that an element with the same identity (its `name`, else its `type`) as
+ * one already there replaces that one. The copies keep src's LINE and get
+ * file as their FILE (libconfig knows none when it read a stream), so src
+ * and file must outlive dst's use. -1 (to e) on out of memory. */
+int hp_conffile_merge(config_setting_t *dst, const config_setting_t *src, const char *file,
+                      struct hp_errs *e);
 
 #endif

@@ -83,6 +83,12 @@ json_object *hp_envelope_new(const struct hp_envelope *env, const char *reporter
     json_object_object_add(o, "session", json_object_new_string(env->session));
     json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
     hp_json_add_double(o, "interval", interval, 3);
+    if (env->labels && env->labels[0]) {
+        json_object *l = json_object_new_object();
+        for (size_t i = 0; env->labels[i] && env->labels[i + 1]; i += 2)
+            json_object_object_add(l, env->labels[i], json_object_new_string(env->labels[i + 1]));
+        json_object_object_add(o, "labels", l);
+    }
     json_object_object_add(o, "data", data);
     return o;
 }

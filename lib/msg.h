@@ -36,6 +36,10 @@ struct hp_msg {
 struct hp_envelope {
     const char *host;
     const char *session;
+    /* agent.labels: name, value, name, value, ..., NULL; NULL or empty for
+     * none (then the envelope has no "labels" member). Read-only while any
+     * thread builds envelopes. */
+    const char *const *labels;
 };
 
 /* Copy json into a new message with one reference, with the identity id
@@ -66,7 +70,8 @@ static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
 void hp_msg_unref(struct hp_msg *m);
 
 /* Build {"v":1,"host":..,"reporter":..,"ts":..,"session":..,"seq":..,
- * "interval":..,"data":data}. Takes ownership of data. */
+ * "interval":..,"labels":{..},"data":data} ("labels" only when env has
+ * some). Takes ownership of data. */
 json_object *hp_envelope_new(const struct hp_envelope *env, const char *reporter, int64_t ts_ms,
                              uint64_t seq, double interval, json_object *data);
 /* Serialize an envelope object into a new message (its host and session

@@ -60,6 +60,8 @@ struct hp_reporter_stats {
     _Atomic uint64_t dropped;    /* ring full */
     _Atomic int64_t cpu_ns_last; /* thread CPU time of the last sample */
     _Atomic int64_t cpu_ns_total;
+    _Atomic int64_t last_ok_ms;    /* epoch ms of the last sample published, 0: none */
+    _Atomic int64_t last_error_ms; /* epoch ms of the last failed sample, 0: none */
     /* Heartbeat: CLOCK_MONOTONIC ns when the sample in progress began, 0
      * while the thread sleeps. The watchdog withholds its keep-alive when
      * a sample runs far too long (a read that never returns). */

@@ -103,6 +103,12 @@ struct hp_sink_ident {
     const char *session;          /* this run's session id */
     const char *const *reporters; /* enabled reporters' names, NULL-terminated
                                      (--check of per-reporter topics) */
+    /* Optional, may be NULL: the agent's health as JSON, for a sink that
+     * serves it (the prometheus sink's /health). Any thread, read-only;
+     * returns the HTTP status (200 or 503) with a malloc'd body in *json
+     * (the caller frees it), or -1 on out of memory. */
+    int (*health)(void *ctx, char **json, size_t *len);
+    void *health_ctx;
 };
 
 struct hp_sink {

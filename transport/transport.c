@@ -104,6 +104,10 @@ int hp_sink_setup(struct hp_sink *s, const struct hp_sink_ops *ops, const config
     if (c.name || !s->name[0]) /* a name the caller set is kept unless the config has one */
         snprintf(s->name, sizeof(s->name), "%s", c.name ? c.name : ops->type);
     s->engine = calloc(1, sizeof(*s->engine));
+    if (s->engine && pthread_mutex_init(&s->engine->stats.last_error.lock, NULL) != 0) {
+        free(s->engine);
+        s->engine = NULL;
+    }
     if (s->engine) {
         s->engine->backlog = hp_backlog_new((size_t)c.backlog);
         s->engine->retry_initial_ms = (int64_t)(c.retry_initial * 1000);
@@ -140,8 +144,10 @@ void hp_sink_teardown(struct hp_sink *s)
         free(s->priv);
         s->priv = NULL;
     }
-    if (s->engine)
+    if (s->engine) {
         hp_backlog_free(s->engine->backlog);
+        pthread_mutex_destroy(&s->engine->stats.last_error.lock);
+    }
     free(s->engine);
     s->engine = NULL;
 }
@@ -289,6 +295,22 @@ void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack)
                                 : ack == HP_ACK_DROP ? &e->stats.rejected
                                                      : &e->stats.retried;
     atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+    if (ack == HP_ACK_OK)
+        atomic_store_explicit(&e->stats.last_ok_ms, hp_real_ms(), memory_order_relaxed);
+}
+
+/* Record why the sink went down, for health (lib/sink_stats.h). */
+static void record_failure(struct hp_sink *s, int64_t now_real)
+{
+    struct hp_sink_stats *st = &s->engine->stats;
+    int64_t zero = 0;
+    atomic_compare_exchange_strong_explicit(&st->down_since_ms, &zero, now_real,
+                                            memory_order_relaxed, memory_order_relaxed);
+    pthread_mutex_lock(&st->last_error.lock);
+    snprintf(st->last_error.text, sizeof(st->last_error.text), "%s",
+             s->error[0] ? s->error : "failed");
+    st->last_error.at_ms = now_real;
+    pthread_mutex_unlock(&st->last_error.lock);
 }
 
 static void sink_close(struct hp_sink *s)
@@ -307,6 +329,7 @@ static void sink_down(struct hp_sink *s, int64_t now)
     atomic_fetch_add_explicit(&e->stats.retried, n, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->stats.failed, 1, memory_order_relaxed);
     atomic_store_explicit(&e->stats.up, 0, memory_order_relaxed);
+    record_failure(s, hp_real_ms());
     e->retry_at_ms = now + e->backoff_ms;
     char reason[sizeof(e->complain.last)], detail[64];
     snprintf(reason, sizeof(reason), "sink %.32s: %.255s", s->name,
@@ -332,6 +355,7 @@ static bool sink_up(struct hp_sink *s, int64_t now)
     hp_backlog_set_spill(e->backlog, false);
     e->backoff_ms = e->retry_initial_ms;
     atomic_store_explicit(&e->stats.up, 1, memory_order_relaxed);
+    atomic_store_explicit(&e->stats.down_since_ms, 0, memory_order_relaxed);
     hp_complain_clear(&e->complain, "sink %s: connected again", s->name);
     return true;
 }

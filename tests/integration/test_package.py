@@ -255,16 +255,18 @@ class PackageTest(unittest.TestCase):
 
     def start_failures(self):
         # A fragment the service user cannot read is caught by the script's
-        # check (it runs as hostpulse), before anything starts.
+        # check (it runs as hostpulse), before anything starts: the agent
+        # reads every conf.d/*.conf itself.
         frag = "/etc/hostpulse/conf.d/sinks.conf"
         with open(frag, "w") as f:
             f.write('sinks = ( { type = "stdout"; } );\n')
         os.chmod(frag, 0o600)
-        self.write_conf('@include "conf.d/sinks.conf"\n')
+        self.write_conf(RUN_CONF % "false")
         sh([INIT, "stop"], check=True)
         p = sh([INIT, "start"])
         self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn('@include "conf.d/sinks.conf": Permission denied', p.stdout + p.stderr)
+        self.assertIn(frag + ":0: cannot open configuration: Permission denied",
+                      p.stdout + p.stderr)
         self.assertFalse(os.path.exists(PIDFILE))
         os.unlink(frag)
         # An agent that exits before READY=1 (a bad option here): start

@@ -105,7 +105,7 @@ static void messages_carry_their_identity(void **state)
     assert_string_equal(m->json, json);
     hp_msg_unref(m);
 
-    struct hp_envelope env = {"web01", "5f0c"};
+    struct hp_envelope env = {.host = "web01", .session = "5f0c"};
     json_object *o = hp_envelope_new(&env, "mem", 9, 3, 1.0, json_object_new_object());
     m = hp_msg_from_json(o, "mem", 3, 9);
     json_object_put(o);

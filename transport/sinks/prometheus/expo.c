@@ -455,11 +455,26 @@ static const struct field reporter_fields[] = {
     {"dropped", "hostpulse_reporter_dropped_messages", COUNTER, 1, "Messages lost to a full ring."},
 };
 
-/* The self-report (reporter "agent"). */
-static void render_self(struct hp_expo *x, json_object *d)
+/* The self-report (reporter "agent"); the envelope's labels (agent.labels)
+ * become labels of hostpulse_agent_info, beside version. */
+static void render_self(struct hp_expo *x, json_object *d, json_object *labels)
 {
+    const char *l[2 * 32 + 3] = {"version", str(d, "version")};
+    size_t n = 2;
+    if (labels && json_object_is_type(labels, json_type_object)) {
+        json_object_object_foreach(labels, k, v)
+        {
+            if (n + 3 > sizeof(l) / sizeof(l[0]) || strcmp(k, "version") == 0 ||
+                !json_object_is_type(v, json_type_string) || !*k || (*k >= '0' && *k <= '9') ||
+                k[strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")])
+                continue;
+            l[n++] = k;
+            l[n++] = json_object_get_string(v);
+        }
+    }
+    l[n] = NULL;
     family(x, "hostpulse_agent", INFO, "The running agent.");
-    sample(x, "hostpulse_agent", INFO, (labels_t){"version", str(d, "version"), NULL}, 1);
+    sample(x, "hostpulse_agent", INFO, l, 1);
     one(x, d, "produced", 1, "hostpulse_agent_produced_messages", COUNTER, "Messages produced.");
     one(x, d, "dropped", 1, "hostpulse_agent_dropped_messages", COUNTER,
         "Messages lost to a full ring.");
@@ -528,7 +543,7 @@ void hp_expo_message(struct hp_expo *x, json_object *env)
     else if (strcmp(rep, "ipaddr") == 0)
         render_ipaddr(x, d);
     else if (strcmp(rep, "agent") == 0)
-        render_self(x, d);
+        render_self(x, d, get(env, "labels"));
     else if (strcmp(rep, "session") != 0) {
         char name[256];
         int w = snprintf(name, sizeof(name), "hostpulse_%s", rep);

@@ -44,6 +44,9 @@ struct prom {
     size_t nslots;
     bool warned_full; /* transport thread only */
     bool lock_init;   /* init succeeded: fini destroys the lock */
+    /* The agent's health for /health (struct hp_sink_ident), or NULL. */
+    int (*health)(void *ctx, char **json, size_t *len);
+    void *health_ctx;
 };
 
 /* clang-format off */
@@ -95,6 +98,8 @@ static int prom_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_e
     }
     pthread_mutex_init(&p->lock, NULL);
     p->lock_init = true;
+    p->health = s->id.health;
+    p->health_ctx = s->id.health_ctx;
     return 0;
 }
 
@@ -153,7 +158,9 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
                  MHD_RESPMEM_PERSISTENT);
 }
 
-/* libmicrohttpd's thread: GET /metrics, GET / (a pointer to it), else 404. */
+/* libmicrohttpd's thread: GET /metrics, GET /health (the agent's verdict,
+ * 200 or 503, when the agent gave a health hook), GET / (a pointer to
+ * them), else 404. */
 static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
@@ -170,6 +177,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
         if (!body)
             return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
         return reply(c, MHD_HTTP_OK, om ? OM_TYPE : TEXT_TYPE, body, len, MHD_RESPMEM_MUST_FREE);
+    }
+    if (strcmp(url, "/health") == 0 && p->health) {
+        char *json = NULL;
+        size_t len = 0;
+        int code = p->health(p->health_ctx, &json, &len);
+        if (code < 0)
+            return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+        return reply(c, (unsigned)code, "application/json", json, len, MHD_RESPMEM_MUST_FREE);
     }
     if (strcmp(url, "/") == 0)
         return reply_text(c, MHD_HTTP_OK,
