@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* exec_run.c -- posix_spawn, then poll the child's stdout and stderr until
- * it closes them or the deadline passes; a child over time or over the
- * output cap is killed with its whole process group, so a script's own
- * children do not linger either. */
+/* exec_run.c -- fork and exec, then poll the child's stdout and stderr
+ * until it closes them or the deadline passes; a child over time or over
+ * the output cap is killed with its whole process group, so a script's own
+ * children do not linger either. fork (not posix_spawn) because the child
+ * must ask for PR_SET_PDEATHSIG before exec: a command still running when
+ * its reporter thread ends (the agent exits, a stuck thread is left
+ * behind) is killed by the kernel instead of outliving the agent. */
 #include "reporters/exec_run.h"
 #include "lib/clock.h"
 
@@ -10,41 +13,69 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+/* The child's side of spawn: async-signal-safe calls only, then exec. On
+ * failure it writes errno to report[1] (close-on-exec: nothing arrives when
+ * the exec succeeds). */
+static void child(char *const argv[], const int out[2], const int err[2], int report, pid_t parent)
+{
+    setpgid(0, 0);
+    /* Dies with the thread that started it: when the agent exits (even
+     * leaving a stuck reporter thread behind) or the reporter stops, the
+     * command does not outlive it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int e = 0;
+    if (getppid() != parent)
+        _exit(127);
+    int null = open("/dev/null", O_RDONLY);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0)
+        e = errno;
+    /* The agent blocks every signal in its threads and ignores SIGPIPE:
+     * the command starts with none blocked and default dispositions. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigaction(SIGPIPE, &dfl, NULL);
+    if (!e) {
+        execvp(argv[0], argv);
+        e = errno;
+    }
+    ssize_t w = write(report, &e, sizeof(e));
+    (void)w;
+    _exit(127);
+}
 
-/* Spawn argv with stdout -> out[1], stderr -> err[1], stdin /dev/null, in
- * a new process group. Returns the pid, or -1 with errno. */
+/* Start argv with stdout -> out[1], stderr -> err[1], stdin /dev/null, in a
+ * new process group. Returns the pid, or -1 with errno (the exec's own
+ * error when the program could not be started). */
 static pid_t spawn(char *const argv[], const int out[2], const int err[2])
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    /* The agent blocks every signal in its threads: the child starts with
-     * none blocked and default dispositions, as a shell would give it. */
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    if (rc != 0) {
-        errno = rc;
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0)
+        child(argv, out, err, report[1], parent);
+    close(report[1]);
+    int e = 0;
+    ssize_t n = pid > 0 ? read(report[0], &e, sizeof(e)) : -1;
+    int fork_errno = errno;
+    close(report[0]);
+    if (pid < 0) {
+        errno = fork_errno;
+        return -1;
+    }
+    if (n == (ssize_t)sizeof(e)) { /* the exec failed: reap the child */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        errno = e;
         return -1;
     }
     return pid;

@@ -108,15 +108,20 @@ class ExecRunning(unittest.TestCase):
 
     def test_stop_within_shutdown_timeout_while_a_command_hangs(self):
         with tempfile.TemporaryDirectory() as d:
+            marker = "%d.%d" % (os.getpid(), int(time.time() * 1000) % 100000)
             path = hp.write_config(d, config(
-                '{ name = "hangs"; command = [ "/bin/sleep", "60" ]; timeout = 50.0;'
-                '  interval = 0.5; }'))
+                '{ name = "hangs"; command = [ "/bin/sleep", "%s" ]; timeout = 50.0;'
+                '  interval = 0.5; }' % (60 + float("0." + marker.replace(".", "")))))
             a = hp.Agent(path, ["--stdout"]).start()
             try:
                 time.sleep(1.5 * hp.SLOW)  # the command is running now
+                self.assertTrue(sleepers(marker), "the command did not start")
                 t0 = time.monotonic()
                 a.stop(timeout=10)
                 took = time.monotonic() - t0
+                # the kernel kills the command with the thread that started it
+                hp.wait_for(lambda: not sleepers(marker), timeout=5,
+                            what="the hung command to end with the agent")
             finally:
                 a.out.close()
                 a.err.close()
@@ -124,6 +129,21 @@ class ExecRunning(unittest.TestCase):
         # shutdown_timeout is 2 s; the exit itself may take a little more
         self.assertLess(took, 2.0 * hp.SLOW + 3.0, a.stderr)
         self.assertIn("hangs", a.stderr)
+
+
+def sleepers(marker):
+    """pids of /bin/sleep processes whose argument carries marker's digits."""
+    digits = marker.replace(".", "")
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(args) > 1 and args[0].endswith(b"sleep") and digits.encode() in args[1]:
+            found.append(int(pid))
+    return found
 
 
 if __name__ == "__main__":
