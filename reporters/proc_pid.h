@@ -50,7 +50,8 @@ size_t hp_cmdline_fix(char *buf, size_t len);
  * process names and command lines are arbitrary bytes, JSON text is not. */
 void hp_utf8_sanitize(char *s);
 
-/* Number of entries of an open /proc/PID/fd directory (rewound first, so a
+/* Number of entries of an open /proc/PID/fd directory (its size on procfs
+ * since Linux 6.2, else listed, rewound first, so a
  * DIR kept open gives a fresh count). -1 when reading fails. */
 long hp_count_fds(DIR *d);
 
