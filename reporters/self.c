@@ -39,7 +39,7 @@ struct self {
     struct tsw *prev, *cur; /* threads at the last and this sample */
     size_t n_prev, n_cur, cap;
     int64_t prev_sw_ns;
-    struct hp_procfile task; /* scratch: one thread's status */
+    struct hp_procfile task;         /* scratch: one thread's status */
     const struct hp_self_view *view; /* NULL until bound: nothing to report */
 };
 
