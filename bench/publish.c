@@ -106,11 +106,11 @@ int main(int argc, char **argv)
     a.reporters = NULL;
     a.n_reporters = 0;
 
+    if (hp_agent_start(&a) != 0) /* transport and the session message; no reporters */
+        return 1;
     struct burst b = {.a = &a, .n = n, .size = size, .rate = rate};
     b.pushed_ns = calloc(n, sizeof(*b.pushed_ns));
     int64_t *acked_ns = calloc(n, sizeof(*acked_ns));
-    if (hp_agent_start(&a) != 0) /* transport and the session message; no reporters */
-        return 1;
     struct hp_sink *s = &a.sinks[0];
     /* The clock starts once the sink is open (connected, logged in,
      * declared; for Kafka: the producer created), as the bare loops start
