@@ -24,7 +24,21 @@ enum {
     ST_VSIZE = 19,
     ST_RSS = 20,
     ST_COUNT = 21,
+    ST_EXIT_SIGNAL = 34, /* field 38: -1 for a thread that is not the leader */
 };
+
+bool hp_pidstat_is_thread(const char *buf)
+{
+    const char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ' || !p[2])
+        return false;
+    p += 3; /* past ") S" */
+    int64_t v = 0;
+    for (int i = 0; i <= ST_EXIT_SIGNAL; i++)
+        if (!hp_parse_i64(&p, &v))
+            return false;
+    return v == -1;
+}
 
 bool hp_pidstat_parse(const char *buf, struct hp_pidstat *s)
 {

@@ -25,6 +25,10 @@ struct hp_pidstat {
 /* Parse a /proc/PID/stat line. false when it is truncated or malformed.
  * comm may contain spaces and parentheses: it ends at the last ')'. */
 bool hp_pidstat_parse(const char *buf, struct hp_pidstat *s);
+/* Whether a /proc/ID/stat text is a thread's other than its group's
+ * leader (exit_signal, field 38, is -1 only for those): /proc/TID opens for
+ * any thread id although only processes are listed. */
+bool hp_pidstat_is_thread(const char *buf);
 
 /* Index into hp_pid_state_names of a state letter ('S' -> "sleeping");
  * HP_PID_STATE_OTHER for letters this code does not know. */
