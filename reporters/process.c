@@ -15,10 +15,11 @@
  * in /proc/loadavg is unchanged, which any new process or thread changes),
  * the set of processes can only have shrunk: the pass re-reads the pids of
  * the last one instead of listing /proc. Pids are handed out in increasing
- * order until they wrap, so when only a few were handed out since (the last
- * pid moved up by at most an eighth of the processes, at least 16), the
- * new processes are among them: the pass re-reads the last one's pids and
- * tries each new pid (a thread id opens too; its stat tells it apart). A
+ * order until they wrap, so when the last pid moved up by at most half the
+ * number of processes (at least 64; trying a pid that is gone costs about
+ * what listing one costs), the new processes are among the pids handed out
+ * since: the pass re-reads the last one's pids and tries each new pid (a
+ * thread id opens too; its stat tells it apart). A
  * full pass runs at least every FULL_SCAN_EVERY samples anyway. Only for
  * the agent's own pid namespace (loadavg speaks for the reader's). */
 #include "reporters/process.h"
@@ -614,7 +615,7 @@ static int64_t last_pid(struct proc *p)
 static bool can_reuse_pids(struct proc *p, int64_t *from, int64_t *to)
 {
     int64_t last = last_pid(p), before = p->last_pid;
-    int64_t most = (int64_t)(p->n_recs / 8 > 16 ? p->n_recs / 8 : 16);
+    int64_t most = (int64_t)(p->n_recs / 2 > 64 ? p->n_recs / 2 : 64);
     bool ok = last >= 0 && before >= 0 && last >= before && last - before <= most &&
               p->since_full < FULL_SCAN_EVERY;
     *from = before;
