@@ -495,13 +495,15 @@ static bool is_pid(const char *s)
 }
 
 /* Record the process's ticks for the next sample and work out how many it
- * used since the last one. A pid whose start time changed is a new process
+ * used since the last one; prev is the last sample's entry of the pid (the
+ * caller looked it up), or NULL. A pid whose start time changed is a new process
  * (the counter restarted); one started after the last sample used all its
  * ticks within the interval. Anything else is unknown, never negative. */
-static struct hp_pident *track(struct proc *p, struct rec *rc)
+static struct hp_pident *track(struct proc *p, struct rec *rc, const struct hp_pident *prev)
 {
     uint64_t ticks = rc->st.utime + rc->st.stime;
-    const struct hp_pident *prev = hp_pidtab_prev(&p->tab, rc->st.pid);
+    if (prev && prev->pid != rc->st.pid)
+        prev = hp_pidtab_prev(&p->tab, rc->st.pid);
     bool same = prev && prev->starttime == rc->st.starttime;
     rc->delta_known = false;
     if (same && ticks >= prev->ticks) {
@@ -595,7 +597,7 @@ static void scan_one(struct proc *p, const char *name, bool probe, uint64_t coun
     *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
     rc->euid = -1;
     rc->groups = 0;
-    keep_fd(p, track(p, rc), fd, kept);
+    keep_fd(p, track(p, rc, prev), fd, kept);
     p->n_recs++;
 }
 
