@@ -5,8 +5,11 @@
 #include "reporters/procfile.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 /* stat fields after the state letter, counted from 0: ppid is field 4 of
  * proc(5), so field N is at index N - 4. */
@@ -21,7 +24,21 @@ enum {
     ST_VSIZE = 19,
     ST_RSS = 20,
     ST_COUNT = 21,
+    ST_EXIT_SIGNAL = 34, /* field 38: -1 for a thread that is not the leader */
 };
+
+bool hp_pidstat_is_thread(const char *buf)
+{
+    const char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ' || !p[2])
+        return false;
+    p += 3; /* past ") S" */
+    int64_t v = 0;
+    for (int i = 0; i <= ST_EXIT_SIGNAL; i++)
+        if (!hp_parse_i64(&p, &v))
+            return false;
+    return v == -1;
+}
 
 bool hp_pidstat_parse(const char *buf, struct hp_pidstat *s)
 {
@@ -177,6 +194,17 @@ void hp_utf8_sanitize(char *s)
 
 long hp_count_fds(DIR *d)
 {
+    /* Since Linux 6.2 a procfs /proc/PID/fd directory reports its number
+     * of open descriptors as its size, counted without listing them: the
+     * agent's own directory holds one kept stat descriptor per process, so
+     * listing it would cost as much as the scan. A size of 0 (an older
+     * kernel, or no descriptors) and a fixture tree are listed. */
+    struct statfs fs;
+    struct stat st;
+    int fd = dirfd(d);
+    if (fd >= 0 && fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC && fstat(fd, &st) == 0 &&
+        st.st_size > 0)
+        return (long)st.st_size;
     long n = 0;
     rewinddir(d);
     errno = 0;

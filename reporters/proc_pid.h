@@ -25,6 +25,10 @@ struct hp_pidstat {
 /* Parse a /proc/PID/stat line. false when it is truncated or malformed.
  * comm may contain spaces and parentheses: it ends at the last ')'. */
 bool hp_pidstat_parse(const char *buf, struct hp_pidstat *s);
+/* Whether a /proc/ID/stat text is a thread's other than its group's
+ * leader (exit_signal, field 38, is -1 only for those): /proc/TID opens for
+ * any thread id although only processes are listed. */
+bool hp_pidstat_is_thread(const char *buf);
 
 /* Index into hp_pid_state_names of a state letter ('S' -> "sleeping");
  * HP_PID_STATE_OTHER for letters this code does not know. */
@@ -50,7 +54,8 @@ size_t hp_cmdline_fix(char *buf, size_t len);
  * process names and command lines are arbitrary bytes, JSON text is not. */
 void hp_utf8_sanitize(char *s);
 
-/* Number of entries of an open /proc/PID/fd directory (rewound first, so a
+/* Number of entries of an open /proc/PID/fd directory (its size on procfs
+ * since Linux 6.2, else listed, rewound first, so a
  * DIR kept open gives a fresh count). -1 when reading fails. */
 long hp_count_fds(DIR *d);
 

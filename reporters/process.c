@@ -14,9 +14,14 @@
  * open. When no pid has been handed out since the last pass (the last pid
  * in /proc/loadavg is unchanged, which any new process or thread changes),
  * the set of processes can only have shrunk: the pass re-reads the pids of
- * the last one instead of listing /proc, and a full pass runs at least
- * every FULL_SCAN_EVERY samples anyway. Only for the agent's own pid
- * namespace (loadavg speaks for the reader's). */
+ * the last one instead of listing /proc. Pids are handed out in increasing
+ * order until they wrap, so when the last pid moved up by at most half the
+ * number of processes (at least 64; trying a pid that is gone costs about
+ * what listing one costs), the new processes are among the pids handed out
+ * since: the pass re-reads the last one's pids and tries each new pid (a
+ * thread id opens too; its stat tells it apart). A
+ * full pass runs at least every FULL_SCAN_EVERY samples anyway. Only for
+ * the agent's own pid namespace (loadavg speaks for the reader's). */
 #include "reporters/process.h"
 
 #include "lib/clock.h"
@@ -490,13 +495,15 @@ static bool is_pid(const char *s)
 }
 
 /* Record the process's ticks for the next sample and work out how many it
- * used since the last one. A pid whose start time changed is a new process
+ * used since the last one; prev is the last sample's entry of the pid (the
+ * caller looked it up), or NULL. A pid whose start time changed is a new process
  * (the counter restarted); one started after the last sample used all its
  * ticks within the interval. Anything else is unknown, never negative. */
-static struct hp_pident *track(struct proc *p, struct rec *rc)
+static struct hp_pident *track(struct proc *p, struct rec *rc, const struct hp_pident *prev)
 {
     uint64_t ticks = rc->st.utime + rc->st.stime;
-    const struct hp_pident *prev = hp_pidtab_prev(&p->tab, rc->st.pid);
+    if (prev && prev->pid != rc->st.pid)
+        prev = hp_pidtab_prev(&p->tab, rc->st.pid);
     bool same = prev && prev->starttime == rc->st.starttime;
     rc->delta_known = false;
     if (same && ticks >= prev->ticks) {
@@ -568,8 +575,9 @@ static void keep_fd(struct proc *p, struct hp_pident *e, int fd, size_t *kept)
     }
 }
 
-/* stat of one pid (its directory name) into the next record. */
-static void scan_one(struct proc *p, const char *name, uint64_t counts[HP_PID_STATES],
+/* stat of one pid (its directory name) into the next record. A probed
+ * pid (one handed out since the last pass, not listed) may be a thread's. */
+static void scan_one(struct proc *p, const char *name, bool probe, uint64_t counts[HP_PID_STATES],
                      uint64_t *threads, size_t *kept)
 {
     struct rec *rc = next_rec(p);
@@ -580,7 +588,7 @@ static void scan_one(struct proc *p, const char *name, uint64_t counts[HP_PID_ST
     if (prev)
         prev->fd = -1; /* taken: this sample's entry owns it */
     const char *t = read_stat(p, name, &fd);
-    if (!t || !hp_pidstat_parse(t, &rc->st)) {
+    if (!t || (probe && hp_pidstat_is_thread(t)) || !hp_pidstat_parse(t, &rc->st)) {
         if (fd >= 0)
             close(fd);
         return; /* exited since it was listed */
@@ -589,7 +597,7 @@ static void scan_one(struct proc *p, const char *name, uint64_t counts[HP_PID_ST
     *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
     rc->euid = -1;
     rc->groups = 0;
-    keep_fd(p, track(p, rc), fd, kept);
+    keep_fd(p, track(p, rc, prev), fd, kept);
     p->n_recs++;
 }
 
@@ -604,14 +612,19 @@ static int64_t last_pid(struct proc *p)
     return sp ? strtoll(sp + 1, NULL, 10) : -1;
 }
 
-/* Whether the last pass's pids are still all there is (see the top). */
-static bool can_reuse_pids(struct proc *p)
+/* Whether the last pass's pids and those handed out since, (*from, *to],
+ * are all there may be (see the top). */
+static bool can_reuse_pids(struct proc *p, int64_t *from, int64_t *to)
 {
-    int64_t last = last_pid(p);
-    bool same = last >= 0 && last == p->last_pid && p->since_full < FULL_SCAN_EVERY;
+    int64_t last = last_pid(p), before = p->last_pid;
+    int64_t most = (int64_t)(p->n_recs / 2 > 64 ? p->n_recs / 2 : 64);
+    bool ok = last >= 0 && before >= 0 && last >= before && last - before <= most &&
+              p->since_full < FULL_SCAN_EVERY;
+    *from = before;
+    *to = last;
     p->last_pid = last;
-    p->since_full = same ? p->since_full + 1 : 0;
-    return same;
+    p->since_full = ok ? p->since_full + 1 : 0;
+    return ok;
 }
 
 /* One pass over the processes: stat only. counts[] by state index. */
@@ -621,14 +634,23 @@ static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *thread
         hp_warn_once(&p->warned_dir, "process: cannot open %s: %s", p->root, strerror(errno));
         return -1;
     }
+    int64_t from, to;
+    bool reuse = can_reuse_pids(p, &from, &to);
     size_t kept = 0, last = p->n_recs;
     p->n_recs = 0;
-    if (can_reuse_pids(p)) {
+    char name[16];
+    if (reuse) {
         /* In place: record i is read before any record j <= i is written. */
         for (size_t i = 0; i < last; i++) {
-            char name[16];
             snprintf(name, sizeof(name), "%d", (int)p->recs[i].st.pid);
-            scan_one(p, name, counts, threads, &kept);
+            scan_one(p, name, false, counts, threads, &kept);
+        }
+        /* The pids handed out since; one of the last pass's was read above. */
+        for (int64_t pid = from + 1; pid <= to; pid++) {
+            if (hp_pidtab_prev(&p->tab, (int32_t)pid))
+                continue;
+            snprintf(name, sizeof(name), "%d", (int)pid);
+            scan_one(p, name, true, counts, threads, &kept);
         }
         return 0;
     }
@@ -636,7 +658,7 @@ static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *thread
     struct dirent *d;
     while ((d = readdir(p->dir)))
         if (is_pid(d->d_name))
-            scan_one(p, d->d_name, counts, threads, &kept);
+            scan_one(p, d->d_name, false, counts, threads, &kept);
     return 0;
 }
 

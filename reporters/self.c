@@ -4,17 +4,36 @@
  * disk spool (size, queued, dropped, corrupt), and the process's RSS and
  * CPU use. It reads the agent only through the struct hp_self_view the
  * lifecycle binds (reporters/self.h): every counter there is a relaxed
- * atomic written by another thread; the rest comes from /proc/self. */
+ * atomic written by another thread; the rest comes from /proc/self.
+ *
+ * Wake-ups per thread: how often each thread was switched in (the third
+ * field of /proc/self/task/TID/schedstat, kept open; voluntary and
+ * involuntary switches alike), as a rate since the last sample,
+ * summed by thread name (the sink libraries' threads included), so an
+ * idle agent that polls too often shows which thread does. */
 #include "reporters/self.h"
 
 #include "lib/clock.h"
 #include "lib/msg.h"
+#include "lib/regfile.h"
+#include "reporters/proc_pid.h"
 #include "reporters/procfile.h"
 #include "lib/sink_stats.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* One thread: its schedstat kept open, its name, its switch count. */
+struct tsw {
+    int32_t tid;
+    int fd; /* /proc/self/task/TID/schedstat, -1: none */
+    uint64_t switches;
+    char name[32];
+};
 
 struct self {
     struct hp_procfile stat;  /* /proc/self/stat: utime, stime, threads */
@@ -22,6 +41,11 @@ struct self {
     uint64_t prev_ticks;
     int64_t prev_ns;
     long hz, page;
+    struct tsw *prev, *cur; /* threads at the last and this sample */
+    size_t n_prev, n_cur, cap;
+    int64_t prev_sw_ns;
+    int self_dir;                    /* /proc/self, -1: none */
+    struct hp_procfile task;         /* scratch: one thread's status */
     const struct hp_self_view *view; /* NULL until bound: nothing to report */
 };
 
@@ -34,6 +58,7 @@ static int self_init(struct hp_reporter *r, const config_setting_t *cfg, struct 
         return -1;
     hp_procfile_init(&s->stat, "/proc/self/stat");
     hp_procfile_init(&s->statm, "/proc/self/statm");
+    s->self_dir = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     s->hz = sysconf(_SC_CLK_TCK);
     s->page = sysconf(_SC_PAGESIZE);
     r->priv = s;
@@ -82,6 +107,142 @@ static void add_process(struct self *s, json_object *data)
         hp_json_add_uint(data, "rss", rss * (uint64_t)s->page);
         hp_json_add_uint(data, "vms", size * (uint64_t)s->page);
     }
+}
+
+static void close_threads(struct tsw *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].fd >= 0) {
+            close(t[i].fd);
+            t[i].fd = -1;
+        }
+}
+
+/* Switches of threads sharing a name, this sample. */
+struct named {
+    char name[32];
+    uint64_t switches;
+    double rate;
+};
+
+/* Grow cur/prev so one more thread fits. -1 on ENOMEM. */
+static int room_for_thread(struct self *s)
+{
+    if (s->n_cur < s->cap)
+        return 0;
+    size_t cap = s->cap ? s->cap * 2 : 32;
+    struct tsw *c = realloc(s->cur, cap * sizeof(*c));
+    if (!c)
+        return -1;
+    s->cur = c;
+    struct tsw *p = realloc(s->prev, cap * sizeof(*p));
+    if (!p)
+        return -1;
+    s->prev = p;
+    s->cap = cap;
+    return 0;
+}
+
+/* This sample's entry for tid: the last sample's (its descriptor taken
+ * over, *known set), else a new one with schedstat opened and the name
+ * read once. NULL when the thread is gone. */
+static struct tsw *thread_entry(struct self *s, int32_t tid, bool *known)
+{
+    if (room_for_thread(s) != 0)
+        return NULL;
+    struct tsw *t = &s->cur[s->n_cur];
+    *known = false;
+    for (size_t i = 0; i < s->n_prev && !*known; i++)
+        if (s->prev[i].tid == tid && s->prev[i].fd >= 0) {
+            *t = s->prev[i];
+            s->prev[i].fd = -1; /* taken */
+            *known = true;
+        }
+    if (!*known) {
+        char path[64];
+        *t = (struct tsw){.tid = tid};
+        snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
+        if (hp_read_small(path, t->name, sizeof(t->name)) < 0)
+            return NULL;
+        hp_utf8_sanitize(t->name);
+        snprintf(path, sizeof(path), "task/%d/schedstat", (int)tid);
+        if ((t->fd = hp_open_regular(s->self_dir, path, NULL)) < 0)
+            return NULL;
+    }
+    s->n_cur++;
+    return t;
+}
+
+/* Add one thread's switches (and its rate since the last sample) to its
+ * name's entry of agg[]; *n entries, at most max. */
+static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max, int32_t tid,
+                       double secs)
+{
+    bool known;
+    struct tsw *t = thread_entry(s, tid, &known);
+    char buf[128];
+    ssize_t len = t ? pread(t->fd, buf, sizeof(buf) - 1, 0) : -1;
+    const char *p = buf;
+    uint64_t run, wait, now;
+    if (len <= 0)
+        return; /* a thread that just ended: its descriptor goes at the swap */
+    buf[len] = '\0';
+    if (!hp_parse_u64(&p, &run) || !hp_parse_u64(&p, &wait) || !hp_parse_u64(&p, &now))
+        return;
+    uint64_t before = t->switches;
+    t->switches = now;
+    size_t i = 0;
+    while (i < *n && strcmp(agg[i].name, t->name) != 0)
+        i++;
+    if (i == *n) {
+        if (*n == max)
+            return;
+        agg[(*n)++] = (struct named){.switches = 0};
+        memcpy(agg[i].name, t->name, sizeof(t->name));
+    }
+    agg[i].switches += now;
+    if (known && secs > 0 && now >= before)
+        agg[i].rate += (double)(now - before) / secs;
+}
+
+/* "wakeups": per thread name, and "wakeups_per_second" over all threads
+ * (only threads seen at the last sample count toward the rates). */
+static void add_wakeups(struct self *s, json_object *data)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return;
+    int64_t now = hp_mono_ns();
+    double secs = s->prev_sw_ns ? (double)(now - s->prev_sw_ns) / 1e9 : 0;
+    struct named agg[64];
+    size_t n = 0;
+    s->n_cur = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
+            add_thread(s, agg, &n, sizeof(agg) / sizeof(*agg), (int32_t)atoi(e->d_name), secs);
+    closedir(d);
+    json_object *by_name = json_object_new_object();
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = json_object_new_object();
+        hp_json_add_uint(o, "switches", agg[i].switches);
+        if (secs > 0)
+            hp_json_add_double(o, "per_second", agg[i].rate, 2);
+        json_object_object_add(by_name, agg[i].name, o);
+        total += agg[i].rate;
+    }
+    if (secs > 0)
+        hp_json_add_double(data, "wakeups_per_second", total, 2);
+    json_object_object_add(data, "wakeups", by_name);
+    struct tsw *t = s->prev;
+    size_t ended = s->n_prev;
+    s->prev = s->cur;
+    s->cur = t;
+    s->n_prev = s->n_cur;
+    s->n_cur = ended;
+    s->prev_sw_ns = now;
+    close_threads(s->cur, s->n_cur); /* threads that ended */
 }
 
 static json_object *sink_stats(const struct hp_self_sink *k)
@@ -169,6 +330,7 @@ static int self_sample(struct hp_reporter *r, json_object *data)
     hp_json_add_uint(ring, "high_water", hp_ring_high_water(v->ring));
     json_object_object_add(data, "ring", ring);
     add_process(s, data);
+    add_wakeups(s, data);
     add_sinks(v, data);
     json_object *reps = json_object_new_object();
     for (size_t i = 0; i < v->n_reporters; i++)
@@ -184,6 +346,11 @@ static void self_fini(struct hp_reporter *r)
         return;
     hp_procfile_fini(&s->stat);
     hp_procfile_fini(&s->statm);
+    close_threads(s->prev, s->n_prev);
+    if (s->self_dir >= 0)
+        close(s->self_dir);
+    free(s->prev);
+    free(s->cur);
     free(s);
     r->priv = NULL;
 }

@@ -307,6 +307,8 @@ static void set_stat(const char *root, int pid, const char *text)
 }
 
 #define TAIL " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+#define TAIL_THREAD                                                                                \
+    " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 -1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
 
 /* Two samples 2 s apart: nginx master used 100 more ticks (1 s of cpu:
  * 50 %) and read 2000 more bytes (1000 B/s). */
@@ -398,8 +400,10 @@ static void counter_reset_and_exit(void **state)
 /* In the agent's own pid namespace (self -> our pid) the pass skips
  * listing /proc while loadavg's last pid stays put: no pid was handed out,
  * so no process can be new. A directory appearing without a new last pid
- * (which the kernel never does) shows that the listing was skipped; a new
- * last pid brings the listing back. */
+ * (which the kernel never does) shows that the listing was skipped. When
+ * the last pid moved up a little, the pass tries only the pids handed out
+ * since (a thread's id among them is left out: exit_signal -1); a larger
+ * jump brings the listing back. */
 static void relists_only_after_a_new_pid(void **state)
 {
     (void)state;
@@ -410,20 +414,33 @@ static void relists_only_after_a_new_pid(void **state)
     snprintf(link, sizeof(link), "%s/self", root);
     remove_path(root, "self");
     assert_int_equal(symlink(self, link), 0);
-    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 500\n");
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 102\n");
     assert_int_equal(start(&f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
     json_object_put(sample(&f, 10 * SEC));
-    assert_int_equal(mkdir(strcat(strcpy(link, root), "/103"), 0755), 0);
-    set_stat(root, 103,
-             "103 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 200 100 0 0 25 5 2 0 "
-             "200030 62000000 1500" TAIL);
+    const char *nginx = "(nginx) S 100 100 100 0 -1 4194624 300 0 0 0 200 100 0 0 25 5 2 0 "
+                        "200030 62000000 1500";
+    char text[512];
+    for (int pid = 103; pid <= 104; pid++) {
+        assert_int_equal(mkdir(strcat(strcpy(link, root), pid == 103 ? "/103" : "/104"), 0755), 0);
+        /* 104 is a thread of 100: its exit_signal (field 38) is -1 */
+        snprintf(text, sizeof(text), "%d %s%s", pid, nginx, pid == 103 ? TAIL : TAIL_THREAD);
+        set_stat(root, pid, text);
+    }
     char buf[64];
     json_object *d = sample(&f, 11 * SEC);
     assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102");
     json_object_put(d);
-    put_file(root, "loadavg", "0.00 0.00 0.00 1/121 503\n");
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/121 104\n");
     d = sample(&f, 12 * SEC);
     assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102,103");
+    json_object_put(d);
+    remove_path(root, "104");
+    assert_int_equal(mkdir(strcat(strcpy(link, root), "/99"), 0755), 0);
+    snprintf(text, sizeof(text), "99 %s%s", nginx, TAIL);
+    set_stat(root, 99, text); /* only a listing finds it */
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/122 400\n");
+    d = sample(&f, 13 * SEC);
+    assert_string_equal(pids(d, buf, sizeof(buf)), "99,100,101,102,103");
     json_object_put(d);
     stop(&f);
 }
