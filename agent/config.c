@@ -26,11 +26,13 @@ struct agent_section {
 struct log_section {
     int destination; /* index into log_dests: enum hp_log_dest */
     int level;       /* index into log_levels: enum hp_log_level */
+    int timestamps;  /* index into log_stamps */
 };
 
 /* In the order of enum hp_log_dest and enum hp_log_level. */
 static const char *const log_dests[] = {"stderr", "syslog", NULL};
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const log_stamps[] = {"auto", "always", "never", NULL};
 
 /* clang-format off */
 static const struct hp_opt log_opts[] = {
@@ -39,6 +41,11 @@ static const struct hp_opt log_opts[] = {
      HP_AT_ENUM(struct log_section, destination)},
     {.name = "level", .type = HP_OPT_ENUM, .def = "info", .choices = log_levels,
      .help = "least severe level logged", HP_AT_ENUM(struct log_section, level)},
+    {.name = "timestamps", .type = HP_OPT_ENUM, .def = "auto", .choices = log_stamps,
+     .help = "UTC ISO 8601 time at the start of each stderr line: auto (unless under "
+             "systemd, whose journal stamps lines: JOURNAL_STREAM or INVOCATION_ID set), "
+             "always or never; syslog lines never carry one",
+     HP_AT_ENUM(struct log_section, timestamps)},
     {0},
 };
 /* clang-format on */
@@ -172,6 +179,7 @@ static void resolve_agent(struct hp_config *c)
     c->batch_size = (size_t)a.batch_size;
     c->log_dest = (enum hp_log_dest)log.destination;
     c->log_level = (enum hp_log_level)log.level;
+    c->log_timestamps = log.timestamps;
     const char *env_proc = getenv("HOSTPULSE_PROC_ROOT");
     const char *env_sys = getenv("HOSTPULSE_SYS_ROOT");
     c->proc_root = env_proc && *env_proc ? env_proc : a.proc_root;

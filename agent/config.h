@@ -27,6 +27,7 @@ struct hp_config {
     size_t batch_size;
     enum hp_log_dest log_dest;
     enum hp_log_level log_level;
+    int log_timestamps; /* 0 auto (not under the journal), 1 always, 2 never */
     const char *proc_root;
     const char *sys_root;
     double shutdown_timeout;       /* seconds */

@@ -153,6 +153,9 @@ static void set_logging(const struct cli *c, const struct hp_config *cfg)
                             : interactive || !cfg ? HP_LOG_STDERR
                                                   : cfg->log_dest;
     hp_log_setup(dest, level);
+    int stamps = cfg ? cfg->log_timestamps : 0;
+    hp_log_set_timestamps(dest == HP_LOG_STDERR &&
+                          (stamps == 1 || (stamps == 0 && !hp_log_under_journal())));
 }
 
 static int run_check(struct hp_agent *a, const struct cli *c)

@@ -42,6 +42,41 @@ class OnceTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
 
 
+STAMP = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hostpulse: "
+NO_JOURNAL = {"JOURNAL_STREAM": "", "INVOCATION_ID": ""}
+
+
+class LogLineTest(unittest.TestCase):
+    """Foreground log lines carry a UTC ISO 8601 time; under systemd (the
+    journal stamps lines itself) and with timestamps = "never" they do not."""
+
+    CONF = BASIC.replace('description = "cli test";',
+                         'description = "cli test"; log: { level = "debug"; %s };')
+
+    def log_lines(self, env, opt=""):
+        _, p = hp.run_once(self.CONF % opt, env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [l for l in p.stderr.splitlines() if "hostpulse: " in l]
+        self.assertTrue(lines, p.stderr)
+        return lines
+
+    def test_foreground_lines_start_with_utc_time(self):
+        for l in self.log_lines(NO_JOURNAL):
+            self.assertRegex(l, STAMP)
+
+    def test_no_time_under_the_journal(self):
+        for env in ({"JOURNAL_STREAM": "8:1234", "INVOCATION_ID": ""},
+                    {"JOURNAL_STREAM": "", "INVOCATION_ID": "0123abcd"}):
+            for l in self.log_lines(env):
+                self.assertTrue(l.startswith("hostpulse: "), l)
+
+    def test_option_overrides_detection(self):
+        for l in self.log_lines(NO_JOURNAL, 'timestamps = "never";'):
+            self.assertTrue(l.startswith("hostpulse: "), l)
+        for l in self.log_lines({"INVOCATION_ID": "0123abcd"}, 'timestamps = "always";'):
+            self.assertRegex(l, STAMP)
+
+
 class CheckTest(unittest.TestCase):
     def check(self, text):
         with tempfile.TemporaryDirectory() as d:
@@ -55,7 +90,7 @@ class CheckTest(unittest.TestCase):
 
     def test_shipped_configs_are_valid(self):
         for name in sorted(os.listdir(os.path.join(hp.ROOT, "etc"))):
-            if not name.endswith(".conf"):
+            if not name.endswith(".conf") or name == "web.conf":  # hostpulse-web's
                 continue
             path = os.path.join(hp.ROOT, "etc", name)
             p = hp.run(["-c", path, "--check"])
