@@ -86,6 +86,8 @@ static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg,
     for (size_t i = 0; tasks && i < ntypes; i++) {
         const struct hp_reporter_ops *ops = hp_reporter_types[i];
         const config_setting_t *g = hp_config_reporter(cfg, ops->name);
+        if (!hp_config_valid(g))
+            continue; /* its problems are reported (--check goes on past them) */
         struct hp_reporter_common common = {.enabled = ops->default_enabled,
                                             .interval = ops->default_interval};
         hp_opts_load(g, hp_reporter_common_opts, &common);
@@ -133,6 +135,8 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
     }
     for (int i = 0; i < count; i++) {
         const config_setting_t *g = config_setting_get_elem(cfg->sinks, (unsigned)i);
+        if (!hp_config_valid(g))
+            continue; /* its problems are reported (--check goes on past them) */
         struct hp_sink_common c = {0};
         hp_opts_load(g, hp_sink_common_opts, &c);
         if (!c.enabled)

@@ -108,11 +108,27 @@ static const struct hp_opt top_opts[] = {
 };
 /* clang-format on */
 
+/* A setting with a problem is marked with a non-NULL hook (libconfig's
+ * per-setting user pointer, unused otherwise) so that the build skips it. */
+static const char invalid_mark; /* only its address is used */
+
+static void mark_if_new_errors(const config_setting_t *s, const struct hp_errs *e, unsigned before)
+{
+    if (e->count != before)
+        config_setting_set_hook((config_setting_t *)s, (void *)&invalid_mark);
+}
+
+bool hp_config_valid(const config_setting_t *s)
+{
+    return !s || config_setting_get_hook(s) != &invalid_mark;
+}
+
 static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
 {
     char path[256];
     for (int i = 0; reps && i < config_setting_length(reps); i++) {
         const config_setting_t *r = config_setting_get_elem(reps, (unsigned)i);
+        unsigned before = e->count;
         const char *name = config_setting_name(r);
         const struct hp_reporter_ops *ops = hp_reporter_find(name);
         hp_setting_path(r, path, sizeof(path));
@@ -123,44 +139,52 @@ static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
         } else {
             hp_opts_check(r, ops->opts, hp_reporter_common_opts, e);
         }
+        mark_if_new_errors(r, e, before);
     }
+}
+
+static void check_sink(const config_setting_t *s, struct hp_errs *e)
+{
+    char path[256];
+    hp_setting_path(s, path, sizeof(path));
+    const char *type = NULL;
+    if (!config_setting_lookup_string(s, "type", &type)) {
+        hp_errs_add(e, s, "%s.type: required option is missing (a string)", path);
+        return;
+    }
+    char why[PATH_MAX + 256];
+    const struct hp_sink_ops *ops = hp_sink_load(type, why, sizeof(why));
+    if (!ops && hp_sink_known(type)) {
+        hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s", path, why);
+        return;
+    }
+    if (!ops) {
+        char known[256] = "";
+        for (size_t i = 0; hp_sink_type_name(i); i++) {
+            const char *t = hp_sink_type_name(i);
+            size_t l = strlen(known);
+            snprintf(known + l, sizeof(known) - l, "%s%s", l ? ", " : "", t);
+        }
+        hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s (known: %s)", path, why,
+                    known);
+        return;
+    }
+    hp_opts_check(s, ops->opts, hp_sink_common_opts, e);
+    const char *name = NULL;
+    if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
+        hp_errs_add(e, config_setting_get_member(s, "name"),
+                    "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
+                    "no \"..\"",
+                    path, name, HP_NAME_MAX - 1);
 }
 
 static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
 {
-    char path[256];
     for (int i = 0; sinks && i < config_setting_length(sinks); i++) {
         const config_setting_t *s = config_setting_get_elem(sinks, (unsigned)i);
-        hp_setting_path(s, path, sizeof(path));
-        const char *type = NULL;
-        if (!config_setting_lookup_string(s, "type", &type)) {
-            hp_errs_add(e, s, "%s.type: required option is missing (a string)", path);
-            continue;
-        }
-        char why[PATH_MAX + 256];
-        const struct hp_sink_ops *ops = hp_sink_load(type, why, sizeof(why));
-        if (!ops && hp_sink_known(type)) {
-            hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s", path, why);
-            continue;
-        }
-        if (!ops) {
-            char known[256] = "";
-            for (size_t i = 0; hp_sink_type_name(i); i++) {
-                const char *t = hp_sink_type_name(i);
-                size_t l = strlen(known);
-                snprintf(known + l, sizeof(known) - l, "%s%s", l ? ", " : "", t);
-            }
-            hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s (known: %s)", path,
-                        why, known);
-            continue;
-        }
-        hp_opts_check(s, ops->opts, hp_sink_common_opts, e);
-        const char *name = NULL;
-        if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
-            hp_errs_add(e, config_setting_get_member(s, "name"),
-                        "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
-                        "no \"..\"",
-                        path, name, HP_NAME_MAX - 1);
+        unsigned before = e->count;
+        check_sink(s, e);
+        mark_if_new_errors(s, e, before);
     }
 }
 
@@ -219,13 +243,14 @@ static void check_agent(struct hp_config *c, struct hp_errs *e)
         hp_errs_add(e, cap, "agent.ring_capacity: %lld is not a power of two", v);
 }
 
-struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
+struct hp_config *hp_config_load_all(const char *path, struct hp_errs *e, unsigned *problems)
 {
     struct hp_config *c = calloc(1, sizeof(*c));
+    *problems = 0;
     if (!c)
         return NULL;
     config_init(&c->lc);
-    if (hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0) {
+    if (path && hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
@@ -242,15 +267,26 @@ struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
         c->reporters = NULL;
     if (c->sinks && !config_setting_is_list(c->sinks))
         c->sinks = NULL;
+    unsigned agent_before = e->count;
     check_agent(c, e);
+    if (e->count != agent_before)
+        c->agent = NULL; /* the defaults, for what is built after the check */
     check_reporters(c->reporters, e);
     check_sinks(c->sinks, e);
-    if (e->count != before) {
+    *problems = e->count - before;
+    resolve_agent(c);
+    return c;
+}
+
+struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
+{
+    unsigned problems;
+    struct hp_config *c = hp_config_load_all(path, e, &problems);
+    if (c && problems) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
     }
-    resolve_agent(c);
     return c;
 }
 

@@ -50,6 +50,16 @@ extern const struct hp_opt hp_reporter_common_opts[];
  * error returns NULL. Reporter and sink specific options are type-checked
  * here; their init() checks the rest (see hp_agent_build). */
 struct hp_config *hp_config_load(const char *path, struct hp_errs *errs);
+/* The same, but it goes on past validation errors so that the caller can
+ * still initialise what is valid and report every problem in one pass
+ * (--check, start-up): a reporter group or sink entry with a problem is
+ * marked (hp_config_valid() false) and left out of the build, an agent
+ * section with one is replaced by the defaults. Returns NULL only when
+ * the file cannot be read or parsed; *problems gets the validation count.
+ * path NULL: the built-in defaults (no file). */
+struct hp_config *hp_config_load_all(const char *path, struct hp_errs *errs, unsigned *problems);
+/* May this reporter group / sink entry be built? (NULL: yes, defaults.) */
+bool hp_config_valid(const config_setting_t *s);
 void hp_config_free(struct hp_config *c);
 
 /* The config group of reporter `name`, or NULL when absent. */

@@ -155,6 +155,46 @@ class CheckTest(unittest.TestCase):
         lines = [l for l in p.stderr.splitlines() if l.startswith(path + ":")]
         self.assertEqual(len(lines), 3, p.stderr)
 
+    def test_every_problem_in_one_pass(self):
+        # Four kinds: an unknown key, a value out of range, an unknown sink
+        # type, and problems only the sinks' init() finds (two sinks).
+        text = ('agent: {\n  hostnme = "x";\n};\n'
+                'reporters: {\n  uptime: { interval = 0.0; };\n};\n'
+                'sinks = (\n  { type = "carrier-pigeon"; },\n'
+                '  { type = "csv"; directory = ""; },\n'
+                '  { type = "amqp"; url = "http://nope"; }\n);\n')
+        p, path = self.check(text)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        for line, fragment in ((2, "agent.hostnme: unknown option"), (5, "out of range"),
+                               (8, "unknown sink type"), (9, "directory must not be empty"),
+                               (10, "not an AMQP URL")):
+            self.assertIn("%s:%d: " % (path, line), p.stderr)
+            self.assertIn(fragment, p.stderr)
+        self.assertIn("5 problem(s)", p.stderr)
+
+    def test_start_reports_the_same_problems_as_check(self):
+        text = ('agent: {\n  hostnme = "x";\n};\n'
+                'sinks = (\n  { type = "csv"; directory = ""; }\n);\n')
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, text)
+            check = hp.run(["-c", path, "--check"])
+            run = hp.run(["-c", path], timeout=20)
+        self.assertEqual(run.returncode, 1, run.stderr)
+        problems = lambda p: [l for l in p.stderr.splitlines() if l.startswith(path + ":")]
+        self.assertEqual(len(problems(check)), 2, check.stderr)
+        self.assertEqual(problems(check), problems(run))
+
+    def test_no_config_option_and_no_default_file_runs_on_defaults(self):
+        if os.path.exists("/etc/hostpulse/hostpulse.conf"):
+            self.skipTest("/etc/hostpulse/hostpulse.conf exists on this machine")
+        p = hp.run(["--once", "--stdout"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = hp.parse_lines(p.stdout)
+        self.assertIn("cpu", [m["reporter"] for m in msgs])
+        info = [l for l in p.stderr.splitlines() if "built-in defaults" in l]
+        self.assertEqual(len(info), 1, p.stderr)
+        self.assertIn(": info: ", info[0])
+
     def test_missing_file(self):
         p = hp.run(["-c", "/nonexistent/hostpulse.conf", "--check"])
         self.assertEqual(p.returncode, 1)
