@@ -11,10 +11,12 @@
 
 #include "lib/regfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,82 @@ static int open_checked(const char *path, const char *include_dir, struct hp_err
     return fd;
 }
 
+/* Line `line` (from 1) of file into buf ("" if it cannot be read). */
+static void read_line_of(const char *file, unsigned line, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    off_t size = 0;
+    int fd = hp_open_regular(AT_FDCWD, file, &size);
+    if (fd < 0)
+        return;
+    char *text = size <= HP_CONFIG_MAX_BYTES ? slurp(fd, size) : NULL;
+    close(fd);
+    const char *p = text;
+    for (unsigned n = 1; p && n < line; n++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (p)
+        snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+    free(text);
+}
+
+/* The setting name libconfig's "duplicate setting name" leaves out: on the
+ * offending line, a name given twice, else the first `name =` / `name :`. */
+static void duplicate_name(const char *text, char *out, size_t len)
+{
+    char names[8][64];
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = text; *p && n < 8;) {
+        size_t w = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-*");
+        const char *after = p + w + strspn(p + w, " \t");
+        if (w && w < 64 && (*after == '=' || *after == ':') && (p == text || !isalnum(p[-1]))) {
+            snprintf(names[n], sizeof(names[n]), "%.*s", (int)w, p);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(names[i], names[n]) == 0) {
+                    snprintf(out, len, "%s", names[n]);
+                    return;
+                }
+            n++;
+        }
+        p += w ? w : 1;
+    }
+    if (n)
+        snprintf(out, len, "%s", names[0]);
+}
+
+/* libconfig's parse error with the detail it leaves out: the duplicated
+ * setting's name, the include file's name. */
+static void report_parse_error(const config_t *lc, const char *path, const char *include_dir,
+                               struct hp_errs *e)
+{
+    const char *file = config_error_file(lc);
+    unsigned line = (unsigned)config_error_line(lc);
+    const char *text = config_error_text(lc);
+    char where[2 * PATH_MAX + 2], src[1024] = "", name[64] = "";
+    if (file && file[0] != '/' && include_dir)
+        snprintf(where, sizeof(where), "%.*s/%s", PATH_MAX, include_dir, file);
+    else
+        snprintf(where, sizeof(where), "%s", file ? file : path);
+    bool dup = text && strcmp(text, "duplicate setting name") == 0;
+    bool inc = text && strcmp(text, "cannot open include file") == 0;
+    if (dup || inc)
+        read_line_of(where, line, src, sizeof(src));
+    if (dup)
+        duplicate_name(src, name, sizeof(name));
+    const char *q = inc ? strchr(src, '"') : NULL;
+    const char *qe = q ? strchr(q + 1, '"') : NULL;
+    if (dup && name[0])
+        hp_errs_raw(e, file ? file : path, line,
+                    "duplicate setting name \"%s\" (already set earlier in this group)", name);
+    else if (qe)
+        hp_errs_raw(e, file ? file : path, line, "cannot open include file \"%.*s\"",
+                    (int)(qe - q - 1), q + 1);
+    else
+        hp_errs_raw(e, file ? file : path, line, "%s", text ? text : "parse error");
+}
+
 int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **include_dir)
 {
     if (!e->fallback_file)
@@ -159,9 +237,7 @@ int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **i
     int ok = config_read(lc, f);
     fclose(f);
     if (!ok) {
-        const char *file = config_error_file(lc);
-        hp_errs_raw(e, file ? file : path, (unsigned)config_error_line(lc), "%s",
-                    config_error_text(lc));
+        report_parse_error(lc, path, *include_dir, e);
         return -1;
     }
     return 0;

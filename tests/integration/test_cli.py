@@ -208,6 +208,28 @@ class CheckTest(unittest.TestCase):
             self.assertEqual(p.returncode, 1)
             self.assertIn(os.path.join(d, "frag.conf") + ":2: reporters.uptime.bogus", p.stderr)
 
+    def test_duplicate_setting_is_named(self):
+        self.assertProblem('agent: {\n  hostname = "a";\n  hostname = "b";\n};\n', 3,
+                           'duplicate setting name "hostname"')
+        self.assertProblem('reporters: {\n  uptime: { interval = 1.0; interval = 2.0; };\n};\n',
+                           2, 'duplicate setting name "interval"')
+
+    def test_duplicate_in_an_include_names_setting_and_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            hp.write_config(d, 'uptime: { };\nuptime: { };\n', "frag.conf")
+            path = hp.write_config(d, 'reporters: {\n@include "frag.conf"\n};\n')
+            p = hp.run(["-c", path, "--check"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(os.path.join(d, "frag.conf") + ':2: duplicate setting name "uptime"',
+                      p.stderr)
+
+    def test_missing_include_is_named(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, 'reporters: {\n  @include "conf.d/nope.conf"\n};\n')
+            p = hp.run(["-c", path, "--check"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('%s:2: @include "conf.d/nope.conf"' % path, p.stderr)
+
     def test_binary_garbage(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "bad.conf")
