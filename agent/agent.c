@@ -99,8 +99,15 @@ static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg,
         t->rep.sys_root = cfg->sys_root;
         t->rep.interval = common.interval;
         t->seq = &a->seqs[i];
-        if (ops->init && ops->init(&t->rep, g, e) != 0 && e->count == before)
+        int rc = ops->init ? ops->init(&t->rep, g, e) : 0;
+        if (rc < 0 && e->count == before)
             hp_errs_add(e, g, "reporters.%s: cannot initialise", ops->name);
+        if (rc > 0) { /* nothing to sample on this host (it said why) */
+            if (ops->fini)
+                ops->fini(&t->rep);
+            memset(t, 0, sizeof(*t));
+            (*n)--;
+        }
     }
     if (!tasks)
         hp_errs_raw(e, NULL, 0, "agent: out of memory building the reporters");
