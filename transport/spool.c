@@ -376,22 +376,24 @@ void hp_spool_close(struct hp_spool *sp)
 
 /* ---- append ---------------------------------------------------------- */
 
-/* mkdir -p sp->dir. */
+/* Create the spool directory (agent.spool.directory) and sp->dir below
+ * it, but never the directory above: /var/lib/hostpulse belongs to the
+ * package (or systemd's StateDirectory=), and a run from source must not
+ * create it as root behind the operator's back. A missing parent fails
+ * with ENOENT, which the caller logs with the path. */
 static int make_dir(struct hp_spool *sp)
 {
     if (sp->made_dir)
         return 0;
-    char path[sizeof(sp->dir)];
-    snprintf(path, sizeof(path), "%s", sp->dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST)
+    char base[sizeof(sp->dir)];
+    snprintf(base, sizeof(base), "%s", sp->dir);
+    char *slash = strrchr(base, '/');
+    if (slash && slash != base) {
+        *slash = '\0';
+        if (mkdir(base, 0750) != 0 && errno != EEXIST)
             return -1;
-        *p = '/';
     }
-    if (mkdir(path, 0750) != 0 && errno != EEXIST)
+    if (mkdir(sp->dir, 0750) != 0 && errno != EEXIST)
         return -1;
     sp->made_dir = true;
     return 0;

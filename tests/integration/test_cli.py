@@ -287,5 +287,31 @@ class RunTest(unittest.TestCase):
             self.assertEqual(seqs, list(range(1, len(seqs) + 1)), "seq continues across reload")
 
 
+class StateDirectoryTest(unittest.TestCase):
+    """Issue 16, item 4: a missing state directory (the package creates
+    /var/lib/hostpulse) is reported the same way by --check --connect and by
+    a run, and neither the csv sink nor the spool creates it."""
+
+    def test_missing_state_directory(self):
+        with tempfile.TemporaryDirectory() as d:
+            state = os.path.join(d, "var-lib-hostpulse")
+            path = hp.write_config(d, """
+reporters: { uptime: { interval = 0.2; }; agent: { enabled = false; }; };
+agent: { spool: { directory = "%s/spool"; }; };
+sinks = ( { type = "csv"; directory = "%s/csv"; retry_initial = 0.1; } );
+""" % (state, state))
+            check = hp.run(["-c", path, "--check", "--connect"])
+            self.assertEqual(check.returncode, 1, check.stderr)
+            want = "create directory %s/csv: the directory above it does not exist" % state
+            self.assertIn(want, check.stderr)
+            with hp.Agent(path) as a:
+                hp.wait_for(lambda: "spool csv: cannot write" in a.read_stderr(),
+                            what="the spool's complaint")
+                self.assertFalse(os.path.exists(state), "the state directory was created")
+            self.assertIn(want, a.stderr)
+            self.assertNotIn("connected again", a.stderr)
+            self.assertFalse(os.path.exists(state), "the state directory was created")
+
+
 if __name__ == "__main__":
     unittest.main()
