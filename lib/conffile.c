@@ -158,28 +158,60 @@ static void read_line_of(const char *file, unsigned line, char *buf, size_t len)
 }
 
 /* The setting name libconfig's "duplicate setting name" leaves out: on the
- * offending line, a name given twice, else the first `name =` / `name :`. */
+ * offending line, a name given twice within one group (names are tracked
+ * per nesting level: `a: { x = 1; }; b: { x = 2; };` repeats nothing),
+ * else the first `name =` / `name :` on the line. */
+#define DUP_DEPTH 8
+#define DUP_NAMES 16
+struct dup_scan {
+    char names[DUP_DEPTH][DUP_NAMES][64];
+    unsigned n[DUP_DEPTH];
+    unsigned depth;
+};
+
+/* Record name at the current level; true if it was there already. */
+static bool dup_seen(struct dup_scan *d, const char *p, size_t w)
+{
+    unsigned l = d->depth < DUP_DEPTH ? d->depth : DUP_DEPTH - 1;
+    for (unsigned i = 0; i < d->n[l]; i++)
+        if (strlen(d->names[l][i]) == w && strncmp(d->names[l][i], p, w) == 0)
+            return true;
+    if (d->n[l] < DUP_NAMES)
+        snprintf(d->names[l][d->n[l]++], 64, "%.*s", (int)w, p);
+    return false;
+}
+
 static void duplicate_name(const char *text, char *out, size_t len)
 {
-    char names[8][64];
-    size_t n = 0;
+    static const char ident[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-*";
+    struct dup_scan *d = calloc(1, sizeof(*d));
     out[0] = '\0';
-    for (const char *p = text; *p && n < 8;) {
-        size_t w = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-*");
+    for (const char *p = text; d && *p;) {
+        if (*p == '"') { /* skip strings: their text is no setting */
+            const char *q = strchr(p + 1, '"');
+            p = q ? q + 1 : p + strlen(p);
+            continue;
+        }
+        if (*p == '{' || *p == '(' || *p == '[') {
+            d->depth++;
+            if (d->depth < DUP_DEPTH)
+                d->n[d->depth] = 0;
+        } else if ((*p == '}' || *p == ')' || *p == ']') && d->depth) {
+            d->depth--;
+        }
+        size_t w = strspn(p, ident);
         const char *after = p + w + strspn(p + w, " \t");
-        if (w && w < 64 && (*after == '=' || *after == ':') && (p == text || !isalnum(p[-1]))) {
-            snprintf(names[n], sizeof(names[n]), "%.*s", (int)w, p);
-            for (size_t i = 0; i < n; i++)
-                if (strcmp(names[i], names[n]) == 0) {
-                    snprintf(out, len, "%s", names[n]);
-                    return;
-                }
-            n++;
+        if (w && w < 64 && (*after == '=' || *after == ':')) {
+            if (!out[0])
+                snprintf(out, len, "%.*s", (int)w, p); /* the fallback */
+            if (dup_seen(d, p, w)) {
+                snprintf(out, len, "%.*s", (int)w, p);
+                break;
+            }
         }
         p += w ? w : 1;
     }
-    if (n)
-        snprintf(out, len, "%s", names[0]);
+    free(d);
 }
 
 /* libconfig's parse error with the detail it leaves out: the duplicated

@@ -1,10 +1,13 @@
 # test_cli.py -- the command line end to end: --once, --check, --stdout,
 # a short real run stopped by SIGTERM, SIGHUP reload, bad input.
 import os
+import re
 import signal
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 import tests.integration.hp as hp
 
@@ -213,6 +216,9 @@ class CheckTest(unittest.TestCase):
                            'duplicate setting name "hostname"')
         self.assertProblem('reporters: {\n  uptime: { interval = 1.0; interval = 2.0; };\n};\n',
                            2, 'duplicate setting name "interval"')
+        # the same key in two groups of one line is no duplicate: the group is
+        self.assertProblem('reporters: { cpu: { enabled = false; }; mem: { enabled = false; }; '
+                           'cpu: { interval = 1.0; }; };\n', 1, 'duplicate setting name "cpu"')
 
     def test_duplicate_in_an_include_names_setting_and_file(self):
         with tempfile.TemporaryDirectory() as d:
@@ -311,6 +317,45 @@ sinks = ( { type = "csv"; directory = "%s/csv"; retry_initial = 0.1; } );
             self.assertIn(want, a.stderr)
             self.assertNotIn("connected again", a.stderr)
             self.assertFalse(os.path.exists(state), "the state directory was created")
+
+
+class ShippedConfigTest(unittest.TestCase):
+    """Issue 16, item 15: the configuration the package installs writes
+    nothing to disk and sends nothing off the host; it serves the latest
+    samples on loopback only, answering before the first sample too."""
+
+    def test_installed_default_is_harmless(self):
+        with open(os.path.join(hp.ROOT, "etc", "hostpulse.conf")) as f:
+            text = f.read()
+        self.assertEqual(text.count('listen = "127.0.0.1:9105";'), 1)
+        active = [l for l in text.splitlines() if re.match(r"\s*type\s*=", l)]
+        self.assertEqual(active, ['    type = "prometheus";'], "the only sink, uncommented")
+        port = hp.free_port()
+        with tempfile.TemporaryDirectory() as d:
+            state = os.path.join(d, "state")
+            os.mkdir(state)
+            path = hp.write_config(d, text.replace("127.0.0.1:9105", "127.0.0.1:%d" % port))
+            with hp.Agent(path, env={"HOSTPULSE_SPOOL_DIR": os.path.join(state, "spool")}) as a:
+                url = "http://127.0.0.1:%d/metrics" % port
+                first = hp.wait_for(lambda: fetch(url), what="the metrics endpoint")
+                self.assertEqual(first[0], 200, first)
+                hp.wait_for(lambda: "hostpulse_" in (fetch(url) or (0, ""))[1], timeout=30,
+                            what="samples on " + url)
+                self.assertEqual(os.listdir(state), [], "nothing written")
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertEqual(a.stdout, "", "nothing on stdout (the journal)")
+            self.assertNotIn("error", a.stderr)
+
+
+def fetch(url):
+    """(status, body) of a GET, None while nothing listens."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None
 
 
 if __name__ == "__main__":

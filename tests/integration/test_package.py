@@ -264,7 +264,7 @@ class PackageTest(unittest.TestCase):
         sh([INIT, "stop"], check=True)
         p = sh([INIT, "start"])
         self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn("cannot open include file", p.stdout + p.stderr)
+        self.assertIn('@include "conf.d/sinks.conf": Permission denied', p.stdout + p.stderr)
         self.assertFalse(os.path.exists(PIDFILE))
         os.unlink(frag)
         # An agent that exits before READY=1 (a bad option here): start
