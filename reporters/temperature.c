@@ -100,14 +100,6 @@ static bool hwmon_has_temperature(void)
 static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
                             struct hp_errs *errs)
 {
-    /* Without `enabled` in its group the reporter is "auto": on where the
-     * host has a temperature sensor, left out (one info line) where not. */
-    bool auto_mode = !cfg || !config_setting_get_member(cfg, "enabled");
-    if (auto_mode && !hwmon_has_temperature()) {
-        hp_info("temperature: no temperature sensors on this host; not reporting "
-                "(reporters.temperature.enabled = true reports empty lists)");
-        return 1;
-    }
     struct temp *t = calloc(1, sizeof(*t));
     if (!t)
         return -1;
@@ -122,6 +114,14 @@ static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
     }
     if (f)
         fclose(f);
+    /* Without `enabled` in its group the reporter is "auto": on where the
+     * host has a temperature sensor, left out (one info line) where not. */
+    bool auto_mode = !cfg || !config_setting_get_member(cfg, "enabled");
+    if (auto_mode && !hwmon_has_temperature()) {
+        hp_info("temperature: no temperature sensors on this host; not reporting "
+                "(reporters.temperature.enabled = true reports empty lists)");
+        return 1;
+    }
     return 0;
 }
 
