@@ -389,7 +389,8 @@ class InstalledPathsTest(unittest.TestCase):
                     path = path.rstrip(".,")
                     if (not path.startswith(INSTALLED_PREFIXES) or "*" in path
                             or "hostpulse" not in path or "hostpulse-web" in path
-                            or re.match(r"/etc/hostpulse/(?!hostpulse\.conf|conf\.d)", path)):
+                            or (path.startswith("/etc/hostpulse/") and path.rstrip("/") not in
+                                (CONF, "/etc/hostpulse/conf.d", "/etc/hostpulse/conf.d/README"))):
                         continue  # the system's, a glob, the other package's, the admin's
                     if path.endswith(".gz"):
                         path = path[:-3]
