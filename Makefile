@@ -1,7 +1,9 @@
 # hostpulse -- build, test and packaging entry points.
 #
-#   make run     deps, build, run the agent in the foreground (stdout sink)
-#   make check   deps, build, every test (unit, integration, sanitizers)
+#   make run     build dependencies only, build, run the agent in the
+#                foreground (etc/dev.conf: JSON lines on stdout)
+#   make check   every dependency (brokers, databases, linters), build,
+#                every test (unit, integration, sanitizers)
 #
 # Variants build into build/$(VARIANT): release (default), asan, tsan.
 
@@ -9,7 +11,13 @@ VARIANT ?= release
 BUILD   := build/$(VARIANT)
 # pkg-config packages of the agent itself; each sink module adds its own.
 PKGS    := json-c libconfig
-# Debian packages for building, testing, fuzzing, benchmarking, packaging.
+# Debian packages `make run` needs: a compiler and the -dev libraries of
+# the agent, its sink modules and hostpulse-web (`all` builds them all).
+BUILD_DEPS := build-essential pkg-config libjson-c-dev libconfig-dev libsensors-dev \
+           librabbitmq-dev librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev \
+           libmariadb-dev libmosquitto-dev libsqlite3-dev
+# Debian packages for building, testing, fuzzing, benchmarking, packaging
+# (`make deps`, `make check`): a superset of BUILD_DEPS.
 DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-dev \
            librdkafka-dev libmicrohttpd-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
@@ -18,7 +26,7 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \
            maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js \
-           chromium python3-websocket
+           chromium python3-websocket amqp-tools jq
 
 CC      ?= cc
 OPT     ?= -O2
@@ -82,7 +90,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/hostpulse
 DOCDIR  ?= $(PREFIX)/share/doc/hostpulse
 
-.PHONY: FORCE pkgs all run check test unit asan tsan deps servers bench deb install install-web clean format format-check lint cppcheck includes fuzz test-bins
+.PHONY: FORCE pkgs all run check test unit asan tsan deps deps-build servers bench deb install install-web clean format format-check lint cppcheck includes fuzz test-bins
 
 all: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web
 ifeq ($(VARIANT),release)
@@ -156,7 +164,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS)
 test-bins: $(BUILD)/hostpulse $(MOD_LIBS) $(BUILD)/hostpulse-web $(UNIT_BINS) $(HELPER_BINS)
 
 # The agent in the foreground with the development config (stdout sink).
-run: deps all
+run: deps-build all
 	./hostpulse -c etc/dev.conf
 
 # Every test: unit + integration (release), then the sanitizer passes, then
@@ -184,8 +192,11 @@ pkgs:
 	@echo $(PKGS) $(MOD_PKGS)
 
 deps:
-	@scripts/deps.sh $(DEPS)
+	@scripts/deps.sh $(BUILD_DEPS) $(DEPS)
 	@tests/servers/fetch
+
+deps-build:
+	@scripts/deps.sh $(BUILD_DEPS)
 
 # The real Kafka broker and OpenSearch node the sink tests run against:
 # jars from Maven Central, versions pinned in tests/servers/pom.xml, cached

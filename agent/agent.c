@@ -156,6 +156,8 @@ static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg,
         if (ops == &hp_reporter_self)
             build_exec(a, cfg, ntypes, e, tasks, n);
         const config_setting_t *g = hp_config_reporter(cfg, ops->name);
+        if (!hp_config_valid(g))
+            continue; /* its problems are reported (--check goes on past them) */
         struct hp_reporter_common common = {.enabled = ops->default_enabled,
                                             .interval = ops->default_interval};
         hp_opts_load(g, hp_reporter_common_opts, &common);
@@ -167,8 +169,15 @@ static unsigned build_reporters(struct hp_agent *a, const struct hp_config *cfg,
         t->rep.sys_root = cfg->sys_root;
         t->rep.interval = common.interval;
         t->seq = &a->seqs[i];
-        if (ops->init && ops->init(&t->rep, g, e) != 0 && e->count == before)
+        int rc = ops->init ? ops->init(&t->rep, g, e) : 0;
+        if (rc < 0 && e->count == before)
             hp_errs_add(e, g, "reporters.%s: cannot initialise", ops->name);
+        if (rc > 0) { /* nothing to sample on this host (it said why) */
+            if (ops->fini)
+                ops->fini(&t->rep);
+            memset(t, 0, sizeof(*t));
+            (*n)--;
+        }
     }
     if (!tasks)
         hp_errs_raw(e, NULL, 0, "agent: out of memory building the reporters");
@@ -207,6 +216,8 @@ static unsigned build_sinks(struct hp_agent *a, const struct hp_config *cfg, str
     }
     for (int i = 0; i < count; i++) {
         const config_setting_t *g = config_setting_get_elem(cfg->sinks, (unsigned)i);
+        if (!hp_config_valid(g))
+            continue; /* its problems are reported (--check goes on past them) */
         struct hp_sink_common c = {0};
         hp_opts_load(g, hp_sink_common_opts, &c);
         if (!c.enabled)

@@ -29,11 +29,13 @@ struct agent_section {
 struct log_section {
     int destination; /* index into log_dests: enum hp_log_dest */
     int level;       /* index into log_levels: enum hp_log_level */
+    int timestamps;  /* index into log_stamps */
 };
 
 /* In the order of enum hp_log_dest and enum hp_log_level. */
 static const char *const log_dests[] = {"stderr", "syslog", NULL};
 static const char *const log_levels[] = {"error", "warning", "info", "debug", NULL};
+static const char *const log_stamps[] = {"auto", "always", "never", NULL};
 
 /* clang-format off */
 static const struct hp_opt log_opts[] = {
@@ -42,6 +44,11 @@ static const struct hp_opt log_opts[] = {
      HP_AT_ENUM(struct log_section, destination)},
     {.name = "level", .type = HP_OPT_ENUM, .def = "info", .choices = log_levels,
      .help = "least severe level logged", HP_AT_ENUM(struct log_section, level)},
+    {.name = "timestamps", .type = HP_OPT_ENUM, .def = "auto", .choices = log_stamps,
+     .help = "UTC ISO 8601 time at the start of each stderr line: auto (unless under "
+             "systemd, whose journal stamps lines: JOURNAL_STREAM or INVOCATION_ID set), "
+             "always or never; syslog lines never carry one",
+     HP_AT_ENUM(struct log_section, timestamps)},
     {0},
 };
 /* clang-format on */
@@ -115,6 +122,21 @@ static const struct hp_opt top_opts[] = {
 };
 /* clang-format on */
 
+/* A setting with a problem is marked with a non-NULL hook (libconfig's
+ * per-setting user pointer, unused otherwise) so that the build skips it. */
+static const char invalid_mark; /* only its address is used */
+
+static void mark_if_new_errors(const config_setting_t *s, const struct hp_errs *e, unsigned before)
+{
+    if (e->count != before)
+        config_setting_set_hook((config_setting_t *)s, (void *)&invalid_mark);
+}
+
+bool hp_config_valid(const config_setting_t *s)
+{
+    return !s || config_setting_get_hook(s) != &invalid_mark;
+}
+
 /* The name of exec instance i: an identifier, no built-in reporter's, not
  * "session" nor "exec", and not an earlier instance's. */
 static void check_exec_name(const config_setting_t *list, int i, struct hp_errs *e)
@@ -155,8 +177,10 @@ static void check_exec(const config_setting_t *list, struct hp_errs *e)
             hp_errs_add(e, x, "reporters.exec[%d]: must be a group { ... }", i);
             continue;
         }
+        unsigned before = e->count;
         hp_opts_check(x, hp_exec_opts, hp_reporter_common_opts, e);
         check_exec_name(list, i, e);
+        mark_if_new_errors(x, e, before);
     }
 }
 
@@ -165,6 +189,7 @@ static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
     char path[256];
     for (int i = 0; reps && i < config_setting_length(reps); i++) {
         const config_setting_t *r = config_setting_get_elem(reps, (unsigned)i);
+        unsigned before = e->count;
         const char *name = config_setting_name(r);
         const struct hp_reporter_ops *ops = hp_reporter_find(name);
         hp_setting_path(r, path, sizeof(path));
@@ -177,44 +202,52 @@ static void check_reporters(const config_setting_t *reps, struct hp_errs *e)
         } else {
             hp_opts_check(r, ops->opts, hp_reporter_common_opts, e);
         }
+        mark_if_new_errors(r, e, before);
     }
+}
+
+static void check_sink(const config_setting_t *s, struct hp_errs *e)
+{
+    char path[256];
+    hp_setting_path(s, path, sizeof(path));
+    const char *type = NULL;
+    if (!config_setting_lookup_string(s, "type", &type)) {
+        hp_errs_add(e, s, "%s.type: required option is missing (a string)", path);
+        return;
+    }
+    char why[PATH_MAX + 256];
+    const struct hp_sink_ops *ops = hp_sink_load(type, why, sizeof(why));
+    if (!ops && hp_sink_known(type)) {
+        hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s", path, why);
+        return;
+    }
+    if (!ops) {
+        char known[256] = "";
+        for (size_t i = 0; hp_sink_type_name(i); i++) {
+            const char *t = hp_sink_type_name(i);
+            size_t l = strlen(known);
+            snprintf(known + l, sizeof(known) - l, "%s%s", l ? ", " : "", t);
+        }
+        hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s (known: %s)", path, why,
+                    known);
+        return;
+    }
+    hp_opts_check(s, ops->opts, hp_sink_common_opts, e);
+    const char *name = NULL;
+    if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
+        hp_errs_add(e, config_setting_get_member(s, "name"),
+                    "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
+                    "not starting with . or -, no \"..\"",
+                    path, name, HP_NAME_MAX - 1);
 }
 
 static void check_sinks(const config_setting_t *sinks, struct hp_errs *e)
 {
-    char path[256];
     for (int i = 0; sinks && i < config_setting_length(sinks); i++) {
         const config_setting_t *s = config_setting_get_elem(sinks, (unsigned)i);
-        hp_setting_path(s, path, sizeof(path));
-        const char *type = NULL;
-        if (!config_setting_lookup_string(s, "type", &type)) {
-            hp_errs_add(e, s, "%s.type: required option is missing (a string)", path);
-            continue;
-        }
-        char why[PATH_MAX + 256];
-        const struct hp_sink_ops *ops = hp_sink_load(type, why, sizeof(why));
-        if (!ops && hp_sink_known(type)) {
-            hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s", path, why);
-            continue;
-        }
-        if (!ops) {
-            char known[256] = "";
-            for (size_t i = 0; hp_sink_type_name(i); i++) {
-                const char *t = hp_sink_type_name(i);
-                size_t l = strlen(known);
-                snprintf(known + l, sizeof(known) - l, "%s%s", l ? ", " : "", t);
-            }
-            hp_errs_add(e, config_setting_get_member(s, "type"), "%s.type: %s (known: %s)", path,
-                        why, known);
-            continue;
-        }
-        hp_opts_check(s, ops->opts, hp_sink_common_opts, e);
-        const char *name = NULL;
-        if (config_setting_lookup_string(s, "name", &name) && !hp_is_identifier(name, HP_NAME_MAX))
-            hp_errs_add(e, config_setting_get_member(s, "name"),
-                        "%s.name: \"%.64s\" is not a name: 1 to %d of A-Z a-z 0-9 _ . -, "
-                        "not starting with . or -, no \"..\"",
-                        path, name, HP_NAME_MAX - 1);
+        unsigned before = e->count;
+        check_sink(s, e);
+        mark_if_new_errors(s, e, before);
     }
 }
 
@@ -349,6 +382,7 @@ static void resolve_agent(struct hp_config *c)
     c->batch_size = (size_t)a.batch_size;
     c->log_dest = (enum hp_log_dest)log.destination;
     c->log_level = (enum hp_log_level)log.level;
+    c->log_timestamps = log.timestamps;
     const char *env_proc = getenv("HOSTPULSE_PROC_ROOT");
     const char *env_sys = getenv("HOSTPULSE_SYS_ROOT");
     c->proc_root = env_proc && *env_proc ? env_proc : a.proc_root;
@@ -418,19 +452,16 @@ static int read_fragments(struct hp_config *c, const char *path, const char *dir
                          : -1;
 }
 
-struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
-{
-    return hp_config_load_dir(path, NULL, e);
-}
-
-struct hp_config *hp_config_load_dir(const char *path, const char *config_dir, struct hp_errs *e)
+struct hp_config *hp_config_load_all(const char *path, const char *config_dir, struct hp_errs *e,
+                                     unsigned *problems)
 {
     struct hp_config *c = calloc(1, sizeof(*c));
+    *problems = 0;
     if (!c)
         return NULL;
     config_init(&c->lc);
-    if (hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0 ||
-        read_fragments(c, path, config_dir, e) != 0) {
+    if (path && (hp_conffile_read(&c->lc, path, e, &c->include_dir) != 0 ||
+                 read_fragments(c, path, config_dir, e) != 0)) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
@@ -447,22 +478,43 @@ struct hp_config *hp_config_load_dir(const char *path, const char *config_dir, s
         c->reporters = NULL;
     if (c->sinks && !config_setting_is_list(c->sinks))
         c->sinks = NULL;
+    unsigned agent_before = e->count;
     check_agent(c, e);
+    if (e->count != agent_before)
+        c->agent = NULL; /* the defaults, for what is built after the check */
     check_reporters(c->reporters, e);
     check_sinks(c->sinks, e);
-    if (e->count == before) {
-        if (build_labels(c, c->agent ? config_setting_get_member(c->agent, "labels") : NULL) != 0)
-            hp_errs_raw(e, path, 0, "out of memory");
-        else if (c->sinks) /* templates see label values, never {label.NAME} */
-            expand_labels(c, (config_setting_t *)c->sinks, e);
+    /* Labels from a valid agent section; templates see label values, never
+     * {label.NAME}: a sink whose templates name an unknown label is left out. */
+    if (build_labels(c, c->agent ? config_setting_get_member(c->agent, "labels") : NULL) != 0)
+        hp_errs_raw(e, path ? path : "(defaults)", 0, "out of memory");
+    for (int i = 0; c->sinks && i < config_setting_length(c->sinks); i++) {
+        config_setting_t *s = config_setting_get_elem(c->sinks, (unsigned)i);
+        unsigned sb = e->count;
+        if (hp_config_valid(s))
+            expand_labels(c, s, e);
+        mark_if_new_errors(s, e, sb);
     }
-    if (e->count != before) {
+    *problems = e->count - before;
+    resolve_agent(c);
+    return c;
+}
+
+struct hp_config *hp_config_load_dir(const char *path, const char *config_dir, struct hp_errs *e)
+{
+    unsigned problems;
+    struct hp_config *c = hp_config_load_all(path, config_dir, e, &problems);
+    if (c && problems) {
         e->include_dir = NULL; /* freed with c */
         hp_config_free(c);
         return NULL;
     }
-    resolve_agent(c);
     return c;
+}
+
+struct hp_config *hp_config_load(const char *path, struct hp_errs *e)
+{
+    return hp_config_load_dir(path, NULL, e);
 }
 
 void hp_config_free(struct hp_config *c)

@@ -31,6 +31,7 @@ struct hp_config {
     size_t batch_size;
     enum hp_log_dest log_dest;
     enum hp_log_level log_level;
+    int log_timestamps; /* 0 auto (not under the journal), 1 always, 2 never */
     const char *proc_root;
     const char *sys_root;
     double shutdown_timeout;        /* seconds */
@@ -69,6 +70,17 @@ struct hp_config *hp_config_load(const char *path, struct hp_errs *errs);
  * the main file: see hp_conffile_merge and docs/configuration.md. */
 struct hp_config *hp_config_load_dir(const char *path, const char *config_dir,
                                      struct hp_errs *errs);
+/* The same, but it goes on past validation errors so that the caller can
+ * still initialise what is valid and report every problem in one pass
+ * (--check, start-up): a reporter group or sink entry with a problem is
+ * marked (hp_config_valid() false) and left out of the build, an agent
+ * section with one is replaced by the defaults. Returns NULL only when
+ * the file cannot be read or parsed; *problems gets the validation count.
+ * path NULL: the built-in defaults (no file). */
+struct hp_config *hp_config_load_all(const char *path, const char *config_dir, struct hp_errs *errs,
+                                     unsigned *problems);
+/* May this reporter group / sink entry be built? (NULL: yes, defaults.) */
+bool hp_config_valid(const config_setting_t *s);
 void hp_config_free(struct hp_config *c);
 
 /* The config group of reporter `name`, or NULL when absent. */

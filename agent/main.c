@@ -9,6 +9,7 @@
 #include "lib/notify.h"
 #include "transport/sink.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -22,7 +23,8 @@
 #define ONCE_WINDOW_MS 250
 
 struct cli {
-    const char *config;
+    const char *config;     /* NULL: the built-in defaults (no -c, no default file) */
+    bool config_given;      /* -c: a missing file is an error */
     const char *config_dir; /* --config-dir, NULL: agent.config_dir or conf.d */
     bool status;
     const char *status_socket; /* --status=SOCKET, NULL: agent.health.socket */
@@ -38,7 +40,9 @@ static void usage(FILE *out)
             "Samples this host (cpu, memory, network, processes, ...) and publishes\n"
             "JSON messages to the sinks configured in FILE.\n"
             "\n"
-            "  -c, --config FILE  configuration (default " DEFAULT_CONFIG ")\n"
+            "  -c, --config FILE  configuration (default " DEFAULT_CONFIG
+            "; when that does not exist\n"
+            "                     and no -c is given: the built-in defaults)\n"
             "      --config-dir DIR  *.conf fragments read after FILE (default conf.d beside it)\n"
             "      --status[=SOCKET]  print the running agent's health; exit 0 ok, 1 warning,\n"
             "                     2 critical (SOCKET default: agent.health.socket)\n"
@@ -108,6 +112,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
         switch (ch) {
         case 'c':
             c->config = optarg;
+            c->config_given = true;
             break;
         case 'k':
             c->check = true;
@@ -172,6 +177,9 @@ static void set_logging(const struct cli *c, const struct hp_config *cfg)
                             : interactive || !cfg ? HP_LOG_STDERR
                                                   : cfg->log_dest;
     hp_log_setup(dest, level);
+    int stamps = cfg ? cfg->log_timestamps : 0;
+    hp_log_set_timestamps(dest == HP_LOG_STDERR &&
+                          (stamps == 1 || (stamps == 0 && !hp_log_under_journal())));
 }
 
 static int run_check(struct hp_agent *a, const struct cli *c)
@@ -181,8 +189,8 @@ static int run_check(struct hp_agent *a, const struct cli *c)
         fprintf(stderr, "hostpulse: %d sink problem(s) with %s\n", problems, c->config);
         return 1;
     }
-    fprintf(stderr, "%s: configuration OK (%zu reporters, %zu sinks)\n", c->config, a->n_reporters,
-            a->n_sinks);
+    fprintf(stderr, "%s: configuration OK (%zu reporters, %zu sinks)\n",
+            c->config ? c->config : "built-in defaults", a->n_reporters, a->n_sinks);
     return 0;
 }
 
@@ -232,6 +240,10 @@ static int run_daemon(struct hp_agent *a, const struct cli *c, const sigset_t *s
     for (;;) {
         int sig = hp_notify_sigwait(&n, set);
         if (sig == SIGHUP) {
+            if (!c->config) {
+                hp_info("SIGHUP: no configuration file to reload (built-in defaults)");
+                continue;
+            }
             hp_info("SIGHUP: reloading %s", c->config);
             hp_notify_reloading();
             int rc = hp_agent_reload(a, c->config);
@@ -286,20 +298,31 @@ int main(int argc, char **argv)
     /* json-c: doubles we do not format ourselves print in short form. */
     json_c_set_serialization_double_format("%.15g", JSON_C_OPTION_GLOBAL);
 
-    struct hp_errs errs = {.fallback_file = c.config};
-    struct hp_config *cfg = hp_config_load_dir(c.config, c.config_dir, &errs);
+    if (!c.config_given && access(DEFAULT_CONFIG, F_OK) != 0 && errno == ENOENT) {
+        hp_info("no %s: running on the built-in defaults (every default reporter, "
+                "stdout); -c FILE names a configuration",
+                DEFAULT_CONFIG);
+        c.config = NULL;
+    }
+    const char *name = c.config ? c.config : "the built-in defaults";
+    struct hp_errs errs = {.fallback_file = name};
+    unsigned problems = 0;
+    struct hp_config *cfg = hp_config_load_all(c.config, c.config_dir, &errs, &problems);
     if (!cfg) {
-        fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
+        fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, name);
         return 1;
     }
     set_logging(&c, cfg);
 
+    /* Every problem in one pass: what passed validation is still built (its
+     * init() checks the rest) before the count decides. */
     struct hp_agent a;
     if (hp_agent_init(&a, cfg) != 0)
         return 1;
     a.stdout_only = c.to_stdout;
-    if (hp_agent_build(&a, cfg, &errs, &a.reporters, &a.n_reporters, &a.sinks, &a.n_sinks)) {
-        fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, c.config);
+    problems += hp_agent_build(&a, cfg, &errs, &a.reporters, &a.n_reporters, &a.sinks, &a.n_sinks);
+    if (problems) {
+        fprintf(stderr, "hostpulse: %u problem(s) in %s; not starting\n", errs.count, name);
         hp_agent_destroy(&a);
         return 1;
     }

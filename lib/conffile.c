@@ -16,11 +16,13 @@
 
 #include "lib/regfile.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +143,114 @@ static int open_checked(const char *path, const char *include_dir, struct hp_err
     return fd;
 }
 
+/* Line `line` (from 1) of file into buf ("" if it cannot be read). */
+static void read_line_of(const char *file, unsigned line, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    off_t size = 0;
+    int fd = hp_open_regular(AT_FDCWD, file, &size);
+    if (fd < 0)
+        return;
+    char *text = size <= HP_CONFIG_MAX_BYTES ? slurp(fd, size) : NULL;
+    close(fd);
+    const char *p = text;
+    for (unsigned n = 1; p && n < line; n++) {
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    if (p)
+        snprintf(buf, len, "%.*s", (int)strcspn(p, "\n"), p);
+    free(text);
+}
+
+/* The setting name libconfig's "duplicate setting name" leaves out: on the
+ * offending line, a name given twice within one group (names are tracked
+ * per nesting level: `a: { x = 1; }; b: { x = 2; };` repeats nothing),
+ * else the first `name =` / `name :` on the line. */
+#define DUP_DEPTH 8
+#define DUP_NAMES 16
+struct dup_scan {
+    char names[DUP_DEPTH][DUP_NAMES][64];
+    unsigned n[DUP_DEPTH];
+    unsigned depth;
+};
+
+/* Record name at the current level; true if it was there already. */
+static bool dup_seen(struct dup_scan *d, const char *p, size_t w)
+{
+    unsigned l = d->depth < DUP_DEPTH ? d->depth : DUP_DEPTH - 1;
+    for (unsigned i = 0; i < d->n[l]; i++)
+        if (strlen(d->names[l][i]) == w && strncmp(d->names[l][i], p, w) == 0)
+            return true;
+    if (d->n[l] < DUP_NAMES)
+        snprintf(d->names[l][d->n[l]++], 64, "%.*s", (int)w, p);
+    return false;
+}
+
+static void duplicate_name(const char *text, char *out, size_t len)
+{
+    static const char ident[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-*";
+    struct dup_scan *d = calloc(1, sizeof(*d));
+    out[0] = '\0';
+    for (const char *p = text; d && *p;) {
+        if (*p == '"') { /* skip strings: their text is no setting */
+            const char *q = strchr(p + 1, '"');
+            p = q ? q + 1 : p + strlen(p);
+            continue;
+        }
+        if (*p == '{' || *p == '(' || *p == '[') {
+            d->depth++;
+            if (d->depth < DUP_DEPTH)
+                d->n[d->depth] = 0;
+        } else if ((*p == '}' || *p == ')' || *p == ']') && d->depth) {
+            d->depth--;
+        }
+        size_t w = strspn(p, ident);
+        const char *after = p + w + strspn(p + w, " \t");
+        if (w && w < 64 && (*after == '=' || *after == ':')) {
+            if (!out[0])
+                snprintf(out, len, "%.*s", (int)w, p); /* the fallback */
+            if (dup_seen(d, p, w)) {
+                snprintf(out, len, "%.*s", (int)w, p);
+                break;
+            }
+        }
+        p += w ? w : 1;
+    }
+    free(d);
+}
+
+/* libconfig's parse error with the detail it leaves out: the duplicated
+ * setting's name, the include file's name. */
+static void report_parse_error(const config_t *lc, const char *path, const char *include_dir,
+                               struct hp_errs *e)
+{
+    const char *file = config_error_file(lc);
+    unsigned line = (unsigned)config_error_line(lc);
+    const char *text = config_error_text(lc);
+    char where[2 * PATH_MAX + 2], src[1024] = "", name[64] = "";
+    if (file && file[0] != '/' && include_dir)
+        snprintf(where, sizeof(where), "%.*s/%s", PATH_MAX, include_dir, file);
+    else
+        snprintf(where, sizeof(where), "%s", file ? file : path);
+    bool dup = text && strcmp(text, "duplicate setting name") == 0;
+    bool inc = text && strcmp(text, "cannot open include file") == 0;
+    if (dup || inc)
+        read_line_of(where, line, src, sizeof(src));
+    if (dup)
+        duplicate_name(src, name, sizeof(name));
+    const char *q = inc ? strchr(src, '"') : NULL;
+    const char *qe = q ? strchr(q + 1, '"') : NULL;
+    if (dup && name[0])
+        hp_errs_raw(e, file ? file : path, line,
+                    "duplicate setting name \"%s\" (already set earlier in this group)", name);
+    else if (qe)
+        hp_errs_raw(e, file ? file : path, line, "cannot open include file \"%.*s\"",
+                    (int)(qe - q - 1), q + 1);
+    else
+        hp_errs_raw(e, file ? file : path, line, "%s", text ? text : "parse error");
+}
+
 int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **include_dir)
 {
     if (!e->fallback_file)
@@ -165,9 +275,7 @@ int hp_conffile_read(config_t *lc, const char *path, struct hp_errs *e, char **i
     int ok = config_read(lc, f);
     fclose(f);
     if (!ok) {
-        const char *file = config_error_file(lc);
-        hp_errs_raw(e, file ? file : path, (unsigned)config_error_line(lc), "%s",
-                    config_error_text(lc));
+        report_parse_error(lc, path, *include_dir, e);
         return -1;
     }
     return 0;

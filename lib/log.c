@@ -12,10 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
 #include <syslog.h>
+#include <time.h>
 
 static _Atomic int log_level = HP_LOG_INFO;
 static _Atomic int log_dest = HP_LOG_STDERR;
+static _Atomic bool log_stamp = false; /* relaxed, as log_level */
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 static const int syslog_prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -26,6 +29,34 @@ void hp_log_setup(enum hp_log_dest dest, enum hp_log_level level)
         openlog("hostpulse", LOG_PID | LOG_NDELAY, LOG_DAEMON);
     atomic_store_explicit(&log_dest, dest, memory_order_relaxed);
     atomic_store_explicit(&log_level, level, memory_order_relaxed);
+}
+
+void hp_log_set_timestamps(bool on)
+{
+    atomic_store_explicit(&log_stamp, on, memory_order_relaxed);
+}
+
+bool hp_log_under_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    const char *id = getenv("INVOCATION_ID");
+    return (js && *js) || (id && *id);
+}
+
+/* "2026-11-28T00:10:00.123Z " into buf, or "" when stamps are off. */
+static void stamp(char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (!atomic_load_explicit(&log_stamp, memory_order_relaxed))
+        return;
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!gmtime_r(&ts.tv_sec, &tm))
+        return;
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (n)
+        snprintf(buf + n, len - n, ".%03ldZ ", ts.tv_nsec / 1000000);
 }
 
 enum hp_log_level hp_log_get_level(void)
@@ -55,8 +86,10 @@ static void vlog(enum hp_log_level level, const char *fmt, va_list ap)
         syslog(syslog_prio[level], "%s", line);
         return;
     }
+    char when[40];
+    stamp(when, sizeof(when));
     /* One fprintf per line: stdio locks the stream, so lines never interleave. */
-    fprintf(stderr, "hostpulse: %s: %s\n", level_names[level], line);
+    fprintf(stderr, "%shostpulse: %s: %s\n", when, level_names[level], line);
 }
 
 void hp_log(enum hp_log_level level, const char *fmt, ...)

@@ -17,6 +17,14 @@ enum hp_log_dest { HP_LOG_STDERR = 0, HP_LOG_SYSLOG };
  * changed by the main thread while no other thread logs to syslog. */
 void hp_log_setup(enum hp_log_dest dest, enum hp_log_level level);
 enum hp_log_level hp_log_get_level(void);
+/* Prefix each stderr line with the time (ISO 8601, UTC, milliseconds:
+ * "2026-11-28T00:10:00.123Z"). Off by default; syslog lines never carry
+ * one (syslog adds its own). */
+void hp_log_set_timestamps(bool on);
+/* Does stderr go to the systemd journal, which stamps lines itself? True
+ * when JOURNAL_STREAM or INVOCATION_ID is set (systemd sets both for a
+ * service). */
+bool hp_log_under_journal(void);
 int hp_log_level_parse(const char *s); /* -1 when unknown */
 void hp_log(enum hp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

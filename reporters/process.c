@@ -32,6 +32,7 @@
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
 #include "reporters/procfile.h"
+#include "reporters/redact.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -109,6 +110,9 @@ struct proc {
     /* options */
     const config_setting_t *watch; /* list of groups, borrowed from the config */
     int64_t opt_cmdline_max, opt_keep_open;
+    bool opt_cmdline;                       /* publish command lines at all */
+    const config_setting_t *opt_redact_set; /* cmdline_redact, NULL: defaults */
+    struct hp_redact redact;
     /* state */
     char root[256];
     struct watch *w;
@@ -215,6 +219,18 @@ static const struct hp_opt process_opts[] = {
      .sub = watch_opts,
      .help = "watch groups: ( { name = \"nginx\"; }, { self = true; }, ... )",
      HP_AT_SET(struct proc, watch)},
+    {.name = "cmdline",
+     .type = HP_OPT_BOOL,
+     .def = "false",
+     .help = "publish each watched process's command line (it may hold secrets: see "
+             "cmdline_redact and process.md)",
+     HP_AT_BOOL(struct proc, opt_cmdline)},
+    {.name = "cmdline_redact",
+     .type = HP_OPT_STRINGS,
+     .help = "POSIX extended regular expressions (case-insensitive) whose matches, or their "
+             "last group, are replaced by *** in published command lines (default: "
+             "password=, token=, --password X, JSON and base64 blobs; [] for none)",
+     HP_AT_SET(struct proc, opt_redact_set)},
     {.name = "cmdline_max",
      .type = HP_OPT_INT,
      .def = "4096",
@@ -403,6 +419,9 @@ static int process_init(struct hp_reporter *r, const config_setting_t *cfg, stru
         self[n] = '\0';
         p->own_ns = atoi(self) == (int)getpid();
     }
+    if (p->opt_cmdline &&
+        hp_redact_init(&p->redact, p->opt_redact_set, "reporters.process.cmdline_redact", errs))
+        p->redact.n = 0;
     if (!p->scratch.buf || parse_watches(p, cfg, errs) != 0 || errs->count != before) {
         process_fini(r);
         return -1;
@@ -945,20 +964,27 @@ static void add_fds(struct proc *p, struct slot *s, json_object *o, struct vals 
         hp_json_add_int(o, "fds", v->fds);
 }
 
-static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
+static void add_cmdline(struct proc *p, struct slot *s, json_object *o)
 {
     const char *t = hp_procfile_read(&s->cmdline, true);
-    if (t) {
-        size_t n = hp_cmdline_fix(s->cmdline.buf, s->cmdline.len);
-        if (n > p->cmdline_max)
-            s->cmdline.buf[p->cmdline_max] = '\0';
-        hp_utf8_sanitize(s->cmdline.buf);
-        hp_json_add_string(o, "cmdline", s->cmdline.buf);
-    } else {
+    if (!t) {
         warn_file(&p->warned_cmdline, &s->cmdline);
+        return;
     }
+    size_t n = hp_cmdline_fix(s->cmdline.buf, s->cmdline.len);
+    if (n > p->cmdline_max)
+        s->cmdline.buf[p->cmdline_max] = '\0';
+    hp_redact_apply(&p->redact, s->cmdline.buf, s->cmdline.cap);
+    hp_utf8_sanitize(s->cmdline.buf);
+    hp_json_add_string(o, "cmdline", s->cmdline.buf);
+}
+
+static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
+{
+    if (p->opt_cmdline)
+        add_cmdline(p, s, o);
     char cg[512], unit[256];
-    t = hp_procfile_read(&s->cgroup, true);
+    const char *t = hp_procfile_read(&s->cgroup, true);
     if (!t) {
         warn_file(&p->warned_cgroup, &s->cgroup);
     } else if (hp_cgroup_v2(t, cg, sizeof(cg))) {
@@ -1134,6 +1160,7 @@ static void process_fini(struct hp_reporter *r)
     for (size_t i = 0; i < p->n_w; i++)
         if (p->w[i].has_re)
             regfree(&p->w[i].re);
+    hp_redact_fini(&p->redact);
     for (size_t k = 0; k < p->n_slots; k++)
         slot_close(&p->slots[k]);
     if (p->dir)

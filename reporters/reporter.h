@@ -42,7 +42,10 @@ struct hp_reporter_ops {
     bool needs_prime;
     const struct hp_opt *opts; /* reporter-specific options, NULL-terminated; may be NULL */
     /* Load options (already type-checked against opts) and allocate priv.
-     * Semantic problems go to errs as FILE:LINE: messages; return -1. */
+     * Semantic problems go to errs as FILE:LINE: messages; return -1.
+     * Return 1 (after logging why, at info) when the reporter runs by
+     * default but finds nothing to sample on this host: the agent leaves
+     * it out (fini is called) and it is no error. */
     int (*init)(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs);
     /* Fill data. Missing sources leave fields out (warn once); return -1
      * only when nothing useful could be sampled (no message is sent). */

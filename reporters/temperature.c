@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,23 @@ static FILE *open_config(const char *path, char *why, size_t len)
     return f;
 }
 
+/* Does /sys/class/hwmon have a temperature input, where libsensors looks
+ * (a chip's own directory, or its device directory on older drivers)? */
+static bool hwmon_has_temperature(void)
+{
+    static const char *const patterns[] = {"/sys/class/hwmon/*/temp*_input",
+                                           "/sys/class/hwmon/*/device/temp*_input"};
+    for (size_t i = 0; i < sizeof(patterns) / sizeof(*patterns); i++) {
+        glob_t g;
+        int rc = glob(patterns[i], GLOB_NOSORT, NULL, &g);
+        size_t n = rc == 0 ? g.gl_pathc : 0;
+        globfree(&g);
+        if (n)
+            return true;
+    }
+    return false;
+}
+
 static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
                             struct hp_errs *errs)
 {
@@ -96,6 +114,14 @@ static int temperature_init(struct hp_reporter *r, const config_setting_t *cfg,
     }
     if (f)
         fclose(f);
+    /* Without `enabled` in its group the reporter is "auto": on where the
+     * host has a temperature sensor, left out (one info line) where not. */
+    bool auto_mode = !cfg || !config_setting_get_member(cfg, "enabled");
+    if (auto_mode && !hwmon_has_temperature()) {
+        hp_info("temperature: no temperature sensors on this host; not reporting "
+                "(reporters.temperature.enabled = true reports empty lists)");
+        return 1;
+    }
     return 0;
 }
 

@@ -510,20 +510,22 @@ static void save_acked(struct hp_spool *sp, bool sync)
 
 /* ---- open / close ---------------------------------------------------- */
 
-/* mkdir -p dir. 0 or -1 with errno. */
-static int mkdir_p(const char *dir)
+/* Create the spool directory (agent.spool.directory) and dir below it, but
+ * never the directory above: /var/lib/hostpulse belongs to the package (or
+ * systemd's StateDirectory=), and a run from source must not create it as
+ * root behind the operator's back. A missing parent fails with ENOENT,
+ * which the caller logs with the path. 0 or -1 with errno. */
+static int mkdir_below(const char *dir)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, 0750) != 0 && errno != EEXIST)
+    char base[1024];
+    snprintf(base, sizeof(base), "%s", dir);
+    char *slash = strrchr(base, '/');
+    if (slash && slash != base) {
+        *slash = '\0';
+        if (mkdir(base, 0750) != 0 && errno != EEXIST)
             return -1;
-        *p = '/';
     }
-    return mkdir(path, 0750) != 0 && errno != EEXIST ? -1 : 0;
+    return mkdir(dir, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* Refuse a directory another user could plant files or links in. 0 if it
@@ -585,7 +587,7 @@ static int open_checks(struct hp_spool *sp, const char *name, char *err, size_t 
     }
     /* Made now (if it can be: else at the first write) so that the lock
      * holds from the start: a second agent is told at once. */
-    if (mkdir_p(sp->dir) != 0)
+    if (mkdir_below(sp->dir) != 0)
         hp_debug("spool %s: cannot make %s yet: %s", sp->name, sp->dir, strerror(errno));
     return lock_dir(sp, err, errlen);
 }
@@ -677,7 +679,8 @@ static void write_type(struct hp_spool *sp)
 void hp_spool_set_type(struct hp_spool *sp, const char *type)
 {
     snprintf(sp->type, sizeof(sp->type), "%s", hp_name_ok(type) ? type : "");
-    write_type(sp);
+    if (sp->nsegs) /* else with the first segment: an empty spool writes nothing */
+        write_type(sp);
 }
 
 /* Move every unread record of sp to the spool `to`. Returns how many were
@@ -780,12 +783,12 @@ void hp_spool_close(struct hp_spool *sp)
 
 /* ---- append ---------------------------------------------------------- */
 
-/* mkdir -p sp->dir and lock it. */
+/* Make sp->dir (mkdir_below) and lock it, once; then record the type. */
 static int make_dir(struct hp_spool *sp)
 {
     if (sp->made_dir)
         return 0;
-    if (mkdir_p(sp->dir) != 0)
+    if (mkdir_below(sp->dir) != 0)
         return -1;
     char err[256];
     if (lock_dir(sp, err, sizeof(err)) != 0) {
@@ -836,6 +839,8 @@ static int new_segment(struct hp_spool *sp)
         errno = e;
         return -1;
     }
+    if (sp->nsegs == 1) /* the first data: say whose it is (orphans) */
+        write_type(sp);
     if (sp->cfg.fsync != HP_FSYNC_NEVER)
         sync_dir(sp);
     sp->wfd = fd;

@@ -363,5 +363,50 @@ class PackageTest(unittest.TestCase):
         self.assertNotIn("hostpulse", overrides)
 
 
+# Files that name installed paths; every such path must exist in `make
+# install`'s tree (the package's content, man pages gzipped by dh_compress).
+DOCS_NAMING_PATHS = ["etc/hostpulse.conf", "etc/dev.conf", "README.md", "docs/configuration.md",
+                     "docs/packaging.md", "docs/process.md", "docs/temperature.md",
+                     "docs/hostpulse.8", "docs/hostpulse.conf.5", "init/hostpulse.service",
+                     "init/hostpulse.default", "init/hostpulse.init", "init/conf.d.README"]
+INSTALLED_PREFIXES = ("/usr/", "/etc/hostpulse", "/etc/default/", "/etc/init.d/", "/lib/systemd/")
+SINK_TYPES = ("amqp", "csv", "elasticsearch", "kafka", "mqtt", "mysql", "prometheus")
+
+
+class InstalledPathsTest(unittest.TestCase):
+    """Issue 16, item 12: every path the configuration, README, man pages and
+    docs name under /usr, /etc or /lib/systemd is one `make install` (the
+    package) puts there."""
+
+    def test_named_paths_exist(self):
+        with tempfile.TemporaryDirectory() as dest:
+            p = sh(["make", "-s", "-C", hp.ROOT, "install", "DESTDIR=" + dest,
+                    "BUILD=" + os.path.dirname(hp.BIN)], timeout=600)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            missing = []
+            for name in DOCS_NAMING_PATHS:
+                with open(os.path.join(hp.ROOT, name)) as f:
+                    text = f.read().replace("\\-", "-").replace("\\fR", "").replace("\\fP", "")
+                for path in set(re.findall(r"(/[A-Za-z0-9_./<>*-]+)", text)):
+                    path = path.rstrip(".,")
+                    if (not path.startswith(INSTALLED_PREFIXES) or "*" in path
+                            or "hostpulse" not in path or "hostpulse-web" in path
+                            or (path.startswith("/etc/hostpulse/") and path.rstrip("/") not in
+                                (CONF, "/etc/hostpulse/conf.d", "/etc/hostpulse/conf.d/README"))):
+                        continue  # the system's, a glob, the other package's, the admin's
+                    if path.endswith(".gz"):
+                        path = path[:-3]
+                    for t in (SINK_TYPES if ("<type>" in path or "TYPE" in path) else [None]):
+                        q = path.replace("<type>", t).replace("TYPE", t) if t else path
+                        src = os.path.join("etc" if "/examples/" in q else "docs",
+                                           os.path.basename(q))
+                        if t and not os.path.exists(os.path.join(hp.ROOT, src)):
+                            continue  # not every type has a page and an example
+                        if not (os.path.lexists(dest + q) or os.path.lexists(dest + q + ".gz")):
+                            missing.append("%s names %s" % (name, q))
+            self.maxDiff = None
+            self.assertEqual(sorted(set(missing)), [])
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -8,6 +8,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -87,6 +88,7 @@ reporters: {
   process: {
     enabled = true;
     interval = 0.2;
+    cmdline = true;
     watch = (
       { name = "%s"; label = "byname"; aggregate = true; },
       { pidfile = "%s"; label = "bypidfile"; },
@@ -235,6 +237,57 @@ class CheckTest(unittest.TestCase):
     def test_empty_group(self):
         self.assertProblem('reporters: { process: { enabled = true; watch = (\n { aggregate = true; }\n'
                            ' ); }; };\n', 2, "needs a selector")
+
+
+class CmdlineTest(unittest.TestCase):
+    """Command lines are not published unless asked for, and then with
+    secrets redacted (issue 16: one held a JSON blob of environment values)."""
+
+    CONF = """
+reporters: { uptime: { enabled = false; }; agent: { enabled = false; };
+  process: { enabled = true; %s watch = ( { pid = %d; } ); }; };
+sinks = ( { type = "stdout"; } );
+"""
+
+    def setUp(self):
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)", "--db-password=hunter2",
+             "--token", "abc123", '{"AWS_SECRET":"xyzxyzxyz","HOME":"/root"}', "--verbose"])
+        self.addCleanup(lambda: (self.child.kill(), self.child.wait()))
+
+    def watched(self, opts):
+        msgs, p = hp.run_once(self.CONF % (opts, self.child.pid))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        procs = [m for m in msgs if m["reporter"] == "process"]
+        self.assertEqual(len(procs), 1, p.stdout)
+        e = entry(procs[0], self.child.pid)
+        self.assertIsNotNone(e, p.stdout)
+        return e, p.stdout
+
+    def test_off_by_default(self):
+        e, out = self.watched("")
+        self.assertNotIn("cmdline", e)
+        self.assertNotIn("hunter2", out)
+
+    def test_on_with_default_redaction(self):
+        e, out = self.watched("cmdline = true;")
+        self.assertTrue(e["cmdline"].endswith(" -c import time; time.sleep(60) "
+                                              "--db-password=*** --token *** *** --verbose"),
+                        e["cmdline"])
+        for secret in ("hunter2", "abc123", "xyzxyzxyz"):
+            self.assertNotIn(secret, out)
+
+    def test_configured_patterns_replace_the_defaults(self):
+        e, _ = self.watched('cmdline = true; cmdline_redact = [ "abc[0-9]+" ];')
+        self.assertIn("--db-password=hunter2 --token *** {", e["cmdline"])
+
+    def test_bad_pattern_is_a_check_error(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = hp.write_config(d, 'reporters: { process: { enabled = true; cmdline = true;\n'
+                                      '  cmdline_redact = [ "(open" ]; }; };\n')
+            p = hp.run(["-c", path, "--check"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("reporters.process.cmdline_redact: invalid regular expression", p.stderr)
 
 
 if __name__ == "__main__":

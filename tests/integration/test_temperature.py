@@ -80,6 +80,50 @@ class FakeHwmonTest(unittest.TestCase):
         self.assertNotIn("no temperature sensors", p.stderr)
 
 
+def host_has_temperature():
+    hwmon = "/sys/class/hwmon"
+    return os.path.isdir(hwmon) and any(
+        f.startswith("temp") and f.endswith("_input")
+        for c in os.listdir(hwmon) for d in (os.path.join(hwmon, c), os.path.join(hwmon, c, "device"))
+        if os.path.isdir(d) for f in os.listdir(d))
+
+
+class AutoTest(unittest.TestCase):
+    """Without `enabled` the reporter is on only where a sensor exists."""
+
+    def test_auto_on_this_host(self):
+        msgs, p = hp.run_once(CONFIG.replace("enabled = true; interval", "interval"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        temps = [m for m in msgs if m["reporter"] == "temperature"]
+        if host_has_temperature():
+            self.assertEqual(len(temps), 1, p.stdout)
+            self.assertTrue(temps[0]["data"]["sensors"])
+        else:
+            self.assertEqual(temps, [], "no message with an empty sensor list")
+            self.assertNotIn("warning", p.stderr)
+            lines = [l for l in p.stderr.splitlines() if "temperature:" in l]
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn(": info: temperature: no temperature sensors", lines[0])
+
+    def test_auto_with_a_fake_sensor(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root for a private mount namespace (unshare -m)")
+        if not shutil.which("unshare"):
+            self.skipTest("unshare(1) is not installed")
+        probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot create a mount namespace here: " + probe.stderr.strip())
+        with tempfile.TemporaryDirectory() as d:
+            conf = hp.write_config(d, CONFIG.replace("enabled = true; interval", "interval"))
+            script = fake_hwmon_script([hp.BIN, "-c", conf, "--once", "--stdout"])
+            p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
+                               text=True, timeout=60 * hp.SLOW)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = [m for m in hp.parse_lines(p.stdout) if m["reporter"] == "temperature"]
+        self.assertEqual(len(msgs), 1, p.stdout)
+        self.assertEqual(msgs[0]["data"], EXPECTED)
+
+
 class LiveTest(unittest.TestCase):
     def test_live_run(self):
         msgs, p = hp.run_once(CONFIG)
@@ -87,14 +131,10 @@ class LiveTest(unittest.TestCase):
         temps = [m for m in msgs if m["reporter"] == "temperature"]
         self.assertEqual(len(temps), 1, p.stdout)
         hp.validate(temps[0])
-        hwmon = "/sys/class/hwmon"
-        has_temps = os.path.isdir(hwmon) and any(
-            f.startswith("temp") and f.endswith("_input")
-            for c in os.listdir(hwmon) for f in os.listdir(os.path.join(hwmon, c)))
-        if has_temps:
+        if host_has_temperature():
             self.assertTrue(temps[0]["data"]["sensors"])
         else:
-            # no sensors at all: a message with an empty list, a warning once
+            # enabled = true on a host without sensors: empty lists, a warning once
             self.assertEqual(temps[0]["data"], {"sensors": []})
             self.assertEqual(p.stderr.count("temperature: no temperature sensors found"), 1,
                              p.stderr)

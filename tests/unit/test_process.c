@@ -177,8 +177,8 @@ static void fixture_values(void **state)
     (void)state;
     struct fx f = {0};
     assert_int_equal(start(&f, FIXTURE,
-                           "process: { watch = ( { name = \"nginx\"; aggregate = true; },"
-                           " { self = true; } ); };"),
+                           "process: { cmdline = true; watch = ( { name = \"nginx\"; "
+                           "aggregate = true; }, { self = true; } ); };"),
                      0);
     json_object *d = sample(&f, 10 * SEC);
     assert_non_null(d);
@@ -261,7 +261,7 @@ static void selectors(void **state)
     char conf[1024];
     put_file(root, "nginx.pid", "101\n");
     snprintf(conf, sizeof(conf),
-             "process: { watch = ("
+             "process: { cmdline = true; watch = ("
              " { pidfile = \"%s/nginx.pid\"; },"
              " { cmdline = \"master process\"; label = \"master\"; },"
              " { user = \"www-data\"; },"
@@ -458,7 +458,8 @@ static void missing_sources(void **state)
     remove_path(root, "100/status");
     remove_path(root, "100/cgroup");
     remove_path(root, "100/cmdline");
-    assert_int_equal(start(&f, root, "process: { watch = ( { pid = 100; } ); };"), 0);
+    assert_int_equal(start(&f, root, "process: { cmdline = true; watch = ( { pid = 100; } ); };"),
+                     0);
     json_object *d = sample(&f, SEC);
     assert_non_null(d);
     json_object *m = proc_of(d, 100);

@@ -510,8 +510,15 @@ static int csv_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 static int csv_open(struct hp_sink *s)
 {
     struct csv *c = s->priv;
-    if (mkdir(c->directory, 0750) != 0 && errno != EEXIST)
-        return hp_sink_fail(s, "create directory %s: %s", c->directory, strerror(errno));
+    int err = mkdir(c->directory, 0750) != 0 ? errno : 0;
+    if (err == ENOENT) /* only the last component is ever created */
+        return hp_sink_fail(s,
+                            "create directory %s: the directory above it does not exist (the "
+                            "package creates /var/lib/hostpulse; from source, set this sink's "
+                            "directory)",
+                            c->directory);
+    if (err && err != EEXIST)
+        return hp_sink_fail(s, "create directory %s: %s", c->directory, strerror(err));
     if (access(c->directory, W_OK | X_OK) != 0)
         return hp_sink_fail(s, "directory %s is not writable: %s", c->directory, strerror(errno));
     return 0;

@@ -132,7 +132,11 @@ static char *render(struct prom *p, bool openmetrics, size_t *len)
         free(json[i]);
     }
     hp_expo_finish(&x);
-    if (x.err || !x.out.p) {
+    if (!x.err && !x.out.p) { /* no sample yet: an empty exposition, not an error */
+        *len = 0;
+        return calloc(1, 1);
+    }
+    if (x.err) {
         hp_buf_free(&x.out);
         return NULL;
     }
