@@ -129,6 +129,23 @@ class MySQLTest(unittest.TestCase):
         self.assertIn("sink mysql: connected to %s@%s/hp" % (USER, self.db.socket), err)
         self.assertStored(msgs, "hp", "sock_")
 
+    def test_localhost_with_port_is_tcp_and_messages_name_it(self):
+        # Without the rule, "localhost" took the default socket (absent here)
+        # and the error named the ignored port.
+        conf = agent_conf(sink_conf(self.db, "hp", "lh_").replace(
+            'host = "127.0.0.1"', 'host = "localhost"'))
+        msgs, err = self.run_agent(conf, lambda a: self.count("hp", "lh_uptime") >= 3,
+                                   "3 uptime rows over TCP")
+        self.assertIn("sink mysql: connected to %s@127.0.0.1:%d/hp" % (USER, self.db.port), err)
+        self.assertStored(msgs, "hp", "lh_")
+        # "localhost" without a port: the default socket, named in the error.
+        conf = agent_conf('{ type = "mysql"; host = "localhost"; user = "u"; database = "d"; }')
+        path = hp.write_config(self.tmp.name, conf)
+        p = hp.run(["-c", path, "--check", "--connect"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("u@/run/mysqld/mysqld.sock/d", p.stderr)
+        self.assertNotIn("3306", p.stderr)
+
     def test_schema_file_matches_and_generated_columns_work(self):
         self.db.source(os.path.join(hp.ROOT, "etc", "mysql-schema.sql"), "schemafile")
         # The documented way to get typed columns: generated columns.

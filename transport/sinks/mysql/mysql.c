@@ -39,6 +39,7 @@
 #define PREFIX_MAX  24
 #define SQL_MAX     2048
 #define NO_TABLE    ((size_t)-1) /* a session row */
+#define MYSQL_DEFAULT_SOCKET "/run/mysqld/mysqld.sock" /* Debian's server and client default */
 
 struct my_table {
     char reporter[HP_NAME_MAX];
@@ -72,6 +73,8 @@ struct my {
     double timeout_opt;     /* seconds */
     bool ssl_opt;           /* set: require TLS */
     unsigned port, timeout; /* derived at init */
+    const char *via_host;   /* what db_connect really uses (init, see resolve_target) */
+    const char *via_socket; /* NULL: TCP to via_host:port */
     bool ssl, ssl_verify;
     bool plaintext_remote;      /* allow no TLS to a server not on this host */
     bool tls_told;              /* the "TLS required" notice was logged */
@@ -596,7 +599,7 @@ static MYSQL *db_connect(struct hp_sink *s)
     mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &m->timeout);
     mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &m->timeout);
     mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    bool local = hp_mysql_is_local(m->host, m->socket);
+    bool local = hp_mysql_is_local(m->via_host, m->via_socket);
     bool tls = hp_mysql_tls_required(m->ssl, local, m->plaintext_remote);
     if (tls && !m->ssl && !m->tls_told) {
         hp_info("sink %s: %s is not on this host: TLS required (set plaintext_remote = true "
@@ -611,9 +614,12 @@ static MYSQL *db_connect(struct hp_sink *s)
         mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &on);
         mysql_options(db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     }
-    bool sock = *m->socket != '\0';
-    if (!mysql_real_connect(db, sock ? "localhost" : m->host, m->user, m->password, m->database,
-                            m->port, sock ? m->socket : NULL, 0)) {
+    if (m->via_socket) {
+        unsigned proto = MYSQL_PROTOCOL_SOCKET;
+        mysql_options(db, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (!mysql_real_connect(db, m->via_host, m->user, m->password, m->database, m->port,
+                            m->via_socket, 0)) {
         unsigned code = mysql_errno(db);
         const char *hint = code == ER_BAD_DB_ERROR ? "; create the database first (docs/mysql.md)"
                            : code == ER_DBACCESS_DENIED_ERROR
@@ -675,7 +681,8 @@ static int my_check(struct hp_sink *s)
 /* clang-format off */
 static const struct hp_opt my_opts[] = {
     {.name = "host", .type = HP_OPT_STRING, .def = "localhost",
-     .help = "server name or address (TCP); \"localhost\" means the default socket",
+     .help = "server name or address (TCP); \"localhost\" means the default socket "
+             "(" MYSQL_DEFAULT_SOCKET "), or TCP to 127.0.0.1 when port is set",
      HP_AT_STR(struct my, host)},
     {.name = "port", .type = HP_OPT_INT, .def = "3306", .min = 1, .max = 65535,
      .help = "server TCP port",
@@ -739,17 +746,31 @@ static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     return bad;
 }
 
+/* The one rule for where the sink connects (docs/mysql.md, "Where"):
+ * `socket` set: that Unix socket. `host = "localhost"` with `port` given:
+ * TCP to 127.0.0.1:port (libmysqlclient alone would take the default socket
+ * and ignore the port). "localhost" without a port: the default socket,
+ * named here so messages show the path really used. Any other host: TCP.
+ * m->target names what is used, never the ignored option. */
+static void resolve_target(struct my *m, bool port_given)
+{
+    bool localhost = strcmp(m->host, "localhost") == 0;
+    m->via_socket = *m->socket ? m->socket : localhost && !port_given ? MYSQL_DEFAULT_SOCKET : NULL;
+    m->via_host = m->via_socket ? "localhost" : localhost ? "127.0.0.1" : m->host;
+    if (m->via_socket)
+        snprintf(m->target, sizeof(m->target), "%s@%s/%s", m->user, m->via_socket, m->database);
+    else
+        snprintf(m->target, sizeof(m->target), "%s@%s:%u/%s", m->user, m->via_host, m->port,
+                 m->database);
+}
+
 static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct my *m = s->priv;
     m->port = (unsigned)m->port_opt;
     m->timeout = (unsigned)(m->timeout_opt + 0.5);
     m->ssl = m->ssl_opt || *m->ssl_ca || *m->ssl_cert || *m->ssl_key;
-    if (*m->socket)
-        snprintf(m->target, sizeof(m->target), "%s@%s/%s", m->user, m->socket, m->database);
-    else
-        snprintf(m->target, sizeof(m->target), "%s@%s:%u/%s", m->user, m->host, m->port,
-                 m->database);
+    resolve_target(m, cfg && config_setting_get_member(cfg, "port"));
     m->tok = json_tokener_new();
     m->binds = calloc(CHUNK_ROWS * HP_MYSQL_ROW_COLS, sizeof(*m->binds));
     return check_opts(s, cfg, errs) || !m->tok || !m->binds ? -1 : 0;
