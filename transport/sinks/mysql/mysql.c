@@ -33,12 +33,12 @@
 #include <string.h>
 #include <time.h>
 
-#define NSIZES      7         /* statements for 1 << 0 .. 1 << 6 rows */
-#define CHUNK_ROWS  64        /* 1 << (NSIZES - 1) */
-#define CHUNK_BYTES (1 << 20) /* a multi-row INSERT stays under this */
-#define PREFIX_MAX  24
-#define SQL_MAX     2048
-#define NO_TABLE    ((size_t)-1) /* a session row */
+#define NSIZES               7         /* statements for 1 << 0 .. 1 << 6 rows */
+#define CHUNK_ROWS           64        /* 1 << (NSIZES - 1) */
+#define CHUNK_BYTES          (1 << 20) /* a multi-row INSERT stays under this */
+#define PREFIX_MAX           24
+#define SQL_MAX              2048
+#define NO_TABLE             ((size_t)-1)              /* a session row */
 #define MYSQL_DEFAULT_SOCKET "/run/mysqld/mysqld.sock" /* Debian's server and client default */
 
 struct my_table {
