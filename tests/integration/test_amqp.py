@@ -42,9 +42,9 @@ def consume(url, queue, idle=3.0, seconds=60, extra=()):
     return hp.parse_lines(p.stdout)
 
 
-def bind_queue(url, queue, binding, exchange="hostpulse"):
-    subprocess.run([CONSUME, "-u", url, "-q", queue, "-b", exchange, "-k", binding, "-d"],
-                   check=True, capture_output=True, timeout=30)
+def bind_queue(url, queue, binding, exchange="hostpulse", extra=()):
+    subprocess.run([CONSUME, "-u", url, "-q", queue, "-b", exchange, "-k", binding, "-d"]
+                   + list(extra), check=True, capture_output=True, timeout=30)
 
 
 def seq_report(test, deliveries):
@@ -120,6 +120,51 @@ class AmqpEndToEnd(unittest.TestCase):
         seq_report(self, topic_msgs)
         ids = [d["properties"]["message_id"] for d in host_msgs]
         self.assertEqual(len(ids), len(set(ids)), "message_id is unique")
+
+    def test_dotted_host_names_route_with_hash_bindings(self):
+        # docs/amqp.md: "hostpulse.*.uptime" misses a dotted host name,
+        # "hostpulse.#.uptime" and "hostpulse.<host>.#" catch it.
+        bind_queue(self.url, "dotted-star", "hostpulse.*.uptime")
+        bind_queue(self.url, "dotted-hash", "hostpulse.#.uptime")
+        bind_queue(self.url, "dotted-host", "hostpulse.web01.example.com.#")
+        with tempfile.TemporaryDirectory() as d:
+            with hp.Agent(config(d, self.url, host="web01.example.com")) as a:
+                time.sleep(2)
+            self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(consume(self.url, "dotted-star", idle=1.0), [])
+        hashed = consume(self.url, "dotted-hash")
+        self.assertGreater(len(hashed), 5)
+        self.assertEqual({d["body"]["host"] for d in hashed}, {"web01.example.com"})
+        self.assertEqual({d["body"]["reporter"] for d in hashed}, {"uptime"})
+        self.assertEqual({d["body"]["reporter"] for d in consume(self.url, "dotted-host")},
+                         {"session", "uptime", "agent"})
+
+    def test_headers_exchange_routes_on_identity_headers(self):
+        # A consumer's queue bound on x-match=all, reporter=uptime, and the
+        # agent's own per-host queue bound on its host header.
+        bind_queue(self.url, "hdr-uptime", "", exchange="hp-headers",
+                   extra=["-x", "headers", "-H", "reporter=uptime"])
+        bind_queue(self.url, "hdr-other-host", "", exchange="hp-headers",
+                   extra=["-x", "headers", "-H", "host=not-this-one"])
+        extra = ('exchange: { name = "hp-headers"; type = "headers"; }; '
+                 'queue: { prefix = "hdr"; };')
+        with tempfile.TemporaryDirectory() as d:
+            with hp.Agent(config(d, self.url, host="hdr.example", extra=extra)) as a:
+                time.sleep(2)
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertNotIn("unroutable", a.stderr)
+        uptime = consume(self.url, "hdr-uptime")
+        self.assertGreater(len(uptime), 5)
+        for d in uptime:
+            m, h = d["body"], d["properties"]["headers"]
+            self.assertEqual(m["reporter"], "uptime")
+            self.assertEqual(h, {"host": m["host"], "reporter": m["reporter"],
+                                 "session": m["session"], "seq": m["seq"]})
+        own = consume(self.url, "hdr.hdr.example")
+        self.assertEqual({d["body"]["reporter"] for d in own}, {"session", "uptime", "agent"})
+        dups, _ = seq_report(self, own)
+        self.assertEqual(dups, 0)
+        self.assertEqual(consume(self.url, "hdr-other-host", idle=1.0), [])
 
     def check_connect(self, url, extra=""):
         with tempfile.TemporaryDirectory() as d:
