@@ -1,12 +1,12 @@
 -- mysql-schema.sql -- the tables the hostpulse MySQL/MariaDB sink writes.
 --
 -- The agent creates these itself when they are missing (CREATE TABLE IF NOT
--- EXISTS, with the same text as transport/mysql_schema.c), so loading this
+-- EXISTS, with the same text as transport/sinks/mysql/mysql_schema.c), so loading this
 -- file is optional: it is for DBAs who create the schema up front and give
 -- the agent's user only INSERT/SELECT (see docs/mysql.md). Table names
 -- assume the default table_prefix "hp_"; replace it if you set another.
 --
---   mariadb hostpulse < /usr/share/doc/hostpulse/mysql-schema.sql
+--   mariadb hostpulse < /usr/share/hostpulse/mysql-schema.sql
 --
 -- One generic table per reporter: the envelope in typed columns, the whole
 -- data object in `data` (JSON). A reporter not listed here gets its table

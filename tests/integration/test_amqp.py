@@ -6,6 +6,7 @@
 # hp: slow
 import collections
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -383,6 +384,68 @@ class AmqpTLS(unittest.TestCase):
         self.assertIn("TLS", p.stderr)
         self.assertIn("not trusted", p.stderr)
         self.assertNotIn(PASSWORD, p.stderr)
+
+
+def help_defaults(sink_type):
+    """{dotted option: default text or None} of one sink, from --help-config."""
+    out = hp.run(["--help-config"]).stdout.splitlines()
+    start = out.index("  { type = \"%s\";" % sink_type)
+    opts, group = {}, None
+    for line in out[start + 1:]:
+        if line.startswith("  }"):
+            break
+        m = re.match(r"( +)(\w+) \((\w+)\)(?: = (.*?))?(?: [\[{][^\]}]*[\]}])?: ", line)
+        if not m:
+            continue
+        indent, name, kind, default = m.groups()
+        if len(indent) == 4:
+            group = name if kind == "group" else None
+            if kind == "group":
+                continue
+        opts[group + "." + name if len(indent) > 4 else name] = default
+    return opts
+
+
+def example_settings(path):
+    """{dotted option: value text} set (not commented out) in the first
+    sink block of an example file, and the names mentioned in comments."""
+    text = open(path).read()
+    body = text[text.index("sinks = ("):]
+    groups, got, mentioned = [], {}, set()
+    for line in body.splitlines():
+        q = re.match(r'((?:[^"#]|"[^"]*")*)#?(.*)', line)
+        code, comment = q.group(1), q.group(2)
+        for m in re.finditer(r"(\w+)\s*=", comment):
+            mentioned.add(".".join(groups + [m.group(1)]))
+        if re.match(r"\s*(\w+)\s*:\s*\{", code):
+            groups.append(re.match(r"\s*(\w+)", code).group(1))
+        elif re.match(r"\s*\};", code) and groups:
+            groups.pop()
+        m = re.match(r"\s*(\w+)\s*=\s*(.*?);\s*$", code)
+        if m:
+            got[".".join(groups + [m.group(1)])] = m.group(2).strip('"')
+    return got, mentioned
+
+
+class AmqpExample(unittest.TestCase):
+    def test_example_shows_every_option_with_its_default(self):
+        # etc/amqp.conf says so in its first lines; a value that is not the
+        # default must be commented out, with the default said in words.
+        defaults = help_defaults("amqp")
+        got, mentioned = example_settings(os.path.join(hp.ROOT, "etc", "amqp.conf"))
+        common = {"type", "backlog", "retry_initial", "retry_max", "name", "enabled"}
+        for key, value in got.items():
+            if key in common:
+                continue
+            self.assertIn(key, defaults, "etc/amqp.conf sets an unknown option")
+            want = defaults[key]
+            self.assertIsNotNone(want, "%s has no default but is set" % key)
+            try:
+                self.assertEqual(float(value), float(want), key)
+            except ValueError:
+                self.assertEqual(value, want, key)
+        for key in defaults:
+            self.assertTrue(key in got or key in mentioned, "etc/amqp.conf omits " + key)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -387,3 +388,25 @@ class MySQLTest(unittest.TestCase):
                                 "the error")
         self.assertIn("error: sink mysql: create table nope_sessions: CREATE command denied "
                       "to user 'inserter'", err)
+
+
+class InstalledPaths(unittest.TestCase):
+    """The install paths the sink docs and examples name exist after
+    `make install` (the package installs the same tree)."""
+    FILES = ["etc/mysql.conf", "etc/mysql-schema.sql", "etc/amqp.conf", "etc/kafka.conf",
+             "etc/elasticsearch.conf", "docs/mysql.md", "docs/elasticsearch.md",
+             "docs/amqp.md", "docs/kafka.md"]
+
+    def test_named_paths_are_installed(self):
+        with tempfile.TemporaryDirectory() as dest:
+            subprocess.run(["make", "-s", "-C", hp.ROOT, "install", "DESTDIR=" + dest,
+                            "VARIANT=" + os.path.basename(hp.BUILD)],
+                           check=True, capture_output=True, timeout=600)
+            for name in self.FILES:
+                text = open(os.path.join(hp.ROOT, name)).read()
+                for path in re.findall(r"(/(?:usr/share(?:/doc)?|etc)/hostpulse\S*?\.(?:conf|json|sql))\b",
+                                       text):
+                    if path.startswith("/etc/hostpulse/") and path != "/etc/hostpulse/hostpulse.conf":
+                        self.fail("%s names %s, which the package does not install" % (name, path))
+                    self.assertTrue(os.path.exists(dest + path) or os.path.exists(dest + path + ".gz"),
+                                    "%s names %s, which make install does not create" % (name, path))
