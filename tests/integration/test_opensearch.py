@@ -182,7 +182,15 @@ class OpenSearchTest(unittest.TestCase):
         return docs
 
     def test_every_reporter_bulk_ingest(self):
-        msgs, a = self.run_agent(self.es_sink(), reps=reporters(0.2, REPORTERS), settle=1.5)
+        # process watches itself and the busiest processes, so the watched
+        # fields (utime, stime, cpu_percent, rates...) are mapped too.
+        reps = (reporters(0.2, [r for r in REPORTERS if r != "process"]) +
+                ' process: { interval = 0.2; watch = ( { self = true; }, '
+                '{ top = 3; by = "cpu"; }, { name = "hostpulse"; aggregate = true; } ); };')
+        msgs, a = self.run_agent(self.es_sink(), reps=reps, settle=1.5)
+        watched = [p for m in msgs if m["reporter"] == "process"
+                   for p in m["data"].get("watched", []) + m["data"].get("aggregates", [])]
+        self.assertTrue(watched and all("utime" in p for p in watched), "watched processes")
         self.assertEqual({m["reporter"] for m in msgs}, set(REPORTERS) | {"session"})
         self.assertStored(msgs, log=a.stderr)
         for rep in set(REPORTERS):
@@ -203,20 +211,23 @@ class OpenSearchTest(unittest.TestCase):
         self.assertEqual(wrong, set(), "fractional values in a non-double field")
         self.assertNotIn("sink elasticsearch", a.stderr)
 
-    @unittest.expectedFailure
     def test_default_index_holds_every_reporter(self):
-        # KNOWN BUG, found by this node: with the default index (one per
-        # day for every reporter) two fields have different types in
-        # different reporters' documents, so whichever arrives second in a
-        # day's index is refused (400 mapper_parsing_exception), with or
-        # without etc/elasticsearch-template.json:
-        #   data.total     mem: a number      net: an object (per-second totals)
-        #   data.reporters session: numbers (intervals)  agent: objects (stats)
-        # The other tests use hostpulse-{reporter}-%Y.%m.%d. When this passes,
-        # remove expectedFailure (tests/run counts an unexpected success as
-        # a failure).
+        # Found by this node: with one index per day for every reporter,
+        # data.total (mem: a number, net: an object) and data.reporters
+        # (session: numbers, agent: objects) conflicted and whichever came
+        # second was refused. The default index is now per reporter
+        # (hostpulse-{reporter}-%Y.%m.%d), so the sink sets no index here.
         reps = reporters(0.2, ("mem", "net", "agent"))
-        msgs, a = self.run_agent(self.es_sink(index="%Y.%m.%d"), reps=reps, settle=1.0)
+        names = ("mem", "net", "agent", "session")
+        for r in names:
+            self.addCleanup(node.request, "DELETE", "/hostpulse-%s-*" % r, ok=None)
+        sink = 'type = "elasticsearch"; url = "%s"; timeout = 5.0;' % node.url
+        msgs, a = self.run_agent(sink, reps=reps, settle=1.0)
+        self.assertNotIn("mapper_parsing_exception", a.stderr)
+        self.prefix = "hostpulse"  # every other test's indices are deleted by now
+        day = time.strftime("%Y.%m.%d", time.gmtime(msgs[0]["ts"] / 1000))
+        for r in names:
+            self.assertGreater(node.count("hostpulse-%s-%s" % (r, day)), 0, r)
         self.assertStored(msgs, log=a.stderr)
 
     def test_index_template_maps_types(self):
