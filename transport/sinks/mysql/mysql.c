@@ -37,7 +37,7 @@
 #define CHUNK_ROWS           64        /* 1 << (NSIZES - 1) */
 #define CHUNK_BYTES          (1 << 20) /* a multi-row INSERT stays under this */
 #define PREFIX_MAX           24
-#define SQL_MAX              2048
+#define SQL_MAX              8192
 #define NO_TABLE             ((size_t)-1)              /* a session row */
 #define MYSQL_DEFAULT_SOCKET "/run/mysqld/mysqld.sock" /* Debian's server and client default */
 
@@ -55,13 +55,13 @@ struct my_row {
     const char *host, *session, *data;
     unsigned long host_len, session_len, data_len;
     unsigned long long seq;
-    double ts;
+    long long ts_ms; /* the envelope's ts, Unix epoch milliseconds */
     MYSQL_TIME dt;
     /* session rows only; NULL strings / !has_start become SQL NULL */
     const char *desc, *version, *boot_id;
     unsigned long desc_len, version_len, boot_len;
     bool has_start;
-    double start;
+    long long start_ms;
     MYSQL_TIME start_dt;
 };
 
@@ -148,10 +148,10 @@ static void bind_u64(MYSQL_BIND *b, unsigned long long *v)
     b->is_unsigned = 1;
 }
 
-static void bind_double(MYSQL_BIND *b, double *v, bool null)
+static void bind_i64(MYSQL_BIND *b, long long *v, bool null)
 {
     memset(b, 0, sizeof(*b));
-    b->buffer_type = null ? MYSQL_TYPE_NULL : MYSQL_TYPE_DOUBLE;
+    b->buffer_type = null ? MYSQL_TYPE_NULL : MYSQL_TYPE_LONGLONG;
     b->buffer = v;
 }
 
@@ -298,7 +298,7 @@ static void parse_session(struct my_row *r, json_object *data)
         json_object_is_type(start, json_type_int)) {
         int64_t ms = json_object_get_int64(start);
         r->has_start = true;
-        r->start = (double)ms / 1000.0;
+        r->start_ms = ms;
         ms_to_time(ms, &r->start_dt);
     }
 }
@@ -361,7 +361,7 @@ static int parse_row(struct hp_sink *s, const struct hp_out *o, struct my_row *r
         return 1;
     }
     r->seq = msg->seq;
-    r->ts = (double)msg->ts_ms / 1000.0;
+    r->ts_ms = (long long)msg->ts_ms;
     ms_to_time(msg->ts_ms, &r->dt);
     if (strcmp(msg->reporter, "session") == 0) {
         r->table = NO_TABLE;
@@ -381,7 +381,7 @@ static void bind_row(MYSQL_BIND *b, struct my_row *r)
     bind_str(&b[0], r->host, &r->host_len);
     bind_str(&b[1], r->session, &r->session_len);
     bind_u64(&b[2], &r->seq);
-    bind_double(&b[3], &r->ts, false);
+    bind_i64(&b[3], &r->ts_ms, false);
     bind_time(&b[4], &r->dt, false);
     bind_str(&b[5], r->data, &r->data_len);
 }
@@ -397,7 +397,7 @@ static int insert_session(struct hp_sink *s, struct my_row *r)
     MYSQL_BIND b[HP_MYSQL_SESSION_COLS];
     bind_row(b, r);
     bind_str(&b[5], r->desc, &r->desc_len);
-    bind_double(&b[6], &r->start, !r->has_start);
+    bind_i64(&b[6], &r->start_ms, !r->has_start);
     bind_time(&b[7], &r->start_dt, !r->has_start);
     bind_str(&b[8], r->version, &r->version_len);
     bind_str(&b[9], r->boot_id, &r->boot_len);
