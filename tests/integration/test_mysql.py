@@ -213,6 +213,55 @@ class MySQLTest(unittest.TestCase):
             got = self.db.sql("SHOW CREATE TABLE `gen_%s`" % rep, "hp")[0][1]
             self.assertEqual(strip(got).replace("gen_", "hp_", 1), strip(want), rep)
 
+    def test_tables_of_an_older_version_are_upgraded(self):
+        # Tables as hostpulse made them before ts_ms (ts and start in Unix
+        # seconds, no generated columns), with a row each.
+        old = ("CREATE TABLE `%s` (`id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, "
+               "`host` VARCHAR(255) NOT NULL, `session` VARCHAR(64) CHARACTER SET ascii NOT NULL, "
+               "`seq` BIGINT UNSIGNED NOT NULL, "
+               "`ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds', "
+               "`ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC', "
+               "`data` JSON NOT NULL COMMENT 'the message data object', PRIMARY KEY (`id`), "
+               "UNIQUE KEY `message` (`host`, `session`, `seq`), KEY `host_time` (`host`, `ts_dt`)"
+               ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+        self.db.sql("CREATE DATABASE IF NOT EXISTS upg")
+        self.db.create_user("upgrader", PASSWORD, ["upg"])
+        self.db.sql(old % "old_uptime", "upg")
+        self.db.sql("CREATE TABLE `old_sessions` (`host` VARCHAR(255) NOT NULL, "
+                    "`session` VARCHAR(64) CHARACTER SET ascii NOT NULL, "
+                    "`seq` BIGINT UNSIGNED NOT NULL COMMENT 'of the latest session message', "
+                    "`ts` DOUBLE NOT NULL COMMENT 'latest session message, Unix seconds', "
+                    "`ts_dt` DATETIME(3) NOT NULL COMMENT 'latest session message, UTC', "
+                    "`description` TEXT NULL, `start` DOUBLE NULL COMMENT 'agent start, Unix seconds', "
+                    "`start_dt` DATETIME(3) NULL COMMENT 'agent start, UTC', "
+                    "`version` VARCHAR(64) NULL, `boot_id` VARCHAR(64) NULL, "
+                    "`data` JSON NOT NULL COMMENT 'the session message data object', "
+                    "PRIMARY KEY (`host`, `session`), KEY `start` (`start_dt`)"
+                    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", "upg")
+        self.db.sql("INSERT INTO old_uptime (host, session, seq, ts, ts_dt, data) VALUES "
+                    "('h0', 's0', 1, 1795290000.123, '2026-11-22 06:20:00.123', '{\"uptime\": 5}')",
+                    "upg")
+        self.db.sql("INSERT INTO old_sessions (host, session, seq, ts, ts_dt, start, data) VALUES "
+                    "('h0', 's0', 1, 1795290000.5, '2026-11-22 06:20:00.500', 1795289999.25, '{}')",
+                    "upg")
+        conf = agent_conf(sink_conf(self.db, "upg", "old_", user="upgrader"))
+        msgs, err = self.run_agent(conf, lambda a: self.count("upg", "old_uptime") >= 4,
+                                   "rows after the upgrade")
+        self.assertIn("upgrading table old_uptime", err)
+        self.assertStored(msgs, "upg", "old_")
+        self.assertEqual(self.db.sql("SELECT ts_ms, uptime FROM old_uptime WHERE host = 'h0'",
+                                     "upg"), [["1795290000123", "5"]])
+        self.assertEqual(self.db.sql("SELECT ts_ms, start_ms FROM old_sessions WHERE host = 'h0'",
+                                     "upg"), [["1795290000500", "1795289999250"]])
+        # The same tables as a fresh start makes.
+        self.db.sql("CREATE DATABASE IF NOT EXISTS upgfile")
+        self.db.source(os.path.join(hp.ROOT, "etc", "mysql-schema.sql"), "upgfile")
+        strip = lambda t: " ".join(w for w in t.split() if not w.startswith("AUTO_INCREMENT="))
+        for rep in ("uptime", "sessions"):
+            want = self.db.sql("SHOW CREATE TABLE `hp_%s`" % rep, "upgfile")[0][1]
+            got = self.db.sql("SHOW CREATE TABLE `old_%s`" % rep, "upg")[0][1]
+            self.assertEqual(strip(got).replace("old_", "hp_", 1), strip(want), rep)
+
     def test_server_restart_and_crash_lose_and_duplicate_nothing(self):
         conf = agent_conf(sink_conf(self.db, "hp", "rs_"))
         n = lambda: self.count("hp", "rs_uptime")

@@ -234,6 +234,43 @@ static int create_table(struct hp_sink *s, size_t len, const char *table)
     return 0;
 }
 
+/* Whether table (full name) has column `ts`: made before ts_ms. */
+static bool old_layout(struct my *m, const char *table)
+{
+    char q[256];
+    int n = snprintf(q, sizeof(q),
+                     "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                     "AND TABLE_NAME = '%s' AND COLUMN_NAME = 'ts'",
+                     table);
+    if (mysql_real_query(m->db, q, (unsigned long)n) != 0)
+        return false;
+    MYSQL_RES *res = mysql_store_result(m->db);
+    bool old = res && mysql_num_rows(res) > 0;
+    mysql_free_result(res);
+    return old;
+}
+
+/* Bring a table made by an older hostpulse (ts in seconds, no generated
+ * columns) to the current layout; reporter NULL: the sessions table. The
+ * steps need ALTER and UPDATE and MariaDB's IF NOT EXISTS; a failure says
+ * where the manual steps are. Each step commits (DDL), the UPDATE too. */
+static int upgrade_table(struct hp_sink *s, const char *table, const char *reporter)
+{
+    struct my *m = s->priv;
+    if (!old_layout(m, table))
+        return 0;
+    hp_info("sink %s: upgrading table %s to ts_ms and generated columns", s->name, table);
+    size_t len;
+    for (int step = 0; (len = hp_mysql_upgrade(m->sql, sizeof(m->sql), m->prefix, reporter, step));
+         step++)
+        if (mysql_real_query(m->db, m->sql, len) != 0 || mysql_commit(m->db) != 0)
+            return hp_sink_fail(s,
+                                "upgrade table %s: %s (%u); upgrade it by hand "
+                                "(docs/mysql.md, \"Upgrading\")",
+                                table, mysql_error(m->db), mysql_errno(m->db));
+    return 0;
+}
+
 static int ensure_table(struct hp_sink *s, struct my_table *t)
 {
     struct my *m = s->priv;
@@ -242,7 +279,8 @@ static int ensure_table(struct hp_sink *s, struct my_table *t)
     char table[80];
     snprintf(table, sizeof(table), "%s%s", m->prefix, t->reporter);
     if (create_table(s, hp_mysql_reporter_ddl(m->sql, sizeof(m->sql), m->prefix, t->reporter),
-                     table))
+                     table) ||
+        upgrade_table(s, table, t->reporter))
         return -1;
     t->ready = true;
     return 0;
@@ -650,7 +688,8 @@ static int my_open(struct hp_sink *s)
         return -1;
     char table[64];
     snprintf(table, sizeof(table), "%ssessions", m->prefix);
-    if (create_table(s, hp_mysql_sessions_ddl(m->sql, sizeof(m->sql), m->prefix), table) != 0) {
+    if (create_table(s, hp_mysql_sessions_ddl(m->sql, sizeof(m->sql), m->prefix), table) != 0 ||
+        upgrade_table(s, table, NULL) != 0) {
         my_close(s);
         return -1;
     }

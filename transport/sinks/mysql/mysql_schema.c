@@ -161,3 +161,68 @@ size_t hp_mysql_sessions_insert(char *buf, size_t len, const char *prefix)
                "`boot_id` = VALUES(`boot_id`), `data` = VALUES(`data`)",
                prefix);
 }
+
+/* Step `step` of the upgrade of a reporter table (or, with reporter NULL,
+ * of the sessions table) made before ts_ms: MariaDB's ADD COLUMN IF NOT
+ * EXISTS makes a repeated step harmless. The result equals a table made
+ * by the DDL above (same columns, order and keys). */
+static size_t upgrade_reporter(char *buf, size_t len, const char *t, const char *reporter, int step)
+{
+    size_t n = 0, ncols = sizeof(gen_cols) / sizeof(gen_cols[0]);
+    const struct gen_col *first = NULL;
+    if (step == 1)
+        return fmt(buf, len, "UPDATE `%s` SET `ts_ms` = ROUND(`ts` * 1000)", t);
+    if (step == 2)
+        return fmt(buf, len, "ALTER TABLE `%s` ALTER COLUMN `ts_ms` DROP DEFAULT, DROP COLUMN `ts`",
+                   t);
+    if (step != 0)
+        return 0;
+    append(buf, len, &n,
+           "ALTER TABLE `%s` ADD COLUMN IF NOT EXISTS `ts_ms` BIGINT NOT NULL DEFAULT 0 "
+           "COMMENT 'sample time, Unix epoch ms' AFTER `seq`",
+           t);
+    for (size_t i = 0; i < ncols; i++)
+        if (strcmp(gen_cols[i].reporter, reporter) == 0) {
+            first = first ? first : &gen_cols[i];
+            append(buf, len, &n,
+                   ", ADD COLUMN IF NOT EXISTS `%s` %s AS (JSON_VALUE(`data`, '%s')) VIRTUAL",
+                   gen_cols[i].name, gen_cols[i].type, gen_cols[i].path);
+        }
+    append(buf, len, &n, ", ADD KEY IF NOT EXISTS `time` (`ts_dt`)");
+    if (first)
+        append(buf, len, &n, ", ADD KEY IF NOT EXISTS `%s` (`%s`)", first->name, first->name);
+    return n < len ? n : 0;
+}
+
+static size_t upgrade_sessions(char *buf, size_t len, const char *t, int step)
+{
+    switch (step) {
+    case 0:
+        return fmt(buf, len,
+                   "ALTER TABLE `%s` ADD COLUMN IF NOT EXISTS `ts_ms` BIGINT NOT NULL DEFAULT 0 "
+                   "COMMENT 'latest session message, Unix epoch ms' AFTER `seq`, "
+                   "ADD COLUMN IF NOT EXISTS `start_ms` BIGINT NULL "
+                   "COMMENT 'agent start, Unix epoch ms' AFTER `description`",
+                   t);
+    case 1:
+        return fmt(
+            buf, len,
+            "UPDATE `%s` SET `ts_ms` = ROUND(`ts` * 1000), `start_ms` = ROUND(`start` * 1000)", t);
+    case 2:
+        return fmt(buf, len,
+                   "ALTER TABLE `%s` ALTER COLUMN `ts_ms` DROP DEFAULT, DROP COLUMN `ts`, "
+                   "DROP COLUMN `start`",
+                   t);
+    default:
+        return 0;
+    }
+}
+
+size_t hp_mysql_upgrade(char *buf, size_t len, const char *prefix, const char *reporter, int step)
+{
+    char t[128];
+    if (!fmt(t, sizeof(t), "%s%s", prefix, reporter ? reporter : "sessions"))
+        return 0;
+    return reporter ? upgrade_reporter(buf, len, t, reporter, step)
+                    : upgrade_sessions(buf, len, t, step);
+}

@@ -31,4 +31,10 @@ size_t hp_mysql_reporter_insert(char *buf, size_t len, const char *prefix, const
  * start_ms, start_dt, version, boot_id, data), updating a known session. */
 size_t hp_mysql_sessions_insert(char *buf, size_t len, const char *prefix);
 
+/* Statement `step` (0, 1, 2) of upgrading a table made before ts_ms (it
+ * has `ts` in Unix seconds) to the layout above, in MariaDB syntax;
+ * reporter NULL: the sessions table. 0 past the last step or if buf is
+ * too small. */
+size_t hp_mysql_upgrade(char *buf, size_t len, const char *prefix, const char *reporter, int step);
+
 #endif
