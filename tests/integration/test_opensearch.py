@@ -268,8 +268,11 @@ class OpenSearchTest(unittest.TestCase):
         m = [m for m in msgs if m["reporter"] == "cpu"][0]
         cpus = m["data"]["cpus"]
         self.assertGreaterEqual(len(cpus), 1)
-        first = {k: (k == "cpu" and 0) or 3 for k in cpus[0]}
-        second = {k: (k == "cpu" and 1) or 2.5 for k in cpus[0]}
+        # every number replaced, nested objects (a cpu's "times") kept as
+        # objects: the whole first cpu, the fractional second
+        fill = lambda o, v: {k: fill(x, v) if isinstance(x, dict) else v for k, x in o.items()}
+        first, second = fill(cpus[0], 3), fill(cpus[0], 2.5)
+        first["cpu"], second["cpu"] = 0, 1
         m["data"]["cpus"] = [first, second]
         m["data"]["times"] = {k: 7 for k in m["data"]["times"]}
         index = self.prefix + "-cpu"
@@ -279,8 +282,8 @@ class OpenSearchTest(unittest.TestCase):
         props = node.request("GET", "/%s/_mapping" % index)[index]["mappings"]["properties"]
         data = props["data"]["properties"]
         for group in ("cpus", "times"):
-            for k, v in data[group]["properties"].items():
-                self.assertEqual(v["type"], "double", "data.%s.%s" % (group, k))
+            for k, v in mapped_types(data[group]["properties"]).items():
+                self.assertEqual(v, "double", "data.%s.%s" % (group, k))
         for k in ("interrupts", "ctx_switches", "count"):
             self.assertEqual(data[k]["type"], "long", k)
 
