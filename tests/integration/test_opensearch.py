@@ -24,7 +24,8 @@ import tests.integration.hp as hp
 import tests.integration.opensearch as opensearch
 
 TEMPLATE = os.path.join(hp.ROOT, "etc", "elasticsearch-template.json")
-REPORTERS = ("cpu", "mem", "net", "process", "uptime", "ipaddr", "temperature", "disk", "agent")
+REPORTERS = ("cpu", "mem", "net", "process", "uptime", "ipaddr", "temperature", "disk", "agent",
+             "pressure", "netstat", "cgroup")
 
 CONFIG = """agent: { hostname = "oshost"; tick = 0.02; shutdown_timeout = 10.0; };
 reporters: { %(reporters)s };
@@ -87,7 +88,7 @@ def mapped_types(props, path=""):
 
 
 def reporters(interval, names=("uptime", "agent")):
-    return " ".join("%s: { interval = %s; };" % (n, interval) for n in names)
+    return " ".join("%s: { enabled = true; interval = %s; };" % (n, interval) for n in names)
 
 
 class CuttingProxy:
@@ -185,7 +186,7 @@ class OpenSearchTest(unittest.TestCase):
         # process watches itself and the busiest processes, so the watched
         # fields (utime, stime, cpu_percent, rates...) are mapped too.
         reps = (reporters(0.2, [r for r in REPORTERS if r != "process"]) +
-                ' process: { interval = 0.2; watch = ( { self = true; }, '
+                ' process: { enabled = true; interval = 0.2; watch = ( { self = true; }, '
                 '{ top = 3; by = "cpu"; }, { name = "hostpulse"; aggregate = true; } ); };')
         msgs, a = self.run_agent(self.es_sink(), reps=reps, settle=1.5)
         watched = [p for m in msgs if m["reporter"] == "process"
