@@ -349,7 +349,15 @@ int hp_health_serve(struct hp_health *h)
     snprintf(h->path, sizeof(h->path), "%s", h->cfg.socket);
     h->listen_fd = listen_at(h->path);
     if (h->listen_fd < 0) {
-        hp_warn("health: no socket at %s: %s", h->path, strerror(errno));
+        /* Its directory is the service's runtime directory (systemd's
+         * RuntimeDirectory=, the SysV script's mkdir): run from source or
+         * by hand it is absent, which is no fault of the agent's. */
+        if (errno == ENOENT)
+            hp_info("health: no socket at %s (its directory does not exist; the service "
+                    "creates it); /health on a prometheus sink still answers",
+                    h->path);
+        else
+            hp_warn("health: no socket at %s: %s", h->path, strerror(errno));
         h->path[0] = '\0';
         return 0;
     }

@@ -1,27 +1,38 @@
 -- mysql-schema.sql -- the tables the hostpulse MySQL/MariaDB sink writes.
 --
 -- The agent creates these itself when they are missing (CREATE TABLE IF NOT
--- EXISTS, with the same text as transport/mysql_schema.c), so loading this
--- file is optional: it is for DBAs who create the schema up front and give
--- the agent's user only INSERT/SELECT (see docs/mysql.md). Table names
--- assume the default table_prefix "hp_"; replace it if you set another.
+-- EXISTS, with the same text as transport/sinks/mysql/mysql_schema.c), so
+-- loading this file is optional: it is for DBAs who create the schema up
+-- front and give the agent's user only INSERT/SELECT (see docs/mysql.md).
+-- Table names assume the default table_prefix "hp_"; replace it if you set
+-- another.
 --
---   mariadb hostpulse < /usr/share/doc/hostpulse/mysql-schema.sql
+--   mariadb hostpulse < /usr/share/hostpulse/mysql-schema.sql
 --
--- One generic table per reporter: the envelope in typed columns, the whole
--- data object in `data` (JSON). A reporter not listed here gets its table
--- created by the agent on its first message. Typed columns for the fields
--- you query are added as generated columns; examples at the end.
+-- One table per reporter: the envelope in typed columns (ts_ms: Unix epoch
+-- milliseconds, as the JSON's ts; ts_dt: the same instant as DATETIME(3),
+-- UTC), the whole data object in `data` (JSON), and for the main fields of
+-- cpu, mem, net, disk, uptime and agent VIRTUAL generated columns of their
+-- numeric type, the first of them indexed. Every table has an index on
+-- ts_dt alone, for rollups across hosts:
+--
+--   SELECT DATE_FORMAT(ts_dt, '%Y-%m-%d %H:%i') AS minute, AVG(percent)
+--     FROM hp_cpu WHERE ts_dt > UTC_TIMESTAMP() - INTERVAL 1 HOUR
+--    GROUP BY minute;
+--
+-- A reporter not listed here gets its table created by the agent on its
+-- first message. Generated columns work on MariaDB >= 10.2.3 and
+-- MySQL >= 8.0.21 (JSON_VALUE).
 
 -- One row per agent run, from the `session` message.
 CREATE TABLE IF NOT EXISTS `hp_sessions` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL COMMENT 'of the latest session message',
-  `ts` DOUBLE NOT NULL COMMENT 'latest session message, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'latest session message, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'latest session message, UTC',
   `description` TEXT NULL,
-  `start` DOUBLE NULL COMMENT 'agent start, Unix seconds',
+  `start_ms` BIGINT NULL COMMENT 'agent start, Unix epoch ms',
   `start_dt` DATETIME(3) NULL COMMENT 'agent start, UTC',
   `version` VARCHAR(64) NULL,
   `boot_id` VARCHAR(64) NULL,
@@ -36,12 +47,15 @@ CREATE TABLE IF NOT EXISTS `hp_agent` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
+  `dropped` BIGINT UNSIGNED AS (JSON_VALUE(`data`, '$.dropped')) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`),
+  KEY `dropped` (`dropped`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter cpu
@@ -50,12 +64,19 @@ CREATE TABLE IF NOT EXISTS `hp_cpu` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
+  `percent` DOUBLE AS (JSON_VALUE(`data`, '$.percent')) VIRTUAL,
+  `user` DOUBLE AS (JSON_VALUE(`data`, '$.user')) VIRTUAL,
+  `system` DOUBLE AS (JSON_VALUE(`data`, '$.system')) VIRTUAL,
+  `iowait` DOUBLE AS (JSON_VALUE(`data`, '$.iowait')) VIRTUAL,
+  `load1` DOUBLE AS (JSON_VALUE(`data`, '$.load1')) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`),
+  KEY `percent` (`percent`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter disk
@@ -64,12 +85,15 @@ CREATE TABLE IF NOT EXISTS `hp_disk` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
+  `root_percent` DOUBLE AS (JSON_VALUE(`data`, '$.filesystems."/".percent')) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`),
+  KEY `root_percent` (`root_percent`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter ipaddr
@@ -78,12 +102,13 @@ CREATE TABLE IF NOT EXISTS `hp_ipaddr` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter mem
@@ -92,12 +117,17 @@ CREATE TABLE IF NOT EXISTS `hp_mem` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
+  `percent` DOUBLE AS (JSON_VALUE(`data`, '$.percent')) VIRTUAL,
+  `available` BIGINT UNSIGNED AS (JSON_VALUE(`data`, '$.available')) VIRTUAL,
+  `used` BIGINT UNSIGNED AS (JSON_VALUE(`data`, '$.used')) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`),
+  KEY `percent` (`percent`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter net
@@ -106,12 +136,16 @@ CREATE TABLE IF NOT EXISTS `hp_net` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
+  `bytes_recv_per_sec` DOUBLE AS (JSON_VALUE(`data`, '$.total.bytes_recv_per_sec')) VIRTUAL,
+  `bytes_sent_per_sec` DOUBLE AS (JSON_VALUE(`data`, '$.total.bytes_sent_per_sec')) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`),
+  KEY `bytes_recv_per_sec` (`bytes_recv_per_sec`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter process
@@ -120,12 +154,13 @@ CREATE TABLE IF NOT EXISTS `hp_process` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter temperature
@@ -134,12 +169,13 @@ CREATE TABLE IF NOT EXISTS `hp_temperature` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter uptime
@@ -148,12 +184,15 @@ CREATE TABLE IF NOT EXISTS `hp_uptime` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
+  `uptime` DOUBLE AS (JSON_VALUE(`data`, '$.uptime')) VIRTUAL,
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`),
+  KEY `uptime` (`uptime`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter cgroup
@@ -162,12 +201,13 @@ CREATE TABLE IF NOT EXISTS `hp_cgroup` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter netstat
@@ -176,12 +216,13 @@ CREATE TABLE IF NOT EXISTS `hp_netstat` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 -- reporter pressure
@@ -190,26 +231,22 @@ CREATE TABLE IF NOT EXISTS `hp_pressure` (
   `host` VARCHAR(255) NOT NULL,
   `session` VARCHAR(64) CHARACTER SET ascii NOT NULL,
   `seq` BIGINT UNSIGNED NOT NULL,
-  `ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds',
+  `ts_ms` BIGINT NOT NULL COMMENT 'sample time, Unix epoch ms',
   `ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC',
   `data` JSON NOT NULL COMMENT 'the message data object',
   PRIMARY KEY (`id`),
   UNIQUE KEY `message` (`host`, `session`, `seq`),
-  KEY `host_time` (`host`, `ts_dt`)
+  KEY `host_time` (`host`, `ts_dt`),
+  KEY `time` (`ts_dt`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- Typed columns for chosen fields: add generated columns. The agent names
--- its columns in every INSERT, so it keeps working with any columns added.
--- JSON_VALUE works on MariaDB >= 10.2.3 and MySQL >= 8.0.21. STORED columns
--- take disk space and can be indexed; VIRTUAL ones are computed on read.
+-- More typed columns: add generated columns. The agent names its columns
+-- in every INSERT, so it keeps working with any columns added. VIRTUAL
+-- columns are computed on read and can be indexed (the index stores them);
+-- STORED ones also take space in the row.
 --
 -- ALTER TABLE `hp_uptime`
---   ADD COLUMN `uptime` DOUBLE AS (JSON_VALUE(`data`, '$.uptime')) VIRTUAL,
 --   ADD COLUMN `boot_time` BIGINT AS (JSON_VALUE(`data`, '$.boot_time')) VIRTUAL;
---
--- ALTER TABLE `hp_cpu`
---   ADD COLUMN `percent` DOUBLE AS (JSON_VALUE(`data`, '$.percent')) STORED,
---   ADD INDEX `percent` (`host`, `percent`);
 --
 -- ALTER TABLE `hp_pressure`
 --   ADD COLUMN `memory_full_avg10` DOUBLE
@@ -243,3 +280,25 @@ CREATE TABLE IF NOT EXISTS `hp_pressure` (
 --          cpu INT PATH '$.cpu',
 --          percent DOUBLE PATH '$.percent')) p
 --  WHERE c.host = 'web01' AND c.ts_dt > UTC_TIMESTAMP() - INTERVAL 1 HOUR;
+
+-- Upgrading tables made by hostpulse before ts_ms (columns ts and start in
+-- Unix seconds, no generated columns): MariaDB, per table (the same
+-- generated columns and keys as above for cpu, mem, net, disk, uptime and
+-- agent; docs/mysql.md lists them):
+--
+-- ALTER TABLE `hp_cpu`
+--   ADD COLUMN IF NOT EXISTS `ts_ms` BIGINT NOT NULL DEFAULT 0
+--     COMMENT 'sample time, Unix epoch ms' AFTER `seq`,
+--   MODIFY COLUMN IF EXISTS `ts` DOUBLE NULL,
+--   ADD COLUMN IF NOT EXISTS `percent` DOUBLE AS (JSON_VALUE(`data`, '$.percent')) VIRTUAL,
+--   ADD KEY IF NOT EXISTS `time` (`ts_dt`),
+--   ADD KEY IF NOT EXISTS `percent` (`percent`);
+-- UPDATE `hp_cpu` SET `ts_ms` = ROUND(`ts` * 1000) WHERE `ts_ms` = 0;
+-- ALTER TABLE `hp_cpu` ALTER COLUMN `ts_ms` DROP DEFAULT, DROP COLUMN `ts`;
+--
+-- ALTER TABLE `hp_sessions`
+--   ADD COLUMN IF NOT EXISTS `ts_ms` BIGINT NOT NULL DEFAULT 0 AFTER `seq`,
+--   ADD COLUMN IF NOT EXISTS `start_ms` BIGINT NULL AFTER `description`,
+--   MODIFY COLUMN IF EXISTS `ts` DOUBLE NULL;
+-- UPDATE `hp_sessions` SET `ts_ms` = ROUND(`ts` * 1000), `start_ms` = ROUND(`start` * 1000);
+-- ALTER TABLE `hp_sessions` DROP COLUMN `ts`, DROP COLUMN `start`;

@@ -1,14 +1,16 @@
 /* amqp_consume.c -- test helper: read messages from a RabbitMQ queue.
  *
- *   amqp_consume -u URL -q QUEUE [-b EXCHANGE -k BINDING] [-n COUNT] [-t SECONDS]
- *                [-i IDLE] [-d]
+ *   amqp_consume -u URL -q QUEUE [-b EXCHANGE -k BINDING [-x TYPE] [-H KEY=VALUE]...]
+ *                [-n COUNT] [-t SECONDS] [-i IDLE] [-d]
  *
  * Reads until COUNT messages arrived, SECONDS passed, or (with -i) no
  * message came for IDLE seconds,
  * and prints each as one JSON line: {"routing_key", "exchange",
  * "redelivered", "properties": {...}, "body": <the message, parsed>}.
  * With -b the queue is first declared (durable) and bound to EXCHANGE
- * (a durable topic exchange, declared too) with BINDING; -d stops there
+ * (a durable exchange of TYPE, topic by default, declared too) with BINDING
+ * and, for each -H, a binding argument KEY=VALUE (with "x-match" = "all"
+ * added, for a headers exchange); -d stops there
  * (declare only), so a test can bind a queue before the agent publishes.
  * Messages are acknowledged after they are printed. Exit status 0 unless
  * the broker could not be used (reason on stderr). */
@@ -26,6 +28,9 @@ struct args {
     long count;
     double seconds, idle;
     int declare_only;
+    const char *type;
+    amqp_table_entry_t hdr[8]; /* -H bindings, then x-match */
+    int nhdr;
 };
 
 static int die_reply(amqp_rpc_reply_t r, const char *what)
@@ -57,6 +62,21 @@ static json_object *props_json(const amqp_basic_properties_t *p)
         add_bytes(o, "type", p->type);
     if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG)
         add_bytes(o, "message_id", p->message_id);
+    if (p->_flags & AMQP_BASIC_HEADERS_FLAG) {
+        json_object *h = json_object_new_object();
+        for (int i = 0; i < p->headers.num_entries; i++) {
+            const amqp_table_entry_t *e = &p->headers.entries[i];
+            char key[256];
+            snprintf(key, sizeof(key), "%.*s", (int)e->key.len, (const char *)e->key.bytes);
+            if (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES)
+                add_bytes(h, key, e->value.value.bytes);
+            else if (e->value.kind == AMQP_FIELD_KIND_I64)
+                json_object_object_add(h, key, json_object_new_int64(e->value.value.i64));
+            else
+                json_object_object_add(h, key, json_object_new_string("?"));
+        }
+        json_object_object_add(o, "headers", h);
+    }
     return o;
 }
 
@@ -100,13 +120,15 @@ static amqp_connection_state_t connect_to(char *url)
 
 static void declare(amqp_connection_state_t c, const struct args *a)
 {
-    amqp_exchange_declare(c, 1, amqp_cstring_bytes(a->exchange), amqp_cstring_bytes("topic"), 0, 1,
-                          0, 0, amqp_empty_table);
+    amqp_exchange_declare(c, 1, amqp_cstring_bytes(a->exchange),
+                          amqp_cstring_bytes(a->type ? a->type : "topic"), 0, 1, 0, 0,
+                          amqp_empty_table);
     die_reply(amqp_get_rpc_reply(c), "exchange.declare");
     amqp_queue_declare(c, 1, amqp_cstring_bytes(a->queue), 0, 1, 0, 0, amqp_empty_table);
     die_reply(amqp_get_rpc_reply(c), "queue.declare");
+    amqp_table_t args = {.num_entries = a->nhdr, .entries = (amqp_table_entry_t *)a->hdr};
     amqp_queue_bind(c, 1, amqp_cstring_bytes(a->queue), amqp_cstring_bytes(a->exchange),
-                    amqp_cstring_bytes(a->binding), amqp_empty_table);
+                    amqp_cstring_bytes(a->binding), args);
     die_reply(amqp_get_rpc_reply(c), "queue.bind");
 }
 
@@ -148,7 +170,7 @@ int main(int argc, char **argv)
 {
     struct args a = {.count = 0, .seconds = 10};
     int opt;
-    while ((opt = getopt(argc, argv, "u:q:b:k:n:t:i:d")) != -1) {
+    while ((opt = getopt(argc, argv, "u:q:b:k:n:t:i:dx:H:")) != -1) {
         switch (opt) {
         case 'u':
             a.url = optarg;
@@ -174,6 +196,19 @@ int main(int argc, char **argv)
         case 'd':
             a.declare_only = 1;
             break;
+        case 'x':
+            a.type = optarg;
+            break;
+        case 'H': {
+            char *eq = strchr(optarg, '=');
+            if (!eq || a.nhdr >= 7)
+                return 2;
+            *eq = '\0';
+            a.hdr[a.nhdr++] = (amqp_table_entry_t){
+                .key = amqp_cstring_bytes(optarg),
+                .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(eq + 1)}};
+            break;
+        }
         default:
             return 2;
         }
@@ -183,6 +218,10 @@ int main(int argc, char **argv)
                         "[-t SECONDS] [-i IDLE] [-d]\n");
         return 2;
     }
+    if (a.nhdr)
+        a.hdr[a.nhdr++] = (amqp_table_entry_t){
+            .key = amqp_cstring_bytes("x-match"),
+            .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes("all")}};
     amqp_connection_state_t c = connect_to(a.url);
     if (a.exchange)
         declare(c, &a);

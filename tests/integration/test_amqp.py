@@ -6,6 +6,7 @@
 # hp: slow
 import collections
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -42,9 +43,9 @@ def consume(url, queue, idle=3.0, seconds=60, extra=()):
     return hp.parse_lines(p.stdout)
 
 
-def bind_queue(url, queue, binding, exchange="hostpulse"):
-    subprocess.run([CONSUME, "-u", url, "-q", queue, "-b", exchange, "-k", binding, "-d"],
-                   check=True, capture_output=True, timeout=30)
+def bind_queue(url, queue, binding, exchange="hostpulse", extra=()):
+    subprocess.run([CONSUME, "-u", url, "-q", queue, "-b", exchange, "-k", binding, "-d"]
+                   + list(extra), check=True, capture_output=True, timeout=30)
 
 
 def seq_report(test, deliveries):
@@ -120,6 +121,51 @@ class AmqpEndToEnd(unittest.TestCase):
         seq_report(self, topic_msgs)
         ids = [d["properties"]["message_id"] for d in host_msgs]
         self.assertEqual(len(ids), len(set(ids)), "message_id is unique")
+
+    def test_dotted_host_names_route_with_hash_bindings(self):
+        # docs/amqp.md: "hostpulse.*.uptime" misses a dotted host name,
+        # "hostpulse.#.uptime" and "hostpulse.<host>.#" catch it.
+        bind_queue(self.url, "dotted-star", "hostpulse.*.uptime")
+        bind_queue(self.url, "dotted-hash", "hostpulse.#.uptime")
+        bind_queue(self.url, "dotted-host", "hostpulse.web01.example.com.#")
+        with tempfile.TemporaryDirectory() as d:
+            with hp.Agent(config(d, self.url, host="web01.example.com")) as a:
+                time.sleep(2)
+            self.assertEqual(a.returncode, 0, a.stderr)
+        self.assertEqual(consume(self.url, "dotted-star", idle=1.0), [])
+        hashed = consume(self.url, "dotted-hash")
+        self.assertGreater(len(hashed), 5)
+        self.assertEqual({d["body"]["host"] for d in hashed}, {"web01.example.com"})
+        self.assertEqual({d["body"]["reporter"] for d in hashed}, {"uptime"})
+        self.assertEqual({d["body"]["reporter"] for d in consume(self.url, "dotted-host")},
+                         {"session", "uptime", "agent"})
+
+    def test_headers_exchange_routes_on_identity_headers(self):
+        # A consumer's queue bound on x-match=all, reporter=uptime, and the
+        # agent's own per-host queue bound on its host header.
+        bind_queue(self.url, "hdr-uptime", "", exchange="hp-headers",
+                   extra=["-x", "headers", "-H", "reporter=uptime"])
+        bind_queue(self.url, "hdr-other-host", "", exchange="hp-headers",
+                   extra=["-x", "headers", "-H", "host=not-this-one"])
+        extra = ('exchange: { name = "hp-headers"; type = "headers"; }; '
+                 'queue: { prefix = "hdr"; };')
+        with tempfile.TemporaryDirectory() as d:
+            with hp.Agent(config(d, self.url, host="hdr.example", extra=extra)) as a:
+                time.sleep(2)
+            self.assertEqual(a.returncode, 0, a.stderr)
+            self.assertNotIn("unroutable", a.stderr)
+        uptime = consume(self.url, "hdr-uptime")
+        self.assertGreater(len(uptime), 5)
+        for d in uptime:
+            m, h = d["body"], d["properties"]["headers"]
+            self.assertEqual(m["reporter"], "uptime")
+            self.assertEqual(h, {"host": m["host"], "reporter": m["reporter"],
+                                 "session": m["session"], "seq": m["seq"]})
+        own = consume(self.url, "hdr.hdr.example")
+        self.assertEqual({d["body"]["reporter"] for d in own}, {"session", "uptime", "agent"})
+        dups, _ = seq_report(self, own)
+        self.assertEqual(dups, 0)
+        self.assertEqual(consume(self.url, "hdr-other-host", idle=1.0), [])
 
     def check_connect(self, url, extra=""):
         with tempfile.TemporaryDirectory() as d:
@@ -338,6 +384,68 @@ class AmqpTLS(unittest.TestCase):
         self.assertIn("TLS", p.stderr)
         self.assertIn("not trusted", p.stderr)
         self.assertNotIn(PASSWORD, p.stderr)
+
+
+def help_defaults(sink_type):
+    """{dotted option: default text or None} of one sink, from --help-config."""
+    out = hp.run(["--help-config"]).stdout.splitlines()
+    start = out.index("  { type = \"%s\";" % sink_type)
+    opts, group = {}, None
+    for line in out[start + 1:]:
+        if line.startswith("  }"):
+            break
+        m = re.match(r"( +)(\w+) \((\w+)\)(?: = (.*?))?(?: [\[{][^\]}]*[\]}])?: ", line)
+        if not m:
+            continue
+        indent, name, kind, default = m.groups()
+        if len(indent) == 4:
+            group = name if kind == "group" else None
+            if kind == "group":
+                continue
+        opts[group + "." + name if len(indent) > 4 else name] = default
+    return opts
+
+
+def example_settings(path):
+    """{dotted option: value text} set (not commented out) in the first
+    sink block of an example file, and the names mentioned in comments."""
+    text = open(path).read()
+    body = text[text.index("sinks = ("):]
+    groups, got, mentioned = [], {}, set()
+    for line in body.splitlines():
+        q = re.match(r'((?:[^"#]|"[^"]*")*)#?(.*)', line)
+        code, comment = q.group(1), q.group(2)
+        for m in re.finditer(r"(\w+)\s*=", comment):
+            mentioned.add(".".join(groups + [m.group(1)]))
+        if re.match(r"\s*(\w+)\s*:\s*\{", code):
+            groups.append(re.match(r"\s*(\w+)", code).group(1))
+        elif re.match(r"\s*\};", code) and groups:
+            groups.pop()
+        m = re.match(r"\s*(\w+)\s*=\s*(.*?);\s*$", code)
+        if m:
+            got[".".join(groups + [m.group(1)])] = m.group(2).strip('"')
+    return got, mentioned
+
+
+class AmqpExample(unittest.TestCase):
+    def test_example_shows_every_option_with_its_default(self):
+        # etc/amqp.conf says so in its first lines; a value that is not the
+        # default must be commented out, with the default said in words.
+        defaults = help_defaults("amqp")
+        got, mentioned = example_settings(os.path.join(hp.ROOT, "etc", "amqp.conf"))
+        common = {"type", "backlog", "retry_initial", "retry_max", "name", "enabled"}
+        for key, value in got.items():
+            if key in common:
+                continue
+            self.assertIn(key, defaults, "etc/amqp.conf sets an unknown option")
+            want = defaults[key]
+            self.assertIsNotNone(want, "%s has no default but is set" % key)
+            try:
+                self.assertEqual(float(value), float(want), key)
+            except ValueError:
+                self.assertEqual(value, want, key)
+        for key in defaults:
+            self.assertTrue(key in got or key in mentioned, "etc/amqp.conf omits " + key)
 
 
 if __name__ == "__main__":

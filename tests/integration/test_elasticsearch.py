@@ -31,7 +31,8 @@ def doc_id(m):
 
 
 def day_index(m, prefix="hostpulse-"):
-    return prefix + time.strftime("%Y.%m.%d", time.gmtime(m["ts"] / 1000))
+    """The default index: one per reporter and UTC day of the sample."""
+    return "%s%s-%s" % (prefix, m["reporter"], time.strftime("%Y.%m.%d", time.gmtime(m["ts"] / 1000)))
 
 
 class ElasticsearchTest(unittest.TestCase):

@@ -67,7 +67,7 @@ def tearDownModule():
 
 
 def reporters(interval, names=("uptime", "agent")):
-    return " ".join("%s: { interval = %s; };" % (n, interval) for n in names)
+    return " ".join("%s: { enabled = true; interval = %s; };" % (n, interval) for n in names)
 
 
 class KafkaBrokerTest(unittest.TestCase):
@@ -208,20 +208,25 @@ class KafkaBrokerTest(unittest.TestCase):
         path = self.config(absent, extra="properties: { allow_auto_create_topics = false; };")
         p = hp.run(["-c", path, "--check", "--connect"])
         self.assertEqual(p.returncode, 1, p.stderr)
-        self.assertIn("topic %s does not exist" % absent, p.stderr)
+        self.assertIn("topic %s does not exist (allow_auto_create_topics = false" % absent,
+                      p.stderr)
+        self.assertNotIn(absent, broker.topics("absent-"))
 
-    @unittest.expectedFailure
     def test_check_connect_creates_topics(self):
-        # KNOWN BUG, found by this broker: docs/kafka.md says a cluster that
-        # creates topics on first use creates them at --check --connect. A
-        # real broker with auto.create.topics.enable = true does not: the
-        # check reports "topic ... does not exist (and the cluster does not
-        # create it)" and no topic is created (librdkafka's mock creates
-        # every topic it is asked about, so test_kafka.py cannot see this).
-        # When this passes, remove expectedFailure.
+        # Found by this broker: a cluster with auto.create.topics.enable =
+        # true creates a topic on the check's metadata request, but KRaft
+        # answers "unknown topic" first; the check said "does not exist (and
+        # the cluster does not create it)". It now asks the broker's
+        # auto.create.topics.enable and waits for the topic to appear.
         p = hp.run(["-c", self.config("autocheck-{reporter}"), "--check", "--connect"])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("autocheck-uptime", broker.topics("autocheck-"))
+        self.assertIn("topic autocheck-uptime created by the cluster", p.stderr)
+        self.assertNotIn("does not exist", p.stderr)
+        # A second check finds them: no creation to report.
+        p = hp.run(["-c", self.config("autocheck-{reporter}"), "--check", "--connect"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("created by the cluster", p.stderr)
 
     def sasl(self, password, topic, shutdown=10.0):
         extra = ('properties: { security_protocol = "sasl_plaintext"; sasl_mechanism = "%s"; '
@@ -257,6 +262,27 @@ class KafkaBrokerTest(unittest.TestCase):
                         what="a certificate verification failure")
         self.assertIn("sink kafka", a.stderr)
         self.assertEqual(broker.topics("badtls-"), [])
+
+
+class KafkaNoAutoCreate(unittest.TestCase):
+    """A cluster with auto.create.topics.enable = false: --check --connect
+    says so at once instead of waiting for a topic that never comes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.b = kafka_server.Broker(auto_create=False)
+        cls.addClassCleanup(cls.b.close)
+        cls.b.start()
+
+    def test_check_connect_names_the_broker_setting(self):
+        with tempfile.TemporaryDirectory() as d:
+            text = CONFIG % {"host": HOST, "brokers": self.b.plain(), "topic": "noauto-{reporter}",
+                             "extra": "", "reporters": reporters(1.0), "shutdown": 1.0}
+            p = hp.run(["-c", hp.write_config(d, text), "--check", "--connect"])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertRegex(p.stderr, r"topic noauto-\w+ does not exist \(and the cluster does not "
+                                   r"create it: auto.create.topics.enable = false\)")
+        self.assertEqual(self.b.topics("noauto-"), [])
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ with open(os.path.join(hp.ROOT, "docs", "schema", "psistats.schema.json")) as f:
 def config(d, url, host="h1", extra="", reporters=None):
     reps = reporters or {"uptime": 0.1, "agent": 0.2}
     text = CONFIG % dict(host=host, url=url, extra=extra,
-                         reporters=" ".join("%s: { interval = %s; };" % kv for kv in reps.items()))
+                         reporters=" ".join("%s: { enabled = true; interval = %s; };" % kv for kv in reps.items()))
     return hp.write_config(d, text)
 
 

@@ -7,6 +7,7 @@
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -84,7 +85,7 @@ class MySQLTest(unittest.TestCase):
             return 0  # not created yet
 
     def rows(self, database, table, session):
-        return self.db.sql("SELECT host, session, seq, ts, ts_dt, data FROM `%s` "
+        return self.db.sql("SELECT host, session, seq, ts_ms, ts_dt, data FROM `%s` "
                            "WHERE session = '%s' ORDER BY seq" % (table, session), database)
 
     def assertStored(self, msgs, database, prefix):
@@ -106,17 +107,17 @@ class MySQLTest(unittest.TestCase):
             for r, m in zip(rows, ms):
                 self.assertEqual(r[0], m["host"])
                 self.assertEqual(r[1], m["session"])
-                self.assertAlmostEqual(float(r[3]), m["ts"] / 1000.0, places=3)
+                self.assertEqual(int(r[3]), m["ts"], "ts_ms is the JSON's ts")
                 self.assertEqual(r[4], utc_text(m["ts"]))
                 self.assertEqual(json.loads(r[5]), m["data"])
         if "session" not in by_rep:  # --once publishes none
             return
-        s = self.db.sql("SELECT host, description, start, version, boot_id, data FROM "
+        s = self.db.sql("SELECT host, description, start_ms, version, boot_id, data FROM "
                         "`%ssessions` WHERE session = '%s'" % (prefix, session), database)
         self.assertEqual(len(s), 1)
         sm = by_rep["session"][-1]["data"]
         self.assertEqual(s[0][:2], ["mysqltest", "mysql test"])
-        self.assertAlmostEqual(float(s[0][2]), sm["start"] / 1000.0, places=3)
+        self.assertEqual(int(s[0][2]), sm["start"])
         self.assertEqual(s[0][3:5], [sm["version"], sm["boot_id"]])
         self.assertEqual(json.loads(s[0][5]), sm)
 
@@ -129,26 +130,137 @@ class MySQLTest(unittest.TestCase):
         self.assertIn("sink mysql: connected to %s@%s/hp" % (USER, self.db.socket), err)
         self.assertStored(msgs, "hp", "sock_")
 
+    def test_localhost_with_port_is_tcp_and_messages_name_it(self):
+        # Without the rule, "localhost" took the default socket (absent here)
+        # and the error named the ignored port.
+        conf = agent_conf(sink_conf(self.db, "hp", "lh_").replace(
+            'host = "127.0.0.1"', 'host = "localhost"'))
+        msgs, err = self.run_agent(conf, lambda a: self.count("hp", "lh_uptime") >= 3,
+                                   "3 uptime rows over TCP")
+        self.assertIn("sink mysql: connected to %s@127.0.0.1:%d/hp" % (USER, self.db.port), err)
+        self.assertStored(msgs, "hp", "lh_")
+        # "localhost" without a port: the default socket, named in the error.
+        conf = agent_conf('{ type = "mysql"; host = "localhost"; user = "u"; database = "d"; }')
+        path = hp.write_config(self.tmp.name, conf)
+        p = hp.run(["-c", path, "--check", "--connect"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("u@/run/mysqld/mysqld.sock/d", p.stderr)
+        self.assertNotIn("3306", p.stderr)
+
     def test_schema_file_matches_and_generated_columns_work(self):
         self.db.source(os.path.join(hp.ROOT, "etc", "mysql-schema.sql"), "schemafile")
         # The documented way to get typed columns: generated columns.
-        self.db.sql("ALTER TABLE hp_uptime ADD COLUMN uptime DOUBLE AS "
-                    "(JSON_VALUE(data, '$.uptime')) VIRTUAL", "schemafile")
+        self.db.sql("ALTER TABLE hp_uptime ADD COLUMN boot_time BIGINT AS "
+                    "(JSON_VALUE(data, '$.boot_time')) VIRTUAL", "schemafile")
         conf = agent_conf(sink_conf(self.db, "schemafile", "hp_", name="file"),
                           sink_conf(self.db, "hp", "hp_", name="own"))
         msgs, _ = self.run_agent(conf, lambda a: self.count("hp", "hp_uptime") >= 5 and
                                  self.count("schemafile", "hp_uptime") >= 5, "rows in both")
         self.assertStored(msgs, "schemafile", "hp_")
         self.assertStored(msgs, "hp", "hp_")
-        rows = self.db.sql("SELECT uptime, JSON_VALUE(data, '$.uptime') FROM hp_uptime",
+        rows = self.db.sql("SELECT boot_time, JSON_VALUE(data, '$.boot_time') FROM hp_uptime",
                            "schemafile")
-        self.assertTrue(rows and all(float(a) == float(b) for a, b in rows), rows)
-        self.db.sql("ALTER TABLE hp_uptime DROP COLUMN uptime", "schemafile")
+        self.assertTrue(rows and all(int(a) == int(b) for a, b in rows), rows)
+        self.db.sql("ALTER TABLE hp_uptime DROP COLUMN boot_time", "schemafile")
         for table in ("hp_sessions", "hp_uptime", "hp_agent"):
             want, got = (self.db.sql("SHOW CREATE TABLE `%s`" % table, d)[0][1]
                          for d in ("schemafile", "hp"))
             strip = lambda t: " ".join(w for w in t.split() if not w.startswith("AUTO_INCREMENT="))
             self.assertEqual(strip(got), strip(want), table)
+
+    def test_generated_columns_typed_indexed_and_as_the_schema_file(self):
+        # Analysts' layout: main fields as numeric generated columns, an
+        # index on time alone, ts_ms in the JSON's unit; the schema file
+        # creates the same tables.
+        reps = ("cpu", "mem", "net", "disk", "uptime", "agent")
+        conf = agent_conf(sink_conf(self.db, "hp", "gen_")).replace(
+            "reporters: {", "reporters: { " + " ".join(
+                "%s: { interval = 0.2; };" % r for r in reps[:4]), 1)
+        msgs, _ = self.run_agent(conf, lambda a: self.count("hp", "gen_net") >= 3,
+                                 "3 net rows")
+        cols = {
+            "cpu": ["percent", "user", "system", "iowait", "load1"],
+            "mem": ["percent", "available", "used"],
+            "net": ["bytes_recv_per_sec", "bytes_sent_per_sec"],
+            "disk": ["root_percent"], "uptime": ["uptime"], "agent": ["dropped"]}
+        paths = {"net": "$.total.%s", "disk": '$.filesystems."/".percent'}
+        for rep, names in cols.items():
+            for c in names:
+                t = self.db.sql("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE "
+                                "TABLE_SCHEMA = 'hp' AND TABLE_NAME = 'gen_%s' AND "
+                                "COLUMN_NAME = '%s'" % (rep, c))
+                self.assertIn(t[0][0], ("double", "bigint"), (rep, c))
+                path = paths.get(rep, "$.%s") % c if rep != "disk" else paths["disk"]
+                rows = self.db.sql("SELECT `%s`, JSON_VALUE(data, '%s') FROM gen_%s"
+                                   % (c, path, rep), "hp")
+                got = [r for r in rows if r[1] is not None]
+                self.assertTrue(got or rep == "net", (rep, c))
+                for a, b in got:
+                    self.assertAlmostEqual(float(a), float(b), 6, (rep, c))
+        # A per-minute average over every host reads the time index.
+        plan = self.db.sql("EXPLAIN SELECT DATE_FORMAT(ts_dt, '%Y-%m-%d %H:%i') m, AVG(percent) "
+                           "FROM gen_cpu WHERE ts_dt > UTC_TIMESTAMP() - INTERVAL 1 HOUR "
+                           "GROUP BY m", "hp")
+        self.assertIn("time", (plan[0][4] or "").split(","), "possible_keys: %s" % plan[0])
+        avg = self.db.sql("SELECT AVG(percent) FROM gen_cpu", "hp")[0][0]
+        self.assertGreaterEqual(float(avg), 0.0)
+        # The schema file's tables are the agent's.
+        self.db.sql("CREATE DATABASE IF NOT EXISTS genfile")
+        self.db.source(os.path.join(hp.ROOT, "etc", "mysql-schema.sql"), "genfile")
+        strip = lambda t: " ".join(w for w in t.split() if not w.startswith("AUTO_INCREMENT="))
+        for rep in cols:
+            want = self.db.sql("SHOW CREATE TABLE `hp_%s`" % rep, "genfile")[0][1]
+            got = self.db.sql("SHOW CREATE TABLE `gen_%s`" % rep, "hp")[0][1]
+            self.assertEqual(strip(got).replace("gen_", "hp_", 1), strip(want), rep)
+
+    def test_tables_of_an_older_version_are_upgraded(self):
+        # Tables as hostpulse made them before ts_ms (ts and start in Unix
+        # seconds, no generated columns), with a row each.
+        old = ("CREATE TABLE `%s` (`id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, "
+               "`host` VARCHAR(255) NOT NULL, `session` VARCHAR(64) CHARACTER SET ascii NOT NULL, "
+               "`seq` BIGINT UNSIGNED NOT NULL, "
+               "`ts` DOUBLE NOT NULL COMMENT 'sample time, Unix seconds', "
+               "`ts_dt` DATETIME(3) NOT NULL COMMENT 'sample time, UTC', "
+               "`data` JSON NOT NULL COMMENT 'the message data object', PRIMARY KEY (`id`), "
+               "UNIQUE KEY `message` (`host`, `session`, `seq`), KEY `host_time` (`host`, `ts_dt`)"
+               ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+        self.db.sql("CREATE DATABASE IF NOT EXISTS upg")
+        self.db.create_user("upgrader", PASSWORD, ["upg"])
+        self.db.sql(old % "old_uptime", "upg")
+        self.db.sql("CREATE TABLE `old_sessions` (`host` VARCHAR(255) NOT NULL, "
+                    "`session` VARCHAR(64) CHARACTER SET ascii NOT NULL, "
+                    "`seq` BIGINT UNSIGNED NOT NULL COMMENT 'of the latest session message', "
+                    "`ts` DOUBLE NOT NULL COMMENT 'latest session message, Unix seconds', "
+                    "`ts_dt` DATETIME(3) NOT NULL COMMENT 'latest session message, UTC', "
+                    "`description` TEXT NULL, `start` DOUBLE NULL COMMENT 'agent start, Unix seconds', "
+                    "`start_dt` DATETIME(3) NULL COMMENT 'agent start, UTC', "
+                    "`version` VARCHAR(64) NULL, `boot_id` VARCHAR(64) NULL, "
+                    "`data` JSON NOT NULL COMMENT 'the session message data object', "
+                    "PRIMARY KEY (`host`, `session`), KEY `start` (`start_dt`)"
+                    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", "upg")
+        self.db.sql("INSERT INTO old_uptime (host, session, seq, ts, ts_dt, data) VALUES "
+                    "('h0', 's0', 1, 1795290000.123, '2026-11-22 06:20:00.123', '{\"uptime\": 5}')",
+                    "upg")
+        self.db.sql("INSERT INTO old_sessions (host, session, seq, ts, ts_dt, start, data) VALUES "
+                    "('h0', 's0', 1, 1795290000.5, '2026-11-22 06:20:00.500', 1795289999.25, '{}')",
+                    "upg")
+        conf = agent_conf(sink_conf(self.db, "upg", "old_", user="upgrader"))
+        msgs, err = self.run_agent(conf, lambda a: self.count("upg", "old_uptime") >= 4,
+                                   "rows after the upgrade")
+        self.assertIn("upgrading table old_uptime", err)
+        self.assertStored(msgs, "upg", "old_")
+        self.assertEqual(self.db.sql("SELECT ts_ms, uptime FROM old_uptime WHERE host = 'h0'",
+                                     "upg"), [["1795290000123", "5"]])
+        self.assertEqual(self.db.sql("SELECT ts_ms, start_ms FROM old_sessions WHERE host = 'h0'",
+                                     "upg"), [["1795290000500", "1795289999250"]])
+        # The same tables as a fresh start makes.
+        self.db.sql("CREATE DATABASE IF NOT EXISTS upgfile")
+        self.db.source(os.path.join(hp.ROOT, "etc", "mysql-schema.sql"), "upgfile")
+        strip = lambda t: " ".join(w for w in t.split() if not w.startswith("AUTO_INCREMENT="))
+        for rep in ("uptime", "sessions"):
+            want = self.db.sql("SHOW CREATE TABLE `hp_%s`" % rep, "upgfile")[0][1]
+            got = self.db.sql("SHOW CREATE TABLE `old_%s`" % rep, "upg")[0][1]
+            self.assertEqual(strip(got).replace("old_", "hp_", 1), strip(want), rep)
 
     def test_server_restart_and_crash_lose_and_duplicate_nothing(self):
         conf = agent_conf(sink_conf(self.db, "hp", "rs_"))
@@ -370,3 +482,25 @@ class MySQLTest(unittest.TestCase):
                                 "the error")
         self.assertIn("error: sink mysql: create table nope_sessions: CREATE command denied "
                       "to user 'inserter'", err)
+
+
+class InstalledPaths(unittest.TestCase):
+    """The install paths the sink docs and examples name exist after
+    `make install` (the package installs the same tree)."""
+    FILES = ["etc/mysql.conf", "etc/mysql-schema.sql", "etc/amqp.conf", "etc/kafka.conf",
+             "etc/elasticsearch.conf", "docs/mysql.md", "docs/elasticsearch.md",
+             "docs/amqp.md", "docs/kafka.md"]
+
+    def test_named_paths_are_installed(self):
+        with tempfile.TemporaryDirectory() as dest:
+            subprocess.run(["make", "-s", "-C", hp.ROOT, "install", "DESTDIR=" + dest,
+                            "VARIANT=" + os.path.basename(hp.BUILD)],
+                           check=True, capture_output=True, timeout=600)
+            for name in self.FILES:
+                text = open(os.path.join(hp.ROOT, name)).read()
+                for path in re.findall(r"(/(?:usr/share(?:/doc)?|etc)/hostpulse\S*?\.(?:conf|json|sql))\b",
+                                       text):
+                    if path.startswith("/etc/hostpulse/") and path != "/etc/hostpulse/hostpulse.conf":
+                        self.fail("%s names %s, which the package does not install" % (name, path))
+                    self.assertTrue(os.path.exists(dest + path) or os.path.exists(dest + path + ".gz"),
+                                    "%s names %s, which make install does not create" % (name, path))

@@ -24,7 +24,8 @@ import tests.integration.hp as hp
 import tests.integration.opensearch as opensearch
 
 TEMPLATE = os.path.join(hp.ROOT, "etc", "elasticsearch-template.json")
-REPORTERS = ("cpu", "mem", "net", "process", "uptime", "ipaddr", "temperature", "disk", "agent")
+REPORTERS = ("cpu", "mem", "net", "process", "uptime", "ipaddr", "temperature", "disk", "agent",
+             "pressure", "netstat", "cgroup")
 
 CONFIG = """agent: { hostname = "oshost"; tick = 0.02; shutdown_timeout = 10.0; };
 reporters: { %(reporters)s };
@@ -87,7 +88,7 @@ def mapped_types(props, path=""):
 
 
 def reporters(interval, names=("uptime", "agent")):
-    return " ".join("%s: { interval = %s; };" % (n, interval) for n in names)
+    return " ".join("%s: { enabled = true; interval = %s; };" % (n, interval) for n in names)
 
 
 class CuttingProxy:
@@ -182,7 +183,15 @@ class OpenSearchTest(unittest.TestCase):
         return docs
 
     def test_every_reporter_bulk_ingest(self):
-        msgs, a = self.run_agent(self.es_sink(), reps=reporters(0.2, REPORTERS), settle=1.5)
+        # process watches itself and the busiest processes, so the watched
+        # fields (utime, stime, cpu_percent, rates...) are mapped too.
+        reps = (reporters(0.2, [r for r in REPORTERS if r != "process"]) +
+                ' process: { enabled = true; interval = 0.2; watch = ( { self = true; }, '
+                '{ top = 3; by = "cpu"; }, { name = "hostpulse"; aggregate = true; } ); };')
+        msgs, a = self.run_agent(self.es_sink(), reps=reps, settle=1.5)
+        watched = [p for m in msgs if m["reporter"] == "process"
+                   for p in m["data"].get("watched", []) + m["data"].get("aggregates", [])]
+        self.assertTrue(watched and all("utime" in p for p in watched), "watched processes")
         self.assertEqual({m["reporter"] for m in msgs}, set(REPORTERS) | {"session"})
         self.assertStored(msgs, log=a.stderr)
         for rep in set(REPORTERS):
@@ -203,20 +212,23 @@ class OpenSearchTest(unittest.TestCase):
         self.assertEqual(wrong, set(), "fractional values in a non-double field")
         self.assertNotIn("sink elasticsearch", a.stderr)
 
-    @unittest.expectedFailure
     def test_default_index_holds_every_reporter(self):
-        # KNOWN BUG, found by this node: with the default index (one per
-        # day for every reporter) two fields have different types in
-        # different reporters' documents, so whichever arrives second in a
-        # day's index is refused (400 mapper_parsing_exception), with or
-        # without etc/elasticsearch-template.json:
-        #   data.total     mem: a number      net: an object (per-second totals)
-        #   data.reporters session: numbers (intervals)  agent: objects (stats)
-        # The other tests use hostpulse-{reporter}-%Y.%m.%d. When this passes,
-        # remove expectedFailure (tests/run counts an unexpected success as
-        # a failure).
+        # Found by this node: with one index per day for every reporter,
+        # data.total (mem: a number, net: an object) and data.reporters
+        # (session: numbers, agent: objects) conflicted and whichever came
+        # second was refused. The default index is now per reporter
+        # (hostpulse-{reporter}-%Y.%m.%d), so the sink sets no index here.
         reps = reporters(0.2, ("mem", "net", "agent"))
-        msgs, a = self.run_agent(self.es_sink(index="%Y.%m.%d"), reps=reps, settle=1.0)
+        names = ("mem", "net", "agent", "session")
+        for r in names:
+            self.addCleanup(node.request, "DELETE", "/hostpulse-%s-*" % r, ok=None)
+        sink = 'type = "elasticsearch"; url = "%s"; timeout = 30.0;' % node.url
+        msgs, a = self.run_agent(sink, reps=reps, settle=1.0)
+        self.assertNotIn("mapper_parsing_exception", a.stderr)
+        self.prefix = "hostpulse"  # every other test's indices are deleted by now
+        day = time.strftime("%Y.%m.%d", time.gmtime(msgs[0]["ts"] / 1000))
+        for r in names:
+            self.assertGreater(node.count("hostpulse-%s-%s" % (r, day)), 0, r)
         self.assertStored(msgs, log=a.stderr)
 
     def test_index_template_maps_types(self):
@@ -257,11 +269,11 @@ class OpenSearchTest(unittest.TestCase):
         m = [m for m in msgs if m["reporter"] == "cpu"][0]
         cpus = m["data"]["cpus"]
         self.assertGreaterEqual(len(cpus), 1)
-        def shaped(entry, whole, cpu):  # every number whole or fractional, nesting kept
-            return {k: shaped(v, whole, cpu) if isinstance(v, dict) else
-                    (cpu if k == "cpu" else whole) for k, v in entry.items()}
-        first = shaped(cpus[0], 3, 0)
-        second = shaped(cpus[0], 2.5, 1)
+        # every number replaced, nested objects (a cpu's "times") kept as
+        # objects: the whole first cpu, the fractional second
+        fill = lambda o, v: {k: fill(x, v) if isinstance(x, dict) else v for k, x in o.items()}
+        first, second = fill(cpus[0], 3), fill(cpus[0], 2.5)
+        first["cpu"], second["cpu"] = 0, 1
         m["data"]["cpus"] = [first, second]
         m["data"]["times"] = {k: 7 for k in m["data"]["times"]}
         index = self.prefix + "-cpu"
@@ -270,14 +282,9 @@ class OpenSearchTest(unittest.TestCase):
         node.request("PUT", "/%s/_doc/fractional?refresh=true" % index, m)
         props = node.request("GET", "/%s/_mapping" % index)[index]["mappings"]["properties"]
         data = props["data"]["properties"]
-        def doubles(props, path):
-            for k, v in props.items():
-                if "properties" in v:  # a nested object: each cpu's times
-                    doubles(v["properties"], path + "." + k)
-                else:
-                    self.assertEqual(v["type"], "double", path + "." + k)
         for group in ("cpus", "times"):
-            doubles(data[group]["properties"], "data." + group)
+            for k, v in mapped_types(data[group]["properties"]).items():
+                self.assertEqual(v, "double", "data.%s.%s" % (group, k))
         for k in ("interrupts", "ctx_switches", "count"):
             self.assertEqual(data[k]["type"], "long", k)
 

@@ -147,8 +147,10 @@ static void es_file_daily_files(void **state)
     assert_non_null(d2);
     assert_int_equal(count_lines(d1), 6);
     assert_int_equal(count_lines(d2), 2);
-    assert_non_null(strstr(d1, "\"_index\":\"hostpulse-2025.11.21\""));
-    assert_non_null(strstr(d2, "\"_index\":\"hostpulse-2025.11.22\""));
+    /* the default index: one per reporter and day */
+    assert_non_null(strstr(d1, "\"_index\":\"hostpulse-cpu-2025.11.21\""));
+    assert_non_null(strstr(d1, "\"_index\":\"hostpulse-mem-2025.11.21\""));
+    assert_non_null(strstr(d2, "\"_index\":\"hostpulse-cpu-2025.11.22\""));
     assert_non_null(strstr(d1, ":mem:7\""));
     free(d1);
     free(d2);

@@ -54,7 +54,7 @@ static void insert_text(void **state)
     (void)state;
     char buf[512];
     size_t n = hp_mysql_reporter_insert(buf, sizeof(buf), "hp_", "cpu", 2);
-    const char *want = "INSERT INTO `hp_cpu` (`host`, `session`, `seq`, `ts`, `ts_dt`, `data`) "
+    const char *want = "INSERT INTO `hp_cpu` (`host`, `session`, `seq`, `ts_ms`, `ts_dt`, `data`) "
                        "VALUES (?,?,?,?,?,?),(?,?,?,?,?,?) ON DUPLICATE KEY UPDATE `id` = `id`";
     assert_string_equal(buf, want);
     assert_int_equal(n, strlen(want));
@@ -79,6 +79,18 @@ static void ddl_text(void **state)
     assert_true(hp_mysql_reporter_ddl(buf, sizeof(buf), "p_", "uptime") > 0);
     assert_non_null(strstr(buf, "CREATE TABLE IF NOT EXISTS `p_uptime`"));
     assert_non_null(strstr(buf, "UNIQUE KEY `message` (`host`, `session`, `seq`)"));
+    assert_non_null(strstr(buf, "`ts_ms` BIGINT NOT NULL"));
+    assert_non_null(strstr(buf, "KEY `time` (`ts_dt`)"));
+    assert_non_null(strstr(buf, "`uptime` DOUBLE AS (JSON_VALUE(`data`, '$.uptime')) VIRTUAL"));
+    assert_non_null(strstr(buf, "KEY `uptime` (`uptime`)"));
+    /* every generated column of the largest table, and a reporter without any */
+    assert_true(hp_mysql_reporter_ddl(buf, sizeof(buf), "p_", "cpu") > 0);
+    assert_non_null(strstr(buf, "`load1` DOUBLE AS (JSON_VALUE(`data`, '$.load1')) VIRTUAL"));
+    assert_non_null(strstr(buf, "KEY `percent` (`percent`)"));
+    assert_null(strstr(buf, "KEY `load1`"));
+    assert_true(hp_mysql_reporter_ddl(buf, sizeof(buf), "p_", "ipaddr") > 0);
+    assert_null(strstr(buf, "VIRTUAL"));
+    assert_int_equal(hp_mysql_reporter_ddl(buf, 300, "p_", "cpu"), 0);
     assert_true(hp_mysql_sessions_ddl(buf, sizeof(buf), "p_") > 0);
     assert_non_null(strstr(buf, "CREATE TABLE IF NOT EXISTS `p_sessions`"));
     assert_int_equal(hp_mysql_sessions_ddl(buf, 10, "p_"), 0);

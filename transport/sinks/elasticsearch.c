@@ -504,7 +504,7 @@ static const struct hp_opt es_opts[] = {
      HP_AT_STR(struct es, url)},
     {.name = "index",
      .type = HP_OPT_STRING,
-     .def = "hostpulse-%Y.%m.%d",
+     .def = "hostpulse-{reporter}-%Y.%m.%d",
      .help = "index name: {host}, {reporter}, {session}, strftime conversions on the "
              "message's UTC time",
      HP_AT_STR(struct es, index)},

@@ -199,7 +199,7 @@ static const struct hp_opt es_file_opts[] = {
      HP_AT_STR(struct es_file, path_tmpl)},
     {.name = "index",
      .type = HP_OPT_STRING,
-     .def = "hostpulse-%Y.%m.%d",
+     .def = "hostpulse-{reporter}-%Y.%m.%d",
      .help = "index name in the action lines: {host}, {reporter}, {session}, strftime "
              "conversions on the message's UTC time",
      HP_AT_STR(struct es_file, index)},

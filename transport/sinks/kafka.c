@@ -753,10 +753,49 @@ static void kafka_fini(struct hp_sink *s)
 
 /* ---- --check --connect -------------------------------------------------- */
 
-/* Ask the cluster about topic. Returns the number of problems printed. */
-static int check_topic_metadata(struct hp_sink *s, const char *topic)
+/* The broker's auto.create.topics.enable, by DescribeConfigs: 1 true,
+ * 0 false, -1 unknown (not allowed to ask, or no answer in time). */
+static int broker_auto_create(struct kafka *k, int32_t broker_id)
 {
-    struct kafka *k = s->priv;
+    char id[16];
+    snprintf(id, sizeof(id), "%" PRId32, broker_id);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, id);
+    int found = -1;
+    rd_kafka_DescribeConfigs(k->rk, &res, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, k->timeout_ms);
+    const rd_kafka_DescribeConfigs_result_t *r =
+        ev ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    size_t nres = 0, ncfg = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        r ? rd_kafka_DescribeConfigs_result_resources(r, &nres) : NULL;
+    const rd_kafka_ConfigEntry_t **cs = nres == 1 && !rd_kafka_ConfigResource_error(rs[0])
+                                            ? rd_kafka_ConfigResource_configs(rs[0], &ncfg)
+                                            : NULL;
+    for (size_t i = 0; i < ncfg; i++)
+        if (strcmp(rd_kafka_ConfigEntry_name(cs[i]), "auto.create.topics.enable") == 0 &&
+            rd_kafka_ConfigEntry_value(cs[i]))
+            found = strcmp(rd_kafka_ConfigEntry_value(cs[i]), "true") == 0;
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(q);
+    return found;
+}
+
+/* Whether this producer asks the cluster to create topics it uses
+ * (librdkafka's allow.auto.create.topics, true for producers). */
+static bool producer_auto_create(struct kafka *k)
+{
+    char v[16] = "true";
+    size_t len = sizeof(v);
+    rd_kafka_conf_get(rd_kafka_conf(k->rk), "allow.auto.create.topics", v, &len);
+    return strcmp(v, "true") == 0;
+}
+
+/* One metadata request for topic: its error, or the request's. */
+static rd_kafka_resp_err_t topic_metadata(struct kafka *k, const char *topic, int32_t *broker)
+{
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
     rd_kafka_resp_err_t err =
@@ -764,28 +803,69 @@ static int check_topic_metadata(struct hp_sink *s, const char *topic)
     if (rkt)
         rd_kafka_topic_destroy(rkt);
     rd_kafka_poll(k->rk, 0); /* collect error_cb reasons */
-    int problems = 1;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "sink %s (kafka): cannot reach the cluster at %s within %.1f s: %s\n",
-                s->name, k->brokers, k->timeout_ms / 1000.0,
-                k->last_error[0] ? k->last_error : rd_kafka_err2str(err));
-    } else if (md->topic_cnt < 1) {
-        fprintf(stderr, "sink %s (kafka): no metadata for topic %s\n", s->name, topic);
-    } else if ((err = md->topics[0].err) == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-        fprintf(stderr, "sink %s (kafka): not authorized to use topic %s: %s\n", s->name, topic,
-                rd_kafka_err2str(err));
-    } else if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-        fprintf(stderr,
-                "sink %s (kafka): topic %s does not exist (and the cluster does not create it)\n",
-                s->name, topic);
-    } else if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
-        fprintf(stderr, "sink %s (kafka): topic %s: %s\n", s->name, topic, rd_kafka_err2str(err));
-    } else {
-        problems = 0;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        err = md->topic_cnt < 1 ? RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC : md->topics[0].err;
+        *broker = md->orig_broker_id;
     }
     if (md)
         rd_kafka_metadata_destroy(md);
-    return problems;
+    return err;
+}
+
+/* A topic the cluster does not know yet: a cluster that creates topics on
+ * first use has just been asked to (the metadata request allows it), and
+ * creates it asynchronously (KRaft answers UNKNOWN_TOPIC_OR_PART first):
+ * wait for it up to timeout. Returns the topic's last error. */
+static rd_kafka_resp_err_t wait_created(struct hp_sink *s, const char *topic, int32_t broker)
+{
+    struct kafka *k = s->priv;
+    int auto_create = producer_auto_create(k) ? broker_auto_create(k, broker) : 0;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    const char *why = auto_create == 0 && !producer_auto_create(k)
+                          ? "allow_auto_create_topics = false: the agent does not ask for it"
+                      : auto_create == 0 ? "and the cluster does not create it: "
+                                           "auto.create.topics.enable = false"
+                                         : NULL;
+    for (int waited = 0; !why && waited < k->timeout_ms; waited += 200) {
+        usleep(200 * 1000);
+        err = topic_metadata(k, topic, &broker);
+        if (err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            break;
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+        fprintf(stderr, "sink %s (kafka): topic %s created by the cluster (auto-creation)\n",
+                s->name, topic);
+    else if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        fprintf(stderr, "sink %s (kafka): topic %s does not exist (%s)\n", s->name, topic,
+                why ? why : "the cluster did not create it in time");
+    return err;
+}
+
+/* Ask the cluster about topic. Returns the number of problems printed. */
+static int check_topic_metadata(struct hp_sink *s, const char *topic)
+{
+    struct kafka *k = s->priv;
+    int32_t broker = -1;
+    rd_kafka_resp_err_t err = topic_metadata(k, topic, &broker);
+    if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        err = wait_created(s, topic, broker);
+        if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            return 1; /* said by wait_created */
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+        return 0;
+    if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+        fprintf(stderr, "sink %s (kafka): not authorized to use topic %s: %s\n", s->name, topic,
+                rd_kafka_err2str(err));
+    else if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        fprintf(stderr, "sink %s (kafka): no metadata for topic %s\n", s->name, topic);
+    else if (broker < 0)
+        fprintf(stderr, "sink %s (kafka): cannot reach the cluster at %s within %.1f s: %s\n",
+                s->name, k->brokers, k->timeout_ms / 1000.0,
+                k->last_error[0] ? k->last_error : rd_kafka_err2str(err));
+    else
+        fprintf(stderr, "sink %s (kafka): topic %s: %s\n", s->name, topic, rd_kafka_err2str(err));
+    return 1;
 }
 
 /* Every topic this agent would write to: one per reporter (and the session

@@ -599,10 +599,22 @@ static int publish(struct hp_sink *s, const struct hp_msg *m)
         snprintf(a->rkey, sizeof(a->rkey), "hostpulse.%s", m->reporter);
     snprintf(a->msgid, sizeof(a->msgid), "%s:%s:%s:%llu", host, session, m->reporter,
              (unsigned long long)m->seq);
+    /* The identity as headers too, so a headers exchange can route on it. */
+    amqp_table_entry_t h[4] = {
+        {.key = amqp_cstring_bytes("host"),
+         .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(host)}},
+        {.key = amqp_cstring_bytes("reporter"),
+         .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(m->reporter)}},
+        {.key = amqp_cstring_bytes("session"),
+         .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes(session)}},
+        {.key = amqp_cstring_bytes("seq"),
+         .value = {.kind = AMQP_FIELD_KIND_I64, .value.i64 = (int64_t)m->seq}},
+    };
     amqp_basic_properties_t p = {
         ._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
                   AMQP_BASIC_TIMESTAMP_FLAG | AMQP_BASIC_APP_ID_FLAG | AMQP_BASIC_TYPE_FLAG |
-                  AMQP_BASIC_MESSAGE_ID_FLAG,
+                  AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_HEADERS_FLAG,
+        .headers = {.num_entries = 4, .entries = h},
         .content_type = amqp_cstring_bytes("application/json"),
         .delivery_mode = a->o.persistent ? 2 : 1,
         .timestamp = (uint64_t)(m->ts_ms / 1000),

@@ -277,8 +277,18 @@ int amqp_conn_declare(struct hp_sink *s, const struct amqp_opts *o, amqp_connect
                        o->queue_exclusive, o->queue_auto_delete, args);
     amqp_rpc_reply_t r = amqp_get_rpc_reply(c);
     if (r.reply_type == AMQP_RESPONSE_NORMAL && *o->exchange) {
+        /* A headers exchange ignores the key: bind on this host's header. */
+        amqp_table_entry_t h[2] = {
+            {.key = amqp_cstring_bytes("x-match"),
+             .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes("all")}},
+            {.key = amqp_cstring_bytes("host"),
+             .value = {.kind = AMQP_FIELD_KIND_UTF8,
+                       .value.bytes = amqp_cstring_bytes(s->id.host)}},
+        };
+        amqp_table_t bargs = {.num_entries = 2, .entries = h};
+        bool headers = strcmp(o->exchange_type, "headers") == 0;
         amqp_queue_bind(c, AMQP_CHANNEL, amqp_cstring_bytes(queue), amqp_cstring_bytes(o->exchange),
-                        amqp_cstring_bytes(binding), amqp_empty_table);
+                        amqp_cstring_bytes(binding), headers ? bargs : amqp_empty_table);
         r = amqp_get_rpc_reply(c);
     }
     if (r.reply_type == AMQP_RESPONSE_NORMAL)

@@ -33,12 +33,13 @@
 #include <string.h>
 #include <time.h>
 
-#define NSIZES      7         /* statements for 1 << 0 .. 1 << 6 rows */
-#define CHUNK_ROWS  64        /* 1 << (NSIZES - 1) */
-#define CHUNK_BYTES (1 << 20) /* a multi-row INSERT stays under this */
-#define PREFIX_MAX  24
-#define SQL_MAX     2048
-#define NO_TABLE    ((size_t)-1) /* a session row */
+#define NSIZES               7         /* statements for 1 << 0 .. 1 << 6 rows */
+#define CHUNK_ROWS           64        /* 1 << (NSIZES - 1) */
+#define CHUNK_BYTES          (1 << 20) /* a multi-row INSERT stays under this */
+#define PREFIX_MAX           24
+#define SQL_MAX              8192
+#define NO_TABLE             ((size_t)-1)              /* a session row */
+#define MYSQL_DEFAULT_SOCKET "/run/mysqld/mysqld.sock" /* Debian's server and client default */
 
 struct my_table {
     char reporter[HP_NAME_MAX];
@@ -54,13 +55,13 @@ struct my_row {
     const char *host, *session, *data;
     unsigned long host_len, session_len, data_len;
     unsigned long long seq;
-    double ts;
+    long long ts_ms; /* the envelope's ts, Unix epoch milliseconds */
     MYSQL_TIME dt;
     /* session rows only; NULL strings / !has_start become SQL NULL */
     const char *desc, *version, *boot_id;
     unsigned long desc_len, version_len, boot_len;
     bool has_start;
-    double start;
+    long long start_ms;
     MYSQL_TIME start_dt;
 };
 
@@ -72,6 +73,8 @@ struct my {
     double timeout_opt;     /* seconds */
     bool ssl_opt;           /* set: require TLS */
     unsigned port, timeout; /* derived at init */
+    const char *via_host;   /* what db_connect really uses (init, see resolve_target) */
+    const char *via_socket; /* NULL: TCP to via_host:port */
     bool ssl, ssl_verify;
     bool plaintext_remote;      /* allow no TLS to a server not on this host */
     bool tls_told;              /* the "TLS required" notice was logged */
@@ -145,10 +148,10 @@ static void bind_u64(MYSQL_BIND *b, unsigned long long *v)
     b->is_unsigned = 1;
 }
 
-static void bind_double(MYSQL_BIND *b, double *v, bool null)
+static void bind_i64(MYSQL_BIND *b, long long *v, bool null)
 {
     memset(b, 0, sizeof(*b));
-    b->buffer_type = null ? MYSQL_TYPE_NULL : MYSQL_TYPE_DOUBLE;
+    b->buffer_type = null ? MYSQL_TYPE_NULL : MYSQL_TYPE_LONGLONG;
     b->buffer = v;
 }
 
@@ -231,6 +234,43 @@ static int create_table(struct hp_sink *s, size_t len, const char *table)
     return 0;
 }
 
+/* Whether table (full name) has column `ts`: made before ts_ms. */
+static bool old_layout(struct my *m, const char *table)
+{
+    char q[256];
+    int n = snprintf(q, sizeof(q),
+                     "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                     "AND TABLE_NAME = '%s' AND COLUMN_NAME = 'ts'",
+                     table);
+    if (mysql_real_query(m->db, q, (unsigned long)n) != 0)
+        return false;
+    MYSQL_RES *res = mysql_store_result(m->db);
+    bool old = res && mysql_num_rows(res) > 0;
+    mysql_free_result(res);
+    return old;
+}
+
+/* Bring a table made by an older hostpulse (ts in seconds, no generated
+ * columns) to the current layout; reporter NULL: the sessions table. The
+ * steps need ALTER and UPDATE and MariaDB's IF NOT EXISTS; a failure says
+ * where the manual steps are. Each step commits (DDL), the UPDATE too. */
+static int upgrade_table(struct hp_sink *s, const char *table, const char *reporter)
+{
+    struct my *m = s->priv;
+    if (!old_layout(m, table))
+        return 0;
+    hp_info("sink %s: upgrading table %s to ts_ms and generated columns", s->name, table);
+    size_t len;
+    for (int step = 0; (len = hp_mysql_upgrade(m->sql, sizeof(m->sql), m->prefix, reporter, step));
+         step++)
+        if (mysql_real_query(m->db, m->sql, len) != 0 || mysql_commit(m->db) != 0)
+            return hp_sink_fail(s,
+                                "upgrade table %s: %s (%u); upgrade it by hand "
+                                "(docs/mysql.md, \"Upgrading\")",
+                                table, mysql_error(m->db), mysql_errno(m->db));
+    return 0;
+}
+
 static int ensure_table(struct hp_sink *s, struct my_table *t)
 {
     struct my *m = s->priv;
@@ -239,7 +279,8 @@ static int ensure_table(struct hp_sink *s, struct my_table *t)
     char table[80];
     snprintf(table, sizeof(table), "%s%s", m->prefix, t->reporter);
     if (create_table(s, hp_mysql_reporter_ddl(m->sql, sizeof(m->sql), m->prefix, t->reporter),
-                     table))
+                     table) ||
+        upgrade_table(s, table, t->reporter))
         return -1;
     t->ready = true;
     return 0;
@@ -295,7 +336,7 @@ static void parse_session(struct my_row *r, json_object *data)
         json_object_is_type(start, json_type_int)) {
         int64_t ms = json_object_get_int64(start);
         r->has_start = true;
-        r->start = (double)ms / 1000.0;
+        r->start_ms = ms;
         ms_to_time(ms, &r->start_dt);
     }
 }
@@ -358,7 +399,7 @@ static int parse_row(struct hp_sink *s, const struct hp_out *o, struct my_row *r
         return 1;
     }
     r->seq = msg->seq;
-    r->ts = (double)msg->ts_ms / 1000.0;
+    r->ts_ms = (long long)msg->ts_ms;
     ms_to_time(msg->ts_ms, &r->dt);
     if (strcmp(msg->reporter, "session") == 0) {
         r->table = NO_TABLE;
@@ -378,7 +419,7 @@ static void bind_row(MYSQL_BIND *b, struct my_row *r)
     bind_str(&b[0], r->host, &r->host_len);
     bind_str(&b[1], r->session, &r->session_len);
     bind_u64(&b[2], &r->seq);
-    bind_double(&b[3], &r->ts, false);
+    bind_i64(&b[3], &r->ts_ms, false);
     bind_time(&b[4], &r->dt, false);
     bind_str(&b[5], r->data, &r->data_len);
 }
@@ -394,7 +435,7 @@ static int insert_session(struct hp_sink *s, struct my_row *r)
     MYSQL_BIND b[HP_MYSQL_SESSION_COLS];
     bind_row(b, r);
     bind_str(&b[5], r->desc, &r->desc_len);
-    bind_double(&b[6], &r->start, !r->has_start);
+    bind_i64(&b[6], &r->start_ms, !r->has_start);
     bind_time(&b[7], &r->start_dt, !r->has_start);
     bind_str(&b[8], r->version, &r->version_len);
     bind_str(&b[9], r->boot_id, &r->boot_len);
@@ -596,7 +637,7 @@ static MYSQL *db_connect(struct hp_sink *s)
     mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &m->timeout);
     mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &m->timeout);
     mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    bool local = hp_mysql_is_local(m->host, m->socket);
+    bool local = hp_mysql_is_local(m->via_host, m->via_socket);
     bool tls = hp_mysql_tls_required(m->ssl, local, m->plaintext_remote);
     if (tls && !m->ssl && !m->tls_told) {
         hp_info("sink %s: %s is not on this host: TLS required (set plaintext_remote = true "
@@ -611,9 +652,12 @@ static MYSQL *db_connect(struct hp_sink *s)
         mysql_options(db, MYSQL_OPT_SSL_ENFORCE, &on);
         mysql_options(db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     }
-    bool sock = *m->socket != '\0';
-    if (!mysql_real_connect(db, sock ? "localhost" : m->host, m->user, m->password, m->database,
-                            m->port, sock ? m->socket : NULL, 0)) {
+    if (m->via_socket) {
+        unsigned proto = MYSQL_PROTOCOL_SOCKET;
+        mysql_options(db, MYSQL_OPT_PROTOCOL, &proto);
+    }
+    if (!mysql_real_connect(db, m->via_host, m->user, m->password, m->database, m->port,
+                            m->via_socket, 0)) {
         unsigned code = mysql_errno(db);
         const char *hint = code == ER_BAD_DB_ERROR ? "; create the database first (docs/mysql.md)"
                            : code == ER_DBACCESS_DENIED_ERROR
@@ -644,7 +688,8 @@ static int my_open(struct hp_sink *s)
         return -1;
     char table[64];
     snprintf(table, sizeof(table), "%ssessions", m->prefix);
-    if (create_table(s, hp_mysql_sessions_ddl(m->sql, sizeof(m->sql), m->prefix), table) != 0) {
+    if (create_table(s, hp_mysql_sessions_ddl(m->sql, sizeof(m->sql), m->prefix), table) != 0 ||
+        upgrade_table(s, table, NULL) != 0) {
         my_close(s);
         return -1;
     }
@@ -675,7 +720,8 @@ static int my_check(struct hp_sink *s)
 /* clang-format off */
 static const struct hp_opt my_opts[] = {
     {.name = "host", .type = HP_OPT_STRING, .def = "localhost",
-     .help = "server name or address (TCP); \"localhost\" means the default socket",
+     .help = "server name or address (TCP); \"localhost\" means the default socket "
+             "(" MYSQL_DEFAULT_SOCKET "), or TCP to 127.0.0.1 when port is set",
      HP_AT_STR(struct my, host)},
     {.name = "port", .type = HP_OPT_INT, .def = "3306", .min = 1, .max = 65535,
      .help = "server TCP port",
@@ -739,17 +785,31 @@ static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_
     return bad;
 }
 
+/* The one rule for where the sink connects (docs/mysql.md, "Where"):
+ * `socket` set: that Unix socket. `host = "localhost"` with `port` given:
+ * TCP to 127.0.0.1:port (libmysqlclient alone would take the default socket
+ * and ignore the port). "localhost" without a port: the default socket,
+ * named here so messages show the path really used. Any other host: TCP.
+ * m->target names what is used, never the ignored option. */
+static void resolve_target(struct my *m, bool port_given)
+{
+    bool localhost = strcmp(m->host, "localhost") == 0;
+    m->via_socket = *m->socket ? m->socket : localhost && !port_given ? MYSQL_DEFAULT_SOCKET : NULL;
+    m->via_host = m->via_socket ? "localhost" : localhost ? "127.0.0.1" : m->host;
+    if (m->via_socket)
+        snprintf(m->target, sizeof(m->target), "%s@%s/%s", m->user, m->via_socket, m->database);
+    else
+        snprintf(m->target, sizeof(m->target), "%s@%s:%u/%s", m->user, m->via_host, m->port,
+                 m->database);
+}
+
 static int my_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct my *m = s->priv;
     m->port = (unsigned)m->port_opt;
     m->timeout = (unsigned)(m->timeout_opt + 0.5);
     m->ssl = m->ssl_opt || *m->ssl_ca || *m->ssl_cert || *m->ssl_key;
-    if (*m->socket)
-        snprintf(m->target, sizeof(m->target), "%s@%s/%s", m->user, m->socket, m->database);
-    else
-        snprintf(m->target, sizeof(m->target), "%s@%s:%u/%s", m->user, m->host, m->port,
-                 m->database);
+    resolve_target(m, cfg && config_setting_get_member(cfg, "port"));
     m->tok = json_tokener_new();
     m->binds = calloc(CHUNK_ROWS * HP_MYSQL_ROW_COLS, sizeof(*m->binds));
     return check_opts(s, cfg, errs) || !m->tok || !m->binds ? -1 : 0;

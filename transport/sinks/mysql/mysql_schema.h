@@ -23,12 +23,18 @@ bool hp_mysql_ident_ok(const char *s, size_t max, bool allow_empty);
  * is too small. */
 size_t hp_mysql_reporter_ddl(char *buf, size_t len, const char *prefix, const char *reporter);
 size_t hp_mysql_sessions_ddl(char *buf, size_t len, const char *prefix);
-/* INSERT of rows rows (host, session, seq, ts, ts_dt, data) that leaves an
+/* INSERT of rows rows (host, session, seq, ts_ms, ts_dt, data) that leaves an
  * existing (host, session, seq) row alone. */
 size_t hp_mysql_reporter_insert(char *buf, size_t len, const char *prefix, const char *reporter,
                                 size_t rows);
-/* INSERT of one session row (host, session, seq, ts, ts_dt, description,
- * start, start_dt, version, boot_id, data), updating a known session. */
+/* INSERT of one session row (host, session, seq, ts_ms, ts_dt, description,
+ * start_ms, start_dt, version, boot_id, data), updating a known session. */
 size_t hp_mysql_sessions_insert(char *buf, size_t len, const char *prefix);
+
+/* Statement `step` (0, 1, 2) of upgrading a table made before ts_ms (it
+ * has `ts` in Unix seconds) to the layout above, in MariaDB syntax;
+ * reporter NULL: the sessions table. 0 past the last step or if buf is
+ * too small. */
+size_t hp_mysql_upgrade(char *buf, size_t len, const char *prefix, const char *reporter, int step);
 
 #endif
