@@ -112,8 +112,8 @@ int64_t hp_transport_busy_since(const struct hp_transport *t)
      * the transport thread or of any sink thread is what the watchdog sees. */
     int64_t since = atomic_load_explicit(&t->busy_ns, memory_order_relaxed);
     for (size_t j = 0; j < t->cfg.n_sinks; j++)
-        since = older(since, atomic_load_explicit(&t->cfg.sinks[j].engine->busy_ns,
-                                                  memory_order_relaxed));
+        since = older(since,
+                      atomic_load_explicit(&t->cfg.sinks[j].engine->busy_ns, memory_order_relaxed));
     return since;
 }
 
