@@ -17,6 +17,9 @@ A request that breaks the contract is answered 400 and recorded in
 injected: fail_requests([429, 503]) answers the next requests with those
 statuses; fail_items(predicate, status, times) gives matching items that
 status (400 mapper_parsing_exception, 429 ...) `times` times each.
+hang(seconds) makes it accept connections and read requests but answer
+none until that many seconds have passed (a hung node); a held request is
+answered afterwards (a client that gave up by then sees nothing).
 
 Standard library only; runs in a thread on 127.0.0.1 with a free port:
 
@@ -42,6 +45,8 @@ class EsDouble:
         self.protocol_errors = []
         self._fail_requests = []  # statuses for the next whole requests
         self._fail_items = []     # [predicate, status, times left per _id, dict]
+        self.hang_until = 0.0     # time.monotonic() before which no request is answered
+        self.held = 0             # requests held by a hang
         self.server = None
         self.thread = None
 
@@ -56,6 +61,18 @@ class EsDouble:
         `status` the first `times` times each is offered."""
         with self.lock:
             self._fail_items.append([predicate, status, times, {}])
+
+    def hang(self, seconds):
+        with self.lock:
+            self.hang_until = time.monotonic() + seconds
+
+    def wait_out_hang(self):
+        with self.lock:
+            until = self.hang_until
+            if until > time.monotonic():
+                self.held += 1
+        while time.monotonic() < until:
+            time.sleep(min(0.2, max(0.0, until - time.monotonic())))
 
     def ids(self):
         with self.lock:
@@ -73,6 +90,7 @@ class EsDouble:
                 pass
 
             def do_GET(self):
+                double.wait_out_hang()
                 if self.path == "/":
                     self.reply(200, {"name": "es-double", "cluster_name": "test-double",
                                      "version": {"number": "8.0.0-double"},
@@ -83,6 +101,7 @@ class EsDouble:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
+                double.wait_out_hang()
                 if not (self.path == "/_bulk" or self.path.endswith("/_bulk")):
                     return self.reply(404, {"error": {"type": "not_found"}, "status": 404})
                 status, body = double.bulk(self.headers, raw)
