@@ -229,6 +229,18 @@ bool hp_backlog_has_pending(const struct hp_backlog *b)
     return false;
 }
 
+size_t hp_backlog_on_disk(const struct hp_backlog *b)
+{
+    if (!b->spool)
+        return 0;
+    size_t n = (size_t)hp_spool_unread(b->spool);
+    for (size_t i = 0; i < b->count; i++) {
+        const struct hp_backlog_entry *e = at(b, i);
+        n += e->spos != HP_SPOS_NONE && e->state != HP_ACKED;
+    }
+    return n;
+}
+
 void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t window)
 {
     hp_spool_close(b->spool);

@@ -77,6 +77,11 @@ static inline size_t hp_backlog_count(const struct hp_backlog *b)
 {
     return b->count + (b->spool ? (size_t)hp_spool_unread(b->spool) : 0);
 }
+/* Of hp_backlog_count(), how many are on disk: the spool's unread records
+ * plus memory entries read from or written to it and not yet acked. At
+ * exit (after a spill) these are what the next start replays; the rest is
+ * lost. */
+size_t hp_backlog_on_disk(const struct hp_backlog *b);
 /* Give the backlog a spool (ownership moves; freed with the backlog) and
  * the number of entries memory keeps while spooling. */
 void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t window);

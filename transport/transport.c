@@ -54,6 +54,19 @@
 
 #define OFFER_MAX 256
 #define QUIET_MS  100 /* no message for this long: the next one may start a round */
+/* While a sink keeps failing, its failure is repeated at most this often
+ * (with the attempts since the last line): one line per outage and one per
+ * recovery otherwise, however many files or URLs the sink fails on. */
+#define FAILING_REPEAT_MS 30000
+
+/* A sink's outage as its log lines tell it: the sink thread's own. */
+struct outage {
+    bool down;         /* a failure was logged, the recovery not yet */
+    int64_t since_ms;  /* monotonic: first failure of this outage */
+    int64_t logged_ms; /* monotonic: last line about it */
+    unsigned attempts; /* failed attempts since that line */
+    unsigned total;    /* failed attempts in this outage */
+};
 
 /* The engine's state of one sink: nothing here is the sink's business. */
 struct hp_sink_engine {
@@ -75,7 +88,7 @@ struct hp_sink_engine {
     _Atomic int64_t busy_ns;
     int tick_ms; /* agent.tick, set before the thread starts */
     /* The sink thread's own, never touched by another thread while it runs: */
-    struct hp_complain complain;
+    struct outage outage;
     int64_t retry_at_ms; /* monotonic */
     int64_t backoff_ms;
     int64_t retry_initial_ms, retry_max_ms;
@@ -321,6 +334,40 @@ static void sink_close(struct hp_sink *s)
     s->engine->open = false;
 }
 
+/* The first failure of an outage is logged with its reason and the retry
+ * delay; later ones only every FAILING_REPEAT_MS, with the latest reason
+ * and the number of attempts since the last line. */
+static void log_failure(struct hp_sink *s, int64_t now)
+{
+    struct outage *o = &s->engine->outage;
+    const char *why = s->error[0] ? s->error : "failed";
+    double retry_s = (double)s->engine->backoff_ms / 1000.0;
+    o->total++;
+    if (!o->down) {
+        *o = (struct outage){.down = true, .since_ms = now, .logged_ms = now, .total = 1};
+        hp_err("sink %s: %s; retrying in %.1f s", s->name, why, retry_s);
+        return;
+    }
+    o->attempts++;
+    if (now - o->logged_ms < FAILING_REPEAT_MS)
+        return;
+    hp_err("sink %s: still failing after %.0f s, %u attempt(s) since the last report: %s; "
+           "retrying in %.1f s",
+           s->name, (double)(now - o->since_ms) / 1000.0, o->attempts, why, retry_s);
+    o->logged_ms = now;
+    o->attempts = 0;
+}
+
+static void log_recovery(struct hp_sink *s, int64_t now)
+{
+    struct outage *o = &s->engine->outage;
+    if (!o->down)
+        return;
+    hp_info("sink %s: connected again after %.1f s (%u failed attempt(s))", s->name,
+            (double)(now - o->since_ms) / 1000.0, o->total);
+    o->down = false;
+}
+
 static void sink_down(struct hp_sink *s, int64_t now)
 {
     struct hp_sink_engine *e = s->engine;
@@ -333,11 +380,7 @@ static void sink_down(struct hp_sink *s, int64_t now)
     atomic_fetch_add_explicit(&e->stats.failed, 1, memory_order_relaxed);
     atomic_store_explicit(&e->stats.up, 0, memory_order_relaxed);
     e->retry_at_ms = now + e->backoff_ms;
-    char reason[sizeof(e->complain.last)], detail[64];
-    snprintf(reason, sizeof(reason), "sink %.32s: %.255s", s->name,
-             s->error[0] ? s->error : "failed");
-    snprintf(detail, sizeof(detail), "; retrying in %.1f s", (double)e->backoff_ms / 1000.0);
-    hp_complain_detail(&e->complain, HP_LOG_ERR, reason, detail);
+    log_failure(s, now);
     e->backoff_ms = e->backoff_ms * 2 > e->retry_max_ms ? e->retry_max_ms : e->backoff_ms * 2;
 }
 
@@ -359,7 +402,6 @@ static bool sink_up(struct hp_sink *s, int64_t now)
     pthread_mutex_unlock(&e->lock);
     e->backoff_ms = e->retry_initial_ms;
     atomic_store_explicit(&e->stats.up, 1, memory_order_relaxed);
-    hp_complain_clear(&e->complain, "sink %s: connected again", s->name);
     return true;
 }
 
@@ -388,20 +430,23 @@ static void release(struct hp_out *out, size_t n)
         hp_msg_unref(out[i].msg);
 }
 
-/* Offer pending messages up to the window. Returns false if the sink broke. */
-static bool offer(struct hp_sink *s, int64_t now)
+/* Offer pending messages up to the window. Returns how many the sink
+ * took, or -1 if it broke. */
+static long offer(struct hp_sink *s, int64_t now)
 {
     struct hp_sink_engine *e = s->engine;
     struct hp_out out[OFFER_MAX];
     size_t n;
+    long total = 0;
     e->stalled = false;
     while ((n = take(s, out)) > 0) {
         int taken = s->ops->write(s, out, n);
         if (taken < 0) {
             release(out, n);
             sink_down(s, now);
-            return false;
+            return -1;
         }
+        total += taken;
         /* Give back what was not taken (and was not acked meanwhile). */
         pthread_mutex_lock(&e->lock);
         for (size_t i = (size_t)taken; i < n; i++)
@@ -413,17 +458,23 @@ static bool offer(struct hp_sink *s, int64_t now)
             break;
         }
     }
-    return true;
+    return total;
 }
 
 static void service(struct hp_sink *s, int64_t now)
 {
     struct hp_sink_engine *e = s->engine;
     if (sink_up(s, now)) {
+        long took = -1;
         if (s->ops->poll && s->ops->poll(s) < 0)
             sink_down(s, now);
         else
-            offer(s, now);
+            took = offer(s, now);
+        /* Recovered once the sink takes messages again (or has none to
+         * take), not merely when it opens: a CSV sink on a full disk
+         * opens fine and fails every write. */
+        if (took > 0 || (took == 0 && !e->stalled))
+            log_recovery(s, now);
     }
     pthread_mutex_lock(&e->lock);
     size_t lost = hp_backlog_sync(e->backlog, now);
@@ -655,13 +706,21 @@ struct hp_transport *hp_transport_start(const struct hp_transport_cfg *cfg)
     return t;
 }
 
+/* At exit: say how many messages are not delivered, how many of them the
+ * spool keeps for the next start, and how many (if any) are lost. */
 static void warn_undelivered(struct hp_sink *s)
 {
     const struct hp_backlog *b = s->engine->backlog;
-    size_t n = hp_backlog_count(b), disk = b->spool ? hp_spool_unread(b->spool) : 0;
-    if (n)
-        hp_warn("sink %s: %zu message(s) not delivered at exit (%zu kept in the spool)%s%s",
-                s->name, n, disk, s->error[0] ? ": " : "", s->error);
+    size_t n = hp_backlog_count(b), disk = hp_backlog_on_disk(b);
+    const char *sep = s->error[0] ? "; last error: " : "";
+    if (n && disk >= n)
+        hp_warn("sink %s: %zu message(s) not delivered yet, all kept in the spool for the "
+                "next start%s%s",
+                s->name, n, sep, s->error);
+    else if (n)
+        hp_warn("sink %s: %zu message(s) not delivered at exit: %zu kept in the spool for the "
+                "next start, %zu lost%s%s",
+                s->name, n, disk, n - disk, sep, s->error);
 }
 
 size_t hp_transport_stop(struct hp_transport *t, enum hp_transport_stop how)
