@@ -510,7 +510,18 @@ int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool cons
 
 uint64_t hp_spool_unread(const struct hp_spool *sp)
 {
-    return sp->next - sp->read;
+    /* Records still readable: a gap (a damaged tail cut from a segment, a
+     * dropped range) between read and next holds none. Only segments at
+     * or after `read` count; usually the first one partly. */
+    uint64_t n = 0;
+    for (size_t i = sp->nsegs; i-- > 0;) {
+        const struct seg *s = &sp->segs[i];
+        uint64_t end = s->first + s->count, from = s->first > sp->read ? s->first : sp->read;
+        if (end <= sp->read)
+            break;
+        n += end - from;
+    }
+    return n;
 }
 
 /* The segment holding record `read`, moving read past gaps (dropped or
