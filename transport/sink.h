@@ -142,7 +142,7 @@ int hp_sink_fail(struct hp_sink *s, const char *fmt, ...) __attribute__((format(
 struct hp_sink_common {
     const char *type, *name;
     bool enabled;
-    int64_t backlog;
+    int64_t backlog, backlog_bytes;
     double retry_initial, retry_max;
 };
 extern const struct hp_opt hp_sink_common_opts[];

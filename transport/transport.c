@@ -141,6 +141,11 @@ const struct hp_opt hp_sink_common_opts[] = {
     {.name = "backlog", .type = HP_OPT_INT, .def = "10000", .min = 1, .max = 10000000,
      .help = "messages kept in memory while the sink is slow or down",
      HP_AT_INT(struct hp_sink_common, backlog)},
+    {.name = "backlog_bytes", .type = HP_OPT_INT, .def = "67108864", .min = 0,
+     .max = 1099511627776,
+     .help = "message bytes kept in memory (0: no cap); beyond them, as beyond backlog, "
+             "messages go to the spool (or the oldest are dropped without one)",
+     HP_AT_INT(struct hp_sink_common, backlog_bytes)},
     {.name = "retry_initial", .type = HP_OPT_FLOAT, .def = "1.0", .min = 0.01, .max = 3600,
      .help = "seconds before the first reconnect; doubles per failure",
      HP_AT_FLOAT(struct hp_sink_common, retry_initial)},
@@ -168,6 +173,8 @@ int hp_sink_setup(struct hp_sink *s, const struct hp_sink_ops *ops, const config
         pthread_mutex_init(&s->engine->lock, NULL);
         s->engine->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         s->engine->backlog = hp_backlog_new((size_t)c.backlog);
+        if (s->engine->backlog)
+            hp_backlog_set_limit_bytes(s->engine->backlog, (size_t)c.backlog_bytes);
         s->engine->retry_initial_ms = (int64_t)(c.retry_initial * 1000);
         s->engine->retry_max_ms = (int64_t)(c.retry_max * 1000);
     }

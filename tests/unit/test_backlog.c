@@ -148,6 +148,47 @@ static void limit_spills_instead_of_dropping(void **state)
     hp_backlog_free(b);
 }
 
+/* backlog_bytes: memory holds at most that many message bytes; beyond
+ * them messages go to the spool (nothing lost, order kept) or, without
+ * one, the oldest are dropped. */
+static void byte_cap_spills_or_drops(void **state)
+{
+    (void)state;
+    struct hp_msg *m = msg(1);
+    size_t len = m->len, cap = 10 * len;
+    hp_msg_unref(m);
+    struct hp_backlog *b = hp_backlog_new(1000);
+    hp_backlog_set_limit_bytes(b, cap);
+    size_t lost = 0;
+    for (uint64_t i = 1; i <= 100; i++) {
+        m = msg(i);
+        lost += hp_backlog_push(b, m);
+        hp_msg_unref(m);
+        assert_true(b->bytes <= cap);
+    }
+    assert_int_equal(hp_backlog_count(b), 100 - lost);
+    assert_true(lost >= 89);
+    uint64_t next = 101 - hp_backlog_count(b); /* the newest were kept */
+    while (deliver(b, &next, 3))
+        ;
+    assert_int_equal(next, 101);
+    hp_backlog_free(b);
+
+    b = hp_backlog_new(1000);
+    hp_backlog_set_limit_bytes(b, cap);
+    hp_backlog_set_spool(b, spool(), 1000);
+    for (uint64_t i = 1; i <= 100; i++) {
+        push(b, i, 0);
+        assert_true(b->bytes <= cap);
+    }
+    assert_int_equal(hp_backlog_count(b), 100);
+    next = 1;
+    while (deliver(b, &next, 3))
+        assert_true(b->bytes <= cap + len); /* a refill may pass it by one message */
+    assert_int_equal(next, 101);
+    hp_backlog_free(b);
+}
+
 static void replay_after_restart(void **state)
 {
     (void)state;
@@ -243,6 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(replay_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(move_hands_the_spool_over, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_count_excludes_gaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(byte_cap_spills_or_drops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
