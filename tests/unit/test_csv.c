@@ -242,6 +242,25 @@ static void devices_are_rows_of_a_group_file(void **state)
     free_sink(f);
 }
 
+/* max_files caps a reporter's files: the current one and the newest
+ * rotated ones stay (issue 14: 61 interface names gave 63 files). */
+static void max_files_keeps_the_newest(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\"; rewrite_bytes = 0; max_files = 3;");
+    char data[64];
+    for (int i = 0; i < 6; i++) { /* each message a new column: a new file */
+        snprintf(data, sizeof(data), "{\"c%d\":1}", i);
+        assert_int_equal(offer(f, mk((uint64_t)i + 1, DAY1 + i * 1000LL, data)), 1);
+    }
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 3);
+    assert_string_equal(names[0], "cpu-20251122T000002Z.csv"); /* 4th message's file */
+    assert_string_equal(names[1], "cpu-20251122T000003Z.csv");
+    assert_string_equal(names[2], "cpu.csv");
+    free_sink(f);
+}
+
 static void daily_rotation(void **state)
 {
     struct fx *f = *state;
@@ -314,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(header_growth_rotates, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rewrites_a_small_file, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_are_rows_of_a_group_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(max_files_keeps_the_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(daily_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(size_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),

@@ -39,6 +39,7 @@
 #include "transport/filebatch.h"
 #include "transport/sink.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -76,6 +77,7 @@ struct csv {
     int rotate; /* enum csv_rotate: the order of rotate_modes */
     int64_t max_bytes;
     int64_t rewrite_bytes;
+    int64_t max_files;
     /* derived at init */
     char directory[768]; /* dir_tmpl with this agent's {host} and {session} */
     struct csv_file *files;
@@ -318,6 +320,49 @@ static int open_file(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keep at most max_files files of f's stem (the current one and the
+ * newest rotated ones; the names sort by time): remove the oldest. */
+static void prune(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    if (c->max_files <= 0)
+        return;
+    DIR *d = opendir(c->directory);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0, cap = 0, len = strlen(f->reporter);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, f->reporter, len) != 0 || e->d_name[len] != '-' || l < 4 ||
+            strcmp(e->d_name + l - 4, ".csv") != 0)
+            continue;
+        if (hp_grow(&names, &cap, n + 1, sizeof(*names)) != 0 || !(names[n] = strdup(e->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), cmp_names);
+    size_t keep = (size_t)c->max_files - 1, removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[1100];
+        snprintf(path, sizeof(path), "%s/%s", c->directory, names[i]);
+        if (i + keep < n && unlink(path) == 0)
+            removed++;
+        free(names[i]);
+    }
+    free(names);
+    if (removed)
+        hp_info("sink %s: %s: %zu oldest file(s) removed (max_files %lld)", s->name, f->reporter,
+                removed, (long long)c->max_files);
+}
+
 /* Move <reporter>.csv aside as <reporter>-<UTC time of its first row>.csv
  * (the clock's time when it has no row). */
 static int rotate(struct hp_sink *s, struct csv_file *f)
@@ -337,6 +382,7 @@ static int rotate(struct hp_sink *s, struct csv_file *f)
     if (rename(from, to) != 0 && errno != ENOENT)
         return hp_sink_fail(s, "rename %s: %s", from, strerror(errno));
     hp_info("sink %s: %s.csv rotated to %s", s->name, f->reporter, to);
+    prune(s, f);
     return 0;
 }
 
@@ -786,6 +832,14 @@ static const struct hp_opt csv_opts[] = {
      .help = "a file of at most this size gets new columns by rewriting it (rows kept); a "
              "larger one is moved aside and a new file started",
      HP_AT_INT(struct csv, rewrite_bytes)},
+    {.name = "max_files",
+     .type = HP_OPT_INT,
+     .def = "100",
+     .min = 0,
+     .max = 1000000,
+     .help = "files kept per reporter and group (the current one and the newest rotated "
+             "ones); older ones are removed at rotation. 0: no limit",
+     HP_AT_INT(struct csv, max_files)},
     {0},
 };
 /* clang-format on */
