@@ -66,6 +66,8 @@ struct outage {
     int64_t logged_ms; /* monotonic: last line about it */
     unsigned attempts; /* failed attempts since that line */
     unsigned total;    /* failed attempts in this outage */
+    char first[256];   /* the reason logged first, and the latest one */
+    char last[256];
 };
 
 /* The engine's state of one sink: nothing here is the sink's business. */
@@ -350,8 +352,11 @@ static void log_failure(struct hp_sink *s, int64_t now)
     const char *why = s->error[0] ? s->error : "failed";
     double retry_s = (double)s->engine->backoff_ms / 1000.0;
     o->total++;
+    snprintf(o->last, sizeof(o->last), "%s", why);
     if (!o->down) {
         *o = (struct outage){.down = true, .since_ms = now, .logged_ms = now, .total = 1};
+        snprintf(o->first, sizeof(o->first), "%s", why);
+        snprintf(o->last, sizeof(o->last), "%s", why);
         hp_err("sink %s: %s; retrying in %.1f s", s->name, why, retry_s);
         return;
     }
@@ -370,8 +375,10 @@ static void log_recovery(struct hp_sink *s, int64_t now)
     struct outage *o = &s->engine->outage;
     if (!o->down)
         return;
-    hp_info("sink %s: connected again after %.1f s (%u failed attempt(s))", s->name,
-            (double)(now - o->since_ms) / 1000.0, o->total);
+    bool changed = strcmp(o->first, o->last) != 0; /* the last reason is news */
+    hp_info("sink %s: connected again after %.1f s (%u failed attempt(s)%s%s)", s->name,
+            (double)(now - o->since_ms) / 1000.0, o->total, changed ? "; the last: " : "",
+            changed ? o->last : "");
     o->down = false;
 }
 
@@ -721,7 +728,7 @@ static void warn_undelivered(struct hp_sink *s)
     size_t n = hp_backlog_count(b), disk = hp_backlog_on_disk(b);
     const char *sep = s->error[0] ? "; last error: " : "";
     if (n && disk >= n)
-        hp_warn("sink %s: %zu message(s) not delivered yet, all kept in the spool for the "
+        hp_warn("sink %s: %zu message(s) not delivered at exit, all kept in the spool for the "
                 "next start%s%s",
                 s->name, n, sep, s->error);
     else if (n)

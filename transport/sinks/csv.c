@@ -348,6 +348,8 @@ static void prune(struct hp_sink *s, struct csv_file *f)
         n++;
     }
     closedir(d);
+    if (!names)
+        return;
     qsort(names, n, sizeof(*names), cmp_names);
     size_t keep = (size_t)c->max_files - 1, removed = 0;
     for (size_t i = 0; i < n; i++) {
