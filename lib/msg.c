@@ -18,7 +18,7 @@ struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter,
     struct hp_msg *m = malloc(sizeof(*m) + len + 1 + hl + sl);
     if (!m)
         return NULL;
-    m->refs = 1;
+    atomic_init(&m->refs, 1);
     m->len = (uint32_t)len;
     m->seq = seq;
     m->ts_ms = ts_ms;
@@ -47,7 +47,10 @@ static const char *member_string(json_object *o, const char *key)
 
 void hp_msg_unref(struct hp_msg *m)
 {
-    if (m && --m->refs == 0)
+    /* M2: acq_rel: the release orders this thread's reads of the message
+     * before the last holder's free; the acquire on the last drop sees
+     * every other holder's reads done. */
+    if (m && atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
         free(m);
 }
 

@@ -5,11 +5,13 @@
  *
  * A reporter thread builds the JSON with json-c, serializes it and creates
  * the hp_msg; after hp_ring_push the transport thread owns it. The
- * reference count lets every sink's backlog hold the same message; it is
- * only touched by the transport thread, so it needs no atomics. */
+ * reference count lets every sink's backlog hold the same message; each
+ * sink's delivery thread drops its own references, so the count is atomic
+ * (M1/M2 below). The rest of a message never changes after hp_msg_new. */
 #ifndef HP_MSG_H
 #define HP_MSG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +24,7 @@
 #define HP_NAME_MAX         32
 
 struct hp_msg {
-    uint32_t refs;
+    _Atomic uint32_t refs;
     uint32_t len;               /* bytes of json, without the NUL */
     uint64_t seq;               /* per reporter, within the session */
     int64_t ts_ms;              /* sample time, epoch ms */
@@ -64,7 +66,9 @@ static inline bool hp_name_ok(const char *name)
 }
 static inline struct hp_msg *hp_msg_ref(struct hp_msg *m)
 {
-    m->refs++;
+    /* M1: relaxed: a new reference is taken from one already held, so
+     * nothing needs ordering here (the count cannot reach 0 meanwhile). */
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
     return m;
 }
 void hp_msg_unref(struct hp_msg *m);

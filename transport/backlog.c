@@ -22,6 +22,26 @@ struct hp_backlog *hp_backlog_new(size_t limit)
     return b;
 }
 
+void hp_backlog_set_limit_bytes(struct hp_backlog *b, size_t bytes)
+{
+    b->limit_bytes = bytes;
+}
+
+/* True while memory may take one more entry of len bytes, within cap entries.
+ * An empty backlog always may, so a message larger than the cap still goes
+ * through. */
+static bool room(const struct hp_backlog *b, size_t cap, size_t len)
+{
+    return b->count < cap && (!b->limit_bytes || b->count == 0 || b->bytes + len <= b->limit_bytes);
+}
+
+/* True while a refill from the spool may load one more entry (it may pass
+ * the byte cap by one message: a record is read before its size is known). */
+static bool can_refill(const struct hp_backlog *b)
+{
+    return b->count < b->window && (!b->limit_bytes || b->bytes < b->limit_bytes);
+}
+
 static struct hp_backlog_entry *at(const struct hp_backlog *b, size_t off)
 {
     return &b->e[(b->head + off) & (b->cap - 1)];
@@ -34,6 +54,7 @@ static void release_head(struct hp_backlog *b)
         b->inflight--;
     if (h->state == HP_ACKED && h->spos != HP_SPOS_NONE && b->spool)
         hp_spool_ack(b->spool, h->spos + 1);
+    b->bytes -= h->msg->len;
     hp_msg_unref(h->msg);
     h->msg = NULL;
     b->head = (b->head + 1) & (b->cap - 1);
@@ -69,15 +90,22 @@ static int grow(struct hp_backlog *b)
     return 0;
 }
 
-/* Append to memory, dropping the oldest entry when full. */
-static size_t mem_push(struct hp_backlog *b, struct hp_msg *msg, uint64_t spos, uint8_t state)
+/* Append to memory, dropping the oldest entries when full (in entries, or
+ * with cap_bytes, in bytes). */
+static size_t mem_push(struct hp_backlog *b, struct hp_msg *msg, uint64_t spos, uint8_t state,
+                       bool cap_bytes)
 {
     size_t dropped = 0;
-    if (b->count >= b->limit || (b->count == b->cap && grow(b) != 0)) {
+    while (b->count && (b->count >= b->limit || (cap_bytes && !room(b, b->limit, msg->len)))) {
         release_head(b);
-        dropped = 1;
+        dropped++;
+    }
+    if (b->count == b->cap && grow(b) != 0) {
+        release_head(b);
+        dropped++;
     }
     struct hp_backlog_entry *e = at(b, b->count);
+    b->bytes += msg->len;
     e->msg = hp_msg_ref(msg);
     e->spos = spos;
     e->state = state;
@@ -108,23 +136,23 @@ static size_t spool_push(struct hp_backlog *b, struct hp_msg *msg)
     struct hp_spool *sp = b->spool;
     if (hp_spool_unread(sp) == 0)
         spill_memory(b);
-    bool keep = hp_spool_unread(sp) == 0 && b->count < (b->spill ? b->window : b->limit);
+    bool keep = hp_spool_unread(sp) == 0 && room(b, b->spill ? b->window : b->limit, msg->len);
     uint64_t before = hp_spool_stats(sp)->dropped, pos;
     if (hp_spool_append(sp, msg->json, msg->len, keep, &pos) != 0)
         /* The disk refused it: memory may hold it only if that keeps order. */
-        return hp_spool_unread(sp) == 0 ? mem_push(b, msg, HP_SPOS_NONE, HP_PENDING) : 1;
+        return hp_spool_unread(sp) == 0 ? mem_push(b, msg, HP_SPOS_NONE, HP_PENDING, true) : 1;
     size_t lost = (size_t)(hp_spool_stats(sp)->dropped - before);
     if (keep)
-        lost += mem_push(b, msg, pos, HP_PENDING);
+        lost += mem_push(b, msg, pos, HP_PENDING, true);
     return lost;
 }
 
 size_t hp_backlog_push(struct hp_backlog *b, struct hp_msg *msg)
 {
     if (b->spool && (b->spill || hp_spool_always(b->spool) || hp_spool_unread(b->spool) > 0 ||
-                     b->count >= b->limit))
+                     !room(b, b->limit, msg->len)))
         return spool_push(b, msg);
-    return mem_push(b, msg, HP_SPOS_NONE, HP_PENDING);
+    return mem_push(b, msg, HP_SPOS_NONE, HP_PENDING, true);
 }
 
 /* Load spooled messages into memory up to the window. A record that is no
@@ -134,14 +162,14 @@ static void refill(struct hp_backlog *b)
     const char *data;
     size_t len;
     uint64_t pos;
-    while (b->spool && b->count < b->window && hp_spool_unread(b->spool) > 0 &&
+    while (b->spool && can_refill(b) && hp_spool_unread(b->spool) > 0 &&
            hp_spool_read(b->spool, &data, &len, &pos) == 1) {
         struct hp_msg *m = hp_msg_parse(data, len);
         if (!m) {
             hp_spool_skip(b->spool, pos); /* counted and logged, never silent */
             continue;
         }
-        mem_push(b, m, pos, HP_PENDING);
+        mem_push(b, m, pos, HP_PENDING, false);
         hp_msg_unref(m);
     }
 }
@@ -213,7 +241,7 @@ void hp_backlog_move(struct hp_backlog *to, struct hp_backlog *from)
     while (from->count) {
         struct hp_backlog_entry *h = at(from, 0);
         if (same_spool) /* keep acked entries too: they confirm records */
-            mem_push(to, h->msg, h->spos, h->state);
+            mem_push(to, h->msg, h->spos, h->state, false);
         else if (h->state == HP_PENDING)
             hp_backlog_push(to, h->msg);
         h->state = HP_PENDING; /* released without confirming anything */
@@ -223,12 +251,24 @@ void hp_backlog_move(struct hp_backlog *to, struct hp_backlog *from)
 
 bool hp_backlog_has_pending(const struct hp_backlog *b)
 {
-    if (b->spool && b->count < b->window && hp_spool_unread(b->spool) > 0)
+    if (b->spool && can_refill(b) && hp_spool_unread(b->spool) > 0)
         return true;
     for (size_t i = b->cursor; i < b->count; i++)
         if (at(b, i)->state == HP_PENDING)
             return true;
     return false;
+}
+
+size_t hp_backlog_on_disk(const struct hp_backlog *b)
+{
+    if (!b->spool)
+        return 0;
+    size_t n = (size_t)hp_spool_unread(b->spool);
+    for (size_t i = 0; i < b->count; i++) {
+        const struct hp_backlog_entry *e = at(b, i);
+        n += e->spos != HP_SPOS_NONE && e->state != HP_ACKED;
+    }
+    return n;
 }
 
 void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t window)

@@ -41,9 +41,12 @@ struct hp_backlog_entry {
 
 struct hp_backlog {
     struct hp_backlog_entry *e;
-    size_t cap;   /* allocated entries, a power of two */
-    size_t limit; /* most entries held; beyond it the oldest is dropped */
-    size_t head;  /* index of the oldest entry */
+    size_t cap;         /* allocated entries, a power of two */
+    size_t limit;       /* most entries held; beyond it the oldest is dropped */
+    size_t limit_bytes; /* most message bytes held in memory (0: no cap); beyond
+                           it, as beyond limit: to the spool, else drop */
+    size_t bytes;       /* message bytes held in memory */
+    size_t head;        /* index of the oldest entry */
     size_t count;
     size_t cursor; /* offset from head: no PENDING entry before it */
     size_t inflight;
@@ -54,6 +57,8 @@ struct hp_backlog {
 };
 
 struct hp_backlog *hp_backlog_new(size_t limit);
+/* Cap the memory the entries' messages take (0: no cap). */
+void hp_backlog_set_limit_bytes(struct hp_backlog *b, size_t bytes);
 void hp_backlog_free(struct hp_backlog *b);
 
 /* Append msg (takes a reference). When full, the oldest entry is released
@@ -77,6 +82,11 @@ static inline size_t hp_backlog_count(const struct hp_backlog *b)
 {
     return b->count + (b->spool ? (size_t)hp_spool_unread(b->spool) : 0);
 }
+/* Of hp_backlog_count(), how many are on disk: the spool's unread records
+ * plus memory entries read from or written to it and not yet acked. At
+ * exit (after a spill) these are what the next start replays; the rest is
+ * lost. */
+size_t hp_backlog_on_disk(const struct hp_backlog *b);
 /* Give the backlog a spool (ownership moves; freed with the backlog) and
  * the number of entries memory keeps while spooling. */
 void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t window);

@@ -16,8 +16,13 @@
  * - init, fini and check run on the main thread, never while a transport
  *   thread runs (on reload the old thread is stopped before the new sinks'
  *   init). init may not do I/O; check may.
- * - open, write, poll, pollfd, flush and close run on the transport thread
- *   only, between init and fini: a sink needs no locks.
+ * - open, write, poll, pollfd, flush and close run on the sink's own
+ *   delivery thread (hp-s-NAME, one per sink, started and joined with the
+ *   transport), between init and fini: all of one sink's callbacks run on
+ *   one thread, so a sink needs no locks, and a sink that blocks (a server
+ *   that never answers) delays only its own deliveries. Two sinks' callbacks
+ *   may run at the same time: a client library's process-wide state belongs
+ *   in init/fini (main thread).
  * - open is called before the first write and again after a failure (once
  *   the backoff expires); close only after a successful open, and then open
  *   may be called again.
@@ -125,7 +130,8 @@ struct hp_sink {
     struct hp_sink_engine *engine; /* the transport's; opaque to sinks */
 };
 
-/* Report the fate of a message taken by write(). Transport thread only. */
+/* Report the fate of a message taken by write(). The sink's thread (from
+ * write, poll or flush), or whoever drives the sink while no thread runs. */
 void hp_sink_ack(struct hp_sink *s, uint64_t pos, enum hp_ack ack);
 /* Count n messages the destination accepted and then handed back as
  * unroutable (they are still acked OK: resending would not route them). */
@@ -142,7 +148,7 @@ int hp_sink_fail(struct hp_sink *s, const char *fmt, ...) __attribute__((format(
 struct hp_sink_common {
     const char *type, *name;
     bool enabled;
-    int64_t backlog;
+    int64_t backlog, backlog_bytes;
     double retry_initial, retry_max;
 };
 extern const struct hp_opt hp_sink_common_opts[];

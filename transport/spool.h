@@ -91,7 +91,8 @@ void hp_spool_close(struct hp_spool *sp);
  * it. Returns 0, or -1 with errno (ENOSPC, EIO, EMSGSIZE): nothing was
  * written. May drop the oldest segments to stay within max_bytes. */
 int hp_spool_append(struct hp_spool *sp, const char *data, size_t len, bool consume, uint64_t *pos);
-/* Records appended but not yet read. */
+/* Records appended and still readable, not yet read (gaps left by damage
+ * or drops excluded): what a replay will deliver. */
 uint64_t hp_spool_unread(const struct hp_spool *sp);
 /* The next unread record: *data (valid until the next call, not
  * NUL-terminated), *len, *pos. Returns 1, or 0 when nothing is unread.

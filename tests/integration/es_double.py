@@ -23,6 +23,9 @@ items; `rejected_413` counts those. poison_requests(predicate) answers 400
 (x_content_parse_exception) to any request holding a document that matches:
 the whole request is refused, as Elasticsearch does for a body it cannot
 parse; `rejected_400` counts those.
+hang(seconds) makes it accept connections and read requests but answer
+none until that many seconds have passed (a hung node); a held request is
+answered afterwards (a client that gave up by then sees nothing).
 
 Standard library only; runs in a thread on 127.0.0.1 with a free port:
 
@@ -52,6 +55,8 @@ class EsDouble:
         self.rejected_413 = 0     # requests answered 413
         self._poison = None       # predicate(meta, doc): the whole request gets 400
         self.rejected_400 = 0     # requests answered 400 by poison_requests
+        self.hang_until = 0.0     # time.monotonic() before which no request is answered
+        self.held = 0             # requests held by a hang
         self.server = None
         self.thread = None
 
@@ -71,6 +76,18 @@ class EsDouble:
         with self.lock:
             self._poison = predicate
 
+    def hang(self, seconds):
+        with self.lock:
+            self.hang_until = time.monotonic() + seconds
+
+    def wait_out_hang(self):
+        with self.lock:
+            until = self.hang_until
+            if until > time.monotonic():
+                self.held += 1
+        while time.monotonic() < until:
+            time.sleep(min(0.2, max(0.0, until - time.monotonic())))
+
     def ids(self):
         with self.lock:
             return {i for (_, i) in self.docs}
@@ -87,6 +104,7 @@ class EsDouble:
                 pass
 
             def do_GET(self):
+                double.wait_out_hang()
                 if self.path == "/":
                     self.reply(200, {"name": "es-double", "cluster_name": "test-double",
                                      "version": {"number": "8.0.0-double"},
@@ -97,6 +115,7 @@ class EsDouble:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length)
+                double.wait_out_hang()
                 if not (self.path == "/_bulk" or self.path.endswith("/_bulk")):
                     return self.reply(404, {"error": {"type": "not_found"}, "status": 404})
                 status, body = double.bulk(self.headers, raw)
@@ -107,8 +126,11 @@ class EsDouble:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a hang() outlived its timeout)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -1,6 +1,8 @@
 # test_csv.py -- the csv sink in a real agent run: the files parse with
 # Python's csv module, the columns are the flattened data, and the rows are
-# exactly the messages the stdout sink printed. A full disk (a tiny tmpfs)
+# exactly the messages the stdout sink printed, per-device records (the
+# agent report's sinks, spool and reporters) as rows of <reporter>.<group>.csv
+# with a `device` column. A full disk (a tiny tmpfs)
 # and an unwritable directory are clear, retried errors, not crashes, and
 # lose nothing once space is back.
 import csv
@@ -23,6 +25,28 @@ sinks = (
 """
 
 
+def is_group(v):
+    """Per-device records (docs/csv.md): a non-empty list of objects, or a
+    non-empty object whose values are all objects or all lists of objects."""
+    objs = lambda a: all(isinstance(x, dict) for x in a)
+    if isinstance(v, list):
+        return bool(v) and objs(v)
+    if not isinstance(v, dict) or not v:
+        return False
+    kinds = {"o" if isinstance(x, dict) else "a" if isinstance(x, list) and objs(x) else "x"
+             for x in v.values()}
+    return kinds in ({"o"}, {"a"})
+
+
+def device_records(group):
+    if isinstance(group, list):
+        return [(str(i), r) for i, r in enumerate(group)]
+    out = []
+    for name, rec in group.items():
+        out.extend([(name, rec)] if isinstance(rec, dict) else [(name, r) for r in rec])
+    return out
+
+
 def flatten(prefix, value, out):
     if isinstance(value, dict):
         for k, v in value.items():
@@ -35,10 +59,30 @@ def flatten(prefix, value, out):
     return out
 
 
+def csv_files(directory, stem):
+    """stem.csv and its rotated generations stem-<time>.csv."""
+    return sorted(glob.glob(os.path.join(directory, stem + ".csv")) +
+                  glob.glob(os.path.join(directory, stem + "-*.csv")))
+
+
+def read_device_rows(directory, stem):
+    """Rows of a group file by (seq, device): lists (a device may repeat)."""
+    rows = {}
+    for path in csv_files(directory, stem):
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader)
+            assert header[:5] == ["timestamp", "host", "session", "seq", "device"], header
+            for row in reader:
+                assert len(row) == len(header), "row width differs from %s's header" % path
+                rows.setdefault((int(row[3]), row[4]), []).append(dict(zip(header, row)))
+    return rows
+
+
 def read_rows(directory, reporter):
     """All rows of a reporter's files (current and rotated), by seq."""
     rows = {}
-    for path in sorted(glob.glob(os.path.join(directory, reporter + "*.csv"))):
+    for path in csv_files(directory, reporter):
         with open(path, newline="") as f:
             reader = csv.reader(f)
             header = next(reader)
@@ -74,17 +118,35 @@ class CsvTest(unittest.TestCase):
                 self.assertEqual(row["timestamp"], "%d.%03d" % divmod(m["ts"], 1000))
                 self.assertEqual(row["host"], m["host"])
                 self.assertEqual(row["session"], m["session"])
-                want = flatten(rep, m["data"], {})
-                for col, cell in list(row.items())[4:]:
-                    if col not in want:
-                        self.assertEqual(cell, "", col)
-                    elif isinstance(want[col], str):
-                        self.assertEqual(cell, want[col], col)
-                    elif isinstance(want[col], bool) or want[col] is None:
-                        self.assertEqual(cell, json.dumps(want[col]), col)
-                    else:
-                        self.assertEqual(float(cell), float(want[col]), col)
-                self.assertLessEqual(set(want), set(row), "every data field has a column")
+                plain = {k: v for k, v in m["data"].items() if not is_group(v)}
+                want = flatten(rep, plain, {})
+                self.assertCells(row, want)
+                for group, value in m["data"].items():
+                    if is_group(value):
+                        self.assertDevices(directory, rep + "." + group, m, value)
+
+    def assertDevices(self, directory, stem, m, value):
+        rows = read_device_rows(directory, stem)
+        seen = {}
+        for device, rec in device_records(value):
+            k = seen[device] = seen.get(device, -1) + 1
+            got = rows.get((m["seq"], device), [])
+            self.assertGreater(len(got), k, "%s: #%d %s" % (stem, m["seq"], device))
+            self.assertCells(got[k], flatten("", rec, {}), skip=5, strip=True)
+
+    def assertCells(self, row, want, skip=4, strip=False):
+        if strip:  # a device record's fields have no prefix
+            want = {k[1:]: v for k, v in want.items()}
+        for col, cell in list(row.items())[skip:]:
+            if col not in want:
+                self.assertEqual(cell, "", col)
+            elif isinstance(want[col], str):
+                self.assertEqual(cell, want[col], col)
+            elif isinstance(want[col], bool) or want[col] is None:
+                self.assertEqual(cell, json.dumps(want[col]), col)
+            else:
+                self.assertEqual(float(cell), float(want[col]), col)
+        self.assertLessEqual(set(want), set(row), "every data field has a column")
 
     def run_agent(self, directory, interval="0.1", extra="", until=None):
         with tempfile.TemporaryDirectory() as cdir:

@@ -2,7 +2,8 @@
  * in-flight window, retry, requeue) and the disk spool behind it: spilling
  * while the sink is down, refilling in order as acks free room, the
  * memory limit spilling instead of dropping, replay after a restart, and
- * reload handing the spool over. Also run under TSan by `make check`. */
+ * reload handing the spool over; a damaged spool's replay count is what
+ * can be read, gaps excluded. Also run under TSan by `make check`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +148,47 @@ static void limit_spills_instead_of_dropping(void **state)
     hp_backlog_free(b);
 }
 
+/* backlog_bytes: memory holds at most that many message bytes; beyond
+ * them messages go to the spool (nothing lost, order kept) or, without
+ * one, the oldest are dropped. */
+static void byte_cap_spills_or_drops(void **state)
+{
+    (void)state;
+    struct hp_msg *m = msg(1);
+    size_t len = m->len, cap = 10 * len;
+    hp_msg_unref(m);
+    struct hp_backlog *b = hp_backlog_new(1000);
+    hp_backlog_set_limit_bytes(b, cap);
+    size_t lost = 0;
+    for (uint64_t i = 1; i <= 100; i++) {
+        m = msg(i);
+        lost += hp_backlog_push(b, m);
+        hp_msg_unref(m);
+        assert_true(b->bytes <= cap);
+    }
+    assert_int_equal(hp_backlog_count(b), 100 - lost);
+    assert_true(lost >= 89);
+    uint64_t next = 101 - hp_backlog_count(b); /* the newest were kept */
+    while (deliver(b, &next, 3))
+        ;
+    assert_int_equal(next, 101);
+    hp_backlog_free(b);
+
+    b = hp_backlog_new(1000);
+    hp_backlog_set_limit_bytes(b, cap);
+    hp_backlog_set_spool(b, spool(), 1000);
+    for (uint64_t i = 1; i <= 100; i++) {
+        push(b, i, 0);
+        assert_true(b->bytes <= cap);
+    }
+    assert_int_equal(hp_backlog_count(b), 100);
+    next = 1;
+    while (deliver(b, &next, 3))
+        assert_true(b->bytes <= cap + len); /* a refill may pass it by one message */
+    assert_int_equal(next, 101);
+    hp_backlog_free(b);
+}
+
 static void replay_after_restart(void **state)
 {
     (void)state;
@@ -192,6 +234,47 @@ static void move_hands_the_spool_over(void **state)
     hp_backlog_free(b);
 }
 
+/* A record damaged in the middle of the first of several segments: the rest
+ * of that segment is lost, and the count of messages to replay (what the
+ * start-up line and the statistics say) excludes that gap. */
+static void replay_count_excludes_gaps(void **state)
+{
+    (void)state;
+    struct hp_spool_cfg c = {.directory = tmpdir,
+                             .max_bytes = 1 << 20,
+                             .segment_bytes = 4096,
+                             .fsync = HP_FSYNC_NEVER,
+                             .fsync_interval = 1.0};
+    char err[256], path[128];
+    struct hp_spool *sp = hp_spool_open(&c, "s", err, sizeof(err));
+    assert_non_null(sp);
+    for (uint64_t i = 0; i < 600; i++) {
+        struct hp_msg *m = msg(i);
+        uint64_t pos;
+        assert_int_equal(hp_spool_append(sp, m->json, m->len, false, &pos), 0);
+        hp_msg_unref(m);
+    }
+    hp_spool_close(sp);
+    snprintf(path, sizeof(path), "%s/s/%016llx.seg", tmpdir, 0ULL);
+    FILE *f = fopen(path, "r+");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 8 + 8 + 20 * 60, SEEK_SET), 0); /* inside record ~20 */
+    assert_int_equal(fputs("XXXX", f) >= 0, 1);
+    fclose(f);
+    sp = hp_spool_open(&c, "s", err, sizeof(err));
+    assert_non_null(sp);
+    uint64_t said = hp_spool_unread(sp);
+    const char *data;
+    size_t len;
+    uint64_t pos, got = 0;
+    while (hp_spool_read(sp, &data, &len, &pos) == 1)
+        got++;
+    assert_true(got < 600);
+    assert_int_equal(said, got);
+    assert_int_equal(hp_spool_unread(sp), 0);
+    hp_spool_close(sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +283,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(limit_spills_instead_of_dropping, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(move_hands_the_spool_over, setup, teardown),
+        cmocka_unit_test_setup_teardown(replay_count_excludes_gaps, setup, teardown),
+        cmocka_unit_test_setup_teardown(byte_cap_spills_or_drops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

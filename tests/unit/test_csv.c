@@ -156,7 +156,7 @@ static void append_keeps_header_and_cuts_torn_line(void **state)
 static void header_growth_rotates(void **state)
 {
     struct fx *f = *state;
-    make_sink(f, "rotate = \"none\";");
+    make_sink(f, "rotate = \"none\"; rewrite_bytes = 0;");
     assert_int_equal(offer(f, mk(1, DAY1, "{\"a\":1}")), 1);
     assert_int_equal(offer(f, mk(2, DAY1 + 20, "{\"a\":2,\"z\":3}")), 1);
     char names[8][64];
@@ -170,6 +170,94 @@ static void header_growth_rotates(void **state)
                              "1763769599.920,h1," SESSION ",2,2,3\n");
     free(old);
     free(cur);
+    free_sink(f);
+}
+
+/* A new column in a small file: the file is rewritten with the wider
+ * header, the old rows padded, nothing moved aside (issue 16: agent.csv was
+ * rotated after one row on a first start). */
+static void header_growth_rewrites_a_small_file(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\";");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"a\":1,\"s\":\"x\\ny\"}")), 1);
+    assert_int_equal(offer(f, mk(2, DAY1 + 20, "{\"a\":2,\"z\":3}")), 1);
+    assert_int_equal(offer(f, mk(3, DAY1 + 40, "{\"a\":4,\"z\":5}")), 1);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 1);
+    char *cur = slurp_in(f->dir, "cpu.csv");
+    assert_string_equal(cur, "timestamp,host,session,seq,cpu.a,cpu.s,cpu.z\n"
+                             "1763769599.900,h1," SESSION ",1,1,\"x\ny\",\n"
+                             "1763769599.920,h1," SESSION ",2,2,,3\n"
+                             "1763769599.940,h1," SESSION ",3,4,,5\n");
+    free(cur);
+    free_sink(f);
+}
+
+/* Per-device records go to <reporter>.<group>.csv, one row per device; the
+ * main file's header holds no device names. */
+static void devices_are_rows_of_a_group_file(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\";");
+    assert_int_equal(offer(f, mk(1, DAY1,
+                                 "{\"n\":2,\"times\":{\"u\":1},"
+                                 "\"nics\":{\"eth0\":{\"rx\":5},\"wlan0\":{\"rx\":6}},"
+                                 "\"cpus\":[{\"u\":7},{\"u\":8}],"
+                                 "\"ips\":{\"eth0\":[{\"a\":\"x\"},{\"a\":\"y\"}]}}")),
+                     1);
+    /* another host's names: the same columns */
+    assert_int_equal(offer(f, mk(2, DAY1 + 20,
+                                 "{\"n\":3,\"times\":{\"u\":2},"
+                                 "\"nics\":{\"enp1s0\":{\"rx\":9}},"
+                                 "\"cpus\":[{\"u\":1}],\"ips\":{}}")),
+                     1);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 4);
+    assert_string_equal(names[0], "cpu.cpus.csv");
+    assert_string_equal(names[1], "cpu.csv");
+    assert_string_equal(names[2], "cpu.ips.csv");
+    assert_string_equal(names[3], "cpu.nics.csv");
+    char *main = slurp_in(f->dir, "cpu.csv"), *nics = slurp_in(f->dir, "cpu.nics.csv");
+    char *cpus = slurp_in(f->dir, "cpu.cpus.csv"), *ips = slurp_in(f->dir, "cpu.ips.csv");
+    assert_string_equal(main, "timestamp,host,session,seq,cpu.n,cpu.times.u\n"
+                              "1763769599.900,h1," SESSION ",1,2,1\n"
+                              "1763769599.920,h1," SESSION ",2,3,2\n");
+    assert_string_equal(nics, "timestamp,host,session,seq,device,rx\n"
+                              "1763769599.900,h1," SESSION ",1,eth0,5\n"
+                              "1763769599.900,h1," SESSION ",1,wlan0,6\n"
+                              "1763769599.920,h1," SESSION ",2,enp1s0,9\n");
+    assert_string_equal(cpus, "timestamp,host,session,seq,device,u\n"
+                              "1763769599.900,h1," SESSION ",1,0,7\n"
+                              "1763769599.900,h1," SESSION ",1,1,8\n"
+                              "1763769599.920,h1," SESSION ",2,0,1\n");
+    assert_string_equal(ips, "timestamp,host,session,seq,device,a\n"
+                             "1763769599.900,h1," SESSION ",1,eth0,x\n"
+                             "1763769599.900,h1," SESSION ",1,eth0,y\n");
+    free(main);
+    free(nics);
+    free(cpus);
+    free(ips);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 0); /* both confirmed */
+    free_sink(f);
+}
+
+/* max_files caps a reporter's files: the current one and the newest
+ * rotated ones stay (issue 14: 61 interface names gave 63 files). */
+static void max_files_keeps_the_newest(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\"; rewrite_bytes = 0; max_files = 3;");
+    char data[64];
+    for (int i = 0; i < 6; i++) { /* each message a new column: a new file */
+        snprintf(data, sizeof(data), "{\"c%d\":1}", i);
+        assert_int_equal(offer(f, mk((uint64_t)i + 1, DAY1 + i * 1000LL, data)), 1);
+    }
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 3);
+    assert_string_equal(names[0], "cpu-20251122T000002Z.csv"); /* 4th message's file */
+    assert_string_equal(names[1], "cpu-20251122T000003Z.csv");
+    assert_string_equal(names[2], "cpu.csv");
     free_sink(f);
 }
 
@@ -243,6 +331,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(header_flattening_quoting, setup, teardown),
         cmocka_unit_test_setup_teardown(append_keeps_header_and_cuts_torn_line, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rotates, setup, teardown),
+        cmocka_unit_test_setup_teardown(header_growth_rewrites_a_small_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(devices_are_rows_of_a_group_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(max_files_keeps_the_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(daily_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(size_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),

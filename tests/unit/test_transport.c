@@ -5,9 +5,12 @@
  * still queued, a new sink takes the old one's backlog, a new thread
  * starts, and a shutdown delivers the rest. Every message arrives exactly
  * once and in each producer's order; the sink's first open fails, so the
- * retry path runs too. Built for ThreadSanitizer as well (tests/check runs
- * the unit tests under TSan): the handoffs between main and the transport
- * thread are pthread_create/pthread_join and the ring, nothing else. */
+ * retry path runs too. A second test holds one sink's write() on purpose
+ * and checks that another sink keeps receiving meanwhile (each sink has its
+ * own delivery thread). Built for ThreadSanitizer as well (tests/check runs
+ * the unit tests under TSan): the handoffs between main, the transport
+ * thread and the sink threads are pthread_create/pthread_join, the ring,
+ * the backlog lock and the sink thread's stop flag. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,10 +161,78 @@ static void stop_handoff_restart_shutdown(void **state)
     config_destroy(&cf);
 }
 
+/* A sink whose write() blocks until the test opens the gate, as an HTTP
+ * server that accepts and never answers. */
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool open, entered;
+    uint64_t got;
+};
+
+static struct gate the_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false,
+                               0};
+
+static int stuck_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    pthread_mutex_lock(&the_gate.mu);
+    the_gate.entered = true;
+    while (!the_gate.open)
+        pthread_cond_wait(&the_gate.cv, &the_gate.mu);
+    the_gate.got += n;
+    pthread_mutex_unlock(&the_gate.mu);
+    for (size_t i = 0; i < n; i++)
+        hp_sink_ack(s, out[i].pos, HP_ACK_OK);
+    return (int)n;
+}
+
+static const struct hp_sink_ops stuck_ops = {.type = "stuck", .write = stuck_write};
+
+static void a_stuck_sink_delays_no_other(void **state)
+{
+    (void)state;
+    struct hp_ring *ring = hp_ring_new(256);
+    struct hp_sink sinks[2];
+    struct hp_errs errs = {0};
+    memset(sinks, 0, sizeof(sinks));
+    assert_int_equal(hp_sink_setup(&sinks[0], &stuck_ops, NULL, NULL, &errs), 0);
+    assert_int_equal(hp_sink_setup(&sinks[1], &probe_ops, NULL, NULL, &errs), 0);
+    ((struct probe *)sinks[1].priv)->opens = 1; /* no deliberate failure */
+    struct hp_transport_cfg tc = {.ring = ring,
+                                  .sinks = sinks,
+                                  .n_sinks = 2,
+                                  .batch_size = 64,
+                                  .tick = 0.005,
+                                  .shutdown_timeout = 10};
+    struct hp_transport *t = hp_transport_start(&tc);
+    assert_non_null(t);
+    burst(ring, 0, 1000);
+    /* The probe gets everything while the stuck sink sits in write(). */
+    const struct hp_sink_stats *st = hp_sink_stats_of(&sinks[1]);
+    for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 1000; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&st->sent), 2 * 1000);
+    pthread_mutex_lock(&the_gate.mu);
+    assert_true(the_gate.entered);
+    assert_int_equal(the_gate.got, 0);
+    the_gate.open = true;
+    pthread_cond_broadcast(&the_gate.cv);
+    pthread_mutex_unlock(&the_gate.mu);
+    assert_int_equal(hp_transport_stop(t, HP_STOP_SHUTDOWN), 0);
+    assert_int_equal(the_gate.got, 2 * 1000);
+    assert_int_equal(((struct probe *)sinks[1].priv)->bad_order, 0);
+    hp_sink_teardown(&sinks[0]);
+    hp_sink_teardown(&sinks[1]);
+    hp_ring_free(ring);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stop_handoff_restart_shutdown),
+        cmocka_unit_test(a_stuck_sink_delays_no_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

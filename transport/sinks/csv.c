@@ -1,17 +1,29 @@
-/* csv.c -- the CSV sink: one file per reporter, <directory>/<reporter>.csv.
+/* csv.c -- the CSV sink: one file per reporter, <directory>/<reporter>.csv,
+ * plus one per group of per-device records, <reporter>.<group>.csv.
  *
  * Columns are timestamp (seconds, as pypro's CSV logger wrote), host,
  * session, seq, then the message's data flattened with dots and prefixed by
- * the reporter ("cpu.user", "cpu.percpu.0.user"). The header is written
+ * the reporter ("cpu.user", "cpu.times.user"). A member of data that holds
+ * per-device records -- an object whose values are all objects (or all
+ * arrays of objects), or an array of objects: net.interfaces, cpu.cpus,
+ * disk.filesystems -- is not flattened into columns (names of interfaces,
+ * CPUs and mounts would become column names, different on every host): it
+ * goes to <reporter>.<group>.csv, one row per device, with a `device`
+ * column (the key, or the array index) and the record's fields flattened.
+ * A message's rows are confirmed together, once every file is written.
+ *
+ * A new column in a file of at most rewrite_bytes is added by rewriting the
+ * file with the wider header (old rows get empty cells), so a first start's
+ * second self-report does not move a one-row file aside. The header is written
  * when a file is created; an existing file is appended to with the header it
  * already has. A torn last line (crash mid-write) is cut off when the file
  * is reopened.
  *
  * The current file is moved aside as <reporter>-<UTC time of its first
  * row>.csv (20261121T000000Z; -1, -2 ... on a clash) and a new one started:
- * - when a message brings a column the header lacks (the new header keeps
- *   the old columns, in order, and adds the new ones), so every row always
- *   matches its file's header;
+ * - when a message brings a column the header lacks and the file is larger
+ *   than rewrite_bytes (the new header keeps the old columns, in order, and
+ *   adds the new ones), so every row always matches its file's header;
  * - with rotate = "daily", when a message's UTC day is later than the day of
  *   the file's first row (message time, not the clock: a late backlog stays
  *   with its day's neighbours; an older message is appended, never moved
@@ -27,6 +39,7 @@
 #include "transport/filebatch.h"
 #include "transport/sink.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,8 +52,10 @@
 #define LEAD_COLS 4 /* timestamp, host, session, seq */
 static const char *const lead_cols[LEAD_COLS] = {"timestamp", "host", "session", "seq"};
 
+#define STEM_MAX 80 /* "<reporter>.<group>" */
+
 struct csv_file {
-    char reporter[HP_NAME_MAX];
+    char reporter[STEM_MAX]; /* the file's stem: a reporter, or reporter.group */
     int fd;
     char **cols; /* data columns (after the lead ones) */
     size_t ncols;
@@ -48,8 +63,9 @@ struct csv_file {
     struct hp_buf pending;     /* rows of the batch being written */
     struct hp_file_batch rows; /* their messages */
     off_t size_before;
-    off_t hdr_end;    /* bytes of the header line */
-    int64_t first_ms; /* time of the file's first row; -1 when it has none */
+    off_t batch_start; /* size when the current write() began: cut back to it on failure */
+    off_t hdr_end;     /* bytes of the header line */
+    int64_t first_ms;  /* time of the file's first row; -1 when it has none */
 };
 
 enum csv_rotate { ROTATE_NONE, ROTATE_DAILY, ROTATE_SIZE };
@@ -60,6 +76,8 @@ struct csv {
     bool fsync;
     int rotate; /* enum csv_rotate: the order of rotate_modes */
     int64_t max_bytes;
+    int64_t rewrite_bytes;
+    int64_t max_files;
     /* derived at init */
     char directory[768]; /* dir_tmpl with this agent's {host} and {session} */
     struct csv_file *files;
@@ -68,6 +86,7 @@ struct csv {
     /* flattening scratch: keys and values as offsets into buf */
     struct hp_buf buf;
     size_t *koff, *voff, nflat, capflat;
+    struct hp_file_batch acks; /* the messages of the current write() */
     char path[1024];
 };
 
@@ -98,6 +117,10 @@ static int sb_field(struct hp_buf *b, const char *s)
 
 static int flat_add(struct csv *c, const char *key, size_t klen, const char *val)
 {
+    if (klen && key[0] == '.') { /* a device record's field: no prefix */
+        key++;
+        klen--;
+    }
     if (c->nflat == c->capflat) {
         size_t cap = c->capflat ? c->capflat * 2 : 64;
         size_t *k = realloc(c->koff, cap * sizeof(*k));
@@ -297,6 +320,51 @@ static int open_file(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keep at most max_files files of f's stem (the current one and the
+ * newest rotated ones; the names sort by time): remove the oldest. */
+static void prune(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    if (c->max_files <= 0)
+        return;
+    DIR *d = opendir(c->directory);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0, cap = 0, len = strlen(f->reporter);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, f->reporter, len) != 0 || e->d_name[len] != '-' || l < 4 ||
+            strcmp(e->d_name + l - 4, ".csv") != 0)
+            continue;
+        if (hp_grow(&names, &cap, n + 1, sizeof(*names)) != 0 || !(names[n] = strdup(e->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    if (!names)
+        return;
+    qsort(names, n, sizeof(*names), cmp_names);
+    size_t keep = (size_t)c->max_files - 1, removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[1100];
+        snprintf(path, sizeof(path), "%s/%s", c->directory, names[i]);
+        if (i + keep < n && unlink(path) == 0)
+            removed++;
+        free(names[i]);
+    }
+    free(names);
+    if (removed)
+        hp_info("sink %s: %s: %zu oldest file(s) removed (max_files %lld)", s->name, f->reporter,
+                removed, (long long)c->max_files);
+}
+
 /* Move <reporter>.csv aside as <reporter>-<UTC time of its first row>.csv
  * (the clock's time when it has no row). */
 static int rotate(struct hp_sink *s, struct csv_file *f)
@@ -316,6 +384,7 @@ static int rotate(struct hp_sink *s, struct csv_file *f)
     if (rename(from, to) != 0 && errno != ENOENT)
         return hp_sink_fail(s, "rename %s: %s", from, strerror(errno));
     hp_info("sink %s: %s.csv rotated to %s", s->name, f->reporter, to);
+    prune(s, f);
     return 0;
 }
 
@@ -367,7 +436,7 @@ static int start_header(struct hp_sink *s, struct csv_file *f)
             hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
         return hp_sink_fail(s, "write %s/%s.csv: %s", c->directory, f->reporter, strerror(err));
     }
-    f->hdr_end = f->size_before = lseek(f->fd, 0, SEEK_END);
+    f->hdr_end = f->size_before = f->batch_start = lseek(f->fd, 0, SEEK_END);
     f->first_ms = -1;
     return 0;
 }
@@ -395,6 +464,78 @@ static int roll(struct hp_sink *s, struct csv_file *f)
     return start_header(s, f);
 }
 
+/* Copy the rows of f's file after its header to fd, each with `extra`
+ * empty cells added before its line end (quotes honoured: a quoted cell
+ * may hold a newline). Returns 0, or -1 with errno. */
+static int copy_padded(struct csv_file *f, int fd, size_t extra)
+{
+    char in[65536];
+    struct hp_buf out = {0};
+    bool quoted = false;
+    off_t off = f->hdr_end;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = pread(f->fd, in, sizeof(in), off)) > 0) {
+        for (ssize_t i = 0; i < n && rc == 0; i++) {
+            if (in[i] == '"')
+                quoted = !quoted;
+            for (size_t k = 0; in[i] == '\n' && !quoted && k < extra && rc == 0; k++)
+                rc = sb_put(&out, ",", 1);
+            rc = rc ? rc : sb_put(&out, &in[i], 1);
+        }
+        off += n;
+        if (rc == 0 && out.len && write(fd, out.p, out.len) != (ssize_t)out.len)
+            rc = -1;
+        out.len = 0;
+    }
+    free(out.p);
+    return rc == 0 && n == 0 ? 0 : -1;
+}
+
+/* Add the flattened keys f lacks to its header by rewriting its file (no
+ * rows of this batch are pending): a temporary file with the wider header
+ * and the old rows padded replaces it. */
+static int widen(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    size_t before = f->ncols;
+    for (size_t i = 0; i < c->nflat; i++) {
+        const char *k = c->buf.p + c->koff[i];
+        if (!json_object_object_get_ex(f->index, k, NULL) && file_add_col(f, k) != 0)
+            return hp_sink_fail(s, "out of memory");
+    }
+    char path[1024], tmp[1100];
+    snprintf(path, sizeof(path), "%s/%s.csv", c->directory, f->reporter);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return hp_sink_fail(s, "open %s: %s", tmp, strerror(errno));
+    int old = f->fd;
+    f->fd = fd;
+    int rc = write_header(f);
+    off_t hdr = lseek(fd, 0, SEEK_END);
+    f->fd = old;
+    if (rc == 0)
+        rc = copy_padded(f, fd, f->ncols - before);
+    if (rc == 0 && c->fsync)
+        rc = fsync(fd);
+    if (rc != 0 || rename(tmp, path) != 0) {
+        int err = errno;
+        close(fd);
+        unlink(tmp);
+        return hp_sink_fail(s, "write %s: %s", tmp, strerror(err ? err : ENOSPC));
+    }
+    close(old);
+    if (fcntl(fd, F_SETFL, O_APPEND) != 0) /* appends from now on */
+        hp_warn("sink %s: %s: %s", s->name, path, strerror(errno));
+    f->fd = fd;
+    f->hdr_end = hdr;
+    f->size_before = f->batch_start = lseek(fd, 0, SEEK_END);
+    hp_info("sink %s: %s.csv: %zu column(s) added, rows kept", s->name, f->reporter,
+            f->ncols - before);
+    return 0;
+}
+
 static bool time_to_rotate(const struct csv *c, const struct csv_file *f, int64_t ts_ms)
 {
     off_t size = f->size_before + (off_t)f->pending.len;
@@ -416,7 +557,7 @@ static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
             return -1;
         if (rc > 0 && (rotate(s, f) != 0 || open_file(s, f) != 0))
             return -1;
-        f->size_before = lseek(f->fd, 0, SEEK_END);
+        f->size_before = f->batch_start = lseek(f->fd, 0, SEEK_END);
     }
     if (time_to_rotate(c, f, ts_ms))
         return roll(s, f);
@@ -425,6 +566,8 @@ static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
         missing = !json_object_object_get_ex(f->index, c->buf.p + c->koff[i], NULL);
     if (!missing)
         return 0;
+    if (f->size_before > f->hdr_end && f->pending.len == 0 && f->size_before <= c->rewrite_bytes)
+        return widen(s, f); /* a small file: rewritten with the wider header */
     if (f->size_before + (off_t)f->pending.len > f->hdr_end)
         return roll(s, f);        /* rows under the old header stay with it */
     if (ftruncate(f->fd, 0) != 0) /* a header without rows: rewrite it */
@@ -434,42 +577,23 @@ static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
     return start_header(s, f);
 }
 
-/* Queue msg's row on its file (after making the header fit). */
-static int add_row(struct hp_sink *s, const struct hp_out *o)
+/* Queue one row on the file named stem from the flattened keys in c
+ * (after making the header fit). */
+static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m, const char *host,
+                     const char *session)
 {
     struct csv *c = s->priv;
-    const struct hp_msg *m = o->msg;
-    json_tokener_reset(c->tok);
-    json_object *env = json_tokener_parse_ex(c->tok, m->json, (int)m->len);
-    json_object *data = NULL, *host = NULL, *session = NULL;
-    if (!env || !json_object_object_get_ex(env, "data", &data)) {
-        json_object_put(env);
-        hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
-                m->reporter, (unsigned long long)m->seq);
-        hp_sink_ack(s, o->pos, HP_ACK_DROP);
-        return 0;
-    }
-    json_object_object_get_ex(env, "host", &host);
-    json_object_object_get_ex(env, "session", &session);
-    char key[512];
-    size_t klen = (size_t)snprintf(key, sizeof(key), "%s", m->reporter);
-    c->buf.len = 0;
-    c->nflat = 0;
-    int rc = flatten(c, data, key, klen, sizeof(key));
-    struct csv_file *f = rc == 0 ? get_file(s, m->reporter) : NULL;
-    if (!f || ensure_columns(s, f, m->ts_ms) != 0) {
-        json_object_put(env);
+    struct csv_file *f = get_file(s, stem);
+    if (!f || ensure_columns(s, f, m->ts_ms) != 0)
         return s->error[0] ? -1 : hp_sink_fail(s, "out of memory");
-    }
     /* The row: lead columns, then every header column in order. */
     const char **vals = calloc(f->ncols ? f->ncols : 1, sizeof(*vals));
     char lead[64];
     snprintf(lead, sizeof(lead), "%lld.%03lld", (long long)(m->ts_ms / 1000),
              (long long)(m->ts_ms % 1000));
     struct hp_buf *b = &f->pending;
-    rc = !vals || sb_str(b, lead) || sb_str(b, ",") ||
-         sb_field(b, host ? json_object_get_string(host) : "") || sb_str(b, ",") ||
-         sb_field(b, session ? json_object_get_string(session) : "");
+    int rc = !vals || sb_str(b, lead) || sb_str(b, ",") || sb_field(b, host) || sb_str(b, ",") ||
+             sb_field(b, session);
     snprintf(lead, sizeof(lead), ",%llu", (unsigned long long)m->seq);
     rc = rc || sb_str(b, lead);
     for (size_t i = 0; vals && i < c->nflat; i++) {
@@ -481,8 +605,6 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
         rc = sb_str(b, ",") || sb_field(b, vals[i]);
     rc = rc || sb_str(b, "\n");
     free(vals);
-    json_object_put(env);
-    rc = rc || hp_file_batch_note(&f->rows, o->pos);
     if (rc)
         return hp_sink_fail(s, "out of memory");
     if (f->first_ms < 0)
@@ -490,21 +612,170 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     return 0;
 }
 
+/* True if every element of a (an array) is an object. */
+static bool all_objects(json_object *a)
+{
+    for (size_t i = 0; i < json_object_array_length(a); i++)
+        if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_object))
+            return false;
+    return true;
+}
+
+/* A group of per-device records: a non-empty array of objects, or a
+ * non-empty object whose values are all objects or all arrays of objects. */
+static bool is_group(json_object *v)
+{
+    if (json_object_is_type(v, json_type_array))
+        return json_object_array_length(v) > 0 && all_objects(v);
+    if (!json_object_is_type(v, json_type_object) || json_object_object_length(v) == 0)
+        return false;
+    int objects = 0, arrays = 0;
+    json_object_object_foreach(v, k, d)
+    {
+        (void)k;
+        if (json_object_is_type(d, json_type_object))
+            objects++;
+        else if (json_object_is_type(d, json_type_array) && all_objects(d))
+            arrays++;
+        else
+            return false;
+    }
+    return objects == 0 || arrays == 0;
+}
+
+/* One row of <reporter>.<group>.csv: device, then the record's fields. */
+static int device_row(struct hp_sink *s, const char *stem, const char *device, json_object *rec,
+                      const struct hp_msg *m, const char *host, const char *session)
+{
+    struct csv *c = s->priv;
+    char key[512] = "";
+    c->buf.len = 0;
+    c->nflat = 0;
+    if (flat_add(c, "device", 6, device) != 0 || flatten(c, rec, key, 0, sizeof(key)) != 0)
+        return hp_sink_fail(s, "out of memory");
+    return queue_row(s, stem, m, host, session);
+}
+
+static int group_rows(struct hp_sink *s, const char *stem, json_object *g, const struct hp_msg *m,
+                      const char *host, const char *session)
+{
+    char dev[32];
+    int rc = 0;
+    if (json_object_is_type(g, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(g) && rc == 0; i++) {
+            snprintf(dev, sizeof(dev), "%zu", i);
+            rc = device_row(s, stem, dev, json_object_array_get_idx(g, i), m, host, session);
+        }
+        return rc;
+    }
+    json_object_object_foreach(g, name, rec)
+    {
+        if (json_object_is_type(rec, json_type_object)) {
+            rc = device_row(s, stem, name, rec, m, host, session);
+        } else {
+            for (size_t i = 0; i < json_object_array_length(rec) && rc == 0; i++)
+                rc = device_row(s, stem, name, json_object_array_get_idx(rec, i), m, host, session);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Queue msg's rows: one in <reporter>.csv with every member of data that
+ * is not a group of devices, one per device in <reporter>.<group>.csv. */
+static int add_row(struct hp_sink *s, const struct hp_out *o)
+{
+    struct csv *c = s->priv;
+    const struct hp_msg *m = o->msg;
+    json_tokener_reset(c->tok);
+    json_object *env = json_tokener_parse_ex(c->tok, m->json, (int)m->len);
+    json_object *data = NULL, *jhost = NULL, *jsession = NULL;
+    if (!env || !json_object_object_get_ex(env, "data", &data)) {
+        json_object_put(env);
+        hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
+                m->reporter, (unsigned long long)m->seq);
+        hp_sink_ack(s, o->pos, HP_ACK_DROP);
+        return 0;
+    }
+    json_object_object_get_ex(env, "host", &jhost);
+    json_object_object_get_ex(env, "session", &jsession);
+    const char *host = jhost ? json_object_get_string(jhost) : "";
+    const char *session = jsession ? json_object_get_string(jsession) : "";
+    bool obj = json_object_is_type(data, json_type_object);
+    char key[512];
+    size_t klen = (size_t)snprintf(key, sizeof(key), "%s", m->reporter);
+    c->buf.len = 0;
+    c->nflat = 0;
+    int rc = 0;
+    if (!obj) {
+        rc = flatten(c, data, key, klen, sizeof(key));
+    } else {
+        json_object_object_foreach(data, k, v)
+        {
+            int n = snprintf(key + klen, sizeof(key) - klen, ".%s", k);
+            if (is_group(v) || n < 0 || (size_t)n >= sizeof(key) - klen)
+                continue;
+            if ((rc = flatten(c, v, key, klen + (size_t)n, sizeof(key))) != 0)
+                break;
+        }
+    }
+    rc = rc ? hp_sink_fail(s, "out of memory") : queue_row(s, m->reporter, m, host, session);
+    if (obj && rc == 0) {
+        json_object_object_foreach(data, k, v)
+        {
+            char stem[STEM_MAX];
+            if (!is_group(v))
+                continue;
+            snprintf(stem, sizeof(stem), "%s.%s", m->reporter, k);
+            if ((rc = group_rows(s, stem, v, m, host, session)) != 0)
+                break;
+        }
+    }
+    json_object_put(env);
+    if (rc == 0 && hp_file_batch_note(&c->acks, o->pos) != 0)
+        rc = hp_sink_fail(s, "out of memory");
+    return rc;
+}
+
+/* Every file the batch touched is cut back to its size when the batch
+ * began: nothing of a failed batch stays (it is sent again). */
+static void cut_back(struct hp_sink *s)
+{
+    struct csv *c = s->priv;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        struct csv_file *f = &c->files[i];
+        hp_file_batch_drop(&f->rows, &f->pending);
+        if (f->fd < 0 || f->size_before <= f->batch_start)
+            continue;
+        if (ftruncate(f->fd, f->batch_start) != 0)
+            hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
+        f->size_before = f->batch_start;
+        if (f->size_before <= f->hdr_end)
+            f->first_ms = -1;
+    }
+}
+
 static int csv_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 {
     struct csv *c = s->priv;
     int rc = 0;
+    c->acks.n = 0;
+    for (size_t i = 0; i < c->nfiles; i++)
+        c->files[i].batch_start = c->files[i].size_before;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = add_row(s, &out[i]);
-    for (size_t i = 0; i < c->nfiles; i++) {
-        struct csv_file *f = &c->files[i];
-        if (rc != 0) { /* discard what the failed batch queued */
-            hp_file_batch_drop(&f->rows, &f->pending);
-        } else if (flush_pending(s, f) != 0) {
-            rc = -1;
-        }
+    for (size_t i = 0; i < c->nfiles && rc == 0; i++)
+        rc = flush_pending(s, &c->files[i]);
+    if (rc != 0) {
+        cut_back(s);
+        c->acks.n = 0;
+        return -1;
     }
-    return rc ? -1 : (int)n;
+    for (size_t i = 0; i < c->acks.n; i++)
+        hp_sink_ack(s, c->acks.pos[i], HP_ACK_OK);
+    c->acks.n = 0;
+    return (int)n;
 }
 
 static int csv_open(struct hp_sink *s)
@@ -562,6 +833,22 @@ static const struct hp_opt csv_opts[] = {
      .max = 1e15,
      .help = "with rotate = \"size\": bytes at which a file is moved aside",
      HP_AT_INT(struct csv, max_bytes)},
+    {.name = "rewrite_bytes",
+     .type = HP_OPT_INT,
+     .def = "1048576",
+     .min = 0,
+     .max = 1e15,
+     .help = "a file of at most this size gets new columns by rewriting it (rows kept); a "
+             "larger one is moved aside and a new file started",
+     HP_AT_INT(struct csv, rewrite_bytes)},
+    {.name = "max_files",
+     .type = HP_OPT_INT,
+     .def = "100",
+     .min = 0,
+     .max = 1000000,
+     .help = "files kept per reporter and group (the current one and the newest rotated "
+             "ones); older ones are removed at rotation. 0: no limit",
+     HP_AT_INT(struct csv, max_files)},
     {0},
 };
 /* clang-format on */
@@ -603,6 +890,7 @@ static void csv_fini(struct hp_sink *s)
         hp_file_batch_free(&f->rows);
     }
     free(c->files);
+    hp_file_batch_free(&c->acks);
     free(c->buf.p);
     free(c->koff);
     free(c->voff);
