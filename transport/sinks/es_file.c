@@ -52,7 +52,8 @@ static int file_name(const struct es_file *f, const struct hp_tmpl_vars *v, char
 
 static int msg_file_name(const struct es_file *f, const struct hp_msg *m, char *buf, size_t len)
 {
-    struct hp_tmpl_vars v = {m->host, m->reporter, m->session, m->ts_ms};
+    struct hp_tmpl_vars v = {
+        .host = m->host, .reporter = m->reporter, .session = m->session, .ts_ms = m->ts_ms};
     return file_name(f, &v, buf, len);
 }
 
@@ -181,7 +182,10 @@ static int es_file_check(struct hp_sink *s)
     struct es_file *f = s->priv;
     char path[1024];
     s->error[0] = '\0';
-    struct hp_tmpl_vars v = {s->id.host, "session", s->id.session, (int64_t)time(NULL) * 1000};
+    struct hp_tmpl_vars v = {.host = s->id.host,
+                             .reporter = "session",
+                             .session = s->id.session,
+                             .ts_ms = (int64_t)time(NULL) * 1000};
     int rc = file_name(f, &v, path, sizeof(path)) != 0
                  ? hp_sink_fail(s, "path template gives an empty or too long name")
                  : open_file(s, path);

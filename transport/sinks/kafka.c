@@ -346,7 +346,7 @@ static const char *host_of(const struct hp_sink *s)
 static int expand_topic(const struct hp_sink *s, const char *reporter, char *out, size_t len)
 {
     const struct kafka *k = s->priv;
-    struct hp_tmpl_vars v = {host_of(s), reporter, s->id.session, 0};
+    struct hp_tmpl_vars v = {.host = host_of(s), .reporter = reporter, .session = s->id.session};
     return hp_tmpl_expand(&k->topic_t, &v, out, len) < 0 ? -1 : 0;
 }
 

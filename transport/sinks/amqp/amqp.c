@@ -594,7 +594,8 @@ static int publish(struct hp_sink *s, const struct hp_msg *m)
     /* The message's own identity (a replayed one keeps its run's). */
     const char *host = m->host[0] ? m->host : s->id.host;
     const char *session = m->host[0] ? m->session : s->id.session;
-    struct hp_tmpl_vars v = {host, m->reporter, session, m->ts_ms};
+    struct hp_tmpl_vars v = {
+        .host = host, .reporter = m->reporter, .session = session, .ts_ms = m->ts_ms};
     if (hp_tmpl_expand(&a->o.routing_t, &v, a->rkey, sizeof(a->rkey)) < 0)
         snprintf(a->rkey, sizeof(a->rkey), "hostpulse.%s", m->reporter);
     snprintf(a->msgid, sizeof(a->msgid), "%s:%s:%s:%llu", host, session, m->reporter,
