@@ -104,16 +104,4 @@ bool hp_is_identifier(const char *s, size_t max);
 int hp_strs_count(const config_setting_t *s);
 const char *hp_strs_at(const config_setting_t *s, int i);
 
-/* Getters: value of `name` in group, or the table's default. group may be
- * NULL (all defaults). The table is searched for the default. */
-bool hp_opt_bool(const config_setting_t *group, const struct hp_opt *table, const char *name);
-int64_t hp_opt_int(const config_setting_t *group, const struct hp_opt *table, const char *name);
-double hp_opt_float(const config_setting_t *group, const struct hp_opt *table, const char *name);
-/* Borrowed from the config (or the table): valid while the config lives. */
-const char *hp_opt_string(const config_setting_t *group, const struct hp_opt *table,
-                          const char *name);
-/* Strings of a HP_OPT_STRINGS option: count, and the i-th element. */
-int hp_opt_strings_count(const config_setting_t *group, const char *name);
-const char *hp_opt_strings_at(const config_setting_t *group, const char *name, int i);
-
 #endif
