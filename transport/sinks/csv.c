@@ -565,19 +565,16 @@ static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_er
     const config_setting_t *at = cfg ? config_setting_get_member(cfg, "directory") : NULL;
     struct hp_tmpl t;
     struct hp_tmpl_vars v = {.host = s->id.host, .session = s->id.session};
-    char why[200];
     if (!c->dir_tmpl || !*c->dir_tmpl) {
         hp_errs_add(errs, at ? at : cfg, "sink %s: directory must not be empty", s->name);
         return -1;
     }
-    int rc = hp_tmpl_compile(&t, c->dir_tmpl, HP_TMPL_HOST | HP_TMPL_SESSION, why, sizeof(why));
-    if (rc == 0 && hp_tmpl_expand(&t, &v, c->directory, sizeof(c->directory)) < 0) {
-        snprintf(why, sizeof(why), "too long once expanded");
-        rc = -1;
-    }
-    if (rc != 0) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: directory \"%s\": %s", s->name, c->dir_tmpl,
-                    why);
+    if (hp_tmpl_compile_opt(&t, c->dir_tmpl, HP_TMPL_HOST | HP_TMPL_SESSION, cfg, "directory",
+                            s->name, errs) != 0)
+        return -1;
+    if (hp_tmpl_expand(&t, &v, c->directory, sizeof(c->directory)) < 0) {
+        hp_errs_add(errs, at ? at : cfg, "sink %s: directory \"%s\": too long once expanded",
+                    s->name, c->dir_tmpl);
         return -1;
     }
     c->tok = json_tokener_new();

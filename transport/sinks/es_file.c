@@ -235,10 +235,9 @@ static int es_file_init(struct hp_sink *s, const config_setting_t *cfg, struct h
         hp_errs_add(errs, at(cfg, "path"), "sink %s: path must not be empty", s->name);
         return -1;
     }
-    if (hp_tmpl_compile(&f->path_t, f->path_tmpl, HP_ES_INDEX_PARTS, why, sizeof(why)) != 0) {
-        hp_errs_add(errs, at(cfg, "path"), "sink %s: path \"%s\": %s", s->name, f->path_tmpl, why);
+    if (hp_tmpl_compile_opt(&f->path_t, f->path_tmpl, HP_ES_INDEX_PARTS, cfg, "path", s->name,
+                            errs) != 0)
         return -1;
-    }
     return hp_es_bulk_init(&f->bulk);
 }
 

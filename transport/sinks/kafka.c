@@ -356,12 +356,10 @@ static void check_topic(struct hp_sink *s, const config_setting_t *cfg, struct h
 {
     struct kafka *k = s->priv;
     const config_setting_t *at = config_setting_get_member(cfg, "topic");
-    char name[TOPIC_MAX], why[200];
+    char name[TOPIC_MAX];
     unsigned parts = HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION;
-    if (hp_tmpl_compile(&k->topic_t, k->topic, parts, why, sizeof(why)) != 0) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: topic \"%s\": %s", s->name, k->topic, why);
+    if (hp_tmpl_compile_opt(&k->topic_t, k->topic, parts, cfg, "topic", s->name, errs) != 0)
         return;
-    }
     if (expand_topic(s, "reporter", name, sizeof(name)) != 0) {
         hp_errs_add(errs, at ? at : cfg, "sink %s: topic is longer than 249 characters", s->name);
         return;
