@@ -19,6 +19,7 @@
  * namespace (loadavg speaks for the reader's). */
 #include "reporters/process.h"
 
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
@@ -519,14 +520,8 @@ static struct hp_pident *track(struct proc *p, struct rec *rc)
 
 static struct rec *next_rec(struct proc *p)
 {
-    if (p->n_recs == p->cap_recs) {
-        size_t cap = p->cap_recs ? p->cap_recs * 2 : 512;
-        struct rec *n = realloc(p->recs, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        p->recs = n;
-        p->cap_recs = cap;
-    }
+    if (hp_grow(&p->recs, &p->cap_recs, p->n_recs + 1, sizeof(*p->recs)) != 0)
+        return NULL;
     return &p->recs[p->n_recs];
 }
 
@@ -778,14 +773,8 @@ static int select_all(struct proc *p)
     for (size_t i = 0; i < p->n_recs; i++) {
         if (!p->recs[i].groups)
             continue;
-        if (p->n_sel == p->cap_sel) {
-            size_t cap = p->cap_sel ? p->cap_sel * 2 : 16;
-            struct rec **n = realloc(p->sel, cap * sizeof(*n));
-            if (!n)
-                return -1;
-            p->sel = n;
-            p->cap_sel = cap;
-        }
+        if (hp_grow(&p->sel, &p->cap_sel, p->n_sel + 1, sizeof(*p->sel)) != 0)
+            return -1;
         p->sel[p->n_sel++] = &p->recs[i];
     }
     if (p->n_sel > 1)

@@ -67,7 +67,7 @@ struct csv {
     struct json_tokener *tok;
     /* flattening scratch: keys and values as offsets into buf */
     struct hp_buf buf;
-    size_t *koff, *voff, nflat, capflat;
+    size_t *koff, *voff, nflat, capk, capv;
     char path[1024];
 };
 
@@ -98,18 +98,9 @@ static int sb_field(struct hp_buf *b, const char *s)
 
 static int flat_add(struct csv *c, const char *key, size_t klen, const char *val)
 {
-    if (c->nflat == c->capflat) {
-        size_t cap = c->capflat ? c->capflat * 2 : 64;
-        size_t *k = realloc(c->koff, cap * sizeof(*k));
-        if (!k)
-            return -1;
-        c->koff = k;
-        size_t *v = realloc(c->voff, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        c->voff = v;
-        c->capflat = cap;
-    }
+    if (hp_grow(&c->koff, &c->capk, c->nflat + 1, sizeof(*c->koff)) != 0 ||
+        hp_grow(&c->voff, &c->capv, c->nflat + 1, sizeof(*c->voff)) != 0)
+        return -1;
     c->koff[c->nflat] = c->buf.len;
     if (sb_put(&c->buf, key, klen) || sb_put(&c->buf, "", 1))
         return -1;
