@@ -831,7 +831,7 @@ static void add_stat(struct proc *p, const struct rec *rc, json_object *o, struc
     hp_json_add_uint(o, "rss", v->rss);
     hp_json_add_uint(o, "vms", v->vms);
     if (p->mem_total)
-        hp_json_add_double(o, "memory_percent", 100.0 * (double)v->rss / (double)p->mem_total, 2);
+        hp_json_add_double(o, "memory_percent", hp_percent(v->rss, p->mem_total), 2);
     v->threads = st->threads > 0 ? (uint64_t)st->threads : 0;
     hp_json_add_uint(o, "threads", v->threads);
     hp_json_add_int(o, "nice", st->nice);
@@ -980,7 +980,7 @@ static json_object *agg_json(const struct proc *p, const struct watch *w, struct
     hp_json_add_uint(o, "rss", s->rss);
     hp_json_add_uint(o, "vms", s->vms);
     if (p->mem_total)
-        hp_json_add_double(o, "memory_percent", 100.0 * (double)s->rss / (double)p->mem_total, 2);
+        hp_json_add_double(o, "memory_percent", hp_percent(s->rss, p->mem_total), 2);
     hp_json_add_uint(o, "threads", s->threads);
     if (s->io_ok) {
         hp_json_add_uint(o, "read_bytes", s->rb);
