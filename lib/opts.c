@@ -270,6 +270,14 @@ void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, voi
             load_one(group, o, dst);
 }
 
+const config_setting_t *hp_setting_at(const config_setting_t *group, const char *key)
+{
+    /* libconfig's lookup takes no const but changes nothing */
+    const config_setting_t *s =
+        group ? config_setting_lookup((config_setting_t *)group, key) : NULL;
+    return s ? s : group;
+}
+
 bool hp_is_identifier(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;

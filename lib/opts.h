@@ -84,6 +84,11 @@ unsigned hp_opts_check(const config_setting_t *group, const struct hp_opt *table
  * default, range or choices and help, nested groups indented. */
 void hp_opts_print(FILE *out, const struct hp_opt *table, int indent);
 
+/* Where a message about option key goes: its setting in group (key may
+ * be a path, "queue.binding"), or group itself when the key is absent (a
+ * default); NULL when group is. */
+const config_setting_t *hp_setting_at(const config_setting_t *group, const char *key);
+
 /* Dotted path of a setting for messages: "sinks[1].url". */
 void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
 

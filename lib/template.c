@@ -85,9 +85,7 @@ int hp_tmpl_compile_opt(struct hp_tmpl *t, const char *text, unsigned allowed,
     char why[200];
     if (hp_tmpl_compile(t, text, allowed, why, sizeof(why)) == 0)
         return 0;
-    /* libconfig's lookup takes no const but changes nothing */
-    const config_setting_t *at = cfg ? config_setting_lookup((config_setting_t *)cfg, key) : NULL;
-    hp_errs_add(errs, at ? at : cfg, "sink %s: %s \"%s\": %s", sink, key, t->text, why);
+    hp_errs_add(errs, hp_setting_at(cfg, key), "sink %s: %s \"%s\": %s", sink, key, t->text, why);
     return -1;
 }
 

@@ -206,6 +206,23 @@ static void load_reads_values_and_defaults(void **state)
     config_destroy(&cfg);
 }
 
+/* Where a message about an option points: its own line, a nested one by
+ * its path, else the group (a default has no line of its own). */
+static void setting_at_points_to_the_line(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "count = 9;\nnested = {\n  depth = 4;\n};\n"),
+                     CONFIG_TRUE);
+    const config_setting_t *g = config_root_setting(&cfg);
+    assert_int_equal(config_setting_source_line(hp_setting_at(g, "count")), 1);
+    assert_int_equal(config_setting_source_line(hp_setting_at(g, "nested.depth")), 3);
+    assert_ptr_equal(hp_setting_at(g, "ratio"), g);
+    assert_null(hp_setting_at(NULL, "count"));
+    config_destroy(&cfg);
+}
+
 static void load_fills_bound_fields(void **state)
 {
     (void)state;
@@ -286,6 +303,7 @@ int main(void)
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),
         cmocka_unit_test(load_reads_values_and_defaults),
+        cmocka_unit_test(setting_at_points_to_the_line),
         cmocka_unit_test(load_fills_bound_fields),
         cmocka_unit_test(load_keeps_presets_without_default),
         cmocka_unit_test(identifiers),

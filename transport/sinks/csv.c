@@ -553,19 +553,19 @@ static const struct hp_opt csv_opts[] = {
 static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct csv *c = s->priv;
-    const config_setting_t *at = cfg ? config_setting_get_member(cfg, "directory") : NULL;
+    const config_setting_t *at = hp_setting_at(cfg, "directory");
     struct hp_tmpl t;
     struct hp_tmpl_vars v = {.host = s->id.host, .session = s->id.session};
     if (!c->dir_tmpl || !*c->dir_tmpl) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: directory must not be empty", s->name);
+        hp_errs_add(errs, at, "sink %s: directory must not be empty", s->name);
         return -1;
     }
     if (hp_tmpl_compile_opt(&t, c->dir_tmpl, HP_TMPL_HOST | HP_TMPL_SESSION, cfg, "directory",
                             s->name, errs) != 0)
         return -1;
     if (hp_tmpl_expand(&t, &v, c->directory, sizeof(c->directory)) < 0) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: directory \"%s\": too long once expanded",
-                    s->name, c->dir_tmpl);
+        hp_errs_add(errs, at, "sink %s: directory \"%s\": too long once expanded", s->name,
+                    c->dir_tmpl);
         return -1;
     }
     c->tok = json_tokener_new();

@@ -215,24 +215,18 @@ static const struct hp_opt es_file_opts[] = {
     {0},
 };
 
-/* The setting named key of cfg, else cfg: where a message points. */
-static const config_setting_t *at(const config_setting_t *cfg, const char *key)
-{
-    const config_setting_t *m = cfg ? config_setting_get_member(cfg, key) : NULL;
-    return m ? m : cfg;
-}
-
 static int es_file_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct es_file *f = s->priv;
     char why[200];
     f->fd = -1;
     if (hp_es_index_compile(&f->index_t, f->index, why, sizeof(why)) != 0) {
-        hp_errs_add(errs, at(cfg, "index"), "sink %s: index \"%s\" %s", s->name, f->index, why);
+        hp_errs_add(errs, hp_setting_at(cfg, "index"), "sink %s: index \"%s\" %s", s->name,
+                    f->index, why);
         return -1;
     }
     if (!f->path_tmpl || !*f->path_tmpl) {
-        hp_errs_add(errs, at(cfg, "path"), "sink %s: path must not be empty", s->name);
+        hp_errs_add(errs, hp_setting_at(cfg, "path"), "sink %s: path must not be empty", s->name);
         return -1;
     }
     if (hp_tmpl_compile_opt(&f->path_t, f->path_tmpl, HP_ES_INDEX_PARTS, cfg, "path", s->name,

@@ -198,10 +198,9 @@ static int parse_url(struct mqtt_sink *m, const char *url)
 static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct mqtt_sink *m = s->priv;
-    const config_setting_t *url = cfg ? config_setting_get_member(cfg, "url") : NULL;
     int rc = 0;
     if (parse_url(m, m->o.url) != 0) {
-        hp_errs_add(errs, url ? url : cfg,
+        hp_errs_add(errs, hp_setting_at(cfg, "url"),
                     "sink %s: url \"%s\" is not an MQTT URL "
                     "(mqtt://[user[:password]@]host[:port] or mqtts://...)",
                     s->name, m->redacted);
