@@ -191,48 +191,36 @@ unsigned hp_opts_check(const config_setting_t *group, const struct hp_opt *table
     return e->count - before;
 }
 
-static const char *default_of(const struct hp_opt *table, const char *name)
+/* The value of row o in group (o->def where the group has none): the
+ * readers behind hp_opts_load, by row, never by name. */
+static bool value_bool(const config_setting_t *s, const struct hp_opt *o)
 {
-    const struct hp_opt *o = find(table, name);
-    return o && o->def ? o->def : NULL;
-}
-
-bool hp_opt_bool(const config_setting_t *group, const struct hp_opt *table, const char *name)
-{
-    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
     if (s && config_setting_type(s) == CONFIG_TYPE_BOOL)
         return config_setting_get_bool(s);
-    const char *d = default_of(table, name);
-    return d && strcmp(d, "true") == 0;
+    return o->def && strcmp(o->def, "true") == 0;
 }
 
-int64_t hp_opt_int(const config_setting_t *group, const struct hp_opt *table, const char *name)
+static int64_t value_int(const config_setting_t *s, const struct hp_opt *o)
 {
-    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
     if (s && is_num(config_setting_type(s)))
         return config_setting_type(s) == CONFIG_TYPE_FLOAT ? (int64_t)config_setting_get_float(s)
                                                            : config_setting_get_int64(s);
-    const char *d = default_of(table, name);
-    return d ? strtoll(d, NULL, 0) : 0;
+    return o->def ? strtoll(o->def, NULL, 0) : 0;
 }
 
-double hp_opt_float(const config_setting_t *group, const struct hp_opt *table, const char *name)
+static double value_float(const config_setting_t *s, const struct hp_opt *o)
 {
-    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
     if (s && is_num(config_setting_type(s)))
         return config_setting_type(s) == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
                                                            : (double)config_setting_get_int64(s);
-    const char *d = default_of(table, name);
-    return d ? strtod(d, NULL) : 0.0;
+    return o->def ? strtod(o->def, NULL) : 0.0;
 }
 
-const char *hp_opt_string(const config_setting_t *group, const struct hp_opt *table,
-                          const char *name)
+static const char *value_string(const config_setting_t *s, const struct hp_opt *o)
 {
-    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
     if (s && config_setting_type(s) == CONFIG_TYPE_STRING)
         return config_setting_get_string(s);
-    return default_of(table, name);
+    return o->def;
 }
 
 static int choice_index(const struct hp_opt *o, const char *v)
@@ -246,34 +234,31 @@ static int choice_index(const struct hp_opt *o, const char *v)
 /* Store one bound row's value (or default) at dst + o->offset. */
 static void load_one(const config_setting_t *group, const struct hp_opt *o, char *dst)
 {
-    const struct hp_opt row[2] = {*o, {0}};
     void *at = dst + o->offset;
-    bool set = group && config_setting_get_member(group, o->name);
-    if (!set && !o->def && o->type <= HP_OPT_STRING)
+    const config_setting_t *s = group ? config_setting_get_member(group, o->name) : NULL;
+    if (!s && !o->def && (o->type <= HP_OPT_STRING || o->type == HP_OPT_ENUM))
         return; /* no value, no default: the owner's preset stays */
-    if (!set && !o->def && o->type == HP_OPT_ENUM)
-        return;
     switch (o->type) {
     case HP_OPT_BOOL:
-        *(bool *)at = hp_opt_bool(group, row, o->name);
+        *(bool *)at = value_bool(s, o);
         break;
     case HP_OPT_INT:
-        *(int64_t *)at = hp_opt_int(group, row, o->name);
+        *(int64_t *)at = value_int(s, o);
         break;
     case HP_OPT_FLOAT:
-        *(double *)at = hp_opt_float(group, row, o->name);
+        *(double *)at = value_float(s, o);
         break;
     case HP_OPT_STRING:
-        *(const char **)at = hp_opt_string(group, row, o->name);
+        *(const char **)at = value_string(s, o);
         break;
     case HP_OPT_ENUM:
-        *(int *)at = choice_index(o, hp_opt_string(group, row, o->name));
+        *(int *)at = choice_index(o, value_string(s, o));
         break;
     case HP_OPT_STRINGS:
     case HP_OPT_INTS:
     case HP_OPT_GROUP:
     case HP_OPT_LIST:
-        *(const config_setting_t **)at = group ? config_setting_get_member(group, o->name) : NULL;
+        *(const config_setting_t **)at = s;
         break;
     }
 }
@@ -283,6 +268,14 @@ void hp_opts_load(const config_setting_t *group, const struct hp_opt *table, voi
     for (const struct hp_opt *o = table; o && o->name; o++)
         if (o->bound)
             load_one(group, o, dst);
+}
+
+const config_setting_t *hp_setting_at(const config_setting_t *group, const char *key)
+{
+    /* libconfig's lookup takes no const but changes nothing */
+    const config_setting_t *s =
+        group ? config_setting_lookup((config_setting_t *)group, key) : NULL;
+    return s ? s : group;
 }
 
 bool hp_is_identifier(const char *s, size_t max)
@@ -307,27 +300,6 @@ int hp_strs_count(const config_setting_t *s)
 
 const char *hp_strs_at(const config_setting_t *s, int i)
 {
-    if (!s)
-        return NULL;
-    if (config_setting_type(s) == CONFIG_TYPE_STRING)
-        return i == 0 ? config_setting_get_string(s) : NULL;
-    const config_setting_t *el = config_setting_get_elem(s, (unsigned)i);
-    return el ? config_setting_get_string(el) : NULL;
-}
-
-int hp_opt_strings_count(const config_setting_t *group, const char *name)
-{
-    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
-    if (!s)
-        return 0;
-    if (config_setting_type(s) == CONFIG_TYPE_STRING)
-        return 1;
-    return config_setting_is_aggregate(s) ? config_setting_length(s) : 0;
-}
-
-const char *hp_opt_strings_at(const config_setting_t *group, const char *name, int i)
-{
-    const config_setting_t *s = group ? config_setting_get_member(group, name) : NULL;
     if (!s)
         return NULL;
     if (config_setting_type(s) == CONFIG_TYPE_STRING)

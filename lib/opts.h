@@ -84,6 +84,11 @@ unsigned hp_opts_check(const config_setting_t *group, const struct hp_opt *table
  * default, range or choices and help, nested groups indented. */
 void hp_opts_print(FILE *out, const struct hp_opt *table, int indent);
 
+/* Where a message about option key goes: its setting in group (key may
+ * be a path, "queue.binding"), or group itself when the key is absent (a
+ * default); NULL when group is. */
+const config_setting_t *hp_setting_at(const config_setting_t *group, const char *key);
+
 /* Dotted path of a setting for messages: "sinks[1].url". */
 void hp_setting_path(const config_setting_t *s, char *buf, size_t len);
 
@@ -103,17 +108,5 @@ bool hp_is_identifier(const char *s, size_t max);
  * NULL (none). The strings are borrowed from the config. */
 int hp_strs_count(const config_setting_t *s);
 const char *hp_strs_at(const config_setting_t *s, int i);
-
-/* Getters: value of `name` in group, or the table's default. group may be
- * NULL (all defaults). The table is searched for the default. */
-bool hp_opt_bool(const config_setting_t *group, const struct hp_opt *table, const char *name);
-int64_t hp_opt_int(const config_setting_t *group, const struct hp_opt *table, const char *name);
-double hp_opt_float(const config_setting_t *group, const struct hp_opt *table, const char *name);
-/* Borrowed from the config (or the table): valid while the config lives. */
-const char *hp_opt_string(const config_setting_t *group, const struct hp_opt *table,
-                          const char *name);
-/* Strings of a HP_OPT_STRINGS option: count, and the i-th element. */
-int hp_opt_strings_count(const config_setting_t *group, const char *name);
-const char *hp_opt_strings_at(const config_setting_t *group, const char *name, int i);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {"host", HP_TMPL_HOST},
     {"reporter", HP_TMPL_REPORTER},
     {"session", HP_TMPL_SESSION},
+    {"sink", HP_TMPL_SINK},
 };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
@@ -77,6 +78,27 @@ int hp_tmpl_compile(struct hp_tmpl *t, const char *text, unsigned allowed, char 
     return 0;
 }
 
+int hp_tmpl_compile_opt(struct hp_tmpl *t, const char *text, unsigned allowed,
+                        const config_setting_t *cfg, const char *key, const char *sink,
+                        struct hp_errs *errs)
+{
+    char why[200];
+    if (hp_tmpl_compile(t, text, allowed, why, sizeof(why)) == 0)
+        return 0;
+    hp_errs_add(errs, hp_setting_at(cfg, key), "sink %s: %s \"%s\": %s", sink, key, t->text, why);
+    return -1;
+}
+
+/* The value of part in v ("" for NULL). */
+static const char *value_of(unsigned part, const struct hp_tmpl_vars *v)
+{
+    const char *s = part == HP_TMPL_HOST       ? v->host
+                    : part == HP_TMPL_REPORTER ? v->reporter
+                    : part == HP_TMPL_SESSION  ? v->session
+                                               : v->sink;
+    return s ? s : "";
+}
+
 static int time_pass(const char *in, int64_t ts_ms, char *out, size_t len)
 {
     time_t secs = (time_t)(ts_ms >= 0 ? ts_ms / 1000 : 0);
@@ -99,10 +121,7 @@ int hp_tmpl_expand(const struct hp_tmpl *t, const struct hp_tmpl_vars *v, char *
         const char *end = *p == '{' ? strchr(p, '}') : NULL;
         unsigned part = end ? part_of(p + 1, (size_t)(end - p - 1)) : 0;
         if (part) { /* compiled: every {...} is a known, allowed part */
-            put = part == HP_TMPL_HOST       ? v->host
-                  : part == HP_TMPL_REPORTER ? v->reporter
-                                             : v->session;
-            put = put ? put : "";
+            put = value_of(part, v);
             n = strlen(put);
             p = end;
         }

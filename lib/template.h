@@ -6,8 +6,9 @@
  *
  *   {host}      the message's host          {session}  the message's session
  *   {reporter}  the message's reporter      %Y %m %d %H ...  strftime(3) on
- *                                           the message time (UTC), where the
- *                                           owner allows time conversions
+ *   {sink}      the sink's name (where a                the message time (UTC),
+ *               name is per sink, such as               where the owner allows
+ *               an MQTT client id)                      time conversions
  *
  * A template is compiled once at init against the placeholders its owner
  * allows: an unknown or disallowed {name} is a config error (the owner
@@ -16,14 +17,18 @@
 #ifndef HP_TEMPLATE_H
 #define HP_TEMPLATE_H
 
+#include <libconfig.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lib/opts.h"
 
 enum hp_tmpl_part {
     HP_TMPL_HOST = 1u << 0,
     HP_TMPL_REPORTER = 1u << 1,
     HP_TMPL_SESSION = 1u << 2,
     HP_TMPL_TIME = 1u << 3, /* strftime conversions (only digits: see hp_tmpl_compile) */
+    HP_TMPL_SINK = 1u << 4,
 };
 
 struct hp_tmpl {
@@ -35,7 +40,8 @@ struct hp_tmpl {
 /* What a template is expanded with. Strings may be NULL (read as ""). */
 struct hp_tmpl_vars {
     const char *host, *reporter, *session;
-    int64_t ts_ms; /* epoch ms, for HP_TMPL_TIME */
+    int64_t ts_ms;    /* epoch ms, for HP_TMPL_TIME */
+    const char *sink; /* for HP_TMPL_SINK */
 };
 
 /* Check text against the allowed parts and fill t. Returns 0, or -1 with
@@ -44,6 +50,14 @@ struct hp_tmpl_vars {
  * digits (and %%) are accepted. */
 int hp_tmpl_compile(struct hp_tmpl *t, const char *text, unsigned allowed, char *why,
                     size_t whylen);
+
+/* hp_tmpl_compile for the template option `key` of sink `sink` in its
+ * config group cfg (key may be a path, "queue.binding"): on failure a
+ * FILE:LINE error at that setting (or at cfg when it is absent) naming the
+ * sink, the key, the text and the reason. Returns 0 or -1. */
+int hp_tmpl_compile_opt(struct hp_tmpl *t, const char *text, unsigned allowed,
+                        const config_setting_t *cfg, const char *key, const char *sink,
+                        struct hp_errs *errs);
 
 /* Expand t into out[0..len). Returns the length written, or -1 when the
  * result does not fit (or is empty after a time conversion). */

@@ -19,10 +19,12 @@
  * starts over, so no rate spans two lives. Counters that went back give no
  * rate. Rates of the fully-read metrics need the group fully read in the
  * previous sample too (a group entering the top N has none at first). */
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
 #include "reporters/cgroup.h"
+#include "reporters/devtab.h"
 #include "reporters/procfile.h"
 #include "reporters/psi.h"
 #include "reporters/reporter.h"
@@ -191,11 +193,8 @@ static bool selected(const struct cgroup *c, const char *rel, const char *name, 
         if (pat && fnmatch(pat, rel, FNM_PATHNAME) == 0)
             return true;
     }
-    for (int i = 0, k = hp_strs_count(c->o.units); i < k; i++) {
-        const char *pat = hp_strs_at(c->o.units, i);
-        if (pat && fnmatch(pat, name, 0) == 0)
-            return true;
-    }
+    if (hp_globs_match(c->o.units, name))
+        return true;
     for (int i = 0, k = hp_strs_count(c->o.slices); i < k; i++) {
         const char *s = hp_strs_at(c->o.slices, i);
         if (s && strcmp(s, parent) == 0)
@@ -249,14 +248,8 @@ static struct cg_group *lookup(struct cgroup *c, const char *rel, uint64_t ino)
         if (strcmp(c->g[i].path, rel) == 0)
             g = &c->g[i];
     if (!g) {
-        if (c->n == c->cap) {
-            size_t cap = c->cap ? c->cap * 2 : 32;
-            struct cg_group *t = realloc(c->g, cap * sizeof(*t));
-            if (!t)
-                return NULL;
-            c->g = t;
-            c->cap = cap;
-        }
+        if (hp_grow(&c->g, &c->cap, c->n + 1, sizeof(*c->g)) != 0)
+            return NULL;
         g = &c->g[c->n++];
         memset(g, 0, sizeof(*g));
         snprintf(g->path, sizeof(g->path), "%s", rel);
@@ -278,14 +271,8 @@ static bool add_candidate(struct cgroup *c, const char *rel, uint64_t ino)
                      (long long)c->o.max_groups, (long long)c->o.max_groups);
         return false;
     }
-    if (c->ncand == c->capcand) {
-        size_t cap = c->capcand ? c->capcand * 2 : 32;
-        size_t *t = realloc(c->cand, cap * sizeof(*t));
-        if (!t)
-            return false;
-        c->cand = t;
-        c->capcand = cap;
-    }
+    if (hp_grow(&c->cand, &c->capcand, c->ncand + 1, sizeof(*c->cand)) != 0)
+        return false;
     struct cg_group *g = lookup(c, rel, ino);
     if (!g || g->gen == c->gen)
         return false; /* out of memory, or matched twice ("/" listed twice) */

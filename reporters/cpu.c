@@ -95,10 +95,9 @@ static bool add_percents(json_object *o, const uint64_t now[NFIELDS], const stru
     }
     if (total == 0)
         return false;
-    double t = (double)total;
-    hp_json_add_double(o, "percent", 100.0 * (double)(total - d[IDLE] - d[IOWAIT]) / t, 2);
+    hp_json_add_double(o, "percent", hp_percent(total - d[IDLE] - d[IOWAIT], total), 2);
     for (int i = 0; i < NSUMMED; i++)
-        hp_json_add_double(o, field_names[i], 100.0 * (double)d[i] / t, 2);
+        hp_json_add_double(o, field_names[i], hp_percent(d[i], total), 2);
     return true;
 }
 

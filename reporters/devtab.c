@@ -4,6 +4,7 @@
  * devices), so globbing and forgetting are written once. */
 #include "reporters/devtab.h"
 
+#include "lib/buf.h"
 #include "lib/opts.h"
 
 #include <fnmatch.h>
@@ -47,14 +48,8 @@ struct hp_dev *hp_devtab_lookup(struct hp_devtab *t, const char *name)
     for (size_t i = 0; i < t->n; i++)
         if (strcmp(t->devs[i].name, name) == 0)
             return &t->devs[i];
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct hp_dev *d = realloc(t->devs, cap * sizeof(*d));
-        if (!d)
-            return NULL;
-        t->devs = d;
-        t->cap = cap;
-    }
+    if (hp_grow(&t->devs, &t->cap, t->n + 1, sizeof(*t->devs)) != 0)
+        return NULL;
     struct hp_dev *d = &t->devs[t->n++];
     memset(d, 0, sizeof(*d));
     snprintf(d->name, sizeof(d->name), "%s", name);

@@ -15,6 +15,7 @@
  * rate; a counter that went back (namespace re-created, fixture) gets no
  * rate for that sample. A malformed pair of lines is skipped with one log
  * line naming the file and line. */
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
@@ -152,14 +153,8 @@ static struct counter *lookup(struct netstat *s, const char *key)
             s->hint = i + 1;
             return &s->c[i];
         }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct counter *t = realloc(s->c, cap * sizeof(*t));
-        if (!t)
-            return NULL;
-        s->c = t;
-        s->cap = cap;
-    }
+    if (hp_grow(&s->c, &s->cap, s->n + 1, sizeof(*s->c)) != 0)
+        return NULL;
     struct counter *c = &s->c[s->n++];
     snprintf(c->key, sizeof(c->key), "%s", key);
     c->gen = 0;

@@ -24,6 +24,7 @@
  * the agent's own pid namespace (loadavg speaks for the reader's). */
 #include "reporters/process.h"
 
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
@@ -545,14 +546,8 @@ static struct hp_pident *track(struct proc *p, struct rec *rc, const struct hp_p
 
 static struct rec *next_rec(struct proc *p)
 {
-    if (p->n_recs == p->cap_recs) {
-        size_t cap = p->cap_recs ? p->cap_recs * 2 : 512;
-        struct rec *n = realloc(p->recs, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        p->recs = n;
-        p->cap_recs = cap;
-    }
+    if (hp_grow(&p->recs, &p->cap_recs, p->n_recs + 1, sizeof(*p->recs)) != 0)
+        return NULL;
     return &p->recs[p->n_recs];
 }
 
@@ -819,14 +814,8 @@ static int select_all(struct proc *p)
     for (size_t i = 0; i < p->n_recs; i++) {
         if (!p->recs[i].groups)
             continue;
-        if (p->n_sel == p->cap_sel) {
-            size_t cap = p->cap_sel ? p->cap_sel * 2 : 16;
-            struct rec **n = realloc(p->sel, cap * sizeof(*n));
-            if (!n)
-                return -1;
-            p->sel = n;
-            p->cap_sel = cap;
-        }
+        if (hp_grow(&p->sel, &p->cap_sel, p->n_sel + 1, sizeof(*p->sel)) != 0)
+            return -1;
         p->sel[p->n_sel++] = &p->recs[i];
     }
     if (p->n_sel > 1)
@@ -883,7 +872,7 @@ static void add_stat(struct proc *p, const struct rec *rc, json_object *o, struc
     hp_json_add_uint(o, "rss", v->rss);
     hp_json_add_uint(o, "vms", v->vms);
     if (p->mem_total)
-        hp_json_add_double(o, "memory_percent", 100.0 * (double)v->rss / (double)p->mem_total, 2);
+        hp_json_add_double(o, "memory_percent", hp_percent(v->rss, p->mem_total), 2);
     v->threads = st->threads > 0 ? (uint64_t)st->threads : 0;
     hp_json_add_uint(o, "threads", v->threads);
     hp_json_add_int(o, "nice", st->nice);
@@ -1039,7 +1028,7 @@ static json_object *agg_json(const struct proc *p, const struct watch *w, struct
     hp_json_add_uint(o, "rss", s->rss);
     hp_json_add_uint(o, "vms", s->vms);
     if (p->mem_total)
-        hp_json_add_double(o, "memory_percent", 100.0 * (double)s->rss / (double)p->mem_total, 2);
+        hp_json_add_double(o, "memory_percent", hp_percent(s->rss, p->mem_total), 2);
     hp_json_add_uint(o, "threads", s->threads);
     if (s->io_ok) {
         hp_json_add_uint(o, "read_bytes", s->rb);

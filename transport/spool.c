@@ -204,14 +204,8 @@ static void seg_path(const struct hp_spool *sp, uint64_t first, char *buf, size_
 
 static int add_seg(struct hp_spool *sp, struct seg s)
 {
-    if (sp->nsegs == sp->capsegs) {
-        size_t cap = sp->capsegs ? sp->capsegs * 2 : 16;
-        struct seg *n = realloc(sp->segs, cap * sizeof(*n));
-        if (!n)
-            return -1;
-        sp->segs = n;
-        sp->capsegs = cap;
-    }
+    if (hp_grow(&sp->segs, &sp->capsegs, sp->nsegs + 1, sizeof(*sp->segs)) != 0)
+        return -1;
     sp->segs[sp->nsegs++] = s;
     return 0;
 }

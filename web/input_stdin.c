@@ -6,6 +6,7 @@
  * skipped up to its newline without being buffered, and counted as
  * oversize. The ingest keeps each open batch's lines until they are
  * committed (a pipe cannot be read twice). */
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "web/ingest.h"
 
@@ -62,14 +63,8 @@ static void split(struct hp_ingest *ing, struct line_reader *r, size_t max)
 
 static int fill(struct line_reader *r, int fd)
 {
-    if (r->cap - r->len < 65536) {
-        size_t cap = r->cap ? r->cap * 2 : 262144;
-        char *b = realloc(r->buf, cap);
-        if (!b)
-            return -1;
-        r->buf = b;
-        r->cap = cap;
-    }
+    if (hp_grow(&r->buf, &r->cap, r->len + 65536, 1) != 0) /* at least 64 KiB free */
+        return -1;
     ssize_t n = read(fd, r->buf + r->len, r->cap - r->len);
     if (n > 0)
         r->len += (size_t)n;

@@ -93,7 +93,7 @@ static int rkey(const char *text, const char *host, const char *rep, const char 
 {
     struct hp_tmpl t;
     char why[200];
-    struct hp_tmpl_vars v = {host, rep, session, 0};
+    struct hp_tmpl_vars v = {.host = host, .reporter = rep, .session = session};
     if (hp_tmpl_compile(&t, text, HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION, why,
                         sizeof(why)) != 0)
         return -2;

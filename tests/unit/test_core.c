@@ -1,5 +1,5 @@
 /* test_core.c -- unit tests of the small core pieces: option-table
- * validation (every error class with its line), getters and defaults,
+ * validation (every error class with its line), loading bound fields and defaults,
  * envelope and number formatting, message parsing, URL redaction. */
 #include <setjmp.h>
 #include <stdbool.h>
@@ -84,24 +84,6 @@ static void missing_required(void **state)
     struct collected c = check("count = 1;\n");
     assert_int_equal(c.n, 1);
     assert_non_null(strstr(c.lines[0], "name: required option is missing"));
-}
-
-static void getters_and_defaults(void **state)
-{
-    (void)state;
-    config_t cfg;
-    config_init(&cfg);
-    assert_int_equal(config_read_string(&cfg, "count = 9;\nratio = 1;\ntags = \"solo\";\n"),
-                     CONFIG_TRUE);
-    const config_setting_t *g = config_root_setting(&cfg);
-    assert_int_equal(hp_opt_int(g, table, "count"), 9);
-    assert_true(hp_opt_float(g, table, "ratio") == 1.0); /* an int where a float goes */
-    assert_true(hp_opt_bool(g, table, "on"));            /* default */
-    assert_string_equal(hp_opt_string(g, table, "colour"), "red");
-    assert_int_equal(hp_opt_strings_count(g, "tags"), 1);
-    assert_string_equal(hp_opt_strings_at(g, "tags", 0), "solo");
-    assert_int_equal(hp_opt_int(NULL, table, "count"), 7); /* no group: defaults */
-    config_destroy(&cfg);
 }
 
 static void numbers_are_short_and_finite(void **state)
@@ -198,6 +180,49 @@ static const struct hp_opt bound_table[] = {
     {0},
 };
 
+/* hp_opts_load is the only reader: values as given (an int where a float
+ * goes, a single string as a one-element list), defaults where absent. */
+static void load_reads_values_and_defaults(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "count = 9;\nratio = 1;\ntags = \"solo\";\n"),
+                     CONFIG_TRUE);
+    struct bound b;
+    memset(&b, 0, sizeof(b));
+    hp_opts_load(config_root_setting(&cfg), bound_table, &b);
+    assert_int_equal(b.count, 9);
+    assert_true(b.ratio == 1.0); /* an int where a float goes */
+    assert_true(b.on);           /* default */
+    assert_int_equal(b.colour, 0);
+    assert_string_equal(colours[b.colour], "red");
+    assert_int_equal(hp_strs_count(b.tags), 1);
+    assert_string_equal(hp_strs_at(b.tags, 0), "solo");
+    assert_null(hp_strs_at(b.tags, 1));
+    hp_opts_load(NULL, bound_table, &b); /* no group: defaults */
+    assert_int_equal(b.count, 7);
+    assert_true(b.ratio == 0.5);
+    config_destroy(&cfg);
+}
+
+/* Where a message about an option points: its own line, a nested one by
+ * its path, else the group (a default has no line of its own). */
+static void setting_at_points_to_the_line(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "count = 9;\nnested = {\n  depth = 4;\n};\n"),
+                     CONFIG_TRUE);
+    const config_setting_t *g = config_root_setting(&cfg);
+    assert_int_equal(config_setting_source_line(hp_setting_at(g, "count")), 1);
+    assert_int_equal(config_setting_source_line(hp_setting_at(g, "nested.depth")), 3);
+    assert_ptr_equal(hp_setting_at(g, "ratio"), g);
+    assert_null(hp_setting_at(NULL, "count"));
+    config_destroy(&cfg);
+}
+
 static void load_fills_bound_fields(void **state)
 {
     (void)state;
@@ -277,7 +302,8 @@ int main(void)
         cmocka_unit_test(valid_group_has_no_errors),
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),
-        cmocka_unit_test(getters_and_defaults),
+        cmocka_unit_test(load_reads_values_and_defaults),
+        cmocka_unit_test(setting_at_points_to_the_line),
         cmocka_unit_test(load_fills_bound_fields),
         cmocka_unit_test(load_keeps_presets_without_default),
         cmocka_unit_test(identifiers),

@@ -15,12 +15,14 @@
 #include <cmocka.h>
 
 #include "lib/msg.h"
+#include "lib/opts.h"
 #include "lib/template.h"
 
 #define ALL (HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION)
 #define DAY 1763769599900LL /* 2025-11-21T23:59:59.900Z */
 
-static const struct hp_tmpl_vars vars = {"web01", "cpu", "5f0c", DAY};
+static const struct hp_tmpl_vars vars = {
+    .host = "web01", .reporter = "cpu", .session = "5f0c", .ts_ms = DAY, .sink = "mq"};
 
 static const char *expand(const char *text, unsigned allowed, char *buf, size_t len)
 {
@@ -77,6 +79,54 @@ static void unknown_and_disallowed_are_errors(void **state)
     assert_int_equal(hp_tmpl_compile(&t, "{}", ALL, why, sizeof(why)), -1);
 }
 
+/* {sink} (an MQTT client id) is a placeholder only where its owner allows it. */
+static void sink_placeholder(void **state)
+{
+    (void)state;
+    char buf[128], why[200];
+    assert_string_equal(
+        expand("hostpulse-{host}-{sink}", HP_TMPL_HOST | HP_TMPL_SINK, buf, sizeof(buf)),
+        "hostpulse-web01-mq");
+    struct hp_tmpl t;
+    assert_int_equal(hp_tmpl_compile(&t, "{host}/{sink}", ALL, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "disallowed placeholder {sink}"));
+    assert_int_equal(
+        hp_tmpl_compile(&t, "{reporter}", HP_TMPL_HOST | HP_TMPL_SINK, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "use {host}, {sink}"));
+}
+
+static char err_line[256];
+static void keep(void *ud, const char *line)
+{
+    (void)ud;
+    snprintf(err_line, sizeof(err_line), "%s", line);
+}
+
+/* A template option that does not compile is a FILE:LINE error at its own
+ * setting (a nested one by its path), naming the sink, key and reason. */
+static void option_errors_name_their_line(void **state)
+{
+    (void)state;
+    config_t cfg;
+    config_init(&cfg);
+    assert_int_equal(config_read_string(&cfg, "a = 1;\ntopic = \"x/{hots}\";\n"
+                                              "queue = {\n  binding = \"{reporter}\";\n};\n"),
+                     CONFIG_TRUE);
+    const config_setting_t *g = config_root_setting(&cfg);
+    struct hp_errs e = {.fallback_file = "t.conf", .emit = keep};
+    struct hp_tmpl t;
+    assert_int_equal(hp_tmpl_compile_opt(&t, "x/{host}", ALL, g, "topic", "mq", &e), 0);
+    assert_int_equal(e.count, 0);
+    assert_int_equal(hp_tmpl_compile_opt(&t, "x/{hots}", ALL, g, "topic", "mq", &e), -1);
+    assert_string_equal(err_line, "t.conf:2: sink mq: topic \"x/{hots}\": unknown placeholder "
+                                  "{hots}; use {host}, {reporter}, {session}");
+    assert_int_equal(
+        hp_tmpl_compile_opt(&t, "{reporter}", HP_TMPL_HOST, g, "queue.binding", "q", &e), -1);
+    assert_non_null(strstr(err_line, "t.conf:4: sink q: queue.binding \"{reporter}\""));
+    assert_int_equal(e.count, 2);
+    config_destroy(&cfg);
+}
+
 static void too_long_is_an_error(void **state)
 {
     (void)state;
@@ -126,6 +176,8 @@ int main(void)
         cmocka_unit_test(placeholders),
         cmocka_unit_test(time_conversions),
         cmocka_unit_test(unknown_and_disallowed_are_errors),
+        cmocka_unit_test(sink_placeholder),
+        cmocka_unit_test(option_errors_name_their_line),
         cmocka_unit_test(too_long_is_an_error),
         cmocka_unit_test(messages_carry_their_identity),
     };

@@ -85,7 +85,7 @@ struct csv {
     struct json_tokener *tok;
     /* flattening scratch: keys and values as offsets into buf */
     struct hp_buf buf;
-    size_t *koff, *voff, nflat, capflat;
+    size_t *koff, *voff, nflat, capk, capv;
     struct hp_file_batch acks; /* the messages of the current write() */
     char path[1024];
 };
@@ -121,18 +121,9 @@ static int flat_add(struct csv *c, const char *key, size_t klen, const char *val
         key++;
         klen--;
     }
-    if (c->nflat == c->capflat) {
-        size_t cap = c->capflat ? c->capflat * 2 : 64;
-        size_t *k = realloc(c->koff, cap * sizeof(*k));
-        if (!k)
-            return -1;
-        c->koff = k;
-        size_t *v = realloc(c->voff, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        c->voff = v;
-        c->capflat = cap;
-    }
+    if (hp_grow(&c->koff, &c->capk, c->nflat + 1, sizeof(*c->koff)) != 0 ||
+        hp_grow(&c->voff, &c->capv, c->nflat + 1, sizeof(*c->voff)) != 0)
+        return -1;
     c->koff[c->nflat] = c->buf.len;
     if (sb_put(&c->buf, key, klen) || sb_put(&c->buf, "", 1))
         return -1;
@@ -856,22 +847,19 @@ static const struct hp_opt csv_opts[] = {
 static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct csv *c = s->priv;
-    const config_setting_t *at = cfg ? config_setting_get_member(cfg, "directory") : NULL;
+    const config_setting_t *at = hp_setting_at(cfg, "directory");
     struct hp_tmpl t;
     struct hp_tmpl_vars v = {.host = s->id.host, .session = s->id.session};
-    char why[200];
     if (!c->dir_tmpl || !*c->dir_tmpl) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: directory must not be empty", s->name);
+        hp_errs_add(errs, at, "sink %s: directory must not be empty", s->name);
         return -1;
     }
-    int rc = hp_tmpl_compile(&t, c->dir_tmpl, HP_TMPL_HOST | HP_TMPL_SESSION, why, sizeof(why));
-    if (rc == 0 && hp_tmpl_expand(&t, &v, c->directory, sizeof(c->directory)) < 0) {
-        snprintf(why, sizeof(why), "too long once expanded");
-        rc = -1;
-    }
-    if (rc != 0) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: directory \"%s\": %s", s->name, c->dir_tmpl,
-                    why);
+    if (hp_tmpl_compile_opt(&t, c->dir_tmpl, HP_TMPL_HOST | HP_TMPL_SESSION, cfg, "directory",
+                            s->name, errs) != 0)
+        return -1;
+    if (hp_tmpl_expand(&t, &v, c->directory, sizeof(c->directory)) < 0) {
+        hp_errs_add(errs, at, "sink %s: directory \"%s\": too long once expanded", s->name,
+                    c->dir_tmpl);
         return -1;
     }
     c->tok = json_tokener_new();

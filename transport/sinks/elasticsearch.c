@@ -182,18 +182,30 @@ static int settle(struct hp_sink *s, size_t ndocs)
     return retry;
 }
 
+/* The answer's "error" member as text in why ("" when it has none).
+ * True when that is an Elasticsearch error object ({"error":{...}}). */
+static bool resp_error(struct es *e, char *why, size_t len)
+{
+    json_object *err = NULL;
+    bool obj = false;
+    why[0] = '\0';
+    json_tokener_reset(e->tok);
+    json_object *r =
+        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
+    if (r && json_object_object_get_ex(r, "error", &err)) {
+        error_text(err, why, len);
+        obj = json_object_is_type(err, json_type_object);
+    }
+    json_object_put(r);
+    return obj;
+}
+
 /* Turn a non-200 answer into s->error. */
 static int http_fail(struct hp_sink *s, long code)
 {
     struct es *e = s->priv;
-    char why[300] = "";
-    json_tokener_reset(e->tok);
-    json_object *r =
-        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
-    json_object *err = NULL;
-    if (r && json_object_object_get_ex(r, "error", &err))
-        error_text(err, why, sizeof(why));
-    json_object_put(r);
+    char why[300];
+    resp_error(e, why, sizeof(why));
     if (code == 401 || code == 403)
         return hp_sink_fail(s,
                             "POST %s: HTTP %ld%s%s%s: the cluster refused the credentials (check "
@@ -265,32 +277,13 @@ static int build(struct hp_sink *s, const struct hp_out *out, size_t n)
     return 0;
 }
 
-/* True if the answer is an Elasticsearch error object ({"error":{...}}). */
-static bool es_error_body(struct es *e)
-{
-    json_tokener_reset(e->tok);
-    json_object *r =
-        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
-    json_object *err = NULL;
-    bool yes = r && json_object_object_get_ex(r, "error", &err) &&
-               json_object_is_type(err, json_type_object);
-    json_object_put(r);
-    return yes;
-}
-
 /* A single document the cluster refuses as a whole request: dead-letter it
  * and move on. */
 static void refuse_one(struct hp_sink *s, const struct hp_out *o, long code)
 {
     struct es *e = s->priv;
-    char why[300] = "", reason[400];
-    json_tokener_reset(e->tok);
-    json_object *r =
-        e->resp.len ? json_tokener_parse_ex(e->tok, e->resp.p, (int)e->resp.len) : NULL;
-    json_object *err = NULL;
-    if (r && json_object_object_get_ex(r, "error", &err))
-        error_text(err, why, sizeof(why));
-    json_object_put(r);
+    char why[300], reason[400];
+    resp_error(e, why, sizeof(why));
     snprintf(reason, sizeof(reason), "HTTP %ld for the document alone%s%s", code,
              why[0] ? ": " : (code == 413 ? ": larger than http.max_content_length" : ""), why);
     hp_warn("sink %s: dead-lettering %s #%llu: %s", s->name, o->msg->reporter,
@@ -322,7 +315,8 @@ static int send_chunk(struct hp_sink *s, const struct hp_out *out, size_t n, boo
     }
     /* A 400 is about the content only when Elasticsearch says why (a
      * proxy's 400 page is a configuration problem: keep the data). */
-    if (code != 413 && (code != 400 || !es_error_body(e)))
+    char why[300];
+    if (code != 413 && (code != 400 || !resp_error(e, why, sizeof(why))))
         return http_fail(s, code);
     if (n > 1) {
         hp_debug("sink %s: HTTP %ld for %zu documents; sending fewer", s->name, code, n);

@@ -37,7 +37,8 @@ static int put_json_line(struct hp_es_bulk *b, json_object *o)
 
 int hp_es_index_name(const struct hp_tmpl *tmpl, const struct hp_msg *m, char *buf, size_t len)
 {
-    struct hp_tmpl_vars v = {m->host, m->reporter, m->session, m->ts_ms};
+    struct hp_tmpl_vars v = {
+        .host = m->host, .reporter = m->reporter, .session = m->session, .ts_ms = m->ts_ms};
     return hp_tmpl_expand(tmpl, &v, buf, len) > 0 ? 0 : -1;
 }
 

@@ -52,7 +52,8 @@ static int file_name(const struct es_file *f, const struct hp_tmpl_vars *v, char
 
 static int msg_file_name(const struct es_file *f, const struct hp_msg *m, char *buf, size_t len)
 {
-    struct hp_tmpl_vars v = {m->host, m->reporter, m->session, m->ts_ms};
+    struct hp_tmpl_vars v = {
+        .host = m->host, .reporter = m->reporter, .session = m->session, .ts_ms = m->ts_ms};
     return file_name(f, &v, buf, len);
 }
 
@@ -181,7 +182,10 @@ static int es_file_check(struct hp_sink *s)
     struct es_file *f = s->priv;
     char path[1024];
     s->error[0] = '\0';
-    struct hp_tmpl_vars v = {s->id.host, "session", s->id.session, (int64_t)time(NULL) * 1000};
+    struct hp_tmpl_vars v = {.host = s->id.host,
+                             .reporter = "session",
+                             .session = s->id.session,
+                             .ts_ms = (int64_t)time(NULL) * 1000};
     int rc = file_name(f, &v, path, sizeof(path)) != 0
                  ? hp_sink_fail(s, "path template gives an empty or too long name")
                  : open_file(s, path);
@@ -211,30 +215,23 @@ static const struct hp_opt es_file_opts[] = {
     {0},
 };
 
-/* The setting named key of cfg, else cfg: where a message points. */
-static const config_setting_t *at(const config_setting_t *cfg, const char *key)
-{
-    const config_setting_t *m = cfg ? config_setting_get_member(cfg, key) : NULL;
-    return m ? m : cfg;
-}
-
 static int es_file_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct es_file *f = s->priv;
     char why[200];
     f->fd = -1;
     if (hp_es_index_compile(&f->index_t, f->index, why, sizeof(why)) != 0) {
-        hp_errs_add(errs, at(cfg, "index"), "sink %s: index \"%s\" %s", s->name, f->index, why);
+        hp_errs_add(errs, hp_setting_at(cfg, "index"), "sink %s: index \"%s\" %s", s->name,
+                    f->index, why);
         return -1;
     }
     if (!f->path_tmpl || !*f->path_tmpl) {
-        hp_errs_add(errs, at(cfg, "path"), "sink %s: path must not be empty", s->name);
+        hp_errs_add(errs, hp_setting_at(cfg, "path"), "sink %s: path must not be empty", s->name);
         return -1;
     }
-    if (hp_tmpl_compile(&f->path_t, f->path_tmpl, HP_ES_INDEX_PARTS, why, sizeof(why)) != 0) {
-        hp_errs_add(errs, at(cfg, "path"), "sink %s: path \"%s\": %s", s->name, f->path_tmpl, why);
+    if (hp_tmpl_compile_opt(&f->path_t, f->path_tmpl, HP_ES_INDEX_PARTS, cfg, "path", s->name,
+                            errs) != 0)
         return -1;
-    }
     return hp_es_bulk_init(&f->bulk);
 }
 

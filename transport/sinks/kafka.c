@@ -346,7 +346,7 @@ static const char *host_of(const struct hp_sink *s)
 static int expand_topic(const struct hp_sink *s, const char *reporter, char *out, size_t len)
 {
     const struct kafka *k = s->priv;
-    struct hp_tmpl_vars v = {host_of(s), reporter, s->id.session, 0};
+    struct hp_tmpl_vars v = {.host = host_of(s), .reporter = reporter, .session = s->id.session};
     return hp_tmpl_expand(&k->topic_t, &v, out, len) < 0 ? -1 : 0;
 }
 
@@ -355,20 +355,18 @@ static int expand_topic(const struct hp_sink *s, const char *reporter, char *out
 static void check_topic(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct kafka *k = s->priv;
-    const config_setting_t *at = config_setting_get_member(cfg, "topic");
-    char name[TOPIC_MAX], why[200];
+    const config_setting_t *at = hp_setting_at(cfg, "topic");
+    char name[TOPIC_MAX];
     unsigned parts = HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION;
-    if (hp_tmpl_compile(&k->topic_t, k->topic, parts, why, sizeof(why)) != 0) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: topic \"%s\": %s", s->name, k->topic, why);
+    if (hp_tmpl_compile_opt(&k->topic_t, k->topic, parts, cfg, "topic", s->name, errs) != 0)
         return;
-    }
     if (expand_topic(s, "reporter", name, sizeof(name)) != 0) {
-        hp_errs_add(errs, at ? at : cfg, "sink %s: topic is longer than 249 characters", s->name);
+        hp_errs_add(errs, at, "sink %s: topic is longer than 249 characters", s->name);
         return;
     }
     size_t bad = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
     if (name[0] == '\0' || name[bad] != '\0')
-        hp_errs_add(errs, at ? at : cfg,
+        hp_errs_add(errs, at,
                     "sink %s: topic \"%s\" is not a valid Kafka topic name (letters, digits, "
                     "'.', '_', '-'; placeholders {host}, {reporter}, {session})",
                     s->name, name);
@@ -392,8 +390,7 @@ static const struct kafka_prop {
 static const config_setting_t *setting_of(const config_setting_t *cfg, size_t offset)
 {
     const struct hp_opt *o = row_of(offset);
-    const config_setting_t *at = o ? config_setting_get_member(cfg, o->name) : NULL;
-    return at ? at : cfg;
+    return o ? hp_setting_at(cfg, o->name) : cfg;
 }
 
 /* Our options, as librdkafka properties. Problems go to errs at the

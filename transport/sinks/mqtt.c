@@ -20,6 +20,7 @@
  *
  * hp-module-pkgs: libmosquitto */
 #include "lib/clock.h"
+#include "lib/template.h"
 #include "transport/sink.h"
 #include "transport/sinks/psistats.h"
 
@@ -42,14 +43,19 @@ struct mqtt_flight {
 
 struct mqtt_opts {
     const char *url, *username, *password, *topic, *status_topic, *client_id;
-    int qos, keepalive, protocol, format, timeout_ms;
+    int64_t qos, keepalive, window;
+    int protocol, format; /* indexes into protocols, hp_format_choices */
+    double timeout;       /* seconds */
     bool retain, status, clean_session;
+    const config_setting_t *tls_g;
     const char *ca_file, *cert_file, *key_file;
     bool verify_peer, verify_hostname;
 };
 
 struct mqtt_sink {
     struct mqtt_opts o;
+    struct hp_tmpl topic_t, status_t, id_t; /* compiled at init */
+    int timeout_ms;
     char *url_buf; /* parsed copy of url: host/user/password point into it */
     const char *host, *user, *password;
     int port;
@@ -68,87 +74,76 @@ struct mqtt_sink {
 
 /* ---- options ----------------------------------------------------------- */
 
-static const char *const protocols[] = {"3.1.1", "5", NULL};
+static const char *const protocols[] = {"3.1.1", "5", NULL}; /* o.protocol 1: MQTT 5 */
 
+/* clang-format off */
 static const struct hp_opt mqtt_tls_opts[] = {
-    {.name = "ca_file", .type = HP_OPT_STRING, .help = "CA certificate(s) to verify the broker"},
-    {.name = "cert_file", .type = HP_OPT_STRING, .help = "client certificate (PEM)"},
-    {.name = "key_file", .type = HP_OPT_STRING, .help = "client key (PEM; default cert_file)"},
-    {.name = "verify_peer",
-     .type = HP_OPT_BOOL,
-     .def = "true",
-     .help = "refuse a broker whose certificate is not signed by ca_file"},
-    {.name = "verify_hostname",
-     .type = HP_OPT_BOOL,
-     .def = "true",
-     .help = "refuse a broker whose certificate does not name the URL's host"},
+    {.name = "ca_file", .type = HP_OPT_STRING, .help = "CA certificate(s) to verify the broker",
+     HP_AT_STR(struct mqtt_sink, o.ca_file)},
+    {.name = "cert_file", .type = HP_OPT_STRING, .help = "client certificate (PEM)",
+     HP_AT_STR(struct mqtt_sink, o.cert_file)},
+    {.name = "key_file", .type = HP_OPT_STRING, .help = "client key (PEM; default cert_file)",
+     HP_AT_STR(struct mqtt_sink, o.key_file)},
+    {.name = "verify_peer", .type = HP_OPT_BOOL, .def = "true",
+     .help = "refuse a broker whose certificate is not signed by ca_file",
+     HP_AT_BOOL(struct mqtt_sink, o.verify_peer)},
+    {.name = "verify_hostname", .type = HP_OPT_BOOL, .def = "true",
+     .help = "refuse a broker whose certificate does not name the URL's host",
+     HP_AT_BOOL(struct mqtt_sink, o.verify_hostname)},
     {0},
 };
 
-/* clang-format off */
 static const struct hp_opt mqtt_opts_table[] = {
     {.name = "url", .type = HP_OPT_STRING, .def = "mqtt://localhost:1883",
-     .help = "mqtt[s]://[user[:password]@]host[:port] (ports 1883 / 8883 by default)"},
-    {.name = "username", .type = HP_OPT_STRING, .help = "user name (instead of the URL's)"},
-    {.name = "password", .type = HP_OPT_STRING, .help = "password (instead of the URL's); never logged"},
+     .help = "mqtt[s]://[user[:password]@]host[:port] (ports 1883 / 8883 by default)",
+     HP_AT_STR(struct mqtt_sink, o.url)},
+    {.name = "username", .type = HP_OPT_STRING, .help = "user name (instead of the URL's)",
+     HP_AT_STR(struct mqtt_sink, o.username)},
+    {.name = "password", .type = HP_OPT_STRING, .help = "password (instead of the URL's); never logged",
+     HP_AT_STR(struct mqtt_sink, o.password)},
     {.name = "topic", .type = HP_OPT_STRING, .def = "hostpulse/{host}/{reporter}",
-     .help = "topic template ({host}, {reporter}, {session})"},
+     .help = "topic template ({host}, {reporter}, {session})",
+     HP_AT_STR(struct mqtt_sink, o.topic)},
     {.name = "qos", .type = HP_OPT_INT, .def = "1", .min = 0, .max = 2,
-     .help = "0: at most once; 1: a message leaves the backlog on PUBACK; 2: on PUBCOMP"},
+     .help = "0: at most once; 1: a message leaves the backlog on PUBACK; 2: on PUBCOMP",
+     HP_AT_INT(struct mqtt_sink, o.qos)},
     {.name = "retain", .type = HP_OPT_BOOL, .def = "false",
-     .help = "publish retained: a new subscriber gets each topic's last value at once"},
+     .help = "publish retained: a new subscriber gets each topic's last value at once",
+     HP_AT_BOOL(struct mqtt_sink, o.retain)},
     {.name = "status", .type = HP_OPT_BOOL, .def = "true",
-     .help = "Last Will \"offline\" and \"online\" on connect, both retained, on status_topic"},
+     .help = "Last Will \"offline\" and \"online\" on connect, both retained, on status_topic",
+     HP_AT_BOOL(struct mqtt_sink, o.status)},
     {.name = "status_topic", .type = HP_OPT_STRING, .def = "hostpulse/{host}/status",
-     .help = "topic of the online/offline status ({host}, {session})"},
+     .help = "topic of the online/offline status ({host}, {session})",
+     HP_AT_STR(struct mqtt_sink, o.status_topic)},
     {.name = "client_id", .type = HP_OPT_STRING, .def = "hostpulse-{host}-{sink}",
-     .help = "MQTT client id ({host}, {sink}); stable, so the broker keeps the session"},
+     .help = "MQTT client id ({host}, {sink}); stable, so the broker keeps the session",
+     HP_AT_STR(struct mqtt_sink, o.client_id)},
     {.name = "clean_session", .type = HP_OPT_BOOL, .def = "false",
-     .help = "start a new broker session on each connect (MQTT 5: clean start)"},
+     .help = "start a new broker session on each connect (MQTT 5: clean start)",
+     HP_AT_BOOL(struct mqtt_sink, o.clean_session)},
     {.name = "keepalive", .type = HP_OPT_INT, .def = "30", .min = 5, .max = 65535,
-     .help = "seconds; a silent broker is noticed within 2 periods"},
+     .help = "seconds; a silent broker is noticed within 2 periods",
+     HP_AT_INT(struct mqtt_sink, o.keepalive)},
     {.name = "protocol", .type = HP_OPT_ENUM, .def = "3.1.1", .choices = protocols,
-     .help = "MQTT protocol version"},
+     .help = "MQTT protocol version",
+     HP_AT_ENUM(struct mqtt_sink, o.protocol)},
     {.name = "window", .type = HP_OPT_INT, .def = "1000", .min = 1, .max = 65535,
-     .help = "most messages published and not yet acknowledged"},
+     .help = "most messages published and not yet acknowledged",
+     HP_AT_INT(struct mqtt_sink, o.window)},
     {.name = "timeout", .type = HP_OPT_FLOAT, .def = "3.0", .min = 0.1, .max = 60,
-     .help = "seconds allowed to connect (TCP, TLS, CONNACK)"},
+     .help = "seconds allowed to connect (TCP, TLS, CONNACK)",
+     HP_AT_FLOAT(struct mqtt_sink, o.timeout)},
     {.name = "format", .type = HP_OPT_ENUM, .def = "envelope", .choices = hp_format_choices,
-     .help = "envelope: one message per sample; psistats: one psistats object per cpu tick"},
-    {.name = "tls", .type = HP_OPT_GROUP, .sub = mqtt_tls_opts, .help = "mqtts:// settings"},
+     .help = "envelope: one message per sample; psistats: one psistats object per cpu tick",
+     HP_AT_ENUM(struct mqtt_sink, o.format)},
+    {.name = "tls", .type = HP_OPT_GROUP, .sub = mqtt_tls_opts, .help = "mqtts:// settings",
+     HP_AT_SET(struct mqtt_sink, o.tls_g)},
     {0},
 };
 /* clang-format on */
 
-/* ---- templates and the URL --------------------------------------------- */
-
-/* Expand {host}, {reporter}, {session} and {sink} (a NULL value: not
- * allowed here). 0, -1 when it does not fit, -2 for an unknown name. */
-static int expand(const char *tmpl, const char *const vals[4], char *out, size_t len)
-{
-    static const char *const names[] = {"host", "reporter", "session", "sink"};
-    size_t n = 0;
-    for (const char *p = tmpl; *p; p++) {
-        const char *v = NULL;
-        if (*p == '{') {
-            const char *end = strchr(p, '}');
-            for (int i = 0; end && i < 4 && !v; i++)
-                if ((size_t)(end - p - 1) == strlen(names[i]) &&
-                    strncmp(p + 1, names[i], strlen(names[i])) == 0)
-                    v = vals[i];
-            if (!v)
-                return -2;
-            p = end;
-        }
-        size_t vl = v ? strlen(v) : 1;
-        if (n + vl >= len)
-            return -1;
-        memcpy(out + n, v ? v : p, vl);
-        n += vl;
-    }
-    out[n] = '\0';
-    return 0;
-}
+/* ---- the URL ------------------------------------------------------------ */
 
 /* mqtt[s]://[user[:password]@]host[:port][/] into m's fields. */
 static int parse_url(struct mqtt_sink *m, const char *url)
@@ -199,84 +194,35 @@ static int parse_url(struct mqtt_sink *m, const char *url)
 
 /* ---- init / fini ------------------------------------------------------- */
 
-static void read_opts(struct hp_sink *s, const config_setting_t *cfg)
-{
-    struct mqtt_opts *o = &((struct mqtt_sink *)s->priv)->o;
-    const config_setting_t *t = cfg ? config_setting_get_member(cfg, "tls") : NULL;
-    const struct hp_opt *T = mqtt_opts_table;
-    o->url = hp_opt_string(cfg, T, "url");
-    o->username = hp_opt_string(cfg, T, "username");
-    o->password = hp_opt_string(cfg, T, "password");
-    o->topic = hp_opt_string(cfg, T, "topic");
-    o->status_topic = hp_opt_string(cfg, T, "status_topic");
-    o->client_id = hp_opt_string(cfg, T, "client_id");
-    o->qos = (int)hp_opt_int(cfg, T, "qos");
-    o->retain = hp_opt_bool(cfg, T, "retain");
-    o->status = hp_opt_bool(cfg, T, "status");
-    o->clean_session = hp_opt_bool(cfg, T, "clean_session");
-    o->keepalive = (int)hp_opt_int(cfg, T, "keepalive");
-    o->protocol = strcmp(hp_opt_string(cfg, T, "protocol"), "5") == 0 ? 1 : 0;
-    o->format = strcmp(hp_opt_string(cfg, T, "format"), "psistats") == 0 ? HP_FORMAT_PSISTATS
-                                                                         : HP_FORMAT_ENVELOPE;
-    o->timeout_ms = (int)(hp_opt_float(cfg, T, "timeout") * 1000);
-    o->ca_file = hp_opt_string(t, mqtt_tls_opts, "ca_file");
-    o->cert_file = hp_opt_string(t, mqtt_tls_opts, "cert_file");
-    o->key_file = hp_opt_string(t, mqtt_tls_opts, "key_file");
-    o->verify_peer = hp_opt_bool(t, mqtt_tls_opts, "verify_peer");
-    o->verify_hostname = hp_opt_bool(t, mqtt_tls_opts, "verify_hostname");
-    s->window = (size_t)hp_opt_int(cfg, T, "window");
-}
-
-/* The setting named key (for its line), else the sink's group. */
-static const config_setting_t *at(const config_setting_t *cfg, const char *key)
-{
-    const config_setting_t *m = cfg ? config_setting_get_member(cfg, key) : NULL;
-    return m ? m : cfg;
-}
-
+/* The URL and the three templates: FILE:LINE errors at their settings. */
 static int check_opts(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct mqtt_sink *m = s->priv;
-    const char *all[4] = {"h", "r", "s", "n"}, *no_rep[4] = {"h", NULL, "s", NULL};
-    const char *id_vals[4] = {"h", NULL, NULL, "n"};
-    char buf[TOPIC_MAX];
     int rc = 0;
     if (parse_url(m, m->o.url) != 0) {
-        hp_errs_add(errs, at(cfg, "url"),
+        hp_errs_add(errs, hp_setting_at(cfg, "url"),
                     "sink %s: url \"%s\" is not an MQTT URL "
                     "(mqtt://[user[:password]@]host[:port] or mqtts://...)",
                     s->name, m->redacted);
         rc = -1;
     }
-    all[3] = NULL;
-    if (expand(m->o.topic, all, buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, at(cfg, "topic"),
-                    "sink %s: topic \"%s\": only {host}, {reporter} and {session}", s->name,
-                    m->o.topic);
-        rc = -1;
-    }
-    if (expand(m->o.status_topic, no_rep, buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, at(cfg, "status_topic"),
-                    "sink %s: status_topic \"%s\": only {host} and {session}", s->name,
-                    m->o.status_topic);
-        rc = -1;
-    }
-    if (expand(m->o.client_id, id_vals, buf, sizeof(buf)) != 0) {
-        hp_errs_add(errs, at(cfg, "client_id"), "sink %s: client_id \"%s\": only {host} and {sink}",
-                    s->name, m->o.client_id);
-        rc = -1;
-    }
-    return rc;
+    const unsigned hs = HP_TMPL_HOST | HP_TMPL_SESSION;
+    rc |= hp_tmpl_compile_opt(&m->topic_t, m->o.topic, hs | HP_TMPL_REPORTER, cfg, "topic", s->name,
+                              errs);
+    rc |= hp_tmpl_compile_opt(&m->status_t, m->o.status_topic, hs, cfg, "status_topic", s->name,
+                              errs);
+    rc |= hp_tmpl_compile_opt(&m->id_t, m->o.client_id, HP_TMPL_HOST | HP_TMPL_SINK, cfg,
+                              "client_id", s->name, errs);
+    return rc ? -1 : 0;
 }
 
 static int mqtt_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
-    struct mqtt_sink *m = calloc(1, sizeof(*m));
-    if (!m)
-        return -1;
-    s->priv = m;
+    struct mqtt_sink *m = s->priv;
+    hp_opts_load(m->o.tls_g, mqtt_tls_opts, m);
     hp_psistats_init(&m->ps);
-    read_opts(s, cfg);
+    m->timeout_ms = (int)(m->o.timeout * 1000);
+    s->window = (size_t)m->o.window;
     m->fl = calloc(s->window, sizeof(*m->fl));
     if (!m->fl)
         return -1;
@@ -291,15 +237,12 @@ static int mqtt_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_e
 static void mqtt_fini(struct hp_sink *s)
 {
     struct mqtt_sink *m = s->priv;
-    if (!m)
-        return;
     if (m->mosq)
         mosquitto_destroy(m->mosq);
+    m->mosq = NULL;
     hp_psistats_free(&m->ps);
     free(m->fl);
     free(m->url_buf);
-    free(m);
-    s->priv = NULL;
 }
 
 /* ---- in-flight ids ----------------------------------------------------- */
@@ -387,10 +330,10 @@ static int setup_tls(struct hp_sink *s, struct mqtt_sink *m)
 /* A new libmosquitto client with every option, the will and callbacks. */
 static int make_client(struct hp_sink *s, struct mqtt_sink *m)
 {
-    const char *h = s->id.host, *sess = s->id.session;
-    const char *idv[4] = {h, NULL, NULL, s->name}, *stv[4] = {h, NULL, sess, NULL};
-    if (expand(m->o.client_id, idv, m->id, sizeof(m->id)) != 0 ||
-        expand(m->o.status_topic, stv, m->status, sizeof(m->status)) != 0)
+    const char *h = s->id.host;
+    struct hp_tmpl_vars v = {.host = h, .session = s->id.session, .sink = s->name};
+    if (hp_tmpl_expand(&m->id_t, &v, m->id, sizeof(m->id)) < 0 ||
+        hp_tmpl_expand(&m->status_t, &v, m->status, sizeof(m->status)) < 0)
         return hp_sink_fail(s, "client_id or status_topic too long for host %s", h);
     m->mosq = mosquitto_new(m->id, m->o.clean_session, s);
     if (!m->mosq)
@@ -455,8 +398,7 @@ static int connect_reason(struct hp_sink *s, struct mqtt_sink *m, int rc, int er
                             m->connack < 128 ? mosquitto_connack_string(m->connack)
                                              : mosquitto_reason_string(m->connack));
     if (rc == MOSQ_ERR_SUCCESS && !m->lost)
-        return hp_sink_fail(s, "%s: no CONNACK within %.1f s", m->redacted,
-                            m->o.timeout_ms / 1000.0);
+        return hp_sink_fail(s, "%s: no CONNACK within %.1f s", m->redacted, m->timeout_ms / 1000.0);
     /* OpenSSL's reason (libmosquitto logs it), else the socket's, else
      * libmosquitto's code. */
     const char *why = m->last_log[0] ? m->last_log
@@ -487,8 +429,8 @@ static int mqtt_open(struct hp_sink *s)
         return -1;
     }
     errno = 0;
-    int rc = mosquitto_connect_async(m->mosq, m->host, m->port, m->o.keepalive);
-    int64_t deadline = hp_mono_ms() + m->o.timeout_ms;
+    int rc = mosquitto_connect_async(m->mosq, m->host, m->port, (int)m->o.keepalive);
+    int64_t deadline = hp_mono_ms() + m->timeout_ms;
     bool first = true;
     int err = errno;
     while (rc == MOSQ_ERR_SUCCESS && m->connack < 0 && !m->lost) {
@@ -507,9 +449,9 @@ static int mqtt_open(struct hp_sink *s)
     }
     if (m->o.status)
         mosquitto_publish(m->mosq, NULL, m->status, 6, "online", 1, true);
-    s->idle_poll_ms = m->o.keepalive * 250;
+    s->idle_poll_ms = (int)m->o.keepalive * 250;
     hp_info("sink %s: connected to %s as %s (MQTT %s, QoS %d)", s->name, m->redacted, m->id,
-            m->o.protocol ? "5" : "3.1.1", m->o.qos);
+            protocols[m->o.protocol], (int)m->o.qos);
     return 0;
 }
 
@@ -592,10 +534,10 @@ static int publish(struct hp_sink *s, const struct hp_out *o, int *mid)
         return 0;
     }
     const char *rep = m->o.format == HP_FORMAT_PSISTATS ? "psistats" : msg->reporter;
-    const char *vals[4] = {s->id.host, rep, s->id.session, NULL};
-    if (expand(m->o.topic, vals, m->topic, sizeof(m->topic)) != 0)
+    struct hp_tmpl_vars v = {.host = s->id.host, .reporter = rep, .session = s->id.session};
+    if (hp_tmpl_expand(&m->topic_t, &v, m->topic, sizeof(m->topic)) < 0)
         snprintf(m->topic, sizeof(m->topic), "hostpulse/%s", rep);
-    int rc = mosquitto_publish(m->mosq, mid, m->topic, (int)len, body, m->o.qos, m->o.retain);
+    int rc = mosquitto_publish(m->mosq, mid, m->topic, (int)len, body, (int)m->o.qos, m->o.retain);
     free(own);
     if (rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_OVERSIZE_PACKET) {
         hp_sink_ack(s, o->pos, HP_ACK_DROP);
@@ -640,6 +582,7 @@ static int mqtt_flush(struct hp_sink *s, int timeout_ms)
 const struct hp_sink_ops hp_sink_mqtt = {
     .type = "mqtt",
     .opts = mqtt_opts_table,
+    .priv_size = sizeof(struct mqtt_sink),
     .init = mqtt_init,
     .open = mqtt_open,
     .write = mqtt_write,

@@ -301,31 +301,16 @@ static void read_opts(struct hp_sink *s)
         hp_sink_retry_cap(s, o->retry_timer);
 }
 
-/* A template option: compiled, or a FILE:LINE error at its setting. */
-static int compile(struct hp_sink *s, struct hp_tmpl *t, const char *text, unsigned parts,
-                   const config_setting_t *at, const char *what, struct hp_errs *errs)
-{
-    char why[200];
-    if (hp_tmpl_compile(t, text, parts, why, sizeof(why)) == 0)
-        return 0;
-    hp_errs_add(errs, at, "sink %s: %s \"%s\": %s", s->name, what, text, why);
-    return -1;
-}
-
+/* The routing and binding key templates: FILE:LINE errors at their settings. */
 static int check_templates(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
 {
     struct amqp_sink *a = s->priv;
-    const config_setting_t *rk = cfg ? config_setting_get_member(cfg, "routing_key") : NULL;
-    const config_setting_t *bk =
-        a->o.queue_g ? config_setting_get_member(a->o.queue_g, "binding") : NULL;
-    int rc = compile(s, &a->o.routing_t, a->o.routing_key,
-                     HP_TMPL_HOST | HP_TMPL_REPORTER | HP_TMPL_SESSION, rk ? rk : cfg,
-                     "routing_key", errs);
-    return compile(s, &a->o.binding_t, a->o.binding_key, HP_TMPL_HOST | HP_TMPL_SESSION,
-                   bk ? bk : cfg, "queue.binding", errs) ||
-                   rc
-               ? -1
-               : 0;
+    const unsigned hs = HP_TMPL_HOST | HP_TMPL_SESSION;
+    int rc = hp_tmpl_compile_opt(&a->o.routing_t, a->o.routing_key, hs | HP_TMPL_REPORTER, cfg,
+                                 "routing_key", s->name, errs);
+    rc |= hp_tmpl_compile_opt(&a->o.binding_t, a->o.binding_key, hs, cfg, "queue.binding", s->name,
+                              errs);
+    return rc ? -1 : 0;
 }
 
 static int amqp_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_errs *errs)
@@ -594,7 +579,8 @@ static int publish(struct hp_sink *s, const struct hp_msg *m)
     /* The message's own identity (a replayed one keeps its run's). */
     const char *host = m->host[0] ? m->host : s->id.host;
     const char *session = m->host[0] ? m->session : s->id.session;
-    struct hp_tmpl_vars v = {host, m->reporter, session, m->ts_ms};
+    struct hp_tmpl_vars v = {
+        .host = host, .reporter = m->reporter, .session = session, .ts_ms = m->ts_ms};
     if (hp_tmpl_expand(&a->o.routing_t, &v, a->rkey, sizeof(a->rkey)) < 0)
         snprintf(a->rkey, sizeof(a->rkey), "hostpulse.%s", m->reporter);
     snprintf(a->msgid, sizeof(a->msgid), "%s:%s:%s:%llu", host, session, m->reporter,
