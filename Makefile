@@ -1,4 +1,5 @@
 # hostpulse -- build, test and packaging entry points.
+# SPDX-License-Identifier: Apache-2.0
 #
 #   make run     build dependencies only, build, run the agent in the
 #                foreground (etc/dev.conf: JSON lines on stdout)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* agent.c -- the agent's lifecycle: identity, building reporters and sinks
  * from a configuration, publishing messages, start, stop, --once and
  * reload. It owns the scheduler and the transport and is the only place

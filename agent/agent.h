@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* agent.h -- the agent context and its lifecycle: everything one running
  * agent owns, and start, stop, --once, --check and reload.
  *

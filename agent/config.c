@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c -- libconfig file -> validated struct hp_config. */
 #include "agent/config.h"
 #include "agent/health.h"

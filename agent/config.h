@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.h -- load and validate /etc/hostpulse/hostpulse.conf (libconfig).
  *
  * The file has three sections: agent { }, reporters { name { } ... } and

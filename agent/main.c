@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c -- hostpulse: command line, signals, and the run/check/once modes.
  *
  * Signals are blocked in every thread; the main thread waits for them with

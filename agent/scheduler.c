@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* scheduler.c -- reporter threads on absolute CLOCK_MONOTONIC deadlines.
  *
  * Each reporter thread sleeps until its next deadline (deadline += interval,

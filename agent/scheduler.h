@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* scheduler.h -- one thread per reporter, each on its own absolute
  * CLOCK_MONOTONIC deadline.
  *

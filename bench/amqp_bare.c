@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* amqp_bare.c -- the baseline for the AMQP publish benchmark: a minimal
  * rabbitmq-c loop with the agent's settings (topic exchange "hostpulse",
  * durable queue bound to it, persistent and mandatory messages, publisher

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* collect.c -- benchmark: CPU time per sample of every reporter (thread
  * CPU time, CLOCK_THREAD_CPUTIME_ID, including building the JSON and
  * serializing it, as the scheduler does), median over many samples.

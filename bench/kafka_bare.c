@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kafka_bare.c -- the baseline for the Kafka publish benchmark: a minimal
  * librdkafka produce loop with the sink's defaults (acks=all, idempotence,
  * lz4, linger 5 ms, batch.num.messages 10000, batch.size 1000000, at most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kafka_produce.c -- how fast the Kafka sink delivers: N messages of a
  * given size through the sink (write, poll, delivery reports, acks), as the
  * transport drives it, to librdkafka's in-process mock cluster (3 brokers),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* process_scan.c -- cost of one process-reporter sample over the real /proc
  * as the number of processes grows: forks children that sleep in pause()
  * (cheap: no exec), up to each size in turn, and times samples of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* publish.c -- benchmark: messages/s the agent's transport sustains into
  * the sinks of a configuration, and latency from sample time to the sink's
  * confirmation (p50/p99), fed by a burst source.

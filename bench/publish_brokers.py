@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """publish_brokers.py -- the RabbitMQ and Kafka rows of `make bench`.
 
 For each broker, the agent's whole path (bench/publish: ring, transport,

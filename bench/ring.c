@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ring.c -- benchmark: messages/s through the MPSC ring with 1, 2 and 4
  * producers and one consumer, against a mutex + condition-variable queue of
  * the same capacity, in the same run. Prints the median of several runs and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* buf.c -- the growable byte buffer (see buf.h). */
 #include "lib/buf.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* buf.h -- a growable byte buffer, always NUL-terminated: the CSV rows, the
  * Elasticsearch bulk bodies and HTTP responses are all built in one. The
  * owner frees p (hp_buf_free); len = 0 empties it and keeps the memory. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clock.h -- the few clocks the agent uses, in integer units. */
 #ifndef HP_CLOCK_H
 #define HP_CLOCK_H

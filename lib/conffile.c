@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conffile.c -- read one libconfig file with FILE:LINE errors, refusing
  * what libconfig must not parse before it sees it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conffile.h -- read one libconfig file with FILE:LINE errors.
  *
  * Shared by the agent and hostpulse-web: each program checks the parsed

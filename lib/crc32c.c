@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crc32c.c -- table-driven CRC-32C (reflected polynomial 0x82f63b78).
  * The table is generated at compile time from the polynomial, so there is
  * no initialisation and no mutable state; tests/unit/test_spool.c checks

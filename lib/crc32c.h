@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* crc32c.h -- CRC-32C (Castagnoli), the checksum of every spool record.
  *
  * Debian 12 ships no C library for CRC-32C (only python3-crc32c), so this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log.c -- leveled logging to stderr (journal under systemd) or syslog.
  *
  * The only process-wide state outside the agent context lives here, because

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* log.h -- leveled logging to stderr or syslog, with once/complain helpers.
  *
  * Every message carries its module's prefix by convention ("cpu: ...").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* msg.c -- message allocation, the v1 envelope, and JSON number helpers. */
 #include "lib/msg.h"
 

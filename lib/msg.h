@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* msg.h -- one serialized message: envelope v1 as JSON text plus the
  * envelope fields sinks need without re-parsing it (host, session,
  * reporter, seq, ts): a routing key, a topic, a message key or an index

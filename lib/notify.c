@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* notify.c -- sd_notify readiness, status and watchdog keep-alive.
  *
  * The protocol is one datagram of KEY=VALUE lines to the AF_UNIX socket

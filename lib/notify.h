@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* notify.h -- readiness, status and watchdog keep-alive for the service
  * manager (the sd_notify protocol).
  *

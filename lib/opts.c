@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* opts.c -- validation and getters for declarative option tables. */
 #include "lib/opts.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* opts.h -- declarative option tables for config sections.
  *
  * Each module (the agent section, every reporter, every sink) describes its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ring.c -- bounded lock-free MPSC queue (see ring.h for the contract).
  *
  * Memory orders, pairwise:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ring.h -- bounded lock-free MPSC queue of pointers (Vyukov's cells).
  *
  * Many reporter threads push, one transport thread pops. Every cell has a

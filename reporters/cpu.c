@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cpu.c -- cpu time split (total and per cpu) as percentages of the last
  * interval and as cumulative seconds, load averages, context switches and
  * interrupts (totals and per second), from /proc/stat and /proc/loadavg.

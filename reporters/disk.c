@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* disk.c -- filesystems, block devices and watched directories.
  *
  *  filesystems  statvfs of every real mount in /proc/self/mounts, parsed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ipaddr.c -- IPv4 and IPv6 addresses with prefix length per interface,
  * from getifaddrs(3) (netlink; nothing is executed). Loopback interfaces
  * and link-local addresses are left out unless configured.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ipaddr.h -- the testable half of the ipaddr reporter: an ifaddrs list
  * (from getifaddrs, or built by a test) into the message's data object. */
 #ifndef HP_IPADDR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mem.c -- physical memory and swap as psutil's virtual_memory() and
  * swap_memory(), in bytes, from /proc/meminfo and /proc/vmstat.
  *

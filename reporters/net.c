@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* net.c -- per interface and total network counters from /proc/net/dev:
  * bytes, packets, errors and drops in each direction, as raw totals and as
  * per-second rates over the time since the previous sample.

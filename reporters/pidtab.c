@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pidtab.c -- double-buffered open-addressing pid table (linear probing,
  * multiplicative hash, load factor at most 1/2). See pidtab.h. */
 #include "reporters/pidtab.h"

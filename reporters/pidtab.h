@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* pidtab.h -- per-pid memory between samples: an open-addressing hash
  * table keyed by pid, double-buffered so pids that vanished are dropped
  * without a delete pass.

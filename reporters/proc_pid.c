@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proc_pid.c -- allocation-free parsers for /proc/PID files; see
  * proc_pid.h. Field numbers follow proc(5). */
 #include "reporters/proc_pid.h"

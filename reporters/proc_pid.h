@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* proc_pid.h -- parsers for one process's /proc/PID files (stat, status,
  * io, cgroup, cmdline, fd). They work on text already read into a buffer
  * (reporters/procfile.h) and never allocate, so the process reporter can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* process.c -- the process reporter: counts of processes by state and of
  * threads, and details of the processes the `watch` groups select (by pid,
  * pid file, name, command-line regex, user, the agent itself, or the top N

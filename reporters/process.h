@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* process.h -- the process reporter's entry point for tests: one sample
  * taken at a given monotonic time, so rates can be checked exactly. */
 #ifndef HP_PROCESS_H

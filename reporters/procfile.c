@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* procfile.c -- one-pread reads of kernel files into reused buffers, and
  * allocation-free number parsing for the reporters. */
 #include "reporters/procfile.h"

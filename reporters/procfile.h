@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* procfile.h -- read a /proc or /sys file with one pread into a reused
  * buffer, keeping the descriptor open between samples.
  *

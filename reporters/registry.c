@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* registry.c -- every reporter type. Adding one: a new file in reporters/
  * and one X(name) line in HP_REPORTERS below. The order is the order of
  * threads and of --once. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reporter.h -- the reporter interface.
  *
  * A reporter samples one part of the host into a json-c object. It sees

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* self.c -- the self-report (wire name "agent"): the agent's own health.
  * Messages produced and dropped, ring occupancy, each sink's delivery
  * counters and backlog, each reporter's CPU time per sample, each sink's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* temperature.c -- every temperature input libsensors knows (chip, label,
  * value, high and critical limits, degrees Celsius) and a `cpu` summary,
  * as psistats' cpu_temp.

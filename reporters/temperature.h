@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* temperature.h -- the temperature reporter's pure part, for tests: which
  * reading stands for the cpu. */
 #ifndef HP_TEMPERATURE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* uptime.c -- seconds since boot and the boot time, from /proc/uptime and
  * the btime line of /proc/stat (as psutil.boot_time()).
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # build-deb.sh -- `make deb`: build the hostpulse Debian packages (the agent,
 # hostpulse, and hostpulse-web) and leave them in dist/ (PKG_VERSION_ARCH.deb
 # with the .buildinfo and .changes); lintian checks both.

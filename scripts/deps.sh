@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # deps.sh -- install the Debian packages named on the command line that are
 # not installed yet. Idempotent: does nothing (and needs no network) when
 # everything is there. Uses sudo when not root. Services installed here are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* backlog.c -- a sink's queue of undelivered messages, spilling to a disk
  * spool while the sink is down (see backlog.h). */
 #include "transport/backlog.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* backlog.h -- one sink's queue of undelivered messages.
  *
  * A circular array of (message, state) entries, oldest first. Every entry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* registry.c -- every sink type, and the loading of sink modules.
  *
  * Sinks whose client library is large (librabbitmq + OpenSSL, librdkafka,

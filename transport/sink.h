@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sink.h -- the sink interface.
  *
  * A sink delivers messages to one destination (a broker, a file, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spool.c -- a sink's disk backlog: segment files of CRC-checked records
  * (format and positions in spool.h). */
 #include "transport/spool.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spool.h -- one sink's disk backlog: append-only segment files.
  *
  * Layout: <directory>/<sink name>/ holds segment files named after the

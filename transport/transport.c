@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* transport.c -- the delivery engine: one transport thread, one delivery
  * thread per sink.
  *

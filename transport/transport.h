@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* transport.h -- the transport thread: drains the ring into each sink's
  * backlog and keeps every sink delivering, with retry and backoff.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_config.c -- libFuzzer target: the config loader (libconfig syntax
  * plus every option table) on an arbitrary file. Inputs with @include are
  * skipped: they would read arbitrary files of the fuzzing host. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_msg.c -- libFuzzer target: hp_msg_parse (spool replay rebuilds
  * every message from its JSON) on arbitrary bytes. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_procfile.c -- libFuzzer target: the allocation-free /proc parsers
  * (hp_parse_u64/i64/double, hp_next_line, hp_find_key_u64) on arbitrary
  * text, and the uptime reporter against a fuzzed /proc/uptime and

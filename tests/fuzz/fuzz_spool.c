@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_spool.c -- libFuzzer target: the spool record reader. The input is
  * written as a segment file; the spool is opened (scan and repair), every
  * record read back and parsed as a message, acked, appended to, closed,

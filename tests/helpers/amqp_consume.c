@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* amqp_consume.c -- test helper: read messages from a RabbitMQ queue.
  *
  *   amqp_consume -u URL -q QUEUE [-b EXCHANGE -k BINDING [-x TYPE] [-H KEY=VALUE]...]

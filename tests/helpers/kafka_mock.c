@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kafka_mock.c -- a Kafka cluster for the tests, from librdkafka's built-in
  * mock (rdkafka_mock.h): no Kafka broker is packaged in Debian.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mysql_write.c -- drive the mysql sink directly, for test_mysql.py.
  *
  *   mysql_write 'sink: { ...options... };' BATCH < messages

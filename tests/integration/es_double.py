@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """es_double.py -- a TEST DOUBLE of Elasticsearch's `_bulk` API, not a server.
 
 No Elasticsearch server is packaged in Debian, so the integration tests of the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """hp.py -- shared helpers for the integration tests (not a test module).
 
 The tests run the real built agent (HOSTPULSE_BUILD/hostpulse) and check its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """mariadb.py -- a private MariaDB server for the integration tests.
 
 Debian's mariadbd on 127.0.0.1 with a free port, a temporary datadir and

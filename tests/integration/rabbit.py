@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """rabbit.py -- a private RabbitMQ broker for the integration tests.
 
 Starts Debian's rabbitmq-server on 127.0.0.1 with its own temporary data,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_amqp.py -- the amqp sink against a real RabbitMQ started by the test
 # (tests/integration/rabbit.py): end to end with properties and routing
 # keys, --check --connect failures, broker restart and a frozen broker

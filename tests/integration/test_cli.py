@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_cli.py -- the command line end to end: --once, --check, --stdout,
 # a short real run stopped by SIGTERM, SIGHUP reload, bad input.
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_csv.py -- the csv sink in a real agent run: the files parse with
 # Python's csv module, the columns are the flattened data, and the rows are
 # exactly the messages the stdout sink printed, per-device records (the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_elasticsearch.py -- the `elasticsearch` sink end to end against
 # es_double.py (a test double of the _bulk API: no Elasticsearch server is
 # packaged in Debian), and the `es-file` sink's output.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_faults.py -- the broker/database fault suite (issue 8): RabbitMQ and
 # MariaDB (tests/integration/rabbit.py, mariadb.py) are stopped together for
 # 30 s while uptime and agent report every 0.1 s into an amqp sink, a mysql

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_kafka.py -- the Kafka sink end to end against librdkafka's mock
 # cluster (no Kafka broker is packaged in Debian): tests/helpers/kafka_mock
 # runs a 3-broker cluster and injects faults, kcat reads the topics back.

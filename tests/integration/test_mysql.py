@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_mysql.py -- the mysql sink against a real MariaDB started here
 # (tests/integration/mariadb.py): rows match the messages, the shipped
 # schema file matches what the agent creates, a server restart or crash

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_notify.py -- the sd_notify protocol spoken to the service manager
 # (systemd Type=notify, start-stop-daemon --notify-await): READY=1 after
 # start, RELOADING=1 then READY=1 around a SIGHUP reload, STOPPING=1 at

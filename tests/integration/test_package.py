@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_package.py -- the Debian package end to end: `make deb` builds it,
 # lintian finds nothing, the systemd unit verifies, and on this machine
 # dpkg -i installs it (user, modes, conffiles), the SysV script starts the

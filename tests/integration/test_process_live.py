@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_process_live.py -- the process reporter on this machine's /proc: a
 # child started by the test is found by name and by pid file, its fields
 # agree with /proc read here independently, and after a restart (new pid)

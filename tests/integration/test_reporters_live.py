@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_reporters_live.py -- the system reporters (cpu, mem, net, uptime,
 # ipaddr, disk) end to end: `hostpulse --once --stdout` on this machine gives
 # one schema-valid message per reporter whose values agree with /proc, /sys,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_spool.py -- the fault suite of the disk spool and bad input:
 # the agent SIGKILLed during a sink outage and restarted delivers every
 # spooled message, in order, before live data; a full disk under the spool

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # test_temperature.py -- the temperature reporter end to end: the agent in a
 # private mount namespace whose /sys/class holds a fake hwmon tree (values,
 # limits, labels and the cpu summary must come out exactly), the live run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_amqp.c -- the amqp sink's pure parts: publisher-confirm bookkeeping
  * (delivery tags -> backlog positions, single and `multiple` acks, nacks,
  * stale tags, the window) and routing-key templates. The network side is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_backlog.c -- a sink's backlog: memory semantics (order, limit,
  * in-flight window, retry, requeue) and the disk spool behind it: spilling
  * while the sink is down, refilling in order as acks free room, the

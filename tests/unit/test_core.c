@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_core.c -- unit tests of the small core pieces: option-table
  * validation (every error class with its line), loading bound fields and defaults,
  * envelope and number formatting, message parsing, URL redaction. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_csv.c -- the CSV sink through its ops with crafted messages: header,
  * flattening, quoting, appending to an existing file, a torn last line cut
  * on reopen, header growth, daily and size rotation, and a clear error when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_es.c -- the Elasticsearch bulk builder and the es-file sink, driven
  * through the sink ops with crafted messages: index names and _ids, daily
  * files chosen by each message's UTC day (the rotation), a torn tail cut on

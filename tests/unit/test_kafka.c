@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_kafka.c -- the Kafka sink driven directly (no agent, no transport
  * thread) against librdkafka's in-process mock cluster: every message taken
  * is acked OK by its delivery report, the pollfd wakes on reports, a

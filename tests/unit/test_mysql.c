@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_mysql.c -- the MySQL sink without a server: identifier checks, the
  * generated SQL text, and option validation in init() (no I/O). The sink
  * against a real MariaDB is tested by tests/integration/test_mysql.py. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_process.c -- the process reporter against the fixture tree
  * tests/fixtures/process (a hand-extended capture of /proc): exact values
  * computed by hand from the fixture files, two-sample rates with given

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_reporters_sys.c -- the system reporters (cpu, mem, net, uptime,
  * ipaddr, disk) called directly through their ops with proc_root/sys_root
  * pointed at the fixture trees of tests/fixtures (see its README for the

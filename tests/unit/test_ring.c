@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_ring.c -- the MPSC ring: single-thread semantics (FIFO, full, empty,
  * wrap-around) and a multi-producer stress test proving no loss, no
  * duplicate and per-producer FIFO order. Run under TSan by `make check`. */

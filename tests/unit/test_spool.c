@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_spool.c -- the disk spool: CRC-32C check value, append/read order,
  * replay after reopen from the acked offset, torn and corrupt tails cut on
  * open, the max_bytes budget dropping the oldest segments (counted), and

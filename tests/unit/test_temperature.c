@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_temperature.c -- the temperature reporter: which input stands for
  * the cpu, the option check, and the reporter's ops against a fake hwmon
  * tree (a tmpfs over /sys/class in a private mount namespace of a child

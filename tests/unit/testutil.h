@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* testutil.h -- small helpers shared by the cmocka unit tests: temporary
  * directories and trees, and reading the files a sink wrote. Header-only:
  * each test is its own program. */

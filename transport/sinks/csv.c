@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* csv.c -- the CSV sink: one file per reporter, <directory>/<reporter>.csv,
  * plus one per group of per-device records, <reporter>.<group>.csv.
  *

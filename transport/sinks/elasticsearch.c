@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* elasticsearch.c -- the `elasticsearch` sink: documents sent with the HTTP `_bulk`
  * API over libcurl, one request per offered batch.
  *

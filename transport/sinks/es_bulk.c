@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* es_bulk.c -- builds Elasticsearch `_bulk` NDJSON bodies from messages
  * (see es_bulk.h for the document shape). JSON goes through json-c. */
 #include "transport/sinks/es_bulk.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* es_bulk.h -- Elasticsearch `_bulk` NDJSON bodies, shared by the
  * `elasticsearch` (HTTP) and `es-file` sinks.
  *

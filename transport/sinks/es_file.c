@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* es_file.c -- the `es-file` sink: Elasticsearch bulk NDJSON written to a
  * file, for a later `curl --data-binary @FILE .../_bulk` import.
  *

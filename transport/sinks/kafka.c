@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* kafka.c -- the Kafka sink: every message is produced with librdkafka to a
  * topic named from a template ("hostpulse", "hp-{reporter}", "{host}.metrics").
  *

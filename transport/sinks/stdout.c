@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* stdout.c -- the stdout sink: one JSON message per line. A flushed write
  * is the confirmation; a closed pipe is a failure like any other. */
 #include "transport/sink.h"

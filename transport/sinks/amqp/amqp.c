@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* amqp.c -- the AMQP 0-9-1 sink (RabbitMQ), with publisher confirms.
  *
  * Options follow psistats' (url list for failover, exchange, per-host

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* amqp.h -- private to the AMQP sink (amqp.c, amqp_conn.c, amqp_confirm.c).
  *
  * amqp.c holds the options and the sink callbacks, amqp_conn.c connects,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* amqp_confirm.c -- publisher confirms: delivery tag -> backlog position.
  *
  * After confirm.select the broker numbers the messages published on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* amqp_conn.c -- AMQP connection set-up for the amqp sink, and its reasons.
  *
  * Connects (TCP or TLS), logs in, opens the publishing channel, puts it in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mysql.c -- the MySQL/MariaDB sink (libmariadb).
  *
  * Each message becomes one row of <table_prefix><reporter>; `session`

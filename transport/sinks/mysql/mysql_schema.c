@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mysql_schema.c -- DDL and INSERT text for the MySQL/MariaDB sink.
  *
  * One table per reporter: typed columns for the envelope (host, session,

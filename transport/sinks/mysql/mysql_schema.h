@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mysql_schema.h -- the MySQL/MariaDB sink's tables: DDL and the INSERT
  * statements that fill them. The same schema is in etc/mysql-schema.sql
  * for DBAs (tests/integration/test_mysql.py checks that they agree).
