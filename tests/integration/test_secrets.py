@@ -79,8 +79,15 @@ class SecretsTest(unittest.TestCase):
     def test_log_messages_and_spool_files(self):
         path = hp.write_config(self.tmp.name, CONFIG % SINKS_OK)
         with hp.Agent(path, ["-vv"], env={"HOSTPULSE_SPOOL_DIR": self.spool}) as a:
-            hp.wait_for(lambda: a.read_stderr().count("retrying") >= 10, timeout=30,
-                        what="failures and retries of every sink")
+            # each sink logs the first failure of an outage with its reason
+            # (later ones at most every 30 s): wait for all five
+            hp.wait_for(lambda: all(
+                any(l.find("sink %s:" % n) >= 0 and "retrying" in l
+                    for l in a.read_stderr().splitlines())
+                for n in ("a1", "e1", "e2", "m1", "k1")), timeout=30,
+                what="the failure of every sink, with its retry")
+            hp.wait_for(lambda: '"reporter":"agent"' in a.read_stdout(), timeout=30,
+                        what="a self-report (it carries every sink's figures)")
             hp.wait_for(lambda: os.path.isdir(os.path.join(self.spool, "a1")), what="spooling")
         self.assertEqual(a.returncode, 0, a.stderr)
         for name in ("a1", "e1", "e2", "m1", "k1"):
