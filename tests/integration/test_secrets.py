@@ -6,6 +6,7 @@
 # and retries, stdout (session and agent self-report messages), and every
 # file in the spool directory (segments, acked, dead letters).
 # Every destination is a closed loopback port: the failures are real.
+# hp: slow (every sink failing at once, at -vv: run once, in the release pass)
 import os
 import subprocess
 import tempfile
@@ -29,6 +30,7 @@ SINKS_OK = """
     retry_max = 0.2; timeout = 1.0;
     properties: { security_protocol = "sasl_plaintext"; sasl_mechanism = "PLAIN";
                   sasl_username = "u"; sasl_password = "PWkafka10"; }; }
+# hp: slow (many failing sinks at once: run once, in the release pass)
 """
 
 SINKS_BAD = """
