@@ -30,7 +30,6 @@ SINKS_OK = """
     retry_max = 0.2; timeout = 1.0;
     properties: { security_protocol = "sasl_plaintext"; sasl_mechanism = "PLAIN";
                   sasl_username = "u"; sasl_password = "PWkafka10"; }; }
-# hp: slow (many failing sinks at once: run once, in the release pass)
 """
 
 SINKS_BAD = """
