@@ -18,7 +18,7 @@
  *
  * The curl easy handle lives from open() to close(), so its connection is
  * kept across batches. Requests are bounded by `timeout`, which is how long
- * the transport thread can be held up by a stalled server.
+ * the sink's delivery thread can be held up by a stalled server.
  *
  * hp-module-pkgs: libcurl zlib */
 #include "lib/buf.h"
@@ -356,7 +356,7 @@ static int es_write(struct hp_sink *s, const struct hp_out *out, size_t n)
      * passes (a single document still refused is dead-lettered), then it
      * doubles again: about one request per document through a bad patch.
      * At most SPLIT_POSTS requests per call, so a poison batch never holds
-     * the transport thread for long (the first document always settles:
+     * the delivery thread for long (the first document always settles:
      * SPLIT_POSTS is more than log2 of any batch); the rest is offered at
      * the next turn. */
     int retry = 0, posts = SPLIT_POSTS;

@@ -15,8 +15,8 @@
  * drops the entry meanwhile. The slot's index travels as msg_opaque.
  *
  * librdkafka does its network I/O on its own threads; its callbacks
- * (delivery reports, errors) are served by poll() on the transport thread.
- * The main queue signals a pipe when events arrive, so the transport sleeps
+ * (delivery reports, errors) are served by poll() on the sink's delivery thread.
+ * The main queue signals a pipe when events arrive, so that thread sleeps
  * on it instead of waiting a tick. The rd_kafka_conf is built in init, so
  * bad `properties` are reported by --check with librdkafka's own message;
  * open() only creates the producer from a copy of it.

@@ -273,7 +273,7 @@ static void flight_done(struct hp_sink *s, int mid)
     }
 }
 
-/* ---- libmosquitto callbacks (all on the transport thread) --------------- */
+/* ---- libmosquitto callbacks (all on the delivery thread) --------------- */
 
 static void on_connect(struct mosquitto *mosq, void *ud, int rc)
 {

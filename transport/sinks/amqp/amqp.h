@@ -4,7 +4,8 @@
  * amqp.c holds the options and the sink callbacks, amqp_conn.c connects,
  * logs in, declares and explains failures (also for --check --connect),
  * amqp_confirm.c maps publisher-confirm delivery tags to backlog positions.
- * Everything here runs on the transport thread except init/fini/check. */
+ * Everything here runs on the sink's delivery thread (hp-s-NAME) except
+ * init/fini/check. */
 #ifndef HP_AMQP_H
 #define HP_AMQP_H
 

@@ -3,7 +3,7 @@
  *
  * Pure functions of the messages: no I/O, no locks, so the rendering is
  * unit-tested on its own and runs on the HTTP thread, never on the
- * transport thread. Host metrics use node_exporter's names, labels and
+ * sink's delivery thread. Host metrics use node_exporter's names, labels and
  * units (node_cpu_seconds_total{cpu,mode}, node_memory_MemAvailable_bytes,
  * ...), so dashboards built for node_exporter work unchanged; everything
  * else is under hostpulse_. */

@@ -3,13 +3,13 @@
  * reporter, served at /metrics for Prometheus to scrape, so a host needs
  * no node_exporter beside the agent.
  *
- * Two threads touch this sink, each with one job. The transport thread
- * (write) copies each message's JSON into its reporter's slot: a memcpy
+ * Two threads touch this sink, each with one job. The sink's delivery
+ * thread (hp-s-NAME, write) copies each message's JSON into its reporter's slot: a memcpy
  * under `lock`, acknowledged at once, since "delivered" here means
  * "available to the next scrape". libmicrohttpd's own thread answers
  * scrapes: it copies the slots under the same lock, then parses and
  * renders them (expo.c) with the lock released, so a scrape never holds up
- * the transport, a reporter or another sink, and nothing is rendered when
+ * the delivery thread, a reporter or another sink, and nothing is rendered when
  * nobody scrapes. Content negotiation: OpenMetrics when the Accept header
  * asks for application/openmetrics-text, else the 0.0.4 text format.
  *
@@ -42,7 +42,7 @@ struct prom {
     pthread_mutex_t lock; /* guards slots and nslots: held for copies only */
     struct slot slots[MAX_SLOTS];
     size_t nslots;
-    bool warned_full; /* transport thread only */
+    bool warned_full; /* delivery thread only */
     bool lock_init;   /* init succeeded: fini destroys the lock */
     /* The agent's health for /health (struct hp_sink_ident), or NULL. */
     int (*health)(void *ctx, char **json, size_t *len);
