@@ -66,7 +66,10 @@ static void print_config_help(FILE *out)
     hp_opts_print(out, hp_reporter_common_opts, 4);
     for (const struct hp_reporter_ops *const *r = hp_reporter_types; *r; r++) {
         fprintf(out, "  %s: {   # enabled = %s, interval = %g\n", (*r)->name,
-                (*r)->default_enabled ? "true" : "false", (*r)->default_interval);
+                (*r)->default_auto      ? "auto"
+                : (*r)->default_enabled ? "true"
+                                        : "false",
+                (*r)->default_interval);
         hp_opts_print(out, (*r)->opts, 4);
         fprintf(out, "  };\n");
     }

@@ -2,6 +2,8 @@
 /* opts.c -- validation and getters for declarative option tables. */
 #include "lib/opts.h"
 
+#include "lib/log.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -319,8 +321,11 @@ void hp_opts_print(FILE *out, const struct hp_opt *table, int indent)
     for (const struct hp_opt *o = table; o && o->name; o++) {
         char extra[256] = "";
         size_t l = 0;
-        if (o->def && *o->def)
-            l += (size_t)snprintf(extra + l, sizeof(extra) - l, " = %s", o->def);
+        if (o->def && *o->def) { /* a default URL's password is shown as *** too */
+            char def[192];
+            hp_redact_url(o->def, def, sizeof(def));
+            l += (size_t)snprintf(extra + l, sizeof(extra) - l, " = %s", def);
+        }
         if ((o->min != 0 || o->max != 0) && l < sizeof(extra))
             l += (size_t)snprintf(extra + l, sizeof(extra) - l, " [%.15g..%.15g]", o->min, o->max);
         for (const char *const *ch = o->choices; ch && *ch && l < sizeof(extra); ch++)

@@ -37,6 +37,10 @@ struct hp_reporter_ops {
     const char *name;        /* "cpu": config key, envelope "reporter", thread hp-cpu */
     double default_interval; /* seconds */
     bool default_enabled;
+    /* Enabled unless the configuration says: on only where init finds
+     * something to sample (init returns 1 otherwise); --help-config says
+     * `enabled = auto`. */
+    bool default_auto;
     /* Rates and percentages need a previous sample: the scheduler takes one
      * unpublished priming sample when the reporter starts (and, for --once,
      * a short fixed window before the published one). */

@@ -329,6 +329,7 @@ const struct hp_reporter_ops hp_reporter_temperature = {
     .name = "temperature",
     .default_interval = 10.0,
     .default_enabled = true,
+    .default_auto = true,
     .opts = temperature_opts,
     .init = temperature_init,
     .sample = temperature_sample,

@@ -149,6 +149,14 @@ class CheckTest(unittest.TestCase):
         for opt in ("brokers (strings)", "exchange (group)", "table_prefix (string)"):
             self.assertIn(opt, p.stdout)
 
+    def test_help_config_tells_defaults_truly(self):
+        """The temperature reporter is on only where it finds sensors, and a
+        default URL's password is masked like every other URL the agent prints."""
+        out = hp.run(["--help-config"]).stdout
+        self.assertIn("temperature: {   # enabled = auto,", out)
+        self.assertIn("amqp://guest:***@localhost", out)
+        self.assertNotIn("guest:guest", out)
+
     def test_missing_sink_type(self):
         self.assertProblem('sinks = (\n  { name = "x"; }\n);\n', 2, "required")
 
