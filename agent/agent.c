@@ -608,6 +608,7 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     fill_view(a);
     transport_start(a);
     hp_scheduler_start(&a->sched, a->reporters, a->n_reporters);
+    hp_health_follow(&a->health); /* a new agent.health.socket */
     hp_info("reload: configuration %s applied (%zu reporters, %zu sinks)", path, n_reps, n_sinks);
     return 0;
 }

@@ -344,7 +344,7 @@ static int listen_at(const char *path)
 
 int hp_health_serve(struct hp_health *h)
 {
-    if (h->running || !h->cfg.socket || !*h->cfg.socket) /* socket: read at start only */
+    if (h->running || !h->cfg.socket || !*h->cfg.socket)
         return 0;
     snprintf(h->path, sizeof(h->path), "%s", h->cfg.socket);
     h->listen_fd = listen_at(h->path);
@@ -370,6 +370,18 @@ int hp_health_serve(struct hp_health *h)
     }
     h->running = true;
     return 0;
+}
+
+/* After a reload: serve at agent.health.socket if that is not where the
+ * socket is now (a new path, "" for none, or a path that could not be made
+ * before and is retried). */
+int hp_health_follow(struct hp_health *h)
+{
+    const char *want = h->cfg.socket ? h->cfg.socket : "";
+    if (h->running && strcmp(h->path, want) == 0)
+        return 0;
+    hp_health_stop(h);
+    return hp_health_serve(h);
 }
 
 void hp_health_stop(struct hp_health *h)

@@ -79,6 +79,9 @@ int hp_health_json(void *h, char **json, size_t *len);
  * -1 only if the thread cannot start. */
 int hp_health_serve(struct hp_health *h);
 void hp_health_stop(struct hp_health *h);
+/* After a reload (main thread): move the socket to agent.health.socket
+ * when that changed. */
+int hp_health_follow(struct hp_health *h);
 
 /* --status: connect to path, print the answer as a table to out. Returns
  * the Nagios exit status: 0 ok, 1 warning, 2 critical or unreachable. */

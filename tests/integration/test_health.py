@@ -6,6 +6,7 @@ a real RabbitMQ is stopped, when a reporter stops sampling; back to 200
 when the broker returns."""
 import json
 import os
+import signal
 import socket
 import tempfile
 import time
@@ -75,6 +76,23 @@ reporters = { %s; cpu = { interval = 0.5; }; agent = { interval = 0.5; }; %s };
         p = status(self.sock)
         self.assertEqual(p.returncode, 2)
         self.assertIn("HOSTPULSE CRITICAL: no answer from " + self.sock, p.stdout)
+
+    def test_reload_moves_the_socket(self):
+        """A new agent.health.socket takes effect at SIGHUP: the new path
+        answers, the old one is gone; "" removes it."""
+        with self.agent() as a:
+            hp.wait_for(lambda: os.path.exists(self.sock), what="the socket")
+            moved = os.path.join(self.d, "moved.sock")
+            old, self.sock = self.sock, moved
+            self.agent()  # rewrites the configuration with the new path
+            a.send(signal.SIGHUP)
+            hp.wait_for(lambda: os.path.exists(moved), what="the socket at its new path")
+            self.assertEqual(ask(moved)["code"], 200)
+            self.assertFalse(os.path.exists(old))
+            self.sock = ""
+            self.agent()
+            a.send(signal.SIGHUP)
+            hp.wait_for(lambda: not os.path.exists(moved), what="the socket to go")
 
     def test_a_reporter_that_stops_sampling_is_critical(self):
         with self.agent(reporters='exec = ( { name = "flaky"; interval = 0.3; command = '
