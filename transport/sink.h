@@ -122,7 +122,8 @@ struct hp_sink {
     char name[HP_NAME_MAX];        /* unique; defaults to the type */
     const config_setting_t *cfg;   /* valid while this sink lives */
     void *priv;                    /* the sink's own struct */
-    char error[256];               /* last failure reason, for logs */
+    char error[256];               /* last failure reason, for logs; a
+                                      longer one ends in "..." */
     size_t window;                 /* max messages in flight (unacked); a sink's
                                       init may lower or raise it */
     int idle_poll_ms;              /* >0: with nothing pending, poll() this often

@@ -283,8 +283,10 @@ int hp_sink_fail(struct hp_sink *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->error, sizeof(s->error), fmt, ap);
+    int n = vsnprintf(s->error, sizeof(s->error), fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof(s->error)) /* say that the reason was cut */
+        memcpy(s->error + sizeof(s->error) - 4, "...", 4);
     return -1;
 }
 

@@ -228,9 +228,26 @@ static void a_stuck_sink_delays_no_other(void **state)
     hp_ring_free(ring);
 }
 
+/* A failure reason longer than the sink's buffer is cut, and says so. */
+static void a_long_failure_reason_says_it_was_cut(void **state)
+{
+    (void)state;
+    struct hp_sink s;
+    memset(&s, 0, sizeof(s));
+    char reason[1024];
+    memset(reason, 'x', sizeof(reason) - 1);
+    reason[sizeof(reason) - 1] = '\0';
+    assert_int_equal(hp_sink_fail(&s, "broker says: %s", reason), -1);
+    assert_int_equal(strlen(s.error), sizeof(s.error) - 1);
+    assert_string_equal(s.error + sizeof(s.error) - 4, "...");
+    hp_sink_fail(&s, "short %d", 1);
+    assert_string_equal(s.error, "short 1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_long_failure_reason_says_it_was_cut),
         cmocka_unit_test(stop_handoff_restart_shutdown),
         cmocka_unit_test(a_stuck_sink_delays_no_other),
     };
