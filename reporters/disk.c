@@ -9,7 +9,9 @@
  *               it), or the configured `mounts`; sizes as psutil.disk_usage
  *               plus inodes.
  *  devices      /proc/diskstats counters (sectors are 512 bytes) as totals
- *               and per-second rates, busy percent from the io_ticks delta.
+ *               and per-second rates, busy percent from the io_ticks delta;
+ *               times in milliseconds, named _ms (read_time, write_time,
+ *               busy_time without _ms are deprecated copies).
  *               A device whose counters went backwards gets no rates; the
  *               device table and its globs are reporters/devtab.h's.
  *  directories  apparent size and file count of each `directories` tree,
@@ -303,6 +305,11 @@ static json_object *dev_object(struct hp_devtab *t, struct hp_dev *b, const uint
     hp_json_add_uint(o, "write_merged_count", v[D_WMERGED]);
     hp_json_add_uint(o, "read_bytes", v[D_RSECT] * 512);
     hp_json_add_uint(o, "write_bytes", v[D_WSECT] * 512);
+    hp_json_add_uint(o, "read_time_ms", v[D_RMS]);
+    hp_json_add_uint(o, "write_time_ms", v[D_WMS]);
+    hp_json_add_uint(o, "busy_time_ms", v[D_BUSY]);
+    /* Deprecated names of the same values (no unit in the name), kept for
+     * envelope version 1's subscribers: removed at version 2. */
     hp_json_add_uint(o, "read_time", v[D_RMS]);
     hp_json_add_uint(o, "write_time", v[D_WMS]);
     hp_json_add_uint(o, "busy_time", v[D_BUSY]);

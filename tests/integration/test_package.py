@@ -306,7 +306,7 @@ class PackageTest(unittest.TestCase):
         hp.wait_for(lambda: len(lines(agent_csv)) >= 3, what="rows in " + agent_csv)
         n = len(lines(agent_csv))
         hp.wait_for(lambda: len(lines(agent_csv)) > n, what=agent_csv + " to grow")
-        self.assertTrue(lines(agent_csv)[0].startswith("timestamp,host,session,seq,"))
+        self.assertTrue(lines(agent_csv)[0].startswith("ts [epoch_ms],host,session,seq,"))
         self.assertEqual(pwd.getpwuid(os.stat(agent_csv).st_uid).pw_name, "hostpulse")
         return pid
 

@@ -120,7 +120,7 @@ sinks = ( { type = "prometheus"; listen = "127.0.0.1:%d"; }, { type = "stdout"; 
             eq("node_filesystem_avail_bytes", labels, fs["free"])
         for dev, d in disk["devices"].items():
             eq("node_disk_written_bytes_total", {"device": dev}, d["write_bytes"])
-            eq("node_disk_io_time_seconds_total", {"device": dev}, d["busy_time"] / 1000)
+            eq("node_disk_io_time_seconds_total", {"device": dev}, d["busy_time_ms"] / 1000)
         eq("node_boot_time_seconds", {}, msgs["uptime"]["data"]["boot_time"] / 1000)
         me = msgs["process"]["data"]["watched"][0]
         eq("hostpulse_process_resident_memory_bytes", {"pid": str(me["pid"]), "name": me["name"]},

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/units.h"
 #include "transport/backlog.h"
 #include "transport/transport.h"
 
@@ -39,14 +40,19 @@ struct fx {
     char dir[64];
 };
 
-static struct hp_msg *mk(uint64_t seq, int64_t ts, const char *data)
+static struct hp_msg *mk_from(const char *reporter, uint64_t seq, int64_t ts, const char *data)
 {
     char json[4096];
     int n = snprintf(json, sizeof(json),
-                     "{\"v\":1,\"host\":\"h1\",\"reporter\":\"cpu\",\"ts\":%lld,\"session\":\"%s\","
+                     "{\"v\":1,\"host\":\"h1\",\"reporter\":\"%s\",\"ts\":%lld,\"session\":\"%s\","
                      "\"seq\":%llu,\"interval\":1,\"data\":%s}",
-                     (long long)ts, SESSION, (unsigned long long)seq, data);
-    return hp_msg_new("cpu", seq, ts, json, (size_t)n);
+                     reporter, (long long)ts, SESSION, (unsigned long long)seq, data);
+    return hp_msg_new(reporter, seq, ts, json, (size_t)n);
+}
+
+static struct hp_msg *mk(uint64_t seq, int64_t ts, const char *data)
+{
+    return mk_from("cpu", seq, ts, data);
 }
 
 static void make_sink(struct fx *f, const char *extra)
@@ -124,8 +130,8 @@ static void header_flattening_quoting(void **state)
         1);
     assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 0);
     char *t = slurp_in(f->dir, "cpu.csv");
-    assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b.c,cpu.l.0,cpu.l.1,cpu.q\n"
-                           "1763769599.900,h1," SESSION ",1,1,\"x,y\",1,2.5,\"say \"\"hi\"\"\"\n");
+    assert_string_equal(t, "ts [epoch_ms],host,session,seq,cpu.a,cpu.b.c,cpu.l.0,cpu.l.1,cpu.q\n"
+                           "1763769599900,h1," SESSION ",1,1,\"x,y\",1,2.5,\"say \"\"hi\"\"\"\n");
     free(t);
     free_sink(f);
 }
@@ -140,14 +146,14 @@ static void append_keeps_header_and_cuts_torn_line(void **state)
     snprintf(path, sizeof(path), "%s/cpu.csv", f->dir);
     int fd = open(path, O_WRONLY | O_APPEND);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, "1763769599.950,h1,tor", 21), 21); /* a crash mid-row */
+    assert_int_equal(write(fd, "1763769599950,h1,tor", 21), 21); /* a crash mid-row */
     close(fd);
     make_sink(f, "");
     assert_int_equal(offer(f, mk(2, DAY1 + 10, "{\"b\":4}")), 1); /* a subset of columns */
     char *t = slurp_in(f->dir, "cpu.csv");
-    assert_string_equal(t, "timestamp,host,session,seq,cpu.a,cpu.b\n"
-                           "1763769599.900,h1," SESSION ",1,1,2\n"
-                           "1763769599.910,h1," SESSION ",2,,4\n");
+    assert_string_equal(t, "ts [epoch_ms],host,session,seq,cpu.a,cpu.b\n"
+                           "1763769599900,h1," SESSION ",1,1,2\n"
+                           "1763769599910,h1," SESSION ",2,,4\n");
     free(t);
     char names[8][64];
     assert_int_equal(list(f, names, 8), 1);
@@ -165,10 +171,10 @@ static void header_growth_rotates(void **state)
     assert_string_equal(names[0], "cpu-20251121T235959Z.csv");
     assert_string_equal(names[1], "cpu.csv");
     char *old = slurp_in(f->dir, names[0]), *cur = slurp_in(f->dir, "cpu.csv");
-    assert_string_equal(old, "timestamp,host,session,seq,cpu.a\n"
-                             "1763769599.900,h1," SESSION ",1,1\n");
-    assert_string_equal(cur, "timestamp,host,session,seq,cpu.a,cpu.z\n"
-                             "1763769599.920,h1," SESSION ",2,2,3\n");
+    assert_string_equal(old, "ts [epoch_ms],host,session,seq,cpu.a\n"
+                             "1763769599900,h1," SESSION ",1,1\n");
+    assert_string_equal(cur, "ts [epoch_ms],host,session,seq,cpu.a,cpu.z\n"
+                             "1763769599920,h1," SESSION ",2,2,3\n");
     free(old);
     free(cur);
     free_sink(f);
@@ -187,10 +193,10 @@ static void header_growth_rewrites_a_small_file(void **state)
     char names[8][64];
     assert_int_equal(list(f, names, 8), 1);
     char *cur = slurp_in(f->dir, "cpu.csv");
-    assert_string_equal(cur, "timestamp,host,session,seq,cpu.a,cpu.s,cpu.z\n"
-                             "1763769599.900,h1," SESSION ",1,1,\"x\ny\",\n"
-                             "1763769599.920,h1," SESSION ",2,2,,3\n"
-                             "1763769599.940,h1," SESSION ",3,4,,5\n");
+    assert_string_equal(cur, "ts [epoch_ms],host,session,seq,cpu.a,cpu.s,cpu.z\n"
+                             "1763769599900,h1," SESSION ",1,1,\"x\ny\",\n"
+                             "1763769599920,h1," SESSION ",2,2,,3\n"
+                             "1763769599940,h1," SESSION ",3,4,,5\n");
     free(cur);
     free_sink(f);
 }
@@ -221,20 +227,20 @@ static void devices_are_rows_of_a_group_file(void **state)
     assert_string_equal(names[3], "cpu.nics.csv");
     char *main = slurp_in(f->dir, "cpu.csv"), *nics = slurp_in(f->dir, "cpu.nics.csv");
     char *cpus = slurp_in(f->dir, "cpu.cpus.csv"), *ips = slurp_in(f->dir, "cpu.ips.csv");
-    assert_string_equal(main, "timestamp,host,session,seq,cpu.n,cpu.times.u\n"
-                              "1763769599.900,h1," SESSION ",1,2,1\n"
-                              "1763769599.920,h1," SESSION ",2,3,2\n");
-    assert_string_equal(nics, "timestamp,host,session,seq,device,rx\n"
-                              "1763769599.900,h1," SESSION ",1,eth0,5\n"
-                              "1763769599.900,h1," SESSION ",1,wlan0,6\n"
-                              "1763769599.920,h1," SESSION ",2,enp1s0,9\n");
-    assert_string_equal(cpus, "timestamp,host,session,seq,device,u\n"
-                              "1763769599.900,h1," SESSION ",1,0,7\n"
-                              "1763769599.900,h1," SESSION ",1,1,8\n"
-                              "1763769599.920,h1," SESSION ",2,0,1\n");
-    assert_string_equal(ips, "timestamp,host,session,seq,device,a\n"
-                             "1763769599.900,h1," SESSION ",1,eth0,x\n"
-                             "1763769599.900,h1," SESSION ",1,eth0,y\n");
+    assert_string_equal(main, "ts [epoch_ms],host,session,seq,cpu.n,cpu.times.u\n"
+                              "1763769599900,h1," SESSION ",1,2,1\n"
+                              "1763769599920,h1," SESSION ",2,3,2\n");
+    assert_string_equal(nics, "ts [epoch_ms],host,session,seq,device,rx\n"
+                              "1763769599900,h1," SESSION ",1,eth0,5\n"
+                              "1763769599900,h1," SESSION ",1,wlan0,6\n"
+                              "1763769599920,h1," SESSION ",2,enp1s0,9\n");
+    assert_string_equal(cpus, "ts [epoch_ms],host,session,seq,device,u\n"
+                              "1763769599900,h1," SESSION ",1,0,7\n"
+                              "1763769599900,h1," SESSION ",1,1,8\n"
+                              "1763769599920,h1," SESSION ",2,0,1\n");
+    assert_string_equal(ips, "ts [epoch_ms],host,session,seq,device,a\n"
+                             "1763769599900,h1," SESSION ",1,eth0,x\n"
+                             "1763769599900,h1," SESSION ",1,eth0,y\n");
     free(main);
     free(nics);
     free(cpus);
@@ -279,9 +285,9 @@ static void daily_rotation(void **state)
     assert_int_equal(count_lines(old), 3);
     assert_non_null(strstr(old, ",1,1\n"));
     assert_non_null(strstr(old, ",2,2\n"));
-    assert_string_equal(cur, "timestamp,host,session,seq,cpu.a\n"
-                             "1763769600.100,h1," SESSION ",3,3\n"
-                             "1763769599.970,h1," SESSION ",4,4\n");
+    assert_string_equal(cur, "ts [epoch_ms],host,session,seq,cpu.a\n"
+                             "1763769600100,h1," SESSION ",3,3\n"
+                             "1763769599970,h1," SESSION ",4,4\n");
     free(old);
     free(cur);
     free_sink(f);
@@ -300,12 +306,136 @@ static void size_rotation(void **state)
     assert_true(n > 4);
     for (int i = 0; i < n; i++) {
         char *t = slurp_in(f->dir, names[i]);
-        assert_int_equal(strncmp(t, "timestamp,host,session,seq,cpu.pad\n", 35), 0);
+        assert_int_equal(strncmp(t, "ts [epoch_ms],host,session,seq,cpu.pad\n", 39), 0);
         assert_true(strlen(t) < 4096 + 300);
         rows += count_lines(t) - 1;
         free(t);
     }
     assert_int_equal(rows, 100);
+    free_sink(f);
+}
+
+/* The units table (lib/units.h) answers for device paths, patterns and
+ * deprecated fields; what the schema does not know has no row. */
+static void units_table_lookup(void **state)
+{
+    (void)state;
+    const struct hp_unit *u = hp_unit_find("disk", "devices.*.busy_time_ms");
+    assert_non_null(u);
+    assert_string_equal(u->unit, "ms");
+    assert_false(u->deprecated);
+    u = hp_unit_find("disk", "devices.sda.busy_time");
+    assert_non_null(u);
+    assert_string_equal(u->unit, "ms");
+    assert_true(u->deprecated);
+    assert_string_equal(hp_unit_find("netstat", "tcp.in_segs_per_sec")->unit, "1/s");
+    assert_string_equal(hp_unit_find("netstat", "ip_ext.in_octets")->unit, "B");
+    assert_string_equal(hp_unit_find("netstat", "tcp.rto_min")->unit, "ms");
+    assert_string_equal(hp_unit_find("netstat", "tcp.curr_estab")->unit, "1");
+    assert_string_equal(hp_unit_find("cpu", "cpus.3.times.user")->unit, "s");
+    assert_string_equal(hp_unit_find("uptime", "boot_time")->unit, "epoch_ms");
+    assert_null(hp_unit_find("disk", "devices.*"));
+    assert_null(hp_unit_find("disk", "devices.*.busy_time_ms.x"));
+    assert_null(hp_unit_find("fans", "rpm"));
+}
+
+#define DISK_DEVS                                                                                  \
+    "{\"devices\":{\"sda\":{\"read_count\":7,\"read_bytes\":4096,\"busy_time_ms\":250,"            \
+    "\"busy_time\":250,\"busy_percent\":2.5}}}"
+#define NET_TOTAL "{\"total\":{\"bytes_recv\":1,\"packets_recv\":2,\"bytes_recv_per_sec\":3.5}}"
+
+/* Issue 16 item 8: ts in epoch ms, a unit in each header cell whose field
+ * has one (none for counts and unknown fields), no deprecated column. */
+static void headers_carry_units_and_no_deprecated_field(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\";");
+    assert_int_equal(offer(f, mk_from("disk", 1, DAY1, DISK_DEVS)), 1);
+    assert_int_equal(offer(f, mk_from("net", 1, DAY1 + 5, NET_TOTAL)), 1);
+    char *devs = slurp_in(f->dir, "disk.devices.csv"), *net = slurp_in(f->dir, "net.csv");
+    assert_string_equal(devs, "ts [epoch_ms],host,session,seq,device,read_count,read_bytes [B],"
+                              "busy_time_ms [ms],busy_percent [%]\n"
+                              "1763769599900,h1," SESSION ",1,sda,7,4096,250,2.5\n");
+    assert_string_equal(net, "ts [epoch_ms],host,session,seq,net.total.bytes_recv [B],"
+                             "net.total.packets_recv,net.total.bytes_recv_per_sec [B/s]\n"
+                             "1763769599905,h1," SESSION ",1,1,2,3.5\n");
+    free(devs);
+    free(net);
+    free_sink(f);
+    /* Reopened: the header is read back (units and all) and appended to;
+     * the deprecated field still gets no column, nothing moved aside. */
+    make_sink(f, "rotate = \"none\";");
+    assert_int_equal(offer(f, mk_from("disk", 2, DAY1 + 10, DISK_DEVS)), 1);
+    devs = slurp_in(f->dir, "disk.devices.csv");
+    assert_int_equal(count_lines(devs), 3);
+    assert_non_null(strstr(devs, "\n1763769599910,h1," SESSION ",2,sda,7,4096,250,2.5\n"));
+    free(devs);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8),
+                     3); /* disk.csv (no plain field), disk.devices.csv, net.csv */
+    free_sink(f);
+}
+
+static void header_units_false_gives_bare_names(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "header_units = false;");
+    assert_int_equal(offer(f, mk_from("disk", 1, DAY1, DISK_DEVS)), 1);
+    char *devs = slurp_in(f->dir, "disk.devices.csv");
+    assert_string_equal(devs, "ts,host,session,seq,device,read_count,read_bytes,busy_time_ms,"
+                              "busy_percent\n"
+                              "1763769599900,h1," SESSION ",1,sda,7,4096,250,2.5\n");
+    free(devs);
+    free_sink(f);
+}
+
+static void write_file(struct fx *f, const char *name, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* A file whose header this build would not write -- an older version's
+ * "timestamp" in seconds, another unit, another header_units -- is moved
+ * aside (named after its first row) rather than given misaligned rows. */
+static void a_file_with_another_header_is_moved_aside(void **state)
+{
+    struct fx *f = *state;
+    const char *old = "timestamp,host,session,seq,net.total.bytes_recv\n"
+                      "1763769599.900,h1," SESSION ",1,1\n";
+    write_file(f, "net.csv", old);
+    write_file(f, "disk.devices.csv",
+               "ts [epoch_ms],host,session,seq,device,read_count,read_bytes [KiB]\n"
+               "1763769599000,h1," SESSION ",1,sda,7,4\n");
+    make_sink(f, "rotate = \"none\";");
+    assert_int_equal(offer(f, mk_from("net", 2, DAY1 + 100, NET_TOTAL)), 1);
+    assert_int_equal(offer(f, mk_from("disk", 2, DAY1 + 100, DISK_DEVS)), 1);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 5);
+    assert_string_equal(names[0], "disk.csv");
+    assert_string_equal(names[1], "disk.devices-20251121T235959Z.csv");
+    assert_string_equal(names[2], "disk.devices.csv");
+    assert_string_equal(names[3], "net-20251121T235959Z.csv");
+    assert_string_equal(names[4], "net.csv");
+    char *aside = slurp_in(f->dir, names[3]), *cur = slurp_in(f->dir, "net.csv");
+    assert_string_equal(aside, old); /* untouched */
+    assert_int_equal(strncmp(cur, "ts [epoch_ms],host,session,seq,net.total.bytes_recv [B],", 56),
+                     0);
+    assert_int_equal(count_lines(cur), 2);
+    free(aside);
+    free(cur);
+    free_sink(f);
+    /* header_units switched off: the files with units are moved aside too */
+    make_sink(f, "rotate = \"none\"; header_units = false;");
+    assert_int_equal(offer(f, mk_from("net", 3, DAY1 + 200, NET_TOTAL)), 1);
+    assert_int_equal(list(f, names, 8), 6);
+    cur = slurp_in(f->dir, "net.csv");
+    assert_int_equal(strncmp(cur, "ts,host,session,seq,net.total.bytes_recv,", 41), 0);
+    free(cur);
     free_sink(f);
 }
 
@@ -338,6 +468,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(daily_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(size_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(unwritable_directory_is_an_error, setup, teardown),
+        cmocka_unit_test(units_table_lookup),
+        cmocka_unit_test_setup_teardown(headers_carry_units_and_no_deprecated_field, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(header_units_false_gives_bare_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_file_with_another_header_is_moved_aside, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

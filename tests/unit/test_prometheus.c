@@ -76,11 +76,11 @@ static void mem_and_swap_bytes(void **state)
 static void disk_units_and_filesystem_labels(void **state)
 {
     (void)state;
-    const char *b =
-        render("{\"reporter\":\"disk\",\"data\":{\"filesystems\":{\"/\":{\"device\":\"/dev/vda\","
-               "\"fstype\":\"ext4\",\"total\":100,\"used\":30,\"free\":60,\"inodes_total\":9}},"
-               "\"devices\":{\"vda\":{\"read_time\":1500,\"busy_time\":250,\"read_bytes\":4096}}}}",
-               false);
+    const char *b = render(
+        "{\"reporter\":\"disk\",\"data\":{\"filesystems\":{\"/\":{\"device\":\"/dev/vda\","
+        "\"fstype\":\"ext4\",\"total\":100,\"used\":30,\"free\":60,\"inodes_total\":9}},"
+        "\"devices\":{\"vda\":{\"read_time_ms\":1500,\"busy_time_ms\":250,\"read_bytes\":4096}}}}",
+        false);
     HAS(b, "node_filesystem_size_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 100");
     HAS(b, "node_filesystem_avail_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 60");
     HAS(b, "node_filesystem_free_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 70");

@@ -602,6 +602,10 @@ static void disk_fixture(void **state)
     assert_int_equal(integer(devs, "sda/write_count"), 2000);
     assert_int_equal(integer(devs, "sda/read_bytes"), 80000LL * 512);
     assert_int_equal(integer(devs, "sda/write_bytes"), 160000LL * 512);
+    assert_int_equal(integer(devs, "sda/read_time_ms"), 5000);
+    assert_int_equal(integer(devs, "sda/write_time_ms"), 6000);
+    assert_int_equal(integer(devs, "sda/busy_time_ms"), 9000);
+    /* the deprecated names (envelope version 1) carry the same values */
     assert_int_equal(integer(devs, "sda/read_time"), 5000);
     assert_int_equal(integer(devs, "sda/write_time"), 6000);
     assert_int_equal(integer(devs, "sda/busy_time"), 9000);

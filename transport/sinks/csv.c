@@ -2,9 +2,15 @@
 /* csv.c -- the CSV sink: one file per reporter, <directory>/<reporter>.csv,
  * plus one per group of per-device records, <reporter>.<group>.csv.
  *
- * Columns are timestamp (seconds, as pypro's CSV logger wrote), host,
+ * Columns are ts (the envelope's sample time, epoch milliseconds), host,
  * session, seq, then the message's data flattened with dots and prefixed by
- * the reporter ("cpu.user", "cpu.times.user"). A member of data that holds
+ * the reporter ("cpu.user", "cpu.times.user"). With header_units (the
+ * default) a header cell names the field's unit from the schema
+ * (lib/units.h): "ts [epoch_ms]", "net.total.bytes_recv [B]"; counts and
+ * fields the schema does not know get none. Deprecated fields get no
+ * column. A file whose header is not what this build writes (an older
+ * "timestamp" file, another header_units, a unit changed) is moved aside at
+ * open, never appended to. A member of data that holds
  * per-device records -- an object whose values are all objects (or all
  * arrays of objects), or an array of objects: net.interfaces, cpu.cpus,
  * disk.filesystems -- is not flattened into columns (names of interfaces,
@@ -37,6 +43,7 @@
  * its size before the batch, so a retry never duplicates rows. */
 #include "lib/buf.h"
 #include "lib/template.h"
+#include "lib/units.h"
 #include "transport/filebatch.h"
 #include "transport/sink.h"
 
@@ -50,13 +57,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LEAD_COLS 4 /* timestamp, host, session, seq */
-static const char *const lead_cols[LEAD_COLS] = {"timestamp", "host", "session", "seq"};
+#define LEAD_COLS 4 /* ts, host, session, seq */
+static const char *const lead_cols[LEAD_COLS] = {"ts", "host", "session", "seq"};
+#define TS_HEADER "ts [epoch_ms]" /* lead_cols[0] with its unit */
 
 #define STEM_MAX 80 /* "<reporter>.<group>" */
 
 struct csv_file {
     char reporter[STEM_MAX]; /* the file's stem: a reporter, or reporter.group */
+    size_t rlen;             /* length of the reporter's name at the start of the stem */
     int fd;
     char **cols; /* data columns (after the lead ones) */
     size_t ncols;
@@ -79,6 +88,7 @@ struct csv {
     int64_t max_bytes;
     int64_t rewrite_bytes;
     int64_t max_files;
+    bool header_units;
     /* derived at init */
     char directory[768]; /* dir_tmpl with this agent's {host} and {session} */
     struct csv_file *files;
@@ -193,8 +203,120 @@ static int file_add_col(struct csv_file *f, const char *name)
     return 0;
 }
 
-/* Split one CSV header line into columns (quotes honoured). */
-static int parse_header(struct csv_file *f, const char *line, size_t len)
+/* ---- units in headers ------------------------------------------------ */
+
+/* The schema's row for column key of f (lib/units.h): in <reporter>.csv
+ * the key without its "<reporter>." prefix; in <reporter>.<group>.csv the
+ * field of any device's record, group.*.key (group.*.*.key when a device
+ * has a list of records). NULL for `device` and for fields the schema does
+ * not know (exec reporters). */
+static const struct hp_unit *col_unit(const struct csv_file *f, const char *key)
+{
+    char rep[STEM_MAX], path[700];
+    snprintf(rep, sizeof(rep), "%.*s", (int)f->rlen, f->reporter);
+    const char *group = f->reporter[f->rlen] == '.' ? f->reporter + f->rlen + 1 : NULL;
+    if (!group)
+        return strncmp(key, rep, f->rlen) == 0 && key[f->rlen] == '.'
+                   ? hp_unit_find(rep, key + f->rlen + 1)
+                   : NULL;
+    snprintf(path, sizeof(path), "%s.*.%s", group, key);
+    const struct hp_unit *u = hp_unit_find(rep, path);
+    if (!u) {
+        snprintf(path, sizeof(path), "%s.*.*.%s", group, key);
+        u = hp_unit_find(rep, path);
+    }
+    return u;
+}
+
+/* A deprecated field gets no column (message-format.md). */
+static bool col_deprecated(const struct csv_file *f, const char *key)
+{
+    const struct hp_unit *u = col_unit(f, key);
+    return u && u->deprecated;
+}
+
+/* The header cell of column key: "key [unit]" with header_units when the
+ * field has a unit (a count, "1", has none); else the key. */
+static const char *col_header(const struct csv *c, const struct csv_file *f, const char *key,
+                              char *buf, size_t len)
+{
+    const struct hp_unit *u = c->header_units ? col_unit(f, key) : NULL;
+    if (!u || strcmp(u->unit, "1") == 0)
+        return key;
+    snprintf(buf, len, "%s [%s]", key, u->unit);
+    return buf;
+}
+
+static const char *lead_header(const struct csv *c, size_t i)
+{
+    return i == 0 && c->header_units ? TS_HEADER : lead_cols[i];
+}
+
+/* The column key of an existing file's header cell: "KEY [UNIT]" of a
+ * field the schema knows is KEY if this build writes KEY's cell so (-1 if
+ * not: a unit changed, header_units switched); any other text is the key
+ * itself if this build would write it so. On -1 the file is moved aside. */
+static int header_key(const struct csv *c, const struct csv_file *f, const char *text, char *key,
+                      size_t len)
+{
+    char buf[700];
+    const char *open = NULL;
+    for (const char *p = strstr(text, " ["); p; p = strstr(p + 1, " ["))
+        open = p;
+    size_t n = strlen(text);
+    if (open && text[n - 1] == ']' && (size_t)(open - text) < len) {
+        snprintf(key, len, "%.*s", (int)(open - text), text);
+        if (col_unit(f, key)) /* a field of the schema: exactly as this build writes it */
+            return strcmp(col_header(c, f, key, buf, sizeof(buf)), text) == 0 ? 0 : -1;
+    }
+    if (n >= len)
+        return -1;
+    snprintf(key, len, "%s", text);
+    return strcmp(col_header(c, f, key, buf, sizeof(buf)), text) == 0 ? 0 : -1;
+}
+
+static int add_parsed_col(const struct csv *c, struct csv_file *f, const char *text)
+{
+    char key[600];
+    return header_key(c, f, text, key, sizeof(key)) == 0 ? file_add_col(f, key) : -1;
+}
+
+/* Add the flattened keys f lacks to its columns, in order; a deprecated
+ * one is indexed as -1 (known, no column). */
+static int add_new_cols(const struct csv *c, struct csv_file *f)
+{
+    for (size_t i = 0; i < c->nflat; i++) {
+        const char *k = c->buf.p + c->koff[i];
+        if (json_object_object_get_ex(f->index, k, NULL))
+            continue;
+        if (col_deprecated(f, k))
+            json_object_object_add(f->index, k, json_object_new_int64(-1));
+        else if (file_add_col(f, k) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Does the message in c bring a field f has no column for? Deprecated
+ * fields are indexed as -1 on the way, so they are asked about once. */
+static bool lacks_columns(const struct csv *c, struct csv_file *f)
+{
+    bool missing = false;
+    for (size_t i = 0; i < c->nflat && !missing; i++) {
+        const char *k = c->buf.p + c->koff[i];
+        if (json_object_object_get_ex(f->index, k, NULL))
+            continue;
+        if (col_deprecated(f, k))
+            json_object_object_add(f->index, k, json_object_new_int64(-1));
+        else
+            missing = true;
+    }
+    return missing;
+}
+
+/* Split one CSV header line into columns (quotes honoured); -1 when it is
+ * not a header this build writes. */
+static int parse_header(const struct csv *c, struct csv_file *f, const char *line, size_t len)
 {
     file_clear_header(f);
     struct hp_buf cell = {0};
@@ -214,7 +336,8 @@ static int parse_header(struct csv_file *f, const char *line, size_t len)
             quoted = true;
         } else if (ch == ',') {
             const char *name = cell.p ? cell.p : "";
-            if (col < LEAD_COLS ? strcmp(name, lead_cols[col]) != 0 : file_add_col(f, name) != 0)
+            if (col < LEAD_COLS ? strcmp(name, lead_header(c, col)) != 0
+                                : add_parsed_col(c, f, name) != 0)
                 rc = -1;
             col++;
             cell.len = 0;
@@ -228,31 +351,44 @@ static int parse_header(struct csv_file *f, const char *line, size_t len)
     return rc == 0 && col >= LEAD_COLS ? 0 : -1;
 }
 
+/* The time of a file's first row (row .. end), from its first cell: epoch
+ * ms, or seconds with milliseconds in a file from before `ts`
+ * (1763769599.900), so that a file moved aside is named after its own
+ * first row. -1 without a complete row. */
+static int64_t first_row_ms(const char *row, const char *end)
+{
+    const char *comma = memchr(row, ',', (size_t)(end - row));
+    char cell[32], *stop;
+    size_t n = comma ? (size_t)(comma - row) : 0;
+    if (!n || n >= sizeof(cell) || !memchr(comma, '\n', (size_t)(end - comma)))
+        return -1;
+    memcpy(cell, row, n);
+    cell[n] = '\0';
+    if (strchr(cell, '.')) {
+        double sec = strtod(cell, &stop);
+        return *stop == '\0' && sec >= 0 ? (int64_t)(sec * 1000.0 + 0.5) : -1;
+    }
+    long long ms = strtoll(cell, &stop, 10);
+    return *stop == '\0' && ms >= 0 ? ms : -1;
+}
+
 /* Read the header of an existing file and cut a torn last line. Returns -1
- * when the file has no usable header (it is then moved aside). */
-static int adopt_existing(struct csv_file *f, off_t size)
+ * when the file has no header this build writes (it is then moved aside,
+ * named after its first row). */
+static int adopt_existing(const struct csv *c, struct csv_file *f, off_t size)
 {
     char buf[65536];
     ssize_t n = pread(f->fd, buf, sizeof(buf) - 1, 0);
     if (n <= 0)
         return -1;
     char *nl = memchr(buf, '\n', (size_t)n);
-    if (!nl || parse_header(f, buf, (size_t)(nl - buf)) != 0)
+    if (!nl)
+        return -1;
+    f->first_ms = first_row_ms(nl + 1, buf + n);
+    if (parse_header(c, f, buf, (size_t)(nl - buf)) != 0)
         return -1;
     off_t hdr_end = nl - buf + 1;
     f->hdr_end = hdr_end;
-    f->first_ms = -1;
-    char *row = nl + 1, *comma = memchr(row, ',', (size_t)(buf + n - row));
-    if (comma &&
-        memchr(
-            comma, '\n',
-            (size_t)(buf + n - comma))) { /* the first row's timestamp: seconds with milliseconds */
-        *comma = '\0';
-        char *end_num;
-        double sec = strtod(row, &end_num);
-        if (end_num != row && sec >= 0)
-            f->first_ms = (int64_t)(sec * 1000.0 + 0.5);
-    }
     /* Find the last newline; everything after it is a torn row. */
     off_t end = size;
     while (end > hdr_end) {
@@ -272,14 +408,15 @@ static int adopt_existing(struct csv_file *f, off_t size)
     return 0;
 }
 
-static int write_header(struct csv_file *f)
+static int write_header(const struct csv *c, struct csv_file *f)
 {
     struct hp_buf h = {0};
+    char cell[700];
     int rc = 0;
     for (size_t i = 0; i < LEAD_COLS && rc == 0; i++)
-        rc = sb_str(&h, i ? "," : "") || sb_str(&h, lead_cols[i]);
+        rc = sb_str(&h, i ? "," : "") || sb_str(&h, lead_header(c, i));
     for (size_t i = 0; i < f->ncols && rc == 0; i++)
-        rc = sb_str(&h, ",") || sb_field(&h, f->cols[i]);
+        rc = sb_str(&h, ",") || sb_field(&h, col_header(c, f, f->cols[i], cell, sizeof(cell)));
     rc = rc ? rc : sb_str(&h, "\n");
     ssize_t w = rc == 0 ? write(f->fd, h.p, h.len) : 0;
     if (rc == 0 && w != (ssize_t)h.len) {
@@ -304,7 +441,10 @@ static int open_file(struct hp_sink *s, struct csv_file *f)
     file_clear_header(f);
     f->hdr_end = 0;
     f->first_ms = -1;
-    if (st.st_size > 0 && adopt_existing(f, st.st_size) != 0) {
+    if (st.st_size > 0 && adopt_existing(c, f, st.st_size) != 0) {
+        hp_info("sink %s: %s: its header is not the one this version writes (columns ts, "
+                "units; docs/csv.md): moved aside",
+                s->name, c->path);
         close(f->fd);
         f->fd = -1;
         return 1; /* unusable: caller moves it aside */
@@ -380,7 +520,9 @@ static int rotate(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
-static struct csv_file *get_file(struct hp_sink *s, const char *reporter)
+/* The file of stem (a reporter, or reporter.group: rlen is the length of
+ * the reporter's name in it), made on first use. */
+static struct csv_file *get_file(struct hp_sink *s, const char *reporter, size_t rlen)
 {
     struct csv *c = s->priv;
     for (size_t i = 0; i < c->nfiles; i++)
@@ -393,6 +535,7 @@ static struct csv_file *get_file(struct hp_sink *s, const char *reporter)
     struct csv_file *f = &files[c->nfiles++];
     memset(f, 0, sizeof(*f));
     snprintf(f->reporter, sizeof(f->reporter), "%s", reporter);
+    f->rlen = rlen < sizeof(f->reporter) ? rlen : 0;
     f->fd = -1;
     f->index = json_object_new_object();
     return f;
@@ -417,12 +560,9 @@ static int flush_pending(struct hp_sink *s, struct csv_file *f)
 static int start_header(struct hp_sink *s, struct csv_file *f)
 {
     struct csv *c = s->priv;
-    for (size_t i = 0; i < c->nflat; i++) {
-        const char *k = c->buf.p + c->koff[i];
-        if (!json_object_object_get_ex(f->index, k, NULL) && file_add_col(f, k) != 0)
-            return hp_sink_fail(s, "out of memory");
-    }
-    if (write_header(f) != 0) {
+    if (add_new_cols(c, f) != 0)
+        return hp_sink_fail(s, "out of memory");
+    if (write_header(c, f) != 0) {
         int err = errno;
         if (ftruncate(f->fd, 0) != 0) /* no torn header left behind */
             hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
@@ -491,11 +631,8 @@ static int widen(struct hp_sink *s, struct csv_file *f)
 {
     struct csv *c = s->priv;
     size_t before = f->ncols;
-    for (size_t i = 0; i < c->nflat; i++) {
-        const char *k = c->buf.p + c->koff[i];
-        if (!json_object_object_get_ex(f->index, k, NULL) && file_add_col(f, k) != 0)
-            return hp_sink_fail(s, "out of memory");
-    }
+    if (add_new_cols(c, f) != 0)
+        return hp_sink_fail(s, "out of memory");
     char path[1024], tmp[1100];
     snprintf(path, sizeof(path), "%s/%s.csv", c->directory, f->reporter);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -504,7 +641,7 @@ static int widen(struct hp_sink *s, struct csv_file *f)
         return hp_sink_fail(s, "open %s: %s", tmp, strerror(errno));
     int old = f->fd;
     f->fd = fd;
-    int rc = write_header(f);
+    int rc = write_header(c, f);
     off_t hdr = lseek(fd, 0, SEEK_END);
     f->fd = old;
     if (rc == 0)
@@ -554,9 +691,7 @@ static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
     if (time_to_rotate(c, f, ts_ms))
         return roll(s, f);
     bool missing = f->size_before == 0 && f->pending.len == 0; /* no header yet */
-    for (size_t i = 0; i < c->nflat && !missing; i++)
-        missing = !json_object_object_get_ex(f->index, c->buf.p + c->koff[i], NULL);
-    if (!missing)
+    if (!missing && !lacks_columns(c, f))
         return 0;
     if (f->size_before > f->hdr_end && f->pending.len == 0 && f->size_before <= c->rewrite_bytes)
         return widen(s, f); /* a small file: rewritten with the wider header */
@@ -575,14 +710,13 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
                      const char *session)
 {
     struct csv *c = s->priv;
-    struct csv_file *f = get_file(s, stem);
+    struct csv_file *f = get_file(s, stem, strlen(m->reporter));
     if (!f || ensure_columns(s, f, m->ts_ms) != 0)
         return s->error[0] ? -1 : hp_sink_fail(s, "out of memory");
     /* The row: lead columns, then every header column in order. */
     const char **vals = calloc(f->ncols ? f->ncols : 1, sizeof(*vals));
     char lead[64];
-    snprintf(lead, sizeof(lead), "%lld.%03lld", (long long)(m->ts_ms / 1000),
-             (long long)(m->ts_ms % 1000));
+    snprintf(lead, sizeof(lead), "%lld", (long long)m->ts_ms); /* ts: epoch ms */
     struct hp_buf *b = &f->pending;
     int rc = !vals || sb_str(b, lead) || sb_str(b, ",") || sb_field(b, host) || sb_str(b, ",") ||
              sb_field(b, session);
@@ -590,8 +724,11 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
     rc = rc || sb_str(b, lead);
     for (size_t i = 0; vals && i < c->nflat; i++) {
         json_object *idx;
-        if (json_object_object_get_ex(f->index, c->buf.p + c->koff[i], &idx))
-            vals[json_object_get_int64(idx)] = c->buf.p + c->voff[i];
+        int64_t at = json_object_object_get_ex(f->index, c->buf.p + c->koff[i], &idx)
+                         ? json_object_get_int64(idx)
+                         : -1;
+        if (at >= 0) /* -1: a deprecated field, no column */
+            vals[at] = c->buf.p + c->voff[i];
     }
     for (size_t i = 0; rc == 0 && i < f->ncols; i++)
         rc = sb_str(b, ",") || sb_field(b, vals[i]);
@@ -833,6 +970,12 @@ static const struct hp_opt csv_opts[] = {
      .help = "a file of at most this size gets new columns by rewriting it (rows kept); a "
              "larger one is moved aside and a new file started",
      HP_AT_INT(struct csv, rewrite_bytes)},
+    {.name = "header_units",
+     .type = HP_OPT_BOOL,
+     .def = "true",
+     .help = "header cells name the field's unit: \"ts [epoch_ms]\", \"bytes_recv [B]\" "
+             "(false: bare names)",
+     HP_AT_BOOL(struct csv, header_units)},
     {.name = "max_files",
      .type = HP_OPT_INT,
      .def = "100",

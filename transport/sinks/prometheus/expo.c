@@ -268,17 +268,18 @@ static const struct field disk_fields[] = {
      "The total number of reads merged."},
     {"read_bytes", "node_disk_read_bytes", COUNTER, 1,
      "The total number of bytes read successfully."},
-    {"read_time", "node_disk_read_time_seconds", COUNTER, 0.001,
+    {"read_time_ms", "node_disk_read_time_seconds", COUNTER, 0.001,
      "The total number of seconds spent by all reads."},
     {"write_count", "node_disk_writes_completed", COUNTER, 1,
      "The total number of writes completed successfully."},
     {"write_merged_count", "node_disk_writes_merged", COUNTER, 1, "The number of writes merged."},
     {"write_bytes", "node_disk_written_bytes", COUNTER, 1,
      "The total number of bytes written successfully."},
-    {"write_time", "node_disk_write_time_seconds", COUNTER, 0.001,
+    {"write_time_ms", "node_disk_write_time_seconds", COUNTER, 0.001,
      "This is the total number of seconds spent by all writes."},
     {"in_progress", "node_disk_io_now", GAUGE, 1, "The number of I/Os currently in progress."},
-    {"busy_time", "node_disk_io_time_seconds", COUNTER, 0.001, "Total seconds spent doing I/Os."},
+    {"busy_time_ms", "node_disk_io_time_seconds", COUNTER, 0.001,
+     "Total seconds spent doing I/Os."},
 };
 
 static void render_net(struct hp_expo *x, json_object *d)
