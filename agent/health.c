@@ -50,6 +50,11 @@ const struct hp_opt hp_health_opts[] = {
 void hp_health_cfg_read(struct hp_health_cfg *cfg, const config_setting_t *group)
 {
     hp_opts_load(group, hp_health_opts, cfg);
+    /* HOSTPULSE_HEALTH_SOCKET replaces the default path, not one the
+     * configuration sets (the test suite gives each agent its own). */
+    const char *env = getenv("HOSTPULSE_HEALTH_SOCKET");
+    if (env && (!group || !config_setting_get_member(group, "socket")))
+        cfg->socket = env;
 }
 
 int hp_health_init(struct hp_health *h, const char *host, const char *session)

@@ -76,6 +76,7 @@ def run(args, timeout=60, env=None, input=None):
     e.update(env or {})
     with tempfile.TemporaryDirectory() as spool:  # never the system's spool
         e.setdefault("HOSTPULSE_SPOOL_DIR", spool)
+        e.setdefault("HOSTPULSE_HEALTH_SOCKET", os.path.join(spool, "health.sock"))
         p = subprocess.run([BIN] + list(args), capture_output=True, text=True,
                            timeout=timeout * SLOW, env=e, input=input)
     check_sanitizers(p.stderr)
@@ -106,6 +107,8 @@ class Agent:
         self.tmp = tempfile.TemporaryDirectory()
         # each agent spools into its own directory unless the config says otherwise
         self.env.setdefault("HOSTPULSE_SPOOL_DIR", os.path.join(self.tmp.name, "spool"))
+        # and answers health on its own socket, never /run/hostpulse's
+        self.env.setdefault("HOSTPULSE_HEALTH_SOCKET", os.path.join(self.tmp.name, "health.sock"))
         self.proc = None
         self.returncode = None
         self.stdout = self.stderr = ""

@@ -77,6 +77,18 @@ reporters = { %s; cpu = { interval = 0.5; }; agent = { interval = 0.5; }; %s };
         self.assertEqual(p.returncode, 2)
         self.assertIn("HOSTPULSE CRITICAL: no answer from " + self.sock, p.stdout)
 
+    def test_environment_names_the_default_socket_only(self):
+        """HOSTPULSE_HEALTH_SOCKET replaces the default path (the suite
+        keeps agents off /run/hostpulse with it); a configured path wins."""
+        env_sock = os.path.join(self.d, "env.sock")
+        conf = hp.write_config(self.d, "reporters = { %s; };\n" % QUIET)
+        with hp.Agent(conf, ["--stdout"], env={"HOSTPULSE_HEALTH_SOCKET": env_sock}):
+            hp.wait_for(lambda: os.path.exists(env_sock), what="the socket from the environment")
+            self.assertEqual(ask(env_sock)["status"], "ok")
+        with hp.Agent(self.agent().args[2], ["--stdout"], env={"HOSTPULSE_HEALTH_SOCKET": env_sock}):
+            hp.wait_for(lambda: os.path.exists(self.sock), what="the configured socket")
+            self.assertFalse(os.path.exists(env_sock))
+
     def test_reload_moves_the_socket(self):
         """A new agent.health.socket takes effect at SIGHUP: the new path
         answers, the old one is gone; "" removes it."""
