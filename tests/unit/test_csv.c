@@ -249,6 +249,23 @@ static void devices_are_rows_of_a_group_file(void **state)
     free_sink(f);
 }
 
+/* A record's own field named like a lead column (disk.filesystems'
+ * `device`) gets the group's name and leaves the row's key alone. */
+static void a_record_field_named_device_keeps_the_key(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\"; header_units = false;");
+    assert_int_equal(offer(f, mk(1, DAY1,
+                                 "{\"filesystems\":{\"/\":{\"device\":\"/dev/vda\","
+                                 "\"seq\":7,\"free\":1}}}")),
+                     1);
+    char *fs = slurp_in(f->dir, "cpu.filesystems.csv");
+    assert_string_equal(fs, "ts,host,session,seq,device,filesystems.device,filesystems.seq,free\n"
+                            "1763769599900,h1," SESSION ",1,/,/dev/vda,7,1\n");
+    free(fs);
+    free_sink(f);
+}
+
 /* max_files caps a reporter's files: the current one and the newest
  * rotated ones stay (issue 14: 61 interface names gave 63 files). */
 static void max_files_keeps_the_newest(void **state)
@@ -463,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(append_keeps_header_and_cuts_torn_line, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rotates, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rewrites_a_small_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_record_field_named_device_keeps_the_key, setup, teardown),
         cmocka_unit_test_setup_teardown(devices_are_rows_of_a_group_file, setup, teardown),
         cmocka_unit_test_setup_teardown(max_files_keeps_the_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(daily_rotation, setup, teardown),

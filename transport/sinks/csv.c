@@ -772,16 +772,46 @@ static bool is_group(json_object *v)
     return objects == 0 || arrays == 0;
 }
 
-/* One row of <reporter>.<group>.csv: device, then the record's fields. */
+/* Whether a record's field would take the name of a column every device
+ * row has (ts, host, session, seq, device). */
+static bool is_lead_column(const char *k)
+{
+    static const char *const lead[] = {"ts", "host", "session", "seq", "device"};
+    for (size_t i = 0; i < sizeof(lead) / sizeof(lead[0]); i++)
+        if (strcmp(k, lead[i]) == 0)
+            return true;
+    return false;
+}
+
+/* One row of <reporter>.<group>.csv: device, then the record's fields. A
+ * field named like a lead column gets the group's name in front
+ * (disk.filesystems' own `device`, /dev/vda, is `filesystems.device`),
+ * so it never overwrites the row's key. */
 static int device_row(struct hp_sink *s, const char *stem, const char *device, json_object *rec,
                       const struct hp_msg *m, const char *host, const char *session)
 {
     struct csv *c = s->priv;
+    const char *dot = strrchr(stem, '.');
+    const char *group = dot ? dot + 1 : stem;
     char key[512] = "";
     c->buf.len = 0;
     c->nflat = 0;
-    if (flat_add(c, "device", 6, device) != 0 || flatten(c, rec, key, 0, sizeof(key)) != 0)
+    if (flat_add(c, "device", 6, device) != 0)
         return hp_sink_fail(s, "out of memory");
+    if (!json_object_is_type(rec, json_type_object)) {
+        if (flatten(c, rec, key, 0, sizeof(key)) != 0)
+            return hp_sink_fail(s, "out of memory");
+        return queue_row(s, stem, m, host, session);
+    }
+    json_object_object_foreach(rec, k, v)
+    {
+        int n = is_lead_column(k) ? snprintf(key, sizeof(key), ".%s.%s", group, k)
+                                  : snprintf(key, sizeof(key), ".%s", k);
+        if (n < 0 || (size_t)n >= sizeof(key))
+            continue;
+        if (flatten(c, v, key, (size_t)n, sizeof(key)) != 0)
+            return hp_sink_fail(s, "out of memory");
+    }
     return queue_row(s, stem, m, host, session);
 }
 
