@@ -446,6 +446,119 @@ static void relists_only_after_a_new_pid(void **state)
     stop(&f);
 }
 
+static void set_schedstat(const char *root, int pid, const char *text)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%d/schedstat", pid);
+    put_file(root, rel, text);
+}
+
+/* The count of processes in state (a name of hp_pid_state_names) of a
+ * sample, which is then released. */
+static int64_t state_count(json_object *d, const char *state)
+{
+    assert_non_null(d);
+    int64_t n = num(get(d, "states"), state);
+    json_object_put(d);
+    return n;
+}
+
+#define STOPPED_100                                                                                \
+    "100 (nginx) T 1 100 100 0 -1 4194624 500 0 0 0 1000 500 0 0 20 0 1 0 200000 60000000 "        \
+    "2000" TAIL
+#define STOPPED_101                                                                                \
+    "101 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 300 100 0 0 20 0 1 0 200010 61000000 "       \
+    "1500" TAIL
+#define STOPPED_102                                                                                \
+    "102 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 200 100 0 0 25 5 2 0 200020 62000000 "       \
+    "1500" TAIL
+
+/* A single-threaded process whose schedstat run time did not move has not
+ * run: its stat is not read again and the last record stands, although
+ * the file changed (101 "stopped" on disk, still counted sleeping). Once
+ * its run time moves, stat is read. A process with two threads (102) has
+ * its stat read whatever its schedstat says (its other thread's run time
+ * is not in it), and so has one without a schedstat file (100). */
+static void stat_skipped_while_not_run(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 101, "123456789 1000 7\n");
+    set_schedstat(root, 102, "5550000 10 3\n");
+    assert_int_equal(start(&f, root, "process: { };"), 0);
+    assert_int_equal(state_count(sample(&f, 10 * SEC), "stopped"), 0);
+    set_stat(root, 100, STOPPED_100);
+    set_stat(root, 101, STOPPED_101);
+    set_stat(root, 102, STOPPED_102);
+    json_object *d = sample(&f, 11 * SEC);
+    assert_int_equal(num(get(d, "states"), "sleeping"), 2); /* 1 and 101 */
+    assert_int_equal(state_count(d, "stopped"), 2);         /* 100 and 102, not 101 */
+    assert_int_equal(state_count(sample(&f, 12 * SEC), "stopped"), 2);
+    set_schedstat(root, 101, "123456790 1000 8\n");
+    assert_int_equal(state_count(sample(&f, 13 * SEC), "stopped"), 3);
+    stop(&f);
+}
+
+/* Even a process that has not run has its stat read every stat_every
+ * samples (100: 100 % 4 == 0, so its first re-read is a full period
+ * after the first read); stat_every = 1 reads it every sample. */
+static void stat_reread_every_n_samples(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 100, "42000 0 1\n");
+    assert_int_equal(start(&f, root, "process: { stat_every = 4; };"), 0);
+    int64_t t = 10;
+    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0); /* read */
+    set_stat(root, 100, STOPPED_100);
+    for (int i = 0; i < 3; i++) /* skipped 3 times */
+        assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0);
+    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 1); /* read */
+    set_stat(root, 100,
+             "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 1000 500 0 0 20 0 1 0 200000 "
+             "60000000 2000" TAIL);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 1);
+    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0);
+    stop(&f);
+
+    root = copy_fixture(&f);
+    set_schedstat(root, 100, "42000 0 1\n");
+    assert_int_equal(start(&f, root, "process: { stat_every = 1; };"), 0);
+    assert_int_equal(state_count(sample(&f, SEC), "stopped"), 0);
+    set_stat(root, 100, STOPPED_100);
+    assert_int_equal(state_count(sample(&f, 2 * SEC), "stopped"), 1);
+    stop(&f);
+}
+
+/* A selected process that has not run has its stat read anyway, so what
+ * is published of it (state, rss) is this sample's; the counts follow. */
+static void selected_process_always_fresh(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 101, "123456789 1000 7\n");
+    set_schedstat(root, 1, "99999 0 2\n");
+    assert_int_equal(start(&f, root, "process: { watch = ( { pid = 101; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_stat(root, 101,
+             "101 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 300 100 0 0 20 0 1 0 200010 "
+             "61000000 1000" TAIL);
+    set_stat(root, 1,
+             "1 (systemd) T 0 1 1 0 -1 4194560 1000 2000 10 20 150 250 30 40 20 0 1 0 5 "
+             "170000000 3000" TAIL);
+    json_object *d = sample(&f, 11 * SEC);
+    json_object *w = proc_of(d, 101);
+    assert_string_equal(str(w, "state"), "stopped");
+    assert_int_equal(num(w, "rss"), 1000 * sysconf(_SC_PAGESIZE));
+    assert_true(dbl(w, "cpu_percent") == 0.0);
+    assert_int_equal(state_count(d, "stopped"), 1); /* 101; 1 was not read */
+    stop(&f);
+}
+
 /* Missing sources leave their fields out; the scan goes on. */
 static void missing_sources(void **state)
 {
@@ -574,6 +687,9 @@ int main(void)
         cmocka_unit_test(top_by_cpu),
         cmocka_unit_test(counter_reset_and_exit),
         cmocka_unit_test(relists_only_after_a_new_pid),
+        cmocka_unit_test(stat_skipped_while_not_run),
+        cmocka_unit_test(stat_reread_every_n_samples),
+        cmocka_unit_test(selected_process_always_fresh),
         cmocka_unit_test(missing_sources),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(parsers),
