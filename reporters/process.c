@@ -727,7 +727,7 @@ static void remember(struct proc *p, struct hp_pident *e, const struct hp_pident
                                 : (uint16_t)((uint32_t)rc->st.pid % (uint32_t)p->opt_stat_every);
     }
     keep_fd(p, e, e ? &e->sfd : NULL, r->sfd, kept);
-    if (r->fd >= 0 && (r->run < 0 || rc->st.threads != 1 || ran || rc->stale))
+    if (r->fd >= 0 && (r->run < 0 || rc->st.threads != 1 || ran) && !rc->stale)
         keep_fd(p, e, e ? &e->fd : NULL, r->fd, kept);
     else if (r->fd >= 0)
         close(r->fd);
