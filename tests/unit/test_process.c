@@ -5,6 +5,7 @@
  * times, counter resets, vanished processes and missing files, watch group
  * selectors and their configuration errors, and the parsers and pid table
  * underneath. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -559,6 +560,46 @@ static void selected_process_always_fresh(void **state)
     stop(&f);
 }
 
+/* How many of our descriptors are open on root/PID/file (any pid). */
+static int open_on(const char *root, const char *file)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], target[512];
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        ssize_t l = readlink(path, target, sizeof(target) - 1);
+        if (l <= 0)
+            continue;
+        target[l] = '\0';
+        const char *slash = strrchr(target, '/');
+        n += strncmp(target, root, strlen(root)) == 0 && slash && strcmp(slash + 1, file) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Kept descriptors: schedstat for every process that has one, stat only
+ * for those whose stat is read every sample (102 and 300: several threads;
+ * 200: no schedstat file); the others' stat is opened for its re-reads. */
+static void descriptors_kept(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    const int idle[] = {1, 100, 101, 102, 201, 202, 300};
+    for (size_t i = 0; i < sizeof(idle) / sizeof(*idle); i++)
+        set_schedstat(root, idle[i], "1000 0 1\n");
+    assert_int_equal(start(&f, root, "process: { };"), 0);
+    for (int i = 1; i <= 3; i++)
+        json_object_put(sample(&f, i * SEC));
+    assert_int_equal(open_on(root, "schedstat"), 7);
+    assert_int_equal(open_on(root, "stat"), 3);
+    stop(&f);
+}
+
 /* Missing sources leave their fields out; the scan goes on. */
 static void missing_sources(void **state)
 {
@@ -690,6 +731,7 @@ int main(void)
         cmocka_unit_test(stat_skipped_while_not_run),
         cmocka_unit_test(stat_reread_every_n_samples),
         cmocka_unit_test(selected_process_always_fresh),
+        cmocka_unit_test(descriptors_kept),
         cmocka_unit_test(missing_sources),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(parsers),
