@@ -158,10 +158,12 @@ struct proc {
     long hz, page;
     DIR *dir;
     struct hp_procfile scratch, meminfo, uptime, loadavg;
-    bool own_ns;         /* proc_root shows our pid namespace */
-    int64_t last_pid;    /* from loadavg at the last pass; -1: unknown */
-    unsigned since_full; /* passes since the last listing of /proc */
-    struct rec *recs;    /* this sample's processes */
+    bool own_ns;              /* proc_root shows our pid namespace */
+    int64_t last_pid;         /* from loadavg at the last pass; -1: unknown */
+    unsigned since_full;      /* passes since the last listing of /proc */
+    bool reuse;               /* this pass re-reads the last one's pids */
+    int64_t new_from, new_to; /* with reuse: the pids handed out since, (from, to] */
+    struct rec *recs;         /* this sample's processes */
     size_t n_recs, cap_recs;
     struct rec *old; /* the last sample's, which pid-table entries index */
     size_t n_old, cap_old;
@@ -717,10 +719,11 @@ static void remember(struct proc *p, struct hp_pident *e, const struct hp_pident
     bool known = prev && e && e->starttime == prev->starttime && prev->pid == rc->st.pid;
     bool ran = !prev || !prev->has_run || prev->run_ns != r->run_ns;
     if (e) {
-        if (tried)
+        if (tried) { /* else the last run time stays: it is older than stat */
             e->no_sched = r->run < 0;
-        e->has_run = r->run >= 0;
-        e->run_ns = r->run_ns;
+            e->has_run = r->run >= 0;
+            e->run_ns = r->run_ns;
+        }
         e->rec = (uint32_t)p->n_recs;
         e->stat_age = rc->stale ? (uint16_t)(prev->stat_age + 1)
                       : known   ? 0
@@ -731,6 +734,14 @@ static void remember(struct proc *p, struct hp_pident *e, const struct hp_pident
         keep_fd(p, e, e ? &e->fd : NULL, r->fd, kept);
     else if (r->fd >= 0)
         close(r->fd);
+}
+
+/* Whether prev's pid is surely the same process as at the last pass
+ * without a kept descriptor to tell: this pass re-reads the last one's
+ * pids and no pid outside (new_from, new_to] was handed out since. */
+static bool surely_same(const struct proc *p, const struct hp_pident *prev)
+{
+    return p->reuse && prev && (prev->pid <= p->new_from || prev->pid > p->new_to);
 }
 
 /* One pid into the next record: schedstat first, then
@@ -747,11 +758,16 @@ static void scan_one(struct proc *p, int32_t pid, bool probe, uint64_t counts[HP
     if (prev)
         prev->fd = prev->sfd = -1; /* taken: this sample's entry owns them */
     /* A probe is most likely not there or a thread: stat tells first, and
-     * its schedstat comes next sample (read before stat, as it must be). */
+     * its schedstat comes next sample (read before stat, as it must be).
+     * Past the descriptor budget schedstat is opened by path, and only
+     * when the pid is surely the same process. */
+    bool had = r.sfd >= 0, same = surely_same(p, prev);
     bool tried = !probe && p->opt_stat_every > 1 && !(prev && prev->no_sched) &&
-                 (r.sfd >= 0 || *kept < p->fd_budget);
+                 (had || *kept < p->fd_budget || same);
     if (tried)
         r.run = read_run(p, pid, &r.sfd, &r.run_ns);
+    if (r.run == 0 && !had && same)
+        r.run = 1;
     if (!stat_of(p, pid, probe, prev, &r, rc)) {
         if (r.fd >= 0)
             close(r.fd);
@@ -817,6 +833,9 @@ static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *thread
     }
     int64_t from, to;
     bool reuse = can_reuse_pids(p, &from, &to);
+    p->reuse = reuse;
+    p->new_from = from;
+    p->new_to = to;
     swap_recs(p);
     size_t kept = 0;
     if (reuse) {

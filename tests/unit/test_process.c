@@ -600,6 +600,34 @@ static void descriptors_kept(void **state)
     stop(&f);
 }
 
+/* With no descriptor kept (keep_open = 0) schedstat is opened by path,
+ * and a process that has not run keeps its record only when its pid is
+ * surely the same process: in our own pid namespace, a pass that re-reads
+ * the last one's pids and no pid at or below it was handed out since
+ * (loadavg's last pid). When 101 may have been handed out again, or when
+ * the pass lists /proc, stat is read. */
+static void stat_skipped_without_descriptors(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    char self[32], link[512];
+    snprintf(self, sizeof(self), "%d", (int)getpid());
+    snprintf(link, sizeof(link), "%s/self", root);
+    remove_path(root, "self");
+    assert_int_equal(symlink(self, link), 0);
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 100\n");
+    set_schedstat(root, 101, "123456789 1000 7\n");
+    assert_int_equal(start(&f, root, "process: { keep_open = 0; };"), 0);
+    assert_int_equal(state_count(sample(&f, 10 * SEC), "stopped"), 0); /* a listing */
+    assert_int_equal(state_count(sample(&f, 11 * SEC), "stopped"), 0); /* pids re-read */
+    set_stat(root, 101, STOPPED_101);
+    assert_int_equal(state_count(sample(&f, 12 * SEC), "stopped"), 0); /* kept record */
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 101\n");           /* 101 handed out */
+    assert_int_equal(state_count(sample(&f, 13 * SEC), "stopped"), 1);
+    stop(&f);
+}
+
 /* Missing sources leave their fields out; the scan goes on. */
 static void missing_sources(void **state)
 {
@@ -732,6 +760,7 @@ int main(void)
         cmocka_unit_test(stat_reread_every_n_samples),
         cmocka_unit_test(selected_process_always_fresh),
         cmocka_unit_test(descriptors_kept),
+        cmocka_unit_test(stat_skipped_without_descriptors),
         cmocka_unit_test(missing_sources),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(parsers),
