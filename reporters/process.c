@@ -54,7 +54,10 @@
  * since: the pass re-reads the last one's pids and tries each new pid (a
  * thread id opens too; its stat tells it apart). A
  * full pass runs at least every FULL_SCAN_EVERY samples anyway. Only for
- * the agent's own pid namespace (loadavg speaks for the reader's). */
+ * the agent's own pid namespace (loadavg speaks for the reader's). Such a
+ * pass also tells, past the descriptor budget, that a pid not handed out
+ * since is the same process without a descriptor to say so: its schedstat
+ * is then opened by path and trusted as a kept one would be. */
 #include "reporters/process.h"
 
 #include "lib/buf.h"
