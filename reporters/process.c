@@ -21,8 +21,8 @@
  * process as last sample. When the process had exactly one thread at its
  * last stat read, its run time is non-zero and unchanged, the leader (the
  * only thread) has not run since that read, so it cannot have changed its
- * state letter, thread count, cpu ticks, fault counts, name or memory map:
- * the last record is kept and stat is not read. A process with several
+ * state letter, thread count, cpu ticks, fault counts, name or memory map
+ * through anything it did: the last record is kept and stat is not read. A process with several
  * threads always has stat read (the others' run time is not in the
  * leader's schedstat), as has one without schedstat (fixture trees, other
  * kernels), and each one is read again at least every stat_every samples

@@ -308,6 +308,13 @@ static void set_stat(const char *root, int pid, const char *text)
     put_file(root, rel, text);
 }
 
+static void set_schedstat(const char *root, int pid, const char *text)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%d/schedstat", pid);
+    put_file(root, rel, text);
+}
+
 #define TAIL " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
 #define TAIL_THREAD                                                                                \
     " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 -1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
@@ -359,6 +366,39 @@ static void top_by_cpu(void **state)
     assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
     assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     assert_string_equal(labels(proc_of(d, 102), buf, sizeof(buf)), "top:cpu");
+    json_object_put(d);
+    stop(&f);
+}
+
+/* The same ranking when schedstat says who ran: 101 and 102 ran (102
+ * has two threads and is read anyway) and rank first; 1 did not run, so
+ * its record is kept and it used 0 ticks, even though (impossibly) its
+ * stat file shows more: proof that its stat was not read. */
+static void top_by_cpu_after_schedstat(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 1, "7000000 0 9\n");
+    set_schedstat(root, 101, "8000000 0 9\n");
+    set_schedstat(root, 102, "9000000 0 9\n");
+    assert_int_equal(start(&f, root, "process: { watch = ( { top = 2; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_schedstat(root, 101, "8100000 0 10\n");
+    set_stat(root, 101,
+             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 "
+             "200010 61000000 1500" TAIL);
+    set_stat(root, 102,
+             "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 "
+             "200020 62000000 1500" TAIL);
+    set_stat(root, 1,
+             "1 (systemd) S 0 1 1 0 -1 4194560 1000 2000 10 20 250 250 30 40 20 0 1 0 5 "
+             "170000000 3000" TAIL);
+    json_object *d = sample(&f, 11 * SEC);
+    char buf[64];
+    assert_string_equal(pids(d, buf, sizeof(buf)), "101,102");
+    assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     json_object_put(d);
     stop(&f);
 }
@@ -445,13 +485,6 @@ static void relists_only_after_a_new_pid(void **state)
     assert_string_equal(pids(d, buf, sizeof(buf)), "99,100,101,102,103");
     json_object_put(d);
     stop(&f);
-}
-
-static void set_schedstat(const char *root, int pid, const char *text)
-{
-    char rel[64];
-    snprintf(rel, sizeof(rel), "%d/schedstat", pid);
-    put_file(root, rel, text);
 }
 
 /* The count of processes in state (a name of hp_pid_state_names) of a
@@ -754,6 +787,7 @@ int main(void)
         cmocka_unit_test(selectors),
         cmocka_unit_test(two_sample_rates),
         cmocka_unit_test(top_by_cpu),
+        cmocka_unit_test(top_by_cpu_after_schedstat),
         cmocka_unit_test(counter_reset_and_exit),
         cmocka_unit_test(relists_only_after_a_new_pid),
         cmocka_unit_test(stat_skipped_while_not_run),
