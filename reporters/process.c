@@ -22,12 +22,12 @@
  * last stat read, its run time is non-zero and unchanged, the leader (the
  * only thread) has not run since that read, so it cannot have changed its
  * state letter, thread count, cpu ticks, fault counts, name or memory map
- * through anything it did: the last record is kept and stat is not read. A process with several
- * threads always has stat read (the others' run time is not in the
- * leader's schedstat), as has one without schedstat (fixture trees, other
- * kernels), and each one is read again at least every stat_every samples
- * (the first re-read staggered by pid) because a few fields can change
- * without the process running:
+ * through anything it did: the last record is kept and stat is not read.
+ * A process with several threads always has stat read (the others' run
+ * time is not in the leader's schedstat), as has one without schedstat
+ * (fixture trees, other kernels), and each one is read again at least
+ * every stat_every samples (the first re-read staggered by pid) because
+ * a few fields can change without the process running:
  *  - the state: a process woken but not run yet is R in stat, and stays
  *    S in the kept record;
  *  - rss and vsize: reclaim or swap-out lowers rss; a process sharing the
