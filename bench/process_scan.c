@@ -17,7 +17,7 @@
  * OPTIONS are more settings of the process group for both modes, e.g.
  * "keep_open = 0;". HP_PROCSCAN_MODE=schedstat or =stat measures only that
  * mode (for a profile of one path). HP_PROCSCAN_NOFILE=N sets RLIMIT_NOFILE
- * (soft and hard; raising the hard one needs root) before anything else,
+ * (soft and hard; raising the hard one needs CAP_SYS_RESOURCE) before anything else,
  * since the reporter keeps at most half of it open: a host whose hard
  * limit is systemd's 524288 keeps every process's descriptor at 20,000.
  *
