@@ -17,9 +17,9 @@
  * OPTIONS are more settings of the process group for both modes, e.g.
  * "keep_open = 0;". HP_PROCSCAN_MODE=schedstat or =stat measures only that
  * mode (for a profile of one path). HP_PROCSCAN_NOFILE=N sets RLIMIT_NOFILE
- * (soft and hard; raising the hard one needs CAP_SYS_RESOURCE) before anything else,
- * since the reporter keeps at most half of it open: a host whose hard
- * limit is systemd's 524288 keeps every process's descriptor at 20,000.
+ * (soft and hard; raising the hard one needs CAP_SYS_RESOURCE) first: the
+ * reporter keeps at most half of it open, so a hard limit of 20,000 keeps
+ * 9,872 descriptors where systemd's 524288 would allow keep_open's 16,384.
  *
  * 20,000 children need pid_max and the user's process limit above that
  * (RLIMIT_NPROC); a size that cannot be reached is reported and skipped. */
