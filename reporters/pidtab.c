@@ -60,6 +60,7 @@ struct hp_pident *hp_pidtab_put(struct hp_pidtab *t, int32_t pid)
         memset(e, 0, sizeof(*e));
         e->pid = pid;
         e->fd = -1;
+        e->sfd = -1;
         t->next.n++;
     }
     return e;
@@ -67,11 +68,14 @@ struct hp_pident *hp_pidtab_put(struct hp_pidtab *t, int32_t pid)
 
 static void close_fds(struct hp_pidmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->e[i].pid && m->e[i].fd >= 0) {
-            close(m->e[i].fd);
-            m->e[i].fd = -1;
-        }
+    for (size_t i = 0; i < m->cap; i++) {
+        struct hp_pident *e = &m->e[i];
+        if (e->pid && e->fd >= 0)
+            close(e->fd);
+        if (e->pid && e->sfd >= 0)
+            close(e->sfd);
+        e->fd = e->sfd = -1;
+    }
 }
 
 void hp_pidtab_commit(struct hp_pidtab *t)

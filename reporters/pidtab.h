@@ -8,14 +8,16 @@
  * table is cleared by the next hp_pidtab_begin(). Nothing is allocated
  * per sample: the arrays only grow (doubling) when the process count does.
  *
- * An entry may own a descriptor (fd >= 0: the process's /proc/PID/stat,
- * kept open between samples). The caller moves it to the next sample's
- * entry by taking it from the previous one (setting that one's fd to -1);
- * whatever is left in the previous table at commit is closed then, so the
- * descriptors of vanished processes go with their entries. */
+ * An entry may own two descriptors (fd >= 0: the process's /proc/PID/stat,
+ * sfd >= 0: its /proc/PID/schedstat, kept open between samples). The
+ * caller moves them to the next sample's entry by taking them from the
+ * previous one (setting that one's fd or sfd to -1); whatever is left in
+ * the previous table at commit is closed then, so the descriptors of
+ * vanished processes go with their entries. */
 #ifndef HP_PIDTAB_H
 #define HP_PIDTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,8 +27,14 @@ struct hp_pident {
     uint64_t ticks;      /* utime + stime, clock ticks */
     uint64_t read_bytes; /* /proc/PID/io, valid when io_ns != 0 */
     uint64_t write_bytes;
-    int64_t io_ns; /* monotonic time read_bytes/write_bytes were read */
-    int fd;        /* owned descriptor, -1: none */
+    int64_t io_ns;     /* monotonic time read_bytes/write_bytes were read */
+    uint64_t run_ns;   /* schedstat's first field (leader's run time), if has_run */
+    uint32_t rec;      /* index of the process's record in its sample's records */
+    uint16_t stat_age; /* samples since stat was last read (the record's age) */
+    bool has_run;      /* run_ns was read just before the record's stat */
+    bool no_sched;     /* this process has no readable schedstat: stat only */
+    int fd;            /* owned stat descriptor, -1: none */
+    int sfd;           /* owned schedstat descriptor, -1: none */
 };
 
 struct hp_pidmap {
@@ -43,9 +51,10 @@ struct hp_pidtab {
 /* Start a sample: empty `next`. */
 void hp_pidtab_begin(struct hp_pidtab *t);
 /* The previous sample's entry for pid, or NULL. Writable only to take its
- * fd (set it to -1). */
+ * fd or sfd (set it to -1). */
 struct hp_pident *hp_pidtab_prev(const struct hp_pidtab *t, int32_t pid);
-/* This sample's entry for pid (zeroed but for pid, and fd = -1, when new);
+/* This sample's entry for pid (zeroed but for pid, and fd = sfd = -1, when
+ * new);
  * NULL only on ENOMEM. */
 struct hp_pident *hp_pidtab_put(struct hp_pidtab *t, int32_t pid);
 /* End a sample: `next` becomes `cur`; descriptors left in the old `cur`

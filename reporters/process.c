@@ -4,12 +4,44 @@
  * pid file, name, command-line regex, user, the agent itself, or the top N
  * by cpu or memory), with optional per-group sums.
  *
- * Cost model: one readdir pass over /proc per sample reads only
- * /proc/PID/stat (into one reused buffer) for the counts and the top-N
- * ranking; the other files are read only for selected processes, through
- * descriptors kept open while the process stays selected. Previous cpu
- * ticks and I/O bytes live in a pid hash table (reporters/pidtab.h);
- * parsers are in reporters/proc_pid.c.
+ * Cost model: one pass over the processes per sample reads only
+ * /proc/PID/schedstat and, when needed, /proc/PID/stat (into one reused
+ * buffer) for the counts and the top-N ranking; the other files are read
+ * only for selected processes, through descriptors kept open while the
+ * process stays selected. Previous cpu ticks, I/O bytes and run times live
+ * in a pid hash table (reporters/pidtab.h); parsers are in
+ * reporters/proc_pid.c.
+ *
+ * Formatting /proc/PID/stat is most of the kernel's cost of a pass, and
+ * most processes have not run since the last one. schedstat's first field
+ * is the thread-group leader's run time in ns (sum_exec_runtime; the file
+ * is there with CONFIG_SCHED_INFO) and costs the kernel about a third of
+ * stat. It is read first, through a descriptor kept open: that descriptor
+ * reads ESRCH once the process is gone, so a successful read is the same
+ * process as last sample. When the process had exactly one thread at its
+ * last stat read, its run time is non-zero and unchanged, the leader (the
+ * only thread) has not run since that read, so it cannot have changed its
+ * state letter, thread count, cpu ticks, fault counts, name or memory map
+ * through anything it did: the last record is kept and stat is not read.
+ * A process with several threads always has stat read (the others' run
+ * time is not in the leader's schedstat), as has one without schedstat
+ * (fixture trees, other kernels), and each one is read again at least
+ * every stat_every samples (the first re-read staggered by pid) because
+ * a few fields can change without the process running:
+ *  - the state: a process woken but not run yet is R in stat, and stays
+ *    S in the kept record;
+ *  - rss and vsize: reclaim or swap-out lowers rss; a process sharing the
+ *    memory map (CLONE_VM without CLONE_THREAD, vfork) changes both;
+ *  - nice and priority (setpriority by another process), ppid (the parent
+ *    exits and the process is reparented).
+ * Processes selected by a watch group have stat read again after the
+ * selection, so what is published of them is always this sample's. A run
+ * time that only a tick updates could stay put on a nohz_full cpu running
+ * one task; stat_every bounds that too. The ranking by cpu is unchanged: a
+ * process that has not run used 0 ticks. Descriptors count against
+ * keep_open: the schedstat one first, the stat one only for a process
+ * whose stat is read every sample anyway (several threads, no schedstat,
+ * or it ran this interval); the others are opened for their re-reads.
  *
  * Listing /proc costs the kernel more than reading the stat files we keep
  * open. When no pid has been handed out since the last pass (the last pid
@@ -22,7 +54,10 @@
  * since: the pass re-reads the last one's pids and tries each new pid (a
  * thread id opens too; its stat tells it apart). A
  * full pass runs at least every FULL_SCAN_EVERY samples anyway. Only for
- * the agent's own pid namespace (loadavg speaks for the reader's). */
+ * the agent's own pid namespace (loadavg speaks for the reader's). Such a
+ * pass also tells, past the descriptor budget, that a pid not handed out
+ * since is the same process without a descriptor to say so: its schedstat
+ * is then opened by path and trusted as a kept one would be. */
 #include "reporters/process.h"
 
 #include "lib/buf.h"
@@ -73,6 +108,7 @@ struct rec {
     struct hp_pidstat st;
     uint64_t delta; /* cpu ticks over the interval, when delta_known */
     bool delta_known;
+    bool stale;      /* st is the last sample's: the process has not run since */
     int64_t euid;    /* -1: not read yet, -2: unreadable */
     uint64_t groups; /* bit i: selected by watch i */
     size_t slot;
@@ -111,7 +147,7 @@ struct user {
 struct proc {
     /* options */
     const config_setting_t *watch; /* list of groups, borrowed from the config */
-    int64_t opt_cmdline_max, opt_keep_open;
+    int64_t opt_cmdline_max, opt_keep_open, opt_stat_every;
     bool opt_cmdline;                       /* publish command lines at all */
     const config_setting_t *opt_redact_set; /* cmdline_redact, NULL: defaults */
     struct hp_redact redact;
@@ -125,11 +161,15 @@ struct proc {
     long hz, page;
     DIR *dir;
     struct hp_procfile scratch, meminfo, uptime, loadavg;
-    bool own_ns;         /* proc_root shows our pid namespace */
-    int64_t last_pid;    /* from loadavg at the last pass; -1: unknown */
-    unsigned since_full; /* passes since the last listing of /proc */
-    struct rec *recs;
+    bool own_ns;              /* proc_root shows our pid namespace */
+    int64_t last_pid;         /* from loadavg at the last pass; -1: unknown */
+    unsigned since_full;      /* passes since the last listing of /proc */
+    bool reuse;               /* this pass re-reads the last one's pids */
+    int64_t new_from, new_to; /* with reuse: the pids handed out since, (from, to] */
+    struct rec *recs;         /* this sample's processes */
     size_t n_recs, cap_recs;
+    struct rec *old; /* the last sample's, which pid-table entries index */
+    size_t n_old, cap_old;
     struct rec **sel;
     size_t n_sel, cap_sel;
     struct slot *slots;
@@ -245,8 +285,16 @@ static const struct hp_opt process_opts[] = {
      .def = "16384",
      .min = 0,
      .max = 1048576,
-     .help = "most /proc/PID/stat descriptors kept open between samples (0: none)",
+     .help = "most /proc/PID/stat and schedstat descriptors kept open between samples (0: none)",
      HP_AT_INT(struct proc, opt_keep_open)},
+    {.name = "stat_every",
+     .type = HP_OPT_INT,
+     .def = "30",
+     .min = 1,
+     .max = 1000,
+     .help = "re-read /proc/PID/stat of a process that has not run (schedstat unchanged) at "
+             "least every N samples; 1: read every process's stat every sample",
+     HP_AT_INT(struct proc, opt_stat_every)},
     {NULL},
 };
 
@@ -541,7 +589,7 @@ static struct hp_pident *track(struct proc *p, struct rec *rc, const struct hp_p
         *cur = *prev; /* keeps the I/O counters of the last read */
     cur->starttime = rc->st.starttime;
     cur->ticks = ticks;
-    cur->fd = -1;
+    cur->fd = cur->sfd = -1;
     return cur;
 }
 
@@ -552,21 +600,27 @@ static struct rec *next_rec(struct proc *p)
     return &p->recs[p->n_recs];
 }
 
+/* Open "PID/file" under the proc root without blocking, -1 on failure. */
+static int open_pid_file(const struct proc *p, int32_t pid, const char *file)
+{
+    char rel[40];
+    snprintf(rel, sizeof(rel), "%d/%s", (int)pid, file);
+    return hp_open_regular(dirfd(p->dir), rel, NULL);
+}
+
 /* /proc/PID/stat of pid into the scratch buffer, through the descriptor
  * kept from the last sample when there is one (*fd), else a new one. A
  * kept descriptor of a process that has exited reads ESRCH: the pid may
  * belong to a new process, so the file is opened again. Returns the text,
  * or NULL (and *fd == -1) when the process is gone. */
-static const char *read_stat(struct proc *p, const char *pid, int *fd)
+static const char *read_stat(struct proc *p, int32_t pid, int *fd)
 {
     char *buf = p->scratch.buf;
     ssize_t n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
     if (n < 0) {
         if (*fd >= 0)
             close(*fd);
-        char rel[32];
-        snprintf(rel, sizeof(rel), "%s/stat", pid);
-        *fd = hp_open_regular(dirfd(p->dir), rel, NULL);
+        *fd = open_pid_file(p, pid, "stat");
         n = *fd >= 0 ? pread(*fd, buf, p->scratch.cap - 1, 0) : -1;
     }
     if (n <= 0) {
@@ -579,40 +633,156 @@ static const char *read_stat(struct proc *p, const char *pid, int *fd)
     return buf;
 }
 
-/* Keep fd in the pid's entry while the budget allows, else close it. */
-static void keep_fd(struct proc *p, struct hp_pident *e, int fd, size_t *kept)
+/* Keep *fd in the pid's entry (e->fd or e->sfd: dst) while the budget
+ * allows, else close it. */
+static void keep_fd(struct proc *p, struct hp_pident *e, int *dst, int fd, size_t *kept)
 {
+    if (fd < 0)
+        return;
     if (e && *kept < p->fd_budget) {
-        e->fd = fd;
+        *dst = fd;
         (*kept)++;
     } else {
         close(fd);
     }
 }
 
-/* stat of one pid (its directory name) into the next record. A probed
- * pid (one handed out since the last pass, not listed) may be a thread's. */
-static void scan_one(struct proc *p, const char *name, bool probe, uint64_t counts[HP_PID_STATES],
+/* The run time of pid's thread-group leader (schedstat's first field, ns)
+ * into *ns, through the descriptor kept from the last sample when there is
+ * one (*sfd), else a new one. 1: read through the kept descriptor, so the
+ * process is the one read last sample; 0: through a new one; -1: no
+ * schedstat (*sfd == -1). */
+static int read_run(struct proc *p, int32_t pid, int *sfd, uint64_t *ns)
+{
+    char buf[128];
+    int kept = *sfd >= 0;
+    ssize_t n = kept ? pread(*sfd, buf, sizeof(buf) - 1, 0) : -1;
+    if (n <= 0) {
+        kept = 0;
+        if (*sfd >= 0)
+            close(*sfd);
+        *sfd = open_pid_file(p, pid, "schedstat");
+        n = *sfd >= 0 ? pread(*sfd, buf, sizeof(buf) - 1, 0) : -1;
+    }
+    const char *t = buf;
+    if (n > 0)
+        buf[n] = '\0';
+    if (n <= 0 || !hp_parse_u64(&t, ns)) {
+        if (*sfd >= 0)
+            close(*sfd);
+        *sfd = -1;
+        return -1;
+    }
+    return kept;
+}
+
+/* The last sample's record of a process that cannot have changed since
+ * (see the top), or NULL when its stat must be read: prev is its entry,
+ * read through the kept schedstat descriptor, run_ns its run time now. */
+static const struct rec *unchanged(const struct proc *p, const struct hp_pident *prev,
+                                   uint64_t run_ns)
+{
+    if (!prev->has_run || run_ns == 0 || prev->run_ns != run_ns ||
+        prev->stat_age + 1 >= p->opt_stat_every || prev->rec >= p->n_old)
+        return NULL;
+    const struct rec *o = &p->old[prev->rec];
+    return o->st.pid == prev->pid && o->st.threads == 1 ? o : NULL;
+}
+
+/* The descriptors and run time of one pid during its scan. */
+struct pidread {
+    int fd, sfd;
+    int run; /* read_run's result; -1 also when schedstat was not tried */
+    uint64_t run_ns;
+};
+
+/* The pid's stat record into rc: the last one when the process has not
+ * run since (rc->stale), else its stat read now. false when it is gone or
+ * is a thread's (a probe). */
+static bool stat_of(struct proc *p, int32_t pid, bool probe, const struct hp_pident *prev,
+                    struct pidread *r, struct rec *rc)
+{
+    const struct rec *o = r->run == 1 ? unchanged(p, prev, r->run_ns) : NULL;
+    rc->stale = o != NULL;
+    if (o) {
+        rc->st = o->st;
+        return true;
+    }
+    const char *t = read_stat(p, pid, &r->fd);
+    return t && !(probe && hp_pidstat_is_thread(t)) && hp_pidstat_parse(t, &rc->st);
+}
+
+/* Schedstat bookkeeping of the pid's entry e and which descriptors to keep:
+ * the schedstat one, and the stat one only for a process whose stat will
+ * be read next sample anyway (it has no schedstat, several threads, or
+ * ran this interval). */
+static void remember(struct proc *p, struct hp_pident *e, const struct hp_pident *prev, bool tried,
+                     struct pidread *r, const struct rec *rc, size_t *kept)
+{
+    bool known = prev && e && e->starttime == prev->starttime && prev->pid == rc->st.pid;
+    bool ran = !prev || !prev->has_run || prev->run_ns != r->run_ns;
+    if (e) {
+        if (tried) { /* else the last run time stays: it is older than stat */
+            e->no_sched = r->run < 0;
+            e->has_run = r->run >= 0;
+            e->run_ns = r->run_ns;
+        }
+        e->rec = (uint32_t)p->n_recs;
+        e->stat_age = rc->stale ? (uint16_t)(prev->stat_age + 1)
+                      : known   ? 0
+                                : (uint16_t)((uint32_t)rc->st.pid % (uint32_t)p->opt_stat_every);
+    }
+    keep_fd(p, e, e ? &e->sfd : NULL, r->sfd, kept);
+    if (r->fd >= 0 && (r->run < 0 || rc->st.threads != 1 || ran) && !rc->stale)
+        keep_fd(p, e, e ? &e->fd : NULL, r->fd, kept);
+    else if (r->fd >= 0)
+        close(r->fd);
+}
+
+/* Whether prev's pid is surely the same process as at the last pass
+ * without a kept descriptor to tell: this pass re-reads the last one's
+ * pids and no pid outside (new_from, new_to] was handed out since. */
+static bool surely_same(const struct proc *p, const struct hp_pident *prev)
+{
+    return p->reuse && prev && (prev->pid <= p->new_from || prev->pid > p->new_to);
+}
+
+/* One pid into the next record: schedstat first, then
+ * stat unless the process has not run (see the top). A probed pid (one
+ * handed out since the last pass, not listed) may be a thread's. */
+static void scan_one(struct proc *p, int32_t pid, bool probe, uint64_t counts[HP_PID_STATES],
                      uint64_t *threads, size_t *kept)
 {
     struct rec *rc = next_rec(p);
     if (!rc)
         return;
-    struct hp_pident *prev = hp_pidtab_prev(&p->tab, atoi(name));
-    int fd = prev ? prev->fd : -1;
+    struct hp_pident *prev = hp_pidtab_prev(&p->tab, pid);
+    struct pidread r = {.fd = prev ? prev->fd : -1, .sfd = prev ? prev->sfd : -1, .run = -1};
     if (prev)
-        prev->fd = -1; /* taken: this sample's entry owns it */
-    const char *t = read_stat(p, name, &fd);
-    if (!t || (probe && hp_pidstat_is_thread(t)) || !hp_pidstat_parse(t, &rc->st)) {
-        if (fd >= 0)
-            close(fd);
+        prev->fd = prev->sfd = -1; /* taken: this sample's entry owns them */
+    /* A probe is most likely not there or a thread: stat tells first, and
+     * its schedstat comes next sample (read before stat, as it must be).
+     * Past the descriptor budget schedstat is opened by path, and only
+     * when the pid is surely the same process. */
+    bool had = r.sfd >= 0, same = surely_same(p, prev);
+    bool tried = !probe && p->opt_stat_every > 1 && !(prev && prev->no_sched) &&
+                 (had || *kept < p->fd_budget || same);
+    if (tried)
+        r.run = read_run(p, pid, &r.sfd, &r.run_ns);
+    if (r.run == 0 && !had && same)
+        r.run = 1;
+    if (!stat_of(p, pid, probe, prev, &r, rc)) {
+        if (r.fd >= 0)
+            close(r.fd);
+        if (r.sfd >= 0)
+            close(r.sfd);
         return; /* exited since it was listed */
     }
     counts[hp_pid_state_index(rc->st.state)]++;
     *threads += rc->st.threads > 0 ? (uint64_t)rc->st.threads : 0;
     rc->euid = -1;
     rc->groups = 0;
-    keep_fd(p, track(p, rc, prev), fd, kept);
+    remember(p, track(p, rc, prev), prev, tried, &r, rc, kept);
     p->n_recs++;
 }
 
@@ -642,7 +812,22 @@ static bool can_reuse_pids(struct proc *p, int64_t *from, int64_t *to)
     return ok;
 }
 
-/* One pass over the processes: stat only. counts[] by state index. */
+/* The last sample's records become `old` (the pid table's entries index
+ * them) and the other array is reused for this sample's. */
+static void swap_recs(struct proc *p)
+{
+    struct rec *t = p->old;
+    size_t cap = p->cap_old;
+    p->old = p->recs;
+    p->cap_old = p->cap_recs;
+    p->n_old = p->n_recs;
+    p->recs = t;
+    p->cap_recs = cap;
+    p->n_recs = 0;
+}
+
+/* One pass over the processes: schedstat and stat only. counts[] by state
+ * index. */
 static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *threads)
 {
     if (!p->dir && !(p->dir = opendir(p->root))) {
@@ -651,21 +836,18 @@ static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *thread
     }
     int64_t from, to;
     bool reuse = can_reuse_pids(p, &from, &to);
-    size_t kept = 0, last = p->n_recs;
-    p->n_recs = 0;
-    char name[16];
+    p->reuse = reuse;
+    p->new_from = from;
+    p->new_to = to;
+    swap_recs(p);
+    size_t kept = 0;
     if (reuse) {
-        /* In place: record i is read before any record j <= i is written. */
-        for (size_t i = 0; i < last; i++) {
-            snprintf(name, sizeof(name), "%d", (int)p->recs[i].st.pid);
-            scan_one(p, name, false, counts, threads, &kept);
-        }
+        for (size_t i = 0; i < p->n_old; i++)
+            scan_one(p, p->old[i].st.pid, false, counts, threads, &kept);
         /* The pids handed out since; one of the last pass's was read above. */
         for (int64_t pid = from + 1; pid <= to; pid++) {
-            if (hp_pidtab_prev(&p->tab, (int32_t)pid))
-                continue;
-            snprintf(name, sizeof(name), "%d", (int)pid);
-            scan_one(p, name, true, counts, threads, &kept);
+            if (!hp_pidtab_prev(&p->tab, (int32_t)pid))
+                scan_one(p, (int32_t)pid, true, counts, threads, &kept);
         }
         return 0;
     }
@@ -673,7 +855,7 @@ static int scan(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *thread
     struct dirent *d;
     while ((d = readdir(p->dir)))
         if (is_pid(d->d_name))
-            scan_one(p, d->d_name, false, counts, threads, &kept);
+            scan_one(p, (int32_t)atoi(d->d_name), false, counts, threads, &kept);
     return 0;
 }
 
@@ -822,6 +1004,38 @@ static int select_all(struct proc *p)
     if (p->n_sel > 1)
         qsort(p->sel, p->n_sel, sizeof(*p->sel), by_pid);
     return 0;
+}
+
+/* Read stat again for the selected processes whose record is the last
+ * sample's, so what is published of them is this sample's (state, rss,
+ * nice can change while a process does not run: see the top); the counts
+ * follow. Their cpu ticks only grow by what they ran meanwhile. */
+static void refresh_selected(struct proc *p, uint64_t counts[HP_PID_STATES], uint64_t *threads)
+{
+    for (size_t i = 0; i < p->n_sel; i++) {
+        struct rec *rc = p->sel[i];
+        struct hp_pident *e = rc->stale ? hp_pidtab_put(&p->tab, rc->st.pid) : NULL;
+        if (!e)
+            continue;
+        int fd = e->fd;
+        const char *t = read_stat(p, rc->st.pid, &fd);
+        struct hp_pidstat st;
+        if (e->fd < 0 && fd >= 0)
+            close(fd); /* not counted in the budget: not kept */
+        else
+            e->fd = fd;
+        if (!t || !hp_pidstat_parse(t, &st) || st.starttime != rc->st.starttime)
+            continue; /* gone meanwhile: the last record stands */
+        counts[hp_pid_state_index(rc->st.state)]--;
+        counts[hp_pid_state_index(st.state)]++;
+        *threads += (uint64_t)(st.threads > 0 ? st.threads : 0) - (uint64_t)rc->st.threads;
+        uint64_t ticks = st.utime + st.stime;
+        rc->delta += ticks >= e->ticks ? ticks - e->ticks : 0;
+        e->ticks = ticks;
+        e->stat_age = 0;
+        rc->st = st;
+        rc->stale = false;
+    }
 }
 
 /* ---- one selected process's message ---------------------------------------- */
@@ -1108,7 +1322,12 @@ int hp_process_sample_at(struct hp_reporter *r, json_object *data, int64_t now_n
     p->gen++;
     read_host(p);
     hp_pidtab_begin(&p->tab);
-    if (scan(p, counts, &threads) != 0 || select_all(p) != 0 || assign_slots(p) != 0) {
+    if (scan(p, counts, &threads) != 0 || select_all(p) != 0) {
+        hp_pidtab_commit(&p->tab);
+        return -1;
+    }
+    refresh_selected(p, counts, &threads);
+    if (assign_slots(p) != 0) {
         hp_pidtab_commit(&p->tab);
         return -1;
     }
@@ -1163,6 +1382,7 @@ static void process_fini(struct hp_reporter *r)
     free(p->slots);
     free(p->sel);
     free(p->recs);
+    free(p->old);
     free(p->aggs);
     free(p->w);
     free(p);

@@ -5,6 +5,7 @@
  * times, counter resets, vanished processes and missing files, watch group
  * selectors and their configuration errors, and the parsers and pid table
  * underneath. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -307,6 +308,13 @@ static void set_stat(const char *root, int pid, const char *text)
     put_file(root, rel, text);
 }
 
+static void set_schedstat(const char *root, int pid, const char *text)
+{
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%d/schedstat", pid);
+    put_file(root, rel, text);
+}
+
 #define TAIL " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
 #define TAIL_THREAD                                                                                \
     " 18446744073709551615 1 1 0 0 0 0 0 4096 1260 0 0 0 -1 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
@@ -358,6 +366,39 @@ static void top_by_cpu(void **state)
     assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
     assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     assert_string_equal(labels(proc_of(d, 102), buf, sizeof(buf)), "top:cpu");
+    json_object_put(d);
+    stop(&f);
+}
+
+/* The same ranking when schedstat says who ran: 101 and 102 ran (102
+ * has two threads and is read anyway) and rank first; 1 did not run, so
+ * its record is kept and it used 0 ticks, even though (impossibly) its
+ * stat file shows more: proof that its stat was not read. */
+static void top_by_cpu_after_schedstat(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 1, "7000000 0 9\n");
+    set_schedstat(root, 101, "8000000 0 9\n");
+    set_schedstat(root, 102, "9000000 0 9\n");
+    assert_int_equal(start(&f, root, "process: { watch = ( { top = 2; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_schedstat(root, 101, "8100000 0 10\n");
+    set_stat(root, 101,
+             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 "
+             "200010 61000000 1500" TAIL);
+    set_stat(root, 102,
+             "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 "
+             "200020 62000000 1500" TAIL);
+    set_stat(root, 1,
+             "1 (systemd) S 0 1 1 0 -1 4194560 1000 2000 10 20 250 250 30 40 20 0 1 0 5 "
+             "170000000 3000" TAIL);
+    json_object *d = sample(&f, 11 * SEC);
+    char buf[64];
+    assert_string_equal(pids(d, buf, sizeof(buf)), "101,102");
+    assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
+    assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     json_object_put(d);
     stop(&f);
 }
@@ -443,6 +484,180 @@ static void relists_only_after_a_new_pid(void **state)
     d = sample(&f, 13 * SEC);
     assert_string_equal(pids(d, buf, sizeof(buf)), "99,100,101,102,103");
     json_object_put(d);
+    stop(&f);
+}
+
+/* The count of processes in state (a name of hp_pid_state_names) of a
+ * sample, which is then released. */
+static int64_t state_count(json_object *d, const char *state)
+{
+    assert_non_null(d);
+    int64_t n = num(get(d, "states"), state);
+    json_object_put(d);
+    return n;
+}
+
+#define STOPPED_100                                                                                \
+    "100 (nginx) T 1 100 100 0 -1 4194624 500 0 0 0 1000 500 0 0 20 0 1 0 200000 60000000 "        \
+    "2000" TAIL
+#define STOPPED_101                                                                                \
+    "101 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 300 100 0 0 20 0 1 0 200010 61000000 "       \
+    "1500" TAIL
+#define STOPPED_102                                                                                \
+    "102 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 200 100 0 0 25 5 2 0 200020 62000000 "       \
+    "1500" TAIL
+
+/* A single-threaded process whose schedstat run time did not move has not
+ * run: its stat is not read again and the last record stands, although
+ * the file changed (101 "stopped" on disk, still counted sleeping). Once
+ * its run time moves, stat is read. A process with two threads (102) has
+ * its stat read whatever its schedstat says (its other thread's run time
+ * is not in it), and so has one without a schedstat file (100). */
+static void stat_skipped_while_not_run(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 101, "123456789 1000 7\n");
+    set_schedstat(root, 102, "5550000 10 3\n");
+    assert_int_equal(start(&f, root, "process: { };"), 0);
+    assert_int_equal(state_count(sample(&f, 10 * SEC), "stopped"), 0);
+    set_stat(root, 100, STOPPED_100);
+    set_stat(root, 101, STOPPED_101);
+    set_stat(root, 102, STOPPED_102);
+    json_object *d = sample(&f, 11 * SEC);
+    assert_int_equal(num(get(d, "states"), "sleeping"), 2); /* 1 and 101 */
+    assert_int_equal(state_count(d, "stopped"), 2);         /* 100 and 102, not 101 */
+    assert_int_equal(state_count(sample(&f, 12 * SEC), "stopped"), 2);
+    set_schedstat(root, 101, "123456790 1000 8\n");
+    assert_int_equal(state_count(sample(&f, 13 * SEC), "stopped"), 3);
+    stop(&f);
+}
+
+/* Even a process that has not run has its stat read every stat_every
+ * samples (100: 100 % 4 == 0, so its first re-read is a full period
+ * after the first read); stat_every = 1 reads it every sample. */
+static void stat_reread_every_n_samples(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 100, "42000 0 1\n");
+    assert_int_equal(start(&f, root, "process: { stat_every = 4; };"), 0);
+    int64_t t = 10;
+    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0); /* read */
+    set_stat(root, 100, STOPPED_100);
+    for (int i = 0; i < 3; i++) /* skipped 3 times */
+        assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0);
+    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 1); /* read */
+    set_stat(root, 100,
+             "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 1000 500 0 0 20 0 1 0 200000 "
+             "60000000 2000" TAIL);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 1);
+    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0);
+    stop(&f);
+
+    root = copy_fixture(&f);
+    set_schedstat(root, 100, "42000 0 1\n");
+    assert_int_equal(start(&f, root, "process: { stat_every = 1; };"), 0);
+    assert_int_equal(state_count(sample(&f, SEC), "stopped"), 0);
+    set_stat(root, 100, STOPPED_100);
+    assert_int_equal(state_count(sample(&f, 2 * SEC), "stopped"), 1);
+    stop(&f);
+}
+
+/* A selected process that has not run has its stat read anyway, so what
+ * is published of it (state, rss) is this sample's; the counts follow. */
+static void selected_process_always_fresh(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    set_schedstat(root, 101, "123456789 1000 7\n");
+    set_schedstat(root, 1, "99999 0 2\n");
+    assert_int_equal(start(&f, root, "process: { watch = ( { pid = 101; } ); };"), 0);
+    json_object_put(sample(&f, 10 * SEC));
+    set_stat(root, 101,
+             "101 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 300 100 0 0 20 0 1 0 200010 "
+             "61000000 1000" TAIL);
+    set_stat(root, 1,
+             "1 (systemd) T 0 1 1 0 -1 4194560 1000 2000 10 20 150 250 30 40 20 0 1 0 5 "
+             "170000000 3000" TAIL);
+    json_object *d = sample(&f, 11 * SEC);
+    json_object *w = proc_of(d, 101);
+    assert_string_equal(str(w, "state"), "stopped");
+    assert_int_equal(num(w, "rss"), 1000 * sysconf(_SC_PAGESIZE));
+    assert_true(dbl(w, "cpu_percent") == 0.0);
+    assert_int_equal(state_count(d, "stopped"), 1); /* 101; 1 was not read */
+    stop(&f);
+}
+
+/* How many of our descriptors are open on root/PID/file (any pid). */
+static int open_on(const char *root, const char *file)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char path[300], target[512];
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        ssize_t l = readlink(path, target, sizeof(target) - 1);
+        if (l <= 0)
+            continue;
+        target[l] = '\0';
+        const char *slash = strrchr(target, '/');
+        n += strncmp(target, root, strlen(root)) == 0 && slash && strcmp(slash + 1, file) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Kept descriptors: schedstat for every process that has one, stat only
+ * for those whose stat is read every sample (102 and 300: several threads;
+ * 200: no schedstat file); the others' stat is opened for its re-reads. */
+static void descriptors_kept(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    const int idle[] = {1, 100, 101, 102, 201, 202, 300};
+    for (size_t i = 0; i < sizeof(idle) / sizeof(*idle); i++)
+        set_schedstat(root, idle[i], "1000 0 1\n");
+    assert_int_equal(start(&f, root, "process: { };"), 0);
+    for (int i = 1; i <= 3; i++)
+        json_object_put(sample(&f, i * SEC));
+    assert_int_equal(open_on(root, "schedstat"), 7);
+    assert_int_equal(open_on(root, "stat"), 3);
+    stop(&f);
+}
+
+/* With no descriptor kept (keep_open = 0) schedstat is opened by path,
+ * and a process that has not run keeps its record only when its pid is
+ * surely the same process: in our own pid namespace, a pass that re-reads
+ * the last one's pids and no pid at or below it was handed out since
+ * (loadavg's last pid). When 101 may have been handed out again, or when
+ * the pass lists /proc, stat is read. */
+static void stat_skipped_without_descriptors(void **state)
+{
+    (void)state;
+    struct fx f = {0};
+    const char *root = copy_fixture(&f);
+    char self[32], link[512];
+    snprintf(self, sizeof(self), "%d", (int)getpid());
+    snprintf(link, sizeof(link), "%s/self", root);
+    remove_path(root, "self");
+    assert_int_equal(symlink(self, link), 0);
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 100\n");
+    set_schedstat(root, 101, "123456789 1000 7\n");
+    assert_int_equal(start(&f, root, "process: { keep_open = 0; };"), 0);
+    assert_int_equal(state_count(sample(&f, 10 * SEC), "stopped"), 0); /* a listing */
+    assert_int_equal(state_count(sample(&f, 11 * SEC), "stopped"), 0); /* pids re-read */
+    set_stat(root, 101, STOPPED_101);
+    assert_int_equal(state_count(sample(&f, 12 * SEC), "stopped"), 0); /* kept record */
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 101\n");           /* 101 handed out */
+    assert_int_equal(state_count(sample(&f, 13 * SEC), "stopped"), 1);
     stop(&f);
 }
 
@@ -572,8 +787,14 @@ int main(void)
         cmocka_unit_test(selectors),
         cmocka_unit_test(two_sample_rates),
         cmocka_unit_test(top_by_cpu),
+        cmocka_unit_test(top_by_cpu_after_schedstat),
         cmocka_unit_test(counter_reset_and_exit),
         cmocka_unit_test(relists_only_after_a_new_pid),
+        cmocka_unit_test(stat_skipped_while_not_run),
+        cmocka_unit_test(stat_reread_every_n_samples),
+        cmocka_unit_test(selected_process_always_fresh),
+        cmocka_unit_test(descriptors_kept),
+        cmocka_unit_test(stat_skipped_without_descriptors),
         cmocka_unit_test(missing_sources),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(parsers),
