@@ -5,8 +5,9 @@ for the "web" section), each beside its baseline in the same run:
 
   ingest      messages/s through parse, validation, dedup and the SQLite
               store, beside a bare batched insert loop of the same sample
-              rows, in interleaved rounds (target: >= 80% of it in the median, and above what 2,000 hosts send at
-              every reporter's default interval); disk per host per day
+              rows, in interleaved rounds (target: >= 80% of it in the
+              median, and above what 2,000 hosts send at every reporter's
+              default interval); disk per host per day
   query       the 48-hour cpu series of one host at 1 s samples (target:
               < 100 ms), the 8-series cpu chart, a 30-day range (rollups)
   memory      RSS of hostpulse-web --stdin after 1,000 hosts' messages
