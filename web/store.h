@@ -35,16 +35,23 @@ struct hp_store_opts {
     double rollup_days;     /* per-minute rollups kept; default 30 */
 };
 
-/* One validated envelope. Strings are borrowed for the call. */
+struct hp_json;
+struct hp_jnode;
+
+/* One validated envelope. Everything is borrowed for the call. Its data is
+ * either doc's node jdata (the ingest path: web/json.h, with json set) or,
+ * when jdata is NULL, the json-c object data. */
 struct hp_store_msg {
     const char *host;
     const char *session;
     const char *reporter;
     uint64_t seq;
     int64_t ts_ms;
-    double interval;   /* seconds, 0 when absent */
-    json_object *data; /* borrowed */
-    const char *json;  /* the whole envelope text, for "latest" views */
+    double interval; /* seconds, 0 when absent */
+    json_object *data;
+    const struct hp_json *doc;
+    const struct hp_jnode *jdata;
+    const char *json; /* the whole envelope text, for "latest" views */
     size_t json_len;
 };
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "web/json.h"
 #include "web/store.h"
 #include "web/strmap.h"
 
@@ -61,6 +62,9 @@ struct hp_store {
      * recomputed by hp_store_maintain); a tiny set, most batches touch 1-2. */
     int64_t dirty[16];
     size_t n_dirty;
+    /* A message given as json-c data (tests, tools) is read through this,
+     * from its text, as ingest reads a message. */
+    struct hp_json conv;
 };
 
 /* Schema, created if missing; also the pragmas of every connection. */
@@ -69,10 +73,12 @@ int hp_store_pragmas(sqlite3 *db, bool writer, char *err, size_t len);
 /* Run sql (no rows) and report failure as "what: sqlite message". */
 int hp_store_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t len);
 
-/* Call fn for every numeric (or boolean) leaf of data worth a series, with
- * its dotted path. Stops and returns fn's value when it is non-zero. */
+/* Call fn for every numeric (or boolean) leaf of data (a node of j) worth
+ * a series, with its dotted path. Stops and returns fn's value when it is
+ * non-zero. */
 typedef int (*hp_flat_fn)(void *ud, const char *path, size_t plen, double value);
-int hp_store_flatten(const char *reporter, json_object *data, hp_flat_fn fn, void *ud);
+int hp_store_flatten(const char *reporter, const struct hp_json *j, const struct hp_jnode *data,
+                     hp_flat_fn fn, void *ud);
 
 /* Rollups and retention (store_maint.c). */
 int hp_store_rollup_dirty(struct hp_store *s, int64_t now_ms, char *err, size_t len);
