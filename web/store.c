@@ -164,6 +164,7 @@ void hp_store_close(struct hp_store *s)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->shapes, hp_shape_free);
     hp_strmap_clear(&s->tx_hosts, free);
     hp_strmap_clear(&s->tx_streams, free);
     hp_json_free(&s->conv);
@@ -225,6 +226,7 @@ static void rollback(struct hp_store *s)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->shapes, hp_shape_free);
     hp_strmap_clear(&s->tx_hosts, free);
     hp_strmap_clear(&s->tx_streams, free);
 }
@@ -296,6 +298,8 @@ struct put_ctx {
     struct hp_store *s;
     int64_t host_id;
     const struct hp_store_msg *m;
+    struct hp_shape *shape; /* of (host, reporter): its last message's ids */
+    size_t i;               /* numbers with a series so far */
     char *err;
     size_t len;
 };
@@ -318,15 +322,20 @@ static int put_sample(void *ud, const char *path, size_t plen, double value)
 {
     struct put_ctx *c = ud;
     struct hp_store *s = c->s;
-    char key[HP_PATH_MAX + 128];
-    size_t klen = make_key(key, sizeof(key), c->host_id, c->m->reporter, path, plen);
-    if (!klen)
-        return 0; /* absurdly long names: no series */
-    struct series_key sk = {c->host_id, c->m->reporter, path, plen};
-    int64_t id = cached_id(s, &s->series, key, klen, ST_SERIES_SEL, ST_SERIES_INS, bind_series, &sk,
-                           c->err, c->len);
-    if (!id)
-        return -1;
+    int64_t id = hp_shape_id(c->shape, c->i, path, plen);
+    if (!id) {
+        char key[HP_PATH_MAX + 128];
+        size_t klen = make_key(key, sizeof(key), c->host_id, c->m->reporter, path, plen);
+        if (!klen)
+            return 0; /* absurdly long names: no series */
+        struct series_key sk = {c->host_id, c->m->reporter, path, plen};
+        id = cached_id(s, &s->series, key, klen, ST_SERIES_SEL, ST_SERIES_INS, bind_series, &sk,
+                       c->err, c->len);
+        if (!id)
+            return -1;
+        hp_shape_set(c->shape, c->i, path, plen, id); /* a failure only costs speed */
+    }
+    c->i++;
     sqlite3_stmt *st = s->st[ST_SAMPLE_INS];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, c->m->ts_ms);
@@ -488,6 +497,9 @@ static int put_new(struct put_ctx *c, int64_t stream_id, const struct hp_json *d
         bind_latest(st, 4, m, data);
     }
     int rc = step(s, which, c->err, c->len);
+    char key[HP_PATH_MAX + 128];
+    size_t klen = make_key(key, sizeof(key), c->host_id, m->reporter, "", 0);
+    c->shape = klen ? hp_shape_of(&s->shapes, key, klen) : NULL;
     if (rc != 0 || hp_store_flatten(m->reporter, doc, data, put_sample, c) != 0)
         return -1;
     mark_dirty(s, m->ts_ms);
