@@ -100,6 +100,10 @@ void hp_store_reader_close(struct hp_store_reader *r);
  * a field that no message has given yet is null. A host is stale when
  * nothing came for three of its shortest reporter intervals. */
 json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err, size_t len);
+/* One host's row of the fleet, the same object as its element of
+ * hp_store_fleet, read alone. NULL with err "unknown host" when never seen. */
+json_object *hp_store_fleet_host(struct hp_store_reader *r, const char *host, int64_t now_ms,
+                                 char *err, size_t len);
 
 /* Host facts from its latest session message: {"host", "session",
  * "first_seen_ms", "last_seen_ms", "facts": {the session message's data}}.

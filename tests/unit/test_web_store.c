@@ -380,6 +380,36 @@ static void fleet_summarises_each_host(void **state)
     assert_string_equal(err, "unknown host");
 }
 
+/* One host's fleet row read alone is its element of the whole fleet. */
+static void fleet_host_is_its_fleet_row(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t t = hp_real_ms();
+    for (int h = 0; h < 5; h++) {
+        char name[16], data[64];
+        snprintf(name, sizeof(name), "h%d", h);
+        snprintf(data, sizeof(data), "{\"percent\":%d,\"load1\":0.%d}", 10 * h, h);
+        for (uint64_t seq = 1; seq <= 3; seq += h % 2 ? 2 : 1) /* odd hosts lose one */
+            put(f, name, "cpu", seq, t - 60000 * h + (int64_t)seq * 1000, data);
+        put(f, name, "uptime", 1, t - 60000 * h, "{\"uptime\":60}");
+    }
+    commit(f);
+    json_object *fleet = hp_store_fleet(f->r, t + 1000, err, sizeof(err));
+    assert_int_equal(json_object_array_length(fleet), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_object *row = json_object_array_get_idx(fleet, i);
+        const char *name = json_object_get_string(json_object_object_get(row, "host"));
+        json_object *one = hp_store_fleet_host(f->r, name, t + 1000, err, sizeof(err));
+        assert_non_null(one);
+        assert_string_equal(json_object_to_json_string(one), json_object_to_json_string(row));
+        json_object_put(one);
+    }
+    json_object_put(fleet);
+    assert_null(hp_store_fleet_host(f->r, "nobody", t, err, sizeof(err)));
+    assert_string_equal(err, "unknown host");
+}
+
 static void rejects_are_counted_by_reason(void **state)
 {
     struct fx *f = *state;
@@ -430,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_series_retention_dropped_comes_back, setup, teardown),
         cmocka_unit_test_setup_teardown(fields_that_move_keep_their_series, setup, teardown),
         cmocka_unit_test_setup_teardown(fleet_summarises_each_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(fleet_host_is_its_fleet_row, setup, teardown),
         cmocka_unit_test_setup_teardown(rejects_are_counted_by_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(uncommitted_is_invisible_and_survives_reopen, setup,
                                         teardown),
