@@ -15,8 +15,8 @@
 #include <string.h>
 
 struct shape_entry {
-    size_t off; /* of the path in buf */
-    size_t len;
+    uint32_t off; /* of the path in buf */
+    uint32_t len; /* of the path (under HP_PATH_MAX) */
     int64_t id;
 };
 
@@ -65,8 +65,8 @@ static int reserve(void **p, size_t *cap, size_t want, size_t size)
 
 int hp_shape_set(struct hp_shape *sh, size_t i, const char *path, size_t plen, int64_t id)
 {
-    if (!sh)
-        return 0;
+    if (!sh || plen >= HP_PATH_MAX || sh->used + plen > UINT32_MAX)
+        return -1;
     if (i < sh->n) { /* cut here: the rest follows the new message */
         sh->used = sh->e[i].off;
         sh->n = i;
@@ -75,7 +75,8 @@ int hp_shape_set(struct hp_shape *sh, size_t i, const char *path, size_t plen, i
         reserve((void **)&sh->buf, &sh->bcap, sh->used + plen, 1) != 0)
         return -1;
     memcpy(sh->buf + sh->used, path, plen);
-    sh->e[sh->n++] = (struct shape_entry){.off = sh->used, .len = plen, .id = id};
+    sh->e[sh->n++] =
+        (struct shape_entry){.off = (uint32_t)sh->used, .len = (uint32_t)plen, .id = id};
     sh->used += plen;
     return 0;
 }
