@@ -331,6 +331,16 @@ int hp_json_parse(struct hp_json *j, const char *text, size_t len)
     j->pos = 0;
     if (len >= UINT32_MAX)
         return fail(j, "a text too long");
+    if (j->cap > HP_JSON_KEEP_NODES) {
+        free(j->n);
+        j->n = NULL;
+        j->cap = 0;
+    }
+    if (j->acap > HP_JSON_KEEP_ARENA && len < HP_JSON_KEEP_ARENA) {
+        free(j->arena);
+        j->arena = NULL;
+        j->acap = 0;
+    }
     if (j->acap < len + 1) {
         char *a = realloc(j->arena, len + 1);
         if (!a)

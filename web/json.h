@@ -23,6 +23,10 @@
 #include <stdint.h>
 
 #define HP_JSON_DEPTH 32
+/* What a struct hp_json keeps between parses at most: a message far larger
+ * than the agent's (a few KiB) gives its memory back at the next parse. */
+#define HP_JSON_KEEP_NODES 16384     /* 1 MiB of nodes */
+#define HP_JSON_KEEP_ARENA (1 << 20) /* bytes */
 
 enum hp_jtype { HP_JNULL, HP_JBOOL, HP_JINT, HP_JDOUBLE, HP_JSTRING, HP_JARRAY, HP_JOBJECT };
 

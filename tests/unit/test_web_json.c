@@ -137,13 +137,14 @@ static void nesting_stops_at_32_levels(void **state)
     hp_json_free(&j);
 }
 
-/* One struct for many texts: a parse forgets the last one; a text is read
- * only up to its length (no NUL needed after it). */
+/* One struct for many texts: a parse forgets the last one, and gives back
+ * what a huge one took; a text is read only up to its length (no NUL
+ * needed after it). */
 static void buffers_are_reused(void **state)
 {
     (void)state;
     struct hp_json j = {0};
-    size_t n = 100000;
+    size_t n = 2 * HP_JSON_KEEP_ARENA;
     char *big = malloc(n + 3);
     big[0] = '"';
     memset(big + 1, 'x', n);
@@ -151,14 +152,19 @@ static void buffers_are_reused(void **state)
     big[n + 2] = '!'; /* past the length given: not read */
     assert_int_equal(hp_json_parse(&j, big, n + 2), 0);
     assert_int_equal(hp_json_root(&j)->slen, n);
-    char many[8200] = "[";
-    for (size_t i = 0; i < 2000; i++)
-        strcat(many, i ? ",1" : "1");
-    strcat(many, "]");
-    assert_int_equal(parse(&j, many), 0);
-    assert_int_equal(hp_json_root(&j)->count, 2000);
+    assert_true(j.acap > HP_JSON_KEEP_ARENA);
+    size_t elems = 2 * HP_JSON_KEEP_NODES;
+    char *many = malloc(2 * elems + 2);
+    many[0] = '[';
+    for (size_t i = 0; i < elems; i++)
+        memcpy(many + 1 + 2 * i, i + 1 < elems ? "1," : "1]", 2);
+    assert_int_equal(hp_json_parse(&j, many, 2 * elems + 1), 0);
+    assert_int_equal(hp_json_root(&j)->count, elems);
+    assert_true(j.cap > HP_JSON_KEEP_NODES && j.acap <= HP_JSON_KEEP_ARENA);
     assert_int_equal(parse(&j, "{\"k\":\"v\"}"), 0);
     assert_int_equal(j.count, 2);
+    assert_true(j.cap <= HP_JSON_KEEP_NODES && j.acap <= HP_JSON_KEEP_ARENA); /* given back */
+    free(many);
     assert_string_equal(hp_json_get(&j, hp_json_root(&j), "k")->str, "v");
     assert_int_equal(hp_json_parse(&j, "12345", 2), 0);
     assert_int_equal(hp_json_root(&j)->i, 12);
