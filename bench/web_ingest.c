@@ -2,7 +2,7 @@
 /* web_ingest.c -- benchmarks of hostpulse-web's store, each beside its
  * baseline in the same run (bench/web.py prints them as `make bench` rows):
  *
- *   web_ingest ingest TEMPLATES HOSTS SECONDS DIR
+ *   web_ingest ingest TEMPLATES HOSTS SECONDS DIR [ROUNDS]
  *       Messages made from real agent messages (TEMPLATES: one JSON line
  *       per reporter) for HOSTS hosts over SECONDS simulated seconds at each
  *       reporter's interval, through hp_ingest_add (parse, validate, dedup,
@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_TEMPLATES 16
 
@@ -125,34 +126,33 @@ static int bare_row(void *ud, const char *path, size_t plen, double value)
     return 0;
 }
 
-/* Insert the sample rows of chunk c (flattened before the clock starts);
+/* Insert the sample rows of chunk c (parsed before the clock starts, by
+ * the reader ingest uses, and flattened as the store flattens them);
  * returns the nanoseconds spent inserting. */
 static int64_t bare_chunk(struct bare *b, struct chunk *c)
 {
-    json_object **envs = calloc(c->n, sizeof(*envs));
+    struct hp_json *docs = calloc(c->n, sizeof(*docs));
     for (size_t i = 0; i < c->n; i++)
-        envs[i] = json_tokener_parse(c->msgs[i]);
+        hp_json_parse(&docs[i], c->msgs[i], strlen(c->msgs[i]));
     int64_t t0 = hp_mono_ns();
     sqlite3_exec(b->db, "BEGIN", NULL, NULL, NULL);
     for (size_t i = 0; i < c->n; i++) {
-        json_object *v, *data;
-        json_object_object_get_ex(envs[i], "ts", &v);
-        json_object_object_get_ex(envs[i], "data", &data);
-        json_object *rep, *host;
-        json_object_object_get_ex(envs[i], "reporter", &rep);
-        json_object_object_get_ex(envs[i], "host", &host);
+        const struct hp_json *j = &docs[i];
+        const struct hp_jnode *env = hp_json_root(j);
+        const struct hp_jnode *ts = hp_json_get(j, env, "ts"), *data = hp_json_get(j, env, "data");
+        const struct hp_jnode *rep = hp_json_get(j, env, "reporter");
+        const struct hp_jnode *host = hp_json_get(j, env, "host");
         /* series keyed by host, reporter and path, as the store keys them */
-        int n = snprintf(b->key, 128, "%s%c%s%c", json_object_get_string(host), 0,
-                         json_object_get_string(rep), 0);
+        int n = snprintf(b->key, 128, "%s%c%s%c", host->str, 0, rep->str, 0);
         b->prefix = n > 0 && n < 128 ? (size_t)n : 0;
-        b->ts = json_object_get_int64(v);
-        hp_store_flatten(json_object_get_string(rep), data, bare_row, b);
+        b->ts = ts->i;
+        hp_store_flatten(rep->str, j, data, bare_row, b);
     }
     sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL);
     int64_t dt = hp_mono_ns() - t0;
     for (size_t i = 0; i < c->n; i++)
-        json_object_put(envs[i]);
-    free(envs);
+        hp_json_free(&docs[i]);
+    free(docs);
     return dt;
 }
 
@@ -171,13 +171,55 @@ static long file_size(const char *path)
     return stat(path, &st) == 0 ? (long)st.st_size : 0;
 }
 
-static int cmd_ingest(const char *tpath, int hosts, long seconds, const char *dir)
+/* One round's results. */
+struct round {
+    long msgs;
+    unsigned long long stored;
+    size_t rows;
+    int64_t ns_ingest, ns_bare;
+};
+
+/* The bare baseline's database: the samples table alone, the store's
+ * pragmas, one prepared INSERT. */
+static int bare_open(struct bare *b, const char *path)
 {
-    struct tmpl t[MAX_TEMPLATES];
-    int nt = load_templates(tpath, t);
+    char err[512];
+    if (sqlite3_open(path, &b->db) != SQLITE_OK)
+        return -1;
+    hp_store_pragmas(b->db, true, err, sizeof(err));
+    sqlite3_exec(b->db,
+                 "CREATE TABLE samples(series_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
+                 " value, PRIMARY KEY(series_id, ts)) WITHOUT ROWID",
+                 NULL, NULL, NULL);
+    return sqlite3_prepare_v3(b->db, "INSERT INTO samples VALUES(?1, ?2, ?3)", -1,
+                              SQLITE_PREPARE_PERSISTENT, &b->ins, NULL) == SQLITE_OK
+               ? 0
+               : -1;
+}
+
+static void bare_close(struct bare *b)
+{
+    sqlite3_finalize(b->ins);
+    sqlite3_close(b->db);
+    hp_strmap_clear(&b->ids, NULL);
+}
+
+/* One round on fresh databases in dir: every batch of messages through
+ * hp_ingest_add, then the same batch through the bare loop. */
+static int ingest_round(struct tmpl *t, int nt, int hosts, long seconds, const char *dir,
+                        struct round *r)
+{
     char db[512], bare_db[512], err[512];
     snprintf(db, sizeof(db), "%s/web.db", dir);
     snprintf(bare_db, sizeof(bare_db), "%s/bare.db", dir);
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) { /* fresh files for every round */
+        char p[600];
+        snprintf(p, sizeof(p), "%s%s", db, sfx[i]);
+        unlink(p);
+        snprintf(p, sizeof(p), "%s%s", bare_db, sfx[i]);
+        unlink(p);
+    }
     struct hp_web_conf conf = {.db = db,
                                .retention_hours = 48,
                                .rollup_days = 30,
@@ -186,37 +228,73 @@ static int cmd_ingest(const char *tpath, int hosts, long seconds, const char *di
                                .max_message = 1 << 20};
     struct hp_ingest *ing = hp_ingest_open(&conf, err, sizeof(err));
     struct bare b = {0};
-    if (ing) /* timed apart below: it runs per minute of wall time, not per message */
-        hp_ingest_no_maintenance(ing);
-    if (!ing || sqlite3_open(bare_db, &b.db) != SQLITE_OK) {
+    if (!ing || bare_open(&b, bare_db) != 0) {
         fprintf(stderr, "web_ingest: %s\n", ing ? sqlite3_errmsg(b.db) : err);
-        return 1;
+        hp_ingest_close(ing);
+        bare_close(&b);
+        return -1;
     }
-    hp_store_pragmas(b.db, true, err, sizeof(err));
-    sqlite3_exec(b.db,
-                 "CREATE TABLE samples(series_id INTEGER NOT NULL, ts INTEGER NOT NULL,"
-                 " value, PRIMARY KEY(series_id, ts)) WITHOUT ROWID",
-                 NULL, NULL, NULL);
-    sqlite3_prepare_v3(b.db, "INSERT INTO samples VALUES(?1, ?2, ?3)", -1,
-                       SQLITE_PREPARE_PERSISTENT, &b.ins, NULL);
-    int64_t base = hp_real_ms() - seconds * 1000 - 60000, ns_ingest = 0, ns_bare = 0;
-    long msgs = 0;
+    hp_ingest_no_maintenance(ing); /* timed apart: it runs per minute of wall time */
+    int64_t base = hp_real_ms() - seconds * 1000 - 60000;
     struct chunk c = {0};
+    *r = (struct round){0};
     for (long s = 0; s < seconds; s++) {
         for (int i = 0; i < nt; i++)
             if (s % (long)t[i].interval == 0)
                 for (int h = 0; h < hosts; h++)
                     chunk_add(&c, make_msg(&t[i], h, s, base));
         if (c.n >= (size_t)conf.batch_max || s == seconds - 1) {
-            ns_ingest += ingest_chunk(ing, &c);
-            ns_bare += bare_chunk(&b, &c);
-            msgs += (long)c.n;
+            r->ns_ingest += ingest_chunk(ing, &c);
+            r->ns_bare += bare_chunk(&b, &c);
+            r->msgs += (long)c.n;
             chunk_clear(&c);
         }
     }
     struct hp_ingest_counts k;
     hp_ingest_counts(ing, &k);
+    r->stored = (unsigned long long)k.stored;
+    r->rows = b.rows;
     hp_ingest_close(ing);
+    bare_close(&b);
+    free(c.msgs);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 32
+
+/* Prints each round's rates and ratio, then the medians and the range of
+ * the ratio; then rollups and disk use, from the last round's store. */
+static int cmd_ingest(const char *tpath, int hosts, long seconds, const char *dir, int rounds)
+{
+    struct tmpl t[MAX_TEMPLATES];
+    int nt = load_templates(tpath, t);
+    double ing_s[MAX_ROUNDS], bare_s[MAX_ROUNDS], ratio[MAX_ROUNDS];
+    struct round r = {0};
+    rounds = rounds < 1 ? 1 : rounds > MAX_ROUNDS ? MAX_ROUNDS : rounds;
+    for (int i = 0; i < rounds; i++) {
+        if (ingest_round(t, nt, hosts, seconds, dir, &r) != 0)
+            return 1;
+        ing_s[i] = (double)r.msgs / ((double)r.ns_ingest / 1e9);
+        bare_s[i] = (double)r.msgs / ((double)r.ns_bare / 1e9);
+        ratio[i] = ing_s[i] / bare_s[i];
+        printf("round %d ingest_msg_s %.0f bare_msg_s %.0f ratio %.3f\n", i + 1, ing_s[i],
+               bare_s[i], ratio[i]);
+    }
+    char db[512], err[512], wal[600];
+    snprintf(db, sizeof(db), "%s/web.db", dir);
+    snprintf(wal, sizeof(wal), "%s-wal", db);
     struct hp_store_opts o = {.retention_hours = 48, .rollup_days = 30};
     struct hp_store *w = hp_store_open(db, &o, err, sizeof(err));
     int64_t t0 = hp_mono_ns();
@@ -224,20 +302,19 @@ static int cmd_ingest(const char *tpath, int hosts, long seconds, const char *di
         hp_store_maintain(w, hp_real_ms(), err, sizeof(err));
     double maint_ms = (double)(hp_mono_ns() - t0) / 1e6;
     hp_store_close(w);
-    double r_ing = msgs / (ns_ingest / 1e9), r_bare = msgs / (ns_bare / 1e9);
-    long bytes = file_size(db) + file_size(bare_db) * 0; /* the store only */
-    char wal[600];
-    snprintf(wal, sizeof(wal), "%s-wal", db);
-    printf("messages %ld (stored %llu) from %d hosts x %d reporters, %.1f rows/message\n", msgs,
-           (unsigned long long)k.stored, hosts, nt, (double)b.rows / (double)msgs);
-    printf("ingest_msg_s %.0f\nbare_msg_s %.0f\nratio %.2f\n", r_ing, r_bare, r_ing / r_bare);
+    long bytes = file_size(db) + file_size(wal); /* the store, rollups included */
+    printf("messages %ld (stored %llu) from %d hosts x %d reporters, %.1f rows/message,"
+           " %d rounds\n",
+           r.msgs, r.stored, hosts, nt, (double)r.rows / (double)r.msgs, rounds);
+    double lo = ratio[0], hi = ratio[0];
+    for (int i = 1; i < rounds; i++) {
+        lo = ratio[i] < lo ? ratio[i] : lo;
+        hi = ratio[i] > hi ? ratio[i] : hi;
+    }
+    printf("ingest_msg_s %.0f\nbare_msg_s %.0f\n", median(ing_s, rounds), median(bare_s, rounds));
+    printf("ratio %.3f\nratio_min %.3f\nratio_max %.3f\n", median(ratio, rounds), lo, hi);
     printf("rollup_ms_per_minute %.1f\n", maint_ms / ((double)seconds / 60));
-    printf("bytes_per_host_day %.0f\n",
-           (double)(bytes + file_size(wal)) / hosts * (86400.0 / (double)seconds));
-    sqlite3_finalize(b.ins);
-    sqlite3_close(b.db);
-    hp_strmap_clear(&b.ids, NULL);
-    free(c.msgs);
+    printf("bytes_per_host_day %.0f\n", (double)bytes / hosts * (86400.0 / (double)seconds));
     for (int i = 0; i < nt; i++)
         json_object_put(t[i].env);
     return 0;
@@ -361,13 +438,15 @@ static int cmd_emit(const char *tpath, int hosts, long rounds)
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && strcmp(argv[1], "ingest") == 0)
-        return cmd_ingest(argv[2], atoi(argv[3]), atol(argv[4]), argv[5]);
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "ingest") == 0)
+        return cmd_ingest(argv[2], atoi(argv[3]), atol(argv[4]), argv[5],
+                          argc == 7 ? atoi(argv[6]) : 5);
     if (argc == 4 && strcmp(argv[1], "query") == 0)
         return cmd_query(argv[2], atof(argv[3]));
     if (argc == 5 && strcmp(argv[1], "emit") == 0)
         return cmd_emit(argv[2], atoi(argv[3]), atol(argv[4]));
-    fprintf(stderr, "usage: web_ingest ingest TEMPLATES HOSTS SECONDS DIR | query DIR HOURS |"
+    fprintf(stderr, "usage: web_ingest ingest TEMPLATES HOSTS SECONDS DIR [ROUNDS] |"
+                    " query DIR HOURS |"
                     " emit TEMPLATES HOSTS ROUNDS\n");
     return 2;
 }

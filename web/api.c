@@ -92,22 +92,6 @@ static unsigned api_fleet(struct hp_store_reader *r, const struct hp_api_req *re
     return answer(body, 200, o);
 }
 
-/* The fleet row of host, as a new reference, or NULL. */
-static json_object *fleet_row(struct hp_store_reader *r, const char *host, int64_t now_ms)
-{
-    char err[256];
-    json_object *all = hp_store_fleet(r, now_ms, err, sizeof err), *row = NULL;
-    size_t n = all ? json_object_array_length(all) : 0;
-    for (size_t i = 0; i < n && !row; i++) {
-        json_object *h = json_object_array_get_idx(all, i), *name;
-        if (json_object_object_get_ex(h, "host", &name) &&
-            strcmp(json_object_get_string(name), host) == 0)
-            row = json_object_get(h);
-    }
-    json_object_put(all);
-    return row;
-}
-
 static unsigned api_host(struct hp_store_reader *r, const struct hp_api_req *req,
                          struct hp_buf *body)
 {
@@ -119,7 +103,7 @@ static unsigned api_host(struct hp_store_reader *r, const struct hp_api_req *req
     if (!series)
         return fail(body, 500, "series list: %s", err);
     json_object *info = hp_store_host(r, host, err, sizeof err);
-    json_object *fleet = fleet_row(r, host, req->now_ms);
+    json_object *fleet = hp_store_fleet_host(r, host, req->now_ms, err, sizeof err);
     if (!info && !fleet && json_object_array_length(series) == 0) {
         json_object_put(series);
         return fail(body, 404, "unknown host \"%s\"", host);

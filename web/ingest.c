@@ -13,6 +13,7 @@
  * bodies of the open batch are kept until it commits, and replayed into a
  * new transaction when a commit fails, so a store hiccup loses nothing. */
 #include "web/ingest.h"
+#include "web/json.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -38,7 +39,7 @@ struct kept {
 struct hp_ingest {
     const struct hp_web_conf *conf;
     struct hp_store *store;
-    json_tokener *tok; /* reused for every message (ingest thread) */
+    struct hp_json doc; /* reused for every message (ingest thread) */
     pthread_t thread;
     bool started;
     /* Written by the main thread, read by the ingest thread: relaxed, as
@@ -90,24 +91,22 @@ struct verdict {
     const char *host; /* when known, for the reject log */
 };
 
-static bool get_string(json_object *env, const char *key, size_t max, const char **out)
+static bool get_string(const struct hp_json *j, const char *key, size_t max, const char **out)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(env, key, &v) || !json_object_is_type(v, json_type_string))
+    const struct hp_jnode *v = hp_json_get(j, hp_json_root(j), key);
+    if (!v || v->type != HP_JSTRING)
         return false;
-    *out = json_object_get_string(v);
-    size_t n = (size_t)json_object_get_string_len(v);
-    return n > 0 && n <= max && strlen(*out) == n;
+    *out = v->str;
+    return v->slen > 0 && v->slen <= max && strlen(v->str) == v->slen;
 }
 
-static bool get_int(json_object *env, const char *key, int64_t min, int64_t *out)
+static bool get_int(const struct hp_json *j, const char *key, int64_t min, int64_t *out)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(env, key, &v) || !json_object_is_type(v, json_type_int))
+    const struct hp_jnode *v = hp_json_get(j, hp_json_root(j), key);
+    if (!v || v->type != HP_JINT)
         return false;
-    errno = 0;
-    *out = json_object_get_int64(v);
-    return errno == 0 && *out >= min;
+    *out = v->i;
+    return *out >= min;
 }
 
 static void bad_field(struct verdict *vd, const char *field, const char *want)
@@ -116,17 +115,17 @@ static void bad_field(struct verdict *vd, const char *field, const char *want)
     snprintf(vd->detail, sizeof(vd->detail), "\"%s\" is missing or not %s", field, want);
 }
 
-/* Check env against envelope version 1 and fill m. */
-static void check_envelope(json_object *env, struct hp_store_msg *m, struct verdict *vd)
+/* Check the parsed message j against envelope version 1 and fill m. */
+static void check_envelope(const struct hp_json *j, struct hp_store_msg *m, struct verdict *vd)
 {
-    json_object *v;
+    const struct hp_jnode *env = hp_json_root(j), *v;
     int64_t ver, seq;
-    if (!json_object_is_type(env, json_type_object))
+    if (env->type != HP_JOBJECT)
         return (void)(vd->reason = "fields",
                       snprintf(vd->detail, sizeof(vd->detail), "the message is not a JSON object"));
-    if (get_string(env, "host", 255, &m->host))
+    if (get_string(j, "host", 255, &m->host))
         vd->host = m->host;
-    if (!get_int(env, "v", 0, &ver))
+    if (!get_int(j, "v", 0, &ver))
         return bad_field(vd, "v", "an integer");
     if (ver != 1)
         return (void)(vd->reason = "version",
@@ -134,47 +133,42 @@ static void check_envelope(json_object *env, struct hp_store_msg *m, struct verd
                                (long long)ver));
     if (!vd->host)
         return bad_field(vd, "host", "a string of 1 to 255 bytes");
-    if (!get_string(env, "reporter", 64, &m->reporter))
+    if (!get_string(j, "reporter", 64, &m->reporter))
         return bad_field(vd, "reporter", "a string of 1 to 64 bytes");
-    if (!get_string(env, "session", 128, &m->session))
+    if (!get_string(j, "session", 128, &m->session))
         return bad_field(vd, "session", "a string of 1 to 128 bytes");
-    if (!get_int(env, "seq", 0, &seq))
+    if (!get_int(j, "seq", 0, &seq))
         return bad_field(vd, "seq", "an integer >= 0");
     m->seq = (uint64_t)seq;
-    if (!get_int(env, "ts", 1, &m->ts_ms))
+    if (!get_int(j, "ts", 1, &m->ts_ms))
         return bad_field(vd, "ts", "an integer of epoch milliseconds");
-    if (!json_object_object_get_ex(env, "interval", &v) ||
-        !(json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) ||
-        (m->interval = json_object_get_double(v)) < 0)
+    if (!(v = hp_json_get(j, env, "interval")) || !hp_json_is_number(v) ||
+        (m->interval = v->num) < 0)
         return bad_field(vd, "interval", "a number >= 0");
-    if (!json_object_object_get_ex(env, "data", &m->data) ||
-        !json_object_is_type(m->data, json_type_object))
+    if (!(v = hp_json_get(j, env, "data")) || v->type != HP_JOBJECT)
         return bad_field(vd, "data", "an object");
+    m->doc = j;
+    m->jdata = v;
 }
 
-/* Parse body with tok; NULL with vd filled when it is not one JSON value. */
-static json_object *parse(json_tokener *tok, const char *body, size_t len, struct verdict *vd)
+/* Parse body into j; false with vd filled when it is not one JSON value. */
+static bool parse(struct hp_json *j, const char *body, size_t len, struct verdict *vd)
 {
-    if (memchr(body, '\0', len)) {
+    const char *nul = memchr(body, '\0', len);
+    if (nul) {
         vd->reason = "json";
-        snprintf(vd->detail, sizeof(vd->detail), "a NUL byte at offset %zu",
-                 (size_t)((const char *)memchr(body, '\0', len) - body));
-        return NULL;
+        snprintf(vd->detail, sizeof(vd->detail), "a NUL byte at offset %zu", (size_t)(nul - body));
+        return false;
     }
-    json_tokener_reset(tok);
-    json_object *env = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    while (env && end < len && strchr(" \t\r\n", body[end]))
-        end++;
-    if (!env || jerr != json_tokener_success || end != len) {
-        vd->reason = "json";
-        snprintf(vd->detail, sizeof(vd->detail), "%s at byte %zu",
-                 env ? "trailing data" : json_tokener_error_desc(jerr), end);
-        json_object_put(env);
-        return NULL;
-    }
-    return env;
+    int rc = hp_json_parse(j, body, len);
+    if (rc == 0)
+        return true;
+    vd->reason = "json";
+    if (rc == -2)
+        snprintf(vd->detail, sizeof(vd->detail), "out of memory");
+    else
+        snprintf(vd->detail, sizeof(vd->detail), "%s at byte %zu", j->err, j->pos);
+    return false;
 }
 
 /* ---- the inputs' side ---- */
@@ -215,13 +209,12 @@ static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, siz
     char err[512];
     struct verdict vd = {0};
     struct hp_store_msg m = {.json = body, .json_len = len};
-    json_object *env = NULL;
     if (unread || len > (size_t)ing->conf->max_message) {
         vd.reason = "oversize";
         snprintf(vd.detail, sizeof(vd.detail), "%zu bytes, the limit is %lld", len,
                  (long long)ing->conf->max_message);
-    } else if ((env = parse(ing->tok, body, len, &vd)) != NULL) {
-        check_envelope(env, &m, &vd);
+    } else if (parse(&ing->doc, body, len, &vd)) {
+        check_envelope(&ing->doc, &m, &vd);
     }
     enum hp_ingest_add res;
     if (vd.reason) {
@@ -233,7 +226,6 @@ static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, siz
         enum hp_store_put p = hp_store_put(ing->store, &m, err, sizeof(err));
         res = p == HP_STORE_NEW ? HP_ADD_STORED : p == HP_STORE_DUP ? HP_ADD_DUP : HP_ADD_FAILED;
     }
-    json_object_put(env);
     if (res == HP_ADD_FAILED)
         hp_err("ingest: %s", err);
     return res;
@@ -417,13 +409,7 @@ struct hp_ingest *hp_ingest_open(const struct hp_web_conf *conf, char *err, size
     struct hp_store_opts o = {.retention_hours = conf->retention_hours,
                               .rollup_days = conf->rollup_days};
     ing->store = hp_store_open(conf->db, &o, err, len);
-    ing->tok = json_tokener_new();
-    if (!ing->store || !ing->tok) {
-        if (ing->store && !ing->tok)
-            snprintf(err, len, "out of memory");
-        hp_store_close(ing->store);
-        if (ing->tok)
-            json_tokener_free(ing->tok);
+    if (!ing->store) {
         free(ing);
         return NULL;
     }
@@ -463,7 +449,7 @@ void hp_ingest_close(struct hp_ingest *ing)
     if (hp_store_commit(ing->store, err, sizeof(err)) != 0)
         hp_err("ingest: final commit: %s", err);
     hp_store_close(ing->store);
-    json_tokener_free(ing->tok);
+    hp_json_free(&ing->doc);
     kept_clear(&ing->kept);
     free(ing->kept.body);
     free(ing->kept.len);

@@ -164,8 +164,10 @@ void hp_store_close(struct hp_store *s)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->shapes, hp_shape_free);
     hp_strmap_clear(&s->tx_hosts, free);
     hp_strmap_clear(&s->tx_streams, free);
+    hp_json_free(&s->conv);
     sqlite3_close(s->db);
     free(s);
 }
@@ -224,6 +226,7 @@ static void rollback(struct hp_store *s)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->shapes, hp_shape_free);
     hp_strmap_clear(&s->tx_hosts, free);
     hp_strmap_clear(&s->tx_streams, free);
 }
@@ -295,6 +298,8 @@ struct put_ctx {
     struct hp_store *s;
     int64_t host_id;
     const struct hp_store_msg *m;
+    struct hp_shape *shape; /* of (host, reporter): its last message's ids */
+    size_t i;               /* numbers with a series so far */
     char *err;
     size_t len;
 };
@@ -317,15 +322,20 @@ static int put_sample(void *ud, const char *path, size_t plen, double value)
 {
     struct put_ctx *c = ud;
     struct hp_store *s = c->s;
-    char key[HP_PATH_MAX + 128];
-    size_t klen = make_key(key, sizeof(key), c->host_id, c->m->reporter, path, plen);
-    if (!klen)
-        return 0; /* absurdly long names: no series */
-    struct series_key sk = {c->host_id, c->m->reporter, path, plen};
-    int64_t id = cached_id(s, &s->series, key, klen, ST_SERIES_SEL, ST_SERIES_INS, bind_series, &sk,
-                           c->err, c->len);
-    if (!id)
-        return -1;
+    int64_t id = hp_shape_id(c->shape, c->i, path, plen);
+    if (!id) {
+        char key[HP_PATH_MAX + 128];
+        size_t klen = make_key(key, sizeof(key), c->host_id, c->m->reporter, path, plen);
+        if (!klen)
+            return 0; /* absurdly long names: no series */
+        struct series_key sk = {c->host_id, c->m->reporter, path, plen};
+        id = cached_id(s, &s->series, key, klen, ST_SERIES_SEL, ST_SERIES_INS, bind_series, &sk,
+                       c->err, c->len);
+        if (!id)
+            return -1;
+        hp_shape_set(c->shape, c->i, path, plen, id); /* a failure only costs speed */
+    }
+    c->i++;
     sqlite3_stmt *st = s->st[ST_SAMPLE_INS];
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, c->m->ts_ms);
@@ -454,22 +464,21 @@ static void flush_host(void *val, void *ud)
 }
 
 /* Bind the latest-data text: the envelope as it came (no re-serialising),
- * or one made of data when the caller has no text. */
-static json_object *bind_latest(sqlite3_stmt *st, int i, const struct hp_store_msg *m)
+ * or one made of the data's text when the caller has no envelope text. */
+static void bind_latest(sqlite3_stmt *st, int i, const struct hp_store_msg *m,
+                        const struct hp_jnode *data)
 {
-    if (m->json) {
+    if (m->json)
         sqlite3_bind_text(st, i, m->json, (int)m->json_len, SQLITE_STATIC);
-        return NULL;
-    }
-    json_object *env = json_object_new_object();
-    json_object_object_add(env, "data", json_object_get(m->data));
-    sqlite3_bind_text(st, i, json_object_to_json_string_ext(env, JSON_C_TO_STRING_PLAIN), -1,
-                      SQLITE_STATIC);
-    return env;
+    else /* sqlite3_free'd by SQLite; NULL (out of memory) fails the NOT NULL */
+        sqlite3_bind_text(st, i, sqlite3_mprintf("{\"data\":%.*s}", (int)data->slen, data->str), -1,
+                          sqlite3_free);
 }
 
-/* The message is new: its samples, its latest data, its host's facts. */
-static int put_new(struct put_ctx *c, int64_t stream_id)
+/* The message is new: its samples, its latest data, its host's facts
+ * (the data's text as it came). */
+static int put_new(struct put_ctx *c, int64_t stream_id, const struct hp_json *doc,
+                   const struct hp_jnode *data)
 {
     struct hp_store *s = c->s;
     const struct hp_store_msg *m = c->m;
@@ -478,23 +487,41 @@ static int put_new(struct put_ctx *c, int64_t stream_id)
     bool session = strcmp(m->reporter, "session") == 0;
     enum hp_stmt which = session ? ST_HOST_FACTS : ST_LATEST_UPS;
     sqlite3_stmt *st = s->st[which];
-    json_object *made = NULL;
     sqlite3_bind_int64(st, 1, c->host_id);
     if (session) {
-        sqlite3_bind_text(st, 2, json_object_to_json_string_ext(m->data, JSON_C_TO_STRING_PLAIN),
-                          -1, SQLITE_STATIC);
+        bind_text(st, 2, data->str, data->slen);
         sqlite3_bind_int64(st, 3, m->ts_ms);
     } else {
         sqlite3_bind_text(st, 2, m->reporter, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, m->ts_ms);
-        made = bind_latest(st, 4, m);
+        bind_latest(st, 4, m, data);
     }
     int rc = step(s, which, c->err, c->len);
-    json_object_put(made);
-    if (rc != 0 || hp_store_flatten(m->reporter, m->data, put_sample, c) != 0)
+    char key[HP_PATH_MAX + 128];
+    size_t klen = make_key(key, sizeof(key), c->host_id, m->reporter, "", 0);
+    c->shape = klen ? hp_shape_of(&s->shapes, key, klen) : NULL;
+    if (rc != 0 || hp_store_flatten(m->reporter, doc, data, put_sample, c) != 0)
         return -1;
     mark_dirty(s, m->ts_ms);
     return 0;
+}
+
+/* The message's data as a node: jdata, or json-c's data read from its text. */
+static const struct hp_jnode *msg_data(struct hp_store *s, const struct hp_store_msg *m,
+                                       const struct hp_json **doc, char *err, size_t len)
+{
+    *doc = m->doc;
+    if (m->jdata)
+        return m->jdata;
+    const char *text = json_object_to_json_string_ext(m->data, JSON_C_TO_STRING_PLAIN);
+    int rc = text ? hp_json_parse(&s->conv, text, strlen(text)) : -2;
+    if (rc != 0 || hp_json_root(&s->conv)->type != HP_JOBJECT) {
+        snprintf(err, len, "store: the data is not an object%s",
+                 rc == -2 ? " (out of memory)" : "");
+        return NULL;
+    }
+    *doc = &s->conv;
+    return hp_json_root(&s->conv);
 }
 
 static int64_t host_id(struct hp_store *s, const struct hp_store_msg *m, char *err, size_t len)
@@ -532,7 +559,9 @@ enum hp_store_put hp_store_put(struct hp_store *s, const struct hp_store_msg *m,
             goto err;
         return HP_STORE_DUP;
     }
-    if (put_new(&c, stream) != 0)
+    const struct hp_json *doc;
+    const struct hp_jnode *data = msg_data(s, m, &doc, err, len);
+    if (!data || put_new(&c, stream, doc, data) != 0)
         goto err;
     return HP_STORE_NEW;
 err:

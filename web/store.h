@@ -35,16 +35,23 @@ struct hp_store_opts {
     double rollup_days;     /* per-minute rollups kept; default 30 */
 };
 
-/* One validated envelope. Strings are borrowed for the call. */
+struct hp_json;
+struct hp_jnode;
+
+/* One validated envelope. Everything is borrowed for the call. Its data is
+ * either doc's node jdata (the ingest path: web/json.h, with json set) or,
+ * when jdata is NULL, the json-c object data. */
 struct hp_store_msg {
     const char *host;
     const char *session;
     const char *reporter;
     uint64_t seq;
     int64_t ts_ms;
-    double interval;   /* seconds, 0 when absent */
-    json_object *data; /* borrowed */
-    const char *json;  /* the whole envelope text, for "latest" views */
+    double interval; /* seconds, 0 when absent */
+    json_object *data;
+    const struct hp_json *doc;
+    const struct hp_jnode *jdata;
+    const char *json; /* the whole envelope text, for "latest" views */
     size_t json_len;
 };
 
@@ -93,6 +100,10 @@ void hp_store_reader_close(struct hp_store_reader *r);
  * a field that no message has given yet is null. A host is stale when
  * nothing came for three of its shortest reporter intervals. */
 json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err, size_t len);
+/* One host's row of the fleet, the same object as its element of
+ * hp_store_fleet, read alone. NULL with err "unknown host" when never seen. */
+json_object *hp_store_fleet_host(struct hp_store_reader *r, const char *host, int64_t now_ms,
+                                 char *err, size_t len);
 
 /* Host facts from its latest session message: {"host", "session",
  * "first_seen_ms", "last_seen_ms", "facts": {the session message's data}}.

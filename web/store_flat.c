@@ -32,43 +32,42 @@ static bool skipped(const char *key)
     return false;
 }
 
-/* True when obj has a rate beside the counter key. */
-static bool has_rate(json_object *obj, const char *key)
+/* True when obj has a rate beside the counter c: a member named c's name
+ * followed by "_per_sec" or "_rate". */
+static bool has_rate(const struct hp_json *j, const struct hp_jnode *obj, const struct hp_jnode *c)
 {
-    char k[128];
-    size_t n = strlen(key);
-    if (n + sizeof("_per_sec") > sizeof(k))
-        return false;
-    memcpy(k, key, n);
-    memcpy(k + n, "_per_sec", sizeof("_per_sec"));
-    if (json_object_object_get_ex(obj, k, NULL))
-        return true;
-    memcpy(k + n, "_rate", sizeof("_rate"));
-    return json_object_object_get_ex(obj, k, NULL);
+    for (const struct hp_jnode *o = hp_json_child(j, obj); o; o = hp_json_next(j, o)) {
+        if (o->klen <= c->klen || memcmp(o->key, c->key, c->klen) != 0)
+            continue;
+        const char *tail = o->key + c->klen;
+        if (strcmp(tail, "_per_sec") == 0 || strcmp(tail, "_rate") == 0)
+            return true;
+    }
+    return false;
 }
 
-static const char *str_member(json_object *o, const char *key)
+static const char *str_member(const struct hp_json *j, const struct hp_jnode *o, const char *key)
 {
-    json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+    const struct hp_jnode *v = hp_json_get(j, o, key);
+    return v && v->type == HP_JSTRING ? v->str : NULL;
 }
 
 /* Name of array element i: a name-like member, or its position. */
-static void element_name(json_object *el, size_t i, char *buf, size_t len)
+static void element_name(const struct hp_json *j, const struct hp_jnode *el, size_t i, char *buf,
+                         size_t len)
 {
-    json_object *v;
-    const char *chip = str_member(el, "chip"), *label = str_member(el, "label");
-    const char *name = str_member(el, "name");
+    const struct hp_jnode *v;
+    const char *chip = str_member(j, el, "chip"), *label = str_member(j, el, "label");
+    const char *name = str_member(j, el, "name");
     if (chip && label)
         snprintf(buf, len, "%s/%s", chip, label);
-    else if (name && json_object_object_get_ex(el, "pid", &v))
-        snprintf(buf, len, "%s:%lld", name, (long long)json_object_get_int64(v));
-    else if (name || label || (name = str_member(el, "device")))
+    else if (name && (v = hp_json_get(j, el, "pid")) != NULL)
+        snprintf(buf, len, "%s:%lld", name,
+                 (long long)(v->type == HP_JINT ? v->i : (int64_t)v->num));
+    else if (name || label || (name = str_member(j, el, "device")))
         snprintf(buf, len, "%s", name ? name : label);
-    else if (json_object_object_get_ex(el, "cpu", &v) && json_object_is_type(v, json_type_int))
-        snprintf(buf, len, "%lld", (long long)json_object_get_int64(v));
+    else if ((v = hp_json_get(j, el, "cpu")) != NULL && v->type == HP_JINT)
+        snprintf(buf, len, "%lld", (long long)v->i);
     else
         snprintf(buf, len, "%zu", i);
 }
@@ -78,18 +77,20 @@ static void element_name(json_object *el, size_t i, char *buf, size_t len)
 #define LEAVES_MAX 4096
 
 struct walk {
+    const struct hp_json *j;
     hp_flat_fn fn;
     void *ud;
     unsigned leaves;
     char path[HP_PATH_MAX];
 };
 
-static int walk(struct walk *w, json_object *v, size_t plen);
+static int walk(struct walk *w, const struct hp_jnode *v, size_t plen);
 
 /* Append ".name" (or "name" at the top) to the path and walk v there. */
-static int walk_child(struct walk *w, json_object *v, size_t plen, const char *name)
+static int walk_child(struct walk *w, const struct hp_jnode *v, size_t plen, const char *name,
+                      size_t nl)
 {
-    size_t nl = strlen(name), n = nl + (plen ? 1 : 0);
+    size_t n = nl + (plen ? 1 : 0);
     if (plen + n >= sizeof(w->path))
         return 0; /* too deep or too long: no series */
     if (plen)
@@ -100,47 +101,45 @@ static int walk_child(struct walk *w, json_object *v, size_t plen, const char *n
     return rc;
 }
 
-static int walk(struct walk *w, json_object *v, size_t plen)
+static int walk(struct walk *w, const struct hp_jnode *v, size_t plen)
 {
-    switch (json_object_get_type(v)) {
-    case json_type_int:
-    case json_type_double:
-    case json_type_boolean: {
-        double d = json_object_get_double(v);
-        if (!plen || !isfinite(d) || ++w->leaves > LEAVES_MAX)
+    switch (v->type) {
+    case HP_JINT:
+    case HP_JDOUBLE:
+    case HP_JBOOL:
+        if (!plen || !isfinite(v->num) || ++w->leaves > LEAVES_MAX)
             return 0;
-        return w->fn(w->ud, w->path, plen, d);
-    }
-    case json_type_object: {
-        json_object_object_foreach(v, key, child)
-        {
-            if (skipped(key) || (json_object_is_type(child, json_type_int) && has_rate(v, key)))
+        return w->fn(w->ud, w->path, plen, v->num);
+    case HP_JOBJECT:
+        for (const struct hp_jnode *c = hp_json_child(w->j, v); c; c = hp_json_next(w->j, c)) {
+            if (skipped(c->key) || (c->type == HP_JINT && has_rate(w->j, v, c)))
                 continue;
-            int rc = walk_child(w, child, plen, key);
+            int rc = walk_child(w, c, plen, c->key, strlen(c->key));
+            if (rc)
+                return rc;
+        }
+        return 0;
+    case HP_JARRAY: {
+        size_t i = 0;
+        for (const struct hp_jnode *c = hp_json_child(w->j, v); c; c = hp_json_next(w->j, c)) {
+            char name[128];
+            element_name(w->j, c, i++, name, sizeof(name));
+            int rc = walk_child(w, c, plen, name, strlen(name));
             if (rc)
                 return rc;
         }
         return 0;
     }
-    case json_type_array:
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            json_object *el = json_object_array_get_idx(v, i);
-            char name[128];
-            element_name(el, i, name, sizeof(name));
-            int rc = walk_child(w, el, plen, name);
-            if (rc)
-                return rc;
-        }
-        return 0;
     default:
         return 0;
     }
 }
 
-int hp_store_flatten(const char *reporter, json_object *data, hp_flat_fn fn, void *ud)
+int hp_store_flatten(const char *reporter, const struct hp_json *j, const struct hp_jnode *data,
+                     hp_flat_fn fn, void *ud)
 {
     if (strcmp(reporter, "session") == 0 || strcmp(reporter, "ipaddr") == 0)
         return 0;
-    struct walk w = {.fn = fn, .ud = ud};
+    struct walk w = {.j = j, .fn = fn, .ud = ud};
     return walk(&w, data, 0);
 }

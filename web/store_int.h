@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "web/json.h"
 #include "web/store.h"
 #include "web/strmap.h"
 
@@ -52,6 +53,7 @@ struct hp_store {
     struct hp_strmap hosts;   /* host name -> hosts.id */
     struct hp_strmap streams; /* host id, reporter, session -> streams.id */
     struct hp_strmap series;  /* host id, reporter, path -> series.id */
+    struct hp_strmap shapes;  /* host id, reporter -> struct hp_shape */
     /* What the open transaction changes in hosts and streams, summed in
      * memory and written once per row at commit (struct host_acc and
      * struct stream_acc in store.c, keyed by their row id). */
@@ -61,6 +63,9 @@ struct hp_store {
      * recomputed by hp_store_maintain); a tiny set, most batches touch 1-2. */
     int64_t dirty[16];
     size_t n_dirty;
+    /* A message given as json-c data (tests, tools) is read through this,
+     * from its text, as ingest reads a message. */
+    struct hp_json conv;
 };
 
 /* Schema, created if missing; also the pragmas of every connection. */
@@ -69,10 +74,25 @@ int hp_store_pragmas(sqlite3 *db, bool writer, char *err, size_t len);
 /* Run sql (no rows) and report failure as "what: sqlite message". */
 int hp_store_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t len);
 
-/* Call fn for every numeric (or boolean) leaf of data worth a series, with
- * its dotted path. Stops and returns fn's value when it is non-zero. */
+/* Call fn for every numeric (or boolean) leaf of data (a node of j) worth
+ * a series, with its dotted path. Stops and returns fn's value when it is
+ * non-zero. */
 typedef int (*hp_flat_fn)(void *ud, const char *path, size_t plen, double value);
-int hp_store_flatten(const char *reporter, json_object *data, hp_flat_fn fn, void *ud);
+int hp_store_flatten(const char *reporter, const struct hp_json *j, const struct hp_jnode *data,
+                     hp_flat_fn fn, void *ud);
+
+/* The series ids of a (host, reporter)'s last message in order
+ * (store_shape.c), kept in a map cleared with hp_shape_free. hp_shape_of:
+ * the shape under key, made on first use (NULL when out of memory: the
+ * other two then answer 0 and do nothing). hp_shape_id: the id of the i-th
+ * number when its path is the one remembered there, else 0. hp_shape_set:
+ * remember path and id as the i-th, forgetting what came after; -1 when i
+ * is past the end or out of memory (the shape then stays short). */
+struct hp_shape;
+struct hp_shape *hp_shape_of(struct hp_strmap *shapes, const void *key, size_t klen);
+int64_t hp_shape_id(const struct hp_shape *sh, size_t i, const char *path, size_t plen);
+int hp_shape_set(struct hp_shape *sh, size_t i, const char *path, size_t plen, int64_t id);
+void hp_shape_free(void *sh);
 
 /* Rollups and retention (store_maint.c). */
 int hp_store_rollup_dirty(struct hp_store *s, int64_t now_ms, char *err, size_t len);

@@ -133,5 +133,6 @@ int hp_store_retain(struct hp_store *s, int64_t now_ms, char *err, size_t len)
     hp_strmap_clear(&s->hosts, NULL);
     hp_strmap_clear(&s->streams, NULL);
     hp_strmap_clear(&s->series, NULL);
+    hp_strmap_clear(&s->shapes, hp_shape_free);
     return 0;
 }

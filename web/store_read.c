@@ -14,6 +14,7 @@
 
 enum rd_stmt {
     RD_FLEET,
+    RD_FLEET_HOST,
     RD_HOST,
     RD_SERIES_LIST,
     RD_LATEST,
@@ -24,42 +25,45 @@ enum rd_stmt {
 };
 
 /* clang-format off */
+/* The fleet row of each host, all of them or one by name. */
+#define FLEET_ROW \
+    "SELECT h.name, h.last_ms," \
+    " (SELECT min(interval) FROM streams WHERE host_id = h.id AND session = h.session" \
+    "  AND interval > 0)," \
+    " (SELECT json_extract(data, '$.data.percent') FROM latest WHERE host_id = h.id AND reporter = 'cpu')," \
+    " (SELECT json_extract(data, '$.data.percent') FROM latest WHERE host_id = h.id AND reporter = 'mem')," \
+    " (SELECT max(json_extract(j.value, '$.percent')) FROM latest l, json_each(l.data, '$.data.filesystems') j" \
+    "  WHERE l.host_id = h.id AND l.reporter = 'disk')," \
+    " (SELECT max(json_extract(j.value, '$.value')) FROM latest l, json_each(l.data, '$.data.sensors') j" \
+    "  WHERE l.host_id = h.id AND l.reporter = 'temperature')," \
+    " (SELECT json_extract(data, '$.data.load1') FROM latest WHERE host_id = h.id AND reporter = 'cpu')," \
+    " (SELECT json_extract(data, '$.data.uptime') FROM latest WHERE host_id = h.id AND reporter = 'uptime')," \
+    " coalesce(json_extract(h.facts, '$.version')," \
+    "  (SELECT json_extract(data, '$.data.version') FROM latest WHERE host_id = h.id AND reporter = 'agent'))," \
+    " (SELECT CAST(total(max(0, max_seq - min_seq + 1 - received)) AS INTEGER) FROM streams" \
+    "  WHERE host_id = h.id)," \
+    " (SELECT CAST(total(received) AS INTEGER) FROM streams WHERE host_id = h.id)"
+
 static const char *const rd_sql[RD_COUNT] = {
-    [RD_FLEET] =
-        "SELECT h.name, h.last_ms,"
-        " (SELECT min(interval) FROM streams WHERE host_id = h.id AND session = h.session"
-        "  AND interval > 0),"
-        " (SELECT json_extract(data, '$.data.percent') FROM latest WHERE host_id = h.id AND reporter = 'cpu'),"
-        " (SELECT json_extract(data, '$.data.percent') FROM latest WHERE host_id = h.id AND reporter = 'mem'),"
-        " (SELECT max(json_extract(j.value, '$.percent')) FROM latest l, json_each(l.data, '$.data.filesystems') j"
-        "  WHERE l.host_id = h.id AND l.reporter = 'disk'),"
-        " (SELECT max(json_extract(j.value, '$.value')) FROM latest l, json_each(l.data, '$.data.sensors') j"
-        "  WHERE l.host_id = h.id AND l.reporter = 'temperature'),"
-        " (SELECT json_extract(data, '$.data.load1') FROM latest WHERE host_id = h.id AND reporter = 'cpu'),"
-        " (SELECT json_extract(data, '$.data.uptime') FROM latest WHERE host_id = h.id AND reporter = 'uptime'),"
-        " coalesce(json_extract(h.facts, '$.version'),"
-        "  (SELECT json_extract(data, '$.data.version') FROM latest WHERE host_id = h.id AND reporter = 'agent')),"
-        " (SELECT CAST(total(max(0, max_seq - min_seq + 1 - received)) AS INTEGER) FROM streams"
-        "  WHERE host_id = h.id),"
-        " (SELECT CAST(total(received) AS INTEGER) FROM streams WHERE host_id = h.id)"
-        " FROM hosts h ORDER BY h.name",
+    [RD_FLEET] = FLEET_ROW " FROM hosts h ORDER BY h.name",
+    [RD_FLEET_HOST] = FLEET_ROW " FROM hosts h WHERE h.name = ?1",
     [RD_HOST] = "SELECT name, session, first_ms, last_ms, facts FROM hosts WHERE name = ?1",
     [RD_SERIES_LIST] =
-        "SELECT s.reporter, s.path,"
-        " coalesce((SELECT min(minute) FROM rollup WHERE series_id = s.id),"
-        "  (SELECT min(ts) FROM samples WHERE series_id = s.id)),"
-        " (SELECT max(ts) FROM samples WHERE series_id = s.id)"
-        " FROM series s JOIN hosts h ON h.id = s.host_id"
+    "SELECT s.reporter, s.path,"
+    " coalesce((SELECT min(minute) FROM rollup WHERE series_id = s.id),"
+    "  (SELECT min(ts) FROM samples WHERE series_id = s.id)),"
+    " (SELECT max(ts) FROM samples WHERE series_id = s.id)"
+    " FROM series s JOIN hosts h ON h.id = s.host_id"
         " WHERE h.name = ?1 ORDER BY s.reporter, s.path",
     [RD_LATEST] =
-        "SELECT l.ts, l.data FROM latest l JOIN hosts h ON h.id = l.host_id"
+    "SELECT l.ts, l.data FROM latest l JOIN hosts h ON h.id = l.host_id"
         " WHERE h.name = ?1 AND l.reporter = ?2",
     [RD_LOSS] =
-        "SELECT s.reporter, s.session, s.received, max(0, s.max_seq - s.min_seq + 1 - s.received),"
-        " s.duplicates, s.max_seq, s.last_ms, s.interval FROM streams s"
+    "SELECT s.reporter, s.session, s.received, max(0, s.max_seq - s.min_seq + 1 - s.received),"
+    " s.duplicates, s.max_seq, s.last_ms, s.interval FROM streams s"
         " JOIN hosts h ON h.id = s.host_id WHERE h.name = ?1 ORDER BY s.reporter, s.last_ms",
     [RD_STATS] =
-        "SELECT total(received), total(duplicates), total(max(0, max_seq - min_seq + 1 - received)),"
+    "SELECT total(received), total(duplicates), total(max(0, max_seq - min_seq + 1 - received)),"
         " count(DISTINCT host_id) FROM streams",
     [RD_REJECTS] = "SELECT reason, count, last_ms, last_host FROM rejects ORDER BY reason",
 };
@@ -158,23 +162,43 @@ static const char *const fleet_cols[] = {"host",     "last_seen_ms", "interval",
                                          "mem_pct",  "fs_max_pct",   "temp_max_c", "load1",
                                          "uptime_s", "version",      "lost",       "received"};
 
+/* The fleet row at st's current row. */
+static json_object *fleet_row(sqlite3_stmt *st, int64_t now_ms)
+{
+    json_object *h = json_object_new_object();
+    for (int i = 0; i < (int)(sizeof(fleet_cols) / sizeof(fleet_cols[0])); i++)
+        json_object_object_add(h, fleet_cols[i], col_json(st, i));
+    double interval = sqlite3_column_double(st, 2);
+    int64_t last = sqlite3_column_int64(st, 1);
+    bool stale =
+        interval > 0 ? now_ms - last > (int64_t)(3 * interval * 1000) : now_ms - last > 3 * 60000;
+    json_object_object_add(h, "stale", json_object_new_boolean(stale));
+    return h;
+}
+
 json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err, size_t len)
 {
     sqlite3_stmt *st = r->st[RD_FLEET];
     json_object *res = json_object_new_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_object *h = json_object_new_object();
-        for (int i = 0; i < (int)(sizeof(fleet_cols) / sizeof(fleet_cols[0])); i++)
-            json_object_object_add(h, fleet_cols[i], col_json(st, i));
-        double interval = sqlite3_column_double(st, 2);
-        int64_t last = sqlite3_column_int64(st, 1);
-        bool stale = interval > 0 ? now_ms - last > (int64_t)(3 * interval * 1000)
-                                  : now_ms - last > 3 * 60000;
-        json_object_object_add(h, "stale", json_object_new_boolean(stale));
-        json_object_array_add(res, h);
-    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_object_array_add(res, fleet_row(st, now_ms));
     return done(r, st, rc, res, err, len);
+}
+
+json_object *hp_store_fleet_host(struct hp_store_reader *r, const char *host, int64_t now_ms,
+                                 char *err, size_t len)
+{
+    sqlite3_stmt *st = r->st[RD_FLEET_HOST];
+    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        json_object *none = done(r, st, rc, NULL, err, len);
+        if (rc == SQLITE_DONE)
+            snprintf(err, len, "unknown host");
+        return none;
+    }
+    return done(r, st, SQLITE_DONE, fleet_row(st, now_ms), err, len);
 }
 
 json_object *hp_store_host(struct hp_store_reader *r, const char *host, char *err, size_t len)

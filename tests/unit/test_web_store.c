@@ -263,6 +263,66 @@ static void retention_drops_old_raw_rows_keeps_rollups(void **state)
     json_object_put(s);
 }
 
+/* A series that retention dropped is made anew when its numbers return:
+ * no cache may keep answering the old id. */
+static void a_series_retention_dropped_comes_back(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t now = hp_real_ms(), old = now - 31 * 86400000LL; /* beyond the rollups too */
+    put(f, "r", "cpu", 1, old, "{\"percent\":11,\"user\":1}");
+    put(f, "r", "cpu", 2, old + 1000, "{\"percent\":22,\"user\":2}");
+    commit(f);
+    for (int i = 0; i < 3; i++) /* rollups of the dirty minutes, then retention */
+        assert_int_equal(hp_store_maintain(f->w, now, err, sizeof(err)), 0);
+    json_object *l = hp_store_host_series(f->r, "r", err, sizeof(err));
+    assert_int_equal(json_object_array_length(l), 0); /* its series are gone */
+    json_object_put(l);
+    put(f, "r", "cpu", 3, now - 1000, "{\"percent\":55,\"user\":5}");
+    commit(f);
+    json_object *s = series(f, "r", "cpu", "percent", now - 5000, now, 100);
+    assert_true(value(s, 0, 1) == 55);
+    json_object_put(s);
+}
+
+/* Fields that change order, come and go between messages keep their
+ * series (each number is stored under its own path). */
+static void fields_that_move_keep_their_series(void **state)
+{
+    struct fx *f = *state;
+    int64_t t = hp_real_ms() - 10000;
+    put(f, "m", "net", 1, t, "{\"a\":1,\"b\":2}");
+    put(f, "m", "net", 2, t + 1000, "{\"b\":3,\"a\":4}");
+    put(f, "m", "net", 3, t + 2000, "{\"a\":5,\"c\":6,\"b\":7}");
+    put(f, "m", "net", 4, t + 3000, "{\"c\":8}");
+    put(f, "m", "net", 5, t + 4000, "{\"a\":9,\"c\":10,\"b\":11}");
+    commit(f);
+    static const struct {
+        const char *path;
+        double want[5]; /* per message; -1: none */
+    } exp[] = {{"a", {1, 4, 5, -1, 9}}, {"b", {2, 3, 7, -1, 11}}, {"c", {-1, -1, 6, 8, 10}}};
+    for (size_t i = 0; i < 3; i++) {
+        json_object *s = series(f, "m", "net", exp[i].path, t - 1000, t + 5000, 1000);
+        json_object *pts = json_object_object_get(s, "points");
+        size_t k = 0;
+        for (size_t p = 0; p < json_object_array_length(pts); p++) {
+            if (isnan(value(s, p, 1)))
+                continue; /* a gap */
+            while (k < 5 && exp[i].want[k] < 0)
+                k++;
+            assert_true(k < 5);
+            if (value(s, p, 1) != exp[i].want[k])
+                fail_msg("%s point %zu: %g, want %g", exp[i].path, p, value(s, p, 1),
+                         exp[i].want[k]);
+            k++;
+        }
+        while (k < 5 && exp[i].want[k] < 0)
+            k++;
+        assert_int_equal(k, 5);
+        json_object_put(s);
+    }
+}
+
 static json_object *fleet_host(json_object *fleet, const char *name)
 {
     for (size_t i = 0; i < json_object_array_length(fleet); i++) {
@@ -320,6 +380,36 @@ static void fleet_summarises_each_host(void **state)
     assert_string_equal(err, "unknown host");
 }
 
+/* One host's fleet row read alone is its element of the whole fleet. */
+static void fleet_host_is_its_fleet_row(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t t = hp_real_ms();
+    for (int h = 0; h < 5; h++) {
+        char name[16], data[64];
+        snprintf(name, sizeof(name), "h%d", h);
+        snprintf(data, sizeof(data), "{\"percent\":%d,\"load1\":0.%d}", 10 * h, h);
+        for (uint64_t seq = 1; seq <= 3; seq += h % 2 ? 2 : 1) /* odd hosts lose one */
+            put(f, name, "cpu", seq, t - 60000 * h + (int64_t)seq * 1000, data);
+        put(f, name, "uptime", 1, t - 60000 * h, "{\"uptime\":60}");
+    }
+    commit(f);
+    json_object *fleet = hp_store_fleet(f->r, t + 1000, err, sizeof(err));
+    assert_int_equal(json_object_array_length(fleet), 5);
+    for (size_t i = 0; i < 5; i++) {
+        json_object *row = json_object_array_get_idx(fleet, i);
+        const char *name = json_object_get_string(json_object_object_get(row, "host"));
+        json_object *one = hp_store_fleet_host(f->r, name, t + 1000, err, sizeof(err));
+        assert_non_null(one);
+        assert_string_equal(json_object_to_json_string(one), json_object_to_json_string(row));
+        json_object_put(one);
+    }
+    json_object_put(fleet);
+    assert_null(hp_store_fleet_host(f->r, "nobody", t, err, sizeof(err)));
+    assert_string_equal(err, "unknown host");
+}
+
 static void rejects_are_counted_by_reason(void **state)
 {
     struct fx *f = *state;
@@ -367,7 +457,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(retention_drops_old_raw_rows_keeps_rollups, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_series_retention_dropped_comes_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(fields_that_move_keep_their_series, setup, teardown),
         cmocka_unit_test_setup_teardown(fleet_summarises_each_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(fleet_host_is_its_fleet_row, setup, teardown),
         cmocka_unit_test_setup_teardown(rejects_are_counted_by_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(uncommitted_is_invisible_and_survives_reopen, setup,
                                         teardown),

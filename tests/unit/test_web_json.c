@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_web_json.c -- the ingest path's JSON reader (web/json.c): values and
+ * their types, strings and escapes, what it refuses and where, the reuse
+ * of its buffers, and agreement with json-c on what is JSON at all. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web/json.h"
+
+static int parse(struct hp_json *j, const char *text)
+{
+    return hp_json_parse(j, text, strlen(text));
+}
+
+static void values_keep_their_types(void **state)
+{
+    (void)state;
+    struct hp_json j = {0};
+    assert_int_equal(parse(&j, " {\"i\":-12,\"d\":2.5e1,\"b\":true,\"f\":FALSE,\"n\":null,"
+                               "\"s\":\"x\",\"a\":[1,[2],{}],\"big\":18446744073709551616,"
+                               "\"min\":-9223372036854775808,\"z\":0,\"nan\":NaN,"
+                               "\"inf\":-Infinity} \n"),
+                     0);
+    const struct hp_jnode *r = hp_json_root(&j), *v;
+    assert_int_equal(r->type, HP_JOBJECT);
+    assert_int_equal(r->count, 12);
+    v = hp_json_get(&j, r, "i");
+    assert_int_equal(v->type, HP_JINT);
+    assert_true(v->i == -12 && v->num == -12);
+    v = hp_json_get(&j, r, "d");
+    assert_true(v->type == HP_JDOUBLE && v->num == 25);
+    v = hp_json_get(&j, r, "b");
+    assert_true(v->type == HP_JBOOL && v->num == 1);
+    v = hp_json_get(&j, r, "f");
+    assert_true(v->type == HP_JBOOL && v->num == 0);
+    assert_int_equal(hp_json_get(&j, r, "n")->type, HP_JNULL);
+    v = hp_json_get(&j, r, "s");
+    assert_true(v->type == HP_JSTRING && v->slen == 1 && strcmp(v->str, "x") == 0);
+    v = hp_json_get(&j, r, "a");
+    assert_true(v->type == HP_JARRAY && v->count == 3);
+    assert_int_equal(v->slen, strlen("[1,[2],{}]"));
+    assert_memory_equal(v->str, "[1,[2],{}]", v->slen); /* the text as it came */
+    const struct hp_jnode *e = hp_json_child(&j, v);
+    assert_true(e->type == HP_JINT && e->i == 1 && e->key == NULL);
+    e = hp_json_next(&j, e);
+    assert_true(e->type == HP_JARRAY && hp_json_child(&j, e)->i == 2);
+    e = hp_json_next(&j, e);
+    assert_true(e->type == HP_JOBJECT && e->count == 0 && !hp_json_next(&j, e));
+    v = hp_json_get(&j, r, "big"); /* beyond int64: a double, as a number */
+    assert_true(v->type == HP_JDOUBLE && v->num == 18446744073709551616.0);
+    v = hp_json_get(&j, r, "min");
+    assert_true(v->type == HP_JINT && v->i == INT64_MIN);
+    assert_int_equal(hp_json_get(&j, r, "z")->i, 0);
+    assert_true(isnan(hp_json_get(&j, r, "nan")->num));
+    assert_true(isinf(hp_json_get(&j, r, "inf")->num) && hp_json_get(&j, r, "inf")->num < 0);
+    assert_null(hp_json_get(&j, r, "missing"));
+    assert_null(hp_json_get(&j, hp_json_get(&j, r, "a"), "i")); /* not an object */
+    hp_json_free(&j);
+}
+
+static void strings_are_decoded(void **state)
+{
+    (void)state;
+    struct hp_json j = {0};
+    assert_int_equal(parse(&j, "[\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\", \"\\u00e9\\u20ac\","
+                               " \"\\ud83d\\ude00\", \"x\\u0000y\", \"\", \"caf\xc3\xa9\"]"),
+                     0);
+    const struct hp_jnode *s = hp_json_child(&j, hp_json_root(&j));
+    assert_string_equal(s->str, "a\"b\\c/d\b\f\n\r\t");
+    s = hp_json_next(&j, s);
+    assert_string_equal(s->str, "\xc3\xa9\xe2\x82\xac");
+    s = hp_json_next(&j, s);
+    assert_string_equal(s->str, "\xf0\x9f\x98\x80");
+    s = hp_json_next(&j, s); /* an escaped NUL stays, and the length says so */
+    assert_int_equal(s->slen, 3);
+    assert_memory_equal(s->str, "x\0y", 4);
+    s = hp_json_next(&j, s);
+    assert_true(s->slen == 0 && s->str[0] == '\0');
+    s = hp_json_next(&j, s);
+    assert_string_equal(s->str, "caf\xc3\xa9");
+    hp_json_free(&j);
+}
+
+/* Duplicate names: all kept in order, the last one answers (as json-c). */
+static void the_last_duplicate_answers(void **state)
+{
+    (void)state;
+    struct hp_json j = {0};
+    assert_int_equal(parse(&j, "{\"a\":1,\"b\":2,\"a\":3}"), 0);
+    assert_int_equal(hp_json_get(&j, hp_json_root(&j), "a")->i, 3);
+    assert_int_equal(hp_json_root(&j)->count, 3);
+    hp_json_free(&j);
+}
+
+static void bad_text_is_refused_where_it_is_bad(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        size_t pos;
+    } bad[] = {
+        {"", 0},         {"   ", 3},      {"{", 1},           {"{\"a\" 1}", 5}, {"{\"a\":1,}", 7},
+        {"[1,]", 3},     {"[1 2]", 3},    {"{\"a\":1} x", 8}, {"01", 1},        {"1.", 1},
+        {"1e", 1},       {"-", 0},        {"\"abc", 4},       {"\"a\\x\"", 3},  {"\"\\u12g4\"", 2},
+        {"\"a\tb\"", 2}, {"tru", 0},      {"nul", 0},         {"{a:1}", 1},     {"'a'", 0},
+        {"[1]]", 3},     {"{\"a\":}", 5},
+    };
+    struct hp_json j = {0};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse(&j, bad[i].text) != -1 || j.pos != bad[i].pos || !j.err)
+            fail_msg("\"%s\": rc %d, pos %zu (want %zu), %s", bad[i].text, parse(&j, bad[i].text),
+                     j.pos, bad[i].pos, j.err ? j.err : "no reason");
+    }
+    hp_json_free(&j);
+}
+
+static void nesting_stops_at_32_levels(void **state)
+{
+    (void)state;
+    char text[200];
+    struct hp_json j = {0};
+    for (int depth = 31; depth <= 33; depth++) {
+        memset(text, '[', (size_t)depth);
+        memset(text + depth, ']', (size_t)depth);
+        text[2 * depth] = '\0';
+        assert_int_equal(parse(&j, text), depth <= HP_JSON_DEPTH ? 0 : -1);
+    }
+    hp_json_free(&j);
+}
+
+/* One struct for many texts: a parse forgets the last one, and gives back
+ * what a huge one took; a text is read only up to its length (no NUL
+ * needed after it). */
+static void buffers_are_reused(void **state)
+{
+    (void)state;
+    struct hp_json j = {0};
+    size_t n = 2 * HP_JSON_KEEP_ARENA;
+    char *big = malloc(n + 3);
+    big[0] = '"';
+    memset(big + 1, 'x', n);
+    big[n + 1] = '"';
+    big[n + 2] = '!'; /* past the length given: not read */
+    assert_int_equal(hp_json_parse(&j, big, n + 2), 0);
+    assert_int_equal(hp_json_root(&j)->slen, n);
+    assert_true(j.acap > HP_JSON_KEEP_ARENA);
+    size_t elems = 2 * HP_JSON_KEEP_NODES;
+    char *many = malloc(2 * elems + 2);
+    many[0] = '[';
+    for (size_t i = 0; i < elems; i++)
+        memcpy(many + 1 + 2 * i, i + 1 < elems ? "1," : "1]", 2);
+    assert_int_equal(hp_json_parse(&j, many, 2 * elems + 1), 0);
+    assert_int_equal(hp_json_root(&j)->count, elems);
+    assert_true(j.cap > HP_JSON_KEEP_NODES && j.acap <= HP_JSON_KEEP_ARENA);
+    assert_int_equal(parse(&j, "{\"k\":\"v\"}"), 0);
+    assert_int_equal(j.count, 2);
+    assert_true(j.cap <= HP_JSON_KEEP_NODES && j.acap <= HP_JSON_KEEP_ARENA); /* given back */
+    free(many);
+    assert_string_equal(hp_json_get(&j, hp_json_root(&j), "k")->str, "v");
+    assert_int_equal(hp_json_parse(&j, "12345", 2), 0);
+    assert_int_equal(hp_json_root(&j)->i, 12);
+    free(big);
+    hp_json_free(&j);
+}
+
+/* Whether json-c (as ingest used it: one value, then only white space)
+ * takes text whole. */
+static bool json_c_takes(const char *text)
+{
+    json_tokener *tok = json_tokener_new();
+    size_t len = strlen(text);
+    json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    size_t end = json_tokener_get_parse_end(tok);
+    bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
+    while (ok && end < len && strchr(" \t\r\n", text[end]))
+        end++;
+    json_object_put(o);
+    json_tokener_free(tok);
+    return ok && end == len;
+}
+
+/* The same verdict as json-c on real messages and on every one-byte
+ * change of one (the few texts json-c's leniency takes beyond JSON aside). */
+static void agrees_with_json_c(void **state)
+{
+    (void)state;
+    const char *msg =
+        "{\"v\":1,\"host\":\"web01\",\"reporter\":\"net\",\"ts\":1795832508655,"
+        "\"session\":\"04f7fb8e\",\"seq\":12,\"interval\":5,\"data\":{\"interfaces\":"
+        "{\"eth0\":{\"bytes_recv\":123456789,\"bytes_recv_per_sec\":1.5e3,\"up\":true}},"
+        "\"list\":[{\"name\":\"a\\u00e9\",\"pid\":7}],\"x\":null,\"neg\":-0.25}}";
+    static const char repl[] = "{}[]\":,.-+eE0 x\\u\t";
+    struct hp_json j = {0};
+    char text[600];
+    size_t len = strlen(msg), differ = 0, tried = 0;
+    assert_int_equal(parse(&j, msg), 0);
+    assert_true(json_c_takes(msg));
+    for (size_t i = 0; i < len; i++)
+        for (size_t r = 0; r < sizeof(repl) - 1; r++) {
+            memcpy(text, msg, len + 1);
+            text[i] = repl[r];
+            bool mine = parse(&j, text) == 0, theirs = json_c_takes(text);
+            tried++;
+            if (mine && !theirs)
+                fail_msg("takes what json-c refuses: %s", text);
+            differ += mine != theirs; /* json-c's leniency: trailing commas, bare words */
+        }
+    assert_true(differ * 20 < tried); /* json-c's leniencies stay rare */
+    hp_json_free(&j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(values_keep_their_types),
+        cmocka_unit_test(strings_are_decoded),
+        cmocka_unit_test(the_last_duplicate_answers),
+        cmocka_unit_test(bad_text_is_refused_where_it_is_bad),
+        cmocka_unit_test(nesting_stops_at_32_levels),
+        cmocka_unit_test(buffers_are_reused),
+        cmocka_unit_test(agrees_with_json_c),
+    };
+    return cmocka_run_group_tests_name("web_json", tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* json.h -- a small JSON reader for the ingest path: one message text in,
+ * a read-only tree of nodes out, in two reused buffers.
+ *
+ * Why not json-c's tokener: it allocates a node, and a hash table per
+ * object, for every value, and frees them all again after each message;
+ * that was about a quarter of hostpulse-web's ingest time. This reader
+ * keeps one array of nodes and one string arena per struct hp_json and
+ * reuses them for every message, so that a parse allocates nothing once
+ * they have grown to the largest message.
+ *
+ * It reads RFC 8259 JSON, plus what json-c's default (non-strict) mode
+ * accepts and the agent can emit: NaN, Infinity and -Infinity (json-c
+ * writes a non-finite double so), and true, false and null in any case.
+ * Nesting deeper than 32 levels is an error, as in json-c. An object keeps
+ * its members in order, duplicates included; hp_json_get answers the last
+ * one, as json-c keeps the last. One thread at a time per struct hp_json. */
+#ifndef HP_WEB_JSON_H
+#define HP_WEB_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HP_JSON_DEPTH 32
+/* What a struct hp_json keeps between parses at most: a message far larger
+ * than the agent's (a few KiB) gives its memory back at the next parse. */
+#define HP_JSON_KEEP_NODES 16384     /* 1 MiB of nodes */
+#define HP_JSON_KEEP_ARENA (1 << 20) /* bytes */
+
+enum hp_jtype { HP_JNULL, HP_JBOOL, HP_JINT, HP_JDOUBLE, HP_JSTRING, HP_JARRAY, HP_JOBJECT };
+
+/* Node 0 is the root. Links are node indices: 0 means none (the root is
+ * nobody's child or sibling). Strings live in the arena, NUL-terminated,
+ * and may hold NULs of their own (\u0000): slen is their length. */
+struct hp_jnode {
+    enum hp_jtype type;
+    uint32_t child; /* first member or element (object, array) */
+    uint32_t next;  /* next member or element of the parent */
+    uint32_t count; /* members or elements (object, array) */
+    uint32_t klen;
+    uint32_t slen;
+    const char *key; /* member name when the parent is an object, else NULL */
+    /* string: its value; object, array: its text in the input (not
+     * NUL-terminated), for storing it as it came */
+    const char *str;
+    double num; /* int, double; bool as 0 or 1 */
+    int64_t i;  /* int; an integer beyond int64 is a double */
+};
+
+struct hp_json {
+    struct hp_jnode *n;
+    uint32_t count, cap;
+    char *arena;
+    size_t acap, aused;
+    /* the parse in progress, and where and why it failed */
+    const char *text;
+    size_t len, pos;
+    const char *err;
+};
+
+/* Parse text[0..len) (not NUL-terminated) as exactly one JSON value with
+ * optional white space around it. 0, or -1 with j->err and j->pos (the
+ * byte offset) saying why; -2 when out of memory. The tree stays valid
+ * until the next parse or hp_json_free. */
+int hp_json_parse(struct hp_json *j, const char *text, size_t len);
+void hp_json_free(struct hp_json *j);
+
+static inline const struct hp_jnode *hp_json_root(const struct hp_json *j)
+{
+    return j->count ? &j->n[0] : NULL;
+}
+
+/* First child of n, and the sibling after c: NULL at the end. */
+static inline const struct hp_jnode *hp_json_child(const struct hp_json *j,
+                                                   const struct hp_jnode *n)
+{
+    return n->child ? &j->n[n->child] : NULL;
+}
+
+static inline const struct hp_jnode *hp_json_next(const struct hp_json *j, const struct hp_jnode *c)
+{
+    return c->next ? &j->n[c->next] : NULL;
+}
+
+/* The last member of object obj named key (klen bytes), or NULL (also
+ * when obj is not an object). */
+const struct hp_jnode *hp_json_getn(const struct hp_json *j, const struct hp_jnode *obj,
+                                    const char *key, size_t klen);
+const struct hp_jnode *hp_json_get(const struct hp_json *j, const struct hp_jnode *obj,
+                                   const char *key);
+
+static inline bool hp_json_is_number(const struct hp_jnode *n)
+{
+    return n->type == HP_JINT || n->type == HP_JDOUBLE;
+}
+
+#endif
