@@ -108,16 +108,19 @@ def by_reporter(msgs):
 def check_values(test, w, msgs):
     """Every cpu, mem, net, disk and uptime message's main values are in
     the store at its timestamp, as the agent sent them."""
+    def present(d, names):  # a reporter leaves out a value it cannot compute this time
+        return {k: d[k] for k in names if k in d}
+
     checks = {
-        "cpu": lambda d: {"percent": d["percent"], "user": d["user"], "system": d["system"],
-                          "load1": d["load1"]},
-        "mem": lambda d: {"percent": d["percent"], "used": d["used"],
-                          "swap.percent": d["swap"]["percent"]},
+        "cpu": lambda d: present(d, ("percent", "user", "system", "load1")),
+        "mem": lambda d: dict(present(d, ("percent", "used")),
+                              **{"swap." + k: v for k, v in
+                                 present(d.get("swap", {}), ("percent",)).items()}),
         "net": lambda d: {"interfaces.%s.bytes_recv_per_sec" % i: v["bytes_recv_per_sec"]
                           for i, v in d["interfaces"].items() if "bytes_recv_per_sec" in v},
         "disk": lambda d: {"filesystems.%s.percent" % f: v["percent"]
-                           for f, v in d["filesystems"].items()},
-        "uptime": lambda d: {"uptime": d["uptime"]},
+                           for f, v in d["filesystems"].items() if "percent" in v},
+        "uptime": lambda d: present(d, ("uptime",)),
     }
     seen = set()
     for reporter, fields in checks.items():
@@ -127,7 +130,7 @@ def check_values(test, w, msgs):
         seen.add(reporter)
         host = got[0]["host"]
         lo, hi = min(m["ts"] for m in got), max(m["ts"] for m in got)
-        for path in fields(got[0]["data"]):
+        for path in sorted(set().union(*(fields(m["data"]) for m in got))):
             pts = {p[0]: p[1] for p in w.points(host, reporter, path, lo, hi)["points"]
                    if p[1] is not None}
             for m in got:
