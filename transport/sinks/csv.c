@@ -137,33 +137,82 @@ static int flat_add(struct csv *c, const char *key, size_t klen, const char *val
     return 0;
 }
 
+/* v in decimal at out (at least 21 bytes), NUL-terminated; its length. */
+static size_t csv_utoa(char *out, uint64_t v)
+{
+    char t[20];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+/* key (klen bytes) + "." + the n bytes at s; the new length, or 0 when it
+ * would not fit in kcap (the member is then left out). */
+static size_t key_append(char *key, size_t klen, size_t kcap, const char *s, size_t n)
+{
+    if (klen + 1 + n >= kcap)
+        return 0;
+    key[klen] = '.';
+    memcpy(key + klen + 1, s, n);
+    key[klen + 1 + n] = '\0';
+    return klen + 1 + n;
+}
+
+/* The CSV text of a scalar, as json-c prints it: integers and booleans
+ * formatted here into buf (at least 22 bytes) rather than through json-c's
+ * printbuf (a malloc and snprintf per value); doubles keep json-c's text
+ * (the number as the message wrote it). NULL (JSON null) is empty. */
+static const char *scalar_text(json_object *o, char *buf)
+{
+    if (o == NULL)
+        return "";
+    switch (json_object_get_type(o)) {
+    case json_type_string:
+        return json_object_get_string(o);
+    case json_type_boolean:
+        return json_object_get_boolean(o) ? "true" : "false";
+    case json_type_int: {
+        int64_t i = json_object_get_int64(o);
+        if (i == INT64_MAX) /* or an unsigned value above it */
+            csv_utoa(buf, json_object_get_uint64(o));
+        else if (i < 0)
+            buf[0] = '-', csv_utoa(buf + 1, (uint64_t)0 - (uint64_t)i);
+        else
+            csv_utoa(buf, (uint64_t)i);
+        return buf;
+    }
+    default:
+        return json_object_to_json_string(o);
+    }
+}
+
 static int flatten(struct csv *c, json_object *o, char *key, size_t klen, size_t kcap)
 {
     if (json_object_is_type(o, json_type_object)) {
         json_object_object_foreach(o, k, v)
         {
-            int n = snprintf(key + klen, kcap - klen, ".%s", k);
-            if (n < 0 || (size_t)n >= kcap - klen)
-                continue;
-            if (flatten(c, v, key, klen + (size_t)n, kcap))
+            size_t n = key_append(key, klen, kcap, k, strlen(k));
+            if (n && flatten(c, v, key, n, kcap))
                 return -1;
         }
         return 0;
     }
     if (json_object_is_type(o, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(o); i++) {
-            int n = snprintf(key + klen, kcap - klen, ".%zu", i);
-            if (n < 0 || (size_t)n >= kcap - klen)
-                continue;
-            if (flatten(c, json_object_array_get_idx(o, i), key, klen + (size_t)n, kcap))
+            char idx[24];
+            size_t n = key_append(key, klen, kcap, idx, csv_utoa(idx, i));
+            if (n && flatten(c, json_object_array_get_idx(o, i), key, n, kcap))
                 return -1;
         }
         return 0;
     }
-    const char *val = o == NULL                                  ? ""
-                      : json_object_is_type(o, json_type_string) ? json_object_get_string(o)
-                                                                 : json_object_to_json_string(o);
-    return flat_add(c, key, klen, val);
+    char num[24];
+    return flat_add(c, key, klen, scalar_text(o, num));
 }
 
 /* ---- files ----------------------------------------------------------- */
