@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,6 +100,52 @@ static void numbers_are_short_and_finite(void **state)
     assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
                         "{\"a\":12.5,\"b\":0.3,\"c\":0,\"whole\":3}");
     json_object_put(o);
+}
+
+/* printf's "%.*f", trimmed: what hp_fmt_fixed must print for every value. */
+static void fixed_by_printf(char *buf, size_t cap, double v, int d)
+{
+    int n = snprintf(buf, cap, "%.*f", d, v);
+    if (d > 0) {
+        while (n > 1 && buf[n - 1] == '0')
+            buf[--n] = '\0';
+        if (buf[n - 1] == '.')
+            buf[--n] = '\0';
+    }
+    if (strcmp(buf, "-0") == 0)
+        strcpy(buf, "0");
+}
+
+/* hp_fmt_fixed skips printf where the rounding is unambiguous: the same
+ * text as printf for exact ties (0.125, 2.5), values a hair off a tie
+ * (1.005, 2.675), negatives, whole numbers, large values and a spread of
+ * pseudo-random ones at every magnitude, for 0 to 6 decimals. */
+static void fixed_matches_printf(void **state)
+{
+    (void)state;
+    static const double fixed[] = {0,     -0.0,     0.125, 2.5,     -2.5,   0.5,        1.005,
+                                   2.675, -1.005,   1e-9,  -1e-9,   3.0,    12.5000001, 99.995,
+                                   1e11,  123456.5, 1e15,  -4.5e13, 0.0625, 1234.5678,  7e-5};
+    char got[48], want[64];
+    for (int d = 0; d <= 6; d++) {
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+            assert_true(hp_fmt_fixed(got, sizeof(got), fixed[i], d) > 0);
+            fixed_by_printf(want, sizeof(want), fixed[i], d);
+            assert_string_equal(got, want);
+        }
+        uint64_t x = 88172645463325252ull; /* xorshift64: the same values every run */
+        for (int i = 0; i < 200000; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            double mant = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+            double v = mant * pow(10.0, (double)(int)(x % 17) - 6) * (x & 1 ? -1 : 1);
+            if (i % 4 == 0) /* near ties on purpose: k + 0.5 at the last place */
+                v = (floor(v * pow(10, d)) + 0.5) / pow(10, d);
+            assert_true(hp_fmt_fixed(got, sizeof(got), v, d) > 0);
+            fixed_by_printf(want, sizeof(want), v, d);
+            if (strcmp(got, want) != 0)
+                fail_msg("%.17g with %d decimals: %s, printf %s", v, d, got, want);
+        }
+    }
 }
 
 static void envelope_round_trip(void **state)
@@ -300,6 +347,7 @@ static void identifiers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fixed_matches_printf),
         cmocka_unit_test(valid_group_has_no_errors),
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),
