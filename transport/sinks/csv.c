@@ -205,7 +205,8 @@ static int flatten(struct csv *c, json_object *o, char *key, size_t klen, size_t
     if (json_object_is_type(o, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(o); i++) {
             char idx[24];
-            size_t n = key_append(key, klen, kcap, idx, csv_utoa(idx, i));
+            size_t ilen = csv_utoa(idx, i);
+            size_t n = key_append(key, klen, kcap, idx, ilen);
             if (n && flatten(c, json_object_array_get_idx(o, i), key, n, kcap))
                 return -1;
         }
