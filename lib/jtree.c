@@ -109,12 +109,26 @@ static long string(struct jp *j)
             return -1;
         char e = *j->p++, c;
         switch (e) {
-        case '"': case '\\': case '/': c = e; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
+        case '"':
+        case '\\':
+        case '/':
+            c = e;
+            break;
+        case 'b':
+            c = '\b';
+            break;
+        case 'f':
+            c = '\f';
+            break;
+        case 'n':
+            c = '\n';
+            break;
+        case 'r':
+            c = '\r';
+            break;
+        case 't':
+            c = '\t';
+            break;
         case 'u':
             if (unicode_escape(j, b) != 0)
                 return -1;
