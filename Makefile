@@ -18,13 +18,14 @@ BUILD_DEPS := build-essential pkg-config libjson-c-dev libconfig-dev libsensors-
            librabbitmq-dev librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev \
            libmariadb-dev libmosquitto-dev libsqlite3-dev
 # Debian packages for building, testing, fuzzing, benchmarking, packaging
-# (`make deps`, `make check`): a superset of BUILD_DEPS.
+# (`make deps`, `make check`): a superset of BUILD_DEPS. libprotobuf-c1: collectd-core
+# only suggests it, and its write_prometheus.so needs it (bench footprint).
 DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-dev \
            librdkafka-dev libmicrohttpd-dev libsensors-dev libcurl4-openssl-dev zlib1g-dev libmariadb-dev \
            libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck \
            python3 python3-jsonschema python3-prometheus-client rabbitmq-server mariadb-server mariadb-client \
            kcat openssl lm-sensors util-linux procps iproute2 python3-fusepy \
-           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core git \
+           debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core libprotobuf-c1 git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \
            maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js \
            chromium python3-websocket amqp-tools jq

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include <signal.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,8 +292,26 @@ static int run_status(const struct cli *c)
     return rc;
 }
 
+/* One malloc arena for every thread, unless the administrator chose with
+ * MALLOC_ARENA_MAX or GLIBC_TUNABLES. glibc gives each thread that
+ * allocates an arena of its own (up to 8 per core), each holding on to
+ * 50-200 KiB of touched heap; the agent's threads allocate a few KiB a
+ * second each, and frees go through the per-thread cache, so one arena
+ * costs no measurable contention and keeps about 1 MiB less resident
+ * (README, footprint). Called before any thread starts. */
+static void one_malloc_arena(void)
+{
+    const char *tun = getenv("GLIBC_TUNABLES");
+    if (getenv("MALLOC_ARENA_MAX") || (tun && strstr(tun, "malloc.arena_max")))
+        return;
+#ifdef M_ARENA_MAX
+    mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    one_malloc_arena();
     struct cli c = {0};
     if (parse_cli(argc, argv, &c) != 0)
         return 2;

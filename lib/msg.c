@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,12 +109,12 @@ struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uin
     return s ? hp_msg_new_id(&id, reporter, seq, ts_ms, s, len) : NULL;
 }
 
-void hp_json_add_double(json_object *obj, const char *key, double v, int decimals)
+/* The reference: printf's correctly rounded "%.*f", trimmed. */
+static size_t fmt_fixed_printf(char *buf, size_t cap, double v, int decimals)
 {
-    if (!isfinite(v))
-        return; /* JSON has no NaN/Inf: leave the field out */
-    char buf[48];
-    int n = snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+    int n = snprintf(buf, cap, "%.*f", decimals, v);
+    if (n < 0 || (size_t)n >= cap)
+        return 0;
     /* Trim trailing zeros (and a bare '.') so 12.50 prints as 12.5. */
     if (decimals > 0) {
         while (n > 1 && buf[n - 1] == '0')
@@ -121,8 +122,67 @@ void hp_json_add_double(json_object *obj, const char *key, double v, int decimal
         if (buf[n - 1] == '.')
             buf[--n] = '\0';
     }
-    if (strcmp(buf, "-0") == 0)
+    if (strcmp(buf, "-0") == 0) {
         strcpy(buf, "0");
+        n = 1;
+    }
+    return (size_t)n;
+}
+
+/* Digits of v at p, width digits at least (zero-padded); the end. */
+static char *put_digits(char *p, uint64_t v, int width)
+{
+    char t[24];
+    int n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n < width)
+        t[n++] = '0';
+    while (n > 0)
+        *p++ = t[--n];
+    return p;
+}
+
+size_t hp_fmt_fixed(char *buf, size_t cap, double v, int decimals)
+{
+    static const double P10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (decimals < 0 || decimals > 9 || !isfinite(v) || cap < 48)
+        return fmt_fixed_printf(buf, cap, v, decimals);
+    double scaled = fabs(v) * P10[decimals]; /* one rounding: error <= scaled * 2^-53 */
+    if (!(scaled < 1e12))
+        return fmt_fixed_printf(buf, cap, v, decimals);
+    double fl = floor(scaled), frac = scaled - fl;  /* both exact */
+    if (fabs(frac - 0.5) <= scaled * 4e-16 + 1e-12) /* (near) a tie: let printf decide */
+        return fmt_fixed_printf(buf, cap, v, decimals);
+    /* Not near a tie, so the product's rounding error cannot move the
+     * correctly rounded result: the same digits printf prints. */
+    uint64_t r = (uint64_t)fl + (frac > 0.5), p10 = (uint64_t)P10[decimals];
+    uint64_t ip = r / p10, fp = r % p10;
+    char *p = buf;
+    if (v < 0 && r != 0)
+        *p++ = '-';
+    p = put_digits(p, ip, 1);
+    if (fp) {
+        int width = decimals;
+        while (fp % 10 == 0) { /* trailing zeros */
+            fp /= 10;
+            width--;
+        }
+        *p++ = '.';
+        p = put_digits(p, fp, width);
+    }
+    *p = '\0';
+    return (size_t)(p - buf);
+}
+
+void hp_json_add_double(json_object *obj, const char *key, double v, int decimals)
+{
+    if (!isfinite(v))
+        return; /* JSON has no NaN/Inf: leave the field out */
+    char buf[48];
+    if (hp_fmt_fixed(buf, sizeof(buf), v, decimals) == 0)
+        return;
     json_object_object_add(obj, key, json_object_new_double_s(v, buf));
 }
 

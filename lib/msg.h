@@ -87,6 +87,11 @@ struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uin
 /* Helpers for reporters: add a number rounded to `decimals` places, so
  * messages stay short and stable ("12.5", not "12.500000000000002"). */
 void hp_json_add_double(json_object *obj, const char *key, double v, int decimals);
+/* The text hp_json_add_double writes: v rounded to `decimals` places as
+ * printf("%.*f") rounds, trailing zeros and a bare '.' trimmed, "-0" as
+ * "0"; without printf where the rounding is unambiguous. Into buf (cap
+ * bytes, 48 are enough); the length, 0 if it does not fit. */
+size_t hp_fmt_fixed(char *buf, size_t cap, double v, int decimals);
 void hp_json_add_int(json_object *obj, const char *key, int64_t v);
 void hp_json_add_uint(json_object *obj, const char *key, uint64_t v);
 void hp_json_add_string(json_object *obj, const char *key, const char *v);

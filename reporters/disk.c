@@ -19,6 +19,7 @@
  *               seconds and reported from the cache in between.
  *
  * Mount points are host paths: statvfs is not redirected by proc_root. */
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/msg.h"
@@ -29,11 +30,14 @@
 #include <errno.h>
 #include <fts.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <mntent.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 
 enum {
@@ -58,6 +62,11 @@ struct watched {
     bool ok, warned;
 };
 
+/* One real filesystem of the mount table (strings owned, one allocation). */
+struct mnt {
+    char *dir, *fsname, *type;
+};
+
 struct disk {
     /* options, borrowed from the config */
     const config_setting_t *mounts_opt, *devices, *exclude_devices, *directories;
@@ -71,6 +80,14 @@ struct disk {
     int64_t dir_interval_ns;
     bool warned_mounts, warned_diskstats;
     char warned_statvfs[8][128]; /* mount points already warned about (first few) */
+    /* The mount table as last read: the text stays in mounts.buf and its
+     * real filesystems in real[], both kept until procfs says the table
+     * changed (mounts_changed). */
+    struct mnt *real;
+    size_t nreal, capreal;
+    bool mounts_ok;   /* the last read of mounts succeeded */
+    bool mounts_proc; /* mounts is procfs's: poll() reports changes */
+    bool real_ok;     /* real[] is from the current text */
 };
 
 static const char *const default_exclude[] = {"loop*", "ram*", NULL};
@@ -236,28 +253,93 @@ static bool find_mount(const char *mounts, const char *want, char *dev, char *ty
     return found;
 }
 
-/* Every real filesystem of the mounts text, one per device. */
-static void add_real_filesystems(struct disk *d, const char *mounts, json_object *fss)
+static void real_clear(struct disk *d)
 {
+    for (size_t i = 0; i < d->nreal; i++)
+        free(d->real[i].dir); /* the one allocation of the three strings */
+    d->nreal = 0;
+    d->real_ok = false;
+}
+
+/* real[] from the mounts text: every mount of a real filesystem, in order
+ * (the one-per-device rule is applied per sample, after statvfs). -1 on
+ * ENOMEM (real[] is then left empty and rebuilt next time). */
+static int real_build(struct disk *d, const char *mounts)
+{
+    real_clear(d);
     const char *fslist = hp_procfile_read(&d->filesystems, true);
     FILE *f = mounts_stream(mounts);
     struct mntent m;
     char buf[3 * PATH_MAX];
-    while (f && getmntent_r(f, &m, buf, sizeof(buf))) {
-        if (m.mnt_dir[0] && real_fs(fslist, m.mnt_type, m.mnt_fsname) &&
-            !device_seen(fss, m.mnt_fsname) && !json_object_object_get_ex(fss, m.mnt_dir, NULL)) {
-            json_object *o = fs_object(d, m.mnt_dir, m.mnt_fsname, m.mnt_type);
-            if (o)
-                json_object_object_add(fss, m.mnt_dir, o);
+    int rc = 0;
+    while (f && rc == 0 && getmntent_r(f, &m, buf, sizeof(buf))) {
+        if (!m.mnt_dir[0] || !real_fs(fslist, m.mnt_type, m.mnt_fsname))
+            continue;
+        size_t a = strlen(m.mnt_dir) + 1, b = strlen(m.mnt_fsname) + 1, c = strlen(m.mnt_type) + 1;
+        char *str = malloc(a + b + c);
+        if (!str || hp_grow(&d->real, &d->capreal, d->nreal + 1, sizeof(*d->real)) != 0) {
+            free(str);
+            rc = -1;
+            break;
         }
+        memcpy(str, m.mnt_dir, a);
+        memcpy(str + a, m.mnt_fsname, b);
+        memcpy(str + a + b, m.mnt_type, c);
+        d->real[d->nreal++] = (struct mnt){str, str + a, str + a + b};
     }
     if (f)
         fclose(f);
+    if (rc)
+        real_clear(d);
+    d->real_ok = rc == 0;
+    return rc;
+}
+
+/* Every real filesystem of the mount table, one per device. */
+static void add_real_filesystems(struct disk *d, const char *mounts, json_object *fss)
+{
+    if (!d->real_ok && real_build(d, mounts) != 0)
+        return;
+    for (size_t i = 0; i < d->nreal; i++) {
+        const struct mnt *m = &d->real[i];
+        if (device_seen(fss, m->fsname) || json_object_object_get_ex(fss, m->dir, NULL))
+            continue;
+        json_object *o = fs_object(d, m->dir, m->fsname, m->type);
+        if (o)
+            json_object_object_add(fss, m->dir, o);
+    }
+}
+
+/* Whether the mount table may have changed since the last read: always
+ * for a file that is not procfs's (a fixture tree) or after a failed read;
+ * else when poll() on the kept descriptor reports the mount namespace's
+ * change event (POLLPRI), which procfs raises once per change. */
+static bool mounts_changed(struct disk *d)
+{
+    if (!d->mounts_ok || !d->mounts_proc || d->mounts.fd < 0)
+        return true;
+    struct pollfd p = {.fd = d->mounts.fd, .events = POLLPRI};
+    return poll(&p, 1, 0) != 0 && (p.revents & (POLLPRI | POLLERR | POLLNVAL));
+}
+
+/* The mounts text: the one read before when the table has not changed
+ * (neither reading it nor parsing it again), else read anew. */
+static const char *mounts_text(struct disk *d)
+{
+    if (!mounts_changed(d))
+        return d->mounts.buf;
+    const char *t = hp_procfile_read(&d->mounts, true);
+    struct statfs sf;
+    d->mounts_ok = t != NULL;
+    d->mounts_proc =
+        t && d->mounts.fd >= 0 && fstatfs(d->mounts.fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+    d->real_ok = false;
+    return t;
 }
 
 static void add_filesystems(struct disk *d, json_object *data)
 {
-    const char *mounts = hp_procfile_read(&d->mounts, true);
+    const char *mounts = mounts_text(d);
     if (!mounts)
         hp_warn_once(&d->warned_mounts, "disk: cannot read %s", d->mounts.path);
     json_object *fss = json_object_new_object();
@@ -270,7 +352,7 @@ static void add_filesystems(struct disk *d, json_object *data)
         if (o)
             json_object_object_add(fss, m, o);
     }
-    if (!nconf)
+    if (!nconf && mounts)
         add_real_filesystems(d, mounts, fss);
     if (mounts || nconf)
         json_object_object_add(data, "filesystems", fss);
@@ -447,6 +529,8 @@ static void disk_fini(struct hp_reporter *r)
         return;
     hp_procfile_fini(&d->mounts);
     hp_procfile_fini(&d->filesystems);
+    real_clear(d);
+    free(d->real);
     hp_procfile_fini(&d->diskstats);
     hp_devtab_free(&d->devs);
     free(d->dirs);

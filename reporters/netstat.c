@@ -102,6 +102,23 @@ struct counter {
     char key[112]; /* "section.name" */
     int64_t v;
     uint64_t gen; /* sample that last saw it */
+    bool gauge;   /* in GAUGES: no rate */
+};
+
+/* What one header line of an snmp-format file asks for, worked out once and
+ * kept while the line stays the same (the kernel's lines never change while
+ * it runs): the number of names, the section and the wanted columns. Saves
+ * the snake_case, key and default-set look-ups of some 200 names a sample. */
+struct col {
+    size_t pos;    /* column (0 = first name after the prefix) */
+    char key[112]; /* "section.name"; the name starts after the first '.' */
+};
+struct plan {
+    char *hdr; /* the header line, without its newline */
+    size_t hlen, ncols, nw;
+    char sect[48];
+    bool want; /* anything of this section published */
+    struct col *w;
 };
 
 struct netstat {
@@ -109,6 +126,8 @@ struct netstat {
     struct hp_procfile snmp, netstat, sockstat, snmp6;
     struct counter *c;
     size_t n, cap, hint;
+    struct plan *plans; /* one per header/value pair, in file order */
+    size_t nplans, capplans, pi;
     uint64_t gen;
     int64_t prev_ns;
     bool warned_snmp, warned_netstat, warned_sockstat, warned_bad, told_snmp6;
@@ -158,6 +177,7 @@ static struct counter *lookup(struct netstat *s, const char *key)
     struct counter *c = &s->c[s->n++];
     snprintf(c->key, sizeof(c->key), "%s", key);
     c->gen = 0;
+    c->gauge = in_list(GAUGES, key);
     s->hint = s->n;
     return c;
 }
@@ -170,7 +190,7 @@ static void add_value(struct netstat *s, json_object *sec, const char *key, cons
     struct counter *c = lookup(s, key);
     if (!c)
         return;
-    if (c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !in_list(GAUGES, key)) {
+    if (c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !c->gauge) {
         char rname[128];
         snprintf(rname, sizeof(rname), "%s_per_sec", name);
         hp_json_add_double(sec, rname, (double)(v - c->v) / secs, 2);
@@ -225,6 +245,64 @@ static size_t count_names(const char *h)
     }
 }
 
+/* Fill p for header line hdr (hlen bytes, prefix of pl bytes): its names,
+ * its section and the columns this configuration publishes. -1 on ENOMEM. */
+static int plan_build(struct netstat *s, struct plan *p, const char *hdr, size_t hlen, size_t pl)
+{
+    free(p->hdr);
+    free(p->w);
+    memset(p, 0, sizeof(*p));
+    if (!(p->hdr = malloc(hlen + 1)))
+        return -1;
+    memcpy(p->hdr, hdr, hlen);
+    p->hdr[hlen] = '\0';
+    p->hlen = hlen;
+    p->ncols = count_names(hdr + pl + 1);
+    hp_snake_case(hdr, pl < 40 ? pl : 40, p->sect, sizeof(p->sect));
+    p->want = s->o.full || default_section(p->sect);
+    if (!p->want)
+        return 0;
+    size_t cap = 0;
+    const char *h = hdr + pl + 1;
+    for (size_t pos = 0; pos < p->ncols; pos++) {
+        while (*h == ' ')
+            h++;
+        size_t nl = strcspn(h, " \n");
+        char name[64], key[112];
+        hp_snake_case(h, nl < 60 ? nl : 60, name, sizeof(name));
+        h += nl;
+        snprintf(key, sizeof(key), "%s.%s", p->sect, name);
+        if (!s->o.full && !in_list(DEFAULTS, key))
+            continue;
+        if (hp_grow(&p->w, &cap, p->nw + 1, sizeof(*p->w)) != 0)
+            return -1;
+        p->w[p->nw].pos = pos;
+        memcpy(p->w[p->nw++].key, key, sizeof(key));
+    }
+    return 0;
+}
+
+/* The plan of this sample's next pair for header line hdr: the one kept
+ * from the last sample when its line is the same, else built anew. NULL
+ * on ENOMEM. */
+static struct plan *plan_for(struct netstat *s, const char *hdr, size_t pl)
+{
+    size_t hlen = strcspn(hdr, "\n");
+    if (s->pi == s->nplans) {
+        if (hp_grow(&s->plans, &s->capplans, s->nplans + 1, sizeof(*s->plans)) != 0)
+            return NULL;
+        memset(&s->plans[s->nplans++], 0, sizeof(*s->plans));
+    }
+    struct plan *p = &s->plans[s->pi++];
+    if (p->hdr && p->hlen == hlen && memcmp(p->hdr, hdr, hlen) == 0)
+        return p;
+    if (plan_build(s, p, hdr, hlen, pl) == 0)
+        return p;
+    free(p->hdr); /* half built: never taken for the same line again */
+    p->hdr = NULL;
+    return NULL;
+}
+
 /* One header/value pair (hdr, val point at their lines). false, publishing
  * nothing of it, when the pair is malformed: prefixes differ, or the counts
  * of names and numbers. */
@@ -232,32 +310,26 @@ static bool parse_pair(struct netstat *s, const char *hdr, const char *val, json
                        double secs)
 {
     size_t pl = prefix_len(hdr);
-    if (!pl || strncmp(hdr, val, pl + 1) != 0 ||
-        !values_fit(val + pl + 1, count_names(hdr + pl + 1)))
+    if (!pl || strncmp(hdr, val, pl + 1) != 0)
         return false;
-    char sect[48];
-    hp_snake_case(hdr, pl < 40 ? pl : 40, sect, sizeof(sect));
-    if (!s->o.full && !default_section(sect))
+    struct plan *p = plan_for(s, hdr, pl);
+    if (!p)
+        return true; /* out of memory: nothing of it this sample */
+    if (!values_fit(val + pl + 1, p->ncols))
+        return false;
+    if (!p->want || !p->nw)
         return true; /* well formed, nothing of it wanted */
-    const char *h = hdr + pl + 1, *v = val + pl + 1;
-    json_object *sec = NULL;
-    for (;;) {
-        while (*h == ' ')
-            h++;
-        int64_t x;
-        if (!*h || *h == '\n' || !hp_parse_i64(&v, &x))
-            return true; /* values_fit: both end together */
-        size_t nl = strcspn(h, " \n");
-        char name[64], key[112];
-        hp_snake_case(h, nl < 60 ? nl : 60, name, sizeof(name));
-        h += nl;
-        snprintf(key, sizeof(key), "%s.%s", sect, name);
-        if (!s->o.full && !in_list(DEFAULTS, key))
+    json_object *sec = section(data, p->sect);
+    const char *v = val + pl + 1;
+    int64_t x;
+    for (size_t pos = 0, j = 0; j < p->nw && hp_parse_i64(&v, &x); pos++) {
+        if (p->w[j].pos != pos)
             continue;
-        if (!sec)
-            sec = section(data, sect);
-        add_value(s, sec, key, name, x, secs);
+        const char *name = p->w[j].key + strlen(p->sect) + 1;
+        add_value(s, sec, p->w[j].key, name, x, secs);
+        j++;
     }
+    return true;
 }
 
 /* Every pair of lines of an snmp-format file. */
@@ -291,31 +363,39 @@ static const char *const SNMP6_SECTIONS[] = {"UdpLite6", "Udp6", "Icmp6", "Ip6",
  * as udp6.in_datagrams. Lines of another shape are skipped. */
 static void parse_snmp6(struct netstat *s, const char *text, json_object *data, double secs)
 {
+    /* Each section's snake_case name and whether anything of it is
+     * wanted, worked out at its first line (not at each of ~90 lines). */
+    enum { NSECT = sizeof(SNMP6_SECTIONS) / sizeof(SNMP6_SECTIONS[0]) - 1 };
+    char sects[NSECT][16];
+    signed char want[NSECT] = {0}; /* 0 unknown, 1 wanted, -1 not */
     const char *p = text;
     do {
-        size_t nl = strcspn(p, " \t\n");
-        const char *pre = NULL;
-        for (int i = 0; SNMP6_SECTIONS[i] && !pre && nl <= 60; i++)
-            if (strncmp(p, SNMP6_SECTIONS[i], strlen(SNMP6_SECTIONS[i])) == 0 &&
-                strlen(SNMP6_SECTIONS[i]) < nl)
-                pre = SNMP6_SECTIONS[i];
+        size_t nl = strcspn(p, " \t\n"), pl = 0;
+        int si = -1;
+        for (int i = 0; SNMP6_SECTIONS[i] && si < 0 && nl <= 60; i++) {
+            pl = strlen(SNMP6_SECTIONS[i]);
+            if (pl < nl && strncmp(p, SNMP6_SECTIONS[i], pl) == 0)
+                si = i;
+        }
         const char *q = p + nl;
         int64_t v;
-        if (!pre || !hp_parse_i64(&q, &v))
+        if (si < 0 || !hp_parse_i64(&q, &v))
             continue;
         while (*q == ' ' || *q == '\t')
             q++;
         if (*q != '\n' && *q != '\0')
             continue;
-        char sect[16], name[64], key[112];
-        size_t pl = strlen(pre);
-        hp_snake_case(pre, pl, sect, sizeof(sect));
-        if (!s->o.full && !default_section(sect))
+        if (!want[si]) {
+            hp_snake_case(SNMP6_SECTIONS[si], pl, sects[si], sizeof(sects[si]));
+            want[si] = s->o.full || default_section(sects[si]) ? 1 : -1;
+        }
+        if (want[si] < 0)
             continue;
+        char name[64], key[112];
         hp_snake_case(p + pl, nl - pl, name, sizeof(name));
-        snprintf(key, sizeof(key), "%s.%s", sect, name);
+        snprintf(key, sizeof(key), "%s.%s", sects[si], name);
         if (s->o.full || in_list(DEFAULTS, key))
-            add_value(s, section(data, sect), key, name, v, secs);
+            add_value(s, section(data, sects[si]), key, name, v, secs);
     } while (hp_next_line(&p));
 }
 
@@ -382,6 +462,7 @@ static int netstat_sample(struct hp_reporter *r, json_object *data)
     s->prev_ns = now;
     s->gen++;
     s->hint = 0;
+    s->pi = 0;
     const char *t = read_or_warn(&s->snmp, &s->warned_snmp);
     if (t)
         parse_snmp(s, t, s->snmp.path, data, secs);
@@ -409,6 +490,11 @@ static void netstat_fini(struct hp_reporter *r)
     hp_procfile_fini(&s->netstat);
     hp_procfile_fini(&s->sockstat);
     hp_procfile_fini(&s->snmp6);
+    for (size_t i = 0; i < s->nplans; i++) {
+        free(s->plans[i].hdr);
+        free(s->plans[i].w);
+    }
+    free(s->plans);
     free(s->c);
     free(s);
     r->priv = NULL;

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 import tests.integration.hp as hp
@@ -245,3 +246,67 @@ class IpaddrChangeTest(unittest.TestCase):
         # absent, then present, then absent again: in that order
         runs = [k for i, k in enumerate(seen) if i == 0 or seen[i - 1] != k]
         self.assertEqual(runs, [False, True, False], seen)
+
+
+DISK_CONFIG = """
+reporters: { disk: { interval = 0.2; %s }; };
+sinks = ( { type = "stdout"; } );
+"""
+
+
+class DiskMountChangeTest(unittest.TestCase):
+    """disk keeps the mount table it read until procfs reports a change
+    (poll on /proc/self/mounts): a filesystem mounted while the agent runs
+    shows up in the samples after it, and goes away after its unmount."""
+
+    def fstypes(self, conf_extra, mount, umount, where):
+        with tempfile.TemporaryDirectory() as d:
+            conf = hp.write_config(d, DISK_CONFIG % conf_extra)
+            with hp.Agent(conf) as a:
+                time.sleep(1.0 * hp.SLOW)
+                mount()
+                time.sleep(1.0 * hp.SLOW)
+                umount()
+                time.sleep(1.0 * hp.SLOW)
+                self.assertIsNone(a.proc.poll(), a.read_stderr())
+            self.assertEqual(a.returncode, 0, a.stderr)
+        seen = []
+        for m in hp.parse_lines(a.stdout):
+            if m["reporter"] == "disk":
+                hp.validate(m)
+                seen.append(m["data"].get("filesystems", {}).get(where, {}).get("fstype"))
+        return [k for i, k in enumerate(seen) if i == 0 or seen[i - 1] != k]
+
+    def need_root(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount")
+
+    def test_configured_mount_point_gets_its_new_filesystem(self):
+        self.need_root()
+        mnt = tempfile.mkdtemp(prefix="hp-mnt-")
+        self.addCleanup(shutil.rmtree, mnt, ignore_errors=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
+        runs = self.fstypes('mounts = ["%s"];' % mnt,
+                            lambda: subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt],
+                                                   check=True),
+                            lambda: subprocess.run(["umount", mnt], check=True), mnt)
+        self.assertEqual(runs, [None, "tmpfs", None])
+
+    def test_new_real_filesystem_is_listed(self):
+        self.need_root()
+        if not shutil.which("mkfs.ext4"):
+            self.skipTest("mkfs.ext4 is not installed")
+        d = tempfile.mkdtemp(prefix="hp-ext4-")
+        self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        img, mnt = os.path.join(d, "img"), os.path.join(d, "mnt")
+        os.makedirs(mnt)
+        subprocess.run(["mkfs.ext4", "-q", img, "2M"], check=True, capture_output=True)
+        probe = subprocess.run(["mount", "-o", "loop", img, mnt], capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot loop-mount here: " + probe.stderr.strip())
+        subprocess.run(["umount", mnt], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", mnt], capture_output=True)
+        runs = self.fstypes("", lambda: subprocess.run(["mount", "-o", "loop", img, mnt],
+                                                       check=True),
+                            lambda: subprocess.run(["umount", mnt], check=True), mnt)
+        self.assertEqual(runs, [None, "ext4", None])

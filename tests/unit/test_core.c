@@ -8,9 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/jtree.h"
 #include "lib/log.h"
 #include "lib/msg.h"
 #include "lib/opts.h"
@@ -99,6 +101,128 @@ static void numbers_are_short_and_finite(void **state)
     assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
                         "{\"a\":12.5,\"b\":0.3,\"c\":0,\"whole\":3}");
     json_object_put(o);
+}
+
+/* printf's "%.*f", trimmed: what hp_fmt_fixed must print for every value. */
+static void fixed_by_printf(char *buf, size_t cap, double v, int d)
+{
+    int n = snprintf(buf, cap, "%.*f", d, v);
+    if (d > 0) {
+        while (n > 1 && buf[n - 1] == '0')
+            buf[--n] = '\0';
+        if (buf[n - 1] == '.')
+            buf[--n] = '\0';
+    }
+    if (strcmp(buf, "-0") == 0)
+        strcpy(buf, "0");
+}
+
+/* hp_fmt_fixed skips printf where the rounding is unambiguous: the same
+ * text as printf for exact ties (0.125, 2.5), values a hair off a tie
+ * (1.005, 2.675), negatives, whole numbers, large values and a spread of
+ * pseudo-random ones at every magnitude, for 0 to 6 decimals. */
+static void fixed_matches_printf(void **state)
+{
+    (void)state;
+    static const double fixed[] = {0,     -0.0,     0.125, 2.5,     -2.5,   0.5,        1.005,
+                                   2.675, -1.005,   1e-9,  -1e-9,   3.0,    12.5000001, 99.995,
+                                   1e11,  123456.5, 1e15,  -4.5e13, 0.0625, 1234.5678,  7e-5};
+    char got[48], want[64];
+    for (int d = 0; d <= 6; d++) {
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+            assert_true(hp_fmt_fixed(got, sizeof(got), fixed[i], d) > 0);
+            fixed_by_printf(want, sizeof(want), fixed[i], d);
+            assert_string_equal(got, want);
+        }
+        uint64_t x = 88172645463325252ull; /* xorshift64: the same values every run */
+        for (int i = 0; i < 200000; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            double mant = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+            double v = mant * pow(10.0, (double)(int)(x % 17) - 6) * (x & 1 ? -1 : 1);
+            if (i % 4 == 0) /* near ties on purpose: k + 0.5 at the last place */
+                v = (floor(v * pow(10, d)) + 0.5) / pow(10, d);
+            assert_true(hp_fmt_fixed(got, sizeof(got), v, d) > 0);
+            fixed_by_printf(want, sizeof(want), v, d);
+            if (strcmp(got, want) != 0)
+                fail_msg("%.17g with %d decimals: %s, printf %s", v, d, got, want);
+        }
+    }
+}
+
+/* Node x of t is the same value as json-c's o: type, keys in order,
+ * strings unescaped alike, numbers and booleans as json-c prints them. */
+static void same_as_json_c(const struct hp_jtree *t, const struct hp_jnode *x, json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_null:
+        assert_int_equal(x->type, HP_J_NULL);
+        break;
+    case json_type_object: {
+        assert_int_equal(x->type, HP_J_OBJ);
+        assert_int_equal(x->n, json_object_object_length(o));
+        const struct hp_jnode *c = hp_jtree_at(t, x->first);
+        json_object_object_foreach(o, k, v)
+        {
+            assert_non_null(c);
+            assert_string_equal(hp_jtree_key(t, c), k);
+            same_as_json_c(t, c, v);
+            c = hp_jtree_at(t, c->next);
+        }
+        assert_null(c);
+        break;
+    }
+    case json_type_array: {
+        assert_int_equal(x->type, HP_J_ARR);
+        assert_int_equal(x->n, json_object_array_length(o));
+        const struct hp_jnode *c = hp_jtree_at(t, x->first);
+        for (size_t i = 0; i < json_object_array_length(o); i++, c = hp_jtree_at(t, c->next))
+            same_as_json_c(t, c, json_object_array_get_idx(o, i));
+        break;
+    }
+    case json_type_string:
+        assert_int_equal(x->type, HP_J_STR);
+        assert_string_equal(hp_jtree_text(t, x), json_object_get_string(o));
+        break;
+    default:
+        assert_true(x->type == HP_J_NUM || x->type == HP_J_BOOL);
+        assert_string_equal(hp_jtree_text(t, x), json_object_to_json_string(o));
+    }
+}
+
+/* lib/jtree reads what json-c reads, the same way (the CSV sink used
+ * json-c), and refuses what json-c refuses. */
+static void jtree_reads_like_json_c(void **state)
+{
+    (void)state;
+    static const char *const good[] = {
+        "{\"v\":1,\"host\":\"h\",\"data\":{\"a\":-12,\"b\":2.50,\"c\":true,\"d\":null,"
+        "\"e\":[],\"f\":{},\"g\":[{\"x\":1},{\"x\":2}],\"h\":18446744073709551615}}",
+        " [ 1 , \"two\" , [ [ ] ] , { \"k\" : false } ] ",
+        "\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\u20ac \\ud83d\\ude00 \\ud800x\"",
+        "{\"caf\\u00e9 \\\"q\\\"\":\"\\u0001\",\"\":0}",
+        "-0.0",
+        "1e-7",
+        "0",
+        "true",
+        "null",
+        "\"\"",
+    };
+    struct hp_jtree t = {0};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        json_object *o = json_tokener_parse(good[i]);
+        assert_int_equal(hp_jtree_parse(&t, good[i], strlen(good[i])), 0);
+        same_as_json_c(&t, &t.v[0], o);
+        json_object_put(o);
+    }
+    /* (json-c's lax tokener also takes a trailing comma and stops at the
+     * end of the first value; jtree refuses both: messages never have them) */
+    static const char *const bad[] = {"", "{", "[1,", "{\"a\" 1}", "\"\\x\"", "tru", "\"open"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_object *o = json_tokener_parse(bad[i]);
+        assert_null(o);
+        assert_int_equal(hp_jtree_parse(&t, bad[i], strlen(bad[i])), -1);
+    }
+    hp_jtree_free(&t);
 }
 
 static void envelope_round_trip(void **state)
@@ -300,6 +424,8 @@ static void identifiers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fixed_matches_printf),
+        cmocka_unit_test(jtree_reads_like_json_c),
         cmocka_unit_test(valid_group_has_no_errors),
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),

@@ -136,6 +136,28 @@ static void header_flattening_quoting(void **state)
     free_sink(f);
 }
 
+/* Scalars print as json-c prints them (the sink formats integers and
+ * booleans itself): the int64 and uint64 extremes, negatives, booleans,
+ * null, doubles as written, and array indexes past one digit. */
+static void scalar_values_as_json_prints_them(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "");
+    assert_int_equal(offer(f, mk(1, DAY1,
+                                 "{\"a\":0,\"b\":-1,\"c\":-9223372036854775808,"
+                                 "\"d\":9223372036854775807,\"e\":18446744073709551615,"
+                                 "\"f\":true,\"g\":false,\"h\":null,\"i\":2.50,\"j\":-0.001,"
+                                 "\"k\":[0,1,2,3,4,5,6,7,8,9,10,11]}")),
+                     1);
+    char *t = slurp_in(f->dir, "cpu.csv");
+    assert_non_null(strstr(t, ",cpu.k.9,cpu.k.10,cpu.k.11\n"));
+    assert_non_null(strstr(t, ",1,0,-1,-9223372036854775808,9223372036854775807,"
+                              "18446744073709551615,true,false,,2.50,-0.001,"
+                              "0,1,2,3,4,5,6,7,8,9,10,11\n"));
+    free(t);
+    free_sink(f);
+}
+
 static void append_keeps_header_and_cuts_torn_line(void **state)
 {
     struct fx *f = *state;
@@ -477,6 +499,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(header_flattening_quoting, setup, teardown),
+        cmocka_unit_test_setup_teardown(scalar_values_as_json_prints_them, setup, teardown),
         cmocka_unit_test_setup_teardown(append_keeps_header_and_cuts_torn_line, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rotates, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rewrites_a_small_file, setup, teardown),

@@ -358,6 +358,30 @@ static void netstat_rates_gauges_resets(void **state)
     inst_free(in);
 }
 
+/* The columns of a header line are worked out once and kept while the line
+ * stays the same: a line that changes between samples (here Tcp's
+ * ActiveOpens and PassiveOpens swapped, with their values) is read anew,
+ * and each counter keeps its own previous value for its rate. */
+static void netstat_header_change(void **state)
+{
+    (void)state;
+    struct inst *in = inst_copy("netstat", NETPSI_A, NULL);
+    struct bracket b;
+    static const char swap[] =
+        "sed -i 's/ActiveOpens PassiveOpens/PassiveOpens ActiveOpens/;"
+        " s/^Tcp: 1 200 120000 -1 142 66 /Tcp: 1 200 120000 -1 66 142 /' %s/proc/net/snmp"
+        " && grep -q '^Tcp: 1 200 120000 -1 66 142 ' %s/proc/net/snmp";
+    json_object *d = two_samples(in, NETPSI_B, swap, &b);
+    assert_int_equal(integer(d, "tcp/active_opens"), 142);
+    assert_int_equal(integer(d, "tcp/passive_opens"), 66);
+    assert_rate(d, "tcp/active_opens_per_sec", 10, &b);
+    assert_rate(d, "tcp/passive_opens_per_sec", 4, &b);
+    assert_int_equal(integer(d, "tcp/curr_estab"), 20);
+    assert_absent(d, "tcp/curr_estab_per_sec"); /* still a gauge */
+    json_object_put(d);
+    inst_free(in);
+}
+
 static void netstat_full_and_malformed(void **state)
 {
     (void)state;
@@ -707,6 +731,7 @@ int main(void)
         cmocka_unit_test(snake_case_names),
         cmocka_unit_test(netstat_default_set),
         cmocka_unit_test(netstat_rates_gauges_resets),
+        cmocka_unit_test(netstat_header_change),
         cmocka_unit_test(netstat_full_and_malformed),
         cmocka_unit_test(netstat_absent),
         cmocka_unit_test(cgroup_parsers),

@@ -42,6 +42,7 @@
  * fsync = true); on a write error every file touched is truncated back to
  * its size before the batch, so a retry never duplicates rows. */
 #include "lib/buf.h"
+#include "lib/jtree.h"
 #include "lib/template.h"
 #include "lib/units.h"
 #include "transport/filebatch.h"
@@ -93,7 +94,7 @@ struct csv {
     char directory[768]; /* dir_tmpl with this agent's {host} and {session} */
     struct csv_file *files;
     size_t nfiles;
-    struct json_tokener *tok;
+    struct hp_jtree jt; /* the message being written, parsed (reused) */
     /* flattening scratch: keys and values as offsets into buf */
     struct hp_buf buf;
     size_t *koff, *voff, nflat, capk, capv;
@@ -147,33 +148,61 @@ static int flat_add(struct csv *c, const char *key, size_t klen, const char *val
     return 0;
 }
 
-static int flatten(struct csv *c, json_object *o, char *key, size_t klen, size_t kcap)
+/* v in decimal at out (at least 21 bytes), NUL-terminated; its length. */
+static size_t csv_utoa(char *out, uint64_t v)
 {
-    if (json_object_is_type(o, json_type_object)) {
-        json_object_object_foreach(o, k, v)
-        {
-            int n = snprintf(key + klen, kcap - klen, ".%s", k);
-            if (n < 0 || (size_t)n >= kcap - klen)
-                continue;
-            if (flatten(c, v, key, klen + (size_t)n, kcap))
+    char t[20];
+    size_t n = 0;
+    do
+        t[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = t[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+/* key (klen bytes) + "." + the n bytes at s; the new length, or 0 when it
+ * would not fit in kcap (the member is then left out). */
+static size_t key_append(char *key, size_t klen, size_t kcap, const char *s, size_t n)
+{
+    if (klen + 1 + n >= kcap)
+        return 0;
+    key[klen] = '.';
+    memcpy(key + klen + 1, s, n);
+    key[klen + 1 + n] = '\0';
+    return klen + 1 + n;
+}
+
+/* Flatten node o of c->jt under key (klen bytes): one value per scalar,
+ * keyed by the path of member names and array indexes. Scalars keep their
+ * JSON text (numbers as written, strings unescaped; null is empty). */
+static int flatten(struct csv *c, const struct hp_jnode *o, char *key, size_t klen, size_t kcap)
+{
+    const struct hp_jtree *t = &c->jt;
+    if (o->type == HP_J_OBJ) {
+        for (const struct hp_jnode *x = hp_jtree_at(t, o->first); x; x = hp_jtree_at(t, x->next)) {
+            const char *k = hp_jtree_key(t, x);
+            size_t n = key_append(key, klen, kcap, k, strlen(k));
+            if (n && flatten(c, x, key, n, kcap))
                 return -1;
         }
         return 0;
     }
-    if (json_object_is_type(o, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(o); i++) {
-            int n = snprintf(key + klen, kcap - klen, ".%zu", i);
-            if (n < 0 || (size_t)n >= kcap - klen)
-                continue;
-            if (flatten(c, json_object_array_get_idx(o, i), key, klen + (size_t)n, kcap))
+    if (o->type == HP_J_ARR) {
+        size_t i = 0;
+        for (const struct hp_jnode *x = hp_jtree_at(t, o->first); x;
+             x = hp_jtree_at(t, x->next), i++) {
+            char idx[24];
+            size_t ilen = csv_utoa(idx, i);
+            size_t n = key_append(key, klen, kcap, idx, ilen);
+            if (n && flatten(c, x, key, n, kcap))
                 return -1;
         }
         return 0;
     }
-    const char *val = o == NULL                                  ? ""
-                      : json_object_is_type(o, json_type_string) ? json_object_get_string(o)
-                                                                 : json_object_to_json_string(o);
-    return flat_add(c, key, klen, val);
+    const char *v = hp_jtree_text(t, o);
+    return flat_add(c, key, klen, v ? v : "");
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -742,29 +771,27 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
 }
 
 /* True if every element of a (an array) is an object. */
-static bool all_objects(json_object *a)
+static bool all_objects(const struct hp_jtree *t, const struct hp_jnode *a)
 {
-    for (size_t i = 0; i < json_object_array_length(a); i++)
-        if (!json_object_is_type(json_object_array_get_idx(a, i), json_type_object))
+    for (const struct hp_jnode *x = hp_jtree_at(t, a->first); x; x = hp_jtree_at(t, x->next))
+        if (x->type != HP_J_OBJ)
             return false;
     return true;
 }
 
 /* A group of per-device records: a non-empty array of objects, or a
  * non-empty object whose values are all objects or all arrays of objects. */
-static bool is_group(json_object *v)
+static bool is_group(const struct hp_jtree *t, const struct hp_jnode *v)
 {
-    if (json_object_is_type(v, json_type_array))
-        return json_object_array_length(v) > 0 && all_objects(v);
-    if (!json_object_is_type(v, json_type_object) || json_object_object_length(v) == 0)
+    if (v->type == HP_J_ARR)
+        return v->n > 0 && all_objects(t, v);
+    if (v->type != HP_J_OBJ || v->n == 0)
         return false;
     int objects = 0, arrays = 0;
-    json_object_object_foreach(v, k, d)
-    {
-        (void)k;
-        if (json_object_is_type(d, json_type_object))
+    for (const struct hp_jnode *d = hp_jtree_at(t, v->first); d; d = hp_jtree_at(t, d->next)) {
+        if (d->type == HP_J_OBJ)
             objects++;
-        else if (json_object_is_type(d, json_type_array) && all_objects(d))
+        else if (d->type == HP_J_ARR && all_objects(t, d))
             arrays++;
         else
             return false;
@@ -787,10 +814,12 @@ static bool is_lead_column(const char *k)
  * field named like a lead column gets the group's name in front
  * (disk.filesystems' own `device`, /dev/vda, is `filesystems.device`),
  * so it never overwrites the row's key. */
-static int device_row(struct hp_sink *s, const char *stem, const char *device, json_object *rec,
-                      const struct hp_msg *m, const char *host, const char *session)
+static int device_row(struct hp_sink *s, const char *stem, const char *device,
+                      const struct hp_jnode *rec, const struct hp_msg *m, const char *host,
+                      const char *session)
 {
     struct csv *c = s->priv;
+    const struct hp_jtree *t = &c->jt;
     const char *dot = strrchr(stem, '.');
     const char *group = dot ? dot + 1 : stem;
     char key[512] = "";
@@ -798,47 +827,63 @@ static int device_row(struct hp_sink *s, const char *stem, const char *device, j
     c->nflat = 0;
     if (flat_add(c, "device", 6, device) != 0)
         return hp_sink_fail(s, "out of memory");
-    if (!json_object_is_type(rec, json_type_object)) {
+    if (rec->type != HP_J_OBJ) {
         if (flatten(c, rec, key, 0, sizeof(key)) != 0)
             return hp_sink_fail(s, "out of memory");
         return queue_row(s, stem, m, host, session);
     }
-    json_object_object_foreach(rec, k, v)
-    {
-        int n = is_lead_column(k) ? snprintf(key, sizeof(key), ".%s.%s", group, k)
-                                  : snprintf(key, sizeof(key), ".%s", k);
-        if (n < 0 || (size_t)n >= sizeof(key))
-            continue;
-        if (flatten(c, v, key, (size_t)n, sizeof(key)) != 0)
+    for (const struct hp_jnode *x = hp_jtree_at(t, rec->first); x; x = hp_jtree_at(t, x->next)) {
+        const char *k = hp_jtree_key(t, x);
+        size_t n = is_lead_column(k) ? key_append(key, 0, sizeof(key), group, strlen(group)) : 0;
+        n = key_append(key, n, sizeof(key), k, strlen(k));
+        if (n && flatten(c, x, key, n, sizeof(key)) != 0)
             return hp_sink_fail(s, "out of memory");
     }
     return queue_row(s, stem, m, host, session);
 }
 
-static int group_rows(struct hp_sink *s, const char *stem, json_object *g, const struct hp_msg *m,
-                      const char *host, const char *session)
+static int group_rows(struct hp_sink *s, const char *stem, const struct hp_jnode *g,
+                      const struct hp_msg *m, const char *host, const char *session)
 {
-    char dev[32];
+    const struct hp_jtree *t = &((struct csv *)s->priv)->jt;
+    char dev[24];
     int rc = 0;
-    if (json_object_is_type(g, json_type_array)) {
-        for (size_t i = 0; i < json_object_array_length(g) && rc == 0; i++) {
-            snprintf(dev, sizeof(dev), "%zu", i);
-            rc = device_row(s, stem, dev, json_object_array_get_idx(g, i), m, host, session);
+    size_t i = 0;
+    if (g->type == HP_J_ARR) {
+        for (const struct hp_jnode *x = hp_jtree_at(t, g->first); x && rc == 0;
+             x = hp_jtree_at(t, x->next), i++) {
+            csv_utoa(dev, i);
+            rc = device_row(s, stem, dev, x, m, host, session);
         }
         return rc;
     }
-    json_object_object_foreach(g, name, rec)
-    {
-        if (json_object_is_type(rec, json_type_object)) {
-            rc = device_row(s, stem, name, rec, m, host, session);
-        } else {
-            for (size_t i = 0; i < json_object_array_length(rec) && rc == 0; i++)
-                rc = device_row(s, stem, name, json_object_array_get_idx(rec, i), m, host, session);
+    for (const struct hp_jnode *r = hp_jtree_at(t, g->first); r && rc == 0;
+         r = hp_jtree_at(t, r->next)) {
+        const char *name = hp_jtree_key(t, r);
+        if (r->type == HP_J_OBJ) {
+            rc = device_row(s, stem, name, r, m, host, session);
+            continue;
         }
-        if (rc)
-            return rc;
+        for (const struct hp_jnode *x = hp_jtree_at(t, r->first); x && rc == 0;
+             x = hp_jtree_at(t, x->next))
+            rc = device_row(s, stem, name, x, m, host, session);
     }
-    return 0;
+    return rc;
+}
+
+/* The data of message m parsed into c->jt, with its envelope's host and
+ * session; NULL when m is not an envelope (a JSON object with data). */
+static const struct hp_jnode *parse_envelope(struct csv *c, const struct hp_msg *m,
+                                             const char **host, const char **session)
+{
+    if (hp_jtree_parse(&c->jt, m->json, m->len) != 0 || c->jt.v[0].type != HP_J_OBJ)
+        return NULL;
+    const struct hp_jnode *env = &c->jt.v[0];
+    const struct hp_jnode *h = hp_jtree_get(&c->jt, env, "host");
+    const struct hp_jnode *se = hp_jtree_get(&c->jt, env, "session");
+    *host = h && hp_jtree_text(&c->jt, h) ? hp_jtree_text(&c->jt, h) : "";
+    *session = se && hp_jtree_text(&c->jt, se) ? hp_jtree_text(&c->jt, se) : "";
+    return hp_jtree_get(&c->jt, env, "data");
 }
 
 /* Queue msg's rows: one in <reporter>.csv with every member of data that
@@ -847,51 +892,39 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
 {
     struct csv *c = s->priv;
     const struct hp_msg *m = o->msg;
-    json_tokener_reset(c->tok);
-    json_object *env = json_tokener_parse_ex(c->tok, m->json, (int)m->len);
-    json_object *data = NULL, *jhost = NULL, *jsession = NULL;
-    if (!env || !json_object_object_get_ex(env, "data", &data)) {
-        json_object_put(env);
+    const char *host, *session;
+    const struct hp_jnode *data = parse_envelope(c, m, &host, &session);
+    if (!data) {
         hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
                 m->reporter, (unsigned long long)m->seq);
         hp_sink_ack(s, o->pos, HP_ACK_DROP);
         return 0;
     }
-    json_object_object_get_ex(env, "host", &jhost);
-    json_object_object_get_ex(env, "session", &jsession);
-    const char *host = jhost ? json_object_get_string(jhost) : "";
-    const char *session = jsession ? json_object_get_string(jsession) : "";
-    bool obj = json_object_is_type(data, json_type_object);
+    const struct hp_jtree *t = &c->jt;
+    bool obj = data->type == HP_J_OBJ;
     char key[512];
     size_t klen = (size_t)snprintf(key, sizeof(key), "%s", m->reporter);
     c->buf.len = 0;
     c->nflat = 0;
     int rc = 0;
-    if (!obj) {
+    if (!obj)
         rc = flatten(c, data, key, klen, sizeof(key));
-    } else {
-        json_object_object_foreach(data, k, v)
-        {
-            int n = snprintf(key + klen, sizeof(key) - klen, ".%s", k);
-            if (is_group(v) || n < 0 || (size_t)n >= sizeof(key) - klen)
-                continue;
-            if ((rc = flatten(c, v, key, klen + (size_t)n, sizeof(key))) != 0)
-                break;
-        }
+    for (const struct hp_jnode *v = obj ? hp_jtree_at(t, data->first) : NULL; v && rc == 0;
+         v = hp_jtree_at(t, v->next)) {
+        const char *k = hp_jtree_key(t, v);
+        size_t n = key_append(key, klen, sizeof(key), k, strlen(k));
+        if (n && !is_group(t, v))
+            rc = flatten(c, v, key, n, sizeof(key));
     }
     rc = rc ? hp_sink_fail(s, "out of memory") : queue_row(s, m->reporter, m, host, session);
-    if (obj && rc == 0) {
-        json_object_object_foreach(data, k, v)
-        {
-            char stem[STEM_MAX];
-            if (!is_group(v))
-                continue;
-            snprintf(stem, sizeof(stem), "%s.%s", m->reporter, k);
-            if ((rc = group_rows(s, stem, v, m, host, session)) != 0)
-                break;
-        }
+    for (const struct hp_jnode *v = obj ? hp_jtree_at(t, data->first) : NULL; v && rc == 0;
+         v = hp_jtree_at(t, v->next)) {
+        char stem[STEM_MAX];
+        if (!is_group(t, v))
+            continue;
+        snprintf(stem, sizeof(stem), "%s.%s", m->reporter, hp_jtree_key(t, v));
+        rc = group_rows(s, stem, v, m, host, session);
     }
-    json_object_put(env);
     if (rc == 0 && hp_file_batch_note(&c->acks, o->pos) != 0)
         rc = hp_sink_fail(s, "out of memory");
     return rc;
@@ -1036,8 +1069,7 @@ static int csv_init(struct hp_sink *s, const config_setting_t *cfg, struct hp_er
                     c->dir_tmpl);
         return -1;
     }
-    c->tok = json_tokener_new();
-    return c->tok ? 0 : -1;
+    return 0;
 }
 
 static void csv_fini(struct hp_sink *s)
@@ -1056,8 +1088,7 @@ static void csv_fini(struct hp_sink *s)
     free(c->buf.p);
     free(c->koff);
     free(c->voff);
-    if (c->tok)
-        json_tokener_free(c->tok);
+    hp_jtree_free(&c->jt);
 }
 
 const struct hp_sink_ops hp_sink_csv = {
