@@ -16,7 +16,7 @@ PKGS    := json-c libconfig
 # the agent, its sink modules and hostpulse-web (`all` builds them all).
 BUILD_DEPS := build-essential pkg-config libjson-c-dev libconfig-dev libsensors-dev \
            librabbitmq-dev librdkafka-dev libmicrohttpd-dev libcurl4-openssl-dev zlib1g-dev \
-           libmariadb-dev libmosquitto-dev libsqlite3-dev
+           libmariadb-dev libmosquitto-dev libsqlite3-dev libyajl-dev
 # Debian packages for building, testing, fuzzing, benchmarking, packaging
 # (`make deps`, `make check`): a superset of BUILD_DEPS. libprotobuf-c1: collectd-core
 # only suggests it, and its write_prometheus.so needs it (bench footprint).
@@ -27,7 +27,7 @@ DEPS    := build-essential pkg-config libjson-c-dev libconfig-dev librabbitmq-de
            kcat openssl lm-sensors util-linux procps iproute2 python3-fusepy \
            debhelper dpkg-dev fakeroot lintian systemd adduser collectd-core libprotobuf-c1 git \
            mosquitto mosquitto-clients libmosquitto-dev python3-pika \
-           maven default-jdk-headless libsqlite3-dev sqlite3 libjs-chart.js \
+           maven default-jdk-headless libsqlite3-dev libyajl-dev sqlite3 libjs-chart.js \
            chromium python3-websocket amqp-tools jq
 
 CC      ?= cc
@@ -72,7 +72,7 @@ CORE_OBJS := $(filter-out $(MOD_OBJS),$(OBJS))
 LIB_OBJS  := $(filter-out $(BUILD)/agent/main.o,$(OBJS))
 # hostpulse-web: every web/*.c (no Makefile edit per file) on the shared
 # base lib/, linked with its own client and server libraries.
-WEB_PKGS  := json-c libconfig sqlite3 librabbitmq rdkafka libmosquitto libmicrohttpd
+WEB_PKGS  := json-c yajl libconfig sqlite3 librabbitmq rdkafka libmosquitto libmicrohttpd
 WEB_SRCS  := $(wildcard web/*.c)
 WEB_OBJS  := $(WEB_SRCS:%.c=$(BUILD)/%.o) $(filter $(BUILD)/lib/%,$(OBJS))
 WEB_LDLIBS = $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null) -lcrypt -lpthread -lm

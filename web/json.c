@@ -1,327 +1,264 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* json.c -- the ingest path's JSON reader (see json.h): recursive descent
- * into a reused node array and string arena.
+/* json.c -- the ingest path's JSON reader (see json.h): yajl's event
+ * parser reads the text, and its callbacks build the nodes in a reused
+ * node array and string arena.
  *
- * The arena is sized before the parse to hold every string of the text
- * (a decoded string is never longer than its quoted, escaped form), so
- * pointers into it stay valid while the node array grows; nodes refer to
- * each other by index for the same reason. */
+ * yajl allocates nothing per value and checks all of JSON (strings,
+ * escapes, UTF-8, numbers); this file only keeps the tree. The arena is
+ * sized before the parse to hold every string of the text (a decoded
+ * string is never longer than its quoted, escaped form), so pointers into
+ * it stay valid while the node array grows; nodes refer to each other by
+ * index for the same reason. */
 #include "web/json.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <yajl/yajl_parse.h>
 
-static int fail(struct hp_json *j, const char *why)
+/* One parse in progress: the callbacks' context. */
+struct reader {
+    struct hp_json *j;
+    yajl_handle h;
+    uint32_t open[HP_JSON_DEPTH]; /* the open objects and arrays, outermost first */
+    uint32_t last[HP_JSON_DEPTH]; /* the last member or element of each so far */
+    int depth;                    /* how many are open */
+    const char *key;              /* the member name waiting for its value */
+    uint32_t klen;
+    size_t at;      /* offset just past the last token a callback saw */
+    bool finishing; /* in yajl_complete_parse: offsets are not ours */
+    int rc;         /* what a callback that stopped the parse returns */
+};
+
+/* The offset just past the token of the callback in progress. */
+static size_t token_end(const struct reader *r)
 {
-    j->err = why;
-    return -1;
+    return r->finishing ? r->j->len : yajl_get_bytes_consumed(r->h);
 }
 
-/* A new node of type t: its index, or 0 when out of memory (index 0 is
- * only ever the root, made first). */
-static uint32_t node(struct hp_json *j, enum hp_jtype t)
+/* Where the token after offset at begins: past white space, at most one
+ * ',' or ':' and white space again. */
+static size_t token_start(const struct hp_json *j, size_t at)
 {
+    for (int sep = 0; at < j->len; at++) {
+        char c = j->text[at];
+        if ((c == ',' || c == ':') && !sep++)
+            continue;
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+    }
+    return at;
+}
+
+/* Stop the parse at the token of the callback in progress: 0, for yajl. */
+static int stop(struct reader *r, int rc, const char *why)
+{
+    r->rc = rc;
+    r->j->err = why;
+    r->j->pos = token_start(r->j, r->at);
+    return 0;
+}
+
+/* A new node of type t in the slot of the value being read (the root, or
+ * the next member or element of the innermost open container): its index
+ * in *out. 1, or 0 (stopped) when nested too deep or out of memory. */
+static int add(struct reader *r, enum hp_jtype t, uint32_t *out)
+{
+    struct hp_json *j = r->j;
+    if (r->depth == HP_JSON_DEPTH)
+        return stop(r, -1, "nesting too deep");
     if (j->count == j->cap) {
         uint32_t cap = j->cap ? j->cap * 2 : 256;
         struct hp_jnode *n = cap > j->cap ? realloc(j->n, cap * sizeof(*n)) : NULL;
         if (!n)
-            return 0;
+            return stop(r, -2, "out of memory");
         j->n = n;
         j->cap = cap;
     }
-    j->n[j->count] = (struct hp_jnode){.type = t};
-    return j->count++;
+    uint32_t i = j->count++;
+    j->n[i] = (struct hp_jnode){.type = t, .key = r->key, .klen = r->klen};
+    r->key = NULL;
+    r->klen = 0;
+    if (r->depth) {
+        int d = r->depth - 1;
+        *(r->last[d] ? &j->n[r->last[d]].next : &j->n[r->open[d]].child) = i;
+        r->last[d] = i;
+        j->n[r->open[d]].count++;
+    }
+    r->at = token_end(r);
+    *out = i;
+    return 1;
 }
 
-static void skip_ws(struct hp_json *j)
+/* len bytes at s into the arena, NUL-terminated: where, or NULL (stopped)
+ * when they do not fit, which the arena's size rules out. */
+static const char *keep(struct reader *r, const unsigned char *s, size_t len)
 {
-    while (j->pos < j->len) {
-        char c = j->text[j->pos];
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            return;
-        j->pos++;
+    struct hp_json *j = r->j;
+    if (len >= j->acap - j->aused) {
+        stop(r, -1, "a string longer than the text");
+        return NULL;
     }
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static char *put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (char)(0xC0 | (cp >> 6));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *o++ = (char)(0xE0 | (cp >> 12));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *o++ = (char)(0xF0 | (cp >> 18));
-        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
+    char *o = j->arena + j->aused;
+    memcpy(o, s, len);
+    o[len] = '\0';
+    j->aused += len + 1;
     return o;
 }
 
-/* \uXXXX at p (after the backslash and u), with a following low surrogate
- * when it is a high one: the code point and the bytes read after "\u". */
-static int unicode_escape(struct hp_json *j, const char *p, const char *end, unsigned *cp,
-                          size_t *used)
+static int on_null(void *ctx)
 {
-    unsigned hi, lo;
-    if (end - p < 4 || hex4(p, &hi) != 0)
-        return fail(j, "a bad \\u escape");
-    *cp = hi;
-    *used = 4;
-    if (hi >= 0xD800 && hi < 0xDC00 && end - p >= 10 && p[4] == '\\' && p[5] == 'u' &&
-        hex4(p + 6, &lo) == 0 && lo >= 0xDC00 && lo < 0xE000) {
-        *cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
-        *used = 10;
-    }
-    return 0;
+    uint32_t i;
+    return add(ctx, HP_JNULL, &i);
 }
 
-/* The string whose opening quote is at j->pos, decoded into the arena. */
-static int string(struct hp_json *j, const char **out, uint32_t *olen)
+static int on_boolean(void *ctx, int b)
 {
-    const char *p = j->text + j->pos + 1, *end = j->text + j->len;
-    char *o = j->arena + j->aused, *start = o;
-    for (;;) {
-        const char *q = p;
-        while (q < end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20)
-            q++;
-        memcpy(o, p, (size_t)(q - p));
-        o += q - p;
-        p = q;
-        if (p == end) {
-            j->pos = j->len;
-            return fail(j, "an unterminated string");
-        }
-        if (*p == '"')
-            break;
-        if (*p != '\\') {
-            j->pos = (size_t)(p - j->text);
-            return fail(j, "a control character in a string");
-        }
-        if (++p == end)
-            continue; /* unterminated: reported above */
-        static const char esc_in[] = "\"\\/bfnrt", esc_out[] = "\"\\/\b\f\n\r\t";
-        const char *e = *p ? strchr(esc_in, *p) : NULL;
-        if (e) {
-            *o++ = esc_out[e - esc_in];
-            p++;
-        } else if (*p == 'u') {
-            unsigned cp;
-            size_t used;
-            if (unicode_escape(j, p + 1, end, &cp, &used) != 0) {
-                j->pos = (size_t)(p - j->text);
-                return -1;
-            }
-            o = put_utf8(o, cp);
-            p += 1 + used;
-        } else {
-            j->pos = (size_t)(p - j->text);
-            return fail(j, "a bad escape in a string");
-        }
-    }
-    *o = '\0';
-    *out = start;
-    *olen = (uint32_t)(o - start);
-    j->aused += (size_t)(o - start) + 1;
-    j->pos = (size_t)(p + 1 - j->text);
-    return 0;
-}
-
-/* NaN, Infinity, -Infinity (any case), as json-c reads them. */
-static int special_double(struct hp_json *j, struct hp_jnode *n)
-{
-    const char *p = j->text + j->pos;
-    size_t left = j->len - j->pos, neg = left && *p == '-';
-    if (left >= 3 && !neg && strncasecmp(p, "nan", 3) == 0) {
-        n->num = NAN;
-        j->pos += 3;
-    } else if (left >= neg + 8 && strncasecmp(p + neg, "infinity", 8) == 0) {
-        n->num = neg ? -INFINITY : INFINITY;
-        j->pos += neg + 8;
-    } else {
-        return fail(j, "an unexpected character");
-    }
-    n->type = HP_JDOUBLE;
-    return 0;
-}
-
-static size_t digits(const struct hp_json *j, size_t at)
-{
-    size_t k = at;
-    while (k < j->len && j->text[k] >= '0' && j->text[k] <= '9')
-        k++;
-    return k - at;
-}
-
-/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int number(struct hp_json *j, struct hp_jnode *n)
-{
-    size_t at = j->pos, k = at + (j->text[at] == '-');
-    size_t d = digits(j, k);
-    if (d == 0)
-        return special_double(j, n);
-    if (j->text[k] == '0') /* "01" is 0 and then a 1 that does not belong */
-        d = 1;
-    bool integer = true;
-    k += d;
-    if (k < j->len && j->text[k] == '.') {
-        if (!(d = digits(j, k + 1)))
-            return j->pos = k, fail(j, "a bad number");
-        k += 1 + d, integer = false;
-    }
-    if (k < j->len && (j->text[k] == 'e' || j->text[k] == 'E')) {
-        size_t s = k + 1 + (k + 1 < j->len && (j->text[k + 1] == '+' || j->text[k + 1] == '-'));
-        if (!(d = digits(j, s)))
-            return j->pos = k, fail(j, "a bad number");
-        k = s + d, integer = false;
-    }
-    j->pos = k;
-    if (integer) { /* exact, and faster than strtoll */
-        bool neg = j->text[at] == '-';
-        uint64_t v = 0;
-        size_t i = at + neg;
-        for (; i < k && v <= (UINT64_MAX - 9) / 10; i++)
-            v = v * 10 + (uint64_t)(j->text[i] - '0');
-        if (i == k && v <= (uint64_t)INT64_MAX + neg) {
-            n->type = HP_JINT;
-            n->i = neg ? (int64_t)(0 - v) : (int64_t)v;
-            n->num = (double)n->i;
-            return 0;
-        }
-    }
-    char buf[128];
-    if (k - at >= sizeof(buf))
-        return fail(j, "a number too long");
-    memcpy(buf, j->text + at, k - at);
-    buf[k - at] = '\0';
-    n->type = HP_JDOUBLE;
-    n->num = strtod(buf, NULL);
-    return 0;
-}
-
-/* true, false, null: any case, as json-c reads them. */
-static int literal(struct hp_json *j, struct hp_jnode *n)
-{
-    static const struct {
-        const char *word;
-        enum hp_jtype type;
-        double num;
-    } lit[] = {{"true", HP_JBOOL, 1}, {"false", HP_JBOOL, 0}, {"null", HP_JNULL, 0}};
-    for (size_t i = 0; i < 3; i++) {
-        size_t wl = strlen(lit[i].word);
-        if (j->len - j->pos >= wl && strncasecmp(j->text + j->pos, lit[i].word, wl) == 0) {
-            n->type = lit[i].type;
-            n->num = lit[i].num;
-            j->pos += wl;
-            return 0;
-        }
-    }
-    return special_double(j, n);
-}
-
-static int value(struct hp_json *j, uint32_t at, int depth);
-
-/* The members or elements of the object or array at node at, whose
- * opening bracket is at j->pos. */
-static int container(struct hp_json *j, uint32_t at, int depth, bool object)
-{
-    char close = object ? '}' : ']';
-    uint32_t last = 0;
-    j->pos++;
-    skip_ws(j);
-    if (j->pos < j->len && j->text[j->pos] == close)
-        return j->pos++, 0;
-    for (;;) {
-        const char *key = NULL;
-        uint32_t klen = 0;
-        if (object) {
-            if (j->pos >= j->len || j->text[j->pos] != '"')
-                return fail(j, "an object member without a quoted name");
-            if (string(j, &key, &klen) != 0)
-                return -1;
-            skip_ws(j);
-            if (j->pos >= j->len || j->text[j->pos] != ':')
-                return fail(j, "a member name without ':'");
-            j->pos++;
-        }
-        uint32_t c = node(j, HP_JNULL);
-        if (!c)
-            return -2;
-        j->n[c].key = key;
-        j->n[c].klen = klen;
-        int rc = value(j, c, depth + 1);
-        if (rc != 0)
-            return rc;
-        *(last ? &j->n[last].next : &j->n[at].child) = c;
-        last = c;
-        j->n[at].count++;
-        skip_ws(j);
-        if (j->pos < j->len && j->text[j->pos] == ',') {
-            j->pos++;
-            skip_ws(j);
-            continue;
-        }
-        if (j->pos < j->len && j->text[j->pos] == close)
-            return j->pos++, 0;
-        return fail(j, object ? "an object without ',' or '}'" : "an array without ',' or ']'");
-    }
-}
-
-/* The value at j->pos (after white space) into node at. */
-static int value(struct hp_json *j, uint32_t at, int depth)
-{
-    skip_ws(j);
-    if (j->pos >= j->len)
-        return fail(j, "an unexpected end");
-    if (depth > HP_JSON_DEPTH)
-        return fail(j, "nesting too deep");
-    char c = j->text[j->pos];
-    size_t start = j->pos;
-    int rc;
-    if (c == '{' || c == '[') {
-        j->n[at].type = c == '{' ? HP_JOBJECT : HP_JARRAY;
-        if ((rc = container(j, at, depth, c == '{')) != 0)
-            return rc;
-        j->n[at].str = j->text + start;
-        j->n[at].slen = (uint32_t)(j->pos - start);
+    struct reader *r = ctx;
+    uint32_t i;
+    if (!add(r, HP_JBOOL, &i))
         return 0;
-    }
-    if (c == '"') {
-        j->n[at].type = HP_JSTRING;
-        return string(j, &j->n[at].str, &j->n[at].slen);
-    }
-    if (c == '-' || (c >= '0' && c <= '9'))
-        return number(j, &j->n[at]);
-    return literal(j, &j->n[at]);
+    r->j->n[i].num = b ? 1 : 0;
+    return 1;
 }
 
-int hp_json_parse(struct hp_json *j, const char *text, size_t len)
+/* An int64 from s[0..len) when it is -?[0-9]+ and fits (yajl has checked
+ * the form): exact, and faster than strtoll, which would need a copy. */
+static bool integer(const char *s, size_t len, int64_t *out)
+{
+    bool neg = len && s[0] == '-';
+    uint64_t v = 0;
+    size_t i = neg;
+    for (; i < len && s[i] >= '0' && s[i] <= '9' && v <= (UINT64_MAX - 9) / 10; i++)
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    if (i != len || v > (uint64_t)INT64_MAX + neg)
+        return false;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+/* A number as yajl found it: an int64 when it has no fraction or exponent
+ * and fits, else a double. For strtod, the arena's free space holds a
+ * NUL-terminated copy without keeping it: the text's numbers and strings
+ * together are no longer than the text. */
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    struct reader *r = ctx;
+    uint32_t i;
+    int64_t v;
+    if (integer(s, len, &v)) {
+        if (!add(r, HP_JINT, &i))
+            return 0;
+        r->j->n[i].i = v;
+        r->j->n[i].num = (double)v;
+        return 1;
+    }
+    const char *t = keep(r, (const unsigned char *)s, len);
+    if (!t || !add(r, HP_JDOUBLE, &i))
+        return 0;
+    r->j->aused -= len + 1;
+    r->j->n[i].num = strtod(t, NULL);
+    return 1;
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    struct reader *r = ctx;
+    const char *t = keep(r, s, len);
+    uint32_t i;
+    if (!t || !add(r, HP_JSTRING, &i))
+        return 0;
+    r->j->n[i].str = t;
+    r->j->n[i].slen = (uint32_t)len;
+    return 1;
+}
+
+static int on_key(void *ctx, const unsigned char *s, size_t len)
+{
+    struct reader *r = ctx;
+    if (!(r->key = keep(r, s, len)))
+        return 0;
+    r->klen = (uint32_t)len;
+    r->at = token_end(r);
+    return 1;
+}
+
+/* An object or array opens: its text begins at its bracket, the byte
+ * before the offset yajl has reached (brackets are never read while
+ * finishing, so that offset is in the text). */
+static int open_container(struct reader *r, enum hp_jtype t)
+{
+    uint32_t i;
+    if (!add(r, t, &i))
+        return 0;
+    r->j->n[i].str = r->j->text + r->at - 1;
+    r->open[r->depth] = i;
+    r->last[r->depth++] = 0;
+    return 1;
+}
+
+static int close_container(struct reader *r)
+{
+    struct hp_jnode *n = &r->j->n[r->open[--r->depth]];
+    r->at = token_end(r);
+    n->slen = (uint32_t)(r->j->text + r->at - n->str);
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    return open_container(ctx, HP_JOBJECT);
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, HP_JARRAY);
+}
+
+static int on_end(void *ctx)
+{
+    return close_container(ctx);
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number, /* raw text: integers beyond int64 stay numbers */
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+/* yajl refused the text: its reason into j->why, and where. A bad byte
+ * inside a string is where yajl stopped; a text that ends too soon fails
+ * at its end; anything else at the start of the token yajl refused. */
+static int refused(struct reader *r)
+{
+    struct hp_json *j = r->j;
+    unsigned char *e = yajl_get_error(r->h, 0, NULL, 0);
+    const char *msg = e ? (const char *)e : "invalid JSON";
+    size_t n = strcspn(msg, "\n");
+    n = n && msg[n - 1] == '.' ? n - 1 : n;
+    n = n < sizeof(j->why) ? n : sizeof(j->why) - 1;
+    memcpy(j->why, msg, n);
+    j->why[n] = '\0';
+    j->err = j->why;
+    j->pos = token_start(j, r->at);
+    if (strstr(j->why, "premature EOF"))
+        j->pos = j->len;
+    else if (!r->finishing && strncmp(j->why, "lexical", 7) == 0 && j->pos < j->len &&
+             j->text[j->pos] == '"')
+        j->pos = yajl_get_bytes_consumed(r->h);
+    if (e)
+        yajl_free_error(r->h, e);
+    return -1;
+}
+
+/* Start a parse: forget the last tree, give back what a huge text grew,
+ * size the arena for this one. 0, or -2 when out of memory. */
+static int reset(struct hp_json *j, const char *text, size_t len)
 {
     j->count = 0;
     j->aused = 0;
@@ -329,8 +266,6 @@ int hp_json_parse(struct hp_json *j, const char *text, size_t len)
     j->text = text;
     j->len = len;
     j->pos = 0;
-    if (len >= UINT32_MAX)
-        return fail(j, "a text too long");
     if (j->cap > HP_JSON_KEEP_NODES) {
         free(j->n);
         j->n = NULL;
@@ -348,14 +283,31 @@ int hp_json_parse(struct hp_json *j, const char *text, size_t len)
         j->arena = a;
         j->acap = len + 1;
     }
-    node(j, HP_JNULL); /* the root, index 0: check that it was made */
-    if (j->count != 1)
+    return 0;
+}
+
+int hp_json_parse(struct hp_json *j, const char *text, size_t len)
+{
+    if (len >= UINT32_MAX) {
+        reset(j, text, 0);
+        j->err = "a text too long";
+        return -1;
+    }
+    if (reset(j, text, len) != 0)
         return -2;
-    int rc = value(j, 0, 1);
+    struct reader r = {.j = j};
+    if (!(r.h = yajl_alloc(&callbacks, NULL, &r)))
+        return -2;
+    yajl_status st = yajl_parse(r.h, (const unsigned char *)text, len);
+    if (st == yajl_status_ok) {
+        r.finishing = true;
+        st = yajl_complete_parse(r.h);
+    }
+    int rc = st == yajl_status_ok ? 0 : st == yajl_status_client_canceled ? r.rc : refused(&r);
+    yajl_free(r.h);
     if (rc != 0)
-        return rc;
-    skip_ws(j);
-    return j->pos == len ? 0 : fail(j, "trailing data");
+        j->count = 0;
+    return rc;
 }
 
 void hp_json_free(struct hp_json *j)

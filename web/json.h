@@ -6,15 +6,21 @@
  * object, for every value, and frees them all again after each message;
  * that was about a quarter of hostpulse-web's ingest time. This reader
  * keeps one array of nodes and one string arena per struct hp_json and
- * reuses them for every message, so that a parse allocates nothing once
- * they have grown to the largest message.
+ * reuses them for every message, so that a parse allocates nothing per
+ * value once they have grown to the largest message. Debian's yajl reads
+ * the text (its event parser allocates nothing per value either, only a
+ * handle per parse); json.c builds the nodes from its callbacks.
  *
- * It reads RFC 8259 JSON, plus what json-c's default (non-strict) mode
- * accepts and the agent can emit: NaN, Infinity and -Infinity (json-c
- * writes a non-finite double so), and true, false and null in any case.
- * Nesting deeper than 32 levels is an error, as in json-c. An object keeps
- * its members in order, duplicates included; hp_json_get answers the last
- * one, as json-c keeps the last. One thread at a time per struct hp_json. */
+ * It reads RFC 8259 JSON, as yajl does: strings must be UTF-8 (yajl checks
+ * lead and continuation bytes; overlong forms pass), true, false and null
+ * lower case, and NaN and Infinity are refused (json-c took them all; the
+ * agent never sends them: lib/msg.c leaves a non-finite double out). A
+ * \uD800-\uDBFF escape not followed by another \u escape reads as "?"
+ * (yajl pairs it with whatever \u escape follows). Nesting deeper than 32
+ * levels (a value inside 32 objects or arrays) is an error, as in json-c.
+ * An object keeps its members in order, duplicates included; hp_json_get
+ * answers the last one, as json-c keeps the last. One thread at a time per
+ * struct hp_json. */
 #ifndef HP_WEB_JSON_H
 #define HP_WEB_JSON_H
 
@@ -56,13 +62,16 @@ struct hp_json {
     /* the parse in progress, and where and why it failed */
     const char *text;
     size_t len, pos;
-    const char *err;
+    const char *err; /* a constant, or why[] (yajl's words) */
+    char why[80];
 };
 
 /* Parse text[0..len) (not NUL-terminated) as exactly one JSON value with
- * optional white space around it. 0, or -1 with j->err and j->pos (the
- * byte offset) saying why; -2 when out of memory. The tree stays valid
- * until the next parse or hp_json_free. */
+ * optional white space around it. 0, or -1 with j->err and j->pos saying
+ * why and where (the byte offset of the token refused; of the bad byte,
+ * or just past it, inside a string; the end when the text ends too soon);
+ * -2 when out of memory. After an error there is no root. The tree stays
+ * valid until the next parse or hp_json_free. */
 int hp_json_parse(struct hp_json *j, const char *text, size_t len);
 void hp_json_free(struct hp_json *j);
 
