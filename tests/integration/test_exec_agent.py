@@ -114,8 +114,7 @@ class ExecRunning(unittest.TestCase):
                 '  interval = 0.5; }' % (60 + float("0." + marker.replace(".", "")))))
             a = hp.Agent(path, ["--stdout"]).start()
             try:
-                time.sleep(1.5 * hp.SLOW)  # the command is running now
-                self.assertTrue(sleepers(marker), "the command did not start")
+                hp.wait_for(lambda: sleepers(marker), timeout=20, what="the command to start")
                 t0 = time.monotonic()
                 a.stop(timeout=10)
                 took = time.monotonic() - t0
