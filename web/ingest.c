@@ -13,7 +13,7 @@
  * bodies of the open batch are kept until it commits, and replayed into a
  * new transaction when a commit fails, so a store hiccup loses nothing. */
 #include "web/ingest.h"
-#include "web/json.h"
+#include "lib/json_read.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 

@@ -39,7 +39,7 @@ struct hp_json;
 struct hp_jnode;
 
 /* One validated envelope. Everything is borrowed for the call. Its data is
- * either doc's node jdata (the ingest path: web/json.h, with json set) or,
+ * either doc's node jdata (the ingest path: lib/json_read.h, with json set) or,
  * when jdata is NULL, the json-c object data. */
 struct hp_store_msg {
     const char *host;
