@@ -95,9 +95,11 @@ struct csv {
     struct csv_file *files;
     size_t nfiles;
     struct hp_json jt; /* the message being written, parsed (reused) */
-    /* flattening scratch: keys and values as offsets into buf */
+    /* flattening scratch: keys as offsets into buf; values point into jt
+     * (or at a device name), valid until the next message */
     struct hp_buf buf;
-    size_t *koff, *voff, nflat, capk, capv;
+    size_t *koff, nflat, capk, capv;
+    const char **val;
     struct hp_file_batch acks; /* the messages of the current write() */
     char path[1024];
 };
@@ -134,17 +136,13 @@ static int flat_add(struct csv *c, const char *key, size_t klen, const char *val
         klen--;
     }
     if (hp_grow(&c->koff, &c->capk, c->nflat + 1, sizeof(*c->koff)) != 0 ||
-        hp_grow(&c->voff, &c->capv, c->nflat + 1, sizeof(*c->voff)) != 0)
+        hp_grow(&c->val, &c->capv, c->nflat + 1, sizeof(*c->val)) != 0)
         return -1;
     c->koff[c->nflat] = c->buf.len;
     if (sb_put(&c->buf, key, klen) || sb_put(&c->buf, "", 1))
         return -1;
     c->buf.len++; /* keep the NUL */
-    c->voff[c->nflat] = c->buf.len;
-    if (sb_str(&c->buf, val ? val : "") || sb_put(&c->buf, "", 1))
-        return -1;
-    c->buf.len++;
-    c->nflat++;
+    c->val[c->nflat++] = val;
     return 0;
 }
 
@@ -755,7 +753,7 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
                          ? json_object_get_int64(idx)
                          : -1;
         if (at >= 0) /* -1: a deprecated field, no column */
-            vals[at] = c->buf.p + c->voff[i];
+            vals[at] = c->val[i] ? c->val[i] : "";
     }
     for (size_t i = 0; rc == 0 && i < f->ncols; i++)
         rc = sb_str(b, ",") || sb_field(b, vals[i]);
@@ -1084,7 +1082,7 @@ static void csv_fini(struct hp_sink *s)
     hp_file_batch_free(&c->acks);
     free(c->buf.p);
     free(c->koff);
-    free(c->voff);
+    free(c->val);
     hp_json_free(&c->jt);
 }
 
