@@ -6,21 +6,22 @@
  * Why not json-c's tokener: it allocates a node, and a hash table per
  * object, for every value, and frees them all again after each message;
  * that was about a quarter of hostpulse-web's ingest time and three
- * quarters of the CSV sink's. This reader
- * keeps one array of nodes and one string arena per struct hp_json and
- * reuses them for every message, so that a parse allocates nothing per
- * value once they have grown to the largest message. Debian's yajl reads
- * the text (its event parser allocates nothing per value either, only a
- * handle per parse); json_read.c builds the nodes from its callbacks.
+ * quarters of the CSV sink's. This reader keeps one array of nodes and
+ * one string arena per struct hp_json and reuses them for every message,
+ * so that a parse allocates nothing per value once they have grown to the
+ * largest message. Debian's yajl reads the text (its event parser
+ * allocates nothing per value either, only a handle per parse);
+ * json_read.c builds the nodes from its callbacks.
  *
- * It reads RFC 8259 JSON, as yajl does: strings must be UTF-8 (yajl checks
- * lead and continuation bytes; overlong forms pass) unless any_bytes is
- * set (then a string's bytes pass as they are, as json-c's reader and
- * writer let them: the CSV sink writes what the message had), true, false and null
- * lower case, and NaN and Infinity are refused (json-c took them all; the
- * agent never sends them: lib/msg.c leaves a non-finite double out). A
- * \uD800-\uDBFF escape not followed by another \u escape reads as "?"
- * (yajl pairs it with whatever \u escape follows). Nesting deeper than 32
+ * It reads RFC 8259 JSON, as yajl does: true, false and null lower case,
+ * NaN and Infinity refused (json-c took them all; the agent never sends
+ * them: lib/msg.c leaves a non-finite double out), and strings in UTF-8
+ * (yajl checks lead and continuation bytes; overlong forms pass) unless
+ * any_bytes is set: then a string's bytes pass as they are, as json-c's
+ * reader and writer let them (the CSV sink writes what the message had).
+ * A \uD800-\uDBFF escape not followed by another \u escape reads as "?"
+ * (yajl pairs it with whatever \u escape follows; json-c gives U+FFFD,
+ * but writes no \u escape above \u001f itself). Nesting deeper than 32
  * levels (a value inside 32 objects or arrays) is an error, as in json-c.
  * An object keeps its members in order, duplicates included; hp_json_get
  * answers the last one, as json-c keeps the last. One thread at a time per
