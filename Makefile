@@ -11,7 +11,7 @@
 VARIANT ?= release
 BUILD   := build/$(VARIANT)
 # pkg-config packages of the agent itself; each sink module adds its own.
-PKGS    := json-c libconfig
+PKGS    := json-c libconfig yajl
 # Debian packages `make run` needs: a compiler and the -dev libraries of
 # the agent, its sink modules and hostpulse-web (`all` builds them all).
 BUILD_DEPS := build-essential pkg-config libjson-c-dev libconfig-dev libsensors-dev \

@@ -5,7 +5,10 @@
  * required field or is oversized is counted (in the store, by reason),
  * logged at a bounded rate with that reason, and reported to the input as
  * HP_ADD_REJECTED so that it acks it like any other: a bad message never
- * blocks the queue. Valid ones go to the store's open transaction; the
+ * blocks the queue. Running out of memory while reading one is not the
+ * message's fault: it fails like the store does (HP_ADD_FAILED, the open
+ * transaction rolled back), so nothing is acked and the message comes
+ * again. Valid ones go to the store's open transaction; the
  * input acks only after hp_ingest_commit succeeds (at least once), and the
  * store drops the duplicates that redelivery brings.
  *
@@ -13,7 +16,7 @@
  * bodies of the open batch are kept until it commits, and replayed into a
  * new transaction when a commit fails, so a store hiccup loses nothing. */
 #include "web/ingest.h"
-#include "web/json.h"
+#include "lib/json_read.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -151,24 +154,24 @@ static void check_envelope(const struct hp_json *j, struct hp_store_msg *m, stru
     m->jdata = v;
 }
 
-/* Parse body into j; false with vd filled when it is not one JSON value. */
-static bool parse(struct hp_json *j, const char *body, size_t len, struct verdict *vd)
+/* Parse body into j: 1; 0 with vd filled when it is not one JSON value;
+ * -1 when memory ran out (the message may be fine: it must come again). */
+static int parse(struct hp_json *j, const char *body, size_t len, struct verdict *vd)
 {
     const char *nul = memchr(body, '\0', len);
     if (nul) {
         vd->reason = "json";
         snprintf(vd->detail, sizeof(vd->detail), "a NUL byte at offset %zu", (size_t)(nul - body));
-        return false;
+        return 0;
     }
     int rc = hp_json_parse(j, body, len);
     if (rc == 0)
-        return true;
-    vd->reason = "json";
+        return 1;
     if (rc == -2)
-        snprintf(vd->detail, sizeof(vd->detail), "out of memory");
-    else
-        snprintf(vd->detail, sizeof(vd->detail), "%s at byte %zu", j->err, j->pos);
-    return false;
+        return -1;
+    vd->reason = "json";
+    snprintf(vd->detail, sizeof(vd->detail), "%s at byte %zu", j->err, j->pos);
+    return 0;
 }
 
 /* ---- the inputs' side ---- */
@@ -213,8 +216,15 @@ static enum hp_ingest_add store_one(struct hp_ingest *ing, const char *body, siz
         vd.reason = "oversize";
         snprintf(vd.detail, sizeof(vd.detail), "%zu bytes, the limit is %lld", len,
                  (long long)ing->conf->max_message);
-    } else if (parse(&ing->doc, body, len, &vd)) {
-        check_envelope(&ing->doc, &m, &vd);
+    } else {
+        int p = parse(&ing->doc, body, len, &vd);
+        if (p < 0) { /* not the message's fault: fail, so that it comes again */
+            hp_store_rollback(ing->store);
+            hp_err("ingest: out of memory reading a message of %zu bytes", len);
+            return HP_ADD_FAILED;
+        }
+        if (p > 0)
+            check_envelope(&ing->doc, &m, &vd);
     }
     enum hp_ingest_add res;
     if (vd.reason) {

@@ -589,6 +589,11 @@ int hp_store_reject(struct hp_store *s, const char *reason, const char *host, in
     return 0;
 }
 
+void hp_store_rollback(struct hp_store *s)
+{
+    rollback(s);
+}
+
 int hp_store_commit(struct hp_store *s, char *err, size_t len)
 {
     if (!s->in_tx)

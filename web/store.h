@@ -39,7 +39,7 @@ struct hp_json;
 struct hp_jnode;
 
 /* One validated envelope. Everything is borrowed for the call. Its data is
- * either doc's node jdata (the ingest path: web/json.h, with json set) or,
+ * either doc's node jdata (the ingest path: lib/json_read.h, with json set) or,
  * when jdata is NULL, the json-c object data. */
 struct hp_store_msg {
     const char *host;
@@ -78,6 +78,9 @@ int hp_store_reject(struct hp_store *s, const char *reason, const char *host, in
 /* Commit the open transaction (no-op when none). 0, or -1 with err: then
  * nothing since the last commit is stored and nothing may be acked. */
 int hp_store_commit(struct hp_store *s, char *err, size_t len);
+/* Roll the open transaction back (no-op when none): nothing since the
+ * last commit is stored, as after a failed hp_store_put. */
+void hp_store_rollback(struct hp_store *s);
 /* Messages in the open transaction. */
 size_t hp_store_pending(const struct hp_store *s);
 /* Recompute the rollups of minutes that got samples, and apply retention:

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "web/json.h"
+#include "lib/json_read.h"
 #include "web/store.h"
 #include "web/strmap.h"
 

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/jtree.h"
 #include "lib/log.h"
 #include "lib/msg.h"
 #include "lib/opts.h"
@@ -147,82 +146,6 @@ static void fixed_matches_printf(void **state)
                 fail_msg("%.17g with %d decimals: %s, printf %s", v, d, got, want);
         }
     }
-}
-
-/* Node x of t is the same value as json-c's o: type, keys in order,
- * strings unescaped alike, numbers and booleans as json-c prints them. */
-static void same_as_json_c(const struct hp_jtree *t, const struct hp_jnode *x, json_object *o)
-{
-    switch (json_object_get_type(o)) {
-    case json_type_null:
-        assert_int_equal(x->type, HP_J_NULL);
-        break;
-    case json_type_object: {
-        assert_int_equal(x->type, HP_J_OBJ);
-        assert_int_equal(x->n, json_object_object_length(o));
-        const struct hp_jnode *c = hp_jtree_at(t, x->first);
-        json_object_object_foreach(o, k, v)
-        {
-            assert_non_null(c);
-            assert_string_equal(hp_jtree_key(t, c), k);
-            same_as_json_c(t, c, v);
-            c = hp_jtree_at(t, c->next);
-        }
-        assert_null(c);
-        break;
-    }
-    case json_type_array: {
-        assert_int_equal(x->type, HP_J_ARR);
-        assert_int_equal(x->n, json_object_array_length(o));
-        const struct hp_jnode *c = hp_jtree_at(t, x->first);
-        for (size_t i = 0; i < json_object_array_length(o); i++, c = hp_jtree_at(t, c->next))
-            same_as_json_c(t, c, json_object_array_get_idx(o, i));
-        break;
-    }
-    case json_type_string:
-        assert_int_equal(x->type, HP_J_STR);
-        assert_string_equal(hp_jtree_text(t, x), json_object_get_string(o));
-        break;
-    default:
-        assert_true(x->type == HP_J_NUM || x->type == HP_J_BOOL);
-        assert_string_equal(hp_jtree_text(t, x), json_object_to_json_string(o));
-    }
-}
-
-/* lib/jtree reads what json-c reads, the same way (the CSV sink used
- * json-c), and refuses what json-c refuses. */
-static void jtree_reads_like_json_c(void **state)
-{
-    (void)state;
-    static const char *const good[] = {
-        "{\"v\":1,\"host\":\"h\",\"data\":{\"a\":-12,\"b\":2.50,\"c\":true,\"d\":null,"
-        "\"e\":[],\"f\":{},\"g\":[{\"x\":1},{\"x\":2}],\"h\":18446744073709551615}}",
-        " [ 1 , \"two\" , [ [ ] ] , { \"k\" : false } ] ",
-        "\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\u20ac \\ud83d\\ude00 \\ud800x\"",
-        "{\"caf\\u00e9 \\\"q\\\"\":\"\\u0001\",\"\":0}",
-        "-0.0",
-        "1e-7",
-        "0",
-        "true",
-        "null",
-        "\"\"",
-    };
-    struct hp_jtree t = {0};
-    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        json_object *o = json_tokener_parse(good[i]);
-        assert_int_equal(hp_jtree_parse(&t, good[i], strlen(good[i])), 0);
-        same_as_json_c(&t, &t.v[0], o);
-        json_object_put(o);
-    }
-    /* (json-c's lax tokener also takes a trailing comma and stops at the
-     * end of the first value; jtree refuses both: messages never have them) */
-    static const char *const bad[] = {"", "{", "[1,", "{\"a\" 1}", "\"\\x\"", "tru", "\"open"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        json_object *o = json_tokener_parse(bad[i]);
-        assert_null(o);
-        assert_int_equal(hp_jtree_parse(&t, bad[i], strlen(bad[i])), -1);
-    }
-    hp_jtree_free(&t);
 }
 
 static void envelope_round_trip(void **state)
@@ -425,7 +348,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_matches_printf),
-        cmocka_unit_test(jtree_reads_like_json_c),
         cmocka_unit_test(valid_group_has_no_errors),
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),

@@ -158,6 +158,21 @@ static void scalar_values_as_json_prints_them(void **state)
     free_sink(f);
 }
 
+/* A string that is not UTF-8 (a mount point in Latin-1: json-c writes
+ * its bytes as they are) is written as the message had it, not dropped. */
+static void strings_keep_bytes_that_are_not_utf8(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"mount\":\"/mnt/caf\xe9\",\"n\":1}")), 1);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 0);
+    char *t = slurp_in(f->dir, "cpu.csv");
+    assert_non_null(t);
+    assert_non_null(strstr(t, "," SESSION ",1,/mnt/caf\xe9,1\n"));
+    free(t);
+    free_sink(f);
+}
+
 static void append_keeps_header_and_cuts_torn_line(void **state)
 {
     struct fx *f = *state;
@@ -500,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(header_flattening_quoting, setup, teardown),
         cmocka_unit_test_setup_teardown(scalar_values_as_json_prints_them, setup, teardown),
+        cmocka_unit_test_setup_teardown(strings_keep_bytes_that_are_not_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(append_keeps_header_and_cuts_torn_line, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rotates, setup, teardown),
         cmocka_unit_test_setup_teardown(header_growth_rewrites_a_small_file, setup, teardown),

@@ -42,7 +42,7 @@
  * fsync = true); on a write error every file touched is truncated back to
  * its size before the batch, so a retry never duplicates rows. */
 #include "lib/buf.h"
-#include "lib/jtree.h"
+#include "lib/json_read.h"
 #include "lib/template.h"
 #include "lib/units.h"
 #include "transport/filebatch.h"
@@ -94,10 +94,12 @@ struct csv {
     char directory[768]; /* dir_tmpl with this agent's {host} and {session} */
     struct csv_file *files;
     size_t nfiles;
-    struct hp_jtree jt; /* the message being written, parsed (reused) */
-    /* flattening scratch: keys and values as offsets into buf */
+    struct hp_json jt; /* the message being written, parsed (reused) */
+    /* flattening scratch: keys as offsets into buf; values point into jt
+     * (or at a device name), valid until the next message */
     struct hp_buf buf;
-    size_t *koff, *voff, nflat, capk, capv;
+    size_t *koff, nflat, capk, capv;
+    const char **val;
     struct hp_file_batch acks; /* the messages of the current write() */
     char path[1024];
 };
@@ -134,17 +136,13 @@ static int flat_add(struct csv *c, const char *key, size_t klen, const char *val
         klen--;
     }
     if (hp_grow(&c->koff, &c->capk, c->nflat + 1, sizeof(*c->koff)) != 0 ||
-        hp_grow(&c->voff, &c->capv, c->nflat + 1, sizeof(*c->voff)) != 0)
+        hp_grow(&c->val, &c->capv, c->nflat + 1, sizeof(*c->val)) != 0)
         return -1;
     c->koff[c->nflat] = c->buf.len;
     if (sb_put(&c->buf, key, klen) || sb_put(&c->buf, "", 1))
         return -1;
     c->buf.len++; /* keep the NUL */
-    c->voff[c->nflat] = c->buf.len;
-    if (sb_str(&c->buf, val ? val : "") || sb_put(&c->buf, "", 1))
-        return -1;
-    c->buf.len++;
-    c->nflat++;
+    c->val[c->nflat++] = val;
     return 0;
 }
 
@@ -179,20 +177,19 @@ static size_t key_append(char *key, size_t klen, size_t kcap, const char *s, siz
  * JSON text (numbers as written, strings unescaped; null is empty). */
 static int flatten(struct csv *c, const struct hp_jnode *o, char *key, size_t klen, size_t kcap)
 {
-    const struct hp_jtree *t = &c->jt;
-    if (o->type == HP_J_OBJ) {
-        for (const struct hp_jnode *x = hp_jtree_at(t, o->first); x; x = hp_jtree_at(t, x->next)) {
-            const char *k = hp_jtree_key(t, x);
+    const struct hp_json *t = &c->jt;
+    if (o->type == HP_JOBJECT) {
+        for (const struct hp_jnode *x = hp_json_child(t, o); x; x = hp_json_next(t, x)) {
+            const char *k = x->key;
             size_t n = key_append(key, klen, kcap, k, strlen(k));
             if (n && flatten(c, x, key, n, kcap))
                 return -1;
         }
         return 0;
     }
-    if (o->type == HP_J_ARR) {
+    if (o->type == HP_JARRAY) {
         size_t i = 0;
-        for (const struct hp_jnode *x = hp_jtree_at(t, o->first); x;
-             x = hp_jtree_at(t, x->next), i++) {
+        for (const struct hp_jnode *x = hp_json_child(t, o); x; x = hp_json_next(t, x), i++) {
             char idx[24];
             size_t ilen = csv_utoa(idx, i);
             size_t n = key_append(key, klen, kcap, idx, ilen);
@@ -201,8 +198,7 @@ static int flatten(struct csv *c, const struct hp_jnode *o, char *key, size_t kl
         }
         return 0;
     }
-    const char *v = hp_jtree_text(t, o);
-    return flat_add(c, key, klen, v ? v : "");
+    return flat_add(c, key, klen, hp_json_text(o));
 }
 
 /* ---- files ----------------------------------------------------------- */
@@ -757,7 +753,7 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
                          ? json_object_get_int64(idx)
                          : -1;
         if (at >= 0) /* -1: a deprecated field, no column */
-            vals[at] = c->buf.p + c->voff[i];
+            vals[at] = c->val[i] ? c->val[i] : "";
     }
     for (size_t i = 0; rc == 0 && i < f->ncols; i++)
         rc = sb_str(b, ",") || sb_field(b, vals[i]);
@@ -771,27 +767,27 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
 }
 
 /* True if every element of a (an array) is an object. */
-static bool all_objects(const struct hp_jtree *t, const struct hp_jnode *a)
+static bool all_objects(const struct hp_json *t, const struct hp_jnode *a)
 {
-    for (const struct hp_jnode *x = hp_jtree_at(t, a->first); x; x = hp_jtree_at(t, x->next))
-        if (x->type != HP_J_OBJ)
+    for (const struct hp_jnode *x = hp_json_child(t, a); x; x = hp_json_next(t, x))
+        if (x->type != HP_JOBJECT)
             return false;
     return true;
 }
 
 /* A group of per-device records: a non-empty array of objects, or a
  * non-empty object whose values are all objects or all arrays of objects. */
-static bool is_group(const struct hp_jtree *t, const struct hp_jnode *v)
+static bool is_group(const struct hp_json *t, const struct hp_jnode *v)
 {
-    if (v->type == HP_J_ARR)
-        return v->n > 0 && all_objects(t, v);
-    if (v->type != HP_J_OBJ || v->n == 0)
+    if (v->type == HP_JARRAY)
+        return v->count > 0 && all_objects(t, v);
+    if (v->type != HP_JOBJECT || v->count == 0)
         return false;
     int objects = 0, arrays = 0;
-    for (const struct hp_jnode *d = hp_jtree_at(t, v->first); d; d = hp_jtree_at(t, d->next)) {
-        if (d->type == HP_J_OBJ)
+    for (const struct hp_jnode *d = hp_json_child(t, v); d; d = hp_json_next(t, d)) {
+        if (d->type == HP_JOBJECT)
             objects++;
-        else if (d->type == HP_J_ARR && all_objects(t, d))
+        else if (d->type == HP_JARRAY && all_objects(t, d))
             arrays++;
         else
             return false;
@@ -819,7 +815,7 @@ static int device_row(struct hp_sink *s, const char *stem, const char *device,
                       const char *session)
 {
     struct csv *c = s->priv;
-    const struct hp_jtree *t = &c->jt;
+    const struct hp_json *t = &c->jt;
     const char *dot = strrchr(stem, '.');
     const char *group = dot ? dot + 1 : stem;
     char key[512] = "";
@@ -827,13 +823,13 @@ static int device_row(struct hp_sink *s, const char *stem, const char *device,
     c->nflat = 0;
     if (flat_add(c, "device", 6, device) != 0)
         return hp_sink_fail(s, "out of memory");
-    if (rec->type != HP_J_OBJ) {
+    if (rec->type != HP_JOBJECT) {
         if (flatten(c, rec, key, 0, sizeof(key)) != 0)
             return hp_sink_fail(s, "out of memory");
         return queue_row(s, stem, m, host, session);
     }
-    for (const struct hp_jnode *x = hp_jtree_at(t, rec->first); x; x = hp_jtree_at(t, x->next)) {
-        const char *k = hp_jtree_key(t, x);
+    for (const struct hp_jnode *x = hp_json_child(t, rec); x; x = hp_json_next(t, x)) {
+        const char *k = x->key;
         size_t n = is_lead_column(k) ? key_append(key, 0, sizeof(key), group, strlen(group)) : 0;
         n = key_append(key, n, sizeof(key), k, strlen(k));
         if (n && flatten(c, x, key, n, sizeof(key)) != 0)
@@ -845,27 +841,25 @@ static int device_row(struct hp_sink *s, const char *stem, const char *device,
 static int group_rows(struct hp_sink *s, const char *stem, const struct hp_jnode *g,
                       const struct hp_msg *m, const char *host, const char *session)
 {
-    const struct hp_jtree *t = &((struct csv *)s->priv)->jt;
+    const struct hp_json *t = &((struct csv *)s->priv)->jt;
     char dev[24];
     int rc = 0;
     size_t i = 0;
-    if (g->type == HP_J_ARR) {
-        for (const struct hp_jnode *x = hp_jtree_at(t, g->first); x && rc == 0;
-             x = hp_jtree_at(t, x->next), i++) {
+    if (g->type == HP_JARRAY) {
+        for (const struct hp_jnode *x = hp_json_child(t, g); x && rc == 0;
+             x = hp_json_next(t, x), i++) {
             csv_utoa(dev, i);
             rc = device_row(s, stem, dev, x, m, host, session);
         }
         return rc;
     }
-    for (const struct hp_jnode *r = hp_jtree_at(t, g->first); r && rc == 0;
-         r = hp_jtree_at(t, r->next)) {
-        const char *name = hp_jtree_key(t, r);
-        if (r->type == HP_J_OBJ) {
+    for (const struct hp_jnode *r = hp_json_child(t, g); r && rc == 0; r = hp_json_next(t, r)) {
+        const char *name = r->key;
+        if (r->type == HP_JOBJECT) {
             rc = device_row(s, stem, name, r, m, host, session);
             continue;
         }
-        for (const struct hp_jnode *x = hp_jtree_at(t, r->first); x && rc == 0;
-             x = hp_jtree_at(t, x->next))
+        for (const struct hp_jnode *x = hp_json_child(t, r); x && rc == 0; x = hp_json_next(t, x))
             rc = device_row(s, stem, name, x, m, host, session);
     }
     return rc;
@@ -876,14 +870,15 @@ static int group_rows(struct hp_sink *s, const char *stem, const struct hp_jnode
 static const struct hp_jnode *parse_envelope(struct csv *c, const struct hp_msg *m,
                                              const char **host, const char **session)
 {
-    if (hp_jtree_parse(&c->jt, m->json, m->len) != 0 || c->jt.v[0].type != HP_J_OBJ)
+    c->jt.any_bytes = true; /* strings' bytes as the message had them */
+    if (hp_json_parse(&c->jt, m->json, m->len) != 0 || hp_json_root(&c->jt)->type != HP_JOBJECT)
         return NULL;
-    const struct hp_jnode *env = &c->jt.v[0];
-    const struct hp_jnode *h = hp_jtree_get(&c->jt, env, "host");
-    const struct hp_jnode *se = hp_jtree_get(&c->jt, env, "session");
-    *host = h && hp_jtree_text(&c->jt, h) ? hp_jtree_text(&c->jt, h) : "";
-    *session = se && hp_jtree_text(&c->jt, se) ? hp_jtree_text(&c->jt, se) : "";
-    return hp_jtree_get(&c->jt, env, "data");
+    const struct hp_jnode *env = hp_json_root(&c->jt);
+    const struct hp_jnode *h = hp_json_get(&c->jt, env, "host");
+    const struct hp_jnode *se = hp_json_get(&c->jt, env, "session");
+    *host = h && hp_json_text(h) ? hp_json_text(h) : "";
+    *session = se && hp_json_text(se) ? hp_json_text(se) : "";
+    return hp_json_get(&c->jt, env, "data");
 }
 
 /* Queue msg's rows: one in <reporter>.csv with every member of data that
@@ -900,8 +895,8 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
         hp_sink_ack(s, o->pos, HP_ACK_DROP);
         return 0;
     }
-    const struct hp_jtree *t = &c->jt;
-    bool obj = data->type == HP_J_OBJ;
+    const struct hp_json *t = &c->jt;
+    bool obj = data->type == HP_JOBJECT;
     char key[512];
     size_t klen = (size_t)snprintf(key, sizeof(key), "%s", m->reporter);
     c->buf.len = 0;
@@ -909,20 +904,20 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     int rc = 0;
     if (!obj)
         rc = flatten(c, data, key, klen, sizeof(key));
-    for (const struct hp_jnode *v = obj ? hp_jtree_at(t, data->first) : NULL; v && rc == 0;
-         v = hp_jtree_at(t, v->next)) {
-        const char *k = hp_jtree_key(t, v);
+    for (const struct hp_jnode *v = obj ? hp_json_child(t, data) : NULL; v && rc == 0;
+         v = hp_json_next(t, v)) {
+        const char *k = v->key;
         size_t n = key_append(key, klen, sizeof(key), k, strlen(k));
         if (n && !is_group(t, v))
             rc = flatten(c, v, key, n, sizeof(key));
     }
     rc = rc ? hp_sink_fail(s, "out of memory") : queue_row(s, m->reporter, m, host, session);
-    for (const struct hp_jnode *v = obj ? hp_jtree_at(t, data->first) : NULL; v && rc == 0;
-         v = hp_jtree_at(t, v->next)) {
+    for (const struct hp_jnode *v = obj ? hp_json_child(t, data) : NULL; v && rc == 0;
+         v = hp_json_next(t, v)) {
         char stem[STEM_MAX];
         if (!is_group(t, v))
             continue;
-        snprintf(stem, sizeof(stem), "%s.%s", m->reporter, hp_jtree_key(t, v));
+        snprintf(stem, sizeof(stem), "%s.%s", m->reporter, v->key);
         rc = group_rows(s, stem, v, m, host, session);
     }
     if (rc == 0 && hp_file_batch_note(&c->acks, o->pos) != 0)
@@ -1087,8 +1082,8 @@ static void csv_fini(struct hp_sink *s)
     hp_file_batch_free(&c->acks);
     free(c->buf.p);
     free(c->koff);
-    free(c->voff);
-    hp_jtree_free(&c->jt);
+    free(c->val);
+    hp_json_free(&c->jt);
 }
 
 const struct hp_sink_ops hp_sink_csv = {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_web_json.c -- the ingest path's JSON reader (web/json.c on yajl):
- * values and their types, strings and escapes, the text of objects and
- * arrays, what it refuses and where, the reuse of its buffers, and
- * agreement with json-c on what is JSON at all (json-c read the messages
- * before; where yajl is stricter, a test below names each case). */
+/* test_json_read.c -- the project's JSON reader (lib/json_read.c on
+ * yajl), used by hostpulse-web's ingest and the CSV sink: values and their
+ * types, scalars' texts as json-c prints them (the CSV sink's cells),
+ * strings and escapes, bytes that are not UTF-8 when asked, the text of
+ * objects and arrays, what it refuses and where, the reuse of its buffers,
+ * and agreement with json-c on what is JSON at all (json-c read the
+ * messages before; where yajl is stricter, a test below names each case). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "web/json.h"
+#include "lib/json_read.h"
 
 static int parse(struct hp_json *j, const char *text)
 {
@@ -328,6 +330,99 @@ static void agrees_with_json_c(void **state)
     hp_json_free(&j);
 }
 
+/* Node x of j is the same value as json-c's o: type, keys in order, and
+ * each scalar's text (hp_json_text) what json-c prints for it: strings
+ * unescaped, numbers as written, true and false; null has none. */
+static void same_as_json_c(const struct hp_json *j, const struct hp_jnode *x, json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_null:
+        assert_int_equal(x->type, HP_JNULL);
+        assert_null(hp_json_text(x));
+        break;
+    case json_type_object: {
+        assert_int_equal(x->type, HP_JOBJECT);
+        assert_int_equal(x->count, json_object_object_length(o));
+        const struct hp_jnode *c = hp_json_child(j, x);
+        json_object_object_foreach(o, k, v)
+        {
+            assert_non_null(c);
+            assert_string_equal(c->key, k);
+            same_as_json_c(j, c, v);
+            c = hp_json_next(j, c);
+        }
+        assert_null(c);
+        break;
+    }
+    case json_type_array: {
+        assert_int_equal(x->type, HP_JARRAY);
+        assert_int_equal(x->count, json_object_array_length(o));
+        const struct hp_jnode *c = hp_json_child(j, x);
+        for (size_t i = 0; i < json_object_array_length(o); i++, c = hp_json_next(j, c))
+            same_as_json_c(j, c, json_object_array_get_idx(o, i));
+        break;
+    }
+    case json_type_string:
+        assert_int_equal(x->type, HP_JSTRING);
+        assert_string_equal(hp_json_text(x), json_object_get_string(o));
+        break;
+    default:
+        assert_true(hp_json_is_number(x) || x->type == HP_JBOOL);
+        assert_string_equal(hp_json_text(x), json_object_to_json_string(o));
+        assert_int_equal(x->slen, strlen(hp_json_text(x)));
+    }
+}
+
+/* The CSV sink writes each scalar's text, as it did from json-c's tree:
+ * "2.50" stays "2.50", "1e-7" stays "1e-7". (A lone \ud800 escape reads
+ * as "?" here and U+FFFD in json-c; json-c writes no \u escape above
+ * \u001f, so no message has one.) */
+static void scalars_read_as_json_c_prints_them(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{\"v\":1,\"host\":\"h\",\"data\":{\"a\":-12,\"b\":2.50,\"c\":true,\"d\":null,"
+        "\"e\":[],\"f\":{},\"g\":[{\"x\":1},{\"x\":2}],\"h\":18446744073709551615,\"i\":12.50}}",
+        " [ 1 , \"two\" , [ [ ] ] , { \"k\" : false } ] ",
+        "\"esc \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\u20ac \\ud83d\\ude00 x\"",
+        "{\"caf\\u00e9 \\\"q\\\"\":\"\\u0001\",\"\":0}",
+        "-0.0",
+        "1e-7",
+        "1E+2",
+        "0",
+        "true",
+        "null",
+        "\"\"",
+    };
+    struct hp_json j = {0};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        json_object *o = json_tokener_parse(texts[i]); /* NULL: null */
+        assert_int_equal(parse(&j, texts[i]), 0);
+        same_as_json_c(&j, hp_json_root(&j), o);
+        json_object_put(o);
+    }
+    hp_json_free(&j);
+}
+
+/* With any_bytes (the CSV sink) a string's bytes pass as they are, as
+ * json-c read and wrote them; without it (hostpulse-web) such a text is
+ * refused. The setting outlives hp_json_free. */
+static void any_bytes_takes_strings_that_are_not_utf8(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"mount\":\"/mnt/caf\xe9\",\"n\":\"\xc3\"}";
+    struct hp_json j = {0};
+    assert_int_equal(parse(&j, text), -1);
+    j.any_bytes = true;
+    assert_int_equal(parse(&j, text), 0);
+    assert_string_equal(hp_json_text(hp_json_get(&j, hp_json_root(&j), "mount")), "/mnt/caf\xe9");
+    assert_string_equal(hp_json_text(hp_json_get(&j, hp_json_root(&j), "n")), "\xc3");
+    hp_json_free(&j);
+    assert_true(j.any_bytes);
+    assert_int_equal(parse(&j, text), 0);
+    hp_json_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +436,8 @@ int main(void)
         cmocka_unit_test(nesting_stops_at_32_levels),
         cmocka_unit_test(buffers_are_reused),
         cmocka_unit_test(agrees_with_json_c),
+        cmocka_unit_test(scalars_read_as_json_c_prints_them),
+        cmocka_unit_test(any_bytes_takes_strings_that_are_not_utf8),
     };
-    return cmocka_run_group_tests_name("web_json", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("json_read", tests, NULL, NULL);
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* json.c -- the ingest path's JSON reader (see json.h): yajl's event
- * parser reads the text, and its callbacks build the nodes in a reused
- * node array and string arena.
+/* json_read.c -- the project's JSON reader (see json_read.h): yajl's
+ * event parser reads the text, and its callbacks build the nodes in a
+ * reused node array and string arena.
  *
  * yajl allocates nothing per value and checks all of JSON (strings,
  * escapes, UTF-8, numbers); this file only keeps the tree. The arena is
- * sized before the parse to hold every string of the text (a decoded
- * string is never longer than its quoted, escaped form), so pointers into
+ * sized before the parse to hold every string and number of the text,
+ * NUL-terminated (a decoded string is never longer than its quoted,
+ * escaped form; a number is followed by a separator, a bracket, white
+ * space or the end, whose byte its NUL takes), so pointers into
  * it stay valid while the node array grows; nodes refer to each other by
  * index for the same reason. */
-#include "web/json.h"
+#include "lib/json_read.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +120,8 @@ static int on_boolean(void *ctx, int b)
     if (!add(r, HP_JBOOL, &i))
         return 0;
     r->j->n[i].num = b ? 1 : 0;
+    r->j->n[i].str = b ? "true" : "false";
+    r->j->n[i].slen = b ? 4 : 5;
     return 1;
 }
 
@@ -137,26 +141,26 @@ static bool integer(const char *s, size_t len, int64_t *out)
 }
 
 /* A number as yajl found it: an int64 when it has no fraction or exponent
- * and fits, else a double. For strtod, the arena's free space holds a
- * NUL-terminated copy without keeping it: the text's numbers and strings
- * together are no longer than the text. */
+ * and fits, else a double; its text kept as written (NUL-terminated, for
+ * strtod and for readers that print it). */
 static int on_number(void *ctx, const char *s, size_t len)
 {
     struct reader *r = ctx;
     uint32_t i;
     int64_t v;
-    if (integer(s, len, &v)) {
-        if (!add(r, HP_JINT, &i))
-            return 0;
-        r->j->n[i].i = v;
-        r->j->n[i].num = (double)v;
-        return 1;
-    }
+    bool is_int = integer(s, len, &v);
     const char *t = keep(r, (const unsigned char *)s, len);
-    if (!t || !add(r, HP_JDOUBLE, &i))
+    if (!t || !add(r, is_int ? HP_JINT : HP_JDOUBLE, &i))
         return 0;
-    r->j->aused -= len + 1;
-    r->j->n[i].num = strtod(t, NULL);
+    struct hp_jnode *n = &r->j->n[i];
+    n->str = t;
+    n->slen = (uint32_t)len;
+    if (is_int) {
+        n->i = v;
+        n->num = (double)v;
+    } else {
+        n->num = strtod(t, NULL);
+    }
     return 1;
 }
 
@@ -298,6 +302,8 @@ int hp_json_parse(struct hp_json *j, const char *text, size_t len)
     struct reader r = {.j = j};
     if (!(r.h = yajl_alloc(&callbacks, NULL, &r)))
         return -2;
+    if (j->any_bytes)
+        yajl_config(r.h, yajl_dont_validate_strings, 1);
     yajl_status st = yajl_parse(r.h, (const unsigned char *)text, len);
     if (st == yajl_status_ok) {
         r.finishing = true;
@@ -314,7 +320,7 @@ void hp_json_free(struct hp_json *j)
 {
     free(j->n);
     free(j->arena);
-    *j = (struct hp_json){0};
+    *j = (struct hp_json){.any_bytes = j->any_bytes};
 }
 
 const struct hp_jnode *hp_json_getn(const struct hp_json *j, const struct hp_jnode *obj,

@@ -1,28 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* json.h -- a small JSON reader for the ingest path: one message text in,
- * a read-only tree of nodes out, in two reused buffers.
+/* json_read.h -- the project's one JSON reader, for code that reads a
+ * message and walks it (hostpulse-web's ingest, the agent's CSV sink): one
+ * text in, a read-only tree of nodes out, in two reused buffers.
  *
  * Why not json-c's tokener: it allocates a node, and a hash table per
  * object, for every value, and frees them all again after each message;
- * that was about a quarter of hostpulse-web's ingest time. This reader
- * keeps one array of nodes and one string arena per struct hp_json and
- * reuses them for every message, so that a parse allocates nothing per
- * value once they have grown to the largest message. Debian's yajl reads
- * the text (its event parser allocates nothing per value either, only a
- * handle per parse); json.c builds the nodes from its callbacks.
+ * that was about a quarter of hostpulse-web's ingest time and three
+ * quarters of the CSV sink's. This reader keeps one array of nodes and
+ * one string arena per struct hp_json and reuses them for every message,
+ * so that a parse allocates nothing per value once they have grown to the
+ * largest message. Debian's yajl reads the text (its event parser
+ * allocates nothing per value either, only a handle per parse);
+ * json_read.c builds the nodes from its callbacks.
  *
- * It reads RFC 8259 JSON, as yajl does: strings must be UTF-8 (yajl checks
- * lead and continuation bytes; overlong forms pass), true, false and null
- * lower case, and NaN and Infinity are refused (json-c took them all; the
- * agent never sends them: lib/msg.c leaves a non-finite double out). A
- * \uD800-\uDBFF escape not followed by another \u escape reads as "?"
- * (yajl pairs it with whatever \u escape follows). Nesting deeper than 32
+ * It reads RFC 8259 JSON, as yajl does: true, false and null lower case,
+ * NaN and Infinity refused (json-c took them all; the agent never sends
+ * them: lib/msg.c leaves a non-finite double out), and strings in UTF-8
+ * (yajl checks lead and continuation bytes; overlong forms pass) unless
+ * any_bytes is set: then a string's bytes pass as they are, as json-c's
+ * reader and writer let them (the CSV sink writes what the message had).
+ * A \uD800-\uDBFF escape not followed by another \u escape reads as "?"
+ * (yajl pairs it with whatever \u escape follows; json-c gives U+FFFD,
+ * but writes no \u escape above \u001f itself). Nesting deeper than 32
  * levels (a value inside 32 objects or arrays) is an error, as in json-c.
  * An object keeps its members in order, duplicates included; hp_json_get
  * answers the last one, as json-c keeps the last. One thread at a time per
  * struct hp_json. */
-#ifndef HP_WEB_JSON_H
-#define HP_WEB_JSON_H
+#ifndef HP_JSON_READ_H
+#define HP_JSON_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,14 +52,17 @@ struct hp_jnode {
     uint32_t klen;
     uint32_t slen;
     const char *key; /* member name when the parent is an object, else NULL */
-    /* string: its value; object, array: its text in the input (not
-     * NUL-terminated), for storing it as it came */
+    /* string: its value; number: its text as written (in the arena,
+     * NUL-terminated); bool: "true" or "false"; null: NULL; object,
+     * array: its text in the input (not NUL-terminated), for storing it
+     * as it came. slen is its length. */
     const char *str;
     double num; /* int, double; bool as 0 or 1 */
     int64_t i;  /* int; an integer beyond int64 is a double */
 };
 
 struct hp_json {
+    bool any_bytes; /* a setting: take strings that are not UTF-8 */
     struct hp_jnode *n;
     uint32_t count, cap;
     char *arena;
@@ -102,6 +110,14 @@ const struct hp_jnode *hp_json_get(const struct hp_json *j, const struct hp_jnod
 static inline bool hp_json_is_number(const struct hp_jnode *n)
 {
     return n->type == HP_JINT || n->type == HP_JDOUBLE;
+}
+
+/* A scalar's text as json-c prints the value it read: a string's value
+ * (unescaped), a number as written, "true" or "false"; NULL for null (and
+ * for an object or array, whose str is not NUL-terminated). */
+static inline const char *hp_json_text(const struct hp_jnode *n)
+{
+    return n->type == HP_JARRAY || n->type == HP_JOBJECT ? NULL : n->str;
 }
 
 #endif
