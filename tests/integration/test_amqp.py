@@ -444,7 +444,8 @@ class AmqpExample(unittest.TestCase):
             try:
                 self.assertEqual(float(value), float(want), key)
             except ValueError:
-                self.assertEqual(value, want, key)
+                # --help-config masks a default URL's password as *** too
+                self.assertEqual(re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", value), want, key)
         for key in defaults:
             self.assertTrue(key in got or key in mentioned, "etc/amqp.conf omits " + key)
 
