@@ -132,8 +132,11 @@ static void child(int out)
 static void fake_hwmon(void **state)
 {
     (void)state;
-    if (geteuid() != 0)
-        skip(); /* needs root for a mount namespace */
+    if (geteuid() != 0) {
+        printf("# skip: needs root for a private mount namespace\n");
+        fflush(stdout);
+        skip();
+    }
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -151,8 +154,11 @@ static void fake_hwmon(void **state)
     close(fds[0]);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
-        skip(); /* no private mount namespace here */
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+        printf("# skip: no private mount namespace on this machine\n");
+        fflush(stdout);
+        skip();
+    }
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     char *second = strchr(buf, '\n');
     assert_non_null(second);
