@@ -207,6 +207,18 @@ static void a_stuck_sink_delays_no_other(void **state)
     struct hp_transport *t = hp_transport_start(&tc);
     assert_non_null(t);
     burst(ring, 0, 1000);
+    /* The stuck sink takes its first batch and stays in write() (its
+     * thread may start after the probe's on a loaded machine: wait). */
+    bool entered = false;
+    for (int i = 0; i < 10000 && !entered; i++) {
+        pthread_mutex_lock(&the_gate.mu);
+        entered = the_gate.entered;
+        pthread_mutex_unlock(&the_gate.mu);
+        struct timespec ts = {0, 1000000};
+        if (!entered)
+            nanosleep(&ts, NULL);
+    }
+    assert_true(entered);
     /* The probe gets everything while the stuck sink sits in write(). */
     const struct hp_sink_stats *st = hp_sink_stats_of(&sinks[1]);
     for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 1000; i++) {
