@@ -11,6 +11,7 @@
 # hp: slow
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -41,6 +42,19 @@ def usage(group):
     raise AssertionError("no usage_usec in %s/cpu.stat" % group)
 
 
+def describe(pids, watched):
+    """What a failed selection saw: each pid's stat and cgroup now, and the
+    watched entries the agent sent."""
+    lines = []
+    for pid in sorted(pids):
+        try:
+            lines.append("%d: %s| %s" % (pid, read("/proc/%d/stat" % pid)[:100],
+                                         read("/proc/%d/cgroup" % pid).strip()))
+        except OSError as e:
+            lines.append("%d: %s" % (pid, e))
+    return "\n".join(lines + [str(w) for w in watched])
+
+
 class LiveGroup:
     """A cgroup of our own, removed (after its processes are killed) at exit."""
 
@@ -54,9 +68,17 @@ class LiveGroup:
         os.mkdir(self.path)
 
     def run(self, code):
-        p = subprocess.Popen(["python3", "-c", code])
-        with open(os.path.join(self.path, "cgroup.procs"), "w") as f:
-            f.write(str(p.pid))
+        # The child joins the group before exec ("0" is the writer), so
+        # whatever the code forks starts in it. sys.executable, not
+        # "python3": on PATH that may be a wrapper (a pyenv shim) whose own
+        # short-lived helpers would be in the group too.
+        procs = os.path.join(self.path, "cgroup.procs")
+
+        def join():
+            with open(procs, "w") as f:
+                f.write("0")
+
+        p = subprocess.Popen([sys.executable, "-c", code], preexec_fn=join)
         self.procs.append(p)
         return p
 
@@ -193,7 +215,7 @@ class CgroupLiveTest(unittest.TestCase):
             hp.validate(m)
         d = [m for m in msgs if m["reporter"] == "process"][0]["data"]
         by_pid = {w["pid"]: w for w in d["watched"]}
-        self.assertEqual(sorted(by_pid), pids)
+        self.assertEqual(sorted(by_pid), pids, describe(set(by_pid) | set(pids), d["watched"]))
         for pid in pids:
             self.assertEqual(sorted(by_pid[pid]["watch"]), ["by-cgroup", "by-unit"])
         aggs = {a["watch"]: a for a in d["aggregates"]}
