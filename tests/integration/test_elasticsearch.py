@@ -343,5 +343,58 @@ class TemplateTest(unittest.TestCase):
         for name in ("rx_bytes", "sent", "pid", "seq"):
             self.assertFalse(gauge.match(name), name)
 
+    def test_every_fractional_field_is_a_gauge_to_the_template(self):
+        # A field the schema calls "number" (it may hold a fraction) must be
+        # mapped as double by the template: by name (the gauges rule), by
+        # path (a path_match rule) or as an envelope property. Dynamic
+        # mapping would make it a long when its first value is whole
+        # (wakeups_per_second of 0 did, on CI), truncating what follows.
+        import fnmatch
+        import re
+        with open(os.path.join(hp.ROOT, "etc", "elasticsearch-template.json")) as f:
+            m = json.load(f)["template"]["mappings"]
+        rules = {k: v for d in m["dynamic_templates"] for k, v in d.items()}
+        gauge = re.compile(rules["gauges_as_double"]["match"])
+        paths = [r["path_match"] for r in rules.values()
+                 if "path_match" in r and r["mapping"]["type"] == "double"]
+        envelope = {k for k, v in m["properties"].items() if v.get("type") == "double"}
+        with open(os.path.join(hp.ROOT, "docs", "schema", "message.schema.json")) as f:
+            schema = json.load(f)
+        missed = set()
+
+        def double(path):
+            leaf = path.split(".")[-1]
+            return (path in envelope or gauge.match(leaf) or
+                    any(fnmatch.fnmatchcase(path, g) for g in paths))
+
+        def walk(node, path, depth=0):
+            if isinstance(node, list):
+                for x in node:
+                    walk(x, path, depth)
+            if not isinstance(node, dict) or depth > 20:
+                return
+            ref = node.get("$ref", "").split("/")[-1]  # "#/$defs/NAME"
+            if ref and ref not in exempt:
+                walk(schema["$defs"][ref], path, depth + 1)
+            if node.get("type") == "number" and path and not double(path):
+                missed.add(path)
+            for k, v in node.items():
+                if k == "properties":
+                    for field, sub in v.items():
+                        walk(sub, path + "." + field if path else field, depth)
+                elif k in ("additionalProperties", "patternProperties") and isinstance(v, dict):
+                    subs = v.values() if k == "patternProperties" else [v]
+                    for sub in subs:
+                        walk(sub, path + ".*", depth)
+                elif k != "$defs":
+                    walk(v, path, depth)
+
+        # netstat's counters are integers and its rates NAME_per_sec, which
+        # the gauges rule matches: the schema cannot name them one by one
+        exempt = {"netstat_section"}
+        walk(schema, "")
+        self.assertEqual(missed, set(), "number fields the template would map as long")
+
+
 if __name__ == "__main__":
     unittest.main()
