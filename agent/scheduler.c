@@ -4,8 +4,9 @@
  * Each reporter thread sleeps until its next deadline (deadline += interval,
  * so timing never drifts), samples, and publishes one message. After a
  * stall longer than an interval the missed ticks are skipped and counted,
- * never run in a burst. Stopping sets s->stopping under s->lock and
- * broadcasts s->cond, which every sleeping reporter waits on. */
+ * never run in a burst. Each thread sleeps on its own cond (see struct
+ * hp_task); stopping sets each task's stop flag under its lock and signals
+ * it. */
 #include "agent/scheduler.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -58,15 +59,15 @@ static void prime(struct hp_task *t)
 }
 
 /* Sleep until the absolute monotonic deadline; false when stopping. */
-static bool sleep_until(struct hp_scheduler *s, int64_t deadline_ns)
+static bool sleep_until(struct hp_task *t, int64_t deadline_ns)
 {
     struct timespec ts = hp_ns_ts(deadline_ns);
-    pthread_mutex_lock(&s->lock);
-    while (!s->stopping)
-        if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
+    pthread_mutex_lock(&t->lock);
+    while (!t->stop)
+        if (pthread_cond_timedwait(&t->cond, &t->lock, &ts) == ETIMEDOUT)
             break;
-    bool run = !s->stopping;
-    pthread_mutex_unlock(&s->lock);
+    bool run = !t->stop;
+    pthread_mutex_unlock(&t->lock);
     return run;
 }
 
@@ -80,7 +81,7 @@ static void run_task(struct hp_scheduler *s, struct hp_task *t)
     if (t->rep.ops->needs_prime)
         prime(t);
     int64_t next = hp_mono_ns() + period;
-    while (sleep_until(s, next)) {
+    while (sleep_until(t, next)) {
         hp_task_run(s, t);
         next += period;
         int64_t now = hp_mono_ns();
@@ -104,32 +105,41 @@ int hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx)
     memset(s, 0, sizeof(*s));
     s->publish = publish;
     s->publish_ctx = ctx;
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&s->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0)
-        return -1;
-    if (pthread_mutex_init(&s->lock, NULL) != 0) {
-        pthread_cond_destroy(&s->cond);
-        return -1;
-    }
     return 0;
 }
 
 void hp_scheduler_destroy(struct hp_scheduler *s)
 {
-    pthread_cond_destroy(&s->cond);
-    pthread_mutex_destroy(&s->lock);
+    (void)s;
+}
+
+/* t's lock and its cond on CLOCK_MONOTONIC; -1 if one cannot be made. */
+static int task_sync_init(struct hp_task *t)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return -1;
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&t->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0)
+        return -1;
+    if (pthread_mutex_init(&t->lock, NULL) != 0) {
+        pthread_cond_destroy(&t->cond);
+        return -1;
+    }
+    t->stop = false;
+    return 0;
+}
+
+static void task_sync_destroy(struct hp_task *t)
+{
+    pthread_cond_destroy(&t->cond);
+    pthread_mutex_destroy(&t->lock);
 }
 
 int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n)
 {
-    pthread_mutex_lock(&s->lock);
-    s->stopping = false;
-    pthread_mutex_unlock(&s->lock);
     s->tasks = tasks;
     s->n_tasks = n;
     int rc = 0;
@@ -138,9 +148,15 @@ int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n)
         if (t->running) /* left behind by an earlier stop: still in its sample */
             continue;
         t->sched = s;
+        if (task_sync_init(t) != 0) {
+            hp_err("%s: cannot start thread: no lock", t->rep.ops->name);
+            rc = -1;
+            continue;
+        }
         int err = pthread_create(&t->thread, NULL, task_main, t);
         if (err) {
             hp_err("%s: cannot start thread: %s", t->rep.ops->name, strerror(err));
+            task_sync_destroy(t);
             rc = -1;
             continue;
         }
@@ -163,10 +179,15 @@ static bool join_by(struct hp_task *t, int64_t deadline_ns)
 
 size_t hp_scheduler_stop(struct hp_scheduler *s, int64_t deadline_ns)
 {
-    pthread_mutex_lock(&s->lock);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cond);
-    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        struct hp_task *t = &s->tasks[i];
+        if (!t->running)
+            continue;
+        pthread_mutex_lock(&t->lock);
+        t->stop = true;
+        pthread_cond_signal(&t->cond);
+        pthread_mutex_unlock(&t->lock);
+    }
     size_t abandoned = 0;
     for (size_t i = 0; i < s->n_tasks; i++) {
         struct hp_task *t = &s->tasks[i];
@@ -186,6 +207,7 @@ size_t hp_scheduler_stop(struct hp_scheduler *s, int64_t deadline_ns)
             abandoned++;
             continue;
         }
+        task_sync_destroy(t);
         t->running = false;
     }
     s->abandoned += abandoned;

@@ -41,6 +41,14 @@ struct hp_task {
     struct hp_reporter_ops *own_ops;
     pthread_t thread;
     bool running;
+    /* The thread sleeps on its own cond until its deadline or until stop is
+     * set; lock guards stop. Each task has its own so that reporters whose
+     * deadlines coincide do not queue on one mutex as they wake. Made by
+     * hp_scheduler_start, destroyed once the thread is joined (never for an
+     * abandoned one, which may still wait on them). */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
 };
 
 struct hp_scheduler {
@@ -49,14 +57,9 @@ struct hp_scheduler {
     struct hp_task *tasks; /* set by hp_scheduler_start, borrowed */
     size_t n_tasks;
     size_t abandoned; /* threads that did not stop in time, ever */
-    /* Reporter threads sleep on cond until their deadline or until stopping
-     * is set; lock guards stopping. */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool stopping;
 };
 
-/* Locks and the publish function. Returns -1 if a lock cannot be made. */
+/* The publish function. Returns 0. */
 int hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx);
 void hp_scheduler_destroy(struct hp_scheduler *s);
 /* Start a thread per task. Returns -1 if one failed (those started keep
