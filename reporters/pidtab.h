@@ -29,6 +29,7 @@ struct hp_pident {
     uint64_t write_bytes;
     int64_t io_ns;     /* monotonic time read_bytes/write_bytes were read */
     uint64_t run_ns;   /* schedstat's first field (leader's run time), if has_run */
+    uint64_t slices;   /* schedstat's third field (timeslices run), if has_run */
     uint32_t rec;      /* index of the process's record in its sample's records */
     uint16_t stat_age; /* samples since stat was last read (the record's age) */
     bool has_run;      /* run_ns was read just before the record's stat */

@@ -19,8 +19,9 @@
  * stat. It is read first, through a descriptor kept open: that descriptor
  * reads ESRCH once the process is gone, so a successful read is the same
  * process as last sample. When the process had exactly one thread at its
- * last stat read, its run time is non-zero and unchanged, the leader (the
- * only thread) has not run since that read, so it cannot have changed its
+ * last stat read and its run time and count of timeslices are unchanged
+ * (and not both 0, which a kernel without sched_info shows), the leader
+ * (the only thread) has not run since that read, so it cannot have changed its
  * state letter, thread count, cpu ticks, fault counts, name or memory map
  * through anything it did: the last record is kept and stat is not read.
  * A process with several threads always has stat read (the others' run
@@ -648,11 +649,11 @@ static void keep_fd(struct proc *p, struct hp_pident *e, int *dst, int fd, size_
 }
 
 /* The run time of pid's thread-group leader (schedstat's first field, ns)
- * into *ns, through the descriptor kept from the last sample when there is
- * one (*sfd), else a new one. 1: read through the kept descriptor, so the
- * process is the one read last sample; 0: through a new one; -1: no
- * schedstat (*sfd == -1). */
-static int read_run(struct proc *p, int32_t pid, int *sfd, uint64_t *ns)
+ * into *ns and its count of timeslices (the third) into *slices, through
+ * the descriptor kept from the last sample when there is one (*sfd), else a
+ * new one. 1: read through the kept descriptor, so the process is the one
+ * read last sample; 0: through a new one; -1: no schedstat (*sfd == -1). */
+static int read_run(struct proc *p, int32_t pid, int *sfd, uint64_t *ns, uint64_t *slices)
 {
     char buf[128];
     int kept = *sfd >= 0;
@@ -667,23 +668,29 @@ static int read_run(struct proc *p, int32_t pid, int *sfd, uint64_t *ns)
     const char *t = buf;
     if (n > 0)
         buf[n] = '\0';
+    uint64_t wait;
     if (n <= 0 || !hp_parse_u64(&t, ns)) {
         if (*sfd >= 0)
             close(*sfd);
         *sfd = -1;
         return -1;
     }
+    if (!hp_parse_u64(&t, &wait) || !hp_parse_u64(&t, slices))
+        *slices = 0;
     return kept;
 }
 
 /* The last sample's record of a process that cannot have changed since
  * (see the top), or NULL when its stat must be read: prev is its entry,
- * read through the kept schedstat descriptor, run_ns its run time now. */
+ * read through the kept schedstat descriptor, r its schedstat now. All
+ * zeros is a kernel that keeps no sched_info (nothing to compare); a run
+ * time of 0 after some timeslices is a kernel thread that has barely run
+ * (the rescuer kworkers) and is compared like any other. */
 static const struct rec *unchanged(const struct proc *p, const struct hp_pident *prev,
-                                   uint64_t run_ns)
+                                   uint64_t run_ns, uint64_t slices)
 {
-    if (!prev->has_run || run_ns == 0 || prev->run_ns != run_ns ||
-        prev->stat_age + 1 >= p->opt_stat_every || prev->rec >= p->n_old)
+    if (!prev->has_run || (run_ns == 0 && slices == 0) || prev->run_ns != run_ns ||
+        prev->slices != slices || prev->stat_age + 1 >= p->opt_stat_every || prev->rec >= p->n_old)
         return NULL;
     const struct rec *o = &p->old[prev->rec];
     return o->st.pid == prev->pid && o->st.threads == 1 ? o : NULL;
@@ -693,7 +700,7 @@ static const struct rec *unchanged(const struct proc *p, const struct hp_pident 
 struct pidread {
     int fd, sfd;
     int run; /* read_run's result; -1 also when schedstat was not tried */
-    uint64_t run_ns;
+    uint64_t run_ns, slices;
 };
 
 /* The pid's stat record into rc: the last one when the process has not
@@ -702,7 +709,7 @@ struct pidread {
 static bool stat_of(struct proc *p, int32_t pid, bool probe, const struct hp_pident *prev,
                     struct pidread *r, struct rec *rc)
 {
-    const struct rec *o = r->run == 1 ? unchanged(p, prev, r->run_ns) : NULL;
+    const struct rec *o = r->run == 1 ? unchanged(p, prev, r->run_ns, r->slices) : NULL;
     rc->stale = o != NULL;
     if (o) {
         rc->st = o->st;
@@ -720,12 +727,13 @@ static void remember(struct proc *p, struct hp_pident *e, const struct hp_pident
                      struct pidread *r, const struct rec *rc, size_t *kept)
 {
     bool known = prev && e && e->starttime == prev->starttime && prev->pid == rc->st.pid;
-    bool ran = !prev || !prev->has_run || prev->run_ns != r->run_ns;
+    bool ran = !prev || !prev->has_run || prev->run_ns != r->run_ns || prev->slices != r->slices;
     if (e) {
         if (tried) { /* else the last run time stays: it is older than stat */
             e->no_sched = r->run < 0;
             e->has_run = r->run >= 0;
             e->run_ns = r->run_ns;
+            e->slices = r->slices;
         }
         e->rec = (uint32_t)p->n_recs;
         e->stat_age = rc->stale ? (uint16_t)(prev->stat_age + 1)
@@ -768,7 +776,7 @@ static void scan_one(struct proc *p, int32_t pid, bool probe, uint64_t counts[HP
     bool tried = !probe && p->opt_stat_every > 1 && !(prev && prev->no_sched) &&
                  (had || *kept < p->fd_budget || same);
     if (tried)
-        r.run = read_run(p, pid, &r.sfd, &r.run_ns);
+        r.run = read_run(p, pid, &r.sfd, &r.run_ns, &r.slices);
     if (r.run == 0 && !had && same)
         r.run = 1;
     if (!stat_of(p, pid, probe, prev, &r, rc)) {
