@@ -13,8 +13,10 @@
 #include "tests/unit/testutil.h"
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +90,34 @@ static int offer(struct fx *f, struct hp_msg *m)
     hp_msg_unref(m);
     assert_int_equal(hp_backlog_take(hp_sink_backlog(&f->s), out, 1), 1);
     return f->s.ops->write(&f->s, out, 1);
+}
+
+/* Open the sink and offer what the backlog holds in one write(), as the
+ * engine does; when write() fails, the engine's part too: close the sink
+ * and re-queue every message not acked. Returns write's result. */
+static int write_backlog(struct fx *f)
+{
+    struct hp_backlog *b = hp_sink_backlog(&f->s);
+    struct hp_out out[16];
+    if (f->s.ops->open(&f->s) != 0)
+        return -1;
+    size_t n = hp_backlog_take(b, out, 16);
+    int rc = f->s.ops->write(&f->s, out, n);
+    if (rc < 0) {
+        f->s.ops->close(&f->s);
+        hp_backlog_requeue(b);
+    }
+    return rc;
+}
+
+/* Queue msgs[0..n) (consumed) and offer them in one write(). */
+static int offer_batch(struct fx *f, struct hp_msg **msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        hp_backlog_push(hp_sink_backlog(&f->s), msgs[i]);
+        hp_msg_unref(msgs[i]);
+    }
+    return write_backlog(f);
 }
 
 /* Files in f->dir, sorted; returns how many (names into out). */
@@ -510,6 +540,109 @@ static void unwritable_directory_is_an_error(void **state)
     *strstr(f->dir, "/plain") = '\0';
 }
 
+/* One write() holds a day's last row and the next day's first: the file
+ * is moved aside between them, then the batch fails on another file
+ * (net.csv cannot be opened). The row written before the rotation is
+ * confirmed; the retry writes the rest, and no row twice. */
+static void a_failure_after_a_rotation_writes_no_row_twice(void **state)
+{
+    struct fx *f = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/net.csv", f->dir);
+    assert_int_equal(mkdir(path, 0750), 0); /* open() fails: EISDIR */
+    make_sink(f, "rotate = \"daily\";");
+    struct hp_msg *batch[] = {mk(1, DAY1, "{\"a\":1}"), mk(2, DAY2, "{\"a\":2}"),
+                              mk_from("net", 1, DAY2, NET_TOTAL)};
+    assert_int_equal(offer_batch(f, batch, 3), -1);
+    assert_non_null(strstr(f->s.error, "net.csv"));
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 2); /* cpu #1 confirmed */
+    assert_int_equal(rmdir(path), 0);
+    assert_int_equal(write_backlog(f), 2);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 0);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 3);
+    assert_string_equal(names[0], "cpu-20251121T235959Z.csv");
+    char *old = slurp_in(f->dir, names[0]), *cur = slurp_in(f->dir, "cpu.csv");
+    assert_string_equal(old, "ts [epoch_ms],host,session,seq,cpu.a\n"
+                             "1763769599900,h1," SESSION ",1,1\n");
+    assert_string_equal(cur, "ts [epoch_ms],host,session,seq,cpu.a\n"
+                             "1763769600100,h1," SESSION ",2,2\n");
+    free(old);
+    free(cur);
+    free_sink(f);
+}
+
+/* Call write() on what the backlog holds with files limited to max bytes:
+ * a write past it fails as on a full disk (EFBIG, or a short write). */
+static int write_backlog_limited(struct fx *f, rlim_t max)
+{
+    struct rlimit was, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    lim = was;
+    lim.rlim_cur = max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = write_backlog(f); /* nothing in here may print: the log is a file */
+    int restored = setrlimit(RLIMIT_FSIZE, &was);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(restored, 0);
+    return rc;
+}
+
+/* A new column moves a file aside in the middle of a batch, and the new
+ * file's first rows do not fit on the disk: the row before the rotation
+ * stays confirmed in the file moved aside, and is not written again. */
+static void a_full_disk_after_a_rotation_writes_no_row_twice(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\"; rewrite_bytes = 0;");
+    char big[2100];
+    snprintf(big, sizeof(big), "{\"a\":2,\"z\":\"%01999d\"}", 0);
+    struct hp_msg *batch[] = {mk(1, DAY1, "{\"a\":1}"), mk(2, DAY1 + 20, big)};
+    for (size_t i = 0; i < 2; i++) {
+        hp_backlog_push(hp_sink_backlog(&f->s), batch[i]);
+        hp_msg_unref(batch[i]);
+    }
+    assert_int_equal(write_backlog_limited(f, 1024), -1);
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 1);
+    assert_int_equal(write_backlog(f), 1); /* space is back */
+    assert_int_equal(hp_backlog_count(hp_sink_backlog(&f->s)), 0);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 2);
+    char *old = slurp_in(f->dir, names[0]), *cur = slurp_in(f->dir, "cpu.csv");
+    assert_string_equal(old, "ts [epoch_ms],host,session,seq,cpu.a\n"
+                             "1763769599900,h1," SESSION ",1,1\n");
+    assert_int_equal(count_lines(cur), 2);
+    assert_non_null(strstr(cur, "\n1763769599920,h1," SESSION ",2,2,000"));
+    free(old);
+    free(cur);
+    free_sink(f);
+}
+
+/* A message's rows in one file stay together: a device that brings a new
+ * column does not split them between the file moved aside and the new
+ * one, and a new file is not moved aside after its first device. */
+static void a_messages_rows_stay_in_one_file(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\"; rewrite_bytes = 0;");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"cpus\":[{\"u\":1},{\"u\":2,\"s\":3}]}")), 1);
+    assert_int_equal(offer(f, mk(2, DAY1 + 20, "{\"cpus\":[{\"u\":4},{\"u\":5,\"w\":6}]}")), 1);
+    char names[8][64];
+    assert_int_equal(list(f, names, 8), 3);
+    assert_string_equal(names[0], "cpu.cpus-20251121T235959Z.csv");
+    char *old = slurp_in(f->dir, names[0]), *cur = slurp_in(f->dir, "cpu.cpus.csv");
+    assert_string_equal(old, "ts [epoch_ms],host,session,seq,device,u,s\n"
+                             "1763769599900,h1," SESSION ",1,0,1,\n"
+                             "1763769599900,h1," SESSION ",1,1,2,3\n");
+    assert_string_equal(cur, "ts [epoch_ms],host,session,seq,device,u,s,w\n"
+                             "1763769599920,h1," SESSION ",2,0,4,,\n"
+                             "1763769599920,h1," SESSION ",2,1,5,,6\n");
+    free(old);
+    free(cur);
+    free_sink(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +663,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(header_units_false_gives_bare_names, setup, teardown),
         cmocka_unit_test_setup_teardown(a_file_with_another_header_is_moved_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failure_after_a_rotation_writes_no_row_twice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_full_disk_after_a_rotation_writes_no_row_twice, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_messages_rows_stay_in_one_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
