@@ -598,7 +598,9 @@ static void a_full_disk_after_a_rotation_writes_no_row_twice(void **state)
 
 /* A message's rows in one file stay together: a device that brings a new
  * column does not split them between the file moved aside and the new
- * one, and a new file is not moved aside after its first device. */
+ * one, and a new file is not moved aside after its first device. The rows
+ * already queued get an empty cell for the new column at their end, also
+ * when a cell of theirs holds a line break. */
 static void a_messages_rows_stay_in_one_file(void **state)
 {
     struct fx *f = *state;
@@ -614,6 +616,13 @@ static void a_messages_rows_stay_in_one_file(void **state)
                 "ts [epoch_ms],host,session,seq,device,u,s,w\n"
                 "1763769599920,h1," SESSION ",2,0,4,,\n"
                 "1763769599920,h1," SESSION ",2,1,5,,6\n");
+    assert_int_equal(
+        offer(f, mk(3, DAY1 + 40, "{\"d\":[{\"n\":\"a\\nb\"},{\"n\":\"c\",\"t\":1}]}")), 1);
+    assert_files(f, "cpu.cpus-20251121T235959Z.csv cpu.cpus.csv cpu.csv cpu.d.csv");
+    assert_file(f, "cpu.d.csv",
+                "ts [epoch_ms],host,session,seq,device,n,t\n"
+                "1763769599940,h1," SESSION ",3,0,\"a\nb\",\n"
+                "1763769599940,h1," SESSION ",3,1,c,1\n");
 }
 
 /* Each test gets its own directory (setup) and the sink it made freed
