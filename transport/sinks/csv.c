@@ -789,6 +789,8 @@ static int change_file(struct hp_sink *s, struct csv_file *f, bool due, int64_t 
     struct hp_buf mine = f->pending; /* now the current message's rows alone */
     f->pending = c->carry;
     f->pending.len = 0;
+    if (f->pending.p)
+        f->pending.p[0] = '\0';
     c->carry = mine;
     size_t before = f->ncols;
     bool rows = f->size_before > f->hdr_end;
