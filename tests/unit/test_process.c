@@ -29,7 +29,9 @@
 
 struct fx {
     config_t cfg;
+    bool configured; /* cfg is read: release() destroys it */
     struct hp_reporter r;
+    bool running;      /* r's init succeeded: release() calls fini */
     char tmp[64];      /* a writable copy of the fixture, when made */
     char errors[4096]; /* init's messages, one per line */
 };
@@ -47,6 +49,7 @@ static int start(struct fx *f, const char *root, const char *conf)
 {
     memset(f->errors, 0, sizeof(f->errors));
     config_init(&f->cfg);
+    f->configured = true;
     assert_int_equal(config_read_string(&f->cfg, conf), CONFIG_TRUE);
     const config_setting_t *g = config_lookup(&f->cfg, "process");
     struct hp_errs e = {.fallback_file = "test.conf", .emit = collect, .ud = f};
@@ -56,17 +59,28 @@ static int start(struct fx *f, const char *root, const char *conf)
     f->r.proc_root = root;
     f->r.sys_root = "/sys";
     f->r.interval = 1.0;
-    return hp_reporter_process.init(&f->r, g, &e);
+    int rc = hp_reporter_process.init(&f->r, g, &e);
+    f->running = rc == 0;
+    return rc;
+}
+
+/* Undo what start() and copy_fixture() did, whichever ran (twice is
+ * harmless). 0, or -1 if the copy could not be removed. */
+static int release(struct fx *f)
+{
+    if (f->running)
+        hp_reporter_process.fini(&f->r);
+    if (f->configured)
+        config_destroy(&f->cfg);
+    f->running = f->configured = false;
+    int rc = f->tmp[0] ? hp_test_rmtree(f->tmp) : 0;
+    f->tmp[0] = '\0';
+    return rc;
 }
 
 static void stop(struct fx *f)
 {
-    hp_reporter_process.fini(&f->r);
-    config_destroy(&f->cfg);
-    if (f->tmp[0]) {
-        assert_int_equal(hp_test_rmtree(f->tmp), 0);
-        f->tmp[0] = '\0';
-    }
+    assert_int_equal(release(f), 0);
 }
 
 /* A writable copy of the fixture tree in f->tmp. */
@@ -86,11 +100,53 @@ static void put_file(const char *dir, const char *rel, const char *text)
     fclose(fp);
 }
 
+static void add_dir(const char *dir, const char *rel)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    assert_int_equal(mkdir(path, 0755), 0);
+}
+
 static void remove_path(const char *dir, const char *rel)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", dir, rel);
     assert_int_equal(hp_test_rmtree(path), 0);
+}
+
+/* cmocka fixtures: a zeroed struct fx in *state; with_copy also gives it
+ * a writable copy of the fixture tree (f->tmp). The teardown stops what
+ * the test left running and removes the copy, also after a failure. */
+static int fresh(void **state)
+{
+    *state = calloc(1, sizeof(struct fx));
+    return *state ? 0 : -1;
+}
+
+static int with_copy(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    *state = f;
+    return f && hp_test_copytree(f->tmp, sizeof(f->tmp), "process", FIXTURE) ? 0 : -1;
+}
+
+static int cleanup(void **state)
+{
+    struct fx *f = *state;
+    int rc = f ? release(f) : 0;
+    free(f);
+    return rc;
+}
+
+/* Make root/self point at our own pid: root is then the agent's own pid
+ * namespace, where the reporter may trust loadavg's last pid. */
+static void self_is_us(const char *root)
+{
+    char self[32], link[512];
+    snprintf(self, sizeof(self), "%d", (int)getpid());
+    snprintf(link, sizeof(link), "%s/self", root);
+    remove_path(root, "self");
+    assert_int_equal(symlink(self, link), 0);
 }
 
 static json_object *sample(struct fx *f, int64_t now_ns)
@@ -176,13 +232,12 @@ static const char *labels(json_object *e, char *buf, size_t len)
  * starttime 200000 ticks after btime 1700000000; MemTotal 1000000 kB. */
 static void fixture_values(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    assert_int_equal(start(&f, FIXTURE,
+    struct fx *f = *state;
+    assert_int_equal(start(f, FIXTURE,
                            "process: { cmdline = true; watch = ( { name = \"nginx\"; "
                            "aggregate = true; }, { self = true; } ); };"),
                      0);
-    json_object *d = sample(&f, 10 * SEC);
+    json_object *d = sample(f, 10 * SEC);
     assert_non_null(d);
     assert_int_equal(num(d, "processes"), 8);
     assert_int_equal(num(d, "threads"), 14); /* 1+1+1+2+3+1+1+4 */
@@ -249,7 +304,6 @@ static void fixture_values(void **state)
     assert_true(dbl(a, "utime") == 15.0); /* (1000 + 300 + 200) / 100 */
     assert_null(get(a, "read_bytes"));    /* 102's io is missing */
     json_object_put(d);
-    stop(&f);
 }
 
 /* The same scan with the odd ones: comm with spaces and parentheses, a
@@ -257,9 +311,8 @@ static void fixture_values(void **state)
  * selector; one process selected by several groups is listed once. */
 static void selectors(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     char conf[1024];
     put_file(root, "nginx.pid", "101\n");
     snprintf(conf, sizeof(conf),
@@ -272,8 +325,8 @@ static void selectors(void **state)
              " { name = \"kworker\"; }"
              " ); };",
              root);
-    assert_int_equal(start(&f, root, conf), 0);
-    json_object *d = sample(&f, SEC);
+    assert_int_equal(start(f, root, conf), 0);
+    json_object *d = sample(f, SEC);
     char buf[256], lb[256];
     /* www-data (uid 33): 101, 102, 201; top memory: 300 (5000 pages), 1 (3000) */
     assert_string_equal(pids(d, buf, sizeof(buf)), "1,100,101,102,200,201,300");
@@ -294,11 +347,10 @@ static void selectors(void **state)
 
     /* the pid file now names another process: re-read each sample */
     put_file(root, "nginx.pid", "100\n");
-    d = sample(&f, 2 * SEC);
+    d = sample(f, 2 * SEC);
     snprintf(want101, sizeof(want101), "%s/nginx.pid,master", root);
     assert_string_equal(labels(proc_of(d, 100), lb, sizeof(lb)), want101);
     json_object_put(d);
-    stop(&f);
 }
 
 static void set_stat(const char *root, int pid, const char *text)
@@ -323,17 +375,16 @@ static void set_schedstat(const char *root, int pid, const char *text)
  * 50 %) and read 2000 more bytes (1000 B/s). */
 static void two_sample_rates(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     assert_int_equal(
-        start(&f, root, "process: { watch = ( { name = \"nginx\"; aggregate = true; } ); };"), 0);
-    json_object_put(sample(&f, 10 * SEC));
+        start(f, root, "process: { watch = ( { name = \"nginx\"; aggregate = true; } ); };"), 0);
+    json_object_put(sample(f, 10 * SEC));
     set_stat(root, 100,
              "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 1050 550 0 0 20 0 1 0 "
              "200000 60000000 2000" TAIL);
     put_file(root, "100/io", "read_bytes: 6096\nwrite_bytes: 8192\n");
-    json_object *d = sample(&f, 12 * SEC);
+    json_object *d = sample(f, 12 * SEC);
     json_object *m = proc_of(d, 100);
     assert_true(dbl(m, "cpu_percent") == 50.0);
     assert_true(dbl(m, "read_bytes_rate") == 1000.0);
@@ -342,32 +393,34 @@ static void two_sample_rates(void **state)
     json_object *a = json_object_array_get_idx(get(d, "aggregates"), 0);
     assert_true(dbl(a, "cpu_percent") == 50.0);
     json_object_put(d);
-    stop(&f);
 }
+
+/* 101 and 102 after 10 and 50 more ticks of user time than the fixture
+ * gives them (utime 300 -> 310, 200 -> 250) */
+#define BUSY_101                                                                                   \
+    "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 200010 61000000 "       \
+    "1500" TAIL
+#define BUSY_102                                                                                   \
+    "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 200020 62000000 "       \
+    "1500" TAIL
 
 /* top by cpu ranks by ticks used in the interval, not since start: 1 and
  * 100 have more in total, but 102 and 101 were the busy ones. */
 static void top_by_cpu(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
-    assert_int_equal(start(&f, root, "process: { watch = ( { top = 2; } ); };"), 0);
-    json_object_put(sample(&f, 10 * SEC));
-    set_stat(root, 101,
-             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 "
-             "200010 61000000 1500" TAIL);
-    set_stat(root, 102,
-             "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 "
-             "200020 62000000 1500" TAIL);
-    json_object *d = sample(&f, 11 * SEC);
+    struct fx *f = *state;
+    const char *root = f->tmp;
+    assert_int_equal(start(f, root, "process: { watch = ( { top = 2; } ); };"), 0);
+    json_object_put(sample(f, 10 * SEC));
+    set_stat(root, 101, BUSY_101);
+    set_stat(root, 102, BUSY_102);
+    json_object *d = sample(f, 11 * SEC);
     char buf[64];
     assert_string_equal(pids(d, buf, sizeof(buf)), "101,102");
     assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
     assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     assert_string_equal(labels(proc_of(d, 102), buf, sizeof(buf)), "top:cpu");
     json_object_put(d);
-    stop(&f);
 }
 
 /* The same ranking when schedstat says who ran: 101 and 102 ran (102
@@ -376,31 +429,25 @@ static void top_by_cpu(void **state)
  * stat file shows more: proof that its stat was not read. */
 static void top_by_cpu_after_schedstat(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     set_schedstat(root, 1, "7000000 0 9\n");
     set_schedstat(root, 101, "8000000 0 9\n");
     set_schedstat(root, 102, "9000000 0 9\n");
-    assert_int_equal(start(&f, root, "process: { watch = ( { top = 2; } ); };"), 0);
-    json_object_put(sample(&f, 10 * SEC));
+    assert_int_equal(start(f, root, "process: { watch = ( { top = 2; } ); };"), 0);
+    json_object_put(sample(f, 10 * SEC));
     set_schedstat(root, 101, "8100000 0 10\n");
-    set_stat(root, 101,
-             "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 310 100 0 0 20 0 1 0 "
-             "200010 61000000 1500" TAIL);
-    set_stat(root, 102,
-             "102 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 250 100 0 0 25 5 2 0 "
-             "200020 62000000 1500" TAIL);
+    set_stat(root, 101, BUSY_101);
+    set_stat(root, 102, BUSY_102);
     set_stat(root, 1,
              "1 (systemd) S 0 1 1 0 -1 4194560 1000 2000 10 20 250 250 30 40 20 0 1 0 5 "
              "170000000 3000" TAIL);
-    json_object *d = sample(&f, 11 * SEC);
+    json_object *d = sample(f, 11 * SEC);
     char buf[64];
     assert_string_equal(pids(d, buf, sizeof(buf)), "101,102");
     assert_true(dbl(proc_of(d, 102), "cpu_percent") == 50.0);
     assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     json_object_put(d);
-    stop(&f);
 }
 
 /* pid 101 is replaced by a new process (same pid, later start time) and
@@ -410,11 +457,10 @@ static void top_by_cpu_after_schedstat(void **state)
  * gets no cpu_percent at all. */
 static void counter_reset_and_exit(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
-    assert_int_equal(start(&f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
-    json_object_put(sample(&f, 10 * SEC));
+    struct fx *f = *state;
+    const char *root = f->tmp;
+    assert_int_equal(start(f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
+    json_object_put(sample(f, 10 * SEC));
     put_file(root, "uptime", "5002.00 9000.00\n");
     set_stat(root, 101,
              "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 30 10 0 0 20 0 1 0 "
@@ -423,7 +469,7 @@ static void counter_reset_and_exit(void **state)
              "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 5 5 0 0 20 0 1 0 "
              "199000 60000000 2000" TAIL);
     remove_path(root, "102");
-    json_object *d = sample(&f, 12 * SEC);
+    json_object *d = sample(f, 12 * SEC);
     char buf[64];
     assert_string_equal(pids(d, buf, sizeof(buf)), "100,101");
     assert_true(dbl(proc_of(d, 101), "cpu_percent") == 20.0);
@@ -433,10 +479,9 @@ static void counter_reset_and_exit(void **state)
     set_stat(root, 101,
              "101 (nginx) S 100 100 100 0 -1 4194624 300 0 0 0 50 10 0 0 20 0 1 0 "
              "500100 61000000 1500" TAIL);
-    d = sample(&f, 14 * SEC);
+    d = sample(f, 14 * SEC);
     assert_true(dbl(proc_of(d, 101), "cpu_percent") == 10.0);
     json_object_put(d);
-    stop(&f);
 }
 
 /* In the agent's own pid namespace (self -> our pid) the pass skips
@@ -448,43 +493,37 @@ static void counter_reset_and_exit(void **state)
  * jump brings the listing back. */
 static void relists_only_after_a_new_pid(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
-    char self[32], link[512];
-    snprintf(self, sizeof(self), "%d", (int)getpid());
-    snprintf(link, sizeof(link), "%s/self", root);
-    remove_path(root, "self");
-    assert_int_equal(symlink(self, link), 0);
+    struct fx *f = *state;
+    const char *root = f->tmp;
+    self_is_us(root);
     put_file(root, "loadavg", "0.00 0.00 0.00 1/120 102\n");
-    assert_int_equal(start(&f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
-    json_object_put(sample(&f, 10 * SEC));
+    assert_int_equal(start(f, root, "process: { watch = ( { name = \"nginx\"; } ); };"), 0);
+    json_object_put(sample(f, 10 * SEC));
     const char *nginx = "(nginx) S 100 100 100 0 -1 4194624 300 0 0 0 200 100 0 0 25 5 2 0 "
                         "200030 62000000 1500";
     char text[512];
     for (int pid = 103; pid <= 104; pid++) {
-        assert_int_equal(mkdir(strcat(strcpy(link, root), pid == 103 ? "/103" : "/104"), 0755), 0);
+        add_dir(root, pid == 103 ? "103" : "104");
         /* 104 is a thread of 100: its exit_signal (field 38) is -1 */
         snprintf(text, sizeof(text), "%d %s%s", pid, nginx, pid == 103 ? TAIL : TAIL_THREAD);
         set_stat(root, pid, text);
     }
     char buf[64];
-    json_object *d = sample(&f, 11 * SEC);
+    json_object *d = sample(f, 11 * SEC);
     assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102");
     json_object_put(d);
     put_file(root, "loadavg", "0.00 0.00 0.00 1/121 104\n");
-    d = sample(&f, 12 * SEC);
+    d = sample(f, 12 * SEC);
     assert_string_equal(pids(d, buf, sizeof(buf)), "100,101,102,103");
     json_object_put(d);
     remove_path(root, "104");
-    assert_int_equal(mkdir(strcat(strcpy(link, root), "/99"), 0755), 0);
+    add_dir(root, "99");
     snprintf(text, sizeof(text), "99 %s%s", nginx, TAIL);
     set_stat(root, 99, text); /* only a listing finds it */
     put_file(root, "loadavg", "0.00 0.00 0.00 1/122 400\n");
-    d = sample(&f, 13 * SEC);
+    d = sample(f, 13 * SEC);
     assert_string_equal(pids(d, buf, sizeof(buf)), "99,100,101,102,103");
     json_object_put(d);
-    stop(&f);
 }
 
 /* The count of processes in state (a name of hp_pid_state_names) of a
@@ -515,23 +554,21 @@ static int64_t state_count(json_object *d, const char *state)
  * is not in it), and so has one without a schedstat file (100). */
 static void stat_skipped_while_not_run(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     set_schedstat(root, 101, "123456789 1000 7\n");
     set_schedstat(root, 102, "5550000 10 3\n");
-    assert_int_equal(start(&f, root, "process: { };"), 0);
-    assert_int_equal(state_count(sample(&f, 10 * SEC), "stopped"), 0);
+    assert_int_equal(start(f, root, "process: { };"), 0);
+    assert_int_equal(state_count(sample(f, 10 * SEC), "stopped"), 0);
     set_stat(root, 100, STOPPED_100);
     set_stat(root, 101, STOPPED_101);
     set_stat(root, 102, STOPPED_102);
-    json_object *d = sample(&f, 11 * SEC);
+    json_object *d = sample(f, 11 * SEC);
     assert_int_equal(num(get(d, "states"), "sleeping"), 2); /* 1 and 101 */
     assert_int_equal(state_count(d, "stopped"), 2);         /* 100 and 102, not 101 */
-    assert_int_equal(state_count(sample(&f, 12 * SEC), "stopped"), 2);
+    assert_int_equal(state_count(sample(f, 12 * SEC), "stopped"), 2);
     set_schedstat(root, 101, "123456790 1000 8\n");
-    assert_int_equal(state_count(sample(&f, 13 * SEC), "stopped"), 3);
-    stop(&f);
+    assert_int_equal(state_count(sample(f, 13 * SEC), "stopped"), 3);
 }
 
 /* Even a process that has not run has its stat read every stat_every
@@ -539,58 +576,54 @@ static void stat_skipped_while_not_run(void **state)
  * after the first read); stat_every = 1 reads it every sample. */
 static void stat_reread_every_n_samples(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     set_schedstat(root, 100, "42000 0 1\n");
-    assert_int_equal(start(&f, root, "process: { stat_every = 4; };"), 0);
+    assert_int_equal(start(f, root, "process: { stat_every = 4; };"), 0);
     int64_t t = 10;
-    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0); /* read */
+    assert_int_equal(state_count(sample(f, t++ * SEC), "stopped"), 0); /* read */
     set_stat(root, 100, STOPPED_100);
     for (int i = 0; i < 3; i++) /* skipped 3 times */
-        assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0);
-    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 1); /* read */
+        assert_int_equal(state_count(sample(f, t++ * SEC), "stopped"), 0);
+    assert_int_equal(state_count(sample(f, t++ * SEC), "stopped"), 1); /* read */
     set_stat(root, 100,
              "100 (nginx) S 1 100 100 0 -1 4194624 500 0 0 0 1000 500 0 0 20 0 1 0 200000 "
              "60000000 2000" TAIL);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 1);
-    assert_int_equal(state_count(sample(&f, t++ * SEC), "stopped"), 0);
-    stop(&f);
+        assert_int_equal(state_count(sample(f, t++ * SEC), "stopped"), 1);
+    assert_int_equal(state_count(sample(f, t++ * SEC), "stopped"), 0);
+    stop(f);
 
-    root = copy_fixture(&f);
+    root = copy_fixture(f);
     set_schedstat(root, 100, "42000 0 1\n");
-    assert_int_equal(start(&f, root, "process: { stat_every = 1; };"), 0);
-    assert_int_equal(state_count(sample(&f, SEC), "stopped"), 0);
+    assert_int_equal(start(f, root, "process: { stat_every = 1; };"), 0);
+    assert_int_equal(state_count(sample(f, SEC), "stopped"), 0);
     set_stat(root, 100, STOPPED_100);
-    assert_int_equal(state_count(sample(&f, 2 * SEC), "stopped"), 1);
-    stop(&f);
+    assert_int_equal(state_count(sample(f, 2 * SEC), "stopped"), 1);
 }
 
 /* A selected process that has not run has its stat read anyway, so what
  * is published of it (state, rss) is this sample's; the counts follow. */
 static void selected_process_always_fresh(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     set_schedstat(root, 101, "123456789 1000 7\n");
     set_schedstat(root, 1, "99999 0 2\n");
-    assert_int_equal(start(&f, root, "process: { watch = ( { pid = 101; } ); };"), 0);
-    json_object_put(sample(&f, 10 * SEC));
+    assert_int_equal(start(f, root, "process: { watch = ( { pid = 101; } ); };"), 0);
+    json_object_put(sample(f, 10 * SEC));
     set_stat(root, 101,
              "101 (nginx) T 100 100 100 0 -1 4194624 300 0 0 0 300 100 0 0 20 0 1 0 200010 "
              "61000000 1000" TAIL);
     set_stat(root, 1,
              "1 (systemd) T 0 1 1 0 -1 4194560 1000 2000 10 20 150 250 30 40 20 0 1 0 5 "
              "170000000 3000" TAIL);
-    json_object *d = sample(&f, 11 * SEC);
+    json_object *d = sample(f, 11 * SEC);
     json_object *w = proc_of(d, 101);
     assert_string_equal(str(w, "state"), "stopped");
     assert_int_equal(num(w, "rss"), 1000 * sysconf(_SC_PAGESIZE));
     assert_true(dbl(w, "cpu_percent") == 0.0);
     assert_int_equal(state_count(d, "stopped"), 1); /* 101; 1 was not read */
-    stop(&f);
 }
 
 /* How many of our descriptors are open on root/PID/file (any pid). */
@@ -619,18 +652,16 @@ static int open_on(const char *root, const char *file)
  * 200: no schedstat file); the others' stat is opened for its re-reads. */
 static void descriptors_kept(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     const int idle[] = {1, 100, 101, 102, 201, 202, 300};
     for (size_t i = 0; i < sizeof(idle) / sizeof(*idle); i++)
         set_schedstat(root, idle[i], "1000 0 1\n");
-    assert_int_equal(start(&f, root, "process: { };"), 0);
+    assert_int_equal(start(f, root, "process: { };"), 0);
     for (int i = 1; i <= 3; i++)
-        json_object_put(sample(&f, i * SEC));
+        json_object_put(sample(f, i * SEC));
     assert_int_equal(open_on(root, "schedstat"), 7);
     assert_int_equal(open_on(root, "stat"), 3);
-    stop(&f);
 }
 
 /* With no descriptor kept (keep_open = 0) schedstat is opened by path,
@@ -641,32 +672,25 @@ static void descriptors_kept(void **state)
  * the pass lists /proc, stat is read. */
 static void stat_skipped_without_descriptors(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
-    char self[32], link[512];
-    snprintf(self, sizeof(self), "%d", (int)getpid());
-    snprintf(link, sizeof(link), "%s/self", root);
-    remove_path(root, "self");
-    assert_int_equal(symlink(self, link), 0);
+    struct fx *f = *state;
+    const char *root = f->tmp;
+    self_is_us(root);
     put_file(root, "loadavg", "0.00 0.00 0.00 1/120 100\n");
     set_schedstat(root, 101, "123456789 1000 7\n");
-    assert_int_equal(start(&f, root, "process: { keep_open = 0; };"), 0);
-    assert_int_equal(state_count(sample(&f, 10 * SEC), "stopped"), 0); /* a listing */
-    assert_int_equal(state_count(sample(&f, 11 * SEC), "stopped"), 0); /* pids re-read */
+    assert_int_equal(start(f, root, "process: { keep_open = 0; };"), 0);
+    assert_int_equal(state_count(sample(f, 10 * SEC), "stopped"), 0); /* a listing */
+    assert_int_equal(state_count(sample(f, 11 * SEC), "stopped"), 0); /* pids re-read */
     set_stat(root, 101, STOPPED_101);
-    assert_int_equal(state_count(sample(&f, 12 * SEC), "stopped"), 0); /* kept record */
-    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 101\n");           /* 101 handed out */
-    assert_int_equal(state_count(sample(&f, 13 * SEC), "stopped"), 1);
-    stop(&f);
+    assert_int_equal(state_count(sample(f, 12 * SEC), "stopped"), 0); /* kept record */
+    put_file(root, "loadavg", "0.00 0.00 0.00 1/120 101\n");          /* 101 handed out */
+    assert_int_equal(state_count(sample(f, 13 * SEC), "stopped"), 1);
 }
 
 /* Missing sources leave their fields out; the scan goes on. */
 static void missing_sources(void **state)
 {
-    (void)state;
-    struct fx f = {0};
-    const char *root = copy_fixture(&f);
+    struct fx *f = *state;
+    const char *root = f->tmp;
     remove_path(root, "meminfo");
     remove_path(root, "stat");
     remove_path(root, "100/io");
@@ -674,9 +698,9 @@ static void missing_sources(void **state)
     remove_path(root, "100/status");
     remove_path(root, "100/cgroup");
     remove_path(root, "100/cmdline");
-    assert_int_equal(start(&f, root, "process: { cmdline = true; watch = ( { pid = 100; } ); };"),
+    assert_int_equal(start(f, root, "process: { cmdline = true; watch = ( { pid = 100; } ); };"),
                      0);
-    json_object *d = sample(&f, SEC);
+    json_object *d = sample(f, SEC);
     assert_non_null(d);
     json_object *m = proc_of(d, 100);
     assert_int_equal(num(m, "rss"), 2000 * sysconf(_SC_PAGESIZE));
@@ -688,16 +712,15 @@ static void missing_sources(void **state)
     json_object_put(d);
     /* the process exits between samples */
     remove_path(root, "100");
-    d = sample(&f, 2 * SEC);
+    d = sample(f, 2 * SEC);
     assert_int_equal(json_object_array_length(get(d, "watched")), 0);
     assert_int_equal(num(d, "processes"), 7);
     json_object_put(d);
-    stop(&f);
+    stop(f);
 
     /* no /proc at all: no message, no crash */
-    assert_int_equal(start(&f, "/nonexistent/proc", "process: { };"), 0);
-    assert_null(sample(&f, SEC));
-    stop(&f);
+    assert_int_equal(start(f, "/nonexistent/proc", "process: { };"), 0);
+    assert_null(sample(f, SEC));
 }
 
 static void assert_init_error(const char *conf, const char *fragment)
@@ -706,7 +729,7 @@ static void assert_init_error(const char *conf, const char *fragment)
     assert_int_equal(start(&f, FIXTURE, conf), -1);
     if (!strstr(f.errors, fragment) || strncmp(f.errors, "test.conf:", 10) != 0)
         fail_msg("expected \"%s\" in: %s", fragment, f.errors);
-    config_destroy(&f.cfg);
+    stop(&f);
 }
 
 static void config_errors(void **state)
@@ -779,23 +802,26 @@ static void pid_table(void **state)
     hp_pidtab_free(&t);
 }
 
+/* A test on its own writable copy of the fixture tree. */
+#define ON_COPY(test) cmocka_unit_test_setup_teardown(test, with_copy, cleanup)
+
 int main(void)
 {
     // clang-format off
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fixture_values),
-        cmocka_unit_test(selectors),
-        cmocka_unit_test(two_sample_rates),
-        cmocka_unit_test(top_by_cpu),
-        cmocka_unit_test(top_by_cpu_after_schedstat),
-        cmocka_unit_test(counter_reset_and_exit),
-        cmocka_unit_test(relists_only_after_a_new_pid),
-        cmocka_unit_test(stat_skipped_while_not_run),
-        cmocka_unit_test(stat_reread_every_n_samples),
-        cmocka_unit_test(selected_process_always_fresh),
-        cmocka_unit_test(descriptors_kept),
-        cmocka_unit_test(stat_skipped_without_descriptors),
-        cmocka_unit_test(missing_sources),
+        cmocka_unit_test_setup_teardown(fixture_values, fresh, cleanup),
+        ON_COPY(selectors),
+        ON_COPY(two_sample_rates),
+        ON_COPY(top_by_cpu),
+        ON_COPY(top_by_cpu_after_schedstat),
+        ON_COPY(counter_reset_and_exit),
+        ON_COPY(relists_only_after_a_new_pid),
+        ON_COPY(stat_skipped_while_not_run),
+        ON_COPY(stat_reread_every_n_samples),
+        ON_COPY(selected_process_always_fresh),
+        ON_COPY(descriptors_kept),
+        ON_COPY(stat_skipped_without_descriptors),
+        ON_COPY(missing_sources),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(parsers),
         cmocka_unit_test(pid_table),

@@ -36,11 +36,17 @@
  *   with its day's neighbours; an older message is appended, never moved
  *   back);
  * - with rotate = "size", when the file has reached max_bytes (so a file
- *   holds at most max_bytes plus one row).
+ *   holds at most max_bytes plus one message's rows).
+ * Only between messages: a message's rows in one file already queued
+ * follow it into the changed file, padded to its wider header.
  *
- * A batch is confirmed once its rows are written (and fsync'd with
- * fsync = true); on a write error every file touched is truncated back to
- * its size before the batch, so a retry never duplicates rows. */
+ * A message is confirmed once its rows are written (and fsync'd with
+ * fsync = true): at the end of write(), and before a file is moved aside or
+ * rewritten in the middle of one (every message before that point is then
+ * written and confirmed: commit). On a write error every file is truncated
+ * back to its size at the last commit and the messages after it are not
+ * confirmed, so a retry never duplicates a row (none is in a file moved
+ * aside) nor loses one. */
 #include "lib/buf.h"
 #include "lib/json_read.h"
 #include "lib/template.h"
@@ -72,6 +78,7 @@ struct csv_file {
     size_t ncols;
     json_object *index;        /* column name -> position in cols */
     struct hp_buf pending;     /* rows of the batch being written */
+    size_t msg_at;             /* of them, the bytes before the current message's rows */
     struct hp_file_batch rows; /* their messages */
     off_t size_before;
     off_t batch_start; /* size when the current write() began: cut back to it on failure */
@@ -101,6 +108,7 @@ struct csv {
     size_t *koff, nflat, capk, capv;
     const char **val;
     struct hp_file_batch acks; /* the messages of the current write() */
+    struct hp_buf carry;       /* a message's rows following it into a changed file */
     char path[1024];
 };
 
@@ -566,18 +574,53 @@ static struct csv_file *get_file(struct hp_sink *s, const char *reporter, size_t
     return f;
 }
 
-/* Write f's queued rows, fsync if asked, and confirm them. On error the
- * file is cut back to its size before the batch and nothing is confirmed. */
-static int flush_pending(struct hp_sink *s, struct csv_file *f)
+/* Write f's rows queued before the current message (fsync'd if asked);
+ * the current message's rows stay queued. On error the file is cut back
+ * to its size before this write. */
+static int write_head(struct hp_sink *s, struct csv_file *f)
 {
     struct csv *c = s->priv;
     char path[1024];
+    struct hp_buf head = f->pending;
+    head.len = f->msg_at;
     snprintf(path, sizeof(path), "%s/%s.csv", c->directory, f->reporter);
-    if (hp_file_batch_write(&f->rows, s, f->fd, &f->pending, &f->size_before, c->fsync, path) == 0)
-        return 0;
-    if (f->size_before <= f->hdr_end)
+    int rc = hp_file_batch_write(&f->rows, s, f->fd, &head, &f->size_before, c->fsync, path);
+    size_t keep = f->pending.len - f->msg_at;
+    if (keep)
+        memmove(f->pending.p, f->pending.p + f->msg_at, keep);
+    if (f->pending.p)
+        f->pending.p[keep] = '\0';
+    f->pending.len = keep;
+    f->msg_at = 0;
+    if (rc != 0 && f->size_before <= f->hdr_end)
         f->first_ms = -1;
-    return -1;
+    return rc;
+}
+
+/* The current message's rows start here: what each file has queued so
+ * far belongs to the messages before it. */
+static void message_starts(struct csv *c)
+{
+    for (size_t i = 0; i < c->nfiles; i++)
+        c->files[i].msg_at = c->files[i].pending.len;
+}
+
+/* Write every file's rows of the messages before the current one and
+ * confirm those messages: what the batch wrote so far is final, so a file
+ * can then be moved aside or rewritten, and a failure later in the batch
+ * has a retry write only the messages after these. */
+static int commit(struct hp_sink *s)
+{
+    struct csv *c = s->priv;
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (write_head(s, &c->files[i]) != 0)
+            return -1;
+    for (size_t i = 0; i < c->acks.n; i++)
+        hp_sink_ack(s, c->acks.pos[i], HP_ACK_OK);
+    c->acks.n = 0;
+    for (size_t i = 0; i < c->nfiles; i++)
+        c->files[i].batch_start = c->files[i].size_before;
+    return 0;
 }
 
 /* Add the flattened keys f lacks to its columns and write the header to
@@ -598,12 +641,10 @@ static int start_header(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
-/* Confirm f's queued rows, move it aside and start a new file whose header
- * has the old columns, in order, and the new ones. */
+/* Move f aside and start a new file whose header has the old columns, in
+ * order, and the new ones (nothing of f is queued). */
 static int roll(struct hp_sink *s, struct csv_file *f)
 {
-    if (flush_pending(s, f) != 0)
-        return -1;
     char **old = f->cols;
     size_t nold = f->ncols;
     f->cols = NULL;
@@ -621,9 +662,24 @@ static int roll(struct hp_sink *s, struct csv_file *f)
     return start_header(s, f);
 }
 
-/* Copy the rows of f's file after its header to fd, each with `extra`
- * empty cells added before its line end (quotes honoured: a quoted cell
- * may hold a newline). Returns 0, or -1 with errno. */
+/* Append the n bytes of rows at in to out, each row with `extra` empty
+ * cells added before its line end (quotes honoured: a quoted cell may hold
+ * a newline; *quoted carries that across calls). 0, or -1 on ENOMEM. */
+static int pad_rows(struct hp_buf *out, const char *in, size_t n, size_t extra, bool *quoted)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (in[i] == '"')
+            *quoted = !*quoted;
+        for (size_t k = 0; in[i] == '\n' && !*quoted && k < extra && rc == 0; k++)
+            rc = sb_put(out, ",", 1);
+        rc = rc ? rc : sb_put(out, &in[i], 1);
+    }
+    return rc;
+}
+
+/* Copy the rows of f's file after its header to fd, padded as pad_rows
+ * does. Returns 0, or -1 with errno. */
 static int copy_padded(struct csv_file *f, int fd, size_t extra)
 {
     char in[65536];
@@ -633,13 +689,7 @@ static int copy_padded(struct csv_file *f, int fd, size_t extra)
     ssize_t n;
     int rc = 0;
     while (rc == 0 && (n = pread(f->fd, in, sizeof(in), off)) > 0) {
-        for (ssize_t i = 0; i < n && rc == 0; i++) {
-            if (in[i] == '"')
-                quoted = !quoted;
-            for (size_t k = 0; in[i] == '\n' && !quoted && k < extra && rc == 0; k++)
-                rc = sb_put(&out, ",", 1);
-            rc = rc ? rc : sb_put(&out, &in[i], 1);
-        }
+        rc = pad_rows(&out, in, (size_t)n, extra, &quoted);
         off += n;
         if (rc == 0 && out.len && write(fd, out.p, out.len) != (ssize_t)out.len)
             rc = -1;
@@ -649,8 +699,8 @@ static int copy_padded(struct csv_file *f, int fd, size_t extra)
     return rc == 0 && n == 0 ? 0 : -1;
 }
 
-/* Add the flattened keys f lacks to its header by rewriting its file (no
- * rows of this batch are pending): a temporary file with the wider header
+/* Add the flattened keys f lacks to its header by rewriting its file
+ * (nothing of f is queued): a temporary file with the wider header
  * and the old rows padded replaces it. */
 static int widen(struct hp_sink *s, struct csv_file *f)
 {
@@ -690,9 +740,11 @@ static int widen(struct hp_sink *s, struct csv_file *f)
     return 0;
 }
 
+/* Whether f is due to be moved aside before the current message's rows:
+ * by its rows before them (a message's rows never straddle two files). */
 static bool time_to_rotate(const struct csv *c, const struct csv_file *f, int64_t ts_ms)
 {
-    off_t size = f->size_before + (off_t)f->pending.len;
+    off_t size = f->size_before + (off_t)f->msg_at;
     if (size <= f->hdr_end)
         return false; /* no row yet */
     if (c->rotate == ROTATE_DAILY)
@@ -700,33 +752,73 @@ static bool time_to_rotate(const struct csv *c, const struct csv_file *f, int64_
     return c->rotate == ROTATE_SIZE && size >= c->max_bytes;
 }
 
+/* Open f's file at the first write after an open (moving aside one whose
+ * header this build does not write). */
+static int reopen(struct hp_sink *s, struct csv_file *f)
+{
+    int rc = open_file(s, f);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && (rotate(s, f) != 0 || open_file(s, f) != 0))
+        return -1;
+    f->size_before = f->batch_start = lseek(f->fd, 0, SEEK_END);
+    return 0;
+}
+
+/* A header without rows gets the new columns by being written again. */
+static int rewrite_header(struct hp_sink *s, struct csv_file *f)
+{
+    struct csv *c = s->priv;
+    if (ftruncate(f->fd, 0) != 0)
+        return hp_sink_fail(s, "truncate %s/%s.csv: %s", c->directory, f->reporter,
+                            strerror(errno));
+    f->size_before = 0;
+    return start_header(s, f);
+}
+
+/* f is due to be moved aside, or lacks columns for the message at ts_ms.
+ * The batch's rows so far are confirmed first (commit), then f is moved
+ * aside (due, or too large to rewrite), rewritten wider, or its bare
+ * header rewritten; the message's rows already queued for f follow into
+ * the changed file, padded to its wider header. */
+static int change_file(struct hp_sink *s, struct csv_file *f, bool due, int64_t ts_ms)
+{
+    struct csv *c = s->priv;
+    if (commit(s) != 0)
+        return -1;
+    struct hp_buf mine = f->pending; /* now the current message's rows alone */
+    f->pending = c->carry;
+    f->pending.len = 0;
+    if (f->pending.p)
+        f->pending.p[0] = '\0';
+    c->carry = mine;
+    size_t before = f->ncols;
+    bool rows = f->size_before > f->hdr_end;
+    int rc = due || (rows && f->size_before > c->rewrite_bytes) ? roll(s, f)
+             : rows                                             ? widen(s, f)
+                                                                : rewrite_header(s, f);
+    bool quoted = false;
+    if (rc == 0 && pad_rows(&f->pending, c->carry.p, c->carry.len, f->ncols - before, &quoted))
+        rc = hp_sink_fail(s, "out of memory");
+    if (rc == 0 && c->carry.len && f->first_ms < 0)
+        f->first_ms = ts_ms;
+    c->carry.len = 0;
+    return rc;
+}
+
 /* Make sure f is open, due for no rotation, with a header holding every
  * flattened key of the message at ts_ms. */
 static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
 {
     struct csv *c = s->priv;
-    if (f->fd < 0) {
-        int rc = open_file(s, f);
-        if (rc < 0)
-            return -1;
-        if (rc > 0 && (rotate(s, f) != 0 || open_file(s, f) != 0))
-            return -1;
-        f->size_before = f->batch_start = lseek(f->fd, 0, SEEK_END);
-    }
-    if (time_to_rotate(c, f, ts_ms))
-        return roll(s, f);
-    bool missing = f->size_before == 0 && f->pending.len == 0; /* no header yet */
-    if (!missing && !lacks_columns(c, f))
+    if (f->fd < 0 && reopen(s, f) != 0)
+        return -1;
+    bool due = time_to_rotate(c, f, ts_ms);
+    if (!due && f->size_before == 0 && f->pending.len == 0)
+        return start_header(s, f); /* a new file */
+    if (!due && !lacks_columns(c, f))
         return 0;
-    if (f->size_before > f->hdr_end && f->pending.len == 0 && f->size_before <= c->rewrite_bytes)
-        return widen(s, f); /* a small file: rewritten with the wider header */
-    if (f->size_before + (off_t)f->pending.len > f->hdr_end)
-        return roll(s, f);        /* rows under the old header stay with it */
-    if (ftruncate(f->fd, 0) != 0) /* a header without rows: rewrite it */
-        return hp_sink_fail(s, "truncate %s/%s.csv: %s", c->directory, f->reporter,
-                            strerror(errno));
-    f->size_before = 0;
-    return start_header(s, f);
+    return change_file(s, f, due, ts_ms);
 }
 
 /* Queue one row on the file named stem from the flattened keys in c
@@ -888,6 +980,7 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     struct csv *c = s->priv;
     const struct hp_msg *m = o->msg;
     const char *host, *session;
+    message_starts(c);
     const struct hp_jnode *data = parse_envelope(c, m, &host, &session);
     if (!data) {
         hp_warn("sink %s: dropping a message that is not an envelope (%s #%llu)", s->name,
@@ -925,24 +1018,31 @@ static int add_row(struct hp_sink *s, const struct hp_out *o)
     return rc;
 }
 
-/* Every file the batch touched is cut back to its size when the batch
- * began: nothing of a failed batch stays (it is sent again). */
+/* Every file the batch touched is cut back to its size at the last
+ * commit: nothing of the unconfirmed messages stays (they are sent
+ * again). */
 static void cut_back(struct hp_sink *s)
 {
     struct csv *c = s->priv;
     for (size_t i = 0; i < c->nfiles; i++) {
         struct csv_file *f = &c->files[i];
         hp_file_batch_drop(&f->rows, &f->pending);
-        if (f->fd < 0 || f->size_before <= f->batch_start)
-            continue;
-        if (ftruncate(f->fd, f->batch_start) != 0)
-            hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name, f->reporter);
-        f->size_before = f->batch_start;
+        f->msg_at = 0;
+        if (f->fd >= 0 && f->size_before > f->batch_start) {
+            if (ftruncate(f->fd, f->batch_start) != 0)
+                hp_warn("sink %s: cannot cut %s.csv back after a failed write", s->name,
+                        f->reporter);
+            f->size_before = f->batch_start;
+        }
         if (f->size_before <= f->hdr_end)
             f->first_ms = -1;
     }
 }
 
+/* Queue the batch's rows and write them. A file moved aside or rewritten
+ * in between confirms the messages before it (commit), so when a later
+ * write fails only the messages after the last commit are sent again:
+ * never a row twice, none lost. */
 static int csv_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 {
     struct csv *c = s->priv;
@@ -952,16 +1052,15 @@ static int csv_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         c->files[i].batch_start = c->files[i].size_before;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = add_row(s, &out[i]);
-    for (size_t i = 0; i < c->nfiles && rc == 0; i++)
-        rc = flush_pending(s, &c->files[i]);
+    if (rc == 0) {
+        message_starts(c); /* past the last message: all of it is written */
+        rc = commit(s);
+    }
     if (rc != 0) {
         cut_back(s);
         c->acks.n = 0;
         return -1;
     }
-    for (size_t i = 0; i < c->acks.n; i++)
-        hp_sink_ack(s, c->acks.pos[i], HP_ACK_OK);
-    c->acks.n = 0;
     return (int)n;
 }
 
@@ -1080,6 +1179,7 @@ static void csv_fini(struct hp_sink *s)
     }
     free(c->files);
     hp_file_batch_free(&c->acks);
+    free(c->carry.p);
     free(c->buf.p);
     free(c->koff);
     free(c->val);
