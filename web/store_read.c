@@ -158,6 +158,23 @@ static json_object *done(struct hp_store_reader *r, sqlite3_stmt *st, int rc, js
     return NULL;
 }
 
+/* Statement `which` bound to one host's name and stepped to its row: the
+ * statement, for the caller to read and then pass to done(); or NULL, with
+ * the statement reset and err saying "unknown host" or the store's error. */
+static sqlite3_stmt *host_row(struct hp_store_reader *r, enum rd_stmt which, const char *host,
+                              char *err, size_t len)
+{
+    sqlite3_stmt *st = r->st[which];
+    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return st;
+    done(r, st, rc, NULL, err, len);
+    if (rc == SQLITE_DONE)
+        snprintf(err, len, "unknown host");
+    return NULL;
+}
+
 static const char *const fleet_cols[] = {"host",     "last_seen_ms", "interval",   "cpu_pct",
                                          "mem_pct",  "fs_max_pct",   "temp_max_c", "load1",
                                          "uptime_s", "version",      "lost",       "received"};
@@ -189,29 +206,17 @@ json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err
 json_object *hp_store_fleet_host(struct hp_store_reader *r, const char *host, int64_t now_ms,
                                  char *err, size_t len)
 {
-    sqlite3_stmt *st = r->st[RD_FLEET_HOST];
-    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        json_object *none = done(r, st, rc, NULL, err, len);
-        if (rc == SQLITE_DONE)
-            snprintf(err, len, "unknown host");
-        return none;
-    }
+    sqlite3_stmt *st = host_row(r, RD_FLEET_HOST, host, err, len);
+    if (!st)
+        return NULL;
     return done(r, st, SQLITE_DONE, fleet_row(st, now_ms), err, len);
 }
 
 json_object *hp_store_host(struct hp_store_reader *r, const char *host, char *err, size_t len)
 {
-    sqlite3_stmt *st = r->st[RD_HOST];
-    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        json_object *none = done(r, st, rc, NULL, err, len);
-        if (rc == SQLITE_DONE)
-            snprintf(err, len, "unknown host");
-        return none;
-    }
+    sqlite3_stmt *st = host_row(r, RD_HOST, host, err, len);
+    if (!st)
+        return NULL;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "host", col_json(st, 0));
     json_object_object_add(o, "session", col_json(st, 1));

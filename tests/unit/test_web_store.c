@@ -410,6 +410,40 @@ static void fleet_host_is_its_fleet_row(void **state)
     assert_string_equal(err, "unknown host");
 }
 
+/* A lookup of an unknown host says so and leaves its statement reset: the
+ * next lookup, of the same or another host, reads that host's row. */
+static void a_miss_leaves_host_lookups_ready(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t t = hp_real_ms();
+    put(f, "a", "cpu", 1, t, "{\"percent\":1}");
+    put(f, "b", "cpu", 1, t + 1, "{\"percent\":2}");
+    commit(f);
+    const char *order[] = {"nobody", "a", "nobody", "nobody", "b", "a", "ghost", "b"};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        bool known = strcmp(order[i], "a") == 0 || strcmp(order[i], "b") == 0;
+        err[0] = '\0';
+        json_object *row = hp_store_fleet_host(f->r, order[i], t, err, sizeof(err));
+        assert_string_equal(err, known ? "" : "unknown host");
+        json_object *info = hp_store_host(f->r, order[i], err, sizeof(err));
+        assert_string_equal(err, known ? "" : "unknown host");
+        if (!known) {
+            assert_null(row);
+            assert_null(info);
+            continue;
+        }
+        assert_non_null(row);
+        assert_non_null(info);
+        assert_string_equal(json_object_get_string(json_object_object_get(row, "host")), order[i]);
+        assert_string_equal(json_object_get_string(json_object_object_get(info, "host")), order[i]);
+        assert_int_equal(json_object_get_int64(json_object_object_get(info, "first_seen_ms")),
+                         t + (order[i][0] == 'b'));
+        json_object_put(row);
+        json_object_put(info);
+    }
+}
+
 static void rejects_are_counted_by_reason(void **state)
 {
     struct fx *f = *state;
@@ -461,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fields_that_move_keep_their_series, setup, teardown),
         cmocka_unit_test_setup_teardown(fleet_summarises_each_host, setup, teardown),
         cmocka_unit_test_setup_teardown(fleet_host_is_its_fleet_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_miss_leaves_host_lookups_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(rejects_are_counted_by_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(uncommitted_is_invisible_and_survives_reopen, setup,
                                         teardown),
