@@ -49,9 +49,12 @@ static const char *const rd_sql[RD_COUNT] = {
     [RD_FLEET_HOST] = FLEET_ROW " FROM hosts h WHERE h.name = ?1",
     [RD_HOST] = "SELECT name, session, first_ms, last_ms, facts FROM hosts WHERE name = ?1",
     [RD_SERIES_LIST] =
+    /* first: the oldest raw sample while the raw rows reach back to the
+     * oldest rollup minute (a rollup starts at a whole minute), else that minute */
     "SELECT s.reporter, s.path,"
-    " coalesce((SELECT min(minute) FROM rollup WHERE series_id = s.id),"
-    "  (SELECT min(ts) FROM samples WHERE series_id = s.id)),"
+    " (SELECT CASE WHEN fr IS NULL OR fr >= fs - fs % 60000 THEN fs ELSE fr END FROM"
+    "  (SELECT (SELECT min(minute) FROM rollup WHERE series_id = s.id) AS fr,"
+    "   (SELECT min(ts) FROM samples WHERE series_id = s.id) AS fs)),"
     " (SELECT max(ts) FROM samples WHERE series_id = s.id)"
     " FROM series s JOIN hosts h ON h.id = s.host_id"
         " WHERE h.name = ?1 ORDER BY s.reporter, s.path",
