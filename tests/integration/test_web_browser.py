@@ -7,8 +7,9 @@ every chart canvas must be drawn (pixels of its lines' colours inside the
 plot area), the page must log no JavaScript error, a host named
 <script>alert(1)</script> must stay text (no dialog, no extra script
 element), stale hosts and lost messages must be marked, and a new sample
-must reach an open page without a reload. Screenshots of each
-page are kept in the test output directory (build/VARIANT/test-logs/).
+must reach an open page without a reload. Byte axes must tick at a power
+of two bytes apart. Screenshots of each page are kept in the test output
+directory (build/VARIANT/test-logs/).
 """
 import json
 import os
@@ -62,6 +63,18 @@ DRAWN_JS = r"""
 })()
 """
 
+# Byte-valued and byte-rate charts, and their y axes' ticks: values and labels.
+BYTE_CHARTS = ["membytes", "rx", "tx", "dread", "dwrite", "prss"]
+BYTE_TICKS_JS = r"""
+Object.fromEntries(%s.filter(id => document.querySelector("#chart-" + id + " canvas")).map(id => {
+  const c = Chart.getChart(document.querySelector("#chart-" + id + " canvas"));
+  const top = Math.max(...c.data.datasets.flatMap(d => d.data.map(p => p.y)));
+  return [id, { values: c.scales.y.ticks.map(t => t.value), max: c.scales.y.max, top: top,
+                labels: c.scales.y.ticks.map(t => t.label) }];
+}))
+""" % json.dumps(BYTE_CHARTS)
+BYTE_LABEL = r"^(0|[1-9][0-9]{0,3})(\.[0-9]{1,2})? (B|KiB|MiB|GiB|TiB)%s$"
+
 CHARTS_READY_JS = r"""
 (() => {
   const all = Object.values(window.Chart ? Chart.instances : {});
@@ -70,6 +83,29 @@ CHARTS_READY_JS = r"""
          [...document.querySelectorAll("#charts .card h2 .unit")].every(u => u.textContent.length > 0);
 })()
 """ % len(CHARTS)
+
+
+def check_binary_axes(test, b):
+    """Every byte axis ticks from 0 at one power of two bytes apart
+    (256 MiB, 1 GiB...), up to a tick at or above its highest value,
+    labelled compactly ("2 GiB", "1.5 MiB/s")."""
+    axes = b.eval(BYTE_TICKS_JS)
+    test.assertEqual(sorted(axes), sorted(BYTE_CHARTS))
+    for chart, y in axes.items():
+        values = y["values"]
+        test.assertGreaterEqual(len(values), 3, (chart, y))
+        test.assertEqual(values[0], 0, (chart, y))
+        step = values[1] - values[0]
+        test.assertTrue(step >= 1 and step == int(step), (chart, y))
+        test.assertEqual(int(step) & (int(step) - 1), 0, "%s: step %s is not a power of two: %s"
+                         % (chart, step, y))
+        test.assertEqual([v - u for u, v in zip(values, values[1:])],
+                         [step] * (len(values) - 1), (chart, y))
+        test.assertGreaterEqual(values[-1], y["top"], (chart, y))
+        test.assertEqual(values[-1], y["max"], (chart, y))
+        suffix = "/s" if chart in ("rx", "tx", "dread", "dwrite") else ""
+        for label in y["labels"]:
+            test.assertRegex(label, BYTE_LABEL % suffix, (chart, y))
 
 
 def have_chromium():
@@ -223,10 +259,14 @@ class BrowserTest(unittest.TestCase):
         self.assertEqual(b.eval("document.getElementById('hostname').textContent"), name)
         self.assertTrue(b.eval("document.title").startswith(name))
         self.assertEqual(b.eval("document.scripts.length"), 3)
+        check_binary_axes(self, b)
 
     def test_host_page(self):
         with self.browse() as b:
             self.check_host_page(b, "web01", "web-host.png")
+            # up to 20 GiB of memory: GiB ticks
+            labels = b.eval(BYTE_TICKS_JS)["membytes"]["labels"]
+            self.assertTrue(all(t == "0 B" or t.endswith(" GiB") for t in labels), labels)
             procs = b.eval("[...document.querySelectorAll('#procs td:nth-child(2)')]"
                            ".map(td => td.textContent)")
             self.assertIn("postgres", procs)

@@ -5,7 +5,8 @@
 // exist follows the series the store holds for this host (/api/host); each
 // chart's lines come from /api/series. Gaps stay gaps: the API sends null
 // points and Chart.js runs with spanGaps false. Live: data is refetched on
-// a timer without reloading the page.
+// a timer without reloading the page. Byte axes tick at binary steps
+// (binaryTicks).
 "use strict";
 
 const HOST = document.body.dataset.host;
@@ -27,6 +28,15 @@ function pct(v) {
 }
 function rate(v) { return bytes(v, "/s"); }
 
+// A byte axis' tick: its values are multiples of a power of two, so at
+// most two decimals in the largest unit it reaches ("1.25 GiB", "512 MiB").
+function binary(v, suffix) {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  return +v.toFixed(2) + " " + u[i] + suffix;
+}
+
 // Chart definitions: which series of /api/host's list each chart draws.
 // match(reporter, path) returns a line label, or null when not this chart.
 const DEFS = [
@@ -36,17 +46,17 @@ const DEFS = [
     match: (r, p) => r === "cpu" && /^load(1|5|15)$/.test(p) ? p.replace("load", "") + " min" : null },
   { id: "mem", title: "Memory and swap used", unit: "%", fmt: pct, max: 100,
     match: (r, p) => r === "mem" && p === "percent" ? "memory" : r === "mem" && p === "swap.percent" ? "swap" : null },
-  { id: "membytes", title: "Memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
+  { id: "membytes", title: "Memory", unit: "bytes", fmt: v => bytes(v), binary: "", floor: 1024,
     match: (r, p) => r === "mem" && ["used", "available", "cached", "buffers"].includes(p) ? p : null },
-  { id: "rx", title: "Network received", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "rx", title: "Network received", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "net" ? (p.match(/^interfaces\.(.+)\.bytes_recv_per_sec$/) || [])[1] || null : null },
-  { id: "tx", title: "Network sent", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "tx", title: "Network sent", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "net" ? (p.match(/^interfaces\.(.+)\.bytes_sent_per_sec$/) || [])[1] || null : null },
   { id: "fs", title: "Filesystem use", unit: "% of size", fmt: pct, max: 100,
     match: (r, p) => r === "disk" ? (p.match(/^filesystems\.(.+)\.percent$/) || [])[1] || null : null },
-  { id: "dread", title: "Disk reads", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "dread", title: "Disk reads", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.read_bytes_per_sec$/) || [])[1] || null : null },
-  { id: "dwrite", title: "Disk writes", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "dwrite", title: "Disk writes", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.write_bytes_per_sec$/) || [])[1] || null : null },
   { id: "dbusy", title: "Disk busy", unit: "% of time", fmt: pct, max: 100,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.busy_percent$/) || [])[1] || null : null },
@@ -54,8 +64,8 @@ const DEFS = [
     match: (r, p) => r === "temperature" ? (p === "cpu" ? "cpu" : (p.match(/^sensors\.(.+)\.value$/) || [])[1] || null) : null },
   { id: "pcpu", title: "Watched processes: cpu", unit: "% of one cpu", fmt: pct, maxLines: 8, floor: 10,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.cpu_percent$/) || [])[1] || null : null },
-  { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
-    maxLines: 8,
+  { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v), binary: "",
+    floor: 1024, maxLines: 8,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.rss$/) || [])[1] || null : null },
   { id: "tasks", title: "Tasks", unit: "count", fmt: v => num(v, 0),
     match: (r, p) => r === "process" && (p === "processes" || p === "threads") ? p : null },
@@ -83,10 +93,28 @@ function tickLabel(ms, i, ticks) {
   return clock(ms, RANGES[range] > 24 * 3600e3 && (i === 0 || new Date(ms).getHours() === 0));
 }
 
+// Byte axes: ticks at a power of two bytes apart (256 MiB, 1 GiB, 2 GiB...),
+// not at Chart.js's decimal steps (4.7 GiB, 9.3 GiB); the top becomes the
+// first such tick above the data. afterDataLimits keeps the data's top,
+// because Chart.js rounds max itself before afterBuildTicks.
+function keepTop(axis) { axis.hpTop = axis.max; }
+
+function binaryTicks(axis) {
+  const top = Math.max(axis.hpTop, 1);
+  const most = (axis.options.ticks.maxTicksLimit || 6) - 1;
+  let step = 1;
+  while (top / step > most) step *= 2;
+  axis.max = axis.end = Math.ceil(top / step) * step;
+  const ticks = [];
+  for (let v = 0; v <= axis.max; v += step) ticks.push({ value: v });
+  axis.ticks = ticks;
+}
+
 function makeChart(def, lines, box) {
   const canvas = el("canvas");
   box.replaceChildren(canvas);
   const now = Date.now();
+  const bin = def.binary !== undefined;
   return new Chart(canvas, {
     type: "line",
     data: { datasets: lines.map((l, i) => ({
@@ -102,8 +130,10 @@ function makeChart(def, lines, box) {
              grid: { color: "#2a3240" } },
         // floor: an all-zero byte series gets a 0-1 KiB axis, not 0-1 B in fractions
         y: { min: 0, suggestedMax: def.max || def.floor, max: def.max,
+             afterDataLimits: bin ? keepTop : undefined, afterBuildTicks: bin ? binaryTicks : undefined,
              title: { display: true, text: def.unit, color: "#8a94a6" },
-             ticks: { color: "#8a94a6", callback: def.fmt, maxTicksLimit: 6 },
+             ticks: { color: "#8a94a6", callback: bin ? v => binary(v, def.binary) : def.fmt,
+                      maxTicksLimit: 6 },
              grid: { color: "#2a3240" } },
       },
       plugins: {
