@@ -114,8 +114,9 @@ json_object *hp_store_fleet_host(struct hp_store_reader *r, const char *host, in
 json_object *hp_store_host(struct hp_store_reader *r, const char *host, char *err, size_t len);
 
 /* Series a host has: [{"reporter", "path", "first_ms", "last_ms"}, ...]:
- * first_ms is its oldest rollup minute or raw sample, last_ms its newest
- * raw sample (null once only rollups are left). */
+ * first_ms is its oldest raw sample, or its oldest rollup minute once the
+ * raw rows of that minute are gone; last_ms its newest raw sample (null
+ * once only rollups are left). */
 json_object *hp_store_host_series(struct hp_store_reader *r, const char *host, char *err,
                                   size_t len);
 

@@ -49,9 +49,12 @@ static const char *const rd_sql[RD_COUNT] = {
     [RD_FLEET_HOST] = FLEET_ROW " FROM hosts h WHERE h.name = ?1",
     [RD_HOST] = "SELECT name, session, first_ms, last_ms, facts FROM hosts WHERE name = ?1",
     [RD_SERIES_LIST] =
+    /* first: the oldest raw sample while the raw rows reach back to the
+     * oldest rollup minute (a rollup starts at a whole minute), else that minute */
     "SELECT s.reporter, s.path,"
-    " coalesce((SELECT min(minute) FROM rollup WHERE series_id = s.id),"
-    "  (SELECT min(ts) FROM samples WHERE series_id = s.id)),"
+    " (SELECT CASE WHEN fr IS NULL OR fr >= fs - fs % 60000 THEN fs ELSE fr END FROM"
+    "  (SELECT (SELECT min(minute) FROM rollup WHERE series_id = s.id) AS fr,"
+    "   (SELECT min(ts) FROM samples WHERE series_id = s.id) AS fs)),"
     " (SELECT max(ts) FROM samples WHERE series_id = s.id)"
     " FROM series s JOIN hosts h ON h.id = s.host_id"
         " WHERE h.name = ?1 ORDER BY s.reporter, s.path",
@@ -158,6 +161,23 @@ static json_object *done(struct hp_store_reader *r, sqlite3_stmt *st, int rc, js
     return NULL;
 }
 
+/* Statement `which` bound to one host's name and stepped to its row: the
+ * statement, for the caller to read and then pass to done(); or NULL, with
+ * the statement reset and err saying "unknown host" or the store's error. */
+static sqlite3_stmt *host_row(struct hp_store_reader *r, enum rd_stmt which, const char *host,
+                              char *err, size_t len)
+{
+    sqlite3_stmt *st = r->st[which];
+    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return st;
+    done(r, st, rc, NULL, err, len);
+    if (rc == SQLITE_DONE)
+        snprintf(err, len, "unknown host");
+    return NULL;
+}
+
 static const char *const fleet_cols[] = {"host",     "last_seen_ms", "interval",   "cpu_pct",
                                          "mem_pct",  "fs_max_pct",   "temp_max_c", "load1",
                                          "uptime_s", "version",      "lost",       "received"};
@@ -189,29 +209,17 @@ json_object *hp_store_fleet(struct hp_store_reader *r, int64_t now_ms, char *err
 json_object *hp_store_fleet_host(struct hp_store_reader *r, const char *host, int64_t now_ms,
                                  char *err, size_t len)
 {
-    sqlite3_stmt *st = r->st[RD_FLEET_HOST];
-    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        json_object *none = done(r, st, rc, NULL, err, len);
-        if (rc == SQLITE_DONE)
-            snprintf(err, len, "unknown host");
-        return none;
-    }
+    sqlite3_stmt *st = host_row(r, RD_FLEET_HOST, host, err, len);
+    if (!st)
+        return NULL;
     return done(r, st, SQLITE_DONE, fleet_row(st, now_ms), err, len);
 }
 
 json_object *hp_store_host(struct hp_store_reader *r, const char *host, char *err, size_t len)
 {
-    sqlite3_stmt *st = r->st[RD_HOST];
-    sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        json_object *none = done(r, st, rc, NULL, err, len);
-        if (rc == SQLITE_DONE)
-            snprintf(err, len, "unknown host");
-        return none;
-    }
+    sqlite3_stmt *st = host_row(r, RD_HOST, host, err, len);
+    if (!st)
+        return NULL;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "host", col_json(st, 0));
     json_object_object_add(o, "session", col_json(st, 1));

@@ -7,8 +7,10 @@ every chart canvas must be drawn (pixels of its lines' colours inside the
 plot area), the page must log no JavaScript error, a host named
 <script>alert(1)</script> must stay text (no dialog, no extra script
 element), stale hosts and lost messages must be marked, and a new sample
-must reach an open page without a reload. Screenshots of each
-page are kept in the test output directory (build/VARIANT/test-logs/).
+must reach an open page without a reload. A new host's few samples must
+spread over its charts' width, with a note saying since when it reports,
+and byte axes must tick at a power of two bytes apart. Screenshots of
+each page are kept in the test output directory (build/VARIANT/test-logs/).
 """
 import json
 import os
@@ -62,6 +64,58 @@ DRAWN_JS = r"""
 })()
 """
 
+# For every chart: where its drawn pixels (as DRAWN_JS counts them) begin
+# and end across the plot area, as fractions of its width.
+SPAN_JS = r"""
+(() => {
+  const out = {};
+  const rgb = hex => [1, 3, 5].map(i => parseInt(hex.slice(i, i + 2), 16));
+  for (const c of Object.values(Chart.instances)) {
+    const a = c.chartArea;
+    const x0 = Math.ceil(a.left), y0 = Math.ceil(a.top);
+    const w = Math.floor(a.right) - x0, h = Math.floor(a.bottom) - y0;
+    const img = c.ctx.getImageData(x0, y0, w, h).data;
+    const want = c.data.datasets.map(d => rgb(d.borderColor));
+    let left = w, right = -1;
+    for (let i = 0; i < img.length; i += 4) {
+      if (img[i + 3] < 64) continue;
+      if (!want.some(w => Math.abs(w[0] - img[i]) <= 24 && Math.abs(w[1] - img[i + 1]) <= 24 &&
+                          Math.abs(w[2] - img[i + 2]) <= 24)) continue;
+      const x = (i / 4) % w;
+      left = Math.min(left, x);
+      right = Math.max(right, x);
+    }
+    out[c.canvas.closest(".card").id.replace("chart-", "")] = right < 0 ? null : [left / w, right / w];
+  }
+  return out;
+})()
+"""
+
+# For every chart: the smallest and largest radius of its drawn points.
+RADII_JS = r"""
+(() => {
+  const out = {};
+  for (const c of Object.values(Chart.instances)) {
+    const r = c.data.datasets.flatMap((d, i) => c.getDatasetMeta(i).data
+      .filter(p => !p.skip).map(p => p.options.radius));
+    out[c.canvas.closest(".card").id.replace("chart-", "")] = [Math.min(...r), Math.max(...r)];
+  }
+  return out;
+})()
+"""
+
+# Byte-valued and byte-rate charts, and their y axes' ticks: values and labels.
+BYTE_CHARTS = ["membytes", "rx", "tx", "dread", "dwrite", "prss"]
+BYTE_TICKS_JS = r"""
+Object.fromEntries(%s.filter(id => document.querySelector("#chart-" + id + " canvas")).map(id => {
+  const c = Chart.getChart(document.querySelector("#chart-" + id + " canvas"));
+  const top = Math.max(...c.data.datasets.flatMap(d => d.data.map(p => p.y)));
+  return [id, { values: c.scales.y.ticks.map(t => t.value), max: c.scales.y.max, top: top,
+                labels: c.scales.y.ticks.map(t => t.label) }];
+}))
+""" % json.dumps(BYTE_CHARTS)
+BYTE_LABEL = r"^(0|[1-9][0-9]{0,3})(\.[0-9]{1,2})? (B|KiB|MiB|GiB|TiB)%s$"
+
 CHARTS_READY_JS = r"""
 (() => {
   const all = Object.values(window.Chart ? Chart.instances : {});
@@ -70,6 +124,29 @@ CHARTS_READY_JS = r"""
          [...document.querySelectorAll("#charts .card h2 .unit")].every(u => u.textContent.length > 0);
 })()
 """ % len(CHARTS)
+
+
+def check_binary_axes(test, b):
+    """Every byte axis ticks from 0 at one power of two bytes apart
+    (256 MiB, 1 GiB...), up to a tick at or above its highest value,
+    labelled compactly ("2 GiB", "1.5 MiB/s")."""
+    axes = b.eval(BYTE_TICKS_JS)
+    test.assertEqual(sorted(axes), sorted(BYTE_CHARTS))
+    for chart, y in axes.items():
+        values = y["values"]
+        test.assertGreaterEqual(len(values), 3, (chart, y))
+        test.assertEqual(values[0], 0, (chart, y))
+        step = values[1] - values[0]
+        test.assertTrue(step >= 1 and step == int(step), (chart, y))
+        test.assertEqual(int(step) & (int(step) - 1), 0, "%s: step %s is not a power of two: %s"
+                         % (chart, step, y))
+        test.assertEqual([v - u for u, v in zip(values, values[1:])],
+                         [step] * (len(values) - 1), (chart, y))
+        test.assertGreaterEqual(values[-1], y["top"], (chart, y))
+        test.assertEqual(values[-1], y["max"], (chart, y))
+        suffix = "/s" if chart in ("rx", "tx", "dread", "dwrite") else ""
+        for label in y["labels"]:
+            test.assertRegex(label, BYTE_LABEL % suffix, (chart, y))
 
 
 def have_chromium():
@@ -223,10 +300,22 @@ class BrowserTest(unittest.TestCase):
         self.assertEqual(b.eval("document.getElementById('hostname').textContent"), name)
         self.assertTrue(b.eval("document.title").startswith(name))
         self.assertEqual(b.eval("document.scripts.length"), 3)
+        check_binary_axes(self, b)
 
     def test_host_page(self):
         with self.browse() as b:
             self.check_host_page(b, "web01", "web-host.png")
+            # an hour of samples: the whole range, no note
+            self.assertTrue(b.eval("document.getElementById('since').hidden"))
+            self.assertNotIn("since", b.eval("document.querySelector('#chart-cpu h2').textContent"))
+            self.assertEqual({k: v for k, v in b.eval(RADII_JS).items() if v[1] > 0}, {},
+                             "an hour of samples drawn as dots")
+            span = b.eval("(() => { const x = Chart.getChart(document.querySelector("
+                          "'#chart-cpu canvas')).scales.x; return x.max - x.min; })()")
+            self.assertEqual(span, 3600e3)
+            # up to 20 GiB of memory: GiB ticks
+            labels = b.eval(BYTE_TICKS_JS)["membytes"]["labels"]
+            self.assertTrue(all(t == "0 B" or t.endswith(" GiB") for t in labels), labels)
             procs = b.eval("[...document.querySelectorAll('#procs td:nth-child(2)')]"
                            ".map(td => td.textContent)")
             self.assertIn("postgres", procs)
@@ -281,6 +370,51 @@ class BrowserTest(unittest.TestCase):
             self.assertEqual(b.eval("location.hash"), "#7d")
             b.screenshot(os.path.join(LOGS, "web-host-7d.png"))
             self.assertClean(b)
+
+
+@unittest.skipUnless(have_chromium(), "chromium is not installed (make deps installs it)")
+class NewHostTest(unittest.TestCase):
+    """A host that has just started: three samples, ten seconds apart."""
+
+    def test_new_host_page(self):
+        web = Web()
+        self.addCleanup(web.stop)
+        now = int(time.time() * 1000)
+        lines = webfeed.history("new01", now, minutes=0.5, step_s=10)
+        first = json.loads(lines[2])["ts"]  # after the session and ipaddr messages
+        web.feed(lines)
+        hp.wait_for(lambda: ((web.poll("/api/fleet") or {}).get("stats") or {}).get("stored", 0)
+                    >= len(lines), timeout=30, what="the new host's messages stored")
+        from tests.integration.chromium import Browser
+        with Browser(width=1600, height=1000) as b:
+            b.open(web.base + "/host/new01")
+            b.wait(CHARTS_READY_JS, timeout=60, what="the new host's charts with data")
+            b.pump(0.5)
+            b.screenshot(os.path.join(LOGS, "web-host-new.png"))
+            # three samples over 20 s: lines across the chart, not a few
+            # dots at the right edge of an hour
+            spans = b.eval(SPAN_JS)
+            self.assertEqual(sorted(spans), sorted(CHARTS))
+            narrow = {k: v for k, v in spans.items() if v is None or v[1] - v[0] < 0.3 or v[0] > 0.6}
+            self.assertEqual(narrow, {}, "charts drawn in a narrow strip (left, right): %s" % spans)
+            # and each sample a dot on its line
+            radii = b.eval(RADII_JS)
+            self.assertEqual({k: v for k, v in radii.items() if v[0] < 2}, {},
+                             "charts whose samples are not dots (smallest, largest radius): %s"
+                             % radii)
+            since = time.strftime("%H:%M", time.localtime(first / 1000))
+            self.assertFalse(b.eval("document.getElementById('since').hidden"))
+            note = b.eval("document.getElementById('since').textContent")
+            self.assertIn("only since " + since, note)
+            self.assertIn("last hour", note)
+            self.assertTrue(b.eval("getComputedStyle(document.getElementById('since')).display")
+                            != "none")
+            for h2 in b.eval("[...document.querySelectorAll('#charts .card h2')]"
+                             ".map(h => h.textContent)"):
+                self.assertIn("last hour; data since " + since, h2)
+            self.assertEqual(b.dialogs, [])
+            self.assertEqual(b.errors, [], "\n".join(b.errors))
+            check_binary_axes(self, b)
 
 
 AGENT_CONF = """

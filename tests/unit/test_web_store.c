@@ -263,6 +263,38 @@ static void retention_drops_old_raw_rows_keeps_rollups(void **state)
     json_object_put(s);
 }
 
+/* A series' first_ms is its first sample, not the start of that sample's
+ * minute once the minute is rolled up (the host page starts a new host's
+ * charts there); once the raw rows are gone, it is the rollup's minute. */
+static void first_ms_is_the_first_sample_after_rollup(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t now = hp_real_ms();
+    int64_t m0 = (now - 10 * 60000) / 60000 * 60000;
+    int64_t old = (now - 50 * 3600000LL) / 60000 * 60000; /* beyond 48 h */
+    put(f, "n", "cpu", 1, m0 + 25000, "{\"percent\":1}");
+    put(f, "n", "cpu", 2, m0 + 35000, "{\"percent\":2}");
+    put(f, "o", "cpu", 1, old + 25000, "{\"percent\":3}");
+    put(f, "o", "cpu", 2, now - 1000, "{\"percent\":4}");
+    commit(f);
+    assert_int_equal(hp_store_maintain(f->w, now, err, sizeof(err)), 0);
+    json_object *s = series(f, "n", "cpu", "percent", now - 3 * 86400000LL, now, 5000);
+    assert_string_equal(json_object_get_string(json_object_object_get(s, "source")), "minute");
+    assert_true(value(s, 0, 1) == 1.5); /* minute m0's rollup */
+    json_object_put(s);
+    const char *host[] = {"n", "o"};
+    int64_t want[] = {m0 + 25000, old};
+    for (int i = 0; i < 2; i++) {
+        json_object *l = hp_store_host_series(f->r, host[i], err, sizeof(err));
+        assert_non_null(l);
+        assert_int_equal(json_object_array_length(l), 1);
+        json_object *first = json_object_object_get(json_object_array_get_idx(l, 0), "first_ms");
+        assert_int_equal(json_object_get_int64(first), want[i]);
+        json_object_put(l);
+    }
+}
+
 /* A series that retention dropped is made anew when its numbers return:
  * no cache may keep answering the old id. */
 static void a_series_retention_dropped_comes_back(void **state)
@@ -410,6 +442,40 @@ static void fleet_host_is_its_fleet_row(void **state)
     assert_string_equal(err, "unknown host");
 }
 
+/* A lookup of an unknown host says so and leaves its statement reset: the
+ * next lookup, of the same or another host, reads that host's row. */
+static void a_miss_leaves_host_lookups_ready(void **state)
+{
+    struct fx *f = *state;
+    char err[256];
+    int64_t t = hp_real_ms();
+    put(f, "a", "cpu", 1, t, "{\"percent\":1}");
+    put(f, "b", "cpu", 1, t + 1, "{\"percent\":2}");
+    commit(f);
+    const char *order[] = {"nobody", "a", "nobody", "nobody", "b", "a", "ghost", "b"};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        bool known = strcmp(order[i], "a") == 0 || strcmp(order[i], "b") == 0;
+        err[0] = '\0';
+        json_object *row = hp_store_fleet_host(f->r, order[i], t, err, sizeof(err));
+        assert_string_equal(err, known ? "" : "unknown host");
+        json_object *info = hp_store_host(f->r, order[i], err, sizeof(err));
+        assert_string_equal(err, known ? "" : "unknown host");
+        if (!known) {
+            assert_null(row);
+            assert_null(info);
+            continue;
+        }
+        assert_non_null(row);
+        assert_non_null(info);
+        assert_string_equal(json_object_get_string(json_object_object_get(row, "host")), order[i]);
+        assert_string_equal(json_object_get_string(json_object_object_get(info, "host")), order[i]);
+        assert_int_equal(json_object_get_int64(json_object_object_get(info, "first_seen_ms")),
+                         t + (order[i][0] == 'b'));
+        json_object_put(row);
+        json_object_put(info);
+    }
+}
+
 static void rejects_are_counted_by_reason(void **state)
 {
     struct fx *f = *state;
@@ -457,10 +523,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(retention_drops_old_raw_rows_keeps_rollups, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(first_ms_is_the_first_sample_after_rollup, setup, teardown),
         cmocka_unit_test_setup_teardown(a_series_retention_dropped_comes_back, setup, teardown),
         cmocka_unit_test_setup_teardown(fields_that_move_keep_their_series, setup, teardown),
         cmocka_unit_test_setup_teardown(fleet_summarises_each_host, setup, teardown),
         cmocka_unit_test_setup_teardown(fleet_host_is_its_fleet_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_miss_leaves_host_lookups_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(rejects_are_counted_by_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(uncommitted_is_invisible_and_survives_reopen, setup,
                                         teardown),

@@ -5,7 +5,10 @@
 // exist follows the series the store holds for this host (/api/host); each
 // chart's lines come from /api/series. Gaps stay gaps: the API sends null
 // points and Chart.js runs with spanGaps false. Live: data is refetched on
-// a timer without reloading the page.
+// a timer without reloading the page. A host that began reporting within
+// the last half of the range has its charts drawn from its first sample
+// to now, with a note saying so (chartWindow). Byte axes tick at binary
+// steps (binaryTicks).
 "use strict";
 
 const HOST = document.body.dataset.host;
@@ -16,6 +19,9 @@ const RANGE_TEXT = { "1h": "last hour", "6h": "last 6 hours", "24h": "last 24 ho
 const COLORS = ["#5aa9e6", "#e0584f", "#f0a030", "#5fb760", "#b67be0", "#4fd1c5", "#e07bb6",
                 "#c9c95a", "#ffd166", "#ff8c69", "#7bdff2", "#a3be8c"];
 const POINTS = 600;
+// the narrowest time axis of a new host: wide enough for a few ticks, and
+// narrow enough that its first samples (seconds apart) spread across it
+const MIN_SPAN = 10e3;
 let range = (location.hash || "").slice(1) in RANGES ? location.hash.slice(1) : "1h";
 let charts = []; // {def, chart, card}
 let timer = null;
@@ -27,6 +33,15 @@ function pct(v) {
 }
 function rate(v) { return bytes(v, "/s"); }
 
+// A byte axis' tick: its values are multiples of a power of two, so at
+// most two decimals in the largest unit it reaches ("1.25 GiB", "512 MiB").
+function binary(v, suffix) {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  return +v.toFixed(2) + " " + u[i] + suffix;
+}
+
 // Chart definitions: which series of /api/host's list each chart draws.
 // match(reporter, path) returns a line label, or null when not this chart.
 const DEFS = [
@@ -36,17 +51,17 @@ const DEFS = [
     match: (r, p) => r === "cpu" && /^load(1|5|15)$/.test(p) ? p.replace("load", "") + " min" : null },
   { id: "mem", title: "Memory and swap used", unit: "%", fmt: pct, max: 100,
     match: (r, p) => r === "mem" && p === "percent" ? "memory" : r === "mem" && p === "swap.percent" ? "swap" : null },
-  { id: "membytes", title: "Memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
+  { id: "membytes", title: "Memory", unit: "bytes", fmt: v => bytes(v), binary: "", floor: 1024,
     match: (r, p) => r === "mem" && ["used", "available", "cached", "buffers"].includes(p) ? p : null },
-  { id: "rx", title: "Network received", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "rx", title: "Network received", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "net" ? (p.match(/^interfaces\.(.+)\.bytes_recv_per_sec$/) || [])[1] || null : null },
-  { id: "tx", title: "Network sent", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "tx", title: "Network sent", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "net" ? (p.match(/^interfaces\.(.+)\.bytes_sent_per_sec$/) || [])[1] || null : null },
   { id: "fs", title: "Filesystem use", unit: "% of size", fmt: pct, max: 100,
     match: (r, p) => r === "disk" ? (p.match(/^filesystems\.(.+)\.percent$/) || [])[1] || null : null },
-  { id: "dread", title: "Disk reads", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "dread", title: "Disk reads", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.read_bytes_per_sec$/) || [])[1] || null : null },
-  { id: "dwrite", title: "Disk writes", unit: "bytes/s", fmt: rate, floor: 1024,
+  { id: "dwrite", title: "Disk writes", unit: "bytes/s", fmt: rate, binary: "/s", floor: 1024,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.write_bytes_per_sec$/) || [])[1] || null : null },
   { id: "dbusy", title: "Disk busy", unit: "% of time", fmt: pct, max: 100,
     match: (r, p) => r === "disk" ? (p.match(/^devices\.(.+)\.busy_percent$/) || [])[1] || null : null },
@@ -54,17 +69,17 @@ const DEFS = [
     match: (r, p) => r === "temperature" ? (p === "cpu" ? "cpu" : (p.match(/^sensors\.(.+)\.value$/) || [])[1] || null) : null },
   { id: "pcpu", title: "Watched processes: cpu", unit: "% of one cpu", fmt: pct, maxLines: 8, floor: 10,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.cpu_percent$/) || [])[1] || null : null },
-  { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v), floor: 1024,
-    maxLines: 8,
+  { id: "prss", title: "Watched processes: resident memory", unit: "bytes", fmt: v => bytes(v), binary: "",
+    floor: 1024, maxLines: 8,
     match: (r, p) => r === "process" ? (p.match(/^watched\.(.+)\.rss$/) || [])[1] || null : null },
   { id: "tasks", title: "Tasks", unit: "count", fmt: v => num(v, 0),
     match: (r, p) => r === "process" && (p === "processes" || p === "threads") ? p : null },
 ];
 
 // Time ticks at round local times (every 10 min, hour, 6 hours, day...),
-// about six per chart whatever the range.
-const STEPS = [60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3, 2 * 3600e3, 3 * 3600e3, 6 * 3600e3,
-               12 * 3600e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
+// about six per chart whatever the range; seconds for a new host's chart.
+const STEPS = [1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 300e3, 600e3, 900e3, 1800e3, 3600e3,
+               2 * 3600e3, 3 * 3600e3, 6 * 3600e3, 12 * 3600e3, 86400e3, 2 * 86400e3, 7 * 86400e3];
 
 function timeTicks(axis) {
   const span = axis.max - axis.min;
@@ -80,18 +95,42 @@ function timeTicks(axis) {
 function tickLabel(ms, i, ticks) {
   const step = this.hpStep || 0;
   if (step >= 86400e3) { const d = new Date(ms); return (d.getMonth() + 1) + "-" + pad2(d.getDate()); }
-  return clock(ms, RANGES[range] > 24 * 3600e3 && (i === 0 || new Date(ms).getHours() === 0));
+  if (step < 60e3) return clock(ms) + ":" + pad2(new Date(ms).getSeconds());
+  return clock(ms, this.max - this.min > 24 * 3600e3 && (i === 0 || new Date(ms).getHours() === 0));
 }
+
+// Byte axes: ticks at a power of two bytes apart (256 MiB, 1 GiB, 2 GiB...),
+// not at Chart.js's decimal steps (4.7 GiB, 9.3 GiB); the top becomes the
+// first such tick above the data. afterDataLimits keeps the data's top,
+// because Chart.js rounds max itself before afterBuildTicks.
+function keepTop(axis) { axis.hpTop = axis.max; }
+
+function binaryTicks(axis) {
+  const top = Math.max(axis.hpTop, 1);
+  const most = (axis.options.ticks.maxTicksLimit || 6) - 1;
+  let step = 1;
+  while (top / step > most) step *= 2;
+  axis.max = axis.end = Math.ceil(top / step) * step;
+  const ticks = [];
+  for (let v = 0; v <= axis.max; v += step) ticks.push({ value: v });
+  axis.ticks = ticks;
+}
+
+// Few samples (a new host, a long gap): lines with dots, or a single
+// sample vanishes. Scriptable: Chart.js caches a dataset's plain options,
+// so a radius set on the dataset after the first draw would not show.
+function dots(ctx) { return ctx.dataset.hpFew ? 2.5 : 0; }
 
 function makeChart(def, lines, box) {
   const canvas = el("canvas");
   box.replaceChildren(canvas);
   const now = Date.now();
+  const bin = def.binary !== undefined;
   return new Chart(canvas, {
     type: "line",
     data: { datasets: lines.map((l, i) => ({
       label: l.label, data: [], borderColor: COLORS[i % COLORS.length],
-      backgroundColor: COLORS[i % COLORS.length], borderWidth: 1.5, pointRadius: 0,
+      backgroundColor: COLORS[i % COLORS.length], borderWidth: 1.5, pointRadius: dots,
       spanGaps: false, tension: 0 })) },
     options: {
       animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
@@ -102,8 +141,10 @@ function makeChart(def, lines, box) {
              grid: { color: "#2a3240" } },
         // floor: an all-zero byte series gets a 0-1 KiB axis, not 0-1 B in fractions
         y: { min: 0, suggestedMax: def.max || def.floor, max: def.max,
+             afterDataLimits: bin ? keepTop : undefined, afterBuildTicks: bin ? binaryTicks : undefined,
              title: { display: true, text: def.unit, color: "#8a94a6" },
-             ticks: { color: "#8a94a6", callback: def.fmt, maxTicksLimit: 6 },
+             ticks: { color: "#8a94a6", callback: bin ? v => binary(v, def.binary) : def.fmt,
+                      maxTicksLimit: 6 },
              grid: { color: "#2a3240" } },
       },
       plugins: {
@@ -144,8 +185,35 @@ function buildCharts(series) {
     grid.appendChild(el("p", "No series stored for this host yet.", { class: "dim" }));
 }
 
-async function loadChart(c, now) {
-  const from = now - RANGES[range];
+// The time axis: the selected range, or for a host whose oldest sample is
+// less than half the range old, its first sample (MIN_SPAN at least) to
+// now, so that a new host's few samples are not a few dots at the right
+// edge of an empty chart. since is then that first sample, else null.
+function chartWindow(series, now) {
+  const full = { from: now - RANGES[range], to: now, since: null };
+  const firsts = series.map(s => s.first_ms).filter(t => typeof t === "number");
+  if (!firsts.length) return full;
+  const since = Math.min(...firsts);
+  if (now - since >= RANGES[range] / 2) return full;
+  // a little room before the first sample, so that its dot is not cut
+  return { from: now - Math.max(MIN_SPAN, (now - since) * 1.05), to: now, since: since };
+}
+
+function sinceText(since, now) {
+  return clock(since, new Date(since).toDateString() !== new Date(now).toDateString());
+}
+
+// The page's note while the charts span less than the selected range.
+function showSince(win) {
+  const note = document.getElementById("since");
+  note.hidden = win.since === null;
+  note.textContent = win.since === null ? "" :
+    "This host has reported only since " + sinceText(win.since, win.to) +
+    ": the charts start there, not at the start of the " + RANGE_TEXT[range] + ".";
+}
+
+async function loadChart(c, win) {
+  const from = win.from, now = win.to;
   let source = "raw";
   await Promise.all(c.lines.map(async (l, i) => {
     const q = new URLSearchParams({ host: HOST, reporter: l.reporter, path: l.path,
@@ -154,15 +222,15 @@ async function loadChart(c, now) {
     source = s.source;
     const ds = c.chart.data.datasets[i];
     ds.data = s.points.map(p => ({ x: p[0], y: p[1] }));
-    // few samples (a new host, a long gap): dots, or single samples vanish
     const have = s.points.filter(p => p[1] !== null);
-    ds.pointRadius = have.length < 20 ? 2 : 0;
+    ds.hpFew = have.length < 20;
     // the legend shows each line's latest value, readable from afar
     ds.label = l.label + (have.length ? " " + c.def.fmt(have[have.length - 1][1]) : "");
   }));
   c.chart.options.scales.x.min = from;
   c.chart.options.scales.x.max = now;
   c.unit.textContent = "(" + c.def.unit + ", " + RANGE_TEXT[range] +
+    (win.since === null ? "" : "; data since " + sinceText(win.since, now)) +
     (source === "minute" ? ", per-minute averages" : "") + ")";
   c.chart.update("none");
 }
@@ -264,7 +332,9 @@ async function refresh(rebuild) {
     processes(h.latest && h.latest.process);
     loss(h.loss);
     const now = Date.now();
-    await Promise.all(charts.map(c => loadChart(c, now)));
+    const win = chartWindow(h.series || [], now);
+    showSince(win);
+    await Promise.all(charts.map(c => loadChart(c, win)));
     document.getElementById("updated").textContent = "updated " + clock(now) + ", every " + period() / 1000 + " s";
   } catch (e) {
     document.getElementById("updated").replaceChildren(el("span", "update failed: " + e.message, { class: "err" }));
