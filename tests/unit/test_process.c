@@ -571,6 +571,25 @@ static void stat_skipped_while_not_run(void **state)
     assert_int_equal(state_count(sample(f, 13 * SEC), "stopped"), 3);
 }
 
+/* A run time of 0 after some timeslices (a rescuer kworker that has
+ * barely run) is compared like any other: while neither moves, stat is not
+ * read again; a new timeslice reads it. All zeros (a kernel without
+ * sched_info) compares nothing: stat is read every sample. */
+static void zero_run_time_compared_by_timeslices(void **state)
+{
+    struct fx *f = *state;
+    const char *root = f->tmp;
+    set_schedstat(root, 101, "0 0 2\n");
+    set_schedstat(root, 100, "0 0 0\n");
+    assert_int_equal(start(f, root, "process: { };"), 0);
+    assert_int_equal(state_count(sample(f, 10 * SEC), "stopped"), 0);
+    set_stat(root, 100, STOPPED_100);
+    set_stat(root, 101, STOPPED_101);
+    assert_int_equal(state_count(sample(f, 11 * SEC), "stopped"), 1); /* 100, not 101 */
+    set_schedstat(root, 101, "0 0 3\n");
+    assert_int_equal(state_count(sample(f, 12 * SEC), "stopped"), 2);
+}
+
 /* Even a process that has not run has its stat read every stat_every
  * samples (100: 100 % 4 == 0, so its first re-read is a full period
  * after the first read); stat_every = 1 reads it every sample. */
@@ -817,6 +836,7 @@ int main(void)
         ON_COPY(counter_reset_and_exit),
         ON_COPY(relists_only_after_a_new_pid),
         ON_COPY(stat_skipped_while_not_run),
+        ON_COPY(zero_run_time_compared_by_timeslices),
         ON_COPY(stat_reread_every_n_samples),
         ON_COPY(selected_process_always_fresh),
         ON_COPY(descriptors_kept),
