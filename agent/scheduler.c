@@ -58,6 +58,14 @@ static void prime(struct hp_task *t)
     json_object_put(scratch);
 }
 
+/* Reporters started together would sample at the same instant, every
+ * interval: on one malloc arena (agent/main.c) they then queue on its lock,
+ * and on a small machine on the cores. The k-th task's deadlines are
+ * (k % PHASES) steps later, so a round spreads over 9 ms, well inside the
+ * transport's linger (agent.linger, 20 ms): it still goes out as one batch. */
+#define PHASES        10
+#define PHASE_STEP_NS 1000000LL
+
 /* Sleep until the absolute monotonic deadline; false when stopping. */
 static bool sleep_until(struct hp_task *t, int64_t deadline_ns)
 {
@@ -80,7 +88,7 @@ static void run_task(struct hp_scheduler *s, struct hp_task *t)
     int64_t period = (int64_t)(t->rep.interval * 1e9);
     if (t->rep.ops->needs_prime)
         prime(t);
-    int64_t next = hp_mono_ns() + period;
+    int64_t next = hp_mono_ns() + period + t->phase_ns;
     while (sleep_until(t, next)) {
         hp_task_run(s, t);
         next += period;
@@ -148,6 +156,7 @@ int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n)
         if (t->running) /* left behind by an earlier stop: still in its sample */
             continue;
         t->sched = s;
+        t->phase_ns = (int64_t)(i % PHASES) * PHASE_STEP_NS;
         if (task_sync_init(t) != 0) {
             hp_err("%s: cannot start thread: no lock", t->rep.ops->name);
             rc = -1;

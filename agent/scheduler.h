@@ -49,6 +49,7 @@ struct hp_task {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
+    int64_t phase_ns; /* first deadline this much after an interval (see scheduler.c) */
 };
 
 struct hp_scheduler {
