@@ -266,6 +266,31 @@ static void header_growth_rotates(void **state)
                 "1763769599920,h1," SESSION ",2,2,3\n");
 }
 
+/* The sink remembers each file's last keys and their columns: the same
+ * keys in another order, fewer keys, and the first order again each land
+ * in their own columns, after a rotation too (the columns start again). */
+static void keys_in_another_order_find_their_columns(void **state)
+{
+    struct fx *f = *state;
+    make_sink(f, "rotate = \"none\"; rewrite_bytes = 0;");
+    assert_int_equal(offer(f, mk(1, DAY1, "{\"a\":1,\"b\":2}")), 1);
+    assert_int_equal(offer(f, mk(2, DAY1 + 20, "{\"b\":3,\"a\":4}")), 1);
+    assert_int_equal(offer(f, mk(3, DAY1 + 40, "{\"b\":5}")), 1);
+    assert_int_equal(offer(f, mk(4, DAY1 + 60, "{\"a\":6,\"b\":7}")), 1);
+    assert_int_equal(offer(f, mk(5, DAY1 + 80, "{\"z\":8,\"b\":9,\"a\":10}")), 1);
+    assert_int_equal(offer(f, mk(6, DAY1 + 100, "{\"z\":11,\"b\":12,\"a\":13}")), 1);
+    assert_file(f, "cpu-20251121T235959Z.csv",
+                "ts [epoch_ms],host,session,seq,cpu.a,cpu.b\n"
+                "1763769599900,h1," SESSION ",1,1,2\n"
+                "1763769599920,h1," SESSION ",2,4,3\n"
+                "1763769599940,h1," SESSION ",3,,5\n"
+                "1763769599960,h1," SESSION ",4,6,7\n");
+    assert_file(f, "cpu.csv",
+                "ts [epoch_ms],host,session,seq,cpu.a,cpu.b,cpu.z\n"
+                "1763769599980,h1," SESSION ",5,10,9,8\n"
+                "1763769600000,h1," SESSION ",6,13,12,11\n");
+}
+
 /* A new column in a small file: the file is rewritten with the wider
  * header, the old rows padded, nothing moved aside (issue 16: agent.csv was
  * rotated after one row on a first start). */
@@ -633,6 +658,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         IN_DIR(header_flattening_quoting),
+        IN_DIR(keys_in_another_order_find_their_columns),
         IN_DIR(scalar_values_as_json_prints_them),
         IN_DIR(strings_keep_bytes_that_are_not_utf8),
         IN_DIR(append_keeps_header_and_cuts_torn_line),

@@ -76,7 +76,15 @@ struct csv_file {
     int fd;
     char **cols; /* data columns (after the lead ones) */
     size_t ncols;
-    json_object *index;        /* column name -> position in cols */
+    json_object *index; /* column name -> position in cols */
+    /* The flattened keys of the last row queued (c->buf, NUL-separated)
+     * and their positions in cols (-1: a deprecated field, no column). A
+     * reporter sends the same keys in the same order sample after sample:
+     * a row with exactly these keys needs no lookup in index. Forgotten
+     * when the columns are cleared. */
+    struct hp_buf shape;
+    int32_t *shape_at;
+    size_t cap_at;
     struct hp_buf pending;     /* rows of the batch being written */
     size_t msg_at;             /* of them, the bytes before the current message's rows */
     struct hp_file_batch rows; /* their messages */
@@ -107,6 +115,8 @@ struct csv {
     struct hp_buf buf;
     size_t *koff, nflat, capk, capv;
     const char **val;
+    const char **row; /* queue_row's cells, one per column (reused) */
+    size_t caprow;
     struct hp_file_batch acks; /* the messages of the current write() */
     struct hp_buf carry;       /* a message's rows following it into a changed file */
     char path[1024];
@@ -220,6 +230,7 @@ static void file_clear_header(struct csv_file *f)
     f->ncols = 0;
     json_object_put(f->index);
     f->index = json_object_new_object();
+    f->shape.len = 0;
 }
 
 static int file_add_col(struct csv_file *f, const char *name)
@@ -583,8 +594,13 @@ static int write_head(struct hp_sink *s, struct csv_file *f)
     char path[1024];
     struct hp_buf head = f->pending;
     head.len = f->msg_at;
-    snprintf(path, sizeof(path), "%s/%s.csv", c->directory, f->reporter);
-    int rc = hp_file_batch_write(&f->rows, s, f->fd, &head, &f->size_before, c->fsync, path);
+    int rc = 0;
+    if (head.len) { /* most files have nothing queued in a small batch */
+        snprintf(path, sizeof(path), "%s/%s.csv", c->directory, f->reporter);
+        rc = hp_file_batch_write(&f->rows, s, f->fd, &head, &f->size_before, c->fsync, path);
+    } else {
+        f->rows.n = 0;
+    }
     size_t keep = f->pending.len - f->msg_at;
     if (keep)
         memmove(f->pending.p, f->pending.p + f->msg_at, keep);
@@ -649,6 +665,7 @@ static int roll(struct hp_sink *s, struct csv_file *f)
     size_t nold = f->ncols;
     f->cols = NULL;
     f->ncols = 0;
+    f->shape.len = 0;
     int rc = rotate(s, f) != 0 || open_file(s, f) != 0 ? -1 : 0;
     for (size_t i = 0; i < nold; i++) {
         if (rc == 0 && file_add_col(f, old[i]) != 0)
@@ -806,6 +823,34 @@ static int change_file(struct hp_sink *s, struct csv_file *f, bool due, int64_t 
     return rc;
 }
 
+/* Whether the flattened keys in c are those of f's last row. */
+static bool same_shape(const struct csv *c, const struct csv_file *f)
+{
+    return f->shape.len && f->shape.len == c->buf.len &&
+           memcmp(f->shape.p, c->buf.p, c->buf.len) == 0;
+}
+
+/* The column of each flattened key in c into f->shape_at, through the
+ * last row's when the keys are the same, else looked up (and remembered).
+ * -1 on ENOMEM. */
+static int shape_columns(const struct csv *c, struct csv_file *f)
+{
+    if (same_shape(c, f))
+        return 0;
+    if (hp_grow(&f->shape_at, &f->cap_at, c->nflat ? c->nflat : 1, sizeof(*f->shape_at)) != 0)
+        return -1;
+    for (size_t i = 0; i < c->nflat; i++) {
+        json_object *idx;
+        f->shape_at[i] = json_object_object_get_ex(f->index, c->buf.p + c->koff[i], &idx)
+                             ? (int32_t)json_object_get_int64(idx)
+                             : -1;
+    }
+    f->shape.len = 0;
+    if (hp_buf_put(&f->shape, c->buf.p, c->buf.len) != 0)
+        f->shape.len = 0; /* not remembered: looked up again next time */
+    return 0;
+}
+
 /* Make sure f is open, due for no rotation, with a header holding every
  * flattened key of the message at ts_ms. */
 static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
@@ -816,7 +861,7 @@ static int ensure_columns(struct hp_sink *s, struct csv_file *f, int64_t ts_ms)
     bool due = time_to_rotate(c, f, ts_ms);
     if (!due && f->size_before == 0 && f->pending.len == 0)
         return start_header(s, f); /* a new file */
-    if (!due && !lacks_columns(c, f))
+    if (!due && (same_shape(c, f) || !lacks_columns(c, f)))
         return 0;
     return change_file(s, f, due, ts_ms);
 }
@@ -831,26 +876,30 @@ static int queue_row(struct hp_sink *s, const char *stem, const struct hp_msg *m
     if (!f || ensure_columns(s, f, m->ts_ms) != 0)
         return s->error[0] ? -1 : hp_sink_fail(s, "out of memory");
     /* The row: lead columns, then every header column in order. */
-    const char **vals = calloc(f->ncols ? f->ncols : 1, sizeof(*vals));
+    if (hp_grow(&c->row, &c->caprow, f->ncols ? f->ncols : 1, sizeof(*c->row)) != 0 ||
+        shape_columns(c, f) != 0)
+        return hp_sink_fail(s, "out of memory");
+    const char **vals = c->row;
+    memset(vals, 0, f->ncols * sizeof(*vals));
     char lead[64];
-    snprintf(lead, sizeof(lead), "%lld", (long long)m->ts_ms); /* ts: epoch ms */
+    if (m->ts_ms >= 0) /* ts: epoch ms */
+        csv_utoa(lead, (uint64_t)m->ts_ms);
+    else
+        snprintf(lead, sizeof(lead), "%lld", (long long)m->ts_ms);
     struct hp_buf *b = &f->pending;
-    int rc = !vals || sb_str(b, lead) || sb_str(b, ",") || sb_field(b, host) || sb_str(b, ",") ||
+    int rc = sb_str(b, lead) || sb_str(b, ",") || sb_field(b, host) || sb_str(b, ",") ||
              sb_field(b, session);
-    snprintf(lead, sizeof(lead), ",%llu", (unsigned long long)m->seq);
+    lead[0] = ',';
+    csv_utoa(lead + 1, m->seq);
     rc = rc || sb_str(b, lead);
-    for (size_t i = 0; vals && i < c->nflat; i++) {
-        json_object *idx;
-        int64_t at = json_object_object_get_ex(f->index, c->buf.p + c->koff[i], &idx)
-                         ? json_object_get_int64(idx)
-                         : -1;
-        if (at >= 0) /* -1: a deprecated field, no column */
+    for (size_t i = 0; i < c->nflat; i++) {
+        int32_t at = f->shape_at[i];
+        if (at >= 0 && (size_t)at < f->ncols) /* -1: a deprecated field, no column */
             vals[at] = c->val[i] ? c->val[i] : "";
     }
     for (size_t i = 0; rc == 0 && i < f->ncols; i++)
         rc = sb_str(b, ",") || sb_field(b, vals[i]);
     rc = rc || sb_str(b, "\n");
-    free(vals);
     if (rc)
         return hp_sink_fail(s, "out of memory");
     if (f->first_ms < 0)
@@ -1174,6 +1223,8 @@ static void csv_fini(struct hp_sink *s)
         struct csv_file *f = &c->files[i];
         file_clear_header(f);
         json_object_put(f->index);
+        free(f->shape.p);
+        free(f->shape_at);
         free(f->pending.p);
         hp_file_batch_free(&f->rows);
     }
@@ -1183,6 +1234,7 @@ static void csv_fini(struct hp_sink *s)
     free(c->buf.p);
     free(c->koff);
     free(c->val);
+    free(c->row);
     hp_json_free(&c->jt);
 }
 
