@@ -2,6 +2,7 @@
 /* msg.c -- message allocation, the v1 envelope, and JSON number helpers. */
 #include "lib/msg.h"
 
+#include <json-c/printbuf.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -176,24 +177,74 @@ size_t hp_fmt_fixed(char *buf, size_t cap, double v, int decimals)
     return (size_t)(p - buf);
 }
 
+/* json-c's serializer of a double added by hp_json_add_double: its value
+ * with the decimals kept as the object's userdata (no allocation), as
+ * hp_fmt_fixed prints it. */
+static int fixed_to_json(json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)level;
+    (void)flags;
+    char buf[48];
+    int decimals = (int)(intptr_t)json_object_get_userdata(o);
+    size_t n = hp_fmt_fixed(buf, sizeof(buf), json_object_get_double(o), decimals);
+    return printbuf_memappend(pb, buf, (int)n);
+}
+
 void hp_json_add_double(json_object *obj, const char *key, double v, int decimals)
 {
     if (!isfinite(v))
         return; /* JSON has no NaN/Inf: leave the field out */
     char buf[48];
-    if (hp_fmt_fixed(buf, sizeof(buf), v, decimals) == 0)
+    if (fabs(v) >= 1e12 || decimals < 0 || decimals > 9) { /* rare: as text, if it fits */
+        if (hp_fmt_fixed(buf, sizeof(buf), v, decimals) != 0)
+            json_object_object_add(obj, key, json_object_new_double_s(v, buf));
         return;
-    json_object_object_add(obj, key, json_object_new_double_s(v, buf));
+    }
+    /* Below 1e12 with at most 9 decimals it always fits buf: printed when
+     * serialized, the same text, without a copy of it per value. */
+    json_object *d = json_object_new_double(v);
+    if (d)
+        json_object_set_serializer(d, fixed_to_json, (void *)(intptr_t)decimals, NULL);
+    json_object_object_add(obj, key, d);
+}
+
+/* json-c prints integers with snprintf; these print the same digits
+ * without it (most values of a message are integers). */
+static int int_to_json(json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)level;
+    (void)flags;
+    char buf[24], *p = buf;
+    int64_t v = json_object_get_int64(o);
+    if (v < 0)
+        *p++ = '-';
+    p = put_digits(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 1);
+    return printbuf_memappend(pb, buf, (int)(p - buf));
+}
+
+static int uint_to_json(json_object *o, struct printbuf *pb, int level, int flags)
+{
+    (void)level;
+    (void)flags;
+    char buf[24];
+    char *end = put_digits(buf, json_object_get_uint64(o), 1);
+    return printbuf_memappend(pb, buf, (int)(end - buf));
 }
 
 void hp_json_add_int(json_object *obj, const char *key, int64_t v)
 {
-    json_object_object_add(obj, key, json_object_new_int64(v));
+    json_object *i = json_object_new_int64(v);
+    if (i)
+        json_object_set_serializer(i, int_to_json, NULL, NULL);
+    json_object_object_add(obj, key, i);
 }
 
 void hp_json_add_uint(json_object *obj, const char *key, uint64_t v)
 {
-    json_object_object_add(obj, key, json_object_new_uint64(v));
+    json_object *u = json_object_new_uint64(v);
+    if (u)
+        json_object_set_serializer(u, uint_to_json, NULL, NULL);
+    json_object_object_add(obj, key, u);
 }
 
 void hp_json_add_string(json_object *obj, const char *key, const char *v)

@@ -97,8 +97,32 @@ static void numbers_are_short_and_finite(void **state)
     hp_json_add_double(o, "c", -0.0001, 2);
     hp_json_add_double(o, "nan", 0.0 / 0.0, 2); /* left out: JSON has no NaN */
     hp_json_add_double(o, "whole", 3.0, 2);
+    hp_json_add_double(o, "big", 1e15 + 0.25, 1); /* past the fast path: printf */
+    hp_json_add_double(o, "huge", 1e300, 2);      /* too long for a field: left out */
+    hp_json_add_double(o, "ninth", 0.123456789, 9);
     assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
-                        "{\"a\":12.5,\"b\":0.3,\"c\":0,\"whole\":3}");
+                        "{\"a\":12.5,\"b\":0.3,\"c\":0,\"whole\":3,\"big\":1000000000000000.2,"
+                        "\"ninth\":0.123456789}");
+    assert_true(json_object_get_double(json_object_object_get(o, "a")) == 12.5000001);
+    json_object_put(o);
+}
+
+/* Integers print as json-c would print them, without printf: both ends of
+ * int64 and uint64, zero and negatives. */
+static void integers_print_every_digit(void **state)
+{
+    (void)state;
+    json_object *o = json_object_new_object();
+    hp_json_add_int(o, "min", INT64_MIN);
+    hp_json_add_int(o, "neg", -42);
+    hp_json_add_int(o, "zero", 0);
+    hp_json_add_int(o, "max", INT64_MAX);
+    hp_json_add_uint(o, "umax", UINT64_MAX);
+    hp_json_add_uint(o, "u", 1000);
+    assert_string_equal(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                        "{\"min\":-9223372036854775808,\"neg\":-42,\"zero\":0,"
+                        "\"max\":9223372036854775807,\"umax\":18446744073709551615,\"u\":1000}");
+    assert_int_equal(json_object_get_int64(json_object_object_get(o, "neg")), -42);
     json_object_put(o);
 }
 
@@ -357,6 +381,7 @@ int main(void)
         cmocka_unit_test(load_keeps_presets_without_default),
         cmocka_unit_test(identifiers),
         cmocka_unit_test(numbers_are_short_and_finite),
+        cmocka_unit_test(integers_print_every_digit),
         cmocka_unit_test(envelope_round_trip),
         cmocka_unit_test(urls_are_redacted),
     };
