@@ -35,7 +35,8 @@ int hp_buf_put(struct hp_buf *b, const void *s, size_t n)
 {
     if (hp_buf_reserve(b, b->len + n + 1) != 0)
         return -1;
-    memcpy(b->p + b->len, s, n);
+    if (n) /* s may be NULL when there is nothing to copy */
+        memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
     return 0;
