@@ -73,10 +73,7 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
         hp_err("agent: cannot create the health lock");
         return -1;
     }
-    if (hp_scheduler_init(&a->sched, hp_agent_publish, a) != 0) {
-        hp_err("agent: cannot create the scheduler's locks");
-        return -1;
-    }
+    hp_scheduler_init(&a->sched, hp_agent_publish, a);
     return 0;
 }
 
@@ -319,7 +316,6 @@ void hp_agent_destroy(struct hp_agent *a)
     free(a->seqs);
     free((void *)a->view.sinks);
     free((void *)a->view.reporters);
-    hp_scheduler_destroy(&a->sched);
     hp_config_free(a->cfg);
     memset(a, 0, sizeof(*a));
 }

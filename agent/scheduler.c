@@ -108,17 +108,11 @@ static void *task_main(void *arg)
     return NULL;
 }
 
-int hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx)
+void hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx)
 {
     memset(s, 0, sizeof(*s));
     s->publish = publish;
     s->publish_ctx = ctx;
-    return 0;
-}
-
-void hp_scheduler_destroy(struct hp_scheduler *s)
-{
-    (void)s;
 }
 
 /* t's lock and its cond on CLOCK_MONOTONIC; -1 if one cannot be made. */

@@ -60,9 +60,10 @@ struct hp_scheduler {
     size_t abandoned; /* threads that did not stop in time, ever */
 };
 
-/* The publish function. Returns 0. */
-int hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx);
-void hp_scheduler_destroy(struct hp_scheduler *s);
+/* An idle scheduler with its publish function. Each task's lock is made
+ * when its thread starts (hp_scheduler_start), so there is nothing to
+ * destroy here. */
+void hp_scheduler_init(struct hp_scheduler *s, hp_publish_fn *publish, void *ctx);
 /* Start a thread per task. Returns -1 if one failed (those started keep
  * running; call hp_scheduler_stop). */
 int hp_scheduler_start(struct hp_scheduler *s, struct hp_task *tasks, size_t n);
