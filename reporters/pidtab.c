@@ -25,23 +25,32 @@ static struct hp_pident *find(const struct hp_pidmap *m, int32_t pid)
 /* Double m's capacity and re-insert its entries. -1 on ENOMEM. */
 static int grow(struct hp_pidmap *m)
 {
-    size_t cap = m->cap ? m->cap * 2 : 1024;
+    size_t cap = m->cap ? m->cap * 2 : 256;
     struct hp_pident *e = calloc(cap, sizeof(*e));
-    if (!e)
+    uint32_t *used = malloc(cap / 2 * sizeof(*used));
+    if (!e || !used) {
+        free(e);
+        free(used);
         return -1;
-    struct hp_pidmap bigger = {.e = e, .cap = cap, .n = m->n};
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->e[i].pid)
-            *find(&bigger, m->e[i].pid) = m->e[i];
+    }
+    struct hp_pidmap bigger = {.e = e, .cap = cap, .n = m->n, .used = used};
+    for (size_t i = 0; i < m->n; i++) {
+        struct hp_pident *to = find(&bigger, m->e[m->used[i]].pid);
+        *to = m->e[m->used[i]];
+        used[i] = (uint32_t)(to - e);
+    }
     free(m->e);
+    free(m->used);
     *m = bigger;
     return 0;
 }
 
 void hp_pidtab_begin(struct hp_pidtab *t)
 {
-    if (t->next.cap)
-        memset(t->next.e, 0, t->next.cap * sizeof(*t->next.e));
+    /* Linear probing needs only the used slots' pids cleared; put() zeroes
+     * the rest of an entry when it takes the slot. */
+    for (size_t i = 0; i < t->next.n; i++)
+        t->next.e[t->next.used[i]].pid = 0;
     t->next.n = 0;
 }
 
@@ -61,18 +70,18 @@ struct hp_pident *hp_pidtab_put(struct hp_pidtab *t, int32_t pid)
         e->pid = pid;
         e->fd = -1;
         e->sfd = -1;
-        t->next.n++;
+        t->next.used[t->next.n++] = (uint32_t)(e - t->next.e);
     }
     return e;
 }
 
 static void close_fds(struct hp_pidmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++) {
-        struct hp_pident *e = &m->e[i];
-        if (e->pid && e->fd >= 0)
+    for (size_t i = 0; i < m->n; i++) {
+        struct hp_pident *e = &m->e[m->used[i]];
+        if (e->fd >= 0)
             close(e->fd);
-        if (e->pid && e->sfd >= 0)
+        if (e->sfd >= 0)
             close(e->sfd);
         e->fd = e->sfd = -1;
     }
@@ -92,5 +101,7 @@ void hp_pidtab_free(struct hp_pidtab *t)
     close_fds(&t->next);
     free(t->cur.e);
     free(t->next.e);
+    free(t->cur.used);
+    free(t->next.used);
     memset(t, 0, sizeof(*t));
 }

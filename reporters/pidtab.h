@@ -7,6 +7,8 @@
  * sample's values into `next`; hp_pidtab_commit() swaps them and the old
  * table is cleared by the next hp_pidtab_begin(). Nothing is allocated
  * per sample: the arrays only grow (doubling) when the process count does.
+ * Each table lists the slots it uses, so a sample's begin and commit cost
+ * follows the processes seen, not the largest count the table grew for.
  *
  * An entry may own two descriptors (fd >= 0: the process's /proc/PID/stat,
  * sfd >= 0: its /proc/PID/schedstat, kept open between samples). The
@@ -40,8 +42,10 @@ struct hp_pident {
 
 struct hp_pidmap {
     struct hp_pident *e;
-    size_t cap; /* power of two, or 0 */
-    size_t n;
+    size_t cap;     /* power of two, or 0 */
+    size_t n;       /* entries in use */
+    uint32_t *used; /* their slots, n of them (room for cap / 2): clearing
+                     * and closing walk these, not the whole table */
 };
 
 struct hp_pidtab {

@@ -818,6 +818,15 @@ static void pid_table(void **state)
     assert_int_equal(t.cur.n, 2500);
     assert_null(hp_pidtab_prev(&t, 2));
     assert_non_null(hp_pidtab_prev(&t, 4999));
+    /* The table being refilled held all 5000: a pid it had comes back new. */
+    hp_pidtab_begin(&t);
+    struct hp_pident *e = hp_pidtab_put(&t, 2);
+    assert_int_equal(e->ticks, 0);
+    assert_int_equal(e->fd, -1);
+    hp_pidtab_commit(&t);
+    assert_int_equal(t.cur.n, 1);
+    assert_null(hp_pidtab_prev(&t, 4999));
+    assert_non_null(hp_pidtab_prev(&t, 2));
     hp_pidtab_free(&t);
 }
 
