@@ -56,6 +56,7 @@ int hp_agent_init(struct hp_agent *a, struct hp_config *cfg)
     a->env.host = a->host;
     a->env.session = a->session;
     a->env.labels = cfg->labels;
+    hp_envelope_text_init(&a->env_text, &a->env);
     size_t ntypes = 0;
     while (hp_reporter_types[ntypes])
         ntypes++;
@@ -314,6 +315,7 @@ void hp_agent_destroy(struct hp_agent *a)
         hp_ring_free(a->ring);
     }
     free(a->seqs);
+    hp_envelope_text_fini(&a->env_text);
     free((void *)a->view.sinks);
     free((void *)a->view.reporters);
     hp_config_free(a->cfg);
@@ -325,9 +327,8 @@ int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t t
 {
     struct hp_agent *a = agent;
     uint64_t s = ++*seq;
-    json_object *env = hp_envelope_new(&a->env, reporter, ts_ms, s, interval, data);
-    struct hp_msg *m = hp_msg_from_json(env, reporter, s, ts_ms);
-    json_object_put(env);
+    struct hp_msg *m = hp_msg_wrap(&a->env_text, reporter, s, ts_ms, interval, data);
+    json_object_put(data);
     if (!m) {
         hp_err("%s: cannot serialize message (out of memory)", reporter);
         return -1;
@@ -597,6 +598,8 @@ int hp_agent_reload(struct hp_agent *a, const char *path)
     if (!left_behind) { /* else the reporter left behind may still read it */
         hp_config_free(a->cfg);
         a->env.labels = cfg->labels; /* no reporter runs: no envelope is being built */
+        hp_envelope_text_fini(&a->env_text);
+        hp_envelope_text_init(&a->env_text, &a->env);
     } else {
         hp_warn("reload: agent.labels keep their values until the agent restarts");
     }

@@ -47,6 +47,9 @@ struct hp_agent {
     int64_t start_ms; /* epoch ms */
     int64_t start_mono_ns;
     struct hp_envelope env; /* points at host and session */
+    /* env as JSON text, for hp_msg_wrap; remade with env's labels, only
+     * while no reporter runs */
+    struct hp_envelope_text env_text;
 
     struct hp_ring *ring;
     struct hp_task *reporters; /* n_reporters, only the enabled ones */

@@ -10,8 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter, uint64_t seq,
-                             int64_t ts_ms, const char *json, size_t len)
+/* How envelopes are serialized: compact, '/' as it is. */
+#define ENVELOPE_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* A message with room for len bytes of JSON (not yet written, but its
+ * terminating NUL), and its identity copied. NULL on ENOMEM. */
+static struct hp_msg *msg_alloc(const struct hp_envelope *id, const char *reporter, uint64_t seq,
+                                int64_t ts_ms, size_t len)
 {
     const char *host = id && id->host ? id->host : "";
     const char *session = id && id->session ? id->session : "";
@@ -26,10 +31,18 @@ struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter,
     m->seq = seq;
     m->ts_ms = ts_ms;
     snprintf(m->reporter, sizeof(m->reporter), "%s", reporter);
-    memcpy(m->json, json, len);
     m->json[len] = '\0';
     m->host = memcpy(m->json + len + 1, host, hl);
     m->session = memcpy(m->json + len + 1 + hl, session, sl);
+    return m;
+}
+
+struct hp_msg *hp_msg_new_id(const struct hp_envelope *id, const char *reporter, uint64_t seq,
+                             int64_t ts_ms, const char *json, size_t len)
+{
+    struct hp_msg *m = msg_alloc(id, reporter, seq, ts_ms, len);
+    if (m)
+        memcpy(m->json, json, len);
     return m;
 }
 
@@ -103,8 +116,7 @@ struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uin
                                 int64_t ts_ms)
 {
     size_t len;
-    const char *s = json_object_to_json_string_length(
-        envelope, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    const char *s = json_object_to_json_string_length(envelope, ENVELOPE_FLAGS, &len);
     struct hp_envelope id = {.host = member_string(envelope, "host"),
                              .session = member_string(envelope, "session")};
     return s ? hp_msg_new_id(&id, reporter, seq, ts_ms, s, len) : NULL;
@@ -210,16 +222,22 @@ void hp_json_add_double(json_object *obj, const char *key, double v, int decimal
 
 /* json-c prints integers with snprintf; these print the same digits
  * without it (most values of a message are integers). */
+/* v in decimal into buf (24 bytes are enough); the length. */
+static size_t i64_text(char *buf, int64_t v)
+{
+    char *p = buf;
+    if (v < 0)
+        *p++ = '-';
+    p = put_digits(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 1);
+    return (size_t)(p - buf);
+}
+
 static int int_to_json(json_object *o, struct printbuf *pb, int level, int flags)
 {
     (void)level;
     (void)flags;
-    char buf[24], *p = buf;
-    int64_t v = json_object_get_int64(o);
-    if (v < 0)
-        *p++ = '-';
-    p = put_digits(p, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 1);
-    return printbuf_memappend(pb, buf, (int)(p - buf));
+    char buf[24];
+    return printbuf_memappend(pb, buf, (int)i64_text(buf, json_object_get_int64(o)));
 }
 
 static int uint_to_json(json_object *o, struct printbuf *pb, int level, int flags)
@@ -250,4 +268,110 @@ void hp_json_add_uint(json_object *obj, const char *key, uint64_t v)
 void hp_json_add_string(json_object *obj, const char *key, const char *v)
 {
     json_object_object_add(obj, key, json_object_new_string(v ? v : ""));
+}
+
+/* ---- envelopes written around their data ------------------------------- */
+
+/* The text of o as an envelope holds it, in a new string; takes o. */
+static char *json_text(json_object *o)
+{
+    const char *s = o ? json_object_to_json_string_ext(o, ENVELOPE_FLAGS) : NULL;
+    char *copy = s ? strdup(s) : NULL;
+    json_object_put(o);
+    return copy;
+}
+
+void hp_envelope_text_init(struct hp_envelope_text *t, const struct hp_envelope *id)
+{
+    memset(t, 0, sizeof(*t));
+    t->id = id;
+    t->host = json_text(json_object_new_string(id->host ? id->host : ""));
+    t->session = json_text(json_object_new_string(id->session ? id->session : ""));
+    bool labels = id->labels && id->labels[0]; /* as hp_envelope_new has them */
+    if (labels) {
+        json_object *l = json_object_new_object();
+        for (size_t i = 0; l && id->labels[i] && id->labels[i + 1]; i += 2)
+            json_object_object_add(l, id->labels[i], json_object_new_string(id->labels[i + 1]));
+        t->labels = json_text(l);
+    }
+    if (!t->host || !t->session || (labels && !t->labels)) {
+        hp_envelope_text_fini(t);
+        t->id = id;
+    }
+}
+
+void hp_envelope_text_fini(struct hp_envelope_text *t)
+{
+    free(t->host);
+    free(t->session);
+    free(t->labels);
+    memset(t, 0, sizeof(*t));
+}
+
+struct piece {
+    const char *p;
+    size_t n;
+};
+#define LIT(s)          ((struct piece){s, sizeof(s) - 1})
+#define LIT_IF(s, cond) ((struct piece){s, (cond) ? sizeof(s) - 1 : 0})
+
+/* The message from the tree: when t could not be made, or for a reporter
+ * name that would need escaping (names are checked where they are
+ * configured: that does not happen). */
+static struct hp_msg *wrap_tree(const struct hp_envelope_text *t, const char *reporter,
+                                uint64_t seq, int64_t ts_ms, double interval, json_object *data)
+{
+    json_object *env =
+        hp_envelope_new(t->id, reporter, ts_ms, seq, interval, json_object_get(data));
+    struct hp_msg *m = hp_msg_from_json(env, reporter, seq, ts_ms);
+    json_object_put(env);
+    return m;
+}
+
+struct hp_msg *hp_msg_wrap(const struct hp_envelope_text *t, const char *reporter, uint64_t seq,
+                           int64_t ts_ms, double interval, json_object *data)
+{
+    if (!t->host || !hp_name_ok(reporter))
+        return wrap_tree(t, reporter, seq, ts_ms, interval, data);
+    size_t dl;
+    const char *d = json_object_to_json_string_length(data, ENVELOPE_FLAGS, &dl);
+    if (!d)
+        return NULL;
+    char v[24], ts[24], sq[24], iv[48];
+    size_t il = isfinite(interval) ? hp_fmt_fixed(iv, sizeof(iv), interval, 3) : 0;
+    /* In hp_envelope_new's order, as json-c writes it. */
+    const struct piece parts[] = {
+        LIT("{\"v\":"),
+        {v, i64_text(v, HP_ENVELOPE_VERSION)},
+        LIT(",\"host\":"),
+        {t->host, strlen(t->host)},
+        LIT(",\"reporter\":\""),
+        {reporter, strlen(reporter)},
+        LIT("\",\"ts\":"),
+        {ts, i64_text(ts, ts_ms)},
+        LIT(",\"session\":"),
+        {t->session, strlen(t->session)},
+        LIT(",\"seq\":"),
+        {sq, i64_text(sq, (int64_t)seq)},
+        LIT_IF(",\"interval\":", il),
+        {iv, il},
+        LIT_IF(",\"labels\":", t->labels),
+        {t->labels ? t->labels : "", t->labels ? strlen(t->labels) : 0},
+        LIT(",\"data\":"),
+        {d, dl},
+        LIT("}"),
+    };
+    enum { NPARTS = sizeof(parts) / sizeof(parts[0]) };
+    size_t len = 0;
+    for (size_t i = 0; i < NPARTS; i++)
+        len += parts[i].n;
+    struct hp_msg *m = msg_alloc(t->id, reporter, seq, ts_ms, len);
+    if (!m)
+        return NULL;
+    char *p = m->json;
+    for (size_t i = 0; i < NPARTS; i++) {
+        memcpy(p, parts[i].p, parts[i].n);
+        p += parts[i].n;
+    }
+    return m;
 }

@@ -4,8 +4,9 @@
  * reporter, seq, ts): a routing key, a topic, a message key or an index
  * name is built from these, never from the JSON.
  *
- * A reporter thread builds the JSON with json-c, serializes it and creates
- * the hp_msg; after hp_ring_push the transport thread owns it. The
+ * A reporter thread builds its data with json-c, serializes it and writes
+ * the hp_msg around it (hp_msg_wrap: the envelope's fixed parts are text
+ * made once per run); after hp_ring_push the transport thread owns it. The
  * reference count lets every sink's backlog hold the same message; each
  * sink's delivery thread drops its own references, so the count is atomic
  * (M1/M2 below). The rest of a message never changes after hp_msg_new. */
@@ -83,6 +84,24 @@ json_object *hp_envelope_new(const struct hp_envelope *env, const char *reporter
  * are read from the object). NULL on error. */
 struct hp_msg *hp_msg_from_json(json_object *envelope, const char *reporter, uint64_t seq,
                                 int64_t ts_ms);
+
+/* The parts of an identity that every envelope of a run repeats, as JSON
+ * text (quoted and escaped by json-c), made once so that a reporter's
+ * message is written around its serialized data: no envelope object is
+ * built, serialized and freed per message. Owns its strings. */
+struct hp_envelope_text {
+    const struct hp_envelope *id; /* borrowed: the identity it was made from */
+    char *host, *session;         /* "..." */
+    char *labels;                 /* {...}, or NULL when the identity has none */
+};
+/* Remake it when id's labels change. Out of memory, t holds only id and
+ * hp_msg_wrap builds each envelope as a tree: slower, the same bytes. */
+void hp_envelope_text_init(struct hp_envelope_text *t, const struct hp_envelope *id);
+void hp_envelope_text_fini(struct hp_envelope_text *t);
+/* The message hp_msg_from_json(hp_envelope_new(t->id, ...)) makes, byte
+ * for byte, written directly. Does not take data. NULL on ENOMEM. */
+struct hp_msg *hp_msg_wrap(const struct hp_envelope_text *t, const char *reporter, uint64_t seq,
+                           int64_t ts_ms, double interval, json_object *data);
 
 /* Helpers for reporters: add a number rounded to `decimals` places, so
  * messages stay short and stable ("12.5", not "12.500000000000002"). */

@@ -195,6 +195,59 @@ static void envelope_round_trip(void **state)
     hp_msg_unref(m);
 }
 
+/* hp_msg_wrap writes, byte for byte, what the envelope tree serializes:
+ * hostile host names, sessions and labels (escaped once, by json-c), no
+ * labels, an empty label list, odd intervals, extreme ts and seq. */
+static void wrapped_envelope_is_the_trees(void **state)
+{
+    (void)state;
+    static const char *const no_labels[] = {NULL};
+    static const char *const one_name[] = {"dc", NULL}; /* a name without a value */
+    static const char *const labels[] = {"dc", "fra\"1\\", "role", "db/\u00e9\x01\n", NULL};
+    static const struct hp_envelope ids[] = {
+        {.host = "h1", .session = "s1"},
+        {.host = "a\"b\\c/d\te\x7f\xc3\xa9", .session = "", .labels = labels},
+        {.host = "", .session = "5f0c2a9e-6d2b-4a47-9c1e-0b8f1d2e3a4b", .labels = no_labels},
+        {.host = "h", .session = "s", .labels = one_name},
+    };
+    static const double intervals[] = {1.5, 0, 0.1, 1.2345, 60, 1e13, -2.5, NAN, INFINITY};
+    static const int64_t ts[] = {1700000000123, 0, -1, INT64_MAX, INT64_MIN};
+    static const uint64_t seqs[] = {1, 0, 42, UINT64_MAX};
+    static const char *const reporters[] = {"cpu", "exec.my-check_1", "bad\"name"};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        struct hp_envelope_text t;
+        hp_envelope_text_init(&t, &ids[i]);
+        assert_non_null(t.host);
+        for (size_t k = 0; k < sizeof(intervals) / sizeof(intervals[0]); k++) {
+            size_t j = k % 5, q = k % 4, r = k % 3;
+            json_object *data = json_object_new_object();
+            hp_json_add_int(data, "x", (int64_t)k);
+            hp_json_add_string(data, "s", "/\"\u00e9");
+            struct hp_msg *got = hp_msg_wrap(&t, reporters[r], seqs[q], ts[j], intervals[k], data);
+            json_object *e = hp_envelope_new(&ids[i], reporters[r], ts[j], seqs[q], intervals[k],
+                                             json_object_get(data));
+            struct hp_msg *want = hp_msg_from_json(e, reporters[r], seqs[q], ts[j]);
+            json_object_put(e);
+            json_object_put(data);
+            assert_non_null(got);
+            assert_non_null(want);
+            assert_string_equal(got->json, want->json);
+            assert_int_equal(got->len, want->len);
+            assert_string_equal(got->host, want->host);
+            assert_string_equal(got->session, want->session);
+            assert_string_equal(got->reporter, want->reporter);
+            assert_int_equal(got->seq, want->seq);
+            assert_int_equal(got->ts_ms, want->ts_ms);
+            hp_msg_unref(got);
+            hp_msg_unref(want);
+            n++;
+        }
+        hp_envelope_text_fini(&t);
+    }
+    assert_int_equal(n, 36);
+}
+
 static void urls_are_redacted(void **state)
 {
     (void)state;
@@ -372,6 +425,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fixed_matches_printf),
+        cmocka_unit_test(wrapped_envelope_is_the_trees),
         cmocka_unit_test(valid_group_has_no_errors),
         cmocka_unit_test(each_error_class_names_its_line),
         cmocka_unit_test(missing_required),
