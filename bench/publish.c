@@ -87,6 +87,7 @@ static struct hp_msg **build_msgs(const struct hp_agent *a, size_t n, size_t siz
 static void *burst_main(void *arg)
 {
     struct burst *b = arg;
+    pthread_setname_np(pthread_self(), "burst"); /* apart from main in profiles */
     int64_t start = hp_mono_ns();
     for (size_t i = 0; i < b->n && !atomic_load_explicit(&b->stop, memory_order_relaxed); i++) {
         if (b->rate > 0) { /* absolute deadlines: no drift */
