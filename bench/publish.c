@@ -4,14 +4,15 @@
  * enters the ring to the sink's confirmation (p50/p99), fed by a burst
  * source.
  *
- * The source's N messages (hp_msg, about --size bytes of envelope, each
- * with its own seq) are all built before the clock starts: in the agent,
+ * The source's N messages (hp_msg: an envelope around --size bytes of
+ * padding, each with its own seq) are all built before the clock starts: in the agent,
  * building a message is its reporter's cost, not the delivery path's, and
  * the bare loops (bench/kafka_bare, amqp_bare, mqtt_bare) time only their
  * sends too. So what is timed is push -> ring -> transport thread -> each
  * sink's backlog -> sink -> broker confirmation, from the start of the
- * burst until the last message is confirmed. Their ts_ms is the time they
- * were built (nothing here reads it).
+ * burst until the last message is confirmed. Their ts_ms (and the
+ * envelope's ts) is the time they were built, up to a paced run's length
+ * before they are sent; no figure here depends on it.
  *
  * A source thread pushes them into the ring as fast as the ring accepts
  * them (it retries when full: here we measure, the agent would drop), or
@@ -21,7 +22,9 @@
  * (pushed_ns), the main thread polls the first sink's confirmed counter
  * (stats.sent) and stamps every newly confirmed message; delivery is in
  * order per sink, so message i is confirmed when sent > i. Timing starts
- * when the first sink is open, as the bare loops' does.
+ * when the first sink is open and has confirmed the session message, as
+ * amqp_bare's and mqtt_bare's start after connecting (kafka_bare's right
+ * after creating its producer, before its first connection).
  *
  *   publish --config FILE [--messages N] [--size BYTES] [--rate R] [--timeout S] */
 #include "agent/agent.h"
