@@ -5,9 +5,9 @@
  * source.
  *
  * The source's N messages (hp_msg: an envelope around --size bytes of
- * padding, each with its own seq) are all built before the clock starts: in the agent,
- * building a message is its reporter's cost, not the delivery path's, and
- * the bare loops (bench/kafka_bare, amqp_bare, mqtt_bare) time only their
+ * padding, each with its own seq) are all built before the clock starts:
+ * in the agent, building a message is its reporter's cost, not the
+ * delivery path's, and the bare loops (bench/kafka_bare, amqp_bare, mqtt_bare) time only their
  * sends too. So what is timed is push -> ring -> transport thread -> each
  * sink's backlog -> sink -> broker confirmation, from the start of the
  * burst until the last message is confirmed. Their ts_ms (and the
@@ -54,6 +54,14 @@ struct burst {
     atomic_bool stop; /* main gave up (timeout): push no more */
 };
 
+/* Drop msgs[from..n) (the ones the ring never took) and the array. */
+static void free_msgs(struct hp_msg **msgs, size_t from, size_t n)
+{
+    for (size_t i = from; i < n; i++)
+        hp_msg_unref(msgs[i]);
+    free(msgs);
+}
+
 /* n messages of one envelope with about `size` bytes of padding, each with
  * its own seq (1..n) and the agent's identity, as a reporter makes them.
  * NULL on ENOMEM. */
@@ -81,9 +89,7 @@ static struct hp_msg **build_msgs(const struct hp_agent *a, size_t n, size_t siz
     free(pad);
     if (i == n)
         return msgs;
-    while (i > 0)
-        hp_msg_unref(msgs[--i]);
-    free(msgs);
+    free_msgs(msgs, 0, i);
     return NULL;
 }
 
@@ -155,12 +161,14 @@ int main(int argc, char **argv)
      * delivery only (see the top of this file). */
     struct burst b = {.a = &a, .n = n, .rate = rate, .msgs = build_msgs(&a, n, size)};
     b.pushed_ns = calloc(n, sizeof(*b.pushed_ns));
-    if (!b.msgs || !b.pushed_ns) {
-        fprintf(stderr, "publish: out of memory for %zu messages\n", n);
+    /* hp_agent_start: the transport and the session message; no reporters. */
+    if (!b.msgs || !b.pushed_ns || hp_agent_start(&a) != 0) {
+        fprintf(stderr, "publish: %s\n", b.msgs && b.pushed_ns ? "cannot start" : "out of memory");
+        if (b.msgs)
+            free_msgs(b.msgs, 0, n);
+        free(b.pushed_ns);
         return 1;
     }
-    if (hp_agent_start(&a) != 0) /* transport and the session message; no reporters */
-        return 1;
     int64_t *acked_ns = calloc(n, sizeof(*acked_ns));
     struct hp_sink *s = &a.sinks[0];
     /* The clock starts once the sink is open (connected, logged in,
@@ -201,9 +209,7 @@ int main(int argc, char **argv)
     int64_t t1 = hp_mono_ns();
     atomic_store_explicit(&b.stop, true, memory_order_relaxed);
     pthread_join(th, NULL);
-    for (size_t i = b.pushed; i < n; i++) /* timed out: never the ring's */
-        hp_msg_unref(b.msgs[i]);
-    free(b.msgs);
+    free_msgs(b.msgs, b.pushed, n); /* timed out: what the ring never took */
     hp_agent_stop(&a);
 
     int64_t *lat = calloc(done ? done : 1, sizeof(*lat));
