@@ -23,8 +23,8 @@
  * (stats.sent) and stamps every newly confirmed message; delivery is in
  * order per sink, so message i is confirmed when sent > i. Timing starts
  * when the first sink is open and has confirmed the session message, as
- * amqp_bare's and mqtt_bare's start after connecting (kafka_bare's right
- * after creating its producer, before its first connection).
+ * amqp_bare's and mqtt_bare's start after connecting and kafka_bare's
+ * after its first record is delivered.
  *
  *   publish --config FILE [--messages N] [--size BYTES] [--rate R] [--timeout S] */
 #include "agent/agent.h"
@@ -51,7 +51,8 @@ struct burst {
     size_t n, pushed;     /* pushed: written by the source, read after the join */
     double rate;          /* messages/s; 0: as fast as the ring takes them */
     int64_t *pushed_ns;
-    atomic_bool stop; /* main gave up (timeout): push no more */
+    atomic_bool stop; /* main gave up (timeout): push no more; relaxed, a
+                       * flag only: no data is handed over with it */
 };
 
 /* Drop msgs[from..n) (the ones the ring never took) and the array. */
