@@ -5,16 +5,20 @@
  * A message leaves the backlog only when libmosquitto's on_publish fires for
  * its message id: PUBACK at QoS 1, PUBCOMP at QoS 2, written at QoS 0. The
  * ids of messages in flight are kept in publishing order (acks come back in
- * that order, so settling is O(1)). libmosquitto runs on the transport
- * thread only: write() publishes (libmosquitto writes at once when it can),
- * poll() calls mosquitto_loop_read/write/misc on its socket, which pollfd()
- * hands to the transport; mosquitto_loop_start's thread is never used.
+ * that order, so settling is O(1)). libmosquitto runs on the sink's own
+ * delivery thread only (hp-s-NAME): write() publishes (libmosquitto writes
+ * at once when it can), poll() calls mosquitto_loop_read/write/misc on its
+ * socket, which pollfd() hands to that thread's wait;
+ * mosquitto_loop_start's thread is never used.
  * open() connects without blocking (mosquitto_connect_async) and waits for
  * CONNACK at most `timeout`. A Last Will (`offline`, retained) on the
  * status topic lets subscribers see a host vanish; `online` (retained) is
  * published after each connect and `offline` before a clean disconnect.
- * The client id is stable and clean_session off, so the broker keeps QoS
- * state across reconnects; what was in flight when a connection broke is
+ * The client id is stable and clean_session off, so an MQTT 3.1.1 broker
+ * keeps QoS state across reconnects (MQTT 5 keeps a session only for the
+ * session expiry interval the CONNECT sends, and libmosquitto 2.0's
+ * non-blocking connect sends no properties, so there it ends with the
+ * connection); either way, what was in flight when a connection broke is
  * offered again by the transport (at-least-once: duplicates, no loss).
  * The password is never logged: URLs are shown redacted.
  *
