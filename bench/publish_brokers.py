@@ -22,9 +22,8 @@ What each side times, until the broker has confirmed the last message:
 - the bare loops: one static body, no per-message allocation; timed are
   the produce/publish calls with each record's key, headers or properties
   (a snprintf of seq or message id) and the confirmations. amqp_bare (and
-  bench/mqtt_bare, in bench/run) start after connecting; kafka_bare starts
-  right after creating its producer, so its first connection to the
-  broker is in its time.
+  bench/mqtt_bare, in bench/run) start after connecting; kafka_bare after
+  a first record is delivered (connection, metadata and producer id).
 RabbitMQ is Debian's rabbitmq-server started privately on loopback
 (tests/integration/rabbit.py); Kafka runs twice: against librdkafka's mock
 cluster (tests/helpers/kafka_mock, in memory, no disk) and against a real

@@ -221,8 +221,8 @@ void hp_json_add_double(json_object *obj, const char *key, double v, int decimal
 }
 
 /* json-c prints integers with snprintf; these print the same digits
- * without it (most values of a message are integers). */
-/* v in decimal into buf (24 bytes are enough); the length. */
+ * without it (most values of a message are integers). i64_text: v in
+ * decimal into buf (24 bytes are enough); the length. */
 static size_t i64_text(char *buf, int64_t v)
 {
     char *p = buf;
