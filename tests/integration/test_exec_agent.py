@@ -108,10 +108,13 @@ class ExecRunning(unittest.TestCase):
 
     def test_stop_within_shutdown_timeout_while_a_command_hangs(self):
         with tempfile.TemporaryDirectory() as d:
+            # The sleep's argument is written as text: as a float, a marker
+            # ending in 0 lost its last digits ("60.123405000" -> 60.123405)
+            # and the command was never found.
             marker = "%d.%d" % (os.getpid(), int(time.time() * 1000) % 100000)
             path = hp.write_config(d, config(
-                '{ name = "hangs"; command = [ "/bin/sleep", "%s" ]; timeout = 50.0;'
-                '  interval = 0.5; }' % (60 + float("0." + marker.replace(".", "")))))
+                '{ name = "hangs"; command = [ "/bin/sleep", "60.%s" ]; timeout = 50.0;'
+                '  interval = 0.5; }' % marker.replace(".", "")))
             a = hp.Agent(path, ["--stdout"]).start()
             try:
                 hp.wait_for(lambda: sleepers(marker), timeout=20, what="the command to start")
