@@ -2,7 +2,7 @@
 /* amqp_consume.c -- test helper: read messages from a RabbitMQ queue.
  *
  *   amqp_consume -u URL -q QUEUE [-b EXCHANGE -k BINDING [-x TYPE] [-H KEY=VALUE]...]
- *                [-n COUNT] [-t SECONDS] [-i IDLE] [-d]
+ *                [-n COUNT] [-t SECONDS] [-i IDLE] [-d] [-r]
  *
  * Reads until COUNT messages arrived, SECONDS passed, or (with -i) no
  * message came for IDLE seconds,
@@ -14,7 +14,10 @@
  * added, for a headers exchange); -d stops there
  * (declare only), so a test can bind a queue before the agent publishes.
  * Messages are acknowledged after they are printed. Exit status 0 unless
- * the broker could not be used (reason on stderr). */
+ * the broker could not be used (reason on stderr). With -r each line also
+ * has "received_ms", the wall clock (ms since the epoch, as the envelope's
+ * ts, with a fraction) when the message was read from the socket: a latency measured here
+ * does not depend on how quickly the caller reads the output. */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <json-c/json.h>
@@ -28,7 +31,7 @@ struct args {
     char *url, *queue, *exchange, *binding;
     long count;
     double seconds, idle;
-    int declare_only;
+    int declare_only, stamp;
     const char *type;
     amqp_table_entry_t hdr[8]; /* -H bindings, then x-match */
     int nhdr;
@@ -81,9 +84,18 @@ static json_object *props_json(const amqp_basic_properties_t *p)
     return o;
 }
 
-static void print_message(const amqp_envelope_t *e)
+static double wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void print_message(const amqp_envelope_t *e, double received_ms)
 {
     json_object *o = json_object_new_object();
+    if (received_ms > 0)
+        json_object_object_add(o, "received_ms", json_object_new_double(received_ms));
     add_bytes(o, "routing_key", e->routing_key);
     add_bytes(o, "exchange", e->exchange);
     json_object_object_add(o, "redelivered", json_object_new_boolean(e->redelivered));
@@ -158,7 +170,7 @@ static long consume(amqp_connection_state_t c, const struct args *a)
             r.library_error == AMQP_STATUS_TIMEOUT)
             continue;
         die_reply(r, "consume");
-        print_message(&e);
+        print_message(&e, a->stamp ? wall_ms() : 0);
         amqp_basic_ack(c, 1, e.delivery_tag, 0);
         amqp_destroy_envelope(&e);
         got++;
@@ -171,7 +183,7 @@ int main(int argc, char **argv)
 {
     struct args a = {.count = 0, .seconds = 10};
     int opt;
-    while ((opt = getopt(argc, argv, "u:q:b:k:n:t:i:dx:H:")) != -1) {
+    while ((opt = getopt(argc, argv, "u:q:b:k:n:t:i:drx:H:")) != -1) {
         switch (opt) {
         case 'u':
             a.url = optarg;
@@ -197,6 +209,9 @@ int main(int argc, char **argv)
         case 'd':
             a.declare_only = 1;
             break;
+        case 'r':
+            a.stamp = 1;
+            break;
         case 'x':
             a.type = optarg;
             break;
@@ -216,7 +231,7 @@ int main(int argc, char **argv)
     }
     if (!a.url || !a.queue || (a.exchange && !a.binding)) {
         fprintf(stderr, "usage: amqp_consume -u URL -q QUEUE [-b EXCHANGE -k BINDING] [-n N] "
-                        "[-t SECONDS] [-i IDLE] [-d]\n");
+                        "[-t SECONDS] [-i IDLE] [-d] [-r]\n");
         return 2;
     }
     if (a.nhdr)
