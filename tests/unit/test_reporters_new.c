@@ -361,16 +361,19 @@ static void netstat_rates_gauges_resets(void **state)
 /* The columns of a header line are worked out once and kept while the line
  * stays the same: a line that changes between samples (here Tcp's
  * ActiveOpens and PassiveOpens swapped, with their values) is read anew,
- * and each counter keeps its own previous value for its rate. */
+ * and each counter keeps its own previous value for its rate. The edit is
+ * written into the same file (cat >), as the kernel's files stay the same:
+ * the reporter keeps them open, so a file renamed over it (sed -i) would
+ * never be read. */
 static void netstat_header_change(void **state)
 {
     (void)state;
     struct inst *in = inst_copy("netstat", NETPSI_A, NULL);
     struct bracket b;
     static const char swap[] =
-        "sed -i 's/ActiveOpens PassiveOpens/PassiveOpens ActiveOpens/;"
-        " s/^Tcp: 1 200 120000 -1 142 66 /Tcp: 1 200 120000 -1 66 142 /' %s/proc/net/snmp"
-        " && grep -q '^Tcp: 1 200 120000 -1 66 142 ' %s/proc/net/snmp";
+        "f=%s/proc/net/snmp; sed 's/ActiveOpens PassiveOpens/PassiveOpens ActiveOpens/;"
+        " s/^Tcp: 1 200 120000 -1 142 66 /Tcp: 1 200 120000 -1 66 142 /' $f >$f.new"
+        " && cat $f.new >$f && grep -q '^Tcp: 1 200 120000 -1 66 142 ' %s/proc/net/snmp";
     json_object *d = two_samples(in, NETPSI_B, swap, &b);
     assert_int_equal(integer(d, "tcp/active_opens"), 142);
     assert_int_equal(integer(d, "tcp/passive_opens"), 66);
@@ -378,6 +381,28 @@ static void netstat_header_change(void **state)
     assert_rate(d, "tcp/passive_opens_per_sec", 4, &b);
     assert_int_equal(integer(d, "tcp/curr_estab"), 20);
     assert_absent(d, "tcp/curr_estab_per_sec"); /* still a gauge */
+    json_object_put(d);
+    inst_free(in);
+}
+
+/* snmp6's lines are worked out once each and kept by line number while
+ * the line's name stays the same: two lines whose names swap between
+ * samples are read anew, each value under its own name. */
+static void netstat_snmp6_line_change(void **state)
+{
+    (void)state;
+    struct inst *in = inst_copy("netstat", NETPSI_A, NULL);
+    struct bracket b;
+    static const char swap[] =
+        "f=%s/proc/net/snmp6; sed 's/^Udp6InErrors[ \\t].*/Udp6OutDatagrams 4/; t;"
+        " s/^Udp6OutDatagrams[ \\t].*/Udp6InErrors 3/' $f >$f.new"
+        " && cat $f.new >$f && grep -q '^Udp6InErrors 3' %s/proc/net/snmp6";
+    json_object *d = two_samples(in, NETPSI_B, swap, &b);
+    assert_int_equal(integer(d, "udp6/out_datagrams"), 4);
+    assert_int_equal(integer(d, "udp6/in_errors"), 3);
+    assert_rate(d, "udp6/out_datagrams_per_sec", 4, &b);
+    assert_rate(d, "udp6/in_errors_per_sec", 3, &b);
+    assert_int_equal(integer(d, "udp6/in_datagrams"), 7);
     json_object_put(d);
     inst_free(in);
 }
@@ -732,6 +757,7 @@ int main(void)
         cmocka_unit_test(netstat_default_set),
         cmocka_unit_test(netstat_rates_gauges_resets),
         cmocka_unit_test(netstat_header_change),
+        cmocka_unit_test(netstat_snmp6_line_change),
         cmocka_unit_test(netstat_full_and_malformed),
         cmocka_unit_test(netstat_absent),
         cmocka_unit_test(cgroup_parsers),
