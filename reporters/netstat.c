@@ -110,8 +110,10 @@ struct counter {
  * it runs): the number of names, the section and the wanted columns. Saves
  * the snake_case, key and default-set look-ups of some 200 names a sample. */
 struct col {
-    size_t pos;    /* column (0 = first name after the prefix) */
-    char key[112]; /* "section.name"; the name starts after the first '.' */
+    size_t pos;     /* column (0 = first name after the prefix) */
+    char key[112];  /* "section.name"; the name starts at key + name */
+    char rate[120]; /* "name_per_sec" */
+    size_t name;
 };
 struct plan {
     char *hdr; /* the header line, without its newline */
@@ -121,6 +123,15 @@ struct plan {
     struct col *w;
 };
 
+/* What one line of /proc/net/snmp6 asks for, kept by line number while
+ * the line's name stays the same: its name and, when it is published,
+ * its column (key, name and rate name). */
+struct line6 {
+    char tok[64];  /* the kernel's name ("Udp6InDatagrams") */
+    char sect[16]; /* "udp6" */
+    struct col *c; /* NULL when not published */
+};
+
 struct netstat {
     struct netstat_opts o;
     struct hp_procfile snmp, netstat, sockstat, snmp6;
@@ -128,6 +139,10 @@ struct netstat {
     size_t n, cap, hint;
     struct plan *plans; /* one per header/value pair, in file order */
     size_t nplans, capplans, pi;
+    int64_t *vals; /* the values of the current value line */
+    size_t capvals;
+    struct line6 *lines6; /* one per line of snmp6, in file order */
+    size_t nlines6, caplines6;
     uint64_t gen;
     int64_t prev_ns;
     bool warned_snmp, warned_netstat, warned_sockstat, warned_bad, told_snmp6;
@@ -182,19 +197,26 @@ static struct counter *lookup(struct netstat *s, const char *key)
     return c;
 }
 
-/* Publish one value into section object sec, with its rate when it has one. */
-static void add_value(struct netstat *s, json_object *sec, const char *key, const char *name,
-                      int64_t v, double secs)
+/* Fill col for counter `name` (snake_case) of section sect at column pos. */
+static void col_fill(struct col *col, size_t pos, const char *sect, const char *name)
 {
-    hp_json_add_int(sec, name, v);
-    struct counter *c = lookup(s, key);
+    col->pos = pos;
+    snprintf(col->key, sizeof(col->key), "%s.%s", sect, name);
+    col->name = strlen(sect) + 1;
+    snprintf(col->rate, sizeof(col->rate), "%s_per_sec", col->key + col->name);
+}
+
+/* Publish column col's value v into section object sec, with its rate
+ * when it has one. */
+static void add_value(struct netstat *s, json_object *sec, const struct col *col, int64_t v,
+                      double secs)
+{
+    hp_json_add_int(sec, col->key + col->name, v);
+    struct counter *c = lookup(s, col->key);
     if (!c)
         return;
-    if (c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !c->gauge) {
-        char rname[128];
-        snprintf(rname, sizeof(rname), "%s_per_sec", name);
-        hp_json_add_double(sec, rname, (double)(v - c->v) / secs, 2);
-    }
+    if (c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !c->gauge)
+        hp_json_add_double(sec, col->rate, (double)(v - c->v) / secs, 2);
     c->v = v;
     c->gen = s->gen;
 }
@@ -219,13 +241,14 @@ static size_t prefix_len(const char *p)
     return n > 0 && p[n] == ':' ? n : 0;
 }
 
-/* Whether the value line v holds exactly `names` integers and nothing else. */
-static bool values_fit(const char *v, size_t names)
+/* Parse value line v into s->vals (which plan_build made room for): true
+ * when it holds exactly `names` integers and nothing else. */
+static bool parse_values(struct netstat *s, const char *v, size_t names)
 {
     int64_t x;
     size_t n = 0;
-    while (hp_parse_i64(&v, &x))
-        n++;
+    while (n <= names && hp_parse_i64(&v, &x))
+        s->vals[n++] = x;
     while (*v == ' ')
         v++;
     return n == names && (*v == '\n' || *v == '\0');
@@ -258,6 +281,8 @@ static int plan_build(struct netstat *s, struct plan *p, const char *hdr, size_t
     p->hdr[hlen] = '\0';
     p->hlen = hlen;
     p->ncols = count_names(hdr + pl + 1);
+    if (hp_grow(&s->vals, &s->capvals, p->ncols + 1, sizeof(*s->vals)) != 0)
+        return -1;
     hp_snake_case(hdr, pl < 40 ? pl : 40, p->sect, sizeof(p->sect));
     p->want = s->o.full || default_section(p->sect);
     if (!p->want)
@@ -268,16 +293,16 @@ static int plan_build(struct netstat *s, struct plan *p, const char *hdr, size_t
         while (*h == ' ')
             h++;
         size_t nl = strcspn(h, " \n");
-        char name[64], key[112];
+        char name[64];
+        struct col col;
         hp_snake_case(h, nl < 60 ? nl : 60, name, sizeof(name));
         h += nl;
-        snprintf(key, sizeof(key), "%s.%s", p->sect, name);
-        if (!s->o.full && !in_list(DEFAULTS, key))
+        col_fill(&col, pos, p->sect, name);
+        if (!s->o.full && !in_list(DEFAULTS, col.key))
             continue;
         if (hp_grow(&p->w, &cap, p->nw + 1, sizeof(*p->w)) != 0)
             return -1;
-        p->w[p->nw].pos = pos;
-        memcpy(p->w[p->nw++].key, key, sizeof(key));
+        p->w[p->nw++] = col;
     }
     return 0;
 }
@@ -315,20 +340,13 @@ static bool parse_pair(struct netstat *s, const char *hdr, const char *val, json
     struct plan *p = plan_for(s, hdr, pl);
     if (!p)
         return true; /* out of memory: nothing of it this sample */
-    if (!values_fit(val + pl + 1, p->ncols))
+    if (!parse_values(s, val + pl + 1, p->ncols))
         return false;
     if (!p->want || !p->nw)
         return true; /* well formed, nothing of it wanted */
     json_object *sec = section(data, p->sect);
-    const char *v = val + pl + 1;
-    int64_t x;
-    for (size_t pos = 0, j = 0; j < p->nw && hp_parse_i64(&v, &x); pos++) {
-        if (p->w[j].pos != pos)
-            continue;
-        const char *name = p->w[j].key + strlen(p->sect) + 1;
-        add_value(s, sec, p->w[j].key, name, x, secs);
-        j++;
-    }
+    for (size_t j = 0; j < p->nw; j++)
+        add_value(s, sec, &p->w[j], s->vals[p->w[j].pos], secs);
     return true;
 }
 
@@ -359,43 +377,70 @@ static void parse_snmp(struct netstat *s, const char *text, const char *path, js
 /* The sections of /proc/net/snmp6, longest first where one is a prefix. */
 static const char *const SNMP6_SECTIONS[] = {"UdpLite6", "Udp6", "Icmp6", "Ip6", NULL};
 
+/* Work out line l of snmp6 for its name tok (nl bytes, at most 60): its
+ * section and, when published, its column. -1 on ENOMEM. */
+static int line6_build(struct netstat *s, struct line6 *l, const char *tok, size_t nl)
+{
+    memcpy(l->tok, tok, nl);
+    l->tok[nl] = '\0';
+    free(l->c);
+    l->c = NULL;
+    for (int i = 0; SNMP6_SECTIONS[i]; i++) {
+        size_t pl = strlen(SNMP6_SECTIONS[i]);
+        if (pl >= nl || strncmp(tok, SNMP6_SECTIONS[i], pl) != 0)
+            continue;
+        char name[64];
+        struct col col;
+        hp_snake_case(SNMP6_SECTIONS[i], pl, l->sect, sizeof(l->sect));
+        hp_snake_case(tok + pl, nl - pl, name, sizeof(name));
+        col_fill(&col, 0, l->sect, name);
+        if (!s->o.full && !in_list(DEFAULTS, col.key))
+            return 0;
+        if (!(l->c = malloc(sizeof(*l->c))))
+            return -1;
+        *l->c = col;
+        return 0;
+    }
+    return 0;
+}
+
+/* What line i of snmp6, named tok (nl bytes), asks for: kept from the last
+ * sample when its name is the same (the kernel's lines never change while
+ * it runs), else worked out anew. NULL when nothing of it is published
+ * (also on ENOMEM). */
+static const struct line6 *line6_for(struct netstat *s, size_t i, const char *tok, size_t nl)
+{
+    if (nl == 0 || nl > 60)
+        return NULL;
+    if (i >= s->nlines6) {
+        if (hp_grow(&s->lines6, &s->caplines6, i + 1, sizeof(*s->lines6)) != 0)
+            return NULL;
+        memset(&s->lines6[s->nlines6], 0, (i + 1 - s->nlines6) * sizeof(*s->lines6));
+        s->nlines6 = i + 1;
+    }
+    struct line6 *l = &s->lines6[i];
+    if ((memcmp(l->tok, tok, nl) != 0 || l->tok[nl] != '\0') && line6_build(s, l, tok, nl) != 0)
+        l->tok[0] = '\0'; /* half built: never taken for the same name again */
+    return l->c ? l : NULL;
+}
+
 /* /proc/net/snmp6: one "Udp6InDatagrams <blanks> 123" per line, published
  * as udp6.in_datagrams. Lines of another shape are skipped. */
 static void parse_snmp6(struct netstat *s, const char *text, json_object *data, double secs)
 {
-    /* Each section's snake_case name and whether anything of it is
-     * wanted, worked out at its first line (not at each of ~90 lines). */
-    enum { NSECT = sizeof(SNMP6_SECTIONS) / sizeof(SNMP6_SECTIONS[0]) - 1 };
-    char sects[NSECT][16];
-    signed char want[NSECT] = {0}; /* 0 unknown, 1 wanted, -1 not */
     const char *p = text;
+    size_t i = 0;
     do {
-        size_t nl = strcspn(p, " \t\n"), pl = 0;
-        int si = -1;
-        for (int i = 0; SNMP6_SECTIONS[i] && si < 0 && nl <= 60; i++) {
-            pl = strlen(SNMP6_SECTIONS[i]);
-            if (pl < nl && strncmp(p, SNMP6_SECTIONS[i], pl) == 0)
-                si = i;
-        }
+        size_t nl = strcspn(p, " \t\n");
+        const struct line6 *l = line6_for(s, i++, p, nl);
         const char *q = p + nl;
         int64_t v;
-        if (si < 0 || !hp_parse_i64(&q, &v))
+        if (!l || !hp_parse_i64(&q, &v))
             continue;
         while (*q == ' ' || *q == '\t')
             q++;
-        if (*q != '\n' && *q != '\0')
-            continue;
-        if (!want[si]) {
-            hp_snake_case(SNMP6_SECTIONS[si], pl, sects[si], sizeof(sects[si]));
-            want[si] = s->o.full || default_section(sects[si]) ? 1 : -1;
-        }
-        if (want[si] < 0)
-            continue;
-        char name[64], key[112];
-        hp_snake_case(p + pl, nl - pl, name, sizeof(name));
-        snprintf(key, sizeof(key), "%s.%s", sects[si], name);
-        if (s->o.full || in_list(DEFAULTS, key))
-            add_value(s, section(data, sects[si]), key, name, v, secs);
+        if (*q == '\n' || *q == '\0')
+            add_value(s, section(data, l->sect), l->c, v, secs);
     } while (hp_next_line(&p));
 }
 
@@ -495,6 +540,10 @@ static void netstat_fini(struct hp_reporter *r)
         free(s->plans[i].w);
     }
     free(s->plans);
+    for (size_t i = 0; i < s->nlines6; i++)
+        free(s->lines6[i].c);
+    free(s->lines6);
+    free(s->vals);
     free(s->c);
     free(s);
     r->priv = NULL;
