@@ -288,11 +288,13 @@ void hp_backlog_set_spill(struct hp_backlog *b, bool on)
         spill_memory(b);
 }
 
-size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms)
+size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms, struct hp_spool_sync *job)
 {
-    if (!b->spool)
+    if (!b->spool) {
+        *job = (struct hp_spool_sync){.fd = -1};
         return 0;
+    }
     uint64_t before = hp_spool_stats(b->spool)->dropped;
-    hp_spool_sync(b->spool, now_ms);
+    hp_spool_sync(b->spool, now_ms, job);
     return (size_t)(hp_spool_stats(b->spool)->dropped - before);
 }

@@ -94,9 +94,10 @@ void hp_backlog_set_spool(struct hp_backlog *b, struct hp_spool *sp, size_t wind
 /* The sink went down (on) or came back (off). Going down writes every
  * memory entry not yet on disk to the spool. No-op without a spool. */
 void hp_backlog_set_spill(struct hp_backlog *b, bool on);
-/* Periodic spool work (fsync policy, acked offset, max_age). Returns the
- * number of unread messages max_age dropped. */
-size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms);
+/* Periodic spool work (max_age now; the fsync policy and the acked offset
+ * into *job, for hp_spool_sync_run once the lock is released: see
+ * hp_spool_sync). Returns the number of unread messages max_age dropped. */
+size_t hp_backlog_sync(struct hp_backlog *b, int64_t now_ms, struct hp_spool_sync *job);
 /* True if some entry waits to be sent. */
 bool hp_backlog_has_pending(const struct hp_backlog *b);
 

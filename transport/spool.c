@@ -484,23 +484,30 @@ static void check_acked(struct hp_spool *sp)
     sp->acked_saved = UINT64_MAX; /* rewrite it at the next sync */
 }
 
-static void save_acked(struct hp_spool *sp, bool sync)
+/* Write `acked` (through acked.tmp and a rename); false when the disk
+ * refused it (then the next sync tries again). Reads only sp->dir, which
+ * stays the same while the spool is open. */
+static bool write_acked(const struct hp_spool *sp, uint64_t acked, bool sync)
 {
-    if (sp->acked == sp->acked_saved || !sp->made_dir)
-        return;
     char path[1100], tmp[1100], buf[32];
     snprintf(path, sizeof(path), "%s/acked", sp->dir);
     snprintf(tmp, sizeof(tmp), "%s/acked.tmp", sp->dir);
-    int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", sp->acked);
+    int len = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", acked);
     unlink(tmp); /* never write through a planted link */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     bool ok = fd >= 0 && write(fd, buf, (size_t)len) == len && (!sync || fdatasync(fd) == 0);
     if (fd >= 0)
         close(fd);
     if (ok && rename(tmp, path) == 0)
+        return true;
+    unlink(tmp); /* disk full */
+    return false;
+}
+
+static void save_acked(struct hp_spool *sp, bool sync)
+{
+    if (sp->acked != sp->acked_saved && sp->made_dir && write_acked(sp, sp->acked, sync))
         sp->acked_saved = sp->acked;
-    else
-        unlink(tmp); /* disk full: try again at the next sync */
 }
 
 /* ---- open / close ---------------------------------------------------- */
@@ -1031,17 +1038,22 @@ void hp_spool_ack(struct hp_spool *sp, uint64_t upto)
     }
 }
 
-void hp_spool_sync(struct hp_spool *sp, int64_t now_ms)
+void hp_spool_sync(struct hp_spool *sp, int64_t now_ms, struct hp_spool_sync *job)
 {
+    *job = (struct hp_spool_sync){.sp = sp, .fd = -1};
     bool due = sp->cfg.fsync == HP_FSYNC_BATCH ||
                now_ms - sp->last_sync_ms >= (int64_t)(sp->cfg.fsync_interval * 1000);
     if (sp->dirty && sp->wfd >= 0 && sp->cfg.fsync != HP_FSYNC_NEVER && due) {
-        fdatasync(sp->wfd);
+        /* A descriptor of its own: the segment may be closed or rotated
+         * by an append while the job runs. Without one, sync here. */
+        if ((job->fd = fcntl(sp->wfd, F_DUPFD_CLOEXEC, 0)) < 0)
+            fdatasync(sp->wfd);
         sp->dirty = false;
     }
     if (due) {
         sp->last_sync_ms = now_ms;
-        save_acked(sp, sp->cfg.fsync != HP_FSYNC_NEVER);
+        job->save = sp->acked != sp->acked_saved && sp->made_dir;
+        job->acked = sp->acked;
     }
     if (sp->cfg.max_age > 0 && sp->nsegs) {
         int64_t oldest = hp_real_ms() - (int64_t)(sp->cfg.max_age * 1000);
@@ -1052,6 +1064,18 @@ void hp_spool_sync(struct hp_spool *sp, int64_t now_ms)
             hp_warn("spool %s: dropped %" PRIu64 " message(s) older than max_age %.0f s", sp->name,
                     sp->stats.dropped - before, sp->cfg.max_age);
     }
+}
+
+void hp_spool_sync_run(struct hp_spool_sync *job)
+{
+    if (job->fd >= 0) {
+        fdatasync(job->fd);
+        close(job->fd);
+        job->fd = -1;
+    }
+    if (job->save && write_acked(job->sp, job->acked, job->sp->cfg.fsync != HP_FSYNC_NEVER))
+        job->sp->acked_saved = job->acked;
+    job->save = false;
 }
 
 bool hp_spool_always(const struct hp_spool *sp)

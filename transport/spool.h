@@ -106,9 +106,21 @@ int hp_spool_read(struct hp_spool *sp, const char **data, size_t *len, uint64_t 
 void hp_spool_skip(struct hp_spool *sp, uint64_t pos);
 /* Every record below upto is confirmed; fully acked segments are deleted. */
 void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
-/* Periodic work, now_ms monotonic: fsync per policy, save `acked`, apply
- * max_age. */
-void hp_spool_sync(struct hp_spool *sp, int64_t now_ms);
+/* Periodic work, in two steps so that the lock guarding the spool is not
+ * held while the disk works: hp_spool_sync (under the lock, now_ms
+ * monotonic) applies max_age and fills *job with what is due per the
+ * fsync policy: the segment's fsync (on a descriptor of the job's own)
+ * and saving `acked`; hp_spool_sync_run (after the lock is released) does
+ * it. An append may run meanwhile. Only the thread that acks the spool
+ * (the sink's) runs jobs, one at a time, and every job it fills. */
+struct hp_spool_sync {
+    struct hp_spool *sp;
+    int fd;         /* the segment to fsync (a dup), or -1 */
+    bool save;      /* write `acked` */
+    uint64_t acked; /* the value to write */
+};
+void hp_spool_sync(struct hp_spool *sp, int64_t now_ms, struct hp_spool_sync *job);
+void hp_spool_sync_run(struct hp_spool_sync *job);
 bool hp_spool_always(const struct hp_spool *sp);
 /* Record the type of the sink that owns the spool (a `type` file in its
  * directory, written with the first record), so that its messages can

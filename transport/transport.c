@@ -564,10 +564,12 @@ static void service(struct hp_sink *s, int64_t now)
         if (took > 0 || (took == 0 && !e->stalled))
             log_recovery(s, now);
     }
+    struct hp_spool_sync job;
     pthread_mutex_lock(&e->lock);
-    size_t lost = hp_backlog_sync(e->backlog, now);
+    size_t lost = hp_backlog_sync(e->backlog, now, &job);
     publish_stats(s);
     pthread_mutex_unlock(&e->lock);
+    hp_spool_sync_run(&job); /* the disk waits without the lock: never the transport thread */
     if (lost)
         atomic_fetch_add_explicit(&e->stats.dropped, lost, memory_order_relaxed);
 }
@@ -653,12 +655,14 @@ static void close_sink(struct hp_sink *s, int64_t deadline_ms)
         sink_close(s);
         atomic_store_explicit(&e->stats.up, 0, memory_order_relaxed);
     }
+    struct hp_spool_sync job;
     pthread_mutex_lock(&e->lock);
     hp_backlog_requeue(e->backlog);
     hp_backlog_set_spill(e->backlog, true);
-    hp_backlog_sync(e->backlog, hp_mono_ms());
+    hp_backlog_sync(e->backlog, hp_mono_ms(), &job);
     publish_stats(s);
     pthread_mutex_unlock(&e->lock);
+    hp_spool_sync_run(&job);
 }
 
 /* The sink's delivery thread: every callback from open to close runs here. */

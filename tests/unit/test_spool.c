@@ -565,10 +565,13 @@ static void max_age_drops_old_segments(void **state)
     c.max_age = 0.05;
     struct hp_spool *sp = open_ok(&c);
     append_n(sp, 0, 500);
-    hp_spool_sync(sp, 0);
+    struct hp_spool_sync job;
+    hp_spool_sync(sp, 0, &job);
+    hp_spool_sync_run(&job);
     assert_int_equal(hp_spool_stats(sp)->dropped, 0); /* young enough */
     usleep(100 * 1000);
-    hp_spool_sync(sp, 1);
+    hp_spool_sync(sp, 1, &job);
+    hp_spool_sync_run(&job);
     assert_int_equal(hp_spool_stats(sp)->dropped, 500);
     assert_int_equal(hp_spool_unread(sp), 0);
     assert_int_equal(count_segments(), 0);

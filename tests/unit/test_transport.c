@@ -22,6 +22,9 @@
 #include <time.h>
 
 #include "transport/transport.h"
+#include "tests/unit/testutil.h"
+
+#include <sys/syscall.h>
 
 #define PRODUCERS 2
 
@@ -240,6 +243,102 @@ static void a_stuck_sink_delays_no_other(void **state)
     hp_ring_free(ring);
 }
 
+/* A disk that flushes only when the test says so: while armed, fdatasync
+ * (the spool's: this definition is the one the linked transport/spool.o
+ * calls) waits at the gate, as a disk that takes seconds to flush. */
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool armed, entered;
+} slow_disk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+
+int fdatasync(int fd)
+{
+    pthread_mutex_lock(&slow_disk.mu);
+    if (slow_disk.armed)
+        slow_disk.entered = true;
+    while (slow_disk.armed)
+        pthread_cond_wait(&slow_disk.cv, &slow_disk.mu);
+    pthread_mutex_unlock(&slow_disk.mu);
+    return (int)syscall(SYS_fdatasync, fd);
+}
+
+static int down_open(struct hp_sink *s)
+{
+    return hp_sink_fail(s, "down on purpose");
+}
+
+static const struct hp_sink_ops down_ops = {
+    .type = "down", .open = down_open, .write = stuck_write};
+
+/* A sink that is down spools what it is offered, and its spool's fsync
+ * runs without the lock the transport thread takes to push into that
+ * sink's backlog: while the disk is stuck, every other sink keeps getting
+ * new messages. */
+static void a_slow_disk_delays_no_other(void **state)
+{
+    (void)state;
+    char dir[64];
+    assert_non_null(hp_test_mkdtemp(dir, sizeof(dir), "transport"));
+    struct hp_spool_cfg sc;
+    hp_spool_cfg_read(&sc, NULL);
+    sc.directory = dir;
+    sc.fsync = HP_FSYNC_INTERVAL;
+    sc.fsync_interval = 0.001;
+    struct hp_ring *ring = hp_ring_new(256);
+    struct hp_sink sinks[2];
+    struct hp_errs errs = {0};
+    memset(sinks, 0, sizeof(sinks));
+    assert_int_equal(hp_sink_setup(&sinks[0], &down_ops, NULL, NULL, &errs), 0);
+    assert_int_equal(hp_sink_setup(&sinks[1], &probe_ops, NULL, NULL, &errs), 0);
+    ((struct probe *)sinks[1].priv)->opens = 1; /* no deliberate failure */
+    struct hp_transport_cfg tc = {.ring = ring,
+                                  .sinks = sinks,
+                                  .n_sinks = 2,
+                                  .batch_size = 64,
+                                  .tick = 0.005,
+                                  .shutdown_timeout = 0.2,
+                                  .spool = &sc};
+    pthread_mutex_lock(&slow_disk.mu);
+    slow_disk.armed = true;
+    pthread_mutex_unlock(&slow_disk.mu);
+    struct hp_transport *t = hp_transport_start(&tc);
+    assert_non_null(t);
+    burst(ring, 0,
+          100); /* fewer than the ring holds: a stuck drain fails the test, never hangs it */
+    /* The down sink spools and its fsync sticks. */
+    bool entered = false;
+    for (int i = 0; i < 10000 && !entered; i++) {
+        pthread_mutex_lock(&slow_disk.mu);
+        entered = slow_disk.entered;
+        pthread_mutex_unlock(&slow_disk.mu);
+        struct timespec ts = {0, 1000000};
+        if (!entered)
+            nanosleep(&ts, NULL);
+    }
+    assert_true(entered);
+    /* New messages reach the probe while the disk is stuck. */
+    burst(ring, 100, 20);
+    const struct hp_sink_stats *st = hp_sink_stats_of(&sinks[1]);
+    for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 120; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(atomic_load(&st->sent), 2 * 120);
+    pthread_mutex_lock(&slow_disk.mu);
+    slow_disk.armed = false;
+    pthread_cond_broadcast(&slow_disk.cv);
+    pthread_mutex_unlock(&slow_disk.mu);
+    /* Nothing lost: the down sink keeps every message (on disk). */
+    assert_int_equal(hp_transport_stop(t, HP_STOP_SHUTDOWN), 2 * 120);
+    assert_int_equal(hp_sink_stats_of(&sinks[0])->dropped, 0);
+    assert_int_equal(((struct probe *)sinks[1].priv)->bad_order, 0);
+    hp_sink_teardown(&sinks[0]);
+    hp_sink_teardown(&sinks[1]);
+    hp_ring_free(ring);
+    assert_int_equal(hp_test_rmtree(dir), 0);
+}
+
 /* A failure reason longer than the sink's buffer is cut, and says so. */
 static void a_long_failure_reason_says_it_was_cut(void **state)
 {
@@ -262,6 +361,7 @@ int main(void)
         cmocka_unit_test(a_long_failure_reason_says_it_was_cut),
         cmocka_unit_test(stop_handoff_restart_shutdown),
         cmocka_unit_test(a_stuck_sink_delays_no_other),
+        cmocka_unit_test(a_slow_disk_delays_no_other),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
