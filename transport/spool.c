@@ -60,6 +60,12 @@ struct hp_spool {
     char *buf; /* the last record read */
     size_t bufcap;
     bool dirty; /* appended since the last fsync */
+    /* Owed to the disk by the next sync job (hp_spool_sync), which runs
+     * without the lock: segments closed while dirty, and the directory
+     * once a segment file was created. */
+    int retired[HP_SPOOL_RETIRED];
+    size_t nretired;
+    bool dir_dirty;
     bool made_dir;
     int64_t last_sync_ms;
     int lockfd;     /* the sink directory, flock'ed: one agent per spool; -1 */
@@ -484,6 +490,16 @@ static void check_acked(struct hp_spool *sp)
     sp->acked_saved = UINT64_MAX; /* rewrite it at the next sync */
 }
 
+/* fsync the directory: the entries of files made in it. Reads only sp->dir. */
+static void sync_dir(struct hp_spool *sp)
+{
+    int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
 /* Write `acked` (through acked.tmp and a rename); false when the disk
  * refused it (then the next sync tries again). Reads only sp->dir, which
  * stays the same while the spool is open. */
@@ -771,6 +787,12 @@ void hp_spool_close(struct hp_spool *sp)
             fdatasync(sp->wfd);
         close(sp->wfd);
     }
+    for (size_t i = 0; i < sp->nretired; i++) {
+        fdatasync(sp->retired[i]);
+        close(sp->retired[i]);
+    }
+    if (sp->dir_dirty)
+        sync_dir(sp);
     if (sp->rfd >= 0)
         close(sp->rfd);
     save_acked(sp, sp->cfg.fsync != HP_FSYNC_NEVER);
@@ -804,25 +826,30 @@ static int make_dir(struct hp_spool *sp)
     return 0;
 }
 
-static void sync_dir(struct hp_spool *sp)
+/* Close the current segment. Its fsync (per policy) is left to the next
+ * sync job, so an append never waits for the disk; with no room to keep
+ * it, it is done here. */
+static void retire_segment(struct hp_spool *sp)
 {
-    int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
+    if (sp->dirty && sp->cfg.fsync != HP_FSYNC_NEVER) {
+        if (sp->nretired < HP_SPOOL_RETIRED) {
+            sp->retired[sp->nretired++] = sp->wfd;
+            sp->wfd = -1;
+            sp->dirty = false;
+            return;
+        }
+        fdatasync(sp->wfd);
     }
+    close(sp->wfd);
+    sp->wfd = -1;
+    sp->dirty = false;
 }
 
-/* Close the current segment (fsync'd per policy) and start one at next. */
+/* Close the current segment and start one at next. */
 static int new_segment(struct hp_spool *sp)
 {
-    if (sp->wfd >= 0) {
-        if (sp->dirty && sp->cfg.fsync != HP_FSYNC_NEVER)
-            fdatasync(sp->wfd);
-        close(sp->wfd);
-        sp->wfd = -1;
-        sp->dirty = false;
-    }
+    if (sp->wfd >= 0)
+        retire_segment(sp);
     if (make_dir(sp) != 0)
         return -1;
     char path[1100];
@@ -844,7 +871,7 @@ static int new_segment(struct hp_spool *sp)
     if (sp->nsegs == 1) /* the first data: say whose it is (orphans) */
         write_type(sp);
     if (sp->cfg.fsync != HP_FSYNC_NEVER)
-        sync_dir(sp);
+        sp->dir_dirty = true; /* the new file's entry: synced by the next job */
     sp->wfd = fd;
     sp->stats.bytes += HP_SPOOL_MAGIC_LEN;
     sp->stats.segments = sp->nsegs;
@@ -1055,6 +1082,11 @@ void hp_spool_sync(struct hp_spool *sp, int64_t now_ms, struct hp_spool_sync *jo
         job->save = sp->acked != sp->acked_saved && sp->made_dir;
         job->acked = sp->acked;
     }
+    memcpy(job->retired, sp->retired, sp->nretired * sizeof(*sp->retired));
+    job->nretired = sp->nretired;
+    sp->nretired = 0;
+    job->dir = sp->dir_dirty;
+    sp->dir_dirty = false;
     if (sp->cfg.max_age > 0 && sp->nsegs) {
         int64_t oldest = hp_real_ms() - (int64_t)(sp->cfg.max_age * 1000);
         uint64_t before = sp->stats.dropped;
@@ -1068,11 +1100,19 @@ void hp_spool_sync(struct hp_spool *sp, int64_t now_ms, struct hp_spool_sync *jo
 
 void hp_spool_sync_run(struct hp_spool_sync *job)
 {
+    for (size_t i = 0; i < job->nretired; i++) {
+        fdatasync(job->retired[i]);
+        close(job->retired[i]);
+    }
+    job->nretired = 0;
     if (job->fd >= 0) {
         fdatasync(job->fd);
         close(job->fd);
         job->fd = -1;
     }
+    if (job->dir)
+        sync_dir(job->sp);
+    job->dir = false;
     if (job->save && write_acked(job->sp, job->acked, job->sp->cfg.fsync != HP_FSYNC_NEVER))
         job->sp->acked_saved = job->acked;
     job->save = false;

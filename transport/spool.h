@@ -109,13 +109,19 @@ void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
 /* Periodic work, in two steps so that the lock guarding the spool is not
  * held while the disk works: hp_spool_sync (under the lock, now_ms
  * monotonic) applies max_age and fills *job with what is due per the
- * fsync policy: the segment's fsync (on a descriptor of the job's own)
- * and saving `acked`; hp_spool_sync_run (after the lock is released) does
+ * fsync policy: the segment's fsync (on a descriptor of the job's own),
+ * that of segments closed since the last job and of the directory when a
+ * segment file was made (appends leave both to the job), and saving
+ * `acked`; hp_spool_sync_run (after the lock is released) does
  * it. An append may run meanwhile. Only the thread that acks the spool
  * (the sink's) runs jobs, one at a time, and every job it fills. */
+#define HP_SPOOL_RETIRED 4 /* closed segments a spool keeps for its next job */
 struct hp_spool_sync {
     struct hp_spool *sp;
-    int fd;         /* the segment to fsync (a dup), or -1 */
+    int fd;                        /* the segment to fsync (a dup), or -1 */
+    int retired[HP_SPOOL_RETIRED]; /* closed segments to fsync, then close */
+    size_t nretired;
+    bool dir;       /* fsync the directory (a segment file was made) */
     bool save;      /* write `acked` */
     uint64_t acked; /* the value to write */
 };

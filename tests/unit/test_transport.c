@@ -244,15 +244,16 @@ static void a_stuck_sink_delays_no_other(void **state)
 }
 
 /* A disk that flushes only when the test says so: while armed, fdatasync
- * (the spool's: this definition is the one the linked transport/spool.o
- * calls) waits at the gate, as a disk that takes seconds to flush. */
+ * and fsync (the spool's: these definitions are the ones the linked
+ * transport/spool.o calls) wait at the gate, as a disk that takes seconds
+ * to flush. */
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool armed, entered;
 } slow_disk = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
 
-int fdatasync(int fd)
+static void slow_disk_wait(void)
 {
     pthread_mutex_lock(&slow_disk.mu);
     if (slow_disk.armed)
@@ -260,7 +261,18 @@ int fdatasync(int fd)
     while (slow_disk.armed)
         pthread_cond_wait(&slow_disk.cv, &slow_disk.mu);
     pthread_mutex_unlock(&slow_disk.mu);
+}
+
+int fdatasync(int fd)
+{
+    slow_disk_wait();
     return (int)syscall(SYS_fdatasync, fd);
+}
+
+int fsync(int fd)
+{
+    slow_disk_wait();
+    return (int)syscall(SYS_fsync, fd);
 }
 
 static int down_open(struct hp_sink *s)
@@ -271,10 +283,11 @@ static int down_open(struct hp_sink *s)
 static const struct hp_sink_ops down_ops = {
     .type = "down", .open = down_open, .write = stuck_write};
 
-/* A sink that is down spools what it is offered, and its spool's fsync
- * runs without the lock the transport thread takes to push into that
- * sink's backlog: while the disk is stuck, every other sink keeps getting
- * new messages. */
+/* A sink that is down spools what it is offered, and its spool's fsyncs
+ * (the open segment's, a filled segment's, the directory's for a new
+ * segment file) run without the lock the transport thread takes to push
+ * into that sink's backlog: while the disk is stuck, every other sink
+ * keeps getting new messages. */
 static void a_slow_disk_delays_no_other(void **state)
 {
     (void)state;
@@ -285,6 +298,7 @@ static void a_slow_disk_delays_no_other(void **state)
     sc.directory = dir;
     sc.fsync = HP_FSYNC_INTERVAL;
     sc.fsync_interval = 0.001;
+    sc.segment_bytes = 4096; /* the second burst fills a segment: a new one is made */
     struct hp_ring *ring = hp_ring_new(256);
     struct hp_sink sinks[2];
     struct hp_errs errs = {0};
@@ -318,19 +332,19 @@ static void a_slow_disk_delays_no_other(void **state)
     }
     assert_true(entered);
     /* New messages reach the probe while the disk is stuck. */
-    burst(ring, 100, 20);
+    burst(ring, 100, 120);
     const struct hp_sink_stats *st = hp_sink_stats_of(&sinks[1]);
-    for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 120; i++) {
+    for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 220; i++) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    assert_int_equal(atomic_load(&st->sent), 2 * 120);
+    assert_int_equal(atomic_load(&st->sent), 2 * 220);
     pthread_mutex_lock(&slow_disk.mu);
     slow_disk.armed = false;
     pthread_cond_broadcast(&slow_disk.cv);
     pthread_mutex_unlock(&slow_disk.mu);
     /* Nothing lost: the down sink keeps every message (on disk). */
-    assert_int_equal(hp_transport_stop(t, HP_STOP_SHUTDOWN), 2 * 120);
+    assert_int_equal(hp_transport_stop(t, HP_STOP_SHUTDOWN), 2 * 220);
     assert_int_equal(hp_sink_stats_of(&sinks[0])->dropped, 0);
     assert_int_equal(((struct probe *)sinks[1].priv)->bad_order, 0);
     hp_sink_teardown(&sinks[0]);
