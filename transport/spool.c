@@ -63,8 +63,8 @@ struct hp_spool {
     /* Owed to the disk by the next sync job (hp_spool_sync), which runs
      * without the lock: segments closed while dirty, and the directory
      * once a segment file was created. */
-    int retired[HP_SPOOL_RETIRED];
-    size_t nretired;
+    int *retired; /* owned; handed to the job */
+    size_t nretired, capretired;
     bool dir_dirty;
     bool made_dir;
     int64_t last_sync_ms;
@@ -791,6 +791,7 @@ void hp_spool_close(struct hp_spool *sp)
         fdatasync(sp->retired[i]);
         close(sp->retired[i]);
     }
+    free(sp->retired);
     if (sp->dir_dirty)
         sync_dir(sp);
     if (sp->rfd >= 0)
@@ -827,12 +828,12 @@ static int make_dir(struct hp_spool *sp)
 }
 
 /* Close the current segment. Its fsync (per policy) is left to the next
- * sync job, so an append never waits for the disk; with no room to keep
+ * sync job, so an append never waits for the disk; out of memory to keep
  * it, it is done here. */
 static void retire_segment(struct hp_spool *sp)
 {
     if (sp->dirty && sp->cfg.fsync != HP_FSYNC_NEVER) {
-        if (sp->nretired < HP_SPOOL_RETIRED) {
+        if (hp_grow(&sp->retired, &sp->capretired, sp->nretired + 1, sizeof(*sp->retired)) == 0) {
             sp->retired[sp->nretired++] = sp->wfd;
             sp->wfd = -1;
             sp->dirty = false;
@@ -1082,9 +1083,10 @@ void hp_spool_sync(struct hp_spool *sp, int64_t now_ms, struct hp_spool_sync *jo
         job->save = sp->acked != sp->acked_saved && sp->made_dir;
         job->acked = sp->acked;
     }
-    memcpy(job->retired, sp->retired, sp->nretired * sizeof(*sp->retired));
+    job->retired = sp->retired; /* the job owns them now */
     job->nretired = sp->nretired;
-    sp->nretired = 0;
+    sp->retired = NULL;
+    sp->nretired = sp->capretired = 0;
     job->dir = sp->dir_dirty;
     sp->dir_dirty = false;
     if (sp->cfg.max_age > 0 && sp->nsegs) {
@@ -1104,6 +1106,8 @@ void hp_spool_sync_run(struct hp_spool_sync *job)
         fdatasync(job->retired[i]);
         close(job->retired[i]);
     }
+    free(job->retired);
+    job->retired = NULL;
     job->nretired = 0;
     if (job->fd >= 0) {
         fdatasync(job->fd);

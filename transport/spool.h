@@ -115,11 +115,10 @@ void hp_spool_ack(struct hp_spool *sp, uint64_t upto);
  * `acked`; hp_spool_sync_run (after the lock is released) does
  * it. An append may run meanwhile. Only the thread that acks the spool
  * (the sink's) runs jobs, one at a time, and every job it fills. */
-#define HP_SPOOL_RETIRED 4 /* closed segments a spool keeps for its next job */
 struct hp_spool_sync {
     struct hp_spool *sp;
-    int fd;                        /* the segment to fsync (a dup), or -1 */
-    int retired[HP_SPOOL_RETIRED]; /* closed segments to fsync, then close */
+    int fd;       /* the segment to fsync (a dup), or -1 */
+    int *retired; /* closed segments to fsync, then close (owned) */
     size_t nretired;
     bool dir;       /* fsync the directory (a segment file was made) */
     bool save;      /* write `acked` */
