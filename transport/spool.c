@@ -490,6 +490,16 @@ static void check_acked(struct hp_spool *sp)
     sp->acked_saved = UINT64_MAX; /* rewrite it at the next sync */
 }
 
+/* fsync and close the n segments closed while dirty, and free the list. */
+static void sync_retired(int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fdatasync(fds[i]);
+        close(fds[i]);
+    }
+    free(fds);
+}
+
 /* fsync the directory: the entries of files made in it. Reads only sp->dir. */
 static void sync_dir(struct hp_spool *sp)
 {
@@ -787,11 +797,7 @@ void hp_spool_close(struct hp_spool *sp)
             fdatasync(sp->wfd);
         close(sp->wfd);
     }
-    for (size_t i = 0; i < sp->nretired; i++) {
-        fdatasync(sp->retired[i]);
-        close(sp->retired[i]);
-    }
-    free(sp->retired);
+    sync_retired(sp->retired, sp->nretired);
     if (sp->dir_dirty)
         sync_dir(sp);
     if (sp->rfd >= 0)
@@ -1102,11 +1108,7 @@ void hp_spool_sync(struct hp_spool *sp, int64_t now_ms, struct hp_spool_sync *jo
 
 void hp_spool_sync_run(struct hp_spool_sync *job)
 {
-    for (size_t i = 0; i < job->nretired; i++) {
-        fdatasync(job->retired[i]);
-        close(job->retired[i]);
-    }
-    free(job->retired);
+    sync_retired(job->retired, job->nretired);
     job->retired = NULL;
     job->nretired = 0;
     if (job->fd >= 0) {

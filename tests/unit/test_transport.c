@@ -191,16 +191,47 @@ static int stuck_write(struct hp_sink *s, const struct hp_out *out, size_t n)
 
 static const struct hp_sink_ops stuck_ops = {.type = "stuck", .write = stuck_write};
 
+/* Set up sinks[0] of type first and sinks[1] a probe that opens at once. */
+static void setup_beside_probe(struct hp_sink sinks[2], const struct hp_sink_ops *first)
+{
+    struct hp_errs errs = {0};
+    memset(sinks, 0, 2 * sizeof(*sinks));
+    assert_int_equal(hp_sink_setup(&sinks[0], first, NULL, NULL, &errs), 0);
+    assert_int_equal(hp_sink_setup(&sinks[1], &probe_ops, NULL, NULL, &errs), 0);
+    ((struct probe *)sinks[1].priv)->opens = 1; /* no deliberate failure */
+}
+
+/* Wait (up to 10 s) for *flag, guarded by mu, to become true; its value. */
+static bool wait_flag(pthread_mutex_t *mu, const bool *flag)
+{
+    bool set = false;
+    for (int i = 0; i < 10000 && !set; i++) {
+        pthread_mutex_lock(mu);
+        set = *flag;
+        pthread_mutex_unlock(mu);
+        struct timespec ts = {0, 1000000};
+        if (!set)
+            nanosleep(&ts, NULL);
+    }
+    return set;
+}
+
+/* Wait (up to 5 s) until the sink of st has sent n messages; how many it has. */
+static uint64_t wait_sent(const struct hp_sink_stats *st, uint64_t n)
+{
+    for (int i = 0; i < 5000 && atomic_load(&st->sent) < n; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&st->sent);
+}
+
 static void a_stuck_sink_delays_no_other(void **state)
 {
     (void)state;
     struct hp_ring *ring = hp_ring_new(256);
     struct hp_sink sinks[2];
-    struct hp_errs errs = {0};
-    memset(sinks, 0, sizeof(sinks));
-    assert_int_equal(hp_sink_setup(&sinks[0], &stuck_ops, NULL, NULL, &errs), 0);
-    assert_int_equal(hp_sink_setup(&sinks[1], &probe_ops, NULL, NULL, &errs), 0);
-    ((struct probe *)sinks[1].priv)->opens = 1; /* no deliberate failure */
+    setup_beside_probe(sinks, &stuck_ops);
     struct hp_transport_cfg tc = {.ring = ring,
                                   .sinks = sinks,
                                   .n_sinks = 2,
@@ -212,23 +243,10 @@ static void a_stuck_sink_delays_no_other(void **state)
     burst(ring, 0, 1000);
     /* The stuck sink takes its first batch and stays in write() (its
      * thread may start after the probe's on a loaded machine: wait). */
-    bool entered = false;
-    for (int i = 0; i < 10000 && !entered; i++) {
-        pthread_mutex_lock(&the_gate.mu);
-        entered = the_gate.entered;
-        pthread_mutex_unlock(&the_gate.mu);
-        struct timespec ts = {0, 1000000};
-        if (!entered)
-            nanosleep(&ts, NULL);
-    }
-    assert_true(entered);
+    assert_true(wait_flag(&the_gate.mu, &the_gate.entered));
     /* The probe gets everything while the stuck sink sits in write(). */
     const struct hp_sink_stats *st = hp_sink_stats_of(&sinks[1]);
-    for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 1000; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(atomic_load(&st->sent), 2 * 1000);
+    assert_int_equal(wait_sent(st, 2 * 1000), 2 * 1000);
     pthread_mutex_lock(&the_gate.mu);
     assert_true(the_gate.entered);
     assert_int_equal(the_gate.got, 0);
@@ -301,11 +319,7 @@ static void a_slow_disk_delays_no_other(void **state)
     sc.segment_bytes = 4096; /* the second burst fills a segment: a new one is made */
     struct hp_ring *ring = hp_ring_new(256);
     struct hp_sink sinks[2];
-    struct hp_errs errs = {0};
-    memset(sinks, 0, sizeof(sinks));
-    assert_int_equal(hp_sink_setup(&sinks[0], &down_ops, NULL, NULL, &errs), 0);
-    assert_int_equal(hp_sink_setup(&sinks[1], &probe_ops, NULL, NULL, &errs), 0);
-    ((struct probe *)sinks[1].priv)->opens = 1; /* no deliberate failure */
+    setup_beside_probe(sinks, &down_ops);
     struct hp_transport_cfg tc = {.ring = ring,
                                   .sinks = sinks,
                                   .n_sinks = 2,
@@ -318,27 +332,14 @@ static void a_slow_disk_delays_no_other(void **state)
     pthread_mutex_unlock(&slow_disk.mu);
     struct hp_transport *t = hp_transport_start(&tc);
     assert_non_null(t);
-    burst(ring, 0,
-          100); /* fewer than the ring holds: a stuck drain fails the test, never hangs it */
+    /* fewer than the ring holds: a stuck drain fails the test, never hangs it */
+    burst(ring, 0, 100);
     /* The down sink spools and its fsync sticks. */
-    bool entered = false;
-    for (int i = 0; i < 10000 && !entered; i++) {
-        pthread_mutex_lock(&slow_disk.mu);
-        entered = slow_disk.entered;
-        pthread_mutex_unlock(&slow_disk.mu);
-        struct timespec ts = {0, 1000000};
-        if (!entered)
-            nanosleep(&ts, NULL);
-    }
-    assert_true(entered);
+    assert_true(wait_flag(&slow_disk.mu, &slow_disk.entered));
     /* New messages reach the probe while the disk is stuck. */
     burst(ring, 100, 120);
     const struct hp_sink_stats *st = hp_sink_stats_of(&sinks[1]);
-    for (int i = 0; i < 5000 && atomic_load(&st->sent) < 2 * 220; i++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
-    assert_int_equal(atomic_load(&st->sent), 2 * 220);
+    assert_int_equal(wait_sent(st, 2 * 220), 2 * 220);
     pthread_mutex_lock(&slow_disk.mu);
     slow_disk.armed = false;
     pthread_cond_broadcast(&slow_disk.cv);
