@@ -323,12 +323,11 @@ void hp_agent_destroy(struct hp_agent *a)
 }
 
 int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t ts_ms,
-                     double interval, json_object *data)
+                     double interval, const char *data, size_t len)
 {
     struct hp_agent *a = agent;
     uint64_t s = ++*seq;
-    struct hp_msg *m = hp_msg_wrap(&a->env_text, reporter, s, ts_ms, interval, data);
-    json_object_put(data);
+    struct hp_msg *m = hp_msg_wrap(&a->env_text, reporter, s, ts_ms, interval, data, len);
     if (!m) {
         hp_err("%s: cannot serialize message (out of memory)", reporter);
         return -1;
@@ -393,7 +392,14 @@ void hp_agent_publish_session(struct hp_agent *a)
     for (size_t i = 0; i < a->n_reporters; i++)
         hp_json_add_double(reps, a->reporters[i].rep.ops->name, a->reporters[i].rep.interval, 3);
     json_object_object_add(d, "reporters", reps);
-    hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, d);
+    size_t len = 0;
+    const char *text = json_object_to_json_string_length(
+        d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (text)
+        hp_agent_publish(a, "session", &a->session_seq, hp_real_ms(), 0, text, len);
+    else
+        hp_err("session: cannot serialize message (out of memory)");
+    json_object_put(d);
 }
 
 /* Give health the view just filled, with the reporters' intervals and the

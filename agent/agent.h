@@ -86,11 +86,11 @@ void hp_agent_free_reporters(struct hp_task *reps, size_t n);
 void hp_agent_free_sinks(struct hp_sink *sinks, size_t n);
 void hp_agent_destroy(struct hp_agent *a);
 
-/* Wrap data in an envelope and push it into the ring, counting drops: the
- * scheduler's hp_publish_fn, ctx is the agent. Takes ownership of data. Any
- * thread that owns *seq. Returns 0 if queued, 1 if the ring was full. */
+/* Wrap data (JSON text, len bytes) in an envelope and push it into the
+ * ring, counting drops: the scheduler's hp_publish_fn, ctx is the agent.
+ * Any thread that owns *seq. Returns 0 if queued, 1 if the ring was full. */
 int hp_agent_publish(void *agent, const char *reporter, uint64_t *seq, int64_t ts_ms,
-                     double interval, json_object *data);
+                     double interval, const char *data, size_t len);
 /* The session message: description, start time, version, host facts. */
 void hp_agent_publish_session(struct hp_agent *a);
 

@@ -8,6 +8,7 @@
  * hp_task); stopping sets each task's stop flag under its lock and signals
  * it. */
 #include "agent/scheduler.h"
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
@@ -22,21 +23,19 @@ static void set_busy(struct hp_task *t, int64_t since_ns)
     atomic_store_explicit(&t->stats.busy_since_ns, since_ns, memory_order_relaxed);
 }
 
-int hp_task_run(struct hp_scheduler *s, struct hp_task *t)
+int hp_task_run(struct hp_scheduler *s, struct hp_task *t, struct hp_buf *text)
 {
     struct hp_reporter *r = &t->rep;
     int64_t cpu0 = hp_thread_cpu_ns();
     int64_t ts = hp_real_ms();
-    json_object *data = json_object_new_object();
     set_busy(t, hp_mono_ns());
-    int rc = r->ops->sample(r, data);
+    int rc = hp_reporter_write(r, text);
     set_busy(t, 0);
     if (rc != 0) {
-        json_object_put(data);
         atomic_fetch_add_explicit(&t->stats.errors, 1, memory_order_relaxed);
         atomic_store_explicit(&t->stats.last_error_ms, ts, memory_order_relaxed);
     } else {
-        rc = s->publish(s->publish_ctx, r->ops->name, t->seq, ts, r->interval, data);
+        rc = s->publish(s->publish_ctx, r->ops->name, t->seq, ts, r->interval, text->p, text->len);
         if (rc == 1)
             atomic_fetch_add_explicit(&t->stats.dropped, 1, memory_order_relaxed);
         else if (rc == 0)
@@ -49,13 +48,11 @@ int hp_task_run(struct hp_scheduler *s, struct hp_task *t)
     return rc == 0 ? 0 : -1;
 }
 
-static void prime(struct hp_task *t)
+static void prime(struct hp_task *t, struct hp_buf *text)
 {
-    json_object *scratch = json_object_new_object();
     set_busy(t, hp_mono_ns());
-    t->rep.ops->sample(&t->rep, scratch);
+    hp_reporter_write(&t->rep, text);
     set_busy(t, 0);
-    json_object_put(scratch);
 }
 
 /* Reporters started together would sample at the same instant, every
@@ -85,12 +82,13 @@ static void run_task(struct hp_scheduler *s, struct hp_task *t)
     snprintf(name, sizeof(name), "hp-%s", t->rep.ops->name);
     pthread_setname_np(pthread_self(), name);
 
+    struct hp_buf text = {0}; /* each sample's JSON, reused: this thread's */
     int64_t period = (int64_t)(t->rep.interval * 1e9);
     if (t->rep.ops->needs_prime)
-        prime(t);
+        prime(t, &text);
     int64_t next = hp_mono_ns() + period + t->phase_ns;
     while (sleep_until(t, next)) {
-        hp_task_run(s, t);
+        hp_task_run(s, t, &text);
         next += period;
         int64_t now = hp_mono_ns();
         if (next <= now) {
@@ -99,6 +97,7 @@ static void run_task(struct hp_scheduler *s, struct hp_task *t)
             atomic_fetch_add_explicit(&t->stats.skipped, (uint64_t)missed, memory_order_relaxed);
         }
     }
+    hp_buf_free(&text);
 }
 
 static void *task_main(void *arg)
@@ -235,10 +234,11 @@ const struct hp_task *hp_scheduler_stuck(const struct hp_scheduler *s, int64_t n
 
 void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, int window_ms)
 {
+    struct hp_buf text = {0};
     bool primed = false;
     for (size_t i = 0; i < n; i++)
         if (tasks[i].rep.ops->needs_prime) {
-            prime(&tasks[i]);
+            prime(&tasks[i], &text);
             primed = true;
         }
     if (primed) {
@@ -247,5 +247,6 @@ void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, 
             ;
     }
     for (size_t i = 0; i < n; i++)
-        hp_task_run(s, &tasks[i]);
+        hp_task_run(s, &tasks[i], &text);
+    hp_buf_free(&text);
 }

@@ -19,12 +19,12 @@
 
 struct hp_scheduler;
 
-/* Wrap data in an envelope numbered ++*seq and queue it. Takes ownership of
- * data. Called on the reporter's thread (or the main thread for --once).
+/* Wrap data (its JSON text, len bytes) in an envelope numbered ++*seq and
+ * queue it. Called on the reporter's thread (or the main thread for --once).
  * Returns 0 when queued, 1 when dropped because the ring was full, -1 on
  * another failure (logged). */
 typedef int hp_publish_fn(void *ctx, const char *reporter, uint64_t *seq, int64_t ts_ms,
-                          double interval, json_object *data);
+                          double interval, const char *data, size_t len);
 
 /* A reporter as the scheduler runs it. The owner fills rep and seq (and
  * allocates the array); thread and running are the scheduler's alone. A
@@ -79,7 +79,8 @@ const struct hp_task *hp_scheduler_stuck(const struct hp_scheduler *s, int64_t n
 /* --once: on the calling thread, prime the tasks that need it, wait
  * window_ms, then sample and publish each once. No thread may be running. */
 void hp_scheduler_once(struct hp_scheduler *s, struct hp_task *tasks, size_t n, int window_ms);
-/* Sample task t once and publish the message (the thread that owns t). */
-int hp_task_run(struct hp_scheduler *s, struct hp_task *t);
+/* Sample task t once and publish the message (the thread that owns t),
+ * the data's text made in that thread's buffer text. */
+int hp_task_run(struct hp_scheduler *s, struct hp_task *t, struct hp_buf *text);
 
 #endif

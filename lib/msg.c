@@ -221,9 +221,8 @@ void hp_json_add_double(json_object *obj, const char *key, double v, int decimal
 }
 
 /* json-c prints integers with snprintf; these print the same digits
- * without it (most values of a message are integers). i64_text: v in
- * decimal into buf (24 bytes are enough); the length. */
-static size_t i64_text(char *buf, int64_t v)
+ * without it (most values of a message are integers). */
+size_t hp_fmt_i64(char *buf, int64_t v)
 {
     char *p = buf;
     if (v < 0)
@@ -232,12 +231,17 @@ static size_t i64_text(char *buf, int64_t v)
     return (size_t)(p - buf);
 }
 
+size_t hp_fmt_u64(char *buf, uint64_t v)
+{
+    return (size_t)(put_digits(buf, v, 1) - buf);
+}
+
 static int int_to_json(json_object *o, struct printbuf *pb, int level, int flags)
 {
     (void)level;
     (void)flags;
     char buf[24];
-    return printbuf_memappend(pb, buf, (int)i64_text(buf, json_object_get_int64(o)));
+    return printbuf_memappend(pb, buf, (int)hp_fmt_i64(buf, json_object_get_int64(o)));
 }
 
 static int uint_to_json(json_object *o, struct printbuf *pb, int level, int flags)
@@ -245,8 +249,7 @@ static int uint_to_json(json_object *o, struct printbuf *pb, int level, int flag
     (void)level;
     (void)flags;
     char buf[24];
-    char *end = put_digits(buf, json_object_get_uint64(o), 1);
-    return printbuf_memappend(pb, buf, (int)(end - buf));
+    return printbuf_memappend(pb, buf, (int)hp_fmt_u64(buf, json_object_get_uint64(o)));
 }
 
 void hp_json_add_int(json_object *obj, const char *key, int64_t v)
@@ -319,40 +322,42 @@ struct piece {
  * name that would need escaping (names are checked where they are
  * configured: that does not happen). */
 static struct hp_msg *wrap_tree(const struct hp_envelope_text *t, const char *reporter,
-                                uint64_t seq, int64_t ts_ms, double interval, json_object *data)
+                                uint64_t seq, int64_t ts_ms, double interval, const char *text,
+                                size_t len)
 {
-    json_object *env =
-        hp_envelope_new(t->id, reporter, ts_ms, seq, interval, json_object_get(data));
+    struct json_tokener *tok = json_tokener_new();
+    json_object *data = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    if (tok)
+        json_tokener_free(tok);
+    if (!data)
+        return NULL;
+    json_object *env = hp_envelope_new(t->id, reporter, ts_ms, seq, interval, data);
     struct hp_msg *m = hp_msg_from_json(env, reporter, seq, ts_ms);
     json_object_put(env);
     return m;
 }
 
 struct hp_msg *hp_msg_wrap(const struct hp_envelope_text *t, const char *reporter, uint64_t seq,
-                           int64_t ts_ms, double interval, json_object *data)
+                           int64_t ts_ms, double interval, const char *d, size_t dl)
 {
     if (!t->host || !hp_name_ok(reporter))
-        return wrap_tree(t, reporter, seq, ts_ms, interval, data);
-    size_t dl;
-    const char *d = json_object_to_json_string_length(data, ENVELOPE_FLAGS, &dl);
-    if (!d)
-        return NULL;
+        return wrap_tree(t, reporter, seq, ts_ms, interval, d, dl);
     char v[24], ts[24], sq[24], iv[48];
     size_t il = isfinite(interval) ? hp_fmt_fixed(iv, sizeof(iv), interval, 3) : 0;
     /* In hp_envelope_new's order, as json-c writes it. */
     const struct piece parts[] = {
         LIT("{\"v\":"),
-        {v, i64_text(v, HP_ENVELOPE_VERSION)},
+        {v, hp_fmt_i64(v, HP_ENVELOPE_VERSION)},
         LIT(",\"host\":"),
         {t->host, strlen(t->host)},
         LIT(",\"reporter\":\""),
         {reporter, strlen(reporter)},
         LIT("\",\"ts\":"),
-        {ts, i64_text(ts, ts_ms)},
+        {ts, hp_fmt_i64(ts, ts_ms)},
         LIT(",\"session\":"),
         {t->session, strlen(t->session)},
         LIT(",\"seq\":"),
-        {sq, i64_text(sq, (int64_t)seq)},
+        {sq, hp_fmt_i64(sq, (int64_t)seq)},
         LIT_IF(",\"interval\":", il),
         {iv, il},
         LIT_IF(",\"labels\":", t->labels),

@@ -99,9 +99,12 @@ struct hp_envelope_text {
 void hp_envelope_text_init(struct hp_envelope_text *t, const struct hp_envelope *id);
 void hp_envelope_text_fini(struct hp_envelope_text *t);
 /* The message hp_msg_from_json(hp_envelope_new(t->id, ...)) makes, byte
- * for byte, written directly. Does not take data. NULL on ENOMEM. */
+ * for byte, written directly around data: the data object's JSON text (len
+ * bytes, as json-c writes it with JSON_C_TO_STRING_PLAIN |
+ * JSON_C_TO_STRING_NOSLASHESCAPE, or lib/jw.h). NULL on ENOMEM, or when
+ * data is not JSON. */
 struct hp_msg *hp_msg_wrap(const struct hp_envelope_text *t, const char *reporter, uint64_t seq,
-                           int64_t ts_ms, double interval, json_object *data);
+                           int64_t ts_ms, double interval, const char *data, size_t len);
 
 /* Helpers for reporters: add a number rounded to `decimals` places, so
  * messages stay short and stable ("12.5", not "12.500000000000002"). */
@@ -111,6 +114,10 @@ void hp_json_add_double(json_object *obj, const char *key, double v, int decimal
  * "0"; without printf where the rounding is unambiguous. Into buf (cap
  * bytes, 48 are enough); the length, 0 if it does not fit. */
 size_t hp_fmt_fixed(char *buf, size_t cap, double v, int decimals);
+/* v in decimal, as json-c prints it, into buf (24 bytes are enough); the
+ * length. Without snprintf: most values of a message are integers. */
+size_t hp_fmt_i64(char *buf, int64_t v);
+size_t hp_fmt_u64(char *buf, uint64_t v);
 void hp_json_add_int(json_object *obj, const char *key, int64_t v);
 void hp_json_add_uint(json_object *obj, const char *key, uint64_t v);
 void hp_json_add_string(json_object *obj, const char *key, const char *v);

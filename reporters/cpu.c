@@ -8,9 +8,13 @@
  * user..steal (guest time is already inside user). A cpu whose counters went
  * backwards (hotplug, a reset) gets no percentages for that sample. The
  * previous snapshot lives in arrays indexed by cpu number that only grow
- * when a higher cpu number appears, so a sample allocates nothing but json. */
+ * when a higher cpu number appears. The message is written as it is parsed
+ * (lib/jw.h); the per-cpu array, found line by line before the summary's
+ * last members, is written into its own buffer and copied in after them:
+ * a sample allocates nothing once the buffers have grown. */
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/jw.h"
 #include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
@@ -42,7 +46,8 @@ struct cpu {
     size_t ncpus;        /* entries in cpus */
     uint64_t ctxt, intr; /* previous totals */
     bool have_ctxt, have_intr;
-    int64_t prev_ns; /* CLOCK_MONOTONIC of the previous read */
+    int64_t prev_ns;           /* CLOCK_MONOTONIC of the previous read */
+    struct hp_buf percpu_text; /* the array `cpus` of the sample being written */
     bool warned_stat, warned_load;
 };
 
@@ -82,7 +87,7 @@ static void parse_times(const char *p, uint64_t v[NFIELDS])
 
 /* Percentages of now - prev into o. False (nothing added) when prev is not
  * from the previous sample, a counter went backwards or no time passed. */
-static bool add_percents(json_object *o, const uint64_t now[NFIELDS], const struct times *prev,
+static bool add_percents(struct hp_jw *o, const uint64_t now[NFIELDS], const struct times *prev,
                          uint64_t gen)
 {
     if (!prev->gen || prev->gen + 1 != gen)
@@ -96,9 +101,9 @@ static bool add_percents(json_object *o, const uint64_t now[NFIELDS], const stru
     }
     if (total == 0)
         return false;
-    hp_json_add_double(o, "percent", hp_percent(total - d[IDLE] - d[IOWAIT], total), 2);
+    hp_jw_double(o, "percent", hp_percent(total - d[IDLE] - d[IOWAIT], total), 2);
     for (int i = 0; i < NSUMMED; i++)
-        hp_json_add_double(o, field_names[i], hp_percent(d[i], total), 2);
+        hp_jw_double(o, field_names[i], hp_percent(d[i], total), 2);
     return true;
 }
 
@@ -127,41 +132,43 @@ static struct times *cpu_slot(struct cpu *c, unsigned long n)
 
 /* A counter line ("ctxt 123"): raw total, and its rate when the previous
  * value is known, not larger, and time has passed. */
-static void add_counter(json_object *data, const char *key, const char *rate_key, uint64_t v,
+static void add_counter(struct hp_jw *data, const char *key, const char *rate_key, uint64_t v,
                         uint64_t *prev, bool *have, double secs)
 {
-    hp_json_add_uint(data, key, v);
+    hp_jw_uint(data, key, v);
     if (*have && v >= *prev && secs > 0)
-        hp_json_add_double(data, rate_key, (double)(v - *prev) / secs, 1);
+        hp_jw_double(data, rate_key, (double)(v - *prev) / secs, 1);
     *prev = v;
     *have = true;
 }
 
-static void add_times(json_object *data, const uint64_t v[NFIELDS], long hz)
+static void add_times(struct hp_jw *data, const uint64_t v[NFIELDS], long hz)
 {
-    json_object *t = json_object_new_object();
+    hp_jw_object(data, "times");
     for (int i = 0; i < NFIELDS; i++)
-        hp_json_add_double(t, field_names[i], (double)v[i] / (double)hz, 2);
-    json_object_object_add(data, "times", t);
+        hp_jw_double(data, field_names[i], (double)v[i] / (double)hz, 2);
+    hp_jw_end(data);
 }
 
-static void add_loadavg(struct cpu *c, json_object *data)
+static void add_loadavg(struct cpu *c, struct hp_jw *data)
 {
     const char *p = hp_procfile_read(&c->loadavg, true);
     double l1, l5, l15;
     if (p && hp_parse_double(&p, &l1) && hp_parse_double(&p, &l5) && hp_parse_double(&p, &l15)) {
-        hp_json_add_double(data, "load1", l1, 2);
-        hp_json_add_double(data, "load5", l5, 2);
-        hp_json_add_double(data, "load15", l15, 2);
+        hp_jw_double(data, "load1", l1, 2);
+        hp_jw_double(data, "load5", l5, 2);
+        hp_jw_double(data, "load15", l15, 2);
     } else {
         hp_warn_once(&c->warned_load, "cpu: cannot read %s", c->loadavg.path);
     }
 }
 
-/* Walk /proc/stat once: the total line, every cpuN line, intr and ctxt. */
-static void parse_stat(struct cpu *c, const char *s, json_object *data, double secs)
+/* Walk /proc/stat once: the total line, every cpuN line, intr and ctxt.
+ * The cpuN lines go to the array `cpus`, written after count. */
+static void parse_stat(struct cpu *c, const char *s, struct hp_jw *data, double secs)
 {
-    json_object *cpus = c->percpu ? json_object_new_array() : NULL;
+    struct hp_jw cpus;
+    hp_jw_start_array(&cpus, &c->percpu_text);
     uint64_t v[NFIELDS];
     int64_t count = 0;
     const char *p = s;
@@ -180,12 +187,12 @@ static void parse_stat(struct cpu *c, const char *s, json_object *data, double s
                 add_times(data, v, c->hz);
             } else {
                 count++;
-                if (cpus && prev) {
-                    json_object *o = json_object_new_object();
-                    hp_json_add_uint(o, "cpu", n);
-                    add_percents(o, v, prev, c->gen);
-                    add_times(o, v, c->hz);
-                    json_object_array_add(cpus, o);
+                if (c->percpu && prev) {
+                    hp_jw_object(&cpus, NULL);
+                    hp_jw_uint(&cpus, "cpu", n);
+                    add_percents(&cpus, v, prev, c->gen);
+                    add_times(&cpus, v, c->hz);
+                    hp_jw_end(&cpus);
                 }
             }
             if (prev)
@@ -198,12 +205,14 @@ static void parse_stat(struct cpu *c, const char *s, json_object *data, double s
                         secs);
         }
     } while (hp_next_line(&p));
-    hp_json_add_int(data, "count", count);
-    if (cpus)
-        json_object_object_add(data, "cpus", cpus);
+    hp_jw_int(data, "count", count);
+    if (hp_jw_finish(&cpus) != 0)
+        data->failed = true; /* out of memory: no message rather than one without cpus */
+    else if (c->percpu)
+        hp_jw_raw(data, "cpus", c->percpu_text.p, c->percpu_text.len);
 }
 
-static int cpu_sample(struct hp_reporter *r, json_object *data)
+static int cpu_write(struct hp_reporter *r, struct hp_jw *data)
 {
     struct cpu *c = r->priv;
     const char *s = hp_procfile_read(&c->stat, true);
@@ -219,7 +228,7 @@ static int cpu_sample(struct hp_reporter *r, json_object *data)
         c->prev_ns = 0;
     }
     add_loadavg(c, data);
-    return json_object_object_length(data) ? 0 : -1;
+    return hp_jw_empty(data) ? -1 : 0;
 }
 
 static void cpu_fini(struct hp_reporter *r)
@@ -230,6 +239,7 @@ static void cpu_fini(struct hp_reporter *r)
     hp_procfile_fini(&c->stat);
     hp_procfile_fini(&c->loadavg);
     free(c->cpus);
+    hp_buf_free(&c->percpu_text);
     free(c);
     r->priv = NULL;
 }
@@ -241,6 +251,6 @@ const struct hp_reporter_ops hp_reporter_cpu = {
     .needs_prime = true,
     .opts = cpu_opts,
     .init = cpu_init,
-    .sample = cpu_sample,
+    .write = cpu_write,
     .fini = cpu_fini,
 };

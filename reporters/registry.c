@@ -4,6 +4,8 @@
  * threads and of --once. */
 #include "reporters/reporter.h"
 
+#include "lib/buf.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +38,46 @@ const struct hp_reporter_ops *hp_reporter_find(const char *name)
         if (strcmp((*t)->name, name) == 0)
             return *t;
     return NULL;
+}
+
+/* JSON as the envelope holds it (lib/msg.c): compact, '/' as it is. */
+#define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+int hp_reporter_write(struct hp_reporter *r, struct hp_buf *text)
+{
+    struct hp_jw w;
+    hp_jw_start(&w, text);
+    if (r->ops->write) {
+        int rc = r->ops->write(r, &w);
+        return hp_jw_finish(&w) == 0 ? rc : -1;
+    }
+    json_object *data = json_object_new_object();
+    int rc = data ? r->ops->sample(r, data) : -1;
+    size_t n = 0;
+    const char *s = rc == 0 ? json_object_to_json_string_length(data, TEXT_FLAGS, &n) : NULL;
+    text->len = 0; /* the tree's text replaces the writer's "{" */
+    if (s && hp_buf_put(text, s, n) != 0)
+        s = NULL;
+    json_object_put(data);
+    return rc == 0 && s ? 0 : -1;
+}
+
+int hp_reporter_sample(struct hp_reporter *r, json_object *data)
+{
+    if (!r->ops->write)
+        return r->ops->sample(r, data);
+    struct hp_buf text = {0};
+    int rc = hp_reporter_write(r, &text);
+    json_object *o = text.p ? json_tokener_parse(text.p) : NULL;
+    if (!o && rc == 0)
+        rc = -1;
+    if (o) {
+        json_object_object_foreach(o, key, val)
+            json_object_object_add(data, key, json_object_get(val));
+        json_object_put(o);
+    }
+    hp_buf_free(&text);
+    return rc;
 }
 
 const char *hp_proc_path(const struct hp_reporter *r, char *buf, size_t len, const char *rel)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* reporter.h -- the reporter interface.
  *
- * A reporter samples one part of the host into a json-c object. It sees
+ * A reporter samples one part of the host into its message's data: it
+ * writes the members in order with a JSON writer (write, lib/jw.h), or
+ * builds them as a json-c object (sample) when the order it finds them in
+ * is not the order they are written in. It sees
  * only struct hp_reporter: where procfs and sysfs are, its interval and
  * its own private state. The thread, the timer, the envelope, the sequence
  * number, the ring push and the statistics belong to the scheduler
@@ -13,7 +16,7 @@
  *    samples run (at start, or on a reload while the old reporters still
  *    run). cfg has passed hp_opts_check against ops->opts. Load the options
  *    with hp_opts_load into priv; report semantic problems to errs.
- *  - sample(r, data): the reporter's own thread only, one call at a time
+ *  - write(r, w) or sample(r, data): the reporter's own thread only, one call at a time
  *    (or the main thread for --once, with no thread running), so priv needs
  *    no locks. A needs_prime reporter gets one unpublished sample first.
  *  - fini(r): main thread, after the reporter's thread was joined (or when
@@ -29,6 +32,7 @@
 
 #include <json-c/json.h>
 
+#include "lib/jw.h"
 #include "lib/opts.h"
 
 struct hp_reporter;
@@ -52,8 +56,11 @@ struct hp_reporter_ops {
      * default but finds nothing to sample on this host: the agent leaves
      * it out (fini is called) and it is no error. */
     int (*init)(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs);
-    /* Fill data. Missing sources leave fields out (warn once); return -1
-     * only when nothing useful could be sampled (no message is sent). */
+    /* Fill data: write its members into w (the data object is open), or
+     * add them to data; a reporter has one of the two. Missing sources
+     * leave fields out (warn once); return -1 only when nothing useful
+     * could be sampled (no message is sent). */
+    int (*write)(struct hp_reporter *r, struct hp_jw *w);
     int (*sample)(struct hp_reporter *r, json_object *data);
     void (*fini)(struct hp_reporter *r);
 };
@@ -88,6 +95,15 @@ struct hp_reporter {
 /* The registry: every reporter type, in configuration order. */
 extern const struct hp_reporter_ops *const hp_reporter_types[];
 const struct hp_reporter_ops *hp_reporter_find(const char *name);
+
+/* Sample r once as its data's JSON text, into text (emptied first),
+ * whichever of write and sample it has. 0, or -1 when the reporter found
+ * nothing or the text could not be made (out of memory). */
+int hp_reporter_write(struct hp_reporter *r, struct hp_buf *text);
+/* Sample r once into the object data, whichever it has: a writer's text is
+ * parsed (tests, fuzzers, benchmarks). The reporter's return value, or -1
+ * when the text cannot be made or parsed. */
+int hp_reporter_sample(struct hp_reporter *r, json_object *data);
 
 /* Join proc_root/sys_root with a relative path into buf; returns buf. */
 const char *hp_proc_path(const struct hp_reporter *r, char *buf, size_t len, const char *rel);

@@ -85,12 +85,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ops->init(&r, group, NULL) != 0)
         abort();
     json_object *o = json_object_new_object();
-    ops->sample(&r, o);
+    hp_reporter_sample(&r, o);
     json_object_put(o);
     n = part(&p, end, &s);
     write_file("snmp", s, n);
     o = json_object_new_object();
-    ops->sample(&r, o);
+    hp_reporter_sample(&r, o);
     json_object_put(o);
     ops->fini(&r);
     return 0;

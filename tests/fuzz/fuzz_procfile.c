@@ -68,7 +68,7 @@ static void uptime(const uint8_t *data, size_t size)
     if (ops->init(&r, NULL, NULL) != 0)
         abort();
     json_object *o = json_object_new_object();
-    ops->sample(&r, o);
+    hp_reporter_sample(&r, o);
     json_object_object_foreach(o, k, v)
     {
         (void)k; /* no field may be negative: the schema forbids it */

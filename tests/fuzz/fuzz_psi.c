@@ -71,7 +71,7 @@ static void reporter(const uint8_t *data, size_t size)
         else
             write_cpu(nul ? nul + 1 : data, nul ? size - n1 - 1 : 0);
         json_object *o = json_object_new_object();
-        ops->sample(&r, o);
+        hp_reporter_sample(&r, o);
         no_negatives(o);
         json_object_put(o);
     }

@@ -224,7 +224,10 @@ static void wrapped_envelope_is_the_trees(void **state)
             json_object *data = json_object_new_object();
             hp_json_add_int(data, "x", (int64_t)k);
             hp_json_add_string(data, "s", "/\"\u00e9");
-            struct hp_msg *got = hp_msg_wrap(&t, reporters[r], seqs[q], ts[j], intervals[k], data);
+            size_t dl = 0;
+            const char *d = json_object_to_json_string_length(
+                data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &dl);
+            struct hp_msg *got = hp_msg_wrap(&t, reporters[r], seqs[q], ts[j], intervals[k], d, dl);
             json_object *e = hp_envelope_new(&ids[i], reporters[r], ts[j], seqs[q], intervals[k],
                                              json_object_get(data));
             struct hp_msg *want = hp_msg_from_json(e, reporters[r], seqs[q], ts[j]);

@@ -98,7 +98,7 @@ static void inst_free(struct inst *in)
 static json_object *sample_rc(struct inst *in, int *rc)
 {
     json_object *d = json_object_new_object();
-    *rc = in->r.ops->sample(&in->r, d);
+    *rc = hp_reporter_sample(&in->r, d);
     return d;
 }
 
