@@ -73,7 +73,9 @@ int hp_reporter_sample(struct hp_reporter *r, json_object *data)
         rc = -1;
     if (o) {
         json_object_object_foreach(o, key, val)
+        {
             json_object_object_add(data, key, json_object_get(val));
+        }
         json_object_put(o);
     }
     hp_buf_free(&text);
