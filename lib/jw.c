@@ -8,10 +8,20 @@
 #include <math.h>
 #include <string.h>
 
+/* Append n bytes: most pieces are a few bytes and fit what the buffer
+ * already has, so that case is a copy here rather than a call. */
 static void put(struct hp_jw *w, const char *s, size_t n)
 {
-    if (!w->failed && hp_buf_put(w->b, s, n) != 0)
+    struct hp_buf *b = w->b;
+    if (w->failed)
+        return;
+    if (b->len + n < b->cap) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+    } else if (hp_buf_put(b, s, n) != 0) {
         w->failed = true;
+    }
 }
 
 /* s escaped as json-c's json_escape_str escapes it with
