@@ -2,8 +2,8 @@
 /* process_scan.c -- cost of one process-reporter sample over the real /proc
  * as the number of processes grows: forks children that sleep in pause()
  * (cheap: no exec), up to each size in turn, and times samples of the
- * reporter configured as in etc/dev.conf (self and top 3 by cpu), JSON
- * serialisation included, as the scheduler does. Each size is measured in
+ * reporter configured as in etc/dev.conf (self and top 3 by cpu), its
+ * message's text included, as the scheduler makes it. Each size is measured in
  * 5 interleaved rounds of each mode: the default (schedstat first, stat
  * only of processes that ran) and the old path (stat of every process,
  * `stat_every = 1`) as the baseline of the same run. Prints per size and
@@ -24,12 +24,12 @@
  * 20,000 children need pid_max and the user's process limit above that
  * (RLIMIT_NPROC); a size that cannot be reached is reported and skipped. */
 #include "agent/config.h"
+#include "lib/buf.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "reporters/process.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,20 +100,19 @@ struct row {
     int64_t procs, cpu_med, cpu_p90, wall_med, round_lo, round_hi;
 };
 
-/* One sample: CPU and wall nanoseconds, the process count seen. */
-static void sample(struct hp_reporter *r, int64_t *cpu, int64_t *wall, int64_t *procs)
+/* One sample made into its text as the scheduler makes it (text is the
+ * round's reused buffer): CPU and wall nanoseconds, the process count
+ * seen (the text's first member, read after the clocks stop). */
+static void sample(struct hp_reporter *r, struct hp_buf *text, int64_t *cpu, int64_t *wall,
+                   int64_t *procs)
 {
     int64_t c0 = hp_thread_cpu_ns(), w0 = hp_mono_ns();
-    json_object *d = json_object_new_object();
-    hp_reporter_process.sample(r, d);
-    size_t len;
-    json_object_to_json_string_length(d, JSON_C_TO_STRING_PLAIN, &len);
+    int rc = hp_reporter_write(r, text);
     *cpu = hp_thread_cpu_ns() - c0;
     *wall = hp_mono_ns() - w0;
-    json_object *v;
-    if (json_object_object_get_ex(d, "processes", &v))
-        *procs = json_object_get_int64(v);
-    json_object_put(d);
+    long long n;
+    if (rc == 0 && sscanf(text->p, "{\"processes\":%lld", &n) == 1)
+        *procs = n;
 }
 
 /* A reporter configured as etc/dev.conf's (self, top 3 by cpu) plus opts. */
@@ -147,10 +146,12 @@ static int round_of(const struct mode *m, const char *more, int n, int64_t *cpu,
         return -1;
     }
     int64_t dc, dw;
-    sample(&r, &dc, &dw, procs);
-    sample(&r, &dc, &dw, procs);
+    struct hp_buf text = {0};
+    sample(&r, &text, &dc, &dw, procs);
+    sample(&r, &text, &dc, &dw, procs);
     for (int i = 0; i < n; i++)
-        sample(&r, &cpu[i], &wall[i], procs);
+        sample(&r, &text, &cpu[i], &wall[i], procs);
+    hp_buf_free(&text);
     hp_reporter_process.fini(&r);
     config_destroy(&cfg);
     return 0;

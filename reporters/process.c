@@ -10,7 +10,11 @@
  * only for selected processes, through descriptors kept open while the
  * process stays selected. Previous cpu ticks, I/O bytes and run times live
  * in a pid hash table (reporters/pidtab.h); parsers are in
- * reporters/proc_pid.c.
+ * reporters/proc_pid.c. The message is written as it is made (lib/jw.h),
+ * not built as a json-c tree: a group's sums are kept as numbers while
+ * the watched processes are written and their pids taken from the
+ * selection after, so a sample allocates nothing for its message once the
+ * buffers have grown.
  *
  * Formatting /proc/PID/stat is most of the kernel's cost of a pass, and
  * most processes have not run since the last one. schedstat's first field
@@ -63,6 +67,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
 #include "lib/msg.h"
 #include "lib/regfile.h"
@@ -136,7 +141,6 @@ struct vals {
 struct agg {
     size_t count;
     struct vals sum; /* *_ok: every member had the value */
-    json_object *pids;
 };
 
 struct user {
@@ -1070,42 +1074,42 @@ static void warn_file(bool *flag, const struct hp_procfile *f)
                  strerror(f->last_errno));
 }
 
-static void add_stat(struct proc *p, const struct rec *rc, json_object *o, struct vals *v,
+static void add_stat(struct proc *p, const struct rec *rc, struct hp_jw *o, struct vals *v,
                      double elapsed)
 {
     const struct hp_pidstat *st = &rc->st;
-    hp_json_add_int(o, "pid", st->pid);
-    hp_json_add_int(o, "ppid", st->ppid);
+    hp_jw_int(o, "pid", st->pid);
+    hp_jw_int(o, "ppid", st->ppid);
     char name[sizeof(st->comm)];
     snprintf(name, sizeof(name), "%s", st->comm);
     hp_utf8_sanitize(name);
-    hp_json_add_string(o, "name", name);
-    hp_json_add_string(o, "state", hp_pid_state_names[hp_pid_state_index(st->state)]);
+    hp_jw_string(o, "name", name);
+    hp_jw_string(o, "state", hp_pid_state_names[hp_pid_state_index(st->state)]);
     v->utime = (double)st->utime / (double)p->hz;
     v->stime = (double)st->stime / (double)p->hz;
-    hp_json_add_double(o, "utime", v->utime, 2);
-    hp_json_add_double(o, "stime", v->stime, 2);
+    hp_jw_double(o, "utime", v->utime, 2);
+    hp_jw_double(o, "stime", v->stime, 2);
     v->cpu_ok = rc->delta_known && elapsed > 0;
     if (v->cpu_ok) {
         v->cpu = 100.0 * ((double)rc->delta / (double)p->hz) / elapsed;
-        hp_json_add_double(o, "cpu_percent", v->cpu, 2);
+        hp_jw_double(o, "cpu_percent", v->cpu, 2);
     }
     v->rss = st->rss_pages * (uint64_t)p->page;
     v->vms = st->vsize;
-    hp_json_add_uint(o, "rss", v->rss);
-    hp_json_add_uint(o, "vms", v->vms);
+    hp_jw_uint(o, "rss", v->rss);
+    hp_jw_uint(o, "vms", v->vms);
     if (p->mem_total)
-        hp_json_add_double(o, "memory_percent", hp_percent(v->rss, p->mem_total), 2);
+        hp_jw_double(o, "memory_percent", hp_percent(v->rss, p->mem_total), 2);
     v->threads = st->threads > 0 ? (uint64_t)st->threads : 0;
-    hp_json_add_uint(o, "threads", v->threads);
-    hp_json_add_int(o, "nice", st->nice);
-    hp_json_add_int(o, "priority", st->priority);
+    hp_jw_uint(o, "threads", v->threads);
+    hp_jw_int(o, "nice", st->nice);
+    hp_jw_int(o, "priority", st->priority);
     if (p->btime)
-        hp_json_add_int(o, "start_time",
-                        (int64_t)(p->btime * 1000 + st->starttime * 1000 / (uint64_t)p->hz));
+        hp_jw_int(o, "start_time",
+                  (int64_t)(p->btime * 1000 + st->starttime * 1000 / (uint64_t)p->hz));
 }
 
-static void add_status(struct proc *p, struct slot *s, json_object *o)
+static void add_status(struct proc *p, struct slot *s, struct hp_jw *o)
 {
     const char *t = hp_procfile_read(&s->status, true);
     if (!t) {
@@ -1114,21 +1118,21 @@ static void add_status(struct proc *p, struct slot *s, json_object *o)
     }
     uint32_t ruid, euid;
     if (hp_status_uids(t, &ruid, &euid)) {
-        hp_json_add_uint(o, "uid", euid);
+        hp_jw_uint(o, "uid", euid);
         const char *name = user_name(p, euid);
         if (name)
-            hp_json_add_string(o, "user", name);
+            hp_jw_string(o, "user", name);
     }
     uint64_t n;
     if (hp_find_key_u64(t, "voluntary_ctxt_switches", &n))
-        hp_json_add_uint(o, "ctx_voluntary", n);
+        hp_jw_uint(o, "ctx_voluntary", n);
     if (hp_find_key_u64(t, "nonvoluntary_ctxt_switches", &n))
-        hp_json_add_uint(o, "ctx_involuntary", n);
+        hp_jw_uint(o, "ctx_involuntary", n);
 }
 
 /* Bytes read and written (storage layer) and their rates since the last
  * read of this process's io file. */
-static void add_io(struct proc *p, struct slot *s, const struct rec *rc, json_object *o,
+static void add_io(struct proc *p, struct slot *s, const struct rec *rc, struct hp_jw *o,
                    struct vals *v, int64_t now_ns)
 {
     const char *t = s->io_failed ? NULL : hp_procfile_read(&s->io, true);
@@ -1140,8 +1144,8 @@ static void add_io(struct proc *p, struct slot *s, const struct rec *rc, json_ob
         return;
     }
     v->io_ok = true;
-    hp_json_add_uint(o, "read_bytes", v->rb);
-    hp_json_add_uint(o, "write_bytes", v->wb);
+    hp_jw_uint(o, "read_bytes", v->rb);
+    hp_jw_uint(o, "write_bytes", v->wb);
     struct hp_pident *e = hp_pidtab_put(&p->tab, rc->st.pid);
     if (!e)
         return;
@@ -1150,15 +1154,15 @@ static void add_io(struct proc *p, struct slot *s, const struct rec *rc, json_ob
         v->rrate = (double)(v->rb - e->read_bytes) / dt;
         v->wrate = (double)(v->wb - e->write_bytes) / dt;
         v->rate_ok = true;
-        hp_json_add_double(o, "read_bytes_rate", v->rrate, 1);
-        hp_json_add_double(o, "write_bytes_rate", v->wrate, 1);
+        hp_jw_double(o, "read_bytes_rate", v->rrate, 1);
+        hp_jw_double(o, "write_bytes_rate", v->wrate, 1);
     }
     e->read_bytes = v->rb;
     e->write_bytes = v->wb;
     e->io_ns = now_ns;
 }
 
-static void add_fds(struct proc *p, struct slot *s, json_object *o, struct vals *v)
+static void add_fds(struct proc *p, struct slot *s, struct hp_jw *o, struct vals *v)
 {
     if (s->fd_failed)
         return;
@@ -1173,10 +1177,10 @@ static void add_fds(struct proc *p, struct slot *s, json_object *o, struct vals 
     v->fds = hp_count_fds(s->fd);
     v->fds_ok = v->fds >= 0;
     if (v->fds_ok)
-        hp_json_add_int(o, "fds", v->fds);
+        hp_jw_int(o, "fds", v->fds);
 }
 
-static void add_cmdline(struct proc *p, struct slot *s, json_object *o)
+static void add_cmdline(struct proc *p, struct slot *s, struct hp_jw *o)
 {
     const char *t = hp_procfile_read(&s->cmdline, true);
     if (!t) {
@@ -1188,10 +1192,10 @@ static void add_cmdline(struct proc *p, struct slot *s, json_object *o)
         s->cmdline.buf[p->cmdline_max] = '\0';
     hp_redact_apply(&p->redact, s->cmdline.buf, s->cmdline.cap);
     hp_utf8_sanitize(s->cmdline.buf);
-    hp_json_add_string(o, "cmdline", s->cmdline.buf);
+    hp_jw_string(o, "cmdline", s->cmdline.buf);
 }
 
-static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
+static void add_cmdline_cgroup(struct proc *p, struct slot *s, struct hp_jw *o)
 {
     if (p->opt_cmdline)
         add_cmdline(p, s, o);
@@ -1201,22 +1205,19 @@ static void add_cmdline_cgroup(struct proc *p, struct slot *s, json_object *o)
         warn_file(&p->warned_cgroup, &s->cgroup);
     } else if (hp_cgroup_v2(t, cg, sizeof(cg))) {
         hp_utf8_sanitize(cg);
-        hp_json_add_string(o, "cgroup", cg);
+        hp_jw_string(o, "cgroup", cg);
         if (hp_cgroup_unit(cg, unit, sizeof(unit)))
-            hp_json_add_string(o, "unit", unit);
+            hp_jw_string(o, "unit", unit);
     }
 }
 
 /* ---- sums of groups with aggregate = true ---------------------------------- */
 
-static void agg_add(struct agg *a, const struct vals *v, int32_t pid)
+static void agg_add(struct agg *a, const struct vals *v)
 {
     struct vals *s = &a->sum;
-    if (a->count++ == 0) {
+    if (a->count++ == 0)
         s->cpu_ok = s->io_ok = s->rate_ok = s->fds_ok = true;
-        a->pids = json_object_new_array();
-    }
-    json_object_array_add(a->pids, json_object_new_int(pid));
     s->cpu += v->cpu;
     s->utime += v->utime;
     s->stime += v->stime;
@@ -1234,60 +1235,73 @@ static void agg_add(struct agg *a, const struct vals *v, int32_t pid)
     s->fds_ok &= v->fds_ok;
 }
 
-static json_object *agg_json(const struct proc *p, const struct watch *w, struct agg *a)
+/* A group's sums of the values every member had (count > 0). */
+static void write_sums(const struct proc *p, const struct vals *s, struct hp_jw *o)
 {
-    json_object *o = json_object_new_object();
-    const struct vals *s = &a->sum;
-    hp_json_add_string(o, "watch", w->label);
-    hp_json_add_uint(o, "count", a->count);
-    json_object_object_add(o, "pids", a->pids ? a->pids : json_object_new_array());
-    a->pids = NULL;
-    if (!a->count)
-        return o;
-    hp_json_add_double(o, "utime", s->utime, 2);
-    hp_json_add_double(o, "stime", s->stime, 2);
+    hp_jw_double(o, "utime", s->utime, 2);
+    hp_jw_double(o, "stime", s->stime, 2);
     if (s->cpu_ok)
-        hp_json_add_double(o, "cpu_percent", s->cpu, 2);
-    hp_json_add_uint(o, "rss", s->rss);
-    hp_json_add_uint(o, "vms", s->vms);
+        hp_jw_double(o, "cpu_percent", s->cpu, 2);
+    hp_jw_uint(o, "rss", s->rss);
+    hp_jw_uint(o, "vms", s->vms);
     if (p->mem_total)
-        hp_json_add_double(o, "memory_percent", hp_percent(s->rss, p->mem_total), 2);
-    hp_json_add_uint(o, "threads", s->threads);
+        hp_jw_double(o, "memory_percent", hp_percent(s->rss, p->mem_total), 2);
+    hp_jw_uint(o, "threads", s->threads);
     if (s->io_ok) {
-        hp_json_add_uint(o, "read_bytes", s->rb);
-        hp_json_add_uint(o, "write_bytes", s->wb);
+        hp_jw_uint(o, "read_bytes", s->rb);
+        hp_jw_uint(o, "write_bytes", s->wb);
     }
     if (s->io_ok && s->rate_ok) {
-        hp_json_add_double(o, "read_bytes_rate", s->rrate, 1);
-        hp_json_add_double(o, "write_bytes_rate", s->wrate, 1);
+        hp_jw_double(o, "read_bytes_rate", s->rrate, 1);
+        hp_jw_double(o, "write_bytes_rate", s->wrate, 1);
     }
     if (s->fds_ok)
-        hp_json_add_int(o, "fds", s->fds);
-    return o;
+        hp_jw_int(o, "fds", s->fds);
+}
+
+/* The sums of group wi. Its pids are the selected processes it selects,
+ * in the order of `watched` (agg_add was called for each). */
+static void write_agg(const struct proc *p, size_t wi, struct hp_jw *o)
+{
+    const struct agg *a = &p->aggs[wi];
+    hp_jw_object(o, NULL);
+    hp_jw_string(o, "watch", p->w[wi].label);
+    hp_jw_uint(o, "count", a->count);
+    hp_jw_array(o, "pids");
+    for (size_t i = 0; i < p->n_sel; i++)
+        if (p->sel[i]->groups & (1ull << wi))
+            hp_jw_int(o, NULL, p->sel[i]->st.pid);
+    hp_jw_end(o);
+    if (a->count)
+        write_sums(p, &a->sum, o);
+    hp_jw_end(o);
 }
 
 /* ---- the sample ------------------------------------------------------------ */
 
-static json_object *proc_json(struct proc *p, struct rec *rc, int64_t now_ns, double elapsed)
+/* One selected process into the array `watched`; its values go to the
+ * sums of its groups with aggregate = true. */
+static void write_proc(struct proc *p, struct rec *rc, struct hp_jw *o, int64_t now_ns,
+                       double elapsed)
 {
-    json_object *o = json_object_new_object();
     struct slot *s = &p->slots[rc->slot];
     struct vals v = {0};
+    hp_jw_object(o, NULL);
     add_stat(p, rc, o, &v, elapsed);
     add_status(p, s, o);
     add_io(p, s, rc, o, &v, now_ns);
     add_fds(p, s, o, &v);
     add_cmdline_cgroup(p, s, o);
-    json_object *labels = json_object_new_array();
+    hp_jw_array(o, "watch");
     for (size_t wi = 0; wi < p->n_w; wi++) {
         if (!(rc->groups & (1ull << wi)))
             continue;
-        json_object_array_add(labels, json_object_new_string(p->w[wi].label));
+        hp_jw_string(o, NULL, p->w[wi].label);
         if (p->w[wi].aggregate)
-            agg_add(&p->aggs[wi], &v, rc->st.pid);
+            agg_add(&p->aggs[wi], &v);
     }
-    json_object_object_add(o, "watch", labels);
-    return o;
+    hp_jw_end(o);
+    hp_jw_end(o);
 }
 
 /* Host-wide inputs: boot time (once), total memory, uptime in ticks. */
@@ -1312,18 +1326,36 @@ static void read_host(struct proc *p)
         hp_warn_once(&p->warned_uptime, "process: cannot read %s", p->uptime.path);
 }
 
-static void add_counts(json_object *data, const uint64_t counts[HP_PID_STATES], uint64_t threads,
-                       size_t total)
+static void write_counts(struct hp_jw *data, const uint64_t counts[HP_PID_STATES], uint64_t threads,
+                         size_t total)
 {
-    hp_json_add_uint(data, "processes", total);
-    hp_json_add_uint(data, "threads", threads);
-    json_object *states = json_object_new_object();
+    hp_jw_uint(data, "processes", total);
+    hp_jw_uint(data, "threads", threads);
+    hp_jw_object(data, "states");
     for (int i = 0; i < HP_PID_STATES; i++)
-        hp_json_add_uint(states, hp_pid_state_names[i], counts[i]);
-    json_object_object_add(data, "states", states);
+        hp_jw_uint(data, hp_pid_state_names[i], counts[i]);
+    hp_jw_end(data);
 }
 
-int hp_process_sample_at(struct hp_reporter *r, json_object *data, int64_t now_ns)
+/* The sums of the groups with aggregate = true, in the order of the
+ * groups; no member `aggregates` when there is none. The sums start
+ * again at zero for the next sample. */
+static void write_aggs(struct proc *p, struct hp_jw *data)
+{
+    struct hp_jw_mark none = hp_jw_mark(data);
+    hp_jw_array(data, "aggregates");
+    for (size_t wi = 0; wi < p->n_w; wi++) {
+        if (p->w[wi].aggregate)
+            write_agg(p, wi, data);
+        memset(&p->aggs[wi], 0, sizeof(p->aggs[wi]));
+    }
+    if (hp_jw_empty(data))
+        hp_jw_undo(data, none);
+    else
+        hp_jw_end(data);
+}
+
+int hp_process_write_at(struct hp_reporter *r, struct hp_jw *data, int64_t now_ns)
 {
     struct proc *p = r->priv;
     uint64_t counts[HP_PID_STATES] = {0}, threads = 0;
@@ -1340,21 +1372,12 @@ int hp_process_sample_at(struct hp_reporter *r, json_object *data, int64_t now_n
         return -1;
     }
     double elapsed = p->have_prev ? (double)(now_ns - p->prev_ns) / 1e9 : 0;
-    add_counts(data, counts, threads, p->n_recs);
-    json_object *watched = json_object_new_array();
+    write_counts(data, counts, threads, p->n_recs);
+    hp_jw_array(data, "watched");
     for (size_t i = 0; i < p->n_sel; i++)
-        json_object_array_add(watched, proc_json(p, p->sel[i], now_ns, elapsed));
-    json_object_object_add(data, "watched", watched);
-    json_object *aggs = json_object_new_array();
-    for (size_t wi = 0; wi < p->n_w; wi++) {
-        if (p->w[wi].aggregate)
-            json_object_array_add(aggs, agg_json(p, &p->w[wi], &p->aggs[wi]));
-        memset(&p->aggs[wi], 0, sizeof(p->aggs[wi]));
-    }
-    if (json_object_array_length(aggs))
-        json_object_object_add(data, "aggregates", aggs);
-    else
-        json_object_put(aggs);
+        write_proc(p, p->sel[i], data, now_ns, elapsed);
+    hp_jw_end(data);
+    write_aggs(p, data);
     release_slots(p);
     hp_pidtab_commit(&p->tab);
     p->prev_ns = now_ns;
@@ -1364,9 +1387,9 @@ int hp_process_sample_at(struct hp_reporter *r, json_object *data, int64_t now_n
     return 0;
 }
 
-static int process_sample(struct hp_reporter *r, json_object *data)
+static int process_write(struct hp_reporter *r, struct hp_jw *data)
 {
-    return hp_process_sample_at(r, data, hp_mono_ns());
+    return hp_process_write_at(r, data, hp_mono_ns());
 }
 
 static void process_fini(struct hp_reporter *r)
@@ -1404,6 +1427,6 @@ const struct hp_reporter_ops hp_reporter_process = {
     .needs_prime = true,
     .opts = process_opts,
     .init = process_init,
-    .sample = process_sample,
+    .write = process_write,
     .fini = process_fini,
 };

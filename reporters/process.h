@@ -6,13 +6,13 @@
 
 #include <stdint.h>
 
-#include <json-c/json.h>
-
+#include "lib/jw.h"
 #include "reporters/reporter.h"
 
 extern const struct hp_reporter_ops hp_reporter_process;
 
-/* What sample() does, with now_ns in place of the monotonic clock. */
-int hp_process_sample_at(struct hp_reporter *r, json_object *data, int64_t now_ns);
+/* What write() does, with now_ns in place of the monotonic clock: the
+ * data's members into w (its outer object open). */
+int hp_process_write_at(struct hp_reporter *r, struct hp_jw *w, int64_t now_ns);
 
 #endif

@@ -19,6 +19,8 @@
 #include <cmocka.h>
 
 #include "agent/config.h"
+#include "lib/buf.h"
+#include "lib/jw.h"
 #include "reporters/pidtab.h"
 #include "reporters/proc_pid.h"
 #include "reporters/process.h"
@@ -149,14 +151,20 @@ static void self_is_us(const char *root)
     assert_int_equal(symlink(self, link), 0);
 }
 
+/* One sample at now_ns, written as the scheduler writes it and parsed
+ * into a tree, or NULL when it gave none. */
 static json_object *sample(struct fx *f, int64_t now_ns)
 {
-    json_object *data = json_object_new_object();
-    int rc = hp_process_sample_at(&f->r, data, now_ns);
-    if (rc != 0) {
-        json_object_put(data);
-        return NULL;
-    }
+    struct hp_buf text = {0};
+    struct hp_jw w;
+    hp_jw_start(&w, &text);
+    int rc = hp_process_write_at(&f->r, &w, now_ns);
+    if (hp_jw_finish(&w) != 0)
+        rc = -1;
+    json_object *data = rc == 0 ? json_tokener_parse(text.p) : NULL;
+    if (rc == 0 && !data)
+        fail_msg("not JSON: %s", text.p);
+    hp_buf_free(&text);
     return data;
 }
 
@@ -303,6 +311,75 @@ static void fixture_values(void **state)
     assert_int_equal(num(a, "fds"), 14);
     assert_true(dbl(a, "utime") == 15.0); /* (1000 + 300 + 200) / 100 */
     assert_null(get(a, "read_bytes"));    /* 102's io is missing */
+    json_object_put(d);
+}
+
+/* The keys of object o in their order, "a,b,c"; of an array, its
+ * elements' text. */
+static const char *keys(json_object *o, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (json_object_is_type(o, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, len - l, "%s%s", i ? "," : "",
+                     json_object_get_string(json_object_array_get_idx(o, i)));
+        }
+        return buf;
+    }
+    json_object_object_foreach(o, key, val)
+    {
+        (void)val;
+        size_t l = strlen(buf);
+        snprintf(buf + l, len - l, "%s%s", l ? "," : "", key);
+    }
+    return buf;
+}
+
+/* Members in the order downstream columns follow, every optional one
+ * present (a second sample has the rates); each aggregate lists the pids
+ * of its group as `watched` does, and one that selects nothing has its
+ * label, count and pids only. */
+static void member_order(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(
+        start(f, FIXTURE,
+              "process: { cmdline = true; watch = ( { name = \"nginx\"; "
+              "aggregate = true; }, { pid = 100; label = \"master\"; aggregate = "
+              "true; }, { name = \"none\"; aggregate = true; }, { self = true; } ); };"),
+        0);
+    json_object_put(sample(f, 10 * SEC));
+    json_object *d = sample(f, 12 * SEC);
+    assert_non_null(d);
+    char buf[1024];
+    assert_string_equal(keys(d, buf, sizeof(buf)), "processes,threads,states,watched,aggregates");
+    assert_string_equal(keys(get(d, "states"), buf, sizeof(buf)),
+                        "running,sleeping,disk_sleep,stopped,tracing_stop,zombie,dead,idle,"
+                        "parked,other");
+    assert_string_equal(keys(proc_of(d, 100), buf, sizeof(buf)),
+                        "pid,ppid,name,state,utime,stime,cpu_percent,rss,vms,memory_percent,"
+                        "threads,nice,priority,start_time,uid,user,ctx_voluntary,ctx_involuntary,"
+                        "read_bytes,write_bytes,read_bytes_rate,write_bytes_rate,fds,cmdline,"
+                        "cgroup,unit,watch");
+    assert_string_equal(keys(get(proc_of(d, 100), "watch"), buf, sizeof(buf)), "nginx,master");
+    json_object *aggs = get(d, "aggregates");
+    assert_int_equal(json_object_array_length(aggs), 3);
+    json_object *nginx = json_object_array_get_idx(aggs, 0);
+    assert_string_equal(keys(nginx, buf, sizeof(buf)),
+                        "watch,count,pids,utime,stime,cpu_percent,rss,vms,memory_percent,"
+                        "threads,fds");
+    assert_string_equal(keys(get(nginx, "pids"), buf, sizeof(buf)), "100,101,102");
+    json_object *master = json_object_array_get_idx(aggs, 1);
+    assert_string_equal(keys(master, buf, sizeof(buf)),
+                        "watch,count,pids,utime,stime,cpu_percent,rss,vms,memory_percent,"
+                        "threads,read_bytes,write_bytes,read_bytes_rate,write_bytes_rate,fds");
+    assert_string_equal(keys(get(master, "pids"), buf, sizeof(buf)), "100");
+    json_object *none = json_object_array_get_idx(aggs, 2);
+    assert_string_equal(keys(none, buf, sizeof(buf)), "watch,count,pids");
+    assert_string_equal(str(none, "watch"), "none");
+    assert_int_equal(num(none, "count"), 0);
+    assert_int_equal(json_object_array_length(get(none, "pids")), 0);
     json_object_put(d);
 }
 
@@ -838,6 +915,7 @@ int main(void)
     // clang-format off
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(fixture_values, fresh, cleanup),
+        cmocka_unit_test_setup_teardown(member_order, fresh, cleanup),
         ON_COPY(selectors),
         ON_COPY(two_sample_rates),
         ON_COPY(top_by_cpu),
