@@ -18,11 +18,21 @@
  *               walked with fts(3) at most every `directory_interval`
  *               seconds and reported from the cache in between.
  *
- * Mount points are host paths: statvfs is not redirected by proc_root. */
+ * Mount points are host paths: statvfs is not redirected by proc_root.
+ *
+ * The message is written as it is sampled (lib/jw.h), with no json-c tree,
+ * and is what the tree it replaced serialized to. A key that tree got
+ * twice (a mount point or directory configured twice, a device named twice
+ * in diskstats) kept its first place and took its last value: configured
+ * mount points and directories are measured first, then each written once
+ * at its first place with its last value; the devices' values go to a
+ * buffer of their own (a name seen again replaces its earlier value) and
+ * are copied in, in order, at the end. Buffers live in struct disk:
+ * writing the message allocates nothing once they have grown. */
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "reporters/devtab.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
@@ -67,6 +77,19 @@ struct mnt {
     char *dir, *fsname, *type;
 };
 
+/* A configured mount point and this sample's statvfs of it. */
+struct confmnt {
+    const char *path; /* borrowed from the config; may be NULL */
+    struct statvfs st;
+    bool ok; /* st is this sample's */
+};
+
+/* A device written this sample: its devtab index and its value's text in
+ * dev_text. */
+struct devout {
+    size_t dev, at, len;
+};
+
 struct disk {
     /* options, borrowed from the config */
     const config_setting_t *mounts_opt, *devices, *exclude_devices, *directories;
@@ -77,6 +100,10 @@ struct disk {
     int64_t prev_ns;
     struct watched *dirs;
     int ndirs;
+    bool dirs_twice; /* a directory is configured twice */
+    struct confmnt *conf;
+    int nconf;
+    bool conf_twice; /* a mount point is configured twice */
     int64_t dir_interval_ns;
     bool warned_mounts, warned_diskstats;
     char warned_statvfs[8][128]; /* mount points already warned about (first few) */
@@ -88,6 +115,12 @@ struct disk {
     bool mounts_ok;   /* the last read of mounts succeeded */
     bool mounts_proc; /* mounts is procfs's: poll() reports changes */
     bool real_ok;     /* real[] is from the current text */
+    size_t *shown;    /* indexes of real[] written this sample */
+    size_t nshown, capshown;
+    /* the devices of this sample: values (elements of an array) and order */
+    struct hp_buf dev_text;
+    struct devout *out;
+    size_t nout, capout;
 };
 
 static const char *const default_exclude[] = {"loop*", "ram*", NULL};
@@ -119,12 +152,28 @@ static const struct hp_opt disk_opts[] = {
     {0},
 };
 
+static void disk_fini(struct hp_reporter *r);
+
+/* Does a STRINGS setting hold a string twice? */
+static bool strs_twice(const config_setting_t *s)
+{
+    int n = hp_strs_count(s);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            const char *a = hp_strs_at(s, i), *b = hp_strs_at(s, j);
+            if (a && b && strcmp(a, b) == 0)
+                return true;
+        }
+    return false;
+}
+
 static int disk_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
 {
     (void)errs;
     struct disk *d = calloc(1, sizeof(*d));
     if (!d)
         return -1;
+    r->priv = d;
     char path[512];
     hp_procfile_init(&d->mounts, hp_proc_path(r, path, sizeof(path), "self/mounts"));
     hp_procfile_init(&d->filesystems, hp_proc_path(r, path, sizeof(path), "filesystems"));
@@ -134,14 +183,39 @@ static int disk_init(struct hp_reporter *r, const config_setting_t *cfg, struct 
         .include = d->devices, .exclude = d->exclude_devices, .default_exclude = default_exclude};
     d->dir_interval_ns = (int64_t)(d->dir_interval * 1e9);
     d->ndirs = hp_strs_count(d->directories);
-    if (d->ndirs && !(d->dirs = calloc((size_t)d->ndirs, sizeof(*d->dirs)))) {
-        free(d);
+    d->nconf = hp_strs_count(d->mounts_opt);
+    if ((d->ndirs && !(d->dirs = calloc((size_t)d->ndirs, sizeof(*d->dirs)))) ||
+        (d->nconf && !(d->conf = calloc((size_t)d->nconf, sizeof(*d->conf))))) {
+        disk_fini(r);
         return -1;
     }
     for (int i = 0; i < d->ndirs; i++)
         d->dirs[i].path = hp_strs_at(d->directories, i);
-    r->priv = d;
+    for (int i = 0; i < d->nconf; i++)
+        d->conf[i].path = hp_strs_at(d->mounts_opt, i);
+    d->dirs_twice = strs_twice(d->directories);
+    d->conf_twice = strs_twice(d->mounts_opt);
     return 0;
+}
+
+/* Entries i and j of a list: is j measured and named as i? */
+typedef bool same_fn(const struct disk *d, int i, int j);
+
+/* Which entry's value to write at entry i's place, or -1 for none there:
+ * a key added twice to a json-c object kept the place of its first
+ * measured entry and took the value of its last. */
+static int keep_at(const struct disk *d, int i, int n, bool twice, same_fn *same)
+{
+    if (!twice)
+        return i;
+    for (int j = 0; j < i; j++)
+        if (same(d, i, j))
+            return -1;
+    int k = i;
+    for (int j = i + 1; j < n; j++)
+        if (same(d, i, j))
+            k = j;
+    return k;
 }
 
 /* ---- filesystems ---- */
@@ -168,19 +242,6 @@ static bool real_fs(const char *fslist, const char *fstype, const char *device)
     return false;
 }
 
-static bool device_seen(json_object *fss, const char *device)
-{
-    json_object_object_foreach(fss, key, val)
-    {
-        (void)key;
-        json_object *dev;
-        if (json_object_object_get_ex(val, "device", &dev) &&
-            strcmp(json_object_get_string(dev), device) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Warn once per mount point (for the first few distinct ones). */
 static void warn_statvfs(struct disk *d, const char *mnt, int err)
 {
@@ -195,36 +256,39 @@ static void warn_statvfs(struct disk *d, const char *mnt, int err)
     }
 }
 
-/* One filesystem as psutil.disk_usage (used / (used + avail)) plus inodes.
- * NULL when statvfs fails. */
-static json_object *fs_object(struct disk *d, const char *mnt, const char *device,
-                              const char *fstype)
+/* statvfs of mount point mnt; false (warned) when it fails. */
+static bool fs_stat(struct disk *d, const char *mnt, struct statvfs *st)
 {
-    struct statvfs st;
-    if (statvfs(mnt, &st) != 0) {
-        warn_statvfs(d, mnt, errno);
-        return NULL;
-    }
-    uint64_t bs = st.f_frsize ? st.f_frsize : st.f_bsize;
-    uint64_t total = st.f_blocks * bs, avail = st.f_bavail * bs;
-    uint64_t used = (st.f_blocks - st.f_bfree) * bs;
-    json_object *o = json_object_new_object();
+    if (statvfs(mnt, st) == 0)
+        return true;
+    warn_statvfs(d, mnt, errno);
+    return false;
+}
+
+/* One filesystem as psutil.disk_usage (used / (used + avail)) plus inodes. */
+static void write_fs(struct hp_jw *w, const char *mnt, const struct statvfs *st, const char *device,
+                     const char *fstype)
+{
+    uint64_t bs = st->f_frsize ? st->f_frsize : st->f_bsize;
+    uint64_t total = st->f_blocks * bs, avail = st->f_bavail * bs;
+    uint64_t used = (st->f_blocks - st->f_bfree) * bs;
+    hp_jw_object(w, mnt);
     if (device)
-        hp_json_add_string(o, "device", device);
+        hp_jw_string(w, "device", device);
     if (fstype)
-        hp_json_add_string(o, "fstype", fstype);
-    hp_json_add_uint(o, "total", total);
-    hp_json_add_uint(o, "used", used);
-    hp_json_add_uint(o, "free", avail);
-    hp_json_add_double(o, "percent", hp_percent(used, used + avail), 1);
-    if (st.f_files) {
-        uint64_t iused = st.f_files - st.f_ffree;
-        hp_json_add_uint(o, "inodes_total", st.f_files);
-        hp_json_add_uint(o, "inodes_used", iused);
-        hp_json_add_uint(o, "inodes_free", st.f_favail);
-        hp_json_add_double(o, "inodes_percent", hp_percent(iused, iused + st.f_favail), 1);
+        hp_jw_string(w, "fstype", fstype);
+    hp_jw_uint(w, "total", total);
+    hp_jw_uint(w, "used", used);
+    hp_jw_uint(w, "free", avail);
+    hp_jw_double(w, "percent", hp_percent(used, used + avail), 1);
+    if (st->f_files) {
+        uint64_t iused = st->f_files - st->f_ffree;
+        hp_jw_uint(w, "inodes_total", st->f_files);
+        hp_jw_uint(w, "inodes_used", iused);
+        hp_jw_uint(w, "inodes_free", st->f_favail);
+        hp_jw_double(w, "inodes_percent", hp_percent(iused, iused + st->f_favail), 1);
     }
-    return o;
+    hp_jw_end(w);
 }
 
 /* A stream over the mounts text for getmntent_r (which decodes the \040
@@ -289,24 +353,61 @@ static int real_build(struct disk *d, const char *mounts)
     }
     if (f)
         fclose(f);
+    if (rc == 0 && hp_grow(&d->shown, &d->capshown, d->nreal, sizeof(*d->shown)) != 0)
+        rc = -1;
     if (rc)
         real_clear(d);
     d->real_ok = rc == 0;
     return rc;
 }
 
+/* Is m's device or mount point one of a filesystem written already? */
+static bool shown_already(const struct disk *d, const struct mnt *m)
+{
+    for (size_t i = 0; i < d->nshown; i++) {
+        const struct mnt *s = &d->real[d->shown[i]];
+        if (strcmp(s->fsname, m->fsname) == 0 || strcmp(s->dir, m->dir) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Every real filesystem of the mount table, one per device. */
-static void add_real_filesystems(struct disk *d, const char *mounts, json_object *fss)
+static void write_real_filesystems(struct disk *d, const char *mounts, struct hp_jw *w)
 {
     if (!d->real_ok && real_build(d, mounts) != 0)
         return;
+    d->nshown = 0;
     for (size_t i = 0; i < d->nreal; i++) {
         const struct mnt *m = &d->real[i];
-        if (device_seen(fss, m->fsname) || json_object_object_get_ex(fss, m->dir, NULL))
+        struct statvfs st;
+        if (shown_already(d, m) || !fs_stat(d, m->dir, &st))
             continue;
-        json_object *o = fs_object(d, m->dir, m->fsname, m->type);
-        if (o)
-            json_object_object_add(fss, m->dir, o);
+        write_fs(w, m->dir, &st, m->fsname, m->type);
+        d->shown[d->nshown++] = i; /* capshown >= nreal (real_build) */
+    }
+}
+
+static bool same_mount(const struct disk *d, int i, int j)
+{
+    return d->conf[j].ok && strcmp(d->conf[i].path, d->conf[j].path) == 0;
+}
+
+/* The configured mount points, each once (keep_at). */
+static void write_configured(struct disk *d, const char *mounts, struct hp_jw *w)
+{
+    for (int i = 0; i < d->nconf; i++) {
+        struct confmnt *c = &d->conf[i];
+        c->ok = c->path && fs_stat(d, c->path, &c->st);
+    }
+    char dev[256], type[256];
+    for (int i = 0; i < d->nconf; i++) {
+        const struct confmnt *c = &d->conf[i];
+        int k = c->ok ? keep_at(d, i, d->nconf, d->conf_twice, same_mount) : -1;
+        if (k < 0)
+            continue;
+        bool known = mounts && find_mount(mounts, c->path, dev, type, sizeof(type));
+        write_fs(w, c->path, &d->conf[k].st, known ? dev : NULL, known ? type : NULL);
     }
 }
 
@@ -337,69 +438,96 @@ static const char *mounts_text(struct disk *d)
     return t;
 }
 
-static void add_filesystems(struct disk *d, json_object *data)
+/* "filesystems", even empty, unless there is neither a mount table nor a
+ * configured mount point. */
+static void write_filesystems(struct disk *d, struct hp_jw *w)
 {
     const char *mounts = mounts_text(d);
     if (!mounts)
         hp_warn_once(&d->warned_mounts, "disk: cannot read %s", d->mounts.path);
-    json_object *fss = json_object_new_object();
-    char dev[256], type[256];
-    int nconf = hp_strs_count(d->mounts_opt);
-    for (int i = 0; i < nconf; i++) { /* configured mount points */
-        const char *m = hp_strs_at(d->mounts_opt, i);
-        bool known = m && mounts && find_mount(mounts, m, dev, type, sizeof(type));
-        json_object *o = m ? fs_object(d, m, known ? dev : NULL, known ? type : NULL) : NULL;
-        if (o)
-            json_object_object_add(fss, m, o);
-    }
-    if (!nconf && mounts)
-        add_real_filesystems(d, mounts, fss);
-    if (mounts || nconf)
-        json_object_object_add(data, "filesystems", fss);
+    if (!mounts && !d->nconf)
+        return;
+    hp_jw_object(w, "filesystems");
+    if (d->nconf)
+        write_configured(d, mounts, w);
     else
-        json_object_put(fss);
+        write_real_filesystems(d, mounts, w);
+    hp_jw_end(w);
 }
 
 /* ---- block devices ---- */
 
-static void dev_rates(json_object *o, const struct hp_dev *b, const uint64_t v[NDISK], double secs)
+static void dev_rates(struct hp_jw *o, const struct hp_dev *b, const uint64_t v[NDISK], double secs)
 {
     for (int i = 0; i < NDISK; i++)
         if (i != D_INPROG && v[i] < b->v[i])
             return;
-    hp_json_add_double(o, "read_count_per_sec", (double)(v[D_READS] - b->v[D_READS]) / secs, 1);
-    hp_json_add_double(o, "write_count_per_sec", (double)(v[D_WRITES] - b->v[D_WRITES]) / secs, 1);
-    hp_json_add_double(o, "read_bytes_per_sec", (double)(v[D_RSECT] - b->v[D_RSECT]) * 512.0 / secs,
-                       1);
-    hp_json_add_double(o, "write_bytes_per_sec",
-                       (double)(v[D_WSECT] - b->v[D_WSECT]) * 512.0 / secs, 1);
+    hp_jw_double(o, "read_count_per_sec", (double)(v[D_READS] - b->v[D_READS]) / secs, 1);
+    hp_jw_double(o, "write_count_per_sec", (double)(v[D_WRITES] - b->v[D_WRITES]) / secs, 1);
+    hp_jw_double(o, "read_bytes_per_sec", (double)(v[D_RSECT] - b->v[D_RSECT]) * 512.0 / secs, 1);
+    hp_jw_double(o, "write_bytes_per_sec", (double)(v[D_WSECT] - b->v[D_WSECT]) * 512.0 / secs, 1);
     double busy = (double)(v[D_BUSY] - b->v[D_BUSY]) / 10.0 / secs; /* ms -> percent */
-    hp_json_add_double(o, "busy_percent", busy > 100.0 ? 100.0 : busy, 1);
+    hp_jw_double(o, "busy_percent", busy > 100.0 ? 100.0 : busy, 1);
 }
 
-static json_object *dev_object(struct hp_devtab *t, struct hp_dev *b, const uint64_t v[NDISK],
-                               double secs)
+static void dev_object(struct hp_jw *o, struct hp_devtab *t, struct hp_dev *b,
+                       const uint64_t v[NDISK], double secs)
 {
-    json_object *o = json_object_new_object();
-    hp_json_add_uint(o, "read_count", v[D_READS]);
-    hp_json_add_uint(o, "write_count", v[D_WRITES]);
-    hp_json_add_uint(o, "read_merged_count", v[D_RMERGED]);
-    hp_json_add_uint(o, "write_merged_count", v[D_WMERGED]);
-    hp_json_add_uint(o, "read_bytes", v[D_RSECT] * 512);
-    hp_json_add_uint(o, "write_bytes", v[D_WSECT] * 512);
-    hp_json_add_uint(o, "read_time_ms", v[D_RMS]);
-    hp_json_add_uint(o, "write_time_ms", v[D_WMS]);
-    hp_json_add_uint(o, "busy_time_ms", v[D_BUSY]);
+    hp_jw_object(o, NULL);
+    hp_jw_uint(o, "read_count", v[D_READS]);
+    hp_jw_uint(o, "write_count", v[D_WRITES]);
+    hp_jw_uint(o, "read_merged_count", v[D_RMERGED]);
+    hp_jw_uint(o, "write_merged_count", v[D_WMERGED]);
+    hp_jw_uint(o, "read_bytes", v[D_RSECT] * 512);
+    hp_jw_uint(o, "write_bytes", v[D_WSECT] * 512);
+    hp_jw_uint(o, "read_time_ms", v[D_RMS]);
+    hp_jw_uint(o, "write_time_ms", v[D_WMS]);
+    hp_jw_uint(o, "busy_time_ms", v[D_BUSY]);
     /* Deprecated names of the same values (no unit in the name), kept for
      * envelope version 1's subscribers: removed at version 2. */
-    hp_json_add_uint(o, "read_time", v[D_RMS]);
-    hp_json_add_uint(o, "write_time", v[D_WMS]);
-    hp_json_add_uint(o, "busy_time", v[D_BUSY]);
-    hp_json_add_uint(o, "in_progress", v[D_INPROG]);
+    hp_jw_uint(o, "read_time", v[D_RMS]);
+    hp_jw_uint(o, "write_time", v[D_WMS]);
+    hp_jw_uint(o, "busy_time", v[D_BUSY]);
+    hp_jw_uint(o, "in_progress", v[D_INPROG]);
     if (hp_dev_has_prev(t, b) && secs > 0)
         dev_rates(o, b, v, secs);
     hp_dev_seen(t, b, v, NDISK);
-    return o;
+    hp_jw_end(o);
+}
+
+/* The entry of out for device index dev: its own when an earlier line of
+ * this sample had the same name (its value is replaced, its place kept),
+ * else a new one. NULL when out of memory. */
+static struct devout *dev_out(struct disk *d, size_t dev, bool again)
+{
+    for (size_t i = 0; again && i < d->nout; i++)
+        if (d->out[i].dev == dev)
+            return &d->out[i];
+    if (hp_grow(&d->out, &d->capout, d->nout + 1, sizeof(*d->out)) != 0)
+        return NULL;
+    d->out[d->nout] = (struct devout){.dev = dev};
+    return &d->out[d->nout++];
+}
+
+/* Device b's value as the next element of vals (in dev_text), noted in
+ * out. */
+static void dev_value(struct disk *d, struct hp_jw *vals, struct hp_dev *b, const uint64_t v[NDISK],
+                      double secs)
+{
+    bool again = b->gen == d->devs.gen; /* seen by this sample already */
+    size_t at = d->dev_text.len;
+    dev_object(vals, &d->devs, b, v, secs);
+    if (vals->failed)
+        return;
+    if (d->dev_text.p[at] == ',') /* the element's separator */
+        at++;
+    struct devout *o = dev_out(d, (size_t)(b - d->devs.devs), again);
+    if (!o) {
+        vals->failed = true;
+        return;
+    }
+    o->at = at;
+    o->len = d->dev_text.len - at;
 }
 
 /* "major minor name c0 c1 ..." -> name and the first NDISK counters. */
@@ -421,7 +549,18 @@ static bool parse_diskstats_line(const char *p, char *name, size_t len, uint64_t
     return n > 0;
 }
 
-static void add_devices(struct disk *d, json_object *data)
+/* "devices", from the values in dev_text in the order of out. */
+static void write_devices_from(struct disk *d, struct hp_jw *w)
+{
+    hp_jw_object(w, "devices");
+    for (size_t i = 0; i < d->nout; i++) {
+        const struct devout *o = &d->out[i];
+        hp_jw_raw(w, d->devs.devs[o->dev].name, d->dev_text.p + o->at, o->len);
+    }
+    hp_jw_end(w);
+}
+
+static void write_devices(struct disk *d, struct hp_jw *w)
 {
     const char *p = hp_procfile_read(&d->diskstats, true);
     int64_t now = hp_mono_ns();
@@ -433,7 +572,9 @@ static void add_devices(struct disk *d, json_object *data)
     double secs = d->prev_ns ? (double)(now - d->prev_ns) / 1e9 : 0;
     d->prev_ns = now;
     hp_devtab_begin(&d->devs);
-    json_object *devs = json_object_new_object();
+    struct hp_jw vals;
+    hp_jw_start_array(&vals, &d->dev_text);
+    d->nout = 0;
     char name[HP_DEV_NAME];
     uint64_t v[NDISK];
     do {
@@ -441,12 +582,15 @@ static void add_devices(struct disk *d, json_object *data)
                                ? hp_devtab_lookup(&d->devs, name)
                                : NULL;
         if (b && b->wanted)
-            json_object_object_add(devs, name, dev_object(&d->devs, b, v, secs));
+            dev_value(d, &vals, b, v, secs);
         else if (b)
             hp_dev_seen(&d->devs, b, NULL, 0);
     } while (hp_next_line(&p));
+    if (hp_jw_finish(&vals) != 0)
+        w->failed = true; /* out of memory: no message rather than one without devices */
+    else
+        write_devices_from(d, w); /* before forget, which moves the devices */
     hp_devtab_forget(&d->devs);
-    json_object_object_add(data, "devices", devs);
 }
 
 /* ---- watched directories ---- */
@@ -487,39 +631,50 @@ static void walk(struct watched *w)
     fts_close(fts);
 }
 
-static void add_directories(struct disk *d, json_object *data)
+static bool same_dir(const struct disk *d, int i, int j)
+{
+    return d->dirs[j].ok && strcmp(d->dirs[i].path, d->dirs[j].path) == 0;
+}
+
+/* "directories", even empty, when some are configured: the trees due are
+ * walked first, then each is written once (keep_at). */
+static void write_directories(struct disk *d, struct hp_jw *w)
 {
     if (!d->ndirs)
         return;
-    json_object *dirs = json_object_new_object();
     int64_t now = hp_mono_ns();
     for (int i = 0; i < d->ndirs; i++) {
-        struct watched *w = &d->dirs[i];
-        if (!w->walked_ns || now - w->walked_ns >= d->dir_interval_ns) {
-            walk(w);
-            w->walked_ns = hp_mono_ns();
-            w->walked_ms = hp_real_ms();
+        struct watched *t = &d->dirs[i];
+        if (!t->walked_ns || now - t->walked_ns >= d->dir_interval_ns) {
+            walk(t);
+            t->walked_ns = hp_mono_ns();
+            t->walked_ms = hp_real_ms();
         }
-        if (!w->ok)
-            continue;
-        json_object *o = json_object_new_object();
-        hp_json_add_uint(o, "size", w->size);
-        hp_json_add_uint(o, "files", w->files);
-        hp_json_add_uint(o, "dirs", w->dirs);
-        hp_json_add_uint(o, "errors", w->errors);
-        hp_json_add_int(o, "walked", w->walked_ms);
-        json_object_object_add(dirs, w->path, o);
     }
-    json_object_object_add(data, "directories", dirs);
+    hp_jw_object(w, "directories");
+    for (int i = 0; i < d->ndirs; i++) {
+        int k = d->dirs[i].ok ? keep_at(d, i, d->ndirs, d->dirs_twice, same_dir) : -1;
+        if (k < 0)
+            continue;
+        const struct watched *t = &d->dirs[k];
+        hp_jw_object(w, d->dirs[i].path);
+        hp_jw_uint(w, "size", t->size);
+        hp_jw_uint(w, "files", t->files);
+        hp_jw_uint(w, "dirs", t->dirs);
+        hp_jw_uint(w, "errors", t->errors);
+        hp_jw_int(w, "walked", t->walked_ms);
+        hp_jw_end(w);
+    }
+    hp_jw_end(w);
 }
 
-static int disk_sample(struct hp_reporter *r, json_object *data)
+static int disk_write(struct hp_reporter *r, struct hp_jw *w)
 {
     struct disk *d = r->priv;
-    add_filesystems(d, data);
-    add_devices(d, data);
-    add_directories(d, data);
-    return json_object_object_length(data) ? 0 : -1;
+    write_filesystems(d, w);
+    write_devices(d, w);
+    write_directories(d, w);
+    return hp_jw_empty(w) ? -1 : 0;
 }
 
 static void disk_fini(struct hp_reporter *r)
@@ -531,9 +686,13 @@ static void disk_fini(struct hp_reporter *r)
     hp_procfile_fini(&d->filesystems);
     real_clear(d);
     free(d->real);
+    free(d->shown);
     hp_procfile_fini(&d->diskstats);
     hp_devtab_free(&d->devs);
+    hp_buf_free(&d->dev_text);
+    free(d->out);
     free(d->dirs);
+    free(d->conf);
     free(d);
     r->priv = NULL;
 }
@@ -545,6 +704,6 @@ const struct hp_reporter_ops hp_reporter_disk = {
     .needs_prime = true,
     .opts = disk_opts,
     .init = disk_init,
-    .sample = disk_sample,
+    .write = disk_write,
     .fini = disk_fini,
 };
