@@ -5,6 +5,8 @@
 #include "reporters/reporter.h"
 
 #include "lib/buf.h"
+#include "lib/json_read.h"
+#include "lib/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -62,13 +64,40 @@ int hp_reporter_write(struct hp_reporter *r, struct hp_buf *text)
     return rc == 0 && s ? 0 : -1;
 }
 
+/* The first key that an object in n's subtree has twice, or NULL. */
+static const char *repeated_key(const struct hp_json *j, const struct hp_jnode *n)
+{
+    for (const struct hp_jnode *c = hp_json_child(j, n); c; c = hp_json_next(j, c)) {
+        for (const struct hp_jnode *d = hp_json_next(j, c); d && c->key; d = hp_json_next(j, d))
+            if (c->klen == d->klen && memcmp(c->key, d->key, c->klen) == 0)
+                return c->key;
+        const char *k = c->type == HP_JOBJECT || c->type == HP_JARRAY ? repeated_key(j, c) : NULL;
+        if (k)
+            return k;
+    }
+    return NULL;
+}
+
+/* A writer's text that json-c would read without complaint but that is
+ * wrong: a key written twice (json-c would keep one, hiding the other from
+ * a test). Logged; true when found. */
+static bool text_is_wrong(const struct hp_reporter *r, const struct hp_buf *text)
+{
+    struct hp_json j = {.any_bytes = true};
+    const char *k = NULL;
+    if (hp_json_parse(&j, text->p, text->len) == 0 && (k = repeated_key(&j, hp_json_root(&j))))
+        hp_err("%s: the message has the key \"%s\" twice in one object", r->ops->name, k);
+    hp_json_free(&j);
+    return k != NULL;
+}
+
 int hp_reporter_sample(struct hp_reporter *r, json_object *data)
 {
     if (!r->ops->write)
         return r->ops->sample(r, data);
     struct hp_buf text = {0};
     int rc = hp_reporter_write(r, &text);
-    json_object *o = text.p ? json_tokener_parse(text.p) : NULL;
+    json_object *o = text.p && !text_is_wrong(r, &text) ? json_tokener_parse(text.p) : NULL;
     if (!o && rc == 0)
         rc = -1;
     if (o) {

@@ -102,7 +102,8 @@ const struct hp_reporter_ops *hp_reporter_find(const char *name);
 int hp_reporter_write(struct hp_reporter *r, struct hp_buf *text);
 /* Sample r once into the object data, whichever it has: a writer's text is
  * parsed (tests, fuzzers, benchmarks). The reporter's return value, or -1
- * when the text cannot be made or parsed. */
+ * when the text cannot be made or parsed, or has a key twice in one object
+ * (a bug that parsing would hide: logged). */
 int hp_reporter_sample(struct hp_reporter *r, json_object *data);
 
 /* Join proc_root/sys_root with a relative path into buf; returns buf. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_jw.c -- the JSON writer writes, byte for byte, what json-c writes
  * for the tree the hp_json_add_* helpers build with the same calls; marks
- * undo; misuse fails the text instead of writing bad JSON. */
+ * undo; misuse fails the text instead of writing bad JSON; a reporter of
+ * either kind gives the same text and tree. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 
 #include "lib/jw.h"
 #include "lib/msg.h"
+#include "reporters/reporter.h"
 
 #define FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -219,6 +221,62 @@ static void misuse_fails_the_text(void **state)
     hp_buf_free(&b);
 }
 
+/* Reporters of both kinds, as hp_reporter_write and hp_reporter_sample
+ * see them: a writer, a tree builder, and a writer with a bug. */
+static int write_ok(struct hp_reporter *r, struct hp_jw *w)
+{
+    (void)r;
+    hp_jw_int(w, "a", 1);
+    hp_jw_object(w, "o");
+    hp_jw_string(w, "s", "x/y");
+    hp_jw_end(w);
+    return 0;
+}
+
+static int sample_ok(struct hp_reporter *r, json_object *data)
+{
+    (void)r;
+    hp_json_add_int(data, "a", 1);
+    json_object *o = json_object_new_object();
+    hp_json_add_string(o, "s", "x/y");
+    json_object_object_add(data, "o", o);
+    return 0;
+}
+
+static int write_twice(struct hp_reporter *r, struct hp_jw *w)
+{
+    (void)r;
+    hp_jw_object(w, "o");
+    hp_jw_int(w, "k", 1);
+    hp_jw_int(w, "k", 2);
+    hp_jw_end(w);
+    return 0;
+}
+
+static void reporters_of_both_kinds(void **state)
+{
+    (void)state;
+    const struct hp_reporter_ops ops[] = {
+        {.name = "writer", .write = write_ok},
+        {.name = "tree", .sample = sample_ok},
+        {.name = "twice", .write = write_twice},
+    };
+    struct hp_buf b = {0};
+    for (size_t i = 0; i < 3; i++) {
+        struct hp_reporter r = {.ops = &ops[i]};
+        int rc = hp_reporter_write(&r, &b);
+        assert_int_equal(rc, 0);
+        assert_string_equal(b.p, i < 2 ? "{\"a\":1,\"o\":{\"s\":\"x/y\"}}"
+                                       : "{\"o\":{\"k\":1,\"k\":2}}");
+        json_object *d = json_object_new_object();
+        rc = hp_reporter_sample(&r, d);
+        assert_int_equal(rc, i < 2 ? 0 : -1); /* a key twice is a bug, not a tree */
+        assert_int_equal(json_object_object_length(d), i < 2 ? 2 : 0);
+        json_object_put(d);
+    }
+    hp_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +285,7 @@ int main(void)
         cmocka_unit_test(containers_nest_as_json_c),
         cmocka_unit_test(undo_forgets_what_followed),
         cmocka_unit_test(misuse_fails_the_text),
+        cmocka_unit_test(reporters_of_both_kinds),
     };
     return cmocka_run_group_tests_name("jw", tests, NULL, NULL);
 }
