@@ -6,10 +6,14 @@
  * SReclaimable (psutil's definition); available is MemAvailable, and
  * percent = (total - available) / total * 100. Swap-in/out are the
  * pswpin/pswpout page counters times the page size: raw totals, and per
- * second over the time since the previous sample. */
+ * second over the time since the previous sample.
+ *
+ * The message is written as it is read (lib/jw.h), with no json-c tree; the
+ * swap object, which has no members when neither /proc/meminfo nor
+ * /proc/vmstat gives any, is then taken back out (hp_jw_undo). */
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
@@ -54,7 +58,7 @@ static uint64_t kb(const char *buf, const char *key, bool *found)
     return v * 1024;
 }
 
-static int add_memory(struct mem *m, const char *s, json_object *data)
+static int add_memory(struct mem *m, const char *s, struct hp_jw *data)
 {
     bool ok = true, avail_ok = true;
     uint64_t total = kb(s, "MemTotal", &ok);
@@ -75,36 +79,35 @@ static int add_memory(struct mem *m, const char *s, json_object *data)
         avail = total;
     uint64_t used =
         nfree + buffers + cached <= total ? total - nfree - buffers - cached : total - nfree;
-    hp_json_add_uint(data, "total", total);
-    hp_json_add_uint(data, "available", avail);
-    hp_json_add_uint(data, "used", used);
-    hp_json_add_uint(data, "free", nfree);
-    hp_json_add_double(data, "percent", hp_percent(total - avail, total), 1);
-    hp_json_add_uint(data, "buffers", buffers);
-    hp_json_add_uint(data, "cached", cached);
-    hp_json_add_uint(data, "shared", shared);
+    hp_jw_uint(data, "total", total);
+    hp_jw_uint(data, "available", avail);
+    hp_jw_uint(data, "used", used);
+    hp_jw_uint(data, "free", nfree);
+    hp_jw_double(data, "percent", hp_percent(total - avail, total), 1);
+    hp_jw_uint(data, "buffers", buffers);
+    hp_jw_uint(data, "cached", cached);
+    hp_jw_uint(data, "shared", shared);
     return 0;
 }
 
-static json_object *swap_object(const char *meminfo)
+/* The swap object's sizes, when meminfo has them. */
+static void add_swap_sizes(const char *meminfo, struct hp_jw *swap)
 {
     bool ok = true;
     uint64_t total = kb(meminfo, "SwapTotal", &ok);
     uint64_t nfree = kb(meminfo, "SwapFree", &ok);
-    json_object *o = json_object_new_object();
     if (!ok)
-        return o;
+        return;
     if (nfree > total)
         nfree = total;
-    hp_json_add_uint(o, "total", total);
-    hp_json_add_uint(o, "used", total - nfree);
-    hp_json_add_uint(o, "free", nfree);
-    hp_json_add_double(o, "percent", hp_percent(total - nfree, total), 1);
-    return o;
+    hp_jw_uint(swap, "total", total);
+    hp_jw_uint(swap, "used", total - nfree);
+    hp_jw_uint(swap, "free", nfree);
+    hp_jw_double(swap, "percent", hp_percent(total - nfree, total), 1);
 }
 
 /* sin/sout from vmstat, with rates when the previous sample is usable. */
-static void add_swap_io(struct mem *m, json_object *swap)
+static void add_swap_io(struct mem *m, struct hp_jw *swap)
 {
     const char *v = hp_procfile_read(&m->vmstat, true);
     int64_t now = hp_mono_ns();
@@ -118,36 +121,37 @@ static void add_swap_io(struct mem *m, json_object *swap)
     }
     in *= m->page;
     out *= m->page;
-    hp_json_add_uint(swap, "sin", in);
-    hp_json_add_uint(swap, "sout", out);
+    hp_jw_uint(swap, "sin", in);
+    hp_jw_uint(swap, "sout", out);
     double secs = (double)(now - m->prev_ns) / 1e9;
     if (m->prev_ns && secs > 0 && in >= m->sin && out >= m->sout) {
-        hp_json_add_double(swap, "sin_per_sec", (double)(in - m->sin) / secs, 1);
-        hp_json_add_double(swap, "sout_per_sec", (double)(out - m->sout) / secs, 1);
+        hp_jw_double(swap, "sin_per_sec", (double)(in - m->sin) / secs, 1);
+        hp_jw_double(swap, "sout_per_sec", (double)(out - m->sout) / secs, 1);
     }
     m->sin = in;
     m->sout = out;
     m->prev_ns = now;
 }
 
-static int mem_sample(struct hp_reporter *r, json_object *data)
+/* The memory members, then "swap" when it has any member. */
+static int mem_write(struct hp_reporter *r, struct hp_jw *data)
 {
     struct mem *m = r->priv;
     const char *s = hp_procfile_read(&m->meminfo, true);
-    json_object *swap;
-    if (s) {
+    if (s)
         add_memory(m, s, data);
-        swap = swap_object(s);
-    } else {
-        hp_warn_once(&m->warned_meminfo, "mem: cannot read %s", m->meminfo.path);
-        swap = json_object_new_object();
-    }
-    add_swap_io(m, swap);
-    if (json_object_object_length(swap))
-        json_object_object_add(data, "swap", swap);
     else
-        json_object_put(swap);
-    return json_object_object_length(data) ? 0 : -1;
+        hp_warn_once(&m->warned_meminfo, "mem: cannot read %s", m->meminfo.path);
+    struct hp_jw_mark before_swap = hp_jw_mark(data);
+    hp_jw_object(data, "swap");
+    if (s)
+        add_swap_sizes(s, data);
+    add_swap_io(m, data);
+    if (hp_jw_empty(data))
+        hp_jw_undo(data, before_swap);
+    else
+        hp_jw_end(data);
+    return hp_jw_empty(data) ? -1 : 0;
 }
 
 static void mem_fini(struct hp_reporter *r)
@@ -167,6 +171,6 @@ const struct hp_reporter_ops hp_reporter_mem = {
     .default_enabled = true,
     .needs_prime = true,
     .init = mem_init,
-    .sample = mem_sample,
+    .write = mem_write,
     .fini = mem_fini,
 };
