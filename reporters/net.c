@@ -8,15 +8,24 @@
  * negative or huge one. Which interfaces count (include/exclude globs,
  * loopback) is decided once per interface and remembered with its previous
  * counters in a reporters/devtab.h table, which only allocates when an
- * interface appears. */
+ * interface appears.
+ *
+ * The message is written with lib/jw.h, not built as a json-c tree. A
+ * sample's interfaces are kept in a reused array, then written: an
+ * interface listed twice (a rename while the kernel lists them) keeps its
+ * first place with its last line's counters and no rates, as the json-c
+ * object whose key was replaced had it. Nothing is allocated once the
+ * array has grown. */
+#include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "reporters/devtab.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +42,19 @@ static const char *const rate_names[NCOUNT] = {
 };
 static const int columns[NCOUNT] = {0, 1, 2, 3, 8, 9, 10, 11};
 
+/* An interface's or the total's counters, and their rates when rated. */
+struct counts {
+    uint64_t v[NCOUNT];
+    double rate[NCOUNT];
+    bool rated;
+};
+
+/* One interface of the sample being written. */
+struct iface {
+    char name[IFNAMSIZ + 1];
+    struct counts c;
+};
+
 struct net {
     struct hp_procfile dev;
     /* options */
@@ -42,7 +64,9 @@ struct net {
     struct hp_devtab ifs;
     int64_t prev_ns;
     bool warned;
-    char sys_net[480]; /* sys_root/class/net */
+    char sys_net[480];    /* sys_root/class/net */
+    struct iface *listed; /* this sample's interfaces, in the order listed */
+    size_t nlisted, listed_cap;
 };
 
 static const struct hp_opt net_opts[] = {
@@ -95,24 +119,38 @@ static int net_init(struct hp_reporter *r, const config_setting_t *cfg, struct h
     return 0;
 }
 
-/* One interface's object; adds its rates into rate_sum. */
-static json_object *iface_object(struct hp_devtab *t, struct hp_dev *f, const uint64_t v[NCOUNT],
-                                 double secs, double rate_sum[NCOUNT], bool *rated)
+/* The entry of name in this sample: a new one, or for a name listed again
+ * its first one. NULL when out of memory. */
+static struct iface *iface_slot(struct net *n, const char *name, bool again)
 {
-    json_object *o = json_object_new_object();
-    for (int i = 0; i < NCOUNT; i++)
-        hp_json_add_uint(o, names[i], v[i]);
+    for (size_t i = 0; again && i < n->nlisted; i++)
+        if (strcmp(n->listed[i].name, name) == 0)
+            return &n->listed[i];
+    if (hp_grow(&n->listed, &n->listed_cap, n->nlisted + 1, sizeof(*n->listed)) != 0)
+        return NULL;
+    struct iface *e = &n->listed[n->nlisted++];
+    memcpy(e->name, name, strlen(name) + 1);
+    return e;
+}
+
+/* One interface's counters into c, with its rates when its previous ones
+ * make them; both added into total. */
+static void iface_count(struct hp_devtab *t, struct hp_dev *f, struct counts *c,
+                        const uint64_t v[NCOUNT], double secs, struct counts *total)
+{
+    memcpy(c->v, v, sizeof(c->v));
     bool ok = hp_dev_has_prev(t, f) && secs > 0;
     for (int i = 0; ok && i < NCOUNT; i++)
         ok = v[i] >= f->v[i];
     for (int i = 0; ok && i < NCOUNT; i++) {
-        double rate = (double)(v[i] - f->v[i]) / secs;
-        hp_json_add_double(o, rate_names[i], rate, 1);
-        rate_sum[i] += rate;
+        c->rate[i] = (double)(v[i] - f->v[i]) / secs;
+        total->rate[i] += c->rate[i];
     }
-    *rated |= ok;
+    c->rated = ok;
+    total->rated |= ok;
+    for (int i = 0; i < NCOUNT; i++)
+        total->v[i] += v[i];
     hp_dev_seen(t, f, v, NCOUNT);
-    return o;
 }
 
 /* Parse one "  name: c0 c1 ... c15" line; false when it is not one. */
@@ -136,18 +174,44 @@ static bool parse_line(const char *p, char name[IFNAMSIZ + 1], uint64_t v[NCOUNT
     return true;
 }
 
-static void add_total(json_object *data, const uint64_t sum[NCOUNT], const double rate[NCOUNT],
-                      bool rated)
+/* An interface's or the total's object: counters, then rates if rated. */
+static void write_counts(struct hp_jw *w, const char *key, const struct counts *c)
 {
-    json_object *t = json_object_new_object();
+    hp_jw_object(w, key);
     for (int i = 0; i < NCOUNT; i++)
-        hp_json_add_uint(t, names[i], sum[i]);
-    for (int i = 0; rated && i < NCOUNT; i++)
-        hp_json_add_double(t, rate_names[i], rate[i], 1);
-    json_object_object_add(data, "total", t);
+        hp_jw_uint(w, names[i], c->v[i]);
+    for (int i = 0; c->rated && i < NCOUNT; i++)
+        hp_jw_double(w, rate_names[i], c->rate[i], 1);
+    hp_jw_end(w);
 }
 
-static int net_sample(struct hp_reporter *r, json_object *data)
+/* Every wanted interface of the /proc/net/dev text p into n->listed, and
+ * their sums into total. -1 when out of memory. */
+static int count_ifaces(struct net *n, const char *p, double secs, struct counts *total)
+{
+    int rc = 0;
+    uint64_t v[NCOUNT];
+    char name[IFNAMSIZ + 1];
+    n->nlisted = 0;
+    while (hp_next_line(&p)) {
+        struct hp_dev *f = parse_line(p, name, v) ? hp_devtab_lookup(&n->ifs, name) : NULL;
+        if (!f)
+            continue;
+        if (!f->wanted) {
+            hp_dev_seen(&n->ifs, f, NULL, 0);
+            continue;
+        }
+        /* Seen already in this sample: the name is listed twice. */
+        struct iface *e = iface_slot(n, name, f->gen == n->ifs.gen);
+        if (e)
+            iface_count(&n->ifs, f, &e->c, v, secs, total);
+        else
+            rc = -1;
+    }
+    return rc;
+}
+
+static int net_write(struct hp_reporter *r, struct hp_jw *data)
 {
     struct net *n = r->priv;
     const char *p = hp_procfile_read(&n->dev, true);
@@ -158,27 +222,16 @@ static int net_sample(struct hp_reporter *r, json_object *data)
     }
     double secs = n->prev_ns ? (double)(now - n->prev_ns) / 1e9 : 0;
     n->prev_ns = now;
+    struct counts total = {0};
     hp_devtab_begin(&n->ifs);
-    json_object *ifs = json_object_new_object();
-    uint64_t sum[NCOUNT] = {0}, v[NCOUNT];
-    double rate[NCOUNT] = {0};
-    bool rated = false;
-    char name[IFNAMSIZ + 1];
-    while (hp_next_line(&p)) {
-        struct hp_dev *f = parse_line(p, name, v) ? hp_devtab_lookup(&n->ifs, name) : NULL;
-        if (!f)
-            continue;
-        if (!f->wanted) {
-            hp_dev_seen(&n->ifs, f, NULL, 0);
-            continue;
-        }
-        json_object_object_add(ifs, name, iface_object(&n->ifs, f, v, secs, rate, &rated));
-        for (int i = 0; i < NCOUNT; i++)
-            sum[i] += v[i];
-    }
+    if (count_ifaces(n, p, secs, &total) != 0)
+        data->failed = true; /* out of memory: no message rather than one without some */
     hp_devtab_forget(&n->ifs);
-    json_object_object_add(data, "interfaces", ifs);
-    add_total(data, sum, rate, rated);
+    hp_jw_object(data, "interfaces");
+    for (size_t i = 0; i < n->nlisted; i++)
+        write_counts(data, n->listed[i].name, &n->listed[i].c);
+    hp_jw_end(data);
+    write_counts(data, "total", &total);
     return 0;
 }
 
@@ -189,6 +242,7 @@ static void net_fini(struct hp_reporter *r)
         return;
     hp_procfile_fini(&n->dev);
     hp_devtab_free(&n->ifs);
+    free(n->listed);
     free(n);
     r->priv = NULL;
 }
@@ -200,6 +254,6 @@ const struct hp_reporter_ops hp_reporter_net = {
     .needs_prime = true,
     .opts = net_opts,
     .init = net_init,
-    .sample = net_sample,
+    .write = net_write,
     .fini = net_fini,
 };

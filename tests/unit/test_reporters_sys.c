@@ -419,6 +419,41 @@ static void net_rates(void **state)
     inst_free(in);
 }
 
+/* An interface listed twice (a rename while the kernel lists them) is one
+ * member, in its first place, with the last line's counters and no rates:
+ * what the json-c object whose key was replaced held. Checked on the text,
+ * which hp_reporter_sample would parse with the duplicate key replaced. */
+static void net_listed_twice(void **state)
+{
+    (void)state;
+    struct inst *in = inst_copy("net", BIG_A, NULL);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/proc/net/dev", in->tmp);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("  eth0: 1000500 1005 1 2 0 0 0 0 500500 805 3 4 0 0 0 0\n"
+          "   wg0: 40000 40 0 0 0 0 0 0 40000 40 0 0 0 0 0 0\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    json_object_put(sample(in)); /* the previous counters: wg0's first line gets rates */
+    usleep(2000);
+    struct hp_buf text = {0};
+    assert_int_equal(hp_reporter_write(&in->r, &text), 0);
+    const char *eth0 = "\"interfaces\":{\"eth0\":{\"bytes_recv\":1000500,\"packets_recv\":1005,"
+                       "\"errin\":1,\"dropin\":2,\"bytes_sent\":500500,\"packets_sent\":805,"
+                       "\"errout\":3,\"dropout\":4},\"eth1\":{";
+    const char *wg0 = "\"wg0\":{\"bytes_recv\":40000,\"packets_recv\":40,\"errin\":0,\"dropin\":0,"
+                      "\"bytes_sent\":40000,\"packets_sent\":40,\"errout\":0,\"dropout\":0}},"
+                      "\"total\":{\"bytes_recv\":7519500,";
+    if (!strstr(text.p, eth0) || !strstr(text.p, wg0))
+        fail_msg("unexpected text: %s", text.p);
+    assert_null(strstr(strstr(text.p, "\"eth0\":") + 1, "\"eth0\":"));
+    assert_null(strstr(strstr(text.p, "\"wg0\":") + 1, "\"wg0\":"));
+    assert_non_null(strstr(text.p, "\"bytes_recv_per_sec\":")); /* eth1's, and the total's */
+    hp_buf_free(&text);
+    inst_free(in);
+}
+
 static void net_missing(void **state)
 {
     (void)state;
@@ -837,6 +872,7 @@ int main(void)
         cmocka_unit_test(net_fixture),
         cmocka_unit_test(net_options),
         cmocka_unit_test(net_rates),
+        cmocka_unit_test(net_listed_twice),
         cmocka_unit_test(net_missing),
         cmocka_unit_test(uptime_fixture),
         cmocka_unit_test(uptime_missing),
