@@ -4,9 +4,10 @@
  *
  * /proc/uptime is one pread of a kept-open descriptor per sample. The boot
  * time cannot change while the system runs, so /proc/stat (a large file on
- * big machines) is read only until btime has been found once. */
+ * big machines) is read only until btime has been found once. The message
+ * is written with lib/jw.h: no json-c tree is built per sample. */
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/reporter.h"
 
@@ -45,26 +46,26 @@ static int64_t read_btime(struct uptime *u)
     return (int64_t)btime * 1000;
 }
 
-static int uptime_sample(struct hp_reporter *r, json_object *data)
+static int uptime_write(struct hp_reporter *r, struct hp_jw *data)
 {
     struct uptime *u = r->priv;
     const char *p = hp_procfile_read(&u->uptime, true);
     double up, idle;
     /* Garbage in the file must not become a negative or infinite value. */
     if (p && hp_parse_double(&p, &up) && up >= 0 && up < 1e15) {
-        hp_json_add_double(data, "uptime", up, 2);
+        hp_jw_double(data, "uptime", up, 2);
         if (hp_parse_double(&p, &idle) && idle >= 0 && idle < 1e15)
-            hp_json_add_double(data, "idle", idle, 2);
+            hp_jw_double(data, "idle", idle, 2);
     } else {
         hp_warn_once(&u->warned_uptime, "uptime: cannot read %s", u->uptime.path);
     }
     if (!u->boot_ms)
         u->boot_ms = read_btime(u);
     if (u->boot_ms)
-        hp_json_add_int(data, "boot_time", u->boot_ms);
+        hp_jw_int(data, "boot_time", u->boot_ms);
     else
         hp_warn_once(&u->warned_stat, "uptime: no btime in %s", u->stat.path);
-    return json_object_object_length(data) ? 0 : -1;
+    return hp_jw_empty(data) ? -1 : 0;
 }
 
 static void uptime_fini(struct hp_reporter *r)
@@ -83,6 +84,6 @@ const struct hp_reporter_ops hp_reporter_uptime = {
     .default_interval = 60.0,
     .default_enabled = true,
     .init = uptime_init,
-    .sample = uptime_sample,
+    .write = uptime_write,
     .fini = uptime_fini,
 };
