@@ -11,11 +11,16 @@
  * field of /proc/self/task/TID/schedstat, kept open; voluntary and
  * involuntary switches alike), as a rate since the last sample,
  * summed by thread name (the sink libraries' threads included), so an
- * idle agent that polls too often shows which thread does. */
+ * idle agent that polls too often shows which thread does.
+ *
+ * The message is written member by member as it is gathered (lib/jw.h):
+ * no tree is built per sample. Member order is part of the format (CSV
+ * columns follow it); the threads' rates are summed before
+ * "wakeups_per_second", which comes before "wakeups". */
 #include "reporters/self.h"
 
 #include "lib/clock.h"
-#include "lib/msg.h"
+#include "lib/jw.h"
 #include "lib/regfile.h"
 #include "reporters/proc_pid.h"
 #include "reporters/procfile.h"
@@ -78,7 +83,7 @@ static uint64_t load(const _Atomic uint64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-static void add_process(struct self *s, json_object *data)
+static void add_process(struct self *s, struct hp_jw *data)
 {
     const char *st = hp_procfile_read(&s->stat, true);
     const char *p = st ? strrchr(st, ')') : NULL;
@@ -91,22 +96,22 @@ static void add_process(struct self *s, json_object *data)
          * cmajflt utime(10) stime(11) cutime cstime prio nice threads(16) */
         uint64_t ticks = (uint64_t)(v[10] + v[11]);
         int64_t now = hp_mono_ns();
-        hp_json_add_double(data, "cpu_user", (double)v[10] / (double)s->hz, 2);
-        hp_json_add_double(data, "cpu_system", (double)v[11] / (double)s->hz, 2);
+        hp_jw_double(data, "cpu_user", (double)v[10] / (double)s->hz, 2);
+        hp_jw_double(data, "cpu_system", (double)v[11] / (double)s->hz, 2);
         if (s->prev_ns && now > s->prev_ns && ticks >= s->prev_ticks)
-            hp_json_add_double(data, "cpu_percent",
-                               100.0 * ((double)(ticks - s->prev_ticks) / (double)s->hz) /
-                                   ((double)(now - s->prev_ns) / 1e9),
-                               3);
+            hp_jw_double(data, "cpu_percent",
+                         100.0 * ((double)(ticks - s->prev_ticks) / (double)s->hz) /
+                             ((double)(now - s->prev_ns) / 1e9),
+                         3);
         s->prev_ticks = ticks;
         s->prev_ns = now;
-        hp_json_add_int(data, "threads", v[16]);
+        hp_jw_int(data, "threads", v[16]);
     }
     const char *sm = hp_procfile_read(&s->statm, true);
     uint64_t size, rss;
     if (sm && hp_parse_u64(&sm, &size) && hp_parse_u64(&sm, &rss)) {
-        hp_json_add_uint(data, "rss", rss * (uint64_t)s->page);
-        hp_json_add_uint(data, "vms", size * (uint64_t)s->page);
+        hp_jw_uint(data, "rss", rss * (uint64_t)s->page);
+        hp_jw_uint(data, "vms", size * (uint64_t)s->page);
     }
 }
 
@@ -206,36 +211,22 @@ static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max,
         agg[i].rate += (double)(now - before) / secs;
 }
 
-/* "wakeups": per thread name, and "wakeups_per_second" over all threads
- * (only threads seen at the last sample count toward the rates). */
-static void add_wakeups(struct self *s, json_object *data)
+/* Every thread's switches into agg[] (*n entries, at most max), by name;
+ * the threads seen become the last sample's. The seconds since the last
+ * sample, 0 when there was none; -1 when the threads cannot be listed. */
+static double count_wakeups(struct self *s, struct named *agg, size_t *n, size_t max)
 {
     DIR *d = opendir("/proc/self/task");
     if (!d)
-        return;
+        return -1;
     int64_t now = hp_mono_ns();
     double secs = s->prev_sw_ns ? (double)(now - s->prev_sw_ns) / 1e9 : 0;
-    struct named agg[64];
-    size_t n = 0;
     s->n_cur = 0;
     struct dirent *e;
     while ((e = readdir(d)))
         if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
-            add_thread(s, agg, &n, sizeof(agg) / sizeof(*agg), (int32_t)atoi(e->d_name), secs);
+            add_thread(s, agg, n, max, (int32_t)atoi(e->d_name), secs);
     closedir(d);
-    json_object *by_name = json_object_new_object();
-    double total = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_object *o = json_object_new_object();
-        hp_json_add_uint(o, "switches", agg[i].switches);
-        if (secs > 0)
-            hp_json_add_double(o, "per_second", agg[i].rate, 2);
-        json_object_object_add(by_name, agg[i].name, o);
-        total += agg[i].rate;
-    }
-    if (secs > 0)
-        hp_json_add_double(data, "wakeups_per_second", total, 2);
-    json_object_object_add(data, "wakeups", by_name);
     struct tsw *t = s->prev;
     size_t ended = s->n_prev;
     s->prev = s->cur;
@@ -244,99 +235,122 @@ static void add_wakeups(struct self *s, json_object *data)
     s->n_cur = ended;
     s->prev_sw_ns = now;
     close_threads(s->cur, s->n_cur); /* threads that ended */
+    return secs;
 }
 
-static json_object *sink_stats(const struct hp_self_sink *k)
+/* "wakeups": per thread name, and before it "wakeups_per_second" over all
+ * threads (only threads seen at the last sample count toward the rates). */
+static void add_wakeups(struct self *s, struct hp_jw *data)
+{
+    struct named agg[64];
+    size_t n = 0;
+    double secs = count_wakeups(s, agg, &n, sizeof(agg) / sizeof(*agg));
+    if (secs < 0)
+        return;
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += agg[i].rate;
+    if (secs > 0)
+        hp_jw_double(data, "wakeups_per_second", total, 2);
+    hp_jw_object(data, "wakeups");
+    for (size_t i = 0; i < n; i++) { /* names are unique: agg[] sums by name */
+        hp_jw_object(data, agg[i].name);
+        hp_jw_uint(data, "switches", agg[i].switches);
+        if (secs > 0)
+            hp_jw_double(data, "per_second", agg[i].rate, 2);
+        hp_jw_end(data);
+    }
+    hp_jw_end(data);
+}
+
+static void sink_stats(struct hp_jw *w, const struct hp_self_sink *k)
 {
     const struct hp_sink_stats *st = k->stats;
-    json_object *o = json_object_new_object();
-    hp_json_add_string(o, "type", k->type);
-    json_object_object_add(
-        o, "up", json_object_new_boolean(atomic_load_explicit(&st->up, memory_order_relaxed)));
-    hp_json_add_uint(o, "sent", load(&st->sent));
-    hp_json_add_uint(o, "failed", load(&st->failed));
-    hp_json_add_uint(o, "retried", load(&st->retried));
-    hp_json_add_uint(o, "rejected", load(&st->rejected));
-    hp_json_add_uint(o, "dead_lettered", load(&st->dead_lettered));
-    hp_json_add_uint(o, "dropped", load(&st->dropped));
-    hp_json_add_uint(o, "returned", load(&st->returned));
-    hp_json_add_uint(o, "backlog", load(&st->backlog));
-    return o;
+    hp_jw_object(w, k->name);
+    hp_jw_string(w, "type", k->type);
+    hp_jw_bool(w, "up", atomic_load_explicit(&st->up, memory_order_relaxed));
+    hp_jw_uint(w, "sent", load(&st->sent));
+    hp_jw_uint(w, "failed", load(&st->failed));
+    hp_jw_uint(w, "retried", load(&st->retried));
+    hp_jw_uint(w, "rejected", load(&st->rejected));
+    hp_jw_uint(w, "dead_lettered", load(&st->dead_lettered));
+    hp_jw_uint(w, "dropped", load(&st->dropped));
+    hp_jw_uint(w, "returned", load(&st->returned));
+    hp_jw_uint(w, "backlog", load(&st->backlog));
+    hp_jw_end(w);
 }
 
-/* The disk spool of sink k, or NULL when it has none. */
-static json_object *spool_stats(const struct hp_self_sink *k)
+/* The disk spool of sink k; nothing when it has none. */
+static void spool_stats(struct hp_jw *w, const struct hp_self_sink *k)
 {
     const struct hp_sink_stats *st = k->stats;
     if (!atomic_load_explicit(&st->spool.enabled, memory_order_relaxed))
-        return NULL;
-    json_object *o = json_object_new_object();
-    json_object_object_add(
-        o, "spilling",
-        json_object_new_boolean(atomic_load_explicit(&st->spool.spilling, memory_order_relaxed)));
-    hp_json_add_uint(o, "bytes", load(&st->spool.bytes));
-    hp_json_add_uint(o, "segments", load(&st->spool.segments));
-    hp_json_add_uint(o, "queued", load(&st->spool.queued));
-    hp_json_add_uint(o, "dropped", load(&st->spool.dropped));
-    hp_json_add_uint(o, "corrupt", load(&st->spool.corrupt));
-    hp_json_add_uint(o, "failed", load(&st->spool.failed));
-    return o;
+        return;
+    hp_jw_object(w, k->name);
+    hp_jw_bool(w, "spilling", atomic_load_explicit(&st->spool.spilling, memory_order_relaxed));
+    hp_jw_uint(w, "bytes", load(&st->spool.bytes));
+    hp_jw_uint(w, "segments", load(&st->spool.segments));
+    hp_jw_uint(w, "queued", load(&st->spool.queued));
+    hp_jw_uint(w, "dropped", load(&st->spool.dropped));
+    hp_jw_uint(w, "corrupt", load(&st->spool.corrupt));
+    hp_jw_uint(w, "failed", load(&st->spool.failed));
+    hp_jw_end(w);
 }
 
-static json_object *reporter_stats(const struct hp_reporter_stats *q)
+static void reporter_stats(struct hp_jw *w, const struct hp_self_reporter *r)
 {
-    json_object *o = json_object_new_object();
+    const struct hp_reporter_stats *q = r->stats;
     uint64_t samples = load(&q->samples);
     int64_t total = atomic_load_explicit(&q->cpu_ns_total, memory_order_relaxed);
-    hp_json_add_uint(o, "samples", samples);
-    hp_json_add_uint(o, "errors", load(&q->errors));
-    hp_json_add_uint(o, "skipped", load(&q->skipped));
-    hp_json_add_uint(o, "dropped", load(&q->dropped));
-    hp_json_add_double(o, "cpu_us_last",
-                       (double)atomic_load_explicit(&q->cpu_ns_last, memory_order_relaxed) / 1e3,
-                       1);
+    hp_jw_object(w, r->name);
+    hp_jw_uint(w, "samples", samples);
+    hp_jw_uint(w, "errors", load(&q->errors));
+    hp_jw_uint(w, "skipped", load(&q->skipped));
+    hp_jw_uint(w, "dropped", load(&q->dropped));
+    hp_jw_double(w, "cpu_us_last",
+                 (double)atomic_load_explicit(&q->cpu_ns_last, memory_order_relaxed) / 1e3, 1);
     if (samples)
-        hp_json_add_double(o, "cpu_us_avg", (double)total / 1e3 / (double)samples, 1);
-    return o;
+        hp_jw_double(w, "cpu_us_avg", (double)total / 1e3 / (double)samples, 1);
+    hp_jw_end(w);
 }
 
-static void add_sinks(const struct hp_self_view *v, json_object *data)
+/* "sinks" and "spool", each keyed by sink name (unique: the agent refuses
+ * a configuration that repeats one); a sink without a spool is left out of
+ * "spool", which may stay {}. */
+static void add_sinks(const struct hp_self_view *v, struct hp_jw *data)
 {
-    json_object *sinks = json_object_new_object();
+    hp_jw_object(data, "sinks");
     for (size_t i = 0; i < v->n_sinks; i++)
-        json_object_object_add(sinks, v->sinks[i].name, sink_stats(&v->sinks[i]));
-    json_object_object_add(data, "sinks", sinks);
-    json_object *spool = json_object_new_object();
-    for (size_t i = 0; i < v->n_sinks; i++) {
-        json_object *o = spool_stats(&v->sinks[i]);
-        if (o)
-            json_object_object_add(spool, v->sinks[i].name, o);
-    }
-    json_object_object_add(data, "spool", spool);
+        sink_stats(data, &v->sinks[i]);
+    hp_jw_end(data);
+    hp_jw_object(data, "spool");
+    for (size_t i = 0; i < v->n_sinks; i++)
+        spool_stats(data, &v->sinks[i]);
+    hp_jw_end(data);
 }
 
-static int self_sample(struct hp_reporter *r, json_object *data)
+static int self_write(struct hp_reporter *r, struct hp_jw *data)
 {
     struct self *s = r->priv;
     const struct hp_self_view *v = s->view;
     if (!v)
         return -1;
-    hp_json_add_string(data, "version", v->version);
-    hp_json_add_double(data, "uptime", (double)(hp_mono_ns() - v->start_mono_ns) / 1e9, 1);
-    hp_json_add_uint(data, "produced", load(v->produced));
-    hp_json_add_uint(data, "dropped", load(v->dropped));
-    json_object *ring = json_object_new_object();
-    hp_json_add_uint(ring, "capacity", hp_ring_capacity(v->ring));
-    hp_json_add_uint(ring, "used", hp_ring_size(v->ring));
-    hp_json_add_uint(ring, "high_water", hp_ring_high_water(v->ring));
-    json_object_object_add(data, "ring", ring);
+    hp_jw_string(data, "version", v->version);
+    hp_jw_double(data, "uptime", (double)(hp_mono_ns() - v->start_mono_ns) / 1e9, 1);
+    hp_jw_uint(data, "produced", load(v->produced));
+    hp_jw_uint(data, "dropped", load(v->dropped));
+    hp_jw_object(data, "ring");
+    hp_jw_uint(data, "capacity", hp_ring_capacity(v->ring));
+    hp_jw_uint(data, "used", hp_ring_size(v->ring));
+    hp_jw_uint(data, "high_water", hp_ring_high_water(v->ring));
+    hp_jw_end(data);
     add_process(s, data);
     add_wakeups(s, data);
     add_sinks(v, data);
-    json_object *reps = json_object_new_object();
+    hp_jw_object(data, "reporters"); /* names are unique: types and exec instances */
     for (size_t i = 0; i < v->n_reporters; i++)
-        json_object_object_add(reps, v->reporters[i].name, reporter_stats(v->reporters[i].stats));
-    json_object_object_add(data, "reporters", reps);
+        reporter_stats(data, &v->reporters[i]);
+    hp_jw_end(data);
     return 0;
 }
 
@@ -362,6 +376,6 @@ const struct hp_reporter_ops hp_reporter_self = {
     .default_enabled = true,
     .needs_prime = true,
     .init = self_init,
-    .sample = self_sample,
+    .write = self_write,
     .fini = self_fini,
 };

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_self.c -- the self-report (reporters/self.c, "agent") on a hand-made
+ * view: its members in their order (CSV columns follow it), what is left
+ * out before a previous sample exists, a sink without a spool left out of
+ * "spool", a reporter without samples without "cpu_us_avg", and no message
+ * while no view is bound. The integration tests read its values through a
+ * running agent, where spools are all on or all off. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "lib/buf.h"
+#include "lib/ring.h"
+#include "lib/sink_stats.h"
+#include "reporters/reporter.h"
+#include "reporters/self.h"
+
+struct fixture {
+    struct hp_reporter r;
+    struct hp_self_view view;
+    struct hp_self_sink sinks[2];
+    struct hp_sink_stats stats[2];
+    struct hp_self_reporter reps[2];
+    struct hp_reporter_stats rstats[2];
+    _Atomic uint64_t produced, dropped;
+    struct hp_buf text;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->r.ops = &hp_reporter_self;
+    f->r.interval = 1.0;
+    assert_int_equal(f->r.ops->init(&f->r, NULL, NULL), 0);
+    f->view = (struct hp_self_view){.version = "9.9",
+                                    .produced = &f->produced,
+                                    .dropped = &f->dropped,
+                                    .ring = hp_ring_new(16),
+                                    .sinks = f->sinks,
+                                    .n_sinks = 2,
+                                    .reporters = f->reps,
+                                    .n_reporters = 2};
+    f->sinks[0] = (struct hp_self_sink){.name = "out", .type = "stdout", .stats = &f->stats[0]};
+    f->sinks[1] = (struct hp_self_sink){.name = "disk", .type = "csv", .stats = &f->stats[1]};
+    atomic_store(&f->stats[0].up, 1);
+    atomic_store(&f->stats[0].sent, 5);
+    atomic_store(&f->stats[1].spool.enabled, 1); /* only the second has a spool */
+    atomic_store(&f->stats[1].spool.spilling, 1);
+    atomic_store(&f->stats[1].spool.bytes, 4096);
+    f->reps[0] = (struct hp_self_reporter){.name = "cpu", .stats = &f->rstats[0]};
+    f->reps[1] = (struct hp_self_reporter){.name = "agent", .stats = &f->rstats[1]};
+    atomic_store(&f->rstats[1].samples, 4);
+    atomic_store(&f->rstats[1].cpu_ns_total, 10000);
+    atomic_store(&f->rstats[1].cpu_ns_last, 3000);
+    atomic_store(&f->produced, 7);
+    atomic_store(&f->dropped, 2);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    f->r.ops->fini(&f->r);
+    hp_ring_free(f->view.ring);
+    hp_buf_free(&f->text);
+    free(f);
+    return 0;
+}
+
+/* The keys of o, in order, joined by ','. */
+static const char *keys(json_object *o)
+{
+    static char out[512];
+    out[0] = '\0';
+    json_object_object_foreach(o, k, v)
+    {
+        (void)v;
+        if (out[0])
+            strcat(out, ",");
+        strcat(out, k);
+    }
+    return out;
+}
+
+static json_object *write_parsed(struct fixture *f)
+{
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), 0);
+    json_object *d = json_tokener_parse(f->text.p);
+    assert_non_null(d);
+    return d;
+}
+
+static void unbound_sends_nothing(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), -1);
+}
+
+static void members_in_order(void **state)
+{
+    struct fixture *f = *state;
+    hp_self_bind(&f->r, &f->view);
+    json_object *d = write_parsed(f); /* no previous sample: no rates */
+    assert_string_equal(keys(d), "version,uptime,produced,dropped,ring,cpu_user,cpu_system,"
+                                 "threads,rss,vms,wakeups,sinks,spool,reporters");
+    json_object_put(d);
+    d = write_parsed(f);
+    assert_string_equal(keys(d), "version,uptime,produced,dropped,ring,cpu_user,cpu_system,"
+                                 "cpu_percent,threads,rss,vms,wakeups_per_second,wakeups,sinks,"
+                                 "spool,reporters");
+    double total = json_object_get_double(json_object_object_get(d, "wakeups_per_second"));
+    json_object_object_foreach(json_object_object_get(d, "wakeups"), name, t)
+    {
+        (void)name;
+        assert_string_equal(keys(t), "switches,per_second");
+        total -= json_object_get_double(json_object_object_get(t, "per_second"));
+    }
+    assert_true(total > -0.1 && total < 0.1); /* the sum of the threads' rates */
+    json_object_put(d);
+}
+
+static void sinks_spool_and_reporters(void **state)
+{
+    struct fixture *f = *state;
+    hp_self_bind(&f->r, &f->view);
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), 0);
+    const char *t = f->text.p;
+    assert_non_null(strstr(t, "\"version\":\"9.9\","));
+    assert_non_null(strstr(t, ",\"produced\":7,\"dropped\":2,\"ring\":{\"capacity\":16,\"used\":0,"
+                              "\"high_water\":0},\"cpu_user\":"));
+    assert_non_null(strstr(t, ",\"sinks\":{\"out\":{\"type\":\"stdout\",\"up\":true,\"sent\":5,"
+                              "\"failed\":0,\"retried\":0,\"rejected\":0,\"dead_lettered\":0,"
+                              "\"dropped\":0,\"returned\":0,\"backlog\":0},\"disk\":{\"type\":"
+                              "\"csv\",\"up\":false,"));
+    assert_non_null(strstr(t, ",\"spool\":{\"disk\":{\"spilling\":true,\"bytes\":4096,"
+                              "\"segments\":0,\"queued\":0,\"dropped\":0,\"corrupt\":0,"
+                              "\"failed\":0}},\"reporters\":{\"cpu\":{\"samples\":0,\"errors\":0,"
+                              "\"skipped\":0,\"dropped\":0,\"cpu_us_last\":0},\"agent\":{"
+                              "\"samples\":4,\"errors\":0,\"skipped\":0,\"dropped\":0,"
+                              "\"cpu_us_last\":3,\"cpu_us_avg\":2.5}}}"));
+    atomic_store(&f->stats[1].spool.enabled, 0); /* no spool at all: an empty object */
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), 0);
+    assert_non_null(strstr(f->text.p, ",\"spool\":{},\"reporters\":{"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(unbound_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(members_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(sinks_spool_and_reporters, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
