@@ -11,12 +11,13 @@
  * field of /proc/self/task/TID/schedstat, kept open; voluntary and
  * involuntary switches alike), as a rate since the last sample,
  * summed by thread name (the sink libraries' threads included), so an
- * idle agent that polls too often shows which thread does.
+ * idle agent that polls too often shows which thread does. The directory
+ * that lists the threads is kept open too, and rewound each sample.
  *
  * The message is written member by member as it is gathered (lib/jw.h):
- * no tree is built per sample. Member order is part of the format (CSV
- * columns follow it); the threads' rates are summed before
- * "wakeups_per_second", which comes before "wakeups". */
+ * no tree is built, and a sample allocates nothing. Member order is part
+ * of the format (CSV columns follow it); the threads' rates are summed
+ * before "wakeups_per_second", which comes before "wakeups". */
 #include "reporters/self.h"
 
 #include "lib/clock.h"
@@ -51,6 +52,7 @@ struct self {
     size_t n_prev, n_cur, cap;
     int64_t prev_sw_ns;
     int self_dir;                    /* /proc/self, -1: none */
+    DIR *tasks;                      /* /proc/self/task, rewound each sample; NULL: not open */
     struct hp_procfile task;         /* scratch: one thread's status */
     const struct hp_self_view *view; /* NULL until bound: nothing to report */
 };
@@ -216,9 +218,11 @@ static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max,
  * sample, 0 when there was none; -1 when the threads cannot be listed. */
 static double count_wakeups(struct self *s, struct named *agg, size_t *n, size_t max)
 {
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
+    if (s->tasks)
+        rewinddir(s->tasks); /* procfs lists the threads anew from the start */
+    else if (!(s->tasks = opendir("/proc/self/task")))
         return -1;
+    DIR *d = s->tasks;
     int64_t now = hp_mono_ns();
     double secs = s->prev_sw_ns ? (double)(now - s->prev_sw_ns) / 1e9 : 0;
     s->n_cur = 0;
@@ -226,7 +230,6 @@ static double count_wakeups(struct self *s, struct named *agg, size_t *n, size_t
     while ((e = readdir(d)))
         if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
             add_thread(s, agg, n, max, (int32_t)atoi(e->d_name), secs);
-    closedir(d);
     struct tsw *t = s->prev;
     size_t ended = s->n_prev;
     s->prev = s->cur;
@@ -364,6 +367,8 @@ static void self_fini(struct hp_reporter *r)
     close_threads(s->prev, s->n_prev);
     if (s->self_dir >= 0)
         close(s->self_dir);
+    if (s->tasks)
+        closedir(s->tasks);
     free(s->prev);
     free(s->cur);
     free(s);

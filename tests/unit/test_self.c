@@ -2,16 +2,19 @@
 /* test_self.c -- the self-report (reporters/self.c, "agent") on a hand-made
  * view: its members in their order (CSV columns follow it), what is left
  * out before a previous sample exists, a sink without a spool left out of
- * "spool", a reporter without samples without "cpu_us_avg", and no message
- * while no view is bound. The integration tests read its values through a
+ * "spool", a reporter without samples without "cpu_us_avg", no message
+ * while no view is bound, and "wakeups" following threads that start and
+ * end between samples. The integration tests read its values through a
  * running agent, where spools are all on or all off. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -151,12 +154,67 @@ static void sinks_spool_and_reporters(void **state)
     assert_non_null(strstr(f->text.p, ",\"spool\":{},\"reporters\":{"));
 }
 
+/* A thread named "hp-probe": it says so on ready[1], then waits until
+ * done[1] is closed. */
+struct probe {
+    int ready[2], done[2];
+};
+
+static void *probe(void *arg)
+{
+    struct probe *p = arg;
+    char c = 0;
+    pthread_setname_np(pthread_self(), "hp-probe");
+    if (write(p->ready[1], &c, 1) != 1 || read(p->done[0], &c, 1) < 0)
+        return arg;
+    return NULL;
+}
+
+/* Whether the next sample lists the probe; every sample lists this thread. */
+static bool has_probe(struct fixture *f)
+{
+    char me[64] = "\"", comm[16] = "";
+    FILE *fp = fopen("/proc/thread-self/comm", "r");
+    assert_non_null(fp);
+    assert_non_null(fgets(comm, sizeof(comm), fp));
+    fclose(fp);
+    comm[strcspn(comm, "\n")] = '\0';
+    strcat(strcat(me, comm), "\":{\"switches\":");
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), 0);
+    assert_non_null(strstr(f->text.p, me));
+    return strstr(f->text.p, "\"hp-probe\":{\"switches\":") != NULL;
+}
+
+static void wakeups_follow_threads(void **state)
+{
+    struct fixture *f = *state;
+    hp_self_bind(&f->r, &f->view);
+    assert_false(has_probe(f));
+    struct probe p;
+    pthread_t t;
+    char c;
+    assert_int_equal(pipe(p.ready), 0);
+    assert_int_equal(pipe(p.done), 0);
+    assert_int_equal(pthread_create(&t, NULL, probe, &p), 0);
+    assert_int_equal(read(p.ready[0], &c, 1), 1); /* named: seen under its name */
+    assert_true(has_probe(f));
+    close(p.done[1]);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    for (int i = 0; i < 1000 && has_probe(f); i++) /* its task may linger a moment */
+        usleep(1000);
+    assert_false(has_probe(f)); /* ended: gone */
+    close(p.done[0]);
+    close(p.ready[0]);
+    close(p.ready[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(unbound_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(members_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(sinks_spool_and_reporters, setup, teardown),
+        cmocka_unit_test_setup_teardown(wakeups_follow_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
