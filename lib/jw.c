@@ -80,7 +80,20 @@ static void put_quoted(struct hp_jw *w, const char *s, size_t n)
     put(w, "\"", 1);
 }
 
-/* The separator and key before a member (key NULL: an array element). */
+/* True if s has a byte that a JSON string escapes. */
+static bool needs_escape(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\')
+            return true;
+    }
+    return false;
+}
+
+/* The separator and key before a member (key NULL: an array element). A
+ * message is mostly short members, so `,"key":` is one copy when the key
+ * needs no escape. */
 static void lead(struct hp_jw *w, const char *key)
 {
     if (w->failed || w->depth == 0) {
@@ -88,13 +101,33 @@ static void lead(struct hp_jw *w, const char *key)
         return;
     }
     uint32_t bit = 1u << (w->depth - 1);
-    if (w->members & bit)
-        put(w, ",", 1);
+    bool comma = w->members & bit;
     w->members |= bit;
-    if (key) {
-        put_quoted(w, key, strlen(key));
-        put(w, ":", 1);
+    size_t kn = key ? strlen(key) : 0;
+    if (!key || needs_escape(key, kn)) {
+        if (comma)
+            put(w, ",", 1);
+        if (key) {
+            put_quoted(w, key, kn);
+            put(w, ":", 1);
+        }
+        return;
     }
+    struct hp_buf *b = w->b;
+    if (hp_buf_reserve(b, b->len + kn + 5) != 0) {
+        w->failed = true;
+        return;
+    }
+    char *p = b->p + b->len;
+    if (comma)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, key, kn);
+    p += kn;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    b->len = (size_t)(p - b->p);
 }
 
 static void start(struct hp_jw *w, struct hp_buf *b, const char *bracket)
@@ -123,6 +156,11 @@ int hp_jw_finish(struct hp_jw *w)
     put(w, w->arrays & 1 ? "]" : "}", 1);
     w->depth = 0;
     return w->failed ? -1 : 0;
+}
+
+void hp_jw_fail(struct hp_jw *w)
+{
+    w->failed = true;
 }
 
 bool hp_jw_empty(const struct hp_jw *w)

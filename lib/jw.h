@@ -50,6 +50,9 @@ void hp_jw_start_array(struct hp_jw *w, struct hp_buf *b);
 /* Close the outer container: 0, or -1 when the writer failed or a container
  * is still open (the text is then not to be used). */
 int hp_jw_finish(struct hp_jw *w);
+/* Mark the text not to be used (a reporter that could not gather a part:
+ * no message rather than one that lacks it). */
+void hp_jw_fail(struct hp_jw *w);
 /* True while the container being written has no member yet. */
 bool hp_jw_empty(const struct hp_jw *w);
 

@@ -207,7 +207,7 @@ static void parse_stat(struct cpu *c, const char *s, struct hp_jw *data, double 
     } while (hp_next_line(&p));
     hp_jw_int(data, "count", count);
     if (hp_jw_finish(&cpus) != 0)
-        data->failed = true; /* out of memory: no message rather than one without cpus */
+        hp_jw_fail(data); /* out of memory: no message rather than one without cpus */
     else if (c->percpu)
         hp_jw_raw(data, "cpus", c->percpu_text.p, c->percpu_text.len);
 }

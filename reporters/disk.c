@@ -523,7 +523,7 @@ static void dev_value(struct disk *d, struct hp_jw *vals, struct hp_dev *b, cons
         at++;
     struct devout *o = dev_out(d, (size_t)(b - d->devs.devs), again);
     if (!o) {
-        vals->failed = true;
+        hp_jw_fail(vals);
         return;
     }
     o->at = at;
@@ -587,7 +587,7 @@ static void write_devices(struct disk *d, struct hp_jw *w)
             hp_dev_seen(&d->devs, b, NULL, 0);
     } while (hp_next_line(&p));
     if (hp_jw_finish(&vals) != 0)
-        w->failed = true; /* out of memory: no message rather than one without devices */
+        hp_jw_fail(w); /* out of memory: no message rather than one without devices */
     else
         write_devices_from(d, w); /* before forget, which moves the devices */
     hp_devtab_forget(&d->devs);

@@ -225,7 +225,7 @@ static int net_write(struct hp_reporter *r, struct hp_jw *data)
     struct counts total = {0};
     hp_devtab_begin(&n->ifs);
     if (count_ifaces(n, p, secs, &total) != 0)
-        data->failed = true; /* out of memory: no message rather than one without some */
+        hp_jw_fail(data); /* out of memory: no message rather than one without some */
     hp_devtab_forget(&n->ifs);
     hp_jw_object(data, "interfaces");
     for (size_t i = 0; i < n->nlisted; i++)

@@ -53,7 +53,6 @@ struct self {
     int64_t prev_sw_ns;
     int self_dir;                    /* /proc/self, -1: none */
     DIR *tasks;                      /* /proc/self/task, rewound each sample; NULL: not open */
-    struct hp_procfile task;         /* scratch: one thread's status */
     const struct hp_self_view *view; /* NULL until bound: nothing to report */
 };
 
