@@ -18,11 +18,16 @@
  * group that vanished is forgotten, one re-created under the same name
  * starts over, so no rate spans two lives. Counters that went back give no
  * rate. Rates of the fully-read metrics need the group fully read in the
- * previous sample too (a group entering the top N has none at first). */
+ * previous sample too (a group entering the top N has none at first).
+ *
+ * The message is written as the files are read (lib/jw.h): a part that
+ * turns out empty is taken back (hp_jw_undo), io.stat's lines are all read
+ * before its devices are written, each name once. Once the tables and
+ * buffers have grown, a sample allocates nothing. */
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "reporters/cgroup.h"
 #include "reporters/devtab.h"
 #include "reporters/procfile.h"
@@ -103,6 +108,7 @@ static const char *const default_paths[] = {"/system.slice/*.service", "/user.sl
                                             "/machine.slice", NULL};
 
 enum { NCPU = 6, NEV = 4, NIO = 6, NPSI = 3 };
+enum { MAXDEV = 64, DEVNAME = 40 }; /* io.stat lines read per group; a device name's size */
 static const char *const cpu_keys[NCPU] = {"usage_usec", "user_usec",    "system_usec",
                                            "nr_periods", "nr_throttled", "throttled_usec"};
 static const char *const mem_keys[] = {"anon", "file", "kernel", "sock", "shmem", NULL};
@@ -130,14 +136,14 @@ struct cg_group {
     bool mem_ok;
     uint64_t ev[NEV];
     bool ev_ok;
-    struct cg_dev *dev;
-    size_t ndev;
+    struct cg_dev *dev; /* io.stat's devices of the last full read */
+    size_t ndev, capdev;
     struct hp_psi psi[NPSI];
 };
 
 struct devname {
     unsigned maj, min;
-    char name[40];
+    char name[DEVNAME];
 };
 
 struct cgroup {
@@ -442,45 +448,63 @@ static void read_cpu(struct cgroup *c, struct cg_group *g, double secs)
 
 /* ---- publishing one group ---- */
 
-static void rate(json_object *o, const char *key, uint64_t v, uint64_t prev, double secs)
+static void rate(struct hp_jw *w, const char *key, uint64_t v, uint64_t prev, double secs)
 {
+    if (v < prev || secs <= 0)
+        return;
     char name[64];
     snprintf(name, sizeof(name), "%s_per_sec", key);
-    if (v >= prev && secs > 0)
-        hp_json_add_double(o, name, (double)(v - prev) / secs, 1);
+    hp_jw_double(w, name, (double)(v - prev) / secs, 1);
 }
 
-static json_object *cpu_object(const struct cg_group *g, double secs)
+/* An object member left out when it gets no member: opt_open, write its
+ * members, opt_close. */
+static struct hp_jw_mark opt_open(struct hp_jw *w, const char *key)
 {
-    json_object *o = json_object_new_object();
+    struct hp_jw_mark m = hp_jw_mark(w);
+    hp_jw_object(w, key);
+    return m;
+}
+
+static void opt_close(struct hp_jw *w, struct hp_jw_mark m)
+{
+    if (hp_jw_empty(w))
+        hp_jw_undo(w, m);
+    else
+        hp_jw_end(w);
+}
+
+static void write_cpu(struct hp_jw *w, const struct cg_group *g, double secs)
+{
+    struct hp_jw_mark m = opt_open(w, "cpu");
     for (int i = 0; i < NCPU; i++) {
         if (!(g->cpu_found & (1u << i)))
             continue;
-        hp_json_add_uint(o, cpu_keys[i], g->cpu[i]);
+        hp_jw_uint(w, cpu_keys[i], g->cpu[i]);
         if (g->cpu_prev_ok && (g->cpu_prev_found & (1u << i)))
-            rate(o, cpu_keys[i], g->cpu[i], g->cpu_prev[i], secs);
+            rate(w, cpu_keys[i], g->cpu[i], g->cpu_prev[i], secs);
     }
     if (g->usage_rate >= 0)
-        hp_json_add_double(o, "percent", g->usage_rate / 1e4, 2);
-    return o;
+        hp_jw_double(w, "percent", g->usage_rate / 1e4, 2);
+    opt_close(w, m);
 }
 
 /* memory.current/peak/max/high: a number, null for "max", absent when unreadable. */
-static void add_value_file(struct cgroup *c, int dfd, json_object *o, const char *file,
-                           const char *key)
+static void write_value_file(struct cgroup *c, int dfd, struct hp_jw *w, const char *file,
+                             const char *key)
 {
     uint64_t v;
     bool unlimited;
     if (!hp_cg_value(read_at(c, dfd, file), &v, &unlimited))
         return;
     if (unlimited)
-        json_object_object_add(o, key, NULL);
+        hp_jw_raw(w, key, "null", 4);
     else
-        hp_json_add_uint(o, key, v);
+        hp_jw_uint(w, key, v);
 }
 
-static void add_events(struct cgroup *c, struct cg_group *g, json_object *mem, bool rated,
-                       double secs)
+static void write_events(struct cgroup *c, struct cg_group *g, struct hp_jw *w, bool rated,
+                         double secs)
 {
     uint64_t v[NEV] = {0};
     unsigned f = hp_cg_keyed(read_at(c, g->dfd, "memory.events"), ev_keys, NEV, v);
@@ -488,33 +512,34 @@ static void add_events(struct cgroup *c, struct cg_group *g, json_object *mem, b
         g->ev_ok = false;
         return;
     }
-    json_object *o = json_object_new_object();
+    hp_jw_object(w, "events");
     for (int i = 0; i < NEV; i++) {
         if (!(f & (1u << i)))
             continue;
-        hp_json_add_uint(o, ev_keys[i], v[i]);
+        hp_jw_uint(w, ev_keys[i], v[i]);
         if (rated && g->ev_ok)
-            rate(o, ev_keys[i], v[i], g->ev[i], secs);
+            rate(w, ev_keys[i], v[i], g->ev[i], secs);
     }
+    hp_jw_end(w);
     memcpy(g->ev, v, sizeof(v));
     g->ev_ok = f == (1u << NEV) - 1;
-    json_object_object_add(mem, "events", o);
 }
 
-static json_object *memory_object(struct cgroup *c, struct cg_group *g, bool rated, double secs)
+static void write_memory(struct cgroup *c, struct cg_group *g, struct hp_jw *w, bool rated,
+                         double secs)
 {
-    json_object *o = json_object_new_object();
-    add_value_file(c, g->dfd, o, "memory.current", "current");
-    add_value_file(c, g->dfd, o, "memory.peak", "peak");
-    add_value_file(c, g->dfd, o, "memory.max", "max");
-    add_value_file(c, g->dfd, o, "memory.high", "high");
+    struct hp_jw_mark m = opt_open(w, "memory");
+    write_value_file(c, g->dfd, w, "memory.current", "current");
+    write_value_file(c, g->dfd, w, "memory.peak", "peak");
+    write_value_file(c, g->dfd, w, "memory.max", "max");
+    write_value_file(c, g->dfd, w, "memory.high", "high");
     uint64_t v[8] = {0};
     unsigned f = hp_cg_keyed(read_at(c, g->dfd, "memory.stat"), mem_keys, 5, v);
     for (int i = 0; mem_keys[i]; i++)
         if (f & (1u << i))
-            hp_json_add_uint(o, mem_keys[i], v[i]);
-    add_events(c, g, o, rated, secs);
-    return o;
+            hp_jw_uint(w, mem_keys[i], v[i]);
+    write_events(c, g, w, rated, secs);
+    opt_close(w, m);
 }
 
 /* The block device name of maj:min (sys_root/dev/block/M:m -> .../sda),
@@ -575,87 +600,117 @@ bool hp_cg_io_line(const char *p, unsigned *maj, unsigned *min, uint64_t v[6])
     return (*p == '\n' || *p == '\0') && (found & 0xf) == 0xf;
 }
 
-static json_object *io_object(struct cgroup *c, struct cg_group *g, bool rated, double secs)
+/* The previous sample's counters of d's device (the last line naming it). */
+static const struct cg_dev *prev_dev(const struct cg_group *g, const struct cg_dev *d)
+{
+    const struct cg_dev *prev = NULL;
+    for (size_t i = 0; i < g->ndev; i++)
+        if (g->dev[i].maj == d->maj && g->dev[i].min == d->min)
+            prev = &g->dev[i];
+    return prev;
+}
+
+static void write_dev(struct hp_jw *w, const char *name, const struct cg_dev *d,
+                      const struct cg_dev *prev, double secs)
+{
+    hp_jw_object(w, name);
+    for (int i = 0; i < NIO; i++) {
+        hp_jw_uint(w, io_keys[i], d->v[i]);
+        if (prev)
+            rate(w, io_keys[i], d->v[i], prev->v[i], secs);
+    }
+    hp_jw_end(w);
+}
+
+/* The devices in io.stat's order, each name once: lines with one name (a
+ * device listed twice, two names cut to the same 39 bytes) give the
+ * first's place and the last's counters, as json-c's object_add, which
+ * replaces a key's value in place, gave. */
+static void write_devs(struct hp_jw *w, const struct cg_group *g, const struct cg_dev *devs,
+                       char (*names)[DEVNAME], size_t n, bool rated, double secs)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool again = false;
+        for (size_t j = 0; j < i && !again; j++)
+            again = strcmp(names[j], names[i]) == 0;
+        if (again)
+            continue;
+        size_t last = i;
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(names[j], names[i]) == 0)
+                last = j;
+        write_dev(w, names[i], &devs[last], rated ? prev_dev(g, &devs[last]) : NULL, secs);
+    }
+}
+
+/* This sample's counters, for the next one's rates (g->dev only grows). */
+static void keep_devs(struct cg_group *g, const struct cg_dev *devs, size_t n)
+{
+    g->ndev = 0;
+    if (n && hp_grow(&g->dev, &g->capdev, n, sizeof(*g->dev)) == 0) {
+        memcpy(g->dev, devs, n * sizeof(*devs));
+        g->ndev = n;
+    }
+}
+
+/* io.stat, device by device; left out when no line is one. */
+static void write_io(struct cgroup *c, struct cg_group *g, struct hp_jw *w, bool rated, double secs)
 {
     const char *p = read_at(c, g->dfd, "io.stat");
-    if (!p) {
-        free(g->dev); /* no stale devices for a later rate */
-        g->dev = NULL;
-        g->ndev = 0;
-        return NULL;
-    }
-    struct cg_dev devs[64];
+    struct cg_dev devs[MAXDEV];
+    char names[MAXDEV][DEVNAME];
     size_t n = 0;
-    json_object *o = json_object_new_object();
-    do {
-        struct cg_dev d = {0};
-        if (n == 64 || !hp_cg_io_line(p, &d.maj, &d.min, d.v))
-            continue;
-        json_object *dev = json_object_new_object();
-        const struct cg_dev *prev = NULL;
-        for (size_t i = 0; rated && i < g->ndev; i++)
-            if (g->dev[i].maj == d.maj && g->dev[i].min == d.min)
-                prev = &g->dev[i];
-        for (int i = 0; i < NIO; i++) {
-            hp_json_add_uint(dev, io_keys[i], d.v[i]);
-            if (prev)
-                rate(dev, io_keys[i], d.v[i], prev->v[i], secs);
-        }
-        json_object_object_add(o, dev_name(c, d.maj, d.min), dev);
-        devs[n++] = d;
-    } while (hp_next_line(&p));
-    struct cg_dev *keep = n ? malloc(n * sizeof(*keep)) : NULL;
-    if (keep)
-        memcpy(keep, devs, n * sizeof(*keep));
-    free(g->dev);
-    g->dev = keep;
-    g->ndev = keep ? n : 0;
-    return o;
+    if (p) {
+        do {
+            struct cg_dev d = {0};
+            if (n == MAXDEV || !hp_cg_io_line(p, &d.maj, &d.min, d.v))
+                continue;
+            snprintf(names[n], sizeof(names[n]), "%s", dev_name(c, d.maj, d.min));
+            devs[n++] = d;
+        } while (hp_next_line(&p));
+    }
+    if (n) {
+        hp_jw_object(w, "io");
+        write_devs(w, g, devs, names, n, rated, secs);
+        hp_jw_end(w);
+    }
+    keep_devs(g, devs, n);
 }
 
-static json_object *pids_object(struct cgroup *c, struct cg_group *g)
+static void write_pids(struct cgroup *c, struct cg_group *g, struct hp_jw *w)
 {
-    json_object *o = json_object_new_object();
-    add_value_file(c, g->dfd, o, "pids.current", "current");
-    add_value_file(c, g->dfd, o, "pids.max", "max");
-    if (json_object_object_length(o))
-        return o;
-    json_object_put(o);
-    return NULL;
+    struct hp_jw_mark m = opt_open(w, "pids");
+    write_value_file(c, g->dfd, w, "pids.current", "current");
+    write_value_file(c, g->dfd, w, "pids.max", "max");
+    opt_close(w, m);
 }
 
-static json_object *pressure_object(struct cgroup *c, struct cg_group *g, bool rated, double secs)
+static void write_pressure(struct cgroup *c, struct cg_group *g, struct hp_jw *w, bool rated,
+                           double secs)
 {
-    json_object *o = json_object_new_object();
+    struct hp_jw_mark m = opt_open(w, "pressure");
     for (int i = 0; i < NPSI; i++) {
         struct hp_psi cur;
         hp_psi_parse(read_at(c, g->dfd, psi_files[i]), &cur);
-        hp_psi_add(o, psi_names[i], &cur, rated ? &g->psi[i] : NULL, secs);
+        hp_psi_write(w, psi_names[i], &cur, rated ? &g->psi[i] : NULL, secs);
         g->psi[i] = cur;
     }
-    return o;
+    opt_close(w, m);
 }
 
-static void add_if(json_object *o, const char *key, json_object *v)
-{
-    if (v && json_object_object_length(v))
-        json_object_object_add(o, key, v);
-    else
-        json_object_put(v);
-}
-
-static json_object *group_object(struct cgroup *c, struct cg_group *g, double secs)
+/* The group's object: always there, even with no member. */
+static void write_group(struct cgroup *c, struct cg_group *g, struct hp_jw *w, double secs)
 {
     bool rated = g->full_gen && g->full_gen + 1 == c->gen && secs > 0;
-    json_object *o = json_object_new_object();
-    add_if(o, "cpu", cpu_object(g, secs));
-    add_if(o, "memory", memory_object(c, g, rated, secs));
-    add_if(o, "io", io_object(c, g, rated, secs));
-    add_if(o, "pids", pids_object(c, g));
+    hp_jw_object(w, g->path);
+    write_cpu(w, g, secs);
+    write_memory(c, g, w, rated, secs);
+    write_io(c, g, w, rated, secs);
+    write_pids(c, g, w);
     if (c->o.pressure)
-        add_if(o, "pressure", pressure_object(c, g, rated, secs));
+        write_pressure(c, g, w, rated, secs);
+    hp_jw_end(w);
     g->full_gen = c->gen;
-    return o;
 }
 
 /* ---- the sample ---- */
@@ -701,7 +756,30 @@ static void collect(struct cgroup *c)
     walk(c, rfd, "/", "", 0); /* closes rfd */
 }
 
-static int cgroup_sample(struct hp_reporter *r, json_object *data)
+/* Open each candidate's directory and read its cpu.stat (top N ranks by it). */
+static void read_candidates(struct cgroup *c, int rfd, double secs)
+{
+    for (size_t i = 0; i < c->ncand; i++) {
+        struct cg_group *g = &c->g[c->cand[i]];
+        g->dfd = openat(rfd, strcmp(g->path, "/") ? g->path + 1 : ".",
+                        O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (g->dfd >= 0)
+            read_cpu(c, g, secs);
+        else
+            g->cpu_ok = false; /* vanished since the walk: no rate across the gap */
+    }
+}
+
+static void close_groups(struct cgroup *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->g[i].dfd >= 0) {
+            close(c->g[i].dfd);
+            c->g[i].dfd = -1;
+        }
+}
+
+static int cgroup_write(struct hp_reporter *r, struct hp_jw *w)
 {
     struct cgroup *c = r->priv;
     if (!find_root(c))
@@ -717,32 +795,20 @@ static int cgroup_sample(struct hp_reporter *r, json_object *data)
         return -1;
     }
     size_t matched = c->ncand;
-    for (size_t i = 0; i < c->ncand; i++) {
-        struct cg_group *g = &c->g[c->cand[i]];
-        g->dfd = openat(rfd, strcmp(g->path, "/") ? g->path + 1 : ".",
-                        O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (g->dfd >= 0)
-            read_cpu(c, g, secs);
-        else
-            g->cpu_ok = false; /* vanished since the walk: no rate across the gap */
-    }
+    read_candidates(c, rfd, secs);
     pick_top(c);
-    json_object *groups = json_object_new_object();
+    hp_jw_string(w, "hierarchy", strcmp(c->root, c->base) ? "hybrid" : "unified");
+    hp_jw_uint(w, "matched", matched);
+    hp_jw_object(w, "groups");
     for (size_t i = 0; i < c->ncand; i++) {
         struct cg_group *g = &c->g[c->cand[i]];
         if (g->dfd >= 0)
-            json_object_object_add(groups, g->path, group_object(c, g, secs));
+            write_group(c, g, w, secs);
     }
-    for (size_t i = 0; i < c->n; i++)
-        if (c->g[i].dfd >= 0) {
-            close(c->g[i].dfd);
-            c->g[i].dfd = -1;
-        }
+    hp_jw_end(w);
+    close_groups(c);
     close(rfd);
     forget_gone(c);
-    hp_json_add_string(data, "hierarchy", strcmp(c->root, c->base) ? "hybrid" : "unified");
-    hp_json_add_uint(data, "matched", matched);
-    json_object_object_add(data, "groups", groups);
     return 0;
 }
 
@@ -782,6 +848,6 @@ const struct hp_reporter_ops hp_reporter_cgroup = {
     .needs_prime = true,
     .opts = cgroup_opts,
     .init = cgroup_init,
-    .sample = cgroup_sample,
+    .write = cgroup_write,
     .fini = cgroup_fini,
 };

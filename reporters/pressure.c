@@ -12,8 +12,8 @@
  * is left out, also with one line. A total that went back (never seen in
  * practice, but a fixture or a container's view can) gives no rate. */
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "reporters/procfile.h"
 #include "reporters/psi.h"
 #include "reporters/reporter.h"
@@ -49,8 +49,8 @@ static int pressure_init(struct hp_reporter *r, const config_setting_t *cfg, str
     return 0;
 }
 
-/* One resource into data; false when its file is absent or unreadable. */
-static bool add_resource(struct pressure *p, int i, json_object *data, double secs)
+/* One resource into w; false when its file is absent or unreadable. */
+static bool write_resource(struct pressure *p, int i, struct hp_jw *w, double secs)
 {
     const char *text = hp_procfile_read(&p->f[i], true);
     struct hp_psi cur;
@@ -63,13 +63,13 @@ static bool add_resource(struct pressure *p, int i, json_object *data, double se
         return false;
     }
     p->missing[i] = false;
-    hp_psi_add(data, res_names[i], &cur, p->have_prev[i] ? &p->prev[i] : NULL, secs);
+    hp_psi_write(w, res_names[i], &cur, p->have_prev[i] ? &p->prev[i] : NULL, secs);
     p->prev[i] = cur;
     p->have_prev[i] = true;
     return true;
 }
 
-static int pressure_sample(struct hp_reporter *r, json_object *data)
+static int pressure_write(struct hp_reporter *r, struct hp_jw *w)
 {
     struct pressure *p = r->priv;
     int64_t now = hp_mono_ns();
@@ -77,7 +77,7 @@ static int pressure_sample(struct hp_reporter *r, json_object *data)
     p->prev_ns = now;
     int n = 0;
     for (int i = 0; i < NRES; i++)
-        n += add_resource(p, i, data, secs);
+        n += write_resource(p, i, w, secs);
     if (n == 0) {
         hp_warn_once(&p->warned_none,
                      "pressure: no pressure stall information under %s/pressure (kernel "
@@ -105,6 +105,6 @@ const struct hp_reporter_ops hp_reporter_pressure = {
     .default_enabled = false,
     .needs_prime = true,
     .init = pressure_init,
-    .sample = pressure_sample,
+    .write = pressure_write,
     .fini = pressure_fini,
 };

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* psi.c -- pressure stall information lines: one allocation-free parser and
- * one JSON shape for the pressure and cgroup reporters. */
+ * one JSON shape, written with the JSON writer (lib/jw.h), for the pressure
+ * and cgroup reporters. */
 #include "reporters/psi.h"
 
-#include "lib/msg.h"
+#include "lib/jw.h"
 #include "reporters/procfile.h"
 
 #include <math.h>
@@ -64,28 +65,28 @@ int hp_psi_parse(const char *text, struct hp_psi *out)
     return n;
 }
 
-static void add_half(json_object *o, const char *name, const struct hp_psi_line *c,
-                     const struct hp_psi_line *p, double secs)
+static void write_half(struct hp_jw *w, const char *name, const struct hp_psi_line *c,
+                       const struct hp_psi_line *p, double secs)
 {
     if (!c->ok)
         return;
-    json_object *h = json_object_new_object();
-    hp_json_add_double(h, "avg10", c->avg10, 2);
-    hp_json_add_double(h, "avg60", c->avg60, 2);
-    hp_json_add_double(h, "avg300", c->avg300, 2);
-    hp_json_add_uint(h, "total", c->total);
+    hp_jw_object(w, name);
+    hp_jw_double(w, "avg10", c->avg10, 2);
+    hp_jw_double(w, "avg60", c->avg60, 2);
+    hp_jw_double(w, "avg300", c->avg300, 2);
+    hp_jw_uint(w, "total", c->total);
     if (p && p->ok && secs > 0 && c->total >= p->total)
-        hp_json_add_double(h, "total_per_sec", (double)(c->total - p->total) / secs, 1);
-    json_object_object_add(o, name, h);
+        hp_jw_double(w, "total_per_sec", (double)(c->total - p->total) / secs, 1);
+    hp_jw_end(w);
 }
 
-void hp_psi_add(json_object *parent, const char *name, const struct hp_psi *cur,
-                const struct hp_psi *prev, double secs)
+void hp_psi_write(struct hp_jw *w, const char *name, const struct hp_psi *cur,
+                  const struct hp_psi *prev, double secs)
 {
     if (!cur->some.ok && !cur->full.ok)
         return;
-    json_object *o = json_object_new_object();
-    add_half(o, "some", &cur->some, prev ? &prev->some : NULL, secs);
-    add_half(o, "full", &cur->full, prev ? &prev->full : NULL, secs);
-    json_object_object_add(parent, name, o);
+    hp_jw_object(w, name);
+    write_half(w, "some", &cur->some, prev ? &prev->some : NULL, secs);
+    write_half(w, "full", &cur->full, prev ? &prev->full : NULL, secs);
+    hp_jw_end(w);
 }

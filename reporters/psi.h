@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <json-c/json.h>
+#include "lib/jw.h"
 
 struct hp_psi_line {
     bool ok;                     /* the line was present and well formed */
@@ -31,11 +31,12 @@ struct hp_psi {
  * (0, 1 or 2). Never allocates; text must be NUL-terminated. */
 int hp_psi_parse(const char *text, struct hp_psi *out);
 
-/* Add cur as member `name` of parent: {"some":{avg10,avg60,avg300,total,
- * total_per_sec},"full":{...}}. A half is left out when !ok; its
- * total_per_sec (microseconds stalled per second) is added only when prev
- * is non-NULL, its half was ok, secs > 0 and the total did not go back. */
-void hp_psi_add(json_object *parent, const char *name, const struct hp_psi *cur,
-                const struct hp_psi *prev, double secs);
+/* Write cur as member `name` of the object open in w: {"some":{avg10,
+ * avg60,avg300,total,total_per_sec},"full":{...}}; nothing when both halves
+ * are !ok. A half is left out when !ok; its total_per_sec (microseconds
+ * stalled per second) is written only when prev is non-NULL, its half was
+ * ok, secs > 0 and the total did not go back. */
+void hp_psi_write(struct hp_jw *w, const char *name, const struct hp_psi *cur,
+                  const struct hp_psi *prev, double secs);
 
 #endif
