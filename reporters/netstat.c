@@ -14,9 +14,19 @@
  * every counter of every section. Gauges (CurrEstab, RtoMin, ...) get no
  * rate; a counter that went back (namespace re-created, fixture) gets no
  * rate for that sample. A malformed pair of lines is skipped with one log
- * line naming the file and line. */
+ * line naming the file and line.
+ *
+ * A sample's values are collected first (an entry per published column,
+ * and the sockstat values), then written (lib/jw.h), one section object per
+ * run of entries of a section: a sample allocates nothing once its arrays
+ * have grown. Text no kernel writes (a section named again after another,
+ * a name twice in a section, a name ending in _per_sec like a rate's, a
+ * section named sockets, a sockstat key twice, over 32 sections) needed
+ * the json-c object's merging of repeated keys: such a sample is still
+ * built as a json-c object and its members copied in (write_merged). */
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/jw.h"
 #include "lib/log.h"
 #include "lib/msg.h"
 #include "reporters/netstat.h"
@@ -114,6 +124,7 @@ struct col {
     char key[112];  /* "section.name"; the name starts at key + name */
     char rate[120]; /* "name_per_sec" */
     size_t name;
+    bool per_sec; /* the name ends in _per_sec: may be another column's rate */
 };
 struct plan {
     char *hdr; /* the header line, without its newline */
@@ -132,6 +143,24 @@ struct line6 {
     struct col *c; /* NULL when not published */
 };
 
+/* One published column of a sample: its value and, when it has one, its
+ * rate. col lives in a plan or a line6, unchanged until the next sample. */
+struct ent {
+    const struct col *col;
+    int64_t v;
+    double rate;
+    bool has_rate;
+};
+
+/* One sockstat value: "tcp_inuse" 15. */
+struct sock {
+    char key[64]; /* proto (at most 23) '_' name (at most 31) */
+    size_t len;
+    uint64_t v;
+};
+
+#define MAX_SECTIONS 32 /* a sample with more is written by json-c (odd) */
+
 struct netstat {
     struct netstat_opts o;
     struct hp_procfile snmp, netstat, sockstat, snmp6;
@@ -143,6 +172,15 @@ struct netstat {
     size_t capvals;
     struct line6 *lines6; /* one per line of snmp6, in file order */
     size_t nlines6, caplines6;
+    struct ent *ents; /* this sample's columns, in the order found */
+    size_t nents, capents;
+    size_t heads[MAX_SECTIONS]; /* the entries that start a section */
+    size_t nheads;
+    struct sock *socks; /* this sample's sockstat values */
+    size_t nsocks, capsocks;
+    bool have_sockets; /* sockstat was read: "sockets" is written, even empty */
+    bool odd;          /* the sample needs json-c's merging (see the top) */
+    bool oom;          /* an entry could not be kept: no message */
     uint64_t gen;
     int64_t prev_ns;
     bool warned_snmp, warned_netstat, warned_sockstat, warned_bad, told_snmp6;
@@ -204,21 +242,58 @@ static void col_fill(struct col *col, size_t pos, const char *sect, const char *
     snprintf(col->key, sizeof(col->key), "%s.%s", sect, name);
     col->name = strlen(sect) + 1;
     snprintf(col->rate, sizeof(col->rate), "%s_per_sec", col->key + col->name);
+    size_t n = strlen(col->key + col->name);
+    col->per_sec = n >= 8 && strcmp(col->key + col->name + n - 8, "_per_sec") == 0;
 }
 
-/* Publish column col's value v into section object sec, with its rate
- * when it has one. */
-static void add_value(struct netstat *s, json_object *sec, const struct col *col, int64_t v,
-                      double secs)
+static bool same_section(const struct col *a, const struct col *b)
 {
-    hp_json_add_int(sec, col->key + col->name, v);
+    return a->name == b->name && memcmp(a->key, b->key, a->name) == 0;
+}
+
+/* Entry s->nents starts col's section: odd when that section was written
+ * before in this sample (json-c would add to its object), is "sockets"
+ * (sockstat's object would replace it) or is one too many. */
+static void section_start(struct netstat *s, const struct col *col)
+{
+    for (size_t i = 0; i < s->nheads; i++)
+        s->odd |= same_section(s->ents[s->heads[i]].col, col);
+    s->odd |= col->name == sizeof("sockets") && memcmp(col->key, "sockets.", col->name) == 0;
+    if (s->nheads < MAX_SECTIONS)
+        s->heads[s->nheads++] = s->nents;
+    else
+        s->odd = true;
+}
+
+/* A new entry for col, its section started when it is not the last one's;
+ * NULL on ENOMEM. */
+static struct ent *ent_new(struct netstat *s, const struct col *col)
+{
+    if (hp_grow(&s->ents, &s->capents, s->nents + 1, sizeof(*s->ents)) != 0) {
+        s->oom = true;
+        return NULL;
+    }
+    if (!s->nheads || !same_section(s->ents[s->heads[s->nheads - 1]].col, col))
+        section_start(s, col);
+    return &s->ents[s->nents++];
+}
+
+/* Publish column col's value v, with its rate when it has one. A counter
+ * already seen this sample (its key twice in its section), or none (out of
+ * memory: twice cannot be told), or a name that may be a rate's makes the
+ * sample odd. */
+static void add_value(struct netstat *s, const struct col *col, int64_t v, double secs)
+{
     struct counter *c = lookup(s, col->key);
-    if (!c)
-        return;
-    if (c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !c->gauge)
-        hp_json_add_double(sec, col->rate, (double)(v - c->v) / secs, 2);
-    c->v = v;
-    c->gen = s->gen;
+    s->odd |= !c || c->gen == s->gen || col->per_sec;
+    struct ent *e = ent_new(s, col);
+    bool rate = c && c->gen && c->gen + 1 == s->gen && secs > 0 && v >= c->v && !c->gauge;
+    if (e)
+        *e = (struct ent){col, v, rate ? (double)(v - c->v) / secs : 0, rate};
+    if (c) {
+        c->v = v;
+        c->gen = s->gen;
+    }
 }
 
 /* The section object of data named sect, created when absent. */
@@ -331,8 +406,7 @@ static struct plan *plan_for(struct netstat *s, const char *hdr, size_t pl)
 /* One header/value pair (hdr, val point at their lines). false, publishing
  * nothing of it, when the pair is malformed: prefixes differ, or the counts
  * of names and numbers. */
-static bool parse_pair(struct netstat *s, const char *hdr, const char *val, json_object *data,
-                       double secs)
+static bool parse_pair(struct netstat *s, const char *hdr, const char *val, double secs)
 {
     size_t pl = prefix_len(hdr);
     if (!pl || strncmp(hdr, val, pl + 1) != 0)
@@ -344,15 +418,13 @@ static bool parse_pair(struct netstat *s, const char *hdr, const char *val, json
         return false;
     if (!p->want || !p->nw)
         return true; /* well formed, nothing of it wanted */
-    json_object *sec = section(data, p->sect);
     for (size_t j = 0; j < p->nw; j++)
-        add_value(s, sec, &p->w[j], s->vals[p->w[j].pos], secs);
+        add_value(s, &p->w[j], s->vals[p->w[j].pos], secs);
     return true;
 }
 
 /* Every pair of lines of an snmp-format file. */
-static void parse_snmp(struct netstat *s, const char *text, const char *path, json_object *data,
-                       double secs)
+static void parse_snmp(struct netstat *s, const char *text, const char *path, double secs)
 {
     const char *p = text;
     int line = 1;
@@ -361,7 +433,7 @@ static void parse_snmp(struct netstat *s, const char *text, const char *path, js
         if (!val || !val[1])
             break;
         val++;
-        if (!parse_pair(s, p, val, data, secs)) {
+        if (!parse_pair(s, p, val, secs)) {
             hp_warn_once(&s->warned_bad, "netstat: %s:%d: malformed header/value lines, skipped",
                          path, line);
             p = val; /* resynchronise on the next line */
@@ -426,7 +498,7 @@ static const struct line6 *line6_for(struct netstat *s, size_t i, const char *to
 
 /* /proc/net/snmp6: one "Udp6InDatagrams <blanks> 123" per line, published
  * as udp6.in_datagrams. Lines of another shape are skipped. */
-static void parse_snmp6(struct netstat *s, const char *text, json_object *data, double secs)
+static void parse_snmp6(struct netstat *s, const char *text, double secs)
 {
     const char *p = text;
     size_t i = 0;
@@ -440,14 +512,35 @@ static void parse_snmp6(struct netstat *s, const char *text, json_object *data, 
         while (*q == ' ' || *q == '\t')
             q++;
         if (*q == '\n' || *q == '\0')
-            add_value(s, section(data, l->sect), l->c, v, secs);
+            add_value(s, l->c, v, secs);
     } while (hp_next_line(&p));
 }
 
-/* /proc/net/sockstat: "TCP: inuse 1 orphan 0 tw 2 alloc 2 mem 0" -> sockets.tcp_inuse ... */
-static void parse_sockstat(const char *text, json_object *data)
+/* Keep sockstat value v as proto_name (pn and nl bytes, at most 23 and 31);
+ * a key kept before makes the sample odd. */
+static void add_sock(struct netstat *s, const char *proto, size_t pn, const char *name, size_t nl,
+                     uint64_t v)
 {
-    json_object *o = json_object_new_object();
+    if (hp_grow(&s->socks, &s->capsocks, s->nsocks + 1, sizeof(*s->socks)) != 0) {
+        s->oom = true;
+        return;
+    }
+    struct sock *o = &s->socks[s->nsocks];
+    memcpy(o->key, proto, pn);
+    o->key[pn] = '_';
+    memcpy(o->key + pn + 1, name, nl);
+    o->len = pn + 1 + nl;
+    o->key[o->len] = '\0';
+    o->v = v;
+    for (size_t i = 0; i < s->nsocks; i++)
+        s->odd |= s->socks[i].len == o->len && memcmp(s->socks[i].key, o->key, o->len) == 0;
+    s->nsocks++;
+}
+
+/* /proc/net/sockstat: "TCP: inuse 1 orphan 0 tw 2 alloc 2 mem 0" -> sockets.tcp_inuse ... */
+static void parse_sockstat(struct netstat *s, const char *text)
+{
+    s->have_sockets = true;
     const char *p = text;
     do {
         size_t pl = prefix_len(p);
@@ -455,6 +548,7 @@ static void parse_sockstat(const char *text, json_object *data)
             continue;
         char proto[24];
         hp_snake_case(p, pl, proto, sizeof(proto)); /* "TCP" -> "tcp", "UDPLITE" -> "udplite" */
+        size_t pn = strlen(proto);
         const char *q = p + pl + 1;
         for (;;) {
             while (*q == ' ')
@@ -462,16 +556,14 @@ static void parse_sockstat(const char *text, json_object *data)
             size_t kl = strcspn(q, " \n");
             if (!kl || kl > 31 || q[kl] != ' ')
                 break;
-            char key[64];
-            snprintf(key, sizeof(key), "%s_%.*s", proto, (int)kl, q);
+            const char *name = q;
             q += kl;
             uint64_t v;
             if (!hp_parse_u64(&q, &v))
                 break;
-            hp_json_add_uint(o, key, v);
+            add_sock(s, proto, pn, name, kl, v);
         }
     } while (hp_next_line(&p));
-    json_object_object_add(data, "sockets", o);
 }
 
 static int netstat_init(struct hp_reporter *r, const config_setting_t *cfg, struct hp_errs *errs)
@@ -499,31 +591,114 @@ static const char *read_or_warn(struct hp_procfile *f, bool *warned)
     return t;
 }
 
-static int netstat_sample(struct hp_reporter *r, json_object *data)
+/* Read and parse every file into s->ents and s->socks. */
+static void collect(struct netstat *s)
 {
-    struct netstat *s = r->priv;
     int64_t now = hp_mono_ns();
     double secs = s->prev_ns ? (double)(now - s->prev_ns) / 1e9 : 0;
     s->prev_ns = now;
     s->gen++;
     s->hint = 0;
     s->pi = 0;
+    s->nents = s->nheads = s->nsocks = 0;
+    s->have_sockets = s->odd = s->oom = false;
     const char *t = read_or_warn(&s->snmp, &s->warned_snmp);
     if (t)
-        parse_snmp(s, t, s->snmp.path, data, secs);
+        parse_snmp(s, t, s->snmp.path, secs);
     t = read_or_warn(&s->netstat, &s->warned_netstat);
     if (t)
-        parse_snmp(s, t, s->netstat.path, data, secs);
+        parse_snmp(s, t, s->netstat.path, secs);
     t = hp_procfile_read(&s->snmp6, true);
     if (t)
-        parse_snmp6(s, t, data, secs);
+        parse_snmp6(s, t, secs);
     else if (!s->told_snmp6)
         hp_info("netstat: no %s (IPv6 off?): no udp6 counters", s->snmp6.path);
     s->told_snmp6 |= !t;
     t = read_or_warn(&s->sockstat, &s->warned_sockstat);
     if (t)
-        parse_sockstat(t, data);
-    return json_object_object_length(data) ? 0 : -1;
+        parse_sockstat(s, t);
+}
+
+/* The section name of col ("tcp_ext" of "tcp_ext.listen_drops") into sect. */
+static const char *section_name(const struct col *col, char sect[48])
+{
+    memcpy(sect, col->key, col->name - 1);
+    sect[col->name - 1] = '\0';
+    return sect;
+}
+
+/* The usual sample: each section's entries follow each other and no key
+ * repeats, so each run of entries is one section object. */
+static void write_plain(const struct netstat *s, struct hp_jw *w)
+{
+    char sect[48];
+    for (size_t h = 0; h < s->nheads; h++) {
+        size_t end = h + 1 < s->nheads ? s->heads[h + 1] : s->nents;
+        hp_jw_object(w, section_name(s->ents[s->heads[h]].col, sect));
+        for (size_t i = s->heads[h]; i < end; i++) {
+            const struct ent *e = &s->ents[i];
+            hp_jw_int(w, e->col->key + e->col->name, e->v);
+            if (e->has_rate)
+                hp_jw_double(w, e->col->rate, e->rate, 2);
+        }
+        hp_jw_end(w);
+    }
+    if (!s->have_sockets)
+        return;
+    hp_jw_object(w, "sockets");
+    for (size_t i = 0; i < s->nsocks; i++)
+        hp_jw_uint(w, s->socks[i].key, s->socks[i].v);
+    hp_jw_end(w);
+}
+
+/* An odd sample (never from a kernel: fixtures, fuzzing): built as a json-c
+ * object by the calls the reporter always made, a repeated key keeping its
+ * first place and taking its last value, then its members copied in. */
+static void write_merged(const struct netstat *s, struct hp_jw *w)
+{
+    json_object *data = json_object_new_object();
+    if (!data) {
+        w->failed = true;
+        return;
+    }
+    char sect[48];
+    for (size_t i = 0; i < s->nents; i++) { /* ents is NULL until a column was kept */
+        const struct ent *e = &s->ents[i];
+        json_object *sec = section(data, section_name(e->col, sect));
+        hp_json_add_int(sec, e->col->key + e->col->name, e->v);
+        if (e->has_rate)
+            hp_json_add_double(sec, e->col->rate, e->rate, 2);
+    }
+    if (s->have_sockets) {
+        json_object *o = json_object_new_object();
+        for (size_t i = 0; i < s->nsocks; i++)
+            hp_json_add_uint(o, s->socks[i].key, s->socks[i].v);
+        json_object_object_add(data, "sockets", o);
+    }
+    json_object_object_foreach(data, key, val)
+    {
+        size_t n = 0;
+        const char *t = json_object_to_json_string_length(
+            val, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+        if (t)
+            hp_jw_raw(w, key, t, n);
+        else
+            w->failed = true;
+    }
+    json_object_put(data);
+}
+
+static int netstat_write(struct hp_reporter *r, struct hp_jw *w)
+{
+    struct netstat *s = r->priv;
+    collect(s);
+    if (s->oom)
+        w->failed = true; /* out of memory: no message rather than one missing values */
+    else if (s->odd)
+        write_merged(s, w);
+    else
+        write_plain(s, w);
+    return hp_jw_empty(w) ? -1 : 0;
 }
 
 static void netstat_fini(struct hp_reporter *r)
@@ -545,6 +720,8 @@ static void netstat_fini(struct hp_reporter *r)
     free(s->lines6);
     free(s->vals);
     free(s->c);
+    free(s->ents);
+    free(s->socks);
     free(s);
     r->priv = NULL;
 }
@@ -556,6 +733,6 @@ const struct hp_reporter_ops hp_reporter_netstat = {
     .needs_prime = true,
     .opts = netstat_opts,
     .init = netstat_init,
-    .sample = netstat_sample,
+    .write = netstat_write,
     .fini = netstat_fini,
 };

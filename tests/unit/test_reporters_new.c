@@ -429,6 +429,48 @@ static void netstat_full_and_malformed(void **state)
     inst_free(in);
 }
 
+static void put_file(const char *root, const char *rel, const char *text)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/proc/net/%s", root, rel);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* One sample of in with snmp and sockstat as given: its data's text. */
+static void text_is(struct inst *in, const char *snmp, const char *sockstat, const char *want)
+{
+    put_file(in->tmp, "snmp", snmp);
+    put_file(in->tmp, "sockstat", sockstat);
+    struct hp_buf text = {0};
+    assert_int_equal(hp_reporter_write(&in->r, &text), 0);
+    assert_string_equal(text.p, want);
+    hp_buf_free(&text);
+}
+
+/* Text no kernel writes: a section named again after another, a name twice
+ * in a section, a name twice in sockstat. The message's text is the one
+ * json-c made of it: each key once, in its first place, with its last
+ * value. Each sample has one of the three (and no rates). */
+static void netstat_repeated_keys(void **state)
+{
+    (void)state;
+    struct inst *in = inst_copy("netstat", NETPSI_A, NULL);
+    put_file(in->tmp, "netstat", "");
+    put_file(in->tmp, "snmp6", "");
+    text_is(in, "Tcp: ActiveOpens\nTcp: 1\nUdp: InDatagrams\nUdp: 2\nTcp: CurrEstab\nTcp: 3\n",
+            "TCP: inuse 4\n",
+            "{\"tcp\":{\"active_opens\":1,\"curr_estab\":3},\"udp\":{\"in_datagrams\":2},"
+            "\"sockets\":{\"tcp_inuse\":4}}");
+    text_is(in, "Tcp: OutRsts OutRsts\nTcp: 5 6\n", "TCP: inuse 4\n",
+            "{\"tcp\":{\"out_rsts\":6},\"sockets\":{\"tcp_inuse\":4}}");
+    text_is(in, "Ip: Forwarding\nIp: 1\n", "TCP: inuse 6 tw 7 inuse 8\n",
+            "{\"sockets\":{\"tcp_inuse\":8,\"tcp_tw\":7}}");
+    inst_free(in);
+}
+
 static void netstat_absent(void **state)
 {
     (void)state;
@@ -779,6 +821,7 @@ int main(void)
         cmocka_unit_test(netstat_header_change),
         cmocka_unit_test(netstat_snmp6_line_change),
         cmocka_unit_test(netstat_full_and_malformed),
+        cmocka_unit_test(netstat_repeated_keys),
         cmocka_unit_test(netstat_absent),
         cmocka_unit_test(cgroup_parsers),
         cmocka_unit_test(cgroup_default_selection),
