@@ -658,7 +658,7 @@ static void write_merged(const struct netstat *s, struct hp_jw *w)
 {
     json_object *data = json_object_new_object();
     if (!data) {
-        w->failed = true;
+        hp_jw_fail(w);
         return;
     }
     char sect[48];
@@ -683,7 +683,7 @@ static void write_merged(const struct netstat *s, struct hp_jw *w)
         if (t)
             hp_jw_raw(w, key, t, n);
         else
-            w->failed = true;
+            hp_jw_fail(w);
     }
     json_object_put(data);
 }
@@ -693,7 +693,7 @@ static int netstat_write(struct hp_reporter *r, struct hp_jw *w)
     struct netstat *s = r->priv;
     collect(s);
     if (s->oom)
-        w->failed = true; /* out of memory: no message rather than one missing values */
+        hp_jw_fail(w); /* out of memory: no message rather than one missing values */
     else if (s->odd)
         write_merged(s, w);
     else
