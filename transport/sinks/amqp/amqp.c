@@ -22,6 +22,8 @@
 #include "transport/sinks/psistats.h"
 
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,15 +617,26 @@ static int publish(struct hp_sink *s, const struct hp_msg *m)
     return rc == AMQP_STATUS_OK ? 0 : broken(s, "publish failed: ", amqp_error_string2(rc));
 }
 
-static int amqp_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+/* rabbitmq-c sends each frame of a publish with its own send(), the body
+ * without MSG_MORE: a batch of a round's messages went out as a TCP
+ * segment per message, each delivered (on loopback: processed in this
+ * thread) and read by the broker on its own. Corked, the batch leaves in
+ * as few full segments as it fills when it is uncorked. */
+static void cork(struct amqp_sink *a, int on)
+{
+    int fd = amqp_get_sockfd(a->conn);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+}
+
+/* Publish out[0..n) while the confirm window (room) and the socket's
+ * free space (bytes) allow; the number taken (acked now without confirms,
+ * else tracked). Stops early when the connection breaks (a->broken). */
+static size_t publish_batch(struct hp_sink *s, const struct hp_out *out, size_t n, size_t room,
+                            size_t bytes)
 {
     struct amqp_sink *a = s->priv;
-    if (a->broken)
-        return -1;
-    if (a->blocked)
-        return 0; /* keep the backlog until connection.unblocked */
-    size_t room = a->o.confirm ? amqp_confirms_room(&a->tags) : n;
-    size_t bytes = send_room(a), i;
+    size_t i;
     for (i = 0; i < n && i < room; i++) {
         size_t need = out[i].msg->len + PROPS_OVERHEAD;
         if (need > bytes)
@@ -641,12 +654,32 @@ static int amqp_write(struct hp_sink *s, const struct hp_out *out, size_t n)
         if (folded)
             hp_msg_unref(folded);
         if (rc != 0)
-            return -1;
+            break; /* broken */
         if (a->o.confirm)
             amqp_confirms_add(&a->tags, out[i].pos);
         else
             hp_sink_ack(s, out[i].pos, HP_ACK_OK);
     }
+    return i;
+}
+
+static int amqp_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct amqp_sink *a = s->priv;
+    if (a->broken)
+        return -1;
+    if (a->blocked)
+        return 0; /* keep the backlog until connection.unblocked */
+    size_t room = a->o.confirm ? amqp_confirms_room(&a->tags) : n;
+    size_t bytes = send_room(a);
+    bool corked = n > 1 && room > 1;
+    if (corked)
+        cork(a, 1);
+    size_t i = publish_batch(s, out, n, room, bytes);
+    if (corked && a->conn)
+        cork(a, 0);
+    if (a->broken)
+        return -1;
     /* Publishing may have read frames into the library's queue, where the
      * socket no longer signals them: handle them now. */
     return read_frames(s, 0) != 0 || nack_backoff(s) != 0 ? -1 : (int)i;
