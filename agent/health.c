@@ -181,15 +181,23 @@ static json_object *reporter_json(const struct hp_health *h, size_t i, int64_t n
     return o;
 }
 
+/* Note new ring drops at now; whether the ring dropped within the
+ * window, and (dropped) how many in all. Under h->lock, with a view. */
+static bool note_drops(struct hp_health *h, int64_t now, uint64_t *dropped)
+{
+    *dropped = atomic_load_explicit(h->view->dropped, memory_order_relaxed);
+    if (*dropped > h->last_dropped)
+        h->drop_seen_ms = now;
+    h->last_dropped = *dropped;
+    return h->drop_seen_ms && (double)(now - h->drop_seen_ms) / 1000.0 < h->cfg.drop_window;
+}
+
 /* Under h->lock, with a view. */
 static void ring_json(struct hp_health *h, json_object *out, int64_t now, struct verdict *v)
 {
     const struct hp_self_view *view = h->view;
-    uint64_t dropped = atomic_load_explicit(view->dropped, memory_order_relaxed);
-    if (dropped > h->last_dropped)
-        h->drop_seen_ms = now;
-    h->last_dropped = dropped;
-    bool growing = h->drop_seen_ms && (double)(now - h->drop_seen_ms) / 1000.0 < h->cfg.drop_window;
+    uint64_t dropped;
+    bool growing = note_drops(h, now, &dropped);
     json_object *o = json_object_new_object();
     hp_json_add_uint(o, "dropped", dropped);
     json_object_object_add(o, "dropped_recently", json_object_new_boolean(growing));
@@ -295,11 +303,12 @@ static void *serve(void *arg)
             break;
         if (p[1].revents)
             break;
-        if (n == 0) {
-            char *json = NULL;
-            size_t len;
-            hp_health_json(h, &json, &len); /* updates the drop tracker */
-            free(json);
+        if (n == 0) { /* only the drop tracker: no answer to build */
+            uint64_t dropped;
+            pthread_mutex_lock(&h->lock);
+            if (h->view)
+                note_drops(h, hp_real_ms(), &dropped);
+            pthread_mutex_unlock(&h->lock);
             continue;
         }
         int fd = p[0].revents ? accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC) : -1;
