@@ -159,7 +159,7 @@ static int on_number(void *ctx, const char *s, size_t len)
         n->i = v;
         n->num = (double)v;
     } else {
-        n->num = strtod(t, NULL);
+        n->num = r->j->text_numbers ? 0 : strtod(t, NULL);
     }
     return 1;
 }
@@ -320,7 +320,7 @@ void hp_json_free(struct hp_json *j)
 {
     free(j->n);
     free(j->arena);
-    *j = (struct hp_json){.any_bytes = j->any_bytes};
+    *j = (struct hp_json){.any_bytes = j->any_bytes, .text_numbers = j->text_numbers};
 }
 
 const struct hp_jnode *hp_json_getn(const struct hp_json *j, const struct hp_jnode *obj,

@@ -63,6 +63,10 @@ struct hp_jnode {
 
 struct hp_json {
     bool any_bytes; /* a setting: take strings that are not UTF-8 */
+    /* A setting: leave num 0 for a number that is not an integer, for a
+     * reader that copies numbers as written (str) and never computes with
+     * them: no strtod per value (the CSV sink). */
+    bool text_numbers;
     struct hp_jnode *n;
     uint32_t count, cap;
     char *arena;

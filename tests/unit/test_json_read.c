@@ -423,10 +423,35 @@ static void any_bytes_takes_strings_that_are_not_utf8(void **state)
     hp_json_free(&j);
 }
 
+/* With text_numbers (the CSV sink) a number that is not an integer keeps
+ * its text and no value; integers keep both. The setting outlives
+ * hp_json_free. */
+static void text_numbers_keeps_only_the_text(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"d\":12.75,\"i\":-3}";
+    struct hp_json j = {0};
+    assert_int_equal(parse(&j, text), 0);
+    assert_true(hp_json_get(&j, hp_json_root(&j), "d")->num == 12.75);
+    j.text_numbers = true;
+    assert_int_equal(parse(&j, text), 0);
+    const struct hp_jnode *d = hp_json_get(&j, hp_json_root(&j), "d");
+    const struct hp_jnode *i = hp_json_get(&j, hp_json_root(&j), "i");
+    assert_int_equal(d->type, HP_JDOUBLE);
+    assert_string_equal(d->str, "12.75");
+    assert_true(d->num == 0);
+    assert_int_equal(i->i, -3);
+    assert_true(i->num == -3);
+    hp_json_free(&j);
+    assert_true(j.text_numbers);
+    hp_json_free(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(values_keep_their_types),
+        cmocka_unit_test(text_numbers_keeps_only_the_text),
         cmocka_unit_test(strings_are_decoded),
         cmocka_unit_test(names_and_containers_keep_their_text),
         cmocka_unit_test(what_json_c_took_and_yajl_refuses),

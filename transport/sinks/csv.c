@@ -1011,7 +1011,8 @@ static int group_rows(struct hp_sink *s, const char *stem, const struct hp_jnode
 static const struct hp_jnode *parse_envelope(struct csv *c, const struct hp_msg *m,
                                              const char **host, const char **session)
 {
-    c->jt.any_bytes = true; /* strings' bytes as the message had them */
+    c->jt.any_bytes = true;    /* strings' bytes as the message had them */
+    c->jt.text_numbers = true; /* numbers are written as the message had them */
     if (hp_json_parse(&c->jt, m->json, m->len) != 0 || hp_json_root(&c->jt)->type != HP_JOBJECT)
         return NULL;
     const struct hp_jnode *env = hp_json_root(&c->jt);
