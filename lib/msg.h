@@ -4,12 +4,13 @@
  * reporter, seq, ts): a routing key, a topic, a message key or an index
  * name is built from these, never from the JSON.
  *
- * A reporter thread builds its data with json-c, serializes it and writes
- * the hp_msg around it (hp_msg_wrap: the envelope's fixed parts are text
- * made once per run); after hp_ring_push the transport thread owns it. The
- * reference count lets every sink's backlog hold the same message; each
- * sink's delivery thread drops its own references, so the count is atomic
- * (M1/M2 below). The rest of a message never changes after hp_msg_new. */
+ * A reporter thread writes its data as JSON text (lib/jw.h, or a json-c
+ * object serialized) and the hp_msg is written around it (hp_msg_wrap:
+ * the envelope's fixed parts are text made once per run); after
+ * hp_ring_push the transport thread owns it. The reference count lets
+ * every sink's backlog hold the same message; each sink's delivery thread
+ * drops its own references, so the count is atomic (M1/M2 below). The
+ * rest of a message never changes after hp_msg_new. */
 #ifndef HP_MSG_H
 #define HP_MSG_H
 
@@ -101,12 +102,14 @@ void hp_envelope_text_fini(struct hp_envelope_text *t);
 /* The message hp_msg_from_json(hp_envelope_new(t->id, ...)) makes, byte
  * for byte, written directly around data: the data object's JSON text (len
  * bytes, as json-c writes it with JSON_C_TO_STRING_PLAIN |
- * JSON_C_TO_STRING_NOSLASHESCAPE, or lib/jw.h). NULL on ENOMEM, or when
- * data is not JSON. */
+ * JSON_C_TO_STRING_NOSLASHESCAPE, or lib/jw.h). NULL on ENOMEM (and, in
+ * the tree fallback for an identity without text, when data does not
+ * parse). */
 struct hp_msg *hp_msg_wrap(const struct hp_envelope_text *t, const char *reporter, uint64_t seq,
                            int64_t ts_ms, double interval, const char *data, size_t len);
 
-/* Helpers for reporters: add a number rounded to `decimals` places, so
+/* Helpers for json-c trees (the reporters that build one, the session
+ * and health answers): add a number rounded to `decimals` places, so
  * messages stay short and stable ("12.5", not "12.500000000000002"). */
 void hp_json_add_double(json_object *obj, const char *key, double v, int decimals);
 /* The text hp_json_add_double writes: v rounded to `decimals` places as
