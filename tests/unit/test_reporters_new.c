@@ -431,12 +431,9 @@ static void netstat_full_and_malformed(void **state)
 
 static void put_file(const char *root, const char *rel, const char *text)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "%s/proc/net/%s", root, rel);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    assert_int_equal(fclose(f), 0);
+    char dir[700];
+    snprintf(dir, sizeof(dir), "%s/proc/net", root);
+    assert_int_equal(hp_test_put_file(dir, rel, text, "w"), 0);
 }
 
 /* One sample of in with snmp and sockstat as given: its data's text. */

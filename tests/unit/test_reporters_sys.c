@@ -782,12 +782,7 @@ static const char *first_key(json_object *o)
 
 static void append_to(struct inst *in, const char *rel, const char *line)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "%s/%s", in->tmp, rel);
-    FILE *f = fopen(path, "a");
-    assert_non_null(f);
-    fputs(line, f);
-    fclose(f);
+    assert_int_equal(hp_test_put_file(in->tmp, rel, line, "a"), 0);
 }
 
 /* A device named twice in diskstats and a mount point mounted twice (over

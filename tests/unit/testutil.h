@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* testutil.h -- small helpers shared by the cmocka unit tests: temporary
- * directories and trees, and reading the files a sink wrote. Header-only:
+ * directories and trees, writing fixture files, and reading the files a
+ * sink wrote. Header-only:
  * each test is its own program. */
 #ifndef HP_TESTUTIL_H
 #define HP_TESTUTIL_H
@@ -62,6 +63,20 @@ static inline char *hp_test_copytree(char *buf, size_t len, const char *name, co
         return NULL;
     }
     return buf;
+}
+
+/* Write (mode "w") or append ("a") text to dir/rel. 0, or -1 when the
+ * file cannot be opened or written. */
+static inline int hp_test_put_file(const char *dir, const char *rel, const char *text,
+                                   const char *mode)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    FILE *f = fopen(path, mode);
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) == 0 ? rc : -1;
 }
 
 static inline int count_lines(const char *s)
