@@ -12,7 +12,11 @@
  * involuntary switches alike), as a rate since the last sample,
  * summed by thread name (the sink libraries' threads included), so an
  * idle agent that polls too often shows which thread does. The directory
- * that lists the threads is kept open too, and rewound each sample.
+ * that lists the threads is kept open too, and rewound each sample. A
+ * thread's name is read when it is first seen and once more at its second
+ * sample: a new thread names itself as it starts, possibly just after the
+ * first look. Threads of names past the first MAX_NAMES - 1 are summed
+ * under OTHER, so their switches still count.
  *
  * The message is written member by member as it is gathered (lib/jw.h):
  * no tree is built, and a sample allocates nothing. Member order is part
@@ -34,10 +38,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#define MAX_NAMES 64
+#define OTHER     "(other)"
+
 /* One thread: its schedstat kept open, its name, its switch count. */
 struct tsw {
     int32_t tid;
-    int fd; /* /proc/self/task/TID/schedstat, -1: none */
+    int fd;     /* /proc/self/task/TID/schedstat, -1: none */
+    bool named; /* name read at its second sample too */
     uint64_t switches;
     char name[32];
 };
@@ -150,9 +158,21 @@ static int room_for_thread(struct self *s)
     return 0;
 }
 
+/* Read tid's name into t->name; -1 when the thread is gone. */
+static int read_name(struct tsw *t)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)t->tid);
+    if (hp_read_small(path, t->name, sizeof(t->name)) < 0)
+        return -1;
+    hp_utf8_sanitize(t->name);
+    return 0;
+}
+
 /* This sample's entry for tid: the last sample's (its descriptor taken
- * over, *known set), else a new one with schedstat opened and the name
- * read once. NULL when the thread is gone. */
+ * over, *known set; its name read again at its second sample), else a new
+ * one with schedstat opened and its name read. NULL when the thread is
+ * gone. */
 static struct tsw *thread_entry(struct self *s, int32_t tid, bool *known)
 {
     if (room_for_thread(s) != 0)
@@ -165,13 +185,18 @@ static struct tsw *thread_entry(struct self *s, int32_t tid, bool *known)
             s->prev[i].fd = -1; /* taken */
             *known = true;
         }
+    if (*known && !t->named) {
+        t->named = true;
+        if (read_name(t) != 0) {
+            close(t->fd);
+            return NULL;
+        }
+    }
     if (!*known) {
         char path[64];
         *t = (struct tsw){.tid = tid};
-        snprintf(path, sizeof(path), "/proc/self/task/%d/comm", (int)tid);
-        if (hp_read_small(path, t->name, sizeof(t->name)) < 0)
+        if (read_name(t) != 0)
             return NULL;
-        hp_utf8_sanitize(t->name);
         snprintf(path, sizeof(path), "task/%d/schedstat", (int)tid);
         if ((t->fd = hp_open_regular(s->self_dir, path, NULL)) < 0)
             return NULL;
@@ -198,14 +223,17 @@ static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max,
         return;
     uint64_t before = t->switches;
     t->switches = now;
+    const char *name = t->name;
     size_t i = 0;
-    while (i < *n && strcmp(agg[i].name, t->name) != 0)
+    while (i < *n && strcmp(agg[i].name, name) != 0)
         i++;
+    if (i == *n && *n >= max - 1) { /* no room for one more name */
+        name = OTHER;
+        i = max - 1; /* the last entry sums the rest: made now or before */
+    }
     if (i == *n) {
-        if (*n == max)
-            return;
         agg[(*n)++] = (struct named){.switches = 0};
-        memcpy(agg[i].name, t->name, sizeof(t->name));
+        snprintf(agg[i].name, sizeof(agg[i].name), "%s", name);
     }
     agg[i].switches += now;
     if (known && secs > 0 && now >= before)
@@ -244,7 +272,7 @@ static double count_wakeups(struct self *s, struct named *agg, size_t *n, size_t
  * threads (only threads seen at the last sample count toward the rates). */
 static void add_wakeups(struct self *s, struct hp_jw *data)
 {
-    struct named agg[64];
+    struct named agg[MAX_NAMES];
     size_t n = 0;
     double secs = count_wakeups(s, agg, &n, sizeof(agg) / sizeof(*agg));
     if (secs < 0)

@@ -4,8 +4,9 @@
  * out before a previous sample exists, a sink without a spool left out of
  * "spool", a reporter without samples without "cpu_us_avg", no message
  * while no view is bound, and "wakeups" following threads that start and
- * end between samples. The integration tests read its values through a
- * running agent, where spools are all on or all off. */
+ * end between samples, a thread named after its first sample listed under
+ * its name from the next, and names past the limit summed. The integration tests read its values
+ * through a running agent, where spools are all on or all off. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -208,6 +209,101 @@ static void wakeups_follow_threads(void **state)
     close(p.ready[1]);
 }
 
+/* A thread that says so on ready[1] before it has a name, waits for a
+ * byte on go[0], names itself "hp-late", says so again, and waits until
+ * go[1] is closed. */
+struct late {
+    int ready[2], go[2];
+};
+
+static void *late_thread(void *arg)
+{
+    struct late *l = arg;
+    char c = 0;
+    if (write(l->ready[1], &c, 1) != 1 || read(l->go[0], &c, 1) != 1)
+        return arg;
+    pthread_setname_np(pthread_self(), "hp-late");
+    if (write(l->ready[1], &c, 1) != 1 || read(l->go[0], &c, 1) < 0)
+        return arg;
+    return NULL;
+}
+
+/* A thread seen before it names itself is listed under its new name from
+ * its second sample on. */
+static void name_read_again_at_second_sample(void **state)
+{
+    struct fixture *f = *state;
+    hp_self_bind(&f->r, &f->view);
+    struct late l;
+    pthread_t t;
+    char c = 0;
+    assert_int_equal(pipe(l.ready), 0);
+    assert_int_equal(pipe(l.go), 0);
+    assert_int_equal(pthread_create(&t, NULL, late_thread, &l), 0);
+    assert_int_equal(read(l.ready[0], &c, 1), 1);
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), 0); /* seen: no name of its own */
+    assert_null(strstr(f->text.p, "\"hp-late\""));
+    assert_int_equal(write(l.go[1], &c, 1), 1);
+    assert_int_equal(read(l.ready[0], &c, 1), 1); /* named now */
+    assert_int_equal(hp_reporter_write(&f->r, &f->text), 0);
+    assert_non_null(strstr(f->text.p, "\"hp-late\":{\"switches\":"));
+    close(l.go[1]);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    close(l.go[0]);
+    close(l.ready[0]);
+    close(l.ready[1]);
+}
+
+/* A thread named "hp-nI": it says so on `ready`, then waits until the
+ * write end of `go` is closed. */
+struct numbered {
+    int i, go, ready;
+};
+
+static void *idle_named(void *arg)
+{
+    const struct numbered *n = arg;
+    char name[16], c = 0;
+    snprintf(name, sizeof(name), "hp-n%d", n->i);
+    pthread_setname_np(pthread_self(), name);
+    if (write(n->ready, &c, 1) != 1 || read(n->go, &c, 1) < 0)
+        return arg;
+    return NULL;
+}
+
+/* More thread names than the message lists: the last entry, "(other)",
+ * sums the switches of the threads past the first 63 names. */
+static void names_past_the_limit_summed(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 80 };
+    pthread_t t[N];
+    struct numbered n[N];
+    int go[2], ready[2];
+    char c;
+    hp_self_bind(&f->r, &f->view);
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    for (int i = 0; i < N; i++) {
+        n[i] = (struct numbered){.i = i, .go = go[0], .ready = ready[1]};
+        assert_int_equal(pthread_create(&t[i], NULL, idle_named, &n[i]), 0);
+        assert_int_equal(read(ready[0], &c, 1), 1);
+    }
+    json_object *d = write_parsed(f), *other;
+    json_object *w = json_object_object_get(d, "wakeups");
+    assert_int_equal(json_object_object_length(w), 64);
+    assert_true(json_object_object_get_ex(w, "(other)", &other));
+    /* every thread switched in at least once: 81 and more threads, 63 names */
+    assert_true(json_object_get_int64(json_object_object_get(other, "switches")) >= N + 1 - 63);
+    json_object_put(d);
+    close(go[1]);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    close(go[0]);
+    close(ready[0]);
+    close(ready[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +311,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(members_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(sinks_spool_and_reporters, setup, teardown),
         cmocka_unit_test_setup_teardown(wakeups_follow_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(name_read_again_at_second_sample, setup, teardown),
+        cmocka_unit_test_setup_teardown(names_past_the_limit_summed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
