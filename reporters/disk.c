@@ -81,7 +81,9 @@ struct mnt {
 struct confmnt {
     const char *path; /* borrowed from the config; may be NULL */
     struct statvfs st;
-    bool ok; /* st is this sample's */
+    bool ok;    /* st is this sample's */
+    bool known; /* listed in the mount table: dev and type are its */
+    char dev[256], type[256];
 };
 
 /* A device written this sample: its devtab index and its value's text in
@@ -115,6 +117,7 @@ struct disk {
     bool mounts_ok;   /* the last read of mounts succeeded */
     bool mounts_proc; /* mounts is procfs's: poll() reports changes */
     bool real_ok;     /* real[] is from the current text */
+    bool conf_ok;     /* conf[]'s known, dev and type are from the current text */
     size_t *shown;    /* indexes of real[] written this sample */
     size_t nshown, capshown;
     /* the devices of this sample: values (elements of an array) and order */
@@ -393,6 +396,20 @@ static bool same_mount(const struct disk *d, int i, int j)
     return d->conf[j].ok && strcmp(d->conf[i].path, d->conf[j].path) == 0;
 }
 
+/* Each configured mount point's device and type from the mounts text,
+ * looked up again only when the text is new (mounts_text). */
+static void conf_lookup(struct disk *d, const char *mounts)
+{
+    if (d->conf_ok)
+        return;
+    for (int i = 0; i < d->nconf; i++) {
+        struct confmnt *c = &d->conf[i];
+        c->known =
+            mounts && c->path && find_mount(mounts, c->path, c->dev, c->type, sizeof(c->dev));
+    }
+    d->conf_ok = mounts != NULL;
+}
+
 /* The configured mount points, each once (keep_at). */
 static void write_configured(struct disk *d, const char *mounts, struct hp_jw *w)
 {
@@ -400,14 +417,13 @@ static void write_configured(struct disk *d, const char *mounts, struct hp_jw *w
         struct confmnt *c = &d->conf[i];
         c->ok = c->path && fs_stat(d, c->path, &c->st);
     }
-    char dev[256], type[256];
+    conf_lookup(d, mounts);
     for (int i = 0; i < d->nconf; i++) {
         const struct confmnt *c = &d->conf[i];
         int k = c->ok ? keep_at(d, i, d->nconf, d->conf_twice, same_mount) : -1;
         if (k < 0)
             continue;
-        bool known = mounts && find_mount(mounts, c->path, dev, type, sizeof(type));
-        write_fs(w, c->path, &d->conf[k].st, known ? dev : NULL, known ? type : NULL);
+        write_fs(w, c->path, &d->conf[k].st, c->known ? c->dev : NULL, c->known ? c->type : NULL);
     }
 }
 
@@ -435,6 +451,7 @@ static const char *mounts_text(struct disk *d)
     d->mounts_proc =
         t && d->mounts.fd >= 0 && fstatfs(d->mounts.fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
     d->real_ok = false;
+    d->conf_ok = false;
     return t;
 }
 

@@ -670,6 +670,38 @@ static void disk_options(void **state)
     inst_free(in);
 }
 
+/* A configured mount point's device and type follow the mount table: the
+ * lookup is kept between samples only while the table is unchanged. */
+static void disk_configured_follows_mount_table(void **state)
+{
+    (void)state;
+    struct inst *in = inst_copy("disk", BIG_A, "mounts = [\"/\", \"/tmp\"];");
+    for (int i = 0; i < 2; i++) { /* the second sample: the same table, kept */
+        json_object *d = sample(in);
+        json_object *root = json_object_object_get(at(d, "filesystems"), "/");
+        assert_string_equal(json_object_get_string(at(root, "device")), "/dev/vda");
+        json_object_put(d);
+    }
+    assert_int_equal(hp_test_put_file(in->tmp, "proc/self/mounts",
+                                      "/dev/vdb / xfs rw 0 0\n/dev/sdc1 /tmp ext4 rw 0 0\n", "w"),
+                     0);
+    json_object *d = sample(in);
+    json_object *root = json_object_object_get(at(d, "filesystems"), "/");
+    assert_string_equal(json_object_get_string(at(root, "device")), "/dev/vdb");
+    assert_string_equal(json_object_get_string(at(root, "fstype")), "xfs");
+    json_object_put(d);
+    assert_int_equal(
+        hp_test_put_file(in->tmp, "proc/self/mounts", "/dev/sdc1 /tmp ext4 rw 0 0\n", "w"), 0);
+    d = sample(in); /* / no longer listed: statvfs only */
+    root = json_object_object_get(at(d, "filesystems"), "/");
+    assert_non_null(root);
+    assert_absent(root, "device");
+    json_object *tmp = json_object_object_get(at(d, "filesystems"), "/tmp");
+    assert_string_equal(json_object_get_string(at(tmp, "device")), "/dev/sdc1");
+    json_object_put(d);
+    inst_free(in);
+}
+
 static void disk_rates(void **state)
 {
     (void)state;
@@ -875,6 +907,7 @@ int main(void)
         cmocka_unit_test(ipaddr_live),
         cmocka_unit_test(disk_fixture),
         cmocka_unit_test(disk_options),
+        cmocka_unit_test(disk_configured_follows_mount_table),
         cmocka_unit_test(disk_rates),
         cmocka_unit_test(disk_directories),
         cmocka_unit_test(disk_missing),
