@@ -12,7 +12,9 @@
  * involuntary switches alike), as a rate since the last sample,
  * summed by thread name (the sink libraries' threads included), so an
  * idle agent that polls too often shows which thread does. The directory
- * that lists the threads is kept open too, and rewound each sample. A
+ * that lists the threads is kept open too, and read again only when the
+ * threads may have changed: when /proc/self/stat counts another number of
+ * them, or a kept descriptor no longer reads (its thread ended). A
  * thread's name is read when it is first seen and once more at its second
  * sample: a new thread names itself as it starts, possibly just after the
  * first look. Threads of names past the first MAX_NAMES - 1 are summed
@@ -40,6 +42,7 @@
 
 #define MAX_NAMES 64
 #define OTHER     "(other)"
+#define SAME_MAX  256 /* more threads than this: listed every sample */
 
 /* One thread: its schedstat kept open, its name, its switch count. */
 struct tsw {
@@ -59,6 +62,7 @@ struct self {
     struct tsw *prev, *cur; /* threads at the last and this sample */
     size_t n_prev, n_cur, cap;
     int64_t prev_sw_ns;
+    int64_t threads;                 /* this sample's count from /proc/self/stat, 0: unknown */
     int self_dir;                    /* /proc/self, -1: none */
     DIR *tasks;                      /* /proc/self/task, rewound each sample; NULL: not open */
     const struct hp_self_view *view; /* NULL until bound: nothing to report */
@@ -97,6 +101,7 @@ static void add_process(struct self *s, struct hp_jw *data)
     const char *st = hp_procfile_read(&s->stat, true);
     const char *p = st ? strrchr(st, ')') : NULL;
     int64_t v[20] = {0};
+    s->threads = 0;
     if (p) {
         p += 3; /* ") S": past the state letter; tpgid can be -1, so signed */
         for (int i = 0; i < 18 && hp_parse_i64(&p, &v[i]); i++)
@@ -115,6 +120,7 @@ static void add_process(struct self *s, struct hp_jw *data)
         s->prev_ticks = ticks;
         s->prev_ns = now;
         hp_jw_int(data, "threads", v[16]);
+        s->threads = v[16];
     }
     const char *sm = hp_procfile_read(&s->statm, true);
     uint64_t size, rss;
@@ -205,24 +211,12 @@ static struct tsw *thread_entry(struct self *s, int32_t tid, bool *known)
     return t;
 }
 
-/* Add one thread's switches (and its rate since the last sample) to its
- * name's entry of agg[]; *n entries, at most max. */
-static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max, int32_t tid,
-                       double secs)
+/* Add one thread's switch count `now` (and its rate since the last
+ * sample, when it was seen then with `before`) to its name's entry of
+ * agg[]; *n entries, at most max. */
+static void tally(struct named *agg, size_t *n, size_t max, const struct tsw *t, uint64_t now,
+                  uint64_t before, bool known, double secs)
 {
-    bool known;
-    struct tsw *t = thread_entry(s, tid, &known);
-    char buf[128];
-    ssize_t len = t ? pread(t->fd, buf, sizeof(buf) - 1, 0) : -1;
-    const char *p = buf;
-    uint64_t run, wait, now;
-    if (len <= 0)
-        return; /* a thread that just ended: its descriptor goes at the swap */
-    buf[len] = '\0';
-    if (!hp_parse_u64(&p, &run) || !hp_parse_u64(&p, &wait) || !hp_parse_u64(&p, &now))
-        return;
-    uint64_t before = t->switches;
-    t->switches = now;
     const char *name = t->name;
     size_t i = 0;
     while (i < *n && strcmp(agg[i].name, name) != 0)
@@ -240,18 +234,75 @@ static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max,
         agg[i].rate += (double)(now - before) / secs;
 }
 
+/* A thread's switch count (schedstat's third field) through its kept
+ * descriptor; false when the thread is gone. */
+static bool read_switches(int fd, uint64_t *switches)
+{
+    char buf[128];
+    ssize_t len = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+    const char *p = buf;
+    uint64_t run, wait;
+    if (len <= 0)
+        return false;
+    buf[len] = '\0';
+    return hp_parse_u64(&p, &run) && hp_parse_u64(&p, &wait) && hp_parse_u64(&p, switches);
+}
+
+/* One listed thread into this sample's threads and agg[]. */
+static void add_thread(struct self *s, struct named *agg, size_t *n, size_t max, int32_t tid,
+                       double secs)
+{
+    bool known;
+    struct tsw *t = thread_entry(s, tid, &known);
+    uint64_t now;
+    if (!t || !read_switches(t->fd, &now))
+        return; /* a thread that just ended: its descriptor goes at the swap */
+    uint64_t before = t->switches;
+    t->switches = now;
+    tally(agg, n, max, t, now, before, known, secs);
+}
+
+/* The threads of the last sample into agg[] without listing them, when
+ * they are still all there: /proc/self/stat counted as many and each kept
+ * descriptor still reads (one that ended reads ESRCH, even if its id was
+ * handed out again). false, with nothing changed, otherwise. */
+static bool same_threads(struct self *s, struct named *agg, size_t *n, size_t max, double secs)
+{
+    uint64_t now[SAME_MAX];
+    if (s->threads <= 0 || (size_t)s->threads != s->n_prev || s->n_prev > SAME_MAX)
+        return false;
+    for (size_t i = 0; i < s->n_prev; i++)
+        if (!read_switches(s->prev[i].fd, &now[i]))
+            return false;
+    for (size_t i = 0; i < s->n_prev; i++) {
+        struct tsw *t = &s->prev[i];
+        if (!t->named) { /* its second sample; if it has just ended, keep the name */
+            t->named = true;
+            read_name(t);
+        }
+        uint64_t before = t->switches;
+        t->switches = now[i];
+        tally(agg, n, max, t, now[i], before, true, secs);
+    }
+    return true;
+}
+
 /* Every thread's switches into agg[] (*n entries, at most max), by name;
  * the threads seen become the last sample's. The seconds since the last
  * sample, 0 when there was none; -1 when the threads cannot be listed. */
 static double count_wakeups(struct self *s, struct named *agg, size_t *n, size_t max)
 {
+    int64_t now = hp_mono_ns();
+    double secs = s->prev_sw_ns ? (double)(now - s->prev_sw_ns) / 1e9 : 0;
+    if (same_threads(s, agg, n, max, secs)) {
+        s->prev_sw_ns = now;
+        return secs;
+    }
     if (s->tasks)
         rewinddir(s->tasks); /* procfs lists the threads anew from the start */
     else if (!(s->tasks = opendir("/proc/self/task")))
         return -1;
     DIR *d = s->tasks;
-    int64_t now = hp_mono_ns();
-    double secs = s->prev_sw_ns ? (double)(now - s->prev_sw_ns) / 1e9 : 0;
     s->n_cur = 0;
     struct dirent *e;
     while ((e = readdir(d)))

@@ -5,7 +5,8 @@
  * "spool", a reporter without samples without "cpu_us_avg", no message
  * while no view is bound, and "wakeups" following threads that start and
  * end between samples, a thread named after its first sample listed under
- * its name from the next, and names past the limit summed. The integration tests read its values
+ * its name from the next, a thread that ended and another that started
+ * between two samples, and names past the limit summed. The integration tests read its values
  * through a running agent, where spools are all on or all off. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,17 +156,20 @@ static void sinks_spool_and_reporters(void **state)
     assert_non_null(strstr(f->text.p, ",\"spool\":{},\"reporters\":{"));
 }
 
-/* A thread named "hp-probe": it says so on ready[1], then waits until
- * done[1] is closed. */
+/* A thread named "hp-probe" (or `name`): it notes its id, says so on
+ * ready[1], then waits until done[1] is closed. */
 struct probe {
     int ready[2], done[2];
+    const char *name;
+    pid_t tid;
 };
 
 static void *probe(void *arg)
 {
     struct probe *p = arg;
     char c = 0;
-    pthread_setname_np(pthread_self(), "hp-probe");
+    pthread_setname_np(pthread_self(), p->name ? p->name : "hp-probe");
+    p->tid = gettid();
     if (write(p->ready[1], &c, 1) != 1 || read(p->done[0], &c, 1) < 0)
         return arg;
     return NULL;
@@ -191,7 +195,7 @@ static void wakeups_follow_threads(void **state)
     struct fixture *f = *state;
     hp_self_bind(&f->r, &f->view);
     assert_false(has_probe(f));
-    struct probe p;
+    struct probe p = {0};
     pthread_t t;
     char c;
     assert_int_equal(pipe(p.ready), 0);
@@ -207,6 +211,52 @@ static void wakeups_follow_threads(void **state)
     close(p.done[0]);
     close(p.ready[0]);
     close(p.ready[1]);
+}
+
+/* Start a probe thread named name and wait until it has named itself. */
+static pthread_t start_probe(struct probe *p, const char *name)
+{
+    pthread_t t;
+    char c;
+    p->name = name;
+    assert_int_equal(pipe(p->ready), 0);
+    assert_int_equal(pipe(p->done), 0);
+    assert_int_equal(pthread_create(&t, NULL, probe, p), 0);
+    assert_int_equal(read(p->ready[0], &c, 1), 1);
+    return t;
+}
+
+/* End the probe and wait until its task is gone from /proc. */
+static void end_probe(struct probe *p, pthread_t t)
+{
+    char path[64];
+    close(p->done[1]);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    snprintf(path, sizeof(path), "/proc/self/task/%d", (int)p->tid);
+    for (int i = 0; i < 1000 && access(path, F_OK) == 0; i++) /* it may linger a moment */
+        usleep(1000);
+    assert_int_not_equal(access(path, F_OK), 0);
+    close(p->done[0]);
+    close(p->ready[0]);
+    close(p->ready[1]);
+}
+
+/* As many threads as at the last sample, but one ended and another
+ * started in between: the new one is listed (the kept descriptor of the
+ * one that ended no longer reads, so the threads are listed again). */
+static void a_thread_replaced_by_another(void **state)
+{
+    struct fixture *f = *state;
+    hp_self_bind(&f->r, &f->view);
+    struct probe a = {0}, b = {0};
+    pthread_t ta = start_probe(&a, "hp-probe");
+    assert_true(has_probe(f));
+    assert_true(has_probe(f)); /* the same threads: kept, not listed */
+    end_probe(&a, ta);
+    pthread_t tb = start_probe(&b, "hp-probe-b");
+    assert_false(has_probe(f));
+    assert_non_null(strstr(f->text.p, "\"hp-probe-b\":{\"switches\":"));
+    end_probe(&b, tb);
 }
 
 /* A thread that says so on ready[1] before it has a name, waits for a
@@ -312,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sinks_spool_and_reporters, setup, teardown),
         cmocka_unit_test_setup_teardown(wakeups_follow_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(name_read_again_at_second_sample, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_thread_replaced_by_another, setup, teardown),
         cmocka_unit_test_setup_teardown(names_past_the_limit_summed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
