@@ -232,10 +232,13 @@ class AmqpEndToEnd(unittest.TestCase):
     def agent_log(self, url, seconds=2.5):
         # A constant retry delay keeps the transport's complaint text (which
         # names the delay) the same, so a persistent reason is logged once.
+        # Nothing can be delivered: 2 s of shutdown_timeout, not 10, to give
+        # up at exit.
         with tempfile.TemporaryDirectory() as d:
             path = config(d, url, host="errs")
             with open(path) as f:
                 text = f.read().replace("retry_initial = 0.2", "retry_initial = 0.5")
+                text = text.replace("shutdown_timeout = 10.0", "shutdown_timeout = 2.0")
             with open(path, "w") as f:
                 f.write(text.replace("retry_timer = 1.0", "retry_timer = 0.5"))
             with hp.Agent(path) as a:
