@@ -64,7 +64,7 @@ struct self {
     int64_t prev_sw_ns;
     int64_t threads;                 /* this sample's count from /proc/self/stat, 0: unknown */
     int self_dir;                    /* /proc/self, -1: none */
-    DIR *tasks;                      /* /proc/self/task, rewound each sample; NULL: not open */
+    DIR *tasks;                      /* /proc/self/task, rewound to list it; NULL: not open */
     const struct hp_self_view *view; /* NULL until bound: nothing to report */
 };
 
