@@ -175,6 +175,17 @@ static int read_name(struct tsw *t)
     return 0;
 }
 
+/* At a known thread's second sample, its name read again: a new thread
+ * names itself as it starts, possibly just after the first look. -1 when
+ * the thread is gone. */
+static int second_look(struct tsw *t)
+{
+    if (t->named)
+        return 0;
+    t->named = true;
+    return read_name(t);
+}
+
 /* This sample's entry for tid: the last sample's (its descriptor taken
  * over, *known set; its name read again at its second sample), else a new
  * one with schedstat opened and its name read. NULL when the thread is
@@ -191,12 +202,9 @@ static struct tsw *thread_entry(struct self *s, int32_t tid, bool *known)
             s->prev[i].fd = -1; /* taken */
             *known = true;
         }
-    if (*known && !t->named) {
-        t->named = true;
-        if (read_name(t) != 0) {
-            close(t->fd);
-            return NULL;
-        }
+    if (*known && second_look(t) != 0) {
+        close(t->fd);
+        return NULL;
     }
     if (!*known) {
         char path[64];
@@ -276,10 +284,7 @@ static bool same_threads(struct self *s, struct named *agg, size_t *n, size_t ma
             return false;
     for (size_t i = 0; i < s->n_prev; i++) {
         struct tsw *t = &s->prev[i];
-        if (!t->named) { /* its second sample; if it has just ended, keep the name */
-            t->named = true;
-            read_name(t);
-        }
+        (void)second_look(t); /* if it has just ended, it keeps its name */
         uint64_t before = t->switches;
         t->switches = now[i];
         tally(agg, n, max, t, now[i], before, true, secs);

@@ -6,8 +6,9 @@
  * while no view is bound, and "wakeups" following threads that start and
  * end between samples, a thread named after its first sample listed under
  * its name from the next, a thread that ended and another that started
- * between two samples, and names past the limit summed. The integration tests read its values
- * through a running agent, where spools are all on or all off. */
+ * between two samples, and names past the limit summed. The integration
+ * tests read its values through a running agent, where spools are all on
+ * or all off. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,29 +191,6 @@ static bool has_probe(struct fixture *f)
     return strstr(f->text.p, "\"hp-probe\":{\"switches\":") != NULL;
 }
 
-static void wakeups_follow_threads(void **state)
-{
-    struct fixture *f = *state;
-    hp_self_bind(&f->r, &f->view);
-    assert_false(has_probe(f));
-    struct probe p = {0};
-    pthread_t t;
-    char c;
-    assert_int_equal(pipe(p.ready), 0);
-    assert_int_equal(pipe(p.done), 0);
-    assert_int_equal(pthread_create(&t, NULL, probe, &p), 0);
-    assert_int_equal(read(p.ready[0], &c, 1), 1); /* named: seen under its name */
-    assert_true(has_probe(f));
-    close(p.done[1]);
-    assert_int_equal(pthread_join(t, NULL), 0);
-    for (int i = 0; i < 1000 && has_probe(f); i++) /* its task may linger a moment */
-        usleep(1000);
-    assert_false(has_probe(f)); /* ended: gone */
-    close(p.done[0]);
-    close(p.ready[0]);
-    close(p.ready[1]);
-}
-
 /* Start a probe thread named name and wait until it has named itself. */
 static pthread_t start_probe(struct probe *p, const char *name)
 {
@@ -239,6 +217,20 @@ static void end_probe(struct probe *p, pthread_t t)
     close(p->done[0]);
     close(p->ready[0]);
     close(p->ready[1]);
+}
+
+static void wakeups_follow_threads(void **state)
+{
+    struct fixture *f = *state;
+    hp_self_bind(&f->r, &f->view);
+    assert_false(has_probe(f));
+    struct probe p = {0};
+    pthread_t t = start_probe(&p, "hp-probe"); /* named: seen under its name */
+    assert_true(has_probe(f));
+    end_probe(&p, t);
+    for (int i = 0; i < 1000 && has_probe(f); i++) /* its task may linger a moment */
+        usleep(1000);
+    assert_false(has_probe(f)); /* ended: gone */
 }
 
 /* As many threads as at the last sample, but one ended and another
