@@ -9,11 +9,12 @@
  * thread at its first sample and cleaned up by fini(), after that thread
  * was joined. The chip list is read once, at that initialisation: labels
  * and subfeature numbers are cached, a sample only reads values. libsensors
- * always reads /sys (agent.sys_root does not apply). */
+ * always reads /sys (agent.sys_root does not apply). The message is written
+ * as it is read (lib/jw.h): a sample allocates nothing. */
 #include "reporters/temperature.h"
 
+#include "lib/jw.h"
 #include "lib/log.h"
-#include "lib/msg.h"
 #include "lib/regfile.h"
 #include "reporters/reporter.h"
 
@@ -201,49 +202,49 @@ static int open_sensors(struct temp *t)
     return 0;
 }
 
-static void add_limit(json_object *o, const char *key, const struct input *e, int nr)
+static void write_limit(struct hp_jw *w, const char *key, const struct input *e, int nr)
 {
     double v;
     if (nr >= 0 && sensors_get_value(e->chip, nr, &v) == 0)
-        hp_json_add_double(o, key, v, 2);
+        hp_jw_double(w, key, v, 2);
 }
 
-static json_object *reading_json(struct temp *t, size_t i)
+static void write_reading(struct temp *t, size_t i, struct hp_jw *w)
 {
     const struct input *e = &t->in[i];
     struct hp_temp_reading *rd = &t->readings[i];
-    json_object *o = json_object_new_object();
-    hp_json_add_string(o, "chip", e->chip_name);
+    hp_jw_object(w, NULL);
+    hp_jw_string(w, "chip", e->chip_name);
     if (e->adapter[0])
-        hp_json_add_string(o, "adapter", e->adapter);
-    hp_json_add_string(o, "label", e->label);
+        hp_jw_string(w, "adapter", e->adapter);
+    hp_jw_string(w, "label", e->label);
     rd->prefix = e->chip->prefix;
     rd->label = e->label;
     rd->ok = sensors_get_value(e->chip, e->input, &rd->value) == 0;
     if (rd->ok)
-        hp_json_add_double(o, "value", rd->value, 2);
+        hp_jw_double(w, "value", rd->value, 2);
     else
         hp_warn_once(&t->warned_read, "temperature: cannot read %s %s", e->chip_name, e->label);
-    add_limit(o, "high", e, e->max);
-    add_limit(o, "crit", e, e->crit);
-    return o;
+    write_limit(w, "high", e, e->max);
+    write_limit(w, "crit", e, e->crit);
+    hp_jw_end(w);
 }
 
-static int temperature_sample(struct hp_reporter *r, json_object *data)
+static int temperature_write(struct hp_reporter *r, struct hp_jw *w)
 {
     struct temp *t = r->priv;
     if (!t->initialised && open_sensors(t) != 0)
         t->n_in = 0;
-    json_object *list = json_object_new_array();
+    hp_jw_array(w, "sensors");
     for (size_t i = 0; i < t->n_in; i++)
-        json_object_array_add(list, reading_json(t, i));
-    json_object_object_add(data, "sensors", list);
+        write_reading(t, i, w);
+    hp_jw_end(w);
     int cpu = t->n_in ? hp_temp_cpu_index(t->readings, t->n_in) : -1;
     if (cpu >= 0) {
         char src[160];
-        hp_json_add_double(data, "cpu", t->readings[cpu].value, 2);
+        hp_jw_double(w, "cpu", t->readings[cpu].value, 2);
         snprintf(src, sizeof(src), "%s/%s", t->in[cpu].chip_name, t->in[cpu].label);
-        hp_json_add_string(data, "cpu_sensor", src);
+        hp_jw_string(w, "cpu_sensor", src);
     }
     return 0;
 }
@@ -332,6 +333,6 @@ const struct hp_reporter_ops hp_reporter_temperature = {
     .default_auto = true,
     .opts = temperature_opts,
     .init = temperature_init,
-    .sample = temperature_sample,
+    .write = temperature_write,
     .fini = temperature_fini,
 };
