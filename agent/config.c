@@ -85,7 +85,8 @@ const struct hp_opt hp_agent_opts[] = {
      HP_AT_FLOAT(struct agent_section, tick)},
     {.name = "linger", .type = HP_OPT_FLOAT, .def = "0.02", .min = 0, .max = 1.0,
      .help = "seconds the transport waits after the first message of a quiet spell for the "
-             "rest of that round of samples, to send them together",
+             "rest of that round of samples, to send them together; a sink then waits as "
+             "long to read their acknowledgements together",
      HP_AT_FLOAT(struct agent_section, linger)},
     {.name = "spool", .type = HP_OPT_GROUP, .sub = hp_spool_opts, .help = "disk backlog",
      HP_AT_SET(struct agent_section, spool)},

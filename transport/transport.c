@@ -33,7 +33,9 @@
  * after a quiet spell (QUIET_MS without a message) is usually the first of
  * a round: the transport thread lingers (agent.linger) before draining, and
  * the round goes out as one batch, one wake-up per sink and one confirm
- * instead of one each per message. A steady stream never lingers.
+ * instead of one each per message. A steady stream never lingers. The
+ * sink's thread then lingers as long before it reads the round's
+ * acknowledgements (ack_linger), which brokers send one by one.
  *
  * Each sink's backlog has a disk spool (agent.spool, transport/spool.h),
  * opened before any thread starts so spooled messages are replayed before
@@ -90,7 +92,8 @@ struct hp_sink_engine {
     /* Monotonic ns since the sink's thread has been busy, 0 while it
      * waits: a lone timestamp for the watchdog (relaxed). */
     _Atomic int64_t busy_ns;
-    int tick_ms; /* agent.tick, set before the thread starts */
+    int tick_ms;   /* agent.tick, set before the thread starts */
+    int linger_ms; /* agent.linger, set before the thread starts */
     /* The sink thread's own, never touched by another thread while it runs: */
     struct outage outage;
     int64_t retry_at_ms; /* monotonic */
@@ -98,6 +101,7 @@ struct hp_sink_engine {
     int64_t retry_initial_ms, retry_max_ms;
     bool open;
     bool stalled;         /* last write() took nothing: wait before re-offering */
+    int64_t acks_at_ms;   /* monotonic: read acknowledgements then (ack_linger); 0: none due */
     bool inited;          /* init was called: fini is due, even after a failed init */
     const char *dead_dir; /* where its dead letters go (the spool directory);
                              set when the transport starts, borrowed */
@@ -535,6 +539,8 @@ static long offer(struct hp_sink *s, int64_t now)
             return -1;
         }
         total += taken;
+        if (taken > 0 && !e->acks_at_ms)
+            e->acks_at_ms = now + e->linger_ms;
         /* Give back what was not taken (and was not acked meanwhile). */
         pthread_mutex_lock(&e->lock);
         for (size_t i = (size_t)taken; i < n; i++)
@@ -613,14 +619,44 @@ static void wake(struct hp_sink_engine *e)
         hp_err("transport: cannot wake a sink thread: %s", strerror(errno));
 }
 
+/* How long (ms) the sink's thread should still wait before reading the
+ * acknowledgements of what it wrote; 0: read them as they come. Brokers
+ * acknowledge a message or a few at a time (MQTT a PUBACK each), and
+ * watching the socket meanwhile costs a wake-up per acknowledgement: some
+ * 7 a second for a round of 10 messages over MQTT. Not watching it for
+ * agent.linger after a write (a transport wake-up in between, another
+ * batch, does not end that time), one read takes them all; after it, a
+ * slow broker is waited for on its socket. Never while the window is
+ * full: every acknowledgement then frees room for a waiting message. */
+static int ack_linger(struct hp_sink *s, int64_t now)
+{
+    struct hp_sink_engine *e = s->engine;
+    if (!e->acks_at_ms)
+        return 0;
+    size_t inflight = 0;
+    if (now < e->acks_at_ms && e->open && !e->stalled) {
+        pthread_mutex_lock(&e->lock);
+        inflight = e->backlog->inflight;
+        pthread_mutex_unlock(&e->lock);
+    }
+    if (inflight == 0 || inflight >= s->window) {
+        e->acks_at_ms = 0;
+        return 0;
+    }
+    return (int)(e->acks_at_ms - now);
+}
+
 /* Sleep until the transport thread pushes, the sink's socket is readable
- * or timeout_ms passes; then clear the wake-up counter. */
-static void sink_wait(struct hp_sink *s, int timeout_ms)
+ * (not watched for the first linger_ms, when > 0) or timeout_ms passes;
+ * then clear the wake-up counter. */
+static void sink_wait(struct hp_sink *s, int timeout_ms, int linger_ms)
 {
     struct hp_sink_engine *e = s->engine;
     struct pollfd fds[2] = {{.fd = e->wakefd, .events = POLLIN}};
     nfds_t n = 1;
-    int fd = e->open && s->ops->pollfd ? s->ops->pollfd(s) : -1;
+    if (linger_ms > 0 && (timeout_ms < 0 || timeout_ms > linger_ms))
+        timeout_ms = linger_ms;
+    int fd = linger_ms <= 0 && e->open && s->ops->pollfd ? s->ops->pollfd(s) : -1;
     if (fd >= 0)
         fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
     if (poll(fds, n, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
@@ -639,7 +675,7 @@ static void finish(struct hp_sink *s, int64_t deadline_ms)
             break;
         service(s, now);
         if (!can_offer(s))
-            sink_wait(s, 10);
+            sink_wait(s, 10, 0);
     }
 }
 
@@ -680,7 +716,7 @@ static void *sink_main(void *arg)
         service(s, hp_mono_ms());
         atomic_store_explicit(&e->busy_ns, 0, memory_order_relaxed);
         if (!can_offer(s))
-            sink_wait(s, idle_timeout_ms(s));
+            sink_wait(s, idle_timeout_ms(s), ack_linger(s, hp_mono_ms()));
     }
     if (stop == HP_STOP_SHUTDOWN)
         finish(s, e->deadline_ms);
@@ -784,6 +820,7 @@ struct hp_transport *hp_transport_start(const struct hp_transport_cfg *cfg)
         struct hp_sink_engine *e = t->cfg.sinks[j].engine;
         atomic_store_explicit(&e->stop, 0, memory_order_relaxed); /* no thread yet */
         e->tick_ms = (int)(t->cfg.tick * 1000);
+        e->linger_ms = (int)(t->cfg.linger * 1000);
         err = pthread_create(&e->thread, NULL, sink_main, &t->cfg.sinks[j]);
         e->running = err == 0;
     }

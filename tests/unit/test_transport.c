@@ -20,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "transport/transport.h"
 #include "tests/unit/testutil.h"
@@ -354,6 +357,105 @@ static void a_slow_disk_delays_no_other(void **state)
     assert_int_equal(hp_test_rmtree(dir), 0);
 }
 
+/* A broker that acknowledges one message at a time: write() keeps the
+ * messages in flight, the test writes a byte per acknowledgement into a
+ * pipe (the sink's socket), and poll() acks one message per byte it finds.
+ * Its thread's own state, read by main after the transport has stopped. */
+struct acker {
+    int fds[2];
+    atomic_int written; /* messages taken by write(): main waits for them */
+    size_t pos[64], n, acked;
+    unsigned reads; /* poll() calls that found acknowledgements */
+};
+
+static int acker_write(struct hp_sink *s, const struct hp_out *out, size_t n)
+{
+    struct acker *a = s->priv;
+    for (size_t i = 0; i < n && a->n < 64; i++)
+        a->pos[a->n++] = out[i].pos;
+    atomic_fetch_add(&a->written, (int)n);
+    return (int)n;
+}
+
+static int acker_poll(struct hp_sink *s)
+{
+    struct acker *a = s->priv;
+    char buf[64];
+    ssize_t got = read(a->fds[0], buf, sizeof(buf));
+    if (got > 0)
+        a->reads++;
+    for (ssize_t i = 0; i < got && a->acked < a->n; i++)
+        hp_sink_ack(s, a->pos[a->acked++], HP_ACK_OK);
+    return 0;
+}
+
+static int acker_pollfd(struct hp_sink *s)
+{
+    return ((struct acker *)s->priv)->fds[0];
+}
+
+static const struct hp_sink_ops acker_ops = {.type = "acker",
+                                             .priv_size = sizeof(struct acker),
+                                             .write = acker_write,
+                                             .poll = acker_poll,
+                                             .pollfd = acker_pollfd};
+
+/* Ten messages to an acker sink with the given window, with linger 0.5 s;
+ * their acknowledgements arrive one by one, 2 ms apart, once all ten are
+ * in flight. Every message is acknowledged; returns how many poll() calls
+ * found acknowledgements. */
+static unsigned acker_round(size_t window)
+{
+    struct hp_ring *ring = hp_ring_new(256);
+    struct hp_sink s;
+    memset(&s, 0, sizeof(s));
+    struct hp_errs errs = {0};
+    assert_int_equal(hp_sink_setup(&s, &acker_ops, NULL, NULL, &errs), 0);
+    s.window = window;
+    struct acker *a = s.priv;
+    assert_int_equal(pipe2(a->fds, O_NONBLOCK | O_CLOEXEC), 0);
+    struct hp_transport_cfg tc = {.ring = ring,
+                                  .sinks = &s,
+                                  .n_sinks = 1,
+                                  .batch_size = 64,
+                                  .tick = 0.1,
+                                  .linger = 0.5,
+                                  .shutdown_timeout = 10};
+    struct hp_transport *t = hp_transport_start(&tc);
+    assert_non_null(t);
+    for (uint64_t seq = 0; seq < 10; seq++)
+        assert_true(hp_ring_push(ring, hp_msg_new("r", seq, 0, "{}", 2)));
+    for (int i = 0; i < 5000 && atomic_load(&a->written) < 10; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    assert_int_equal(atomic_load(&a->written), 10);
+    for (int i = 0; i < 10; i++) {
+        assert_int_equal(write(a->fds[1], "a", 1), 1);
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+    }
+    assert_int_equal(wait_sent(hp_sink_stats_of(&s), 10), 10);
+    assert_int_equal(hp_transport_stop(t, HP_STOP_SHUTDOWN), 0);
+    assert_int_equal(a->acked, 10);
+    unsigned reads = a->reads;
+    close(a->fds[0]);
+    close(a->fds[1]);
+    hp_sink_teardown(&s);
+    hp_ring_free(ring);
+    return reads;
+}
+
+/* A round's acknowledgements, arriving one by one over 20 ms, are read
+ * together after the linger: the sink's thread does not wake for each
+ * (one read, two if the machine held the acks past the tick). With the
+ * window full it reads each as it comes, as each frees room (the test
+ * machine would have to stall the thread for most of the 20 ms to merge
+ * them into two reads). */
+static void acks_are_read_together_after_the_linger(void **state)
+{
+    (void)state;
+    assert_in_range(acker_round(1024), 1, 2);
+    assert_in_range(acker_round(10), 3, 10);
+}
+
 /* A failure reason longer than the sink's buffer is cut, and says so. */
 static void a_long_failure_reason_says_it_was_cut(void **state)
 {
@@ -377,6 +479,7 @@ int main(void)
         cmocka_unit_test(stop_handoff_restart_shutdown),
         cmocka_unit_test(a_stuck_sink_delays_no_other),
         cmocka_unit_test(a_slow_disk_delays_no_other),
+        cmocka_unit_test(acks_are_read_together_after_the_linger),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
