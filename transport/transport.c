@@ -102,6 +102,7 @@ struct hp_sink_engine {
     bool open;
     bool stalled;         /* last write() took nothing: wait before re-offering */
     int64_t acks_at_ms;   /* monotonic: read acknowledgements then (ack_linger); 0: none due */
+    int64_t wrote_ms;     /* monotonic: the last write() that took messages */
     bool inited;          /* init was called: fini is due, even after a failed init */
     const char *dead_dir; /* where its dead letters go (the spool directory);
                              set when the transport starts, borrowed */
@@ -539,8 +540,11 @@ static long offer(struct hp_sink *s, int64_t now)
             return -1;
         }
         total += taken;
-        if (taken > 0 && !e->acks_at_ms)
-            e->acks_at_ms = now + e->linger_ms;
+        if (taken > 0) {
+            if (!e->acks_at_ms && now - e->wrote_ms >= QUIET_MS)
+                e->acks_at_ms = now + e->linger_ms; /* a round begins: ack_linger */
+            e->wrote_ms = now;
+        }
         /* Give back what was not taken (and was not acked meanwhile). */
         pthread_mutex_lock(&e->lock);
         for (size_t i = (size_t)taken; i < n; i++)
@@ -624,10 +628,13 @@ static void wake(struct hp_sink_engine *e)
  * acknowledge a message or a few at a time (MQTT a PUBACK each), and
  * watching the socket meanwhile costs a wake-up per acknowledgement: some
  * 7 a second for a round of 10 messages over MQTT. Not watching it for
- * agent.linger after a write (a transport wake-up in between, another
- * batch, does not end that time), one read takes them all; after it, a
- * slow broker is waited for on its socket. Never while the window is
- * full: every acknowledgement then frees room for a waiting message. */
+ * agent.linger after the write that begins a round (the first after
+ * QUIET_MS without one; a transport wake-up in between, another batch,
+ * does not end that time), one read takes them all; after it, a slow
+ * broker is waited for on its socket. A steady stream is read as it comes,
+ * as the transport does not linger on it either: its acknowledgements keep
+ * the backlog near empty. Never while the window is full: every
+ * acknowledgement then frees room for a waiting message. */
 static int ack_linger(struct hp_sink *s, int64_t now)
 {
     struct hp_sink_engine *e = s->engine;
