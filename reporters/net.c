@@ -14,7 +14,8 @@
  * sample's interfaces are kept in a reused array, then written: an
  * interface listed twice (a rename while the kernel lists them) keeps its
  * first place with its last line's counters and no rates, as the json-c
- * object whose key was replaced had it. Nothing is allocated once the
+ * object whose key was replaced had it, and counts once in the total, with
+ * those counters. Nothing is allocated once the
  * array has grown. */
 #include "lib/buf.h"
 #include "lib/clock.h"
@@ -134,23 +135,33 @@ static struct iface *iface_slot(struct net *n, const char *name, bool again)
 }
 
 /* One interface's counters into c, with its rates when its previous ones
- * make them; both added into total. */
+ * make them. */
 static void iface_count(struct hp_devtab *t, struct hp_dev *f, struct counts *c,
-                        const uint64_t v[NCOUNT], double secs, struct counts *total)
+                        const uint64_t v[NCOUNT], double secs)
 {
     memcpy(c->v, v, sizeof(c->v));
     bool ok = hp_dev_has_prev(t, f) && secs > 0;
     for (int i = 0; ok && i < NCOUNT; i++)
         ok = v[i] >= f->v[i];
-    for (int i = 0; ok && i < NCOUNT; i++) {
+    for (int i = 0; ok && i < NCOUNT; i++)
         c->rate[i] = (double)(v[i] - f->v[i]) / secs;
-        total->rate[i] += c->rate[i];
-    }
     c->rated = ok;
-    total->rated |= ok;
-    for (int i = 0; i < NCOUNT; i++)
-        total->v[i] += v[i];
     hp_dev_seen(t, f, v, NCOUNT);
+}
+
+/* The total of the sample's interfaces, each once: an interface listed
+ * twice counts with the counters it is published with. Rates sum the
+ * interfaces that have one. */
+static void sum_listed(const struct net *n, struct counts *total)
+{
+    for (size_t k = 0; k < n->nlisted; k++) {
+        const struct counts *c = &n->listed[k].c;
+        for (int i = 0; i < NCOUNT; i++) {
+            total->v[i] += c->v[i];
+            total->rate[i] += c->rated ? c->rate[i] : 0;
+        }
+        total->rated |= c->rated;
+    }
 }
 
 /* Parse one "  name: c0 c1 ... c15" line; false when it is not one. */
@@ -185,9 +196,9 @@ static void write_counts(struct hp_jw *w, const char *key, const struct counts *
     hp_jw_end(w);
 }
 
-/* Every wanted interface of the /proc/net/dev text p into n->listed, and
- * their sums into total. -1 when out of memory. */
-static int count_ifaces(struct net *n, const char *p, double secs, struct counts *total)
+/* Every wanted interface of the /proc/net/dev text p into n->listed. -1
+ * when out of memory. */
+static int count_ifaces(struct net *n, const char *p, double secs)
 {
     int rc = 0;
     uint64_t v[NCOUNT];
@@ -204,7 +215,7 @@ static int count_ifaces(struct net *n, const char *p, double secs, struct counts
         /* Seen already in this sample: the name is listed twice. */
         struct iface *e = iface_slot(n, name, f->gen == n->ifs.gen);
         if (e)
-            iface_count(&n->ifs, f, &e->c, v, secs, total);
+            iface_count(&n->ifs, f, &e->c, v, secs);
         else
             rc = -1;
     }
@@ -224,9 +235,10 @@ static int net_write(struct hp_reporter *r, struct hp_jw *data)
     n->prev_ns = now;
     struct counts total = {0};
     hp_devtab_begin(&n->ifs);
-    if (count_ifaces(n, p, secs, &total) != 0)
+    if (count_ifaces(n, p, secs) != 0)
         hp_jw_fail(data); /* out of memory: no message rather than one without some */
     hp_devtab_forget(&n->ifs);
+    sum_listed(n, &total);
     hp_jw_object(data, "interfaces");
     for (size_t i = 0; i < n->nlisted; i++)
         write_counts(data, n->listed[i].name, &n->listed[i].c);
