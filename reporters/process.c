@@ -992,10 +992,12 @@ static int by_pid(const void *a, const void *b)
  * selected ones by pid. */
 static int select_all(struct proc *p)
 {
-    int32_t me = self_pid(p);
+    int32_t me = -1; /* read only for a group that selects the agent itself */
     for (size_t wi = 0; wi < p->n_w; wi++) {
         struct watch *w = &p->w[wi];
         w->pidfile_pid = w->pidfile ? read_pidfile(w) : -1;
+        if (w->self && me < 0)
+            me = self_pid(p);
         w->self_pid = me;
         if (w->top) {
             select_top(p, wi);
