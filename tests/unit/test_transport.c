@@ -109,11 +109,12 @@ static void burst(struct hp_ring *ring, uint64_t first, uint64_t count)
         pthread_join(th[i], NULL);
 }
 
-static void setup_sink(struct hp_sink *s, const config_setting_t *g)
+/* A sink of type ops, its options from g (NULL: none). */
+static void setup_sink(struct hp_sink *s, const struct hp_sink_ops *ops, const config_setting_t *g)
 {
     memset(s, 0, sizeof(*s));
     struct hp_errs errs = {0};
-    assert_int_equal(hp_sink_setup(s, &probe_ops, g, NULL, &errs), 0);
+    assert_int_equal(hp_sink_setup(s, ops, g, NULL, &errs), 0);
 }
 
 static void stop_handoff_restart_shutdown(void **state)
@@ -126,7 +127,7 @@ static void stop_handoff_restart_shutdown(void **state)
     const config_setting_t *g = config_lookup(&cf, "s");
     struct hp_ring *ring = hp_ring_new(256);
     struct hp_sink old, new;
-    setup_sink(&old, g);
+    setup_sink(&old, &probe_ops, g);
     struct hp_transport_cfg tc = {.ring = ring,
                                   .sinks = &old,
                                   .n_sinks = 1,
@@ -143,7 +144,7 @@ static void stop_handoff_restart_shutdown(void **state)
     assert_int_equal(po->got + left, 2 * 3000);
     assert_int_equal(hp_sink_stats_of(&old)->sent, po->got);
 
-    setup_sink(&new, g);
+    setup_sink(&new, &probe_ops, g);
     memcpy(new.priv, old.priv, sizeof(struct probe)); /* the order check carries on */
     ((struct probe *)new.priv)->opens = 1;            /* no deliberate failure this time */
     hp_sink_take_backlog(&new, &old);
@@ -197,10 +198,8 @@ static const struct hp_sink_ops stuck_ops = {.type = "stuck", .write = stuck_wri
 /* Set up sinks[0] of type first and sinks[1] a probe that opens at once. */
 static void setup_beside_probe(struct hp_sink sinks[2], const struct hp_sink_ops *first)
 {
-    struct hp_errs errs = {0};
-    memset(sinks, 0, 2 * sizeof(*sinks));
-    assert_int_equal(hp_sink_setup(&sinks[0], first, NULL, NULL, &errs), 0);
-    assert_int_equal(hp_sink_setup(&sinks[1], &probe_ops, NULL, NULL, &errs), 0);
+    setup_sink(&sinks[0], first, NULL);
+    setup_sink(&sinks[1], &probe_ops, NULL);
     ((struct probe *)sinks[1].priv)->opens = 1; /* no deliberate failure */
 }
 
@@ -408,9 +407,7 @@ static unsigned acker_round(size_t window)
 {
     struct hp_ring *ring = hp_ring_new(256);
     struct hp_sink s;
-    memset(&s, 0, sizeof(s));
-    struct hp_errs errs = {0};
-    assert_int_equal(hp_sink_setup(&s, &acker_ops, NULL, NULL, &errs), 0);
+    setup_sink(&s, &acker_ops, NULL);
     s.window = window;
     struct acker *a = s.priv;
     assert_int_equal(pipe2(a->fds, O_NONBLOCK | O_CLOEXEC), 0);
